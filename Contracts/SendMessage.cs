@@ -1,0 +1,1 @@
+namespace GovSg.Contracts; public sealed record SendMessage(long MessageId);

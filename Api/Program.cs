@@ -1,1 +1,34 @@
-var b = WebApplication.CreateBuilder(args); b.Build().Run();
+using GovSg.Api.Admin;
+using GovSg.Api.Extensions;
+using GovSg.Api.Messages;
+using GovSg.Api.Templates;
+
+namespace GovSg.Api;
+
+public partial class Program
+{
+    public static async Task<int> Main(string[] args)
+    {
+        // Operator verbs share the Api image: `migrate` runs as a Kubernetes Job, `admin ...` from a shell.
+        if (args is ["migrate", ..] or ["admin", ..])
+        {
+            return await AdminCommands.RunAsync(args);
+        }
+
+        var builder = WebApplication.CreateBuilder(args);
+        builder.AddServiceDefaults();
+        builder.AddDatabase();
+        builder.AddMessaging();
+        builder.AddApiKeyAuthentication();
+        builder.AddMessageFeatures();
+
+        var app = builder.Build();
+        app.UseServiceDefaults();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.MapGroup("/v1").MapMessages().MapTemplates();
+
+        await app.RunAsync();
+        return 0;
+    }
+}

@@ -1,0 +1,147 @@
+using System.Globalization;
+using GovSg.Api.Auth;
+using GovSg.Api.Database;
+using GovSg.Api.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace GovSg.Api.Admin;
+
+/// <summary>
+/// The operator's command line (SPEC §7, §10): <c>migrate</c> and <c>admin ...</c>, verbs of the Api executable, run
+/// against the database the Api's configuration names.
+/// </summary>
+public static class AdminCommands
+{
+    private const string Usage = """
+        usage:
+          migrate
+          admin user upsert --email <email> --agency <agency> [--rate-limit <per second>] [--default-wait <0..10 s>] [--validity <hh:mm:ss>]
+          admin user disable|enable --email <email>
+          admin key create --email <email> [--label <label>] [--valid-days <days, default 180>]
+          admin key list --email <email>
+          admin key revoke|disable|enable --key-id <key id>
+          admin template import --file <templates.json>
+          admin template grant|revoke --email <email> --template <id>
+        """;
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.AddDatabase();
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<AdminStore>();
+        builder.Services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.SectionName);
+        using var host = builder.Build();
+
+        var services = host.Services;
+        var now = services.GetRequiredService<TimeProvider>().GetUtcNow().UtcDateTime.TruncateToMilliseconds();
+        var store = services.GetRequiredService<AdminStore>();
+        using var cancellation = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, _) => cancellation.Cancel();
+        var token = cancellation.Token;
+        var options = Options(args);
+        try
+        {
+            switch (args)
+            {
+                case ["migrate"]:
+                    await services.GetRequiredService<MigrationRunner>().MigrateAsync(token);
+                    return 0;
+                case ["admin", "user", "upsert", ..]:
+                    var userId = await store.UpsertUserAsync(Required(options, "email"), Required(options, "agency"),
+                        OptionalInt(options, "rate-limit"), OptionalInt(options, "default-wait"),
+                        options.TryGetValue("validity", out var validity) ? TimeSpan.Parse(validity, CultureInfo.InvariantCulture) : null,
+                        now, token);
+                    Console.WriteLine($"user {userId} {options["email"]}");
+                    return 0;
+                case ["admin", "user", var verb and ("disable" or "enable"), ..]:
+                    return Report(await store.SetUserDisabledAsync(Required(options, "email"), verb == "disable", now, token), $"user {verb}d");
+                case ["admin", "key", "create", ..]:
+                    return await CreateKeyAsync(services, store, options, now, token);
+                case ["admin", "key", "list", ..]:
+                    foreach (var key in await store.ListKeysAsync(Required(options, "email"), token))
+                    {
+                        Console.WriteLine($"{key.KeyId}  label={key.Label}  created={key.CreatedAt:O}  last_used={key.LastUsedAt:O}  " +
+                                          $"valid_until={key.ValidUntil:O}  revoked={key.RevokedAt:O}  disabled={key.DisabledAt:O}");
+                    }
+
+                    return 0;
+                case ["admin", "key", "revoke", ..]:
+                    return Report(await store.RevokeKeyAsync(Required(options, "key-id"), now, token), "key revoked");
+                case ["admin", "key", var keyVerb and ("disable" or "enable"), ..]:
+                    return Report(await store.SetKeyDisabledAsync(Required(options, "key-id"), keyVerb == "disable", now, token), $"key {keyVerb}d");
+                case ["admin", "template", "import", ..]:
+                    foreach (var template in TemplateDefinition.Load(Required(options, "file")))
+                    {
+                        await store.UpsertTemplateAsync(template, now, token);
+                        Console.WriteLine($"template {template.Id} {template.WhatsAppTemplateName}");
+                    }
+
+                    return 0;
+                case ["admin", "template", "grant", ..]:
+                    return Report(await store.GrantAsync(Required(options, "email"), RequiredLong(options, "template"), now, token), "granted");
+                case ["admin", "template", "revoke", ..]:
+                    return Report(await store.RevokeGrantAsync(Required(options, "email"), RequiredLong(options, "template"), token), "grant revoked");
+                default:
+                    await Console.Error.WriteLineAsync(Usage);
+                    return 2;
+            }
+        }
+        catch (Exception exception) when (exception is ArgumentException or FormatException or InvalidOperationException
+                                              or OptionsValidationException or IOException or Npgsql.PostgresException)
+        {
+            await Console.Error.WriteLineAsync($"error: {exception.Message}");
+            return 1;
+        }
+    }
+
+    private static async Task<int> CreateKeyAsync(IServiceProvider services, AdminStore store,
+        Dictionary<string, string> options, DateTime now, CancellationToken token)
+    {
+        var email = Required(options, "email");
+        var userId = await store.FindUserIdAsync(email, token) ?? throw new ArgumentException($"no user {email}");
+        var pepper = services.GetRequiredService<IOptions<AuthOptions>>().Value;
+        if (pepper.KeyPepper.Length < 32)
+        {
+            throw new ArgumentException("Auth:KeyPepper (env Auth__KeyPepper) must be set to the Api's pepper");
+        }
+
+        var (plainText, keyId, hash) = ApiKeys.Generate(pepper.PepperBytes);
+        var validUntil = now.AddDays(OptionalInt(options, "valid-days") ?? 180);
+        await store.InsertKeyAsync(userId, keyId, hash, options.GetValueOrDefault("label", "default"), now, validUntil, token);
+        Console.WriteLine($"key id:      {keyId}");
+        Console.WriteLine($"valid until: {validUntil:O}");
+        Console.WriteLine($"api key:     {plainText}");
+        Console.WriteLine("The key is shown only once; store it now.");
+        return 0;
+    }
+
+    private static int Report(int rows, string what)
+    {
+        Console.WriteLine(rows > 0 ? what : "nothing matched");
+        return rows > 0 ? 0 : 1;
+    }
+
+    private static Dictionary<string, string> Options(string[] args)
+    {
+        var options = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (var i = 0; i < args.Length - 1; i++)
+        {
+            if (args[i].StartsWith("--", StringComparison.Ordinal))
+            {
+                options[args[i][2..]] = args[++i];
+            }
+        }
+
+        return options;
+    }
+
+    private static string Required(Dictionary<string, string> options, string name) =>
+        options.TryGetValue(name, out var value) && value.Length > 0 ? value : throw new ArgumentException($"--{name} is required");
+
+    private static long RequiredLong(Dictionary<string, string> options, string name) =>
+        long.Parse(Required(options, name), CultureInfo.InvariantCulture);
+
+    private static int? OptionalInt(Dictionary<string, string> options, string name) =>
+        options.TryGetValue(name, out var value) ? int.Parse(value, CultureInfo.InvariantCulture) : null;
+}

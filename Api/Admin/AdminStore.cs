@@ -1,0 +1,140 @@
+using Dapper;
+using Npgsql;
+
+namespace GovSg.Api.Admin;
+
+/// <summary>The operator's writes (SPEC §7): users, keys, templates and grants.</summary>
+public sealed class AdminStore(NpgsqlDataSource dataSource)
+{
+    private const string UpsertUserSql = """
+        INSERT INTO users (email, agency, rate_limit_per_second, default_wait_seconds, message_validity, created_at)
+        VALUES (@email, @agency, COALESCE(@rateLimit, 10), COALESCE(@defaultWait, 0),
+                COALESCE(@validity, interval '24 hours'), @now)
+        ON CONFLICT (email) DO UPDATE SET
+            agency = excluded.agency,
+            rate_limit_per_second = COALESCE(@rateLimit, users.rate_limit_per_second),
+            default_wait_seconds = COALESCE(@defaultWait, users.default_wait_seconds),
+            message_validity = COALESCE(@validity, users.message_validity)
+        RETURNING id
+        """;
+
+    private const string SetUserDisabledSql = """
+        UPDATE users SET disabled_at = CASE WHEN @disabled THEN COALESCE(disabled_at, @now) END WHERE email = @email
+        """;
+
+    private const string UserIdSql = "SELECT id FROM users WHERE email = @email";
+
+    private const string InsertKeySql = """
+        INSERT INTO api_keys (user_id, key_id, secret_hash, label, created_at, valid_until)
+        VALUES (@userId, @keyId, @secretHash, @label, @now, @validUntil)
+        """;
+
+    private const string RevokeKeySql = "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, @now) WHERE key_id = @keyId";
+
+    private const string SetKeyDisabledSql = """
+        UPDATE api_keys SET disabled_at = CASE WHEN @disabled THEN COALESCE(disabled_at, @now) END WHERE key_id = @keyId
+        """;
+
+    private const string ListKeysSql = """
+        SELECT k.key_id, k.label, k.created_at, k.last_used_at, k.valid_until, k.revoked_at, k.disabled_at
+        FROM api_keys k JOIN users u ON u.id = k.user_id
+        WHERE u.email = @email
+        ORDER BY k.created_at
+        """;
+
+    private const string UpsertTemplateSql = """
+        INSERT INTO templates (id, name, whatsapp_template_name, body, params, param_metadata, translations,
+                               created_at, updated_at)
+        VALUES (@Id, @Name, @WhatsAppTemplateName, @Body, @Params, @ParamMetadata::jsonb, @Translations::jsonb, @Now, @Now)
+        ON CONFLICT (id) DO UPDATE SET
+            name = excluded.name,
+            whatsapp_template_name = excluded.whatsapp_template_name,
+            body = excluded.body,
+            params = excluded.params,
+            param_metadata = excluded.param_metadata,
+            translations = excluded.translations,
+            updated_at = excluded.updated_at
+        """;
+
+    private const string GrantSql = """
+        INSERT INTO template_grants (user_id, template_id, granted_at)
+        SELECT u.id, @templateId, @now FROM users u WHERE u.email = @email
+        ON CONFLICT (user_id, template_id) DO UPDATE SET granted_at = template_grants.granted_at
+        """;
+
+    private const string RevokeGrantSql = """
+        DELETE FROM template_grants g USING users u
+        WHERE g.user_id = u.id AND u.email = @email AND g.template_id = @templateId
+        """;
+
+    public async Task<long> UpsertUserAsync(string email, string agency, int? rateLimit, int? defaultWait,
+        TimeSpan? validity, DateTime now, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await connection.ExecuteScalarAsync<long>(new CommandDefinition(UpsertUserSql,
+            new { email, agency, rateLimit, defaultWait, validity, now }, cancellationToken: cancellationToken));
+    }
+
+    public Task<int> SetUserDisabledAsync(string email, bool disabled, DateTime now, CancellationToken cancellationToken) =>
+        ExecuteAsync(SetUserDisabledSql, new { email, disabled, now }, cancellationToken);
+
+    public async Task<long?> FindUserIdAsync(string email, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await connection.ExecuteScalarAsync<long?>(new CommandDefinition(UserIdSql, new { email },
+            cancellationToken: cancellationToken));
+    }
+
+    public Task<int> InsertKeyAsync(long userId, string keyId, byte[] secretHash, string label, DateTime now,
+        DateTime validUntil, CancellationToken cancellationToken) =>
+        ExecuteAsync(InsertKeySql, new { userId, keyId, secretHash, label, now, validUntil }, cancellationToken);
+
+    public Task<int> RevokeKeyAsync(string keyId, DateTime now, CancellationToken cancellationToken) =>
+        ExecuteAsync(RevokeKeySql, new { keyId, now }, cancellationToken);
+
+    public Task<int> SetKeyDisabledAsync(string keyId, bool disabled, DateTime now, CancellationToken cancellationToken) =>
+        ExecuteAsync(SetKeyDisabledSql, new { keyId, disabled, now }, cancellationToken);
+
+    public async Task<IReadOnlyList<KeySummary>> ListKeysAsync(string email, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return (await connection.QueryAsync<KeySummary>(new CommandDefinition(ListKeysSql, new { email },
+            cancellationToken: cancellationToken))).ToList();
+    }
+
+    public Task<int> UpsertTemplateAsync(TemplateDefinition template, DateTime now, CancellationToken cancellationToken) =>
+        ExecuteAsync(UpsertTemplateSql, new
+        {
+            template.Id,
+            template.Name,
+            template.WhatsAppTemplateName,
+            template.Body,
+            Params = template.Params.ToArray(),
+            ParamMetadata = template.ParamMetadataJson,
+            Translations = template.TranslationsJson,
+            Now = now,
+        }, cancellationToken);
+
+    public Task<int> GrantAsync(string email, long templateId, DateTime now, CancellationToken cancellationToken) =>
+        ExecuteAsync(GrantSql, new { email, templateId, now }, cancellationToken);
+
+    public Task<int> RevokeGrantAsync(string email, long templateId, CancellationToken cancellationToken) =>
+        ExecuteAsync(RevokeGrantSql, new { email, templateId }, cancellationToken);
+
+    private async Task<int> ExecuteAsync(string sql, object parameters, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await connection.ExecuteAsync(new CommandDefinition(sql, parameters, cancellationToken: cancellationToken));
+    }
+}
+
+public sealed class KeySummary
+{
+    public string KeyId { get; init; } = "";
+    public string Label { get; init; } = "";
+    public DateTime CreatedAt { get; init; }
+    public DateTime? LastUsedAt { get; init; }
+    public DateTime ValidUntil { get; init; }
+    public DateTime? RevokedAt { get; init; }
+    public DateTime? DisabledAt { get; init; }
+}

@@ -1,0 +1,16 @@
+using System.Reflection;
+
+namespace GovSg.Api.Auth;
+
+/// <summary>The authenticated agency user behind a request, with the per-user settings the send path needs.</summary>
+public sealed record Caller(
+    long UserId,
+    long ApiKeyId,
+    int RateLimitPerSecond,
+    int DefaultWaitSeconds,
+    TimeSpan MessageValidity)
+{
+    /// <summary>Lets handlers take a <see cref="Caller"/> parameter; authentication has put it on the request.</summary>
+    public static ValueTask<Caller?> BindAsync(HttpContext context, ParameterInfo parameter) =>
+        ValueTask.FromResult(context.Features.Get<Caller>());
+}

@@ -1,0 +1,39 @@
+using System.Diagnostics.Metrics;
+
+namespace GovSg.Api.Extensions;
+
+/// <summary>The Api's own instruments (meter <c>GovSg.Api</c>); framework, Npgsql and MassTransit meters come on top.</summary>
+public sealed class ApiMetrics : IDisposable
+{
+    public const string MeterName = "GovSg.Api";
+
+    private readonly Meter _meter = new(MeterName);
+    private readonly Counter<long> _accepted;
+    private readonly Counter<long> _deferred;
+    private readonly Counter<long> _webhookStatuses;
+    private readonly Counter<long> _webhookUnparsable;
+    private readonly Counter<long> _rateLimited;
+
+    public ApiMetrics()
+    {
+        _accepted = _meter.CreateCounter<long>("govsg.messages.accepted", description: "Messages stored as UNSENT");
+        _deferred = _meter.CreateCounter<long>("govsg.commands.deferred",
+            description: "Send commands not published at acceptance (broker down or slow); the sweeper re-publishes them");
+        _webhookStatuses = _meter.CreateCounter<long>("govsg.webhook.statuses", description: "Provider statuses handed on");
+        _webhookUnparsable = _meter.CreateCounter<long>("govsg.webhook.unparsable",
+            description: "Correctly signed webhook bodies that could not be parsed (answered 200 and dropped)");
+        _rateLimited = _meter.CreateCounter<long>("govsg.requests.rate_limited", description: "Sends refused with 429");
+    }
+
+    public void MessageAccepted() => _accepted.Add(1);
+
+    public void CommandDeferred() => _deferred.Add(1);
+
+    public void WebhookStatuses(int count) => _webhookStatuses.Add(count);
+
+    public void WebhookUnparsable() => _webhookUnparsable.Add(1);
+
+    public void RateLimited() => _rateLimited.Add(1);
+
+    public void Dispose() => _meter.Dispose();
+}

@@ -1,0 +1,23 @@
+using Dapper;
+using GovSg.Api.Database;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace GovSg.Api.Extensions;
+
+public static class DatabaseExtensions
+{
+    public static IHostApplicationBuilder AddDatabase(this IHostApplicationBuilder builder)
+    {
+        DefaultTypeMap.MatchNamesWithUnderscores = true;
+        builder.Services.AddOptions<DatabaseOptions>().BindConfiguration(DatabaseOptions.SectionName)
+            .ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton(sp =>
+            new NpgsqlDataSourceBuilder(sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.Postgres)
+                .UseLoggerFactory(sp.GetRequiredService<ILoggerFactory>())
+                .Build());
+        builder.Services.AddSingleton<MigrationRunner>();
+        builder.Services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgres", tags: ["ready"]);
+        return builder;
+    }
+}

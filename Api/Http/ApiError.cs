@@ -1,0 +1,71 @@
+using System.Text.Json;
+
+namespace GovSg.Api.Http;
+
+/// <summary>The wire shape of every error: exactly <c>{"code": "...", "message": "..."}</c> (SPEC §3.1).</summary>
+public sealed record ErrorBody(string Code, string Message);
+
+/// <summary>An error answer: the HTTP status plus the envelope. The one way errors leave the Api.</summary>
+public sealed class ApiError(int statusCode, string code, string message) : IResult, IStatusCodeHttpResult
+{
+    public int StatusCode { get; } = statusCode;
+
+    int? IStatusCodeHttpResult.StatusCode => StatusCode;
+
+    public ErrorBody Body { get; } = new(code, message);
+
+    public static ApiError Validation(string message) => new(StatusCodes.Status400BadRequest, "api_validation", message);
+
+    public static ApiError InvalidRecipient(string raw) =>
+        new(StatusCodes.Status400BadRequest, "invalid_recipient", $"recipient {raw} is not a valid phone number");
+
+    public static ApiError Malformed() =>
+        new(StatusCodes.Status400BadRequest, "malformed", "Request body is not valid JSON");
+
+    public static ApiError Unauthenticated(string message) => new(StatusCodes.Status401Unauthorized, "unauthenticated", message);
+
+    public static ApiError Unauthorized(string message) => new(StatusCodes.Status403Forbidden, "unauthorized", message);
+
+    public static ApiError NotFound(string message) => new(StatusCodes.Status404NotFound, "not_found", message);
+
+    public static ApiError IdempotencyMismatch() => new(StatusCodes.Status422UnprocessableEntity, "idempotency_mismatch",
+        "Idempotency-Key was already used with a different request body");
+
+    public static ApiError RateLimited() =>
+        new(StatusCodes.Status429TooManyRequests, "rate_limit", "Too many requests; slow down and retry after the time in Retry-After");
+
+    public static ApiError PayloadTooLarge(int limit) =>
+        new(StatusCodes.Status413PayloadTooLarge, "payload_too_large", $"Request body must not exceed {limit} bytes");
+
+    public static ApiError UnsupportedMediaType() => new(StatusCodes.Status415UnsupportedMediaType,
+        "unsupported_media_type", "Content-Type must be application/json");
+
+    public static ApiError ServiceUnavailable() => new(StatusCodes.Status503ServiceUnavailable, "service_unavailable",
+        "The service is temporarily unavailable; nothing was stored. Retry shortly");
+
+    public static ApiError Internal(string traceId) => new(StatusCodes.Status500InternalServerError, "internal_server",
+        $"An unexpected error occurred (trace id {traceId})");
+
+    /// <summary>The envelope for a framework-level refusal that arrives with a bare status code.</summary>
+    public static ApiError ForStatus(int statusCode) => statusCode switch
+    {
+        StatusCodes.Status404NotFound => NotFound("Route not found"),
+        StatusCodes.Status405MethodNotAllowed => new(statusCode, "method_not_allowed", "Method not allowed on this route"),
+        StatusCodes.Status413PayloadTooLarge => new(statusCode, "payload_too_large", "Request body is too large"),
+        StatusCodes.Status415UnsupportedMediaType => UnsupportedMediaType(),
+        StatusCodes.Status401Unauthorized => Unauthenticated("A valid API key is required"),
+        StatusCodes.Status403Forbidden => Unauthorized("Access denied"),
+        StatusCodes.Status429TooManyRequests => RateLimited(),
+        StatusCodes.Status503ServiceUnavailable => ServiceUnavailable(),
+        >= 500 => new(statusCode, "internal_server", "An unexpected error occurred"),
+        _ => new(statusCode, "api_validation", "The request could not be processed"),
+    };
+
+    public Task ExecuteAsync(HttpContext httpContext)
+    {
+        httpContext.Response.StatusCode = StatusCode;
+        httpContext.Response.ContentType = "application/json; charset=utf-8";
+        return JsonSerializer.SerializeAsync(httpContext.Response.Body, Body, ApiJsonContext.Default.ErrorBody,
+            httpContext.RequestAborted);
+    }
+}

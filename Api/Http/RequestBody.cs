@@ -1,0 +1,37 @@
+using System.Buffers;
+using System.IO.Pipelines;
+
+namespace GovSg.Api.Http;
+
+public static class RequestBody
+{
+    /// <summary>Reads the whole body, refusing (413) as soon as it passes <paramref name="limit"/> bytes.</summary>
+    public static async Task<(byte[]? Body, ApiError? Error)> ReadAsync(HttpRequest request, int limit, CancellationToken cancellationToken)
+    {
+        if (request.ContentLength > limit)
+        {
+            return (null, ApiError.PayloadTooLarge(limit));
+        }
+
+        PipeReader reader = request.BodyReader;
+        while (true)
+        {
+            var result = await reader.ReadAsync(cancellationToken);
+            var buffer = result.Buffer;
+            if (buffer.Length > limit)
+            {
+                reader.AdvanceTo(buffer.Start, buffer.End);
+                return (null, ApiError.PayloadTooLarge(limit));
+            }
+
+            if (result.IsCompleted)
+            {
+                var body = buffer.ToArray();
+                reader.AdvanceTo(buffer.End);
+                return (body, null);
+            }
+
+            reader.AdvanceTo(buffer.Start, buffer.End);
+        }
+    }
+}

@@ -1,0 +1,63 @@
+using System.Buffers;
+using System.Security.Cryptography;
+using System.Text.Json;
+
+namespace GovSg.Api.Messages;
+
+/// <summary>The <c>Idempotency-Key</c> header and the body fingerprint a replay is compared by (SPEC §3.2).</summary>
+public static class Idempotency
+{
+    public const string HeaderName = "Idempotency-Key";
+    public const string ReplayedHeaderName = "Idempotency-Replayed";
+    public static readonly TimeSpan Window = TimeSpan.FromHours(24);
+
+    /// <summary>1 to 255 visible ASCII characters (0x21–0x7E).</summary>
+    public static bool IsValidKey(string key) =>
+        key.Length is >= 1 and <= 255 && !key.AsSpan().ContainsAnyExceptInRange('!', '~');
+
+    /// <summary>
+    /// SHA-256 of the body re-written canonically: object keys sorted, no whitespace, values as given (so <c>1</c> and
+    /// <c>"1"</c> differ, while key order and formatting do not).
+    /// </summary>
+    public static byte[] Fingerprint(JsonElement body)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            WriteCanonical(writer, body);
+        }
+
+        return SHA256.HashData(buffer.WrittenSpan);
+    }
+
+    private static void WriteCanonical(Utf8JsonWriter writer, JsonElement element)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                writer.WriteStartObject();
+                foreach (var property in element.EnumerateObject()
+                             .GroupBy(p => p.Name, StringComparer.Ordinal).Select(g => g.Last())
+                             .OrderBy(p => p.Name, StringComparer.Ordinal))
+                {
+                    writer.WritePropertyName(property.Name);
+                    WriteCanonical(writer, property.Value);
+                }
+
+                writer.WriteEndObject();
+                break;
+            case JsonValueKind.Array:
+                writer.WriteStartArray();
+                foreach (var item in element.EnumerateArray())
+                {
+                    WriteCanonical(writer, item);
+                }
+
+                writer.WriteEndArray();
+                break;
+            default:
+                element.WriteTo(writer);
+                break;
+        }
+    }
+}

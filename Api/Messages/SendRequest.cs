@@ -1,0 +1,183 @@
+using System.Text.Json;
+using GovSg.Api.Http;
+using GovSg.Api.Templates;
+
+namespace GovSg.Api.Messages;
+
+/// <summary>A send request whose shape is valid (SPEC §3.2 check 1); params keep the order they were given in.</summary>
+public sealed record SendRequest(
+    string Recipient,
+    long TemplateId,
+    IReadOnlyList<KeyValuePair<string, string>> Params,
+    string LanguageCode)
+{
+    private const long MaxSafeInteger = 9_007_199_254_740_991;
+
+    /// <summary>
+    /// Checks the body's shape with the old API's messages. When several things are wrong the first field of
+    /// recipient, template_id, params, language_code wins, then unknown fields in body order. A repeated field keeps
+    /// its last value, as JSON.parse did in the old API.
+    /// </summary>
+    public static ApiError? TryParse(JsonElement body, out SendRequest? request)
+    {
+        request = null;
+        if (body.ValueKind != JsonValueKind.Object)
+        {
+            return ApiError.Validation("\"value\" must be of type object");
+        }
+
+        JsonElement? recipient = null, templateId = null, parameters = null, languageCode = null;
+        string? unknown = null;
+        foreach (var property in body.EnumerateObject())
+        {
+            switch (property.Name)
+            {
+                case "recipient": recipient = property.Value; break;
+                case "template_id": templateId = property.Value; break;
+                case "params": parameters = property.Value; break;
+                case "language_code": languageCode = property.Value; break;
+                default: unknown ??= property.Name; break;
+            }
+        }
+
+        var recipientError = ParseRecipient(recipient, out var recipientValue);
+        var templateIdError = ParseTemplateId(templateId, out var templateIdValue);
+        var paramsError = ParseParams(parameters, out var paramsValue);
+        var languageError = ParseLanguageCode(languageCode, out var languageValue);
+        if ((recipientError ?? templateIdError ?? paramsError ?? languageError) is { } error)
+        {
+            return error;
+        }
+
+        if (unknown is not null)
+        {
+            return ApiError.Validation($"\"{unknown}\" is not allowed");
+        }
+
+        request = new SendRequest(recipientValue, templateIdValue, paramsValue, languageValue);
+        return null;
+    }
+
+    private static ApiError? ParseRecipient(JsonElement? value, out string recipient)
+    {
+        recipient = "";
+        if (value is not { } element)
+        {
+            return ApiError.Validation("\"recipient\" is required");
+        }
+
+        if (element.ValueKind != JsonValueKind.String)
+        {
+            return ApiError.Validation("\"recipient\" must be a string");
+        }
+
+        recipient = element.GetString()!;
+        return recipient.Length == 0 ? ApiError.Validation("\"recipient\" is not allowed to be empty") : null;
+    }
+
+    private static ApiError? ParseTemplateId(JsonElement? value, out long templateId)
+    {
+        templateId = 0;
+        if (value is not { } element)
+        {
+            return ApiError.Validation("\"template_id\" is required");
+        }
+
+        decimal number;
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Number when element.TryGetDecimal(out number):
+                break;
+            case JsonValueKind.Number:
+                return ApiError.Validation("\"template_id\" must be a safe number");
+            case JsonValueKind.String when IsDigits(element.GetString()!):
+                if (!decimal.TryParse(element.GetString(), out number))
+                {
+                    return ApiError.Validation("\"template_id\" must be a safe number");
+                }
+
+                break;
+            default:
+                return ApiError.Validation("\"template_id\" must be a number");
+        }
+
+        if (number != decimal.Truncate(number))
+        {
+            return ApiError.Validation("\"template_id\" must be an integer");
+        }
+
+        if (number > MaxSafeInteger || number < -MaxSafeInteger)
+        {
+            return ApiError.Validation("\"template_id\" must be a safe number");
+        }
+
+        if (number <= 0)
+        {
+            return ApiError.Validation("\"template_id\" must be a positive number");
+        }
+
+        templateId = (long)number;
+        return null;
+    }
+
+    private static ApiError? ParseParams(JsonElement? value, out IReadOnlyList<KeyValuePair<string, string>> parameters)
+    {
+        parameters = [];
+        if (value is not { } element)
+        {
+            return null;
+        }
+
+        if (element.ValueKind != JsonValueKind.Object)
+        {
+            return ApiError.Validation("\"params\" must be an object");
+        }
+
+        var list = new List<KeyValuePair<string, string>>();
+        foreach (var property in element.EnumerateObject())
+        {
+            if (property.Value.ValueKind != JsonValueKind.String)
+            {
+                return ApiError.Validation($"\"params.{property.Name}\" must be a string");
+            }
+
+            var text = property.Value.GetString()!;
+            if (text.Length == 0)
+            {
+                return ApiError.Validation($"\"params.{property.Name}\" is not allowed to be empty");
+            }
+
+            var existing = list.FindIndex(p => p.Key == property.Name);
+            if (existing >= 0)
+            {
+                list[existing] = new(property.Name, text);
+            }
+            else
+            {
+                list.Add(new(property.Name, text));
+            }
+        }
+
+        parameters = list;
+        return null;
+    }
+
+    private static ApiError? ParseLanguageCode(JsonElement? value, out string languageCode)
+    {
+        languageCode = Template.DefaultLanguage;
+        if (value is not { } element)
+        {
+            return null;
+        }
+
+        if (element.ValueKind == JsonValueKind.String && Template.LanguageName(element.GetString()!) is not null)
+        {
+            languageCode = element.GetString()!;
+            return null;
+        }
+
+        return ApiError.Validation($"\"language_code\" must be one of [{string.Join(", ", Template.Languages.Select(l => l.Code))}]");
+    }
+
+    private static bool IsDigits(string value) => value.Length > 0 && !value.AsSpan().ContainsAnyExceptInRange('0', '9');
+}

@@ -2,6 +2,7 @@ using GovSg.Api.Admin;
 using GovSg.Api.Extensions;
 using GovSg.Api.Messages;
 using GovSg.Api.Templates;
+using GovSg.Api.Webhooks;
 
 namespace GovSg.Api;
 
@@ -20,13 +21,13 @@ public partial class Program
         builder.AddDatabase();
         builder.AddMessaging();
         builder.AddApiKeyAuthentication();
-        builder.AddMessageFeatures();
+        builder.AddFeatures();
 
         var app = builder.Build();
         app.UseServiceDefaults();
         app.UseAuthentication();
         app.UseAuthorization();
-        app.MapGroup("/v1").MapMessages().MapTemplates();
+        app.MapGroup("/v1").MapMessages().MapTemplates().MapWebhooks();
 
         await app.RunAsync();
         return 0;

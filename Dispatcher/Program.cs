@@ -1,1 +1,21 @@
-var b = WebApplication.CreateBuilder(args); b.Build().Run();
+using GovSg.Dispatcher.Extensions;
+
+namespace GovSg.Dispatcher;
+
+public partial class Program
+{
+    public static async Task Main(string[] args)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        builder.AddServiceDefaults();
+        builder.AddDatabase();
+        builder.AddMessaging();
+        builder.AddSending();
+        builder.AddStatuses();
+        builder.AddSweeping();
+
+        var app = builder.Build();
+        app.MapServiceDefaults();
+        await app.RunAsync();
+    }
+}

@@ -1,17 +1,20 @@
 using GovSg.Api.Messages;
 using GovSg.Api.Templates;
+using GovSg.Api.Webhooks;
 
 namespace GovSg.Api.Extensions;
 
 public static class FeatureExtensions
 {
-    public static IHostApplicationBuilder AddMessageFeatures(this IHostApplicationBuilder builder)
+    public static IHostApplicationBuilder AddFeatures(this IHostApplicationBuilder builder)
     {
         builder.Services.AddSingleton<MessageStore>();
         builder.Services.AddSingleton<TemplateStore>();
         builder.Services.AddSingleton<SendService>();
         builder.Services.AddSingleton<StatusWaiter>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<StatusWaiter>());
+        builder.Services.AddOptions<WebhookOptions>().BindConfiguration(WebhookOptions.SectionName)
+            .ValidateDataAnnotations().ValidateOnStart();
         return builder;
     }
 }

@@ -13,7 +13,7 @@ using System.Reflection;
 [assembly: System.Reflection.AssemblyCompanyAttribute("GovSg.Api")]
 [assembly: System.Reflection.AssemblyConfigurationAttribute("Debug")]
 [assembly: System.Reflection.AssemblyFileVersionAttribute("1.0.0.0")]
-[assembly: System.Reflection.AssemblyInformationalVersionAttribute("1.0.0+30d2f9dfd545dc2be3350cb1af0ecf1540c22edd")]
+[assembly: System.Reflection.AssemblyInformationalVersionAttribute("1.0.0+680669fe0e2731bbbe2001f1008818f655abef2c")]
 [assembly: System.Reflection.AssemblyProductAttribute("GovSg.Api")]
 [assembly: System.Reflection.AssemblyTitleAttribute("GovSg.Api")]
 [assembly: System.Reflection.AssemblyVersionAttribute("1.0.0.0")]

@@ -1,0 +1,102 @@
+using GovSg.Api.Extensions;
+using GovSg.Api.Http;
+using MassTransit;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
+
+namespace GovSg.Api.Webhooks;
+
+/// <summary>Meta's status webhooks (SPEC §6): verified, handed on to the Dispatcher through the broker, answered fast.</summary>
+public static class WebhookEndpoints
+{
+    public const int MaxBodyBytes = 1024 * 1024;
+
+    public static RouteGroupBuilder MapWebhooks(this RouteGroupBuilder v1)
+    {
+        var group = v1.MapGroup("/callback/govsg").AllowAnonymous().WithTags("Provider webhooks");
+        group.MapGet("", Verify).WithName("VerifyWebhook").ProducesError(403);
+        group.MapPost("", ReceiveAsync).WithName("ReceiveWebhook").ProducesError(401, 413, 503);
+        return v1;
+    }
+
+    public static Results<ContentHttpResult, ApiError> Verify(
+        [FromQuery(Name = "hub.mode")] string? mode,
+        [FromQuery(Name = "hub.verify_token")] string? token,
+        [FromQuery(Name = "hub.challenge")] string? challenge,
+        IOptions<WebhookOptions> options)
+    {
+        return mode == "subscribe" && challenge is not null && WebhookSignature.TokenMatches(token, options.Value.VerifyToken)
+            ? TypedResults.Text(challenge, "text/plain")
+            : ApiError.Unauthorized("Webhook verification failed");
+    }
+
+    public static async Task<Results<Ok, ApiError>> ReceiveAsync(
+        HttpRequest request,
+        IBusControl bus,
+        IOptions<WebhookOptions> options,
+        ApiMetrics metrics,
+        ILogger<WebhookMarker> logger,
+        CancellationToken cancellationToken)
+    {
+        var (body, bodyError) = await RequestBody.ReadAsync(request, MaxBodyBytes, cancellationToken);
+        if (bodyError is not null)
+        {
+            return bodyError;
+        }
+
+        var settings = options.Value;
+        if (!WebhookSignature.IsValid(request.Headers[WebhookSignature.HeaderName], body, settings.AppSecrets))
+        {
+            return ApiError.Unauthenticated("Invalid or missing X-Hub-Signature-256");
+        }
+
+        var parsed = WebhookPayload.Parse(body, settings.PhoneNumberId);
+        if (parsed is null)
+        {
+            // Signed by Meta but unreadable: a non-200 would only make Meta redeliver it for days.
+            metrics.WebhookUnparsable();
+            logger.LogWarning("Dropped a signed webhook body that could not be parsed ({Length} bytes)", body!.Length);
+            return TypedResults.Ok();
+        }
+
+        foreach (var error in parsed.Errors)
+        {
+            logger.LogWarning("Provider reported an error not tied to a message: {Errors}", error);
+        }
+
+        if (parsed.Skipped > 0)
+        {
+            logger.LogWarning("Skipped {Count} malformed status(es) in a webhook", parsed.Skipped);
+        }
+
+        if (parsed.Statuses.Count == 0)
+        {
+            return TypedResults.Ok();
+        }
+
+        // 200 only once every status is confirmed by the broker; otherwise 503 and Meta delivers the batch again.
+        if (bus.CheckHealth().Status != BusHealthStatus.Healthy)
+        {
+            return ApiError.ServiceUnavailable();
+        }
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(settings.PublishTimeout);
+        try
+        {
+            await bus.PublishBatch(parsed.Statuses, timeout.Token);
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException || timeout.IsCancellationRequested)
+        {
+            logger.LogWarning(exception, "Could not hand {Count} provider status(es) to the broker; answering 503", parsed.Statuses.Count);
+            return ApiError.ServiceUnavailable();
+        }
+
+        metrics.WebhookStatuses(parsed.Statuses.Count);
+        return TypedResults.Ok();
+    }
+
+    /// <summary>Names the log category of the webhook endpoints.</summary>
+    public sealed class WebhookMarker;
+}

@@ -1,0 +1,123 @@
+using System.Globalization;
+using System.Text.Json;
+using GovSg.Contracts;
+
+namespace GovSg.Api.Webhooks;
+
+/// <summary>
+/// Reads Meta's webhook body: every status of every change of every entry, for our phone number only. Inbound user
+/// messages and kinds we do not track are skipped; a status missing its id or timestamp is skipped and counted.
+/// </summary>
+public static class WebhookPayload
+{
+    private static readonly HashSet<string> TrackedStatuses = ["sent", "delivered", "read", "failed"];
+
+    public sealed record Parsed(List<ProviderStatusReceived> Statuses, int Skipped, List<string> Errors);
+
+    /// <summary>Null when the body is not the JSON object Meta sends.</summary>
+    public static Parsed? Parse(ReadOnlySpan<byte> body, string phoneNumberId)
+    {
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(body.ToArray());
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+
+        using (document)
+        {
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("entry", out var entries) ||
+                entries.ValueKind != JsonValueKind.Array)
+            {
+                return null;
+            }
+
+            var parsed = new Parsed([], 0, []);
+            var skipped = 0;
+            foreach (var value in entries.EnumerateArray().SelectMany(Changes))
+            {
+                if (value.TryGetProperty("errors", out var errors) && errors.ValueKind == JsonValueKind.Array)
+                {
+                    parsed.Errors.Add(errors.GetRawText());
+                }
+
+                if (!value.TryGetProperty("statuses", out var statuses) || statuses.ValueKind != JsonValueKind.Array ||
+                    !IsOurs(value, phoneNumberId))
+                {
+                    continue;
+                }
+
+                foreach (var status in statuses.EnumerateArray())
+                {
+                    if (ToEvent(status) is { } received)
+                    {
+                        parsed.Statuses.Add(received);
+                    }
+                    else if (!IsUntrackedKind(status))
+                    {
+                        skipped++;
+                    }
+                }
+            }
+
+            return parsed with { Skipped = skipped };
+        }
+    }
+
+    private static IEnumerable<JsonElement> Changes(JsonElement entry) =>
+        entry.ValueKind == JsonValueKind.Object && entry.TryGetProperty("changes", out var changes) &&
+        changes.ValueKind == JsonValueKind.Array
+            ? changes.EnumerateArray()
+                .Where(c => c.ValueKind == JsonValueKind.Object && c.TryGetProperty("value", out var v) && v.ValueKind == JsonValueKind.Object)
+                .Select(c => c.GetProperty("value"))
+            : [];
+
+    private static bool IsOurs(JsonElement value, string phoneNumberId) =>
+        value.TryGetProperty("metadata", out var metadata) && metadata.ValueKind == JsonValueKind.Object &&
+        metadata.TryGetProperty("phone_number_id", out var id) && id.ValueKind == JsonValueKind.String &&
+        id.GetString() == phoneNumberId;
+
+    private static bool IsUntrackedKind(JsonElement status) =>
+        status.ValueKind == JsonValueKind.Object && status.TryGetProperty("status", out var kind) &&
+        kind.ValueKind == JsonValueKind.String && !TrackedStatuses.Contains(kind.GetString()!);
+
+    private static ProviderStatusReceived? ToEvent(JsonElement status)
+    {
+        if (status.ValueKind != JsonValueKind.Object ||
+            !TryGetString(status, "id", out var id) || id.Length == 0 ||
+            !TryGetString(status, "status", out var kind) || !TrackedStatuses.Contains(kind) ||
+            !TryGetString(status, "timestamp", out var timestamp) ||
+            !long.TryParse(timestamp, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds))
+        {
+            return null;
+        }
+
+        string? code = null, description = null;
+        if (status.TryGetProperty("errors", out var errors) && errors.ValueKind == JsonValueKind.Array &&
+            errors.GetArrayLength() > 0 && errors[0].ValueKind == JsonValueKind.Object)
+        {
+            var error = errors[0];
+            code = error.TryGetProperty("code", out var c) ? c.ToString() : null;
+            TryGetString(error, "title", out var title);
+            TryGetString(error, "message", out var message);
+            var details = error.TryGetProperty("error_data", out var data) && data.ValueKind == JsonValueKind.Object &&
+                          TryGetString(data, "details", out var d) ? d : "";
+            description = string.Join(": ", new[] { title, message == title ? "" : message, details }
+                .Where(s => s.Length > 0).Distinct());
+        }
+
+        return new ProviderStatusReceived(id, kind, DateTime.UnixEpoch.AddSeconds(seconds), code, description);
+    }
+
+    private static bool TryGetString(JsonElement element, string name, out string value)
+    {
+        value = element.TryGetProperty(name, out var property) && property.ValueKind == JsonValueKind.String
+            ? property.GetString()!
+            : "";
+        return value.Length > 0;
+    }
+}

@@ -1,0 +1,69 @@
+using System.Diagnostics.Metrics;
+using GovSg.Dispatcher.Sending;
+
+namespace GovSg.Dispatcher.Extensions;
+
+/// <summary>The Dispatcher's own instruments (meter <c>GovSg.Dispatcher</c>).</summary>
+public sealed class DispatcherMetrics : IDisposable
+{
+    public const string Name = "GovSg.Dispatcher";
+
+    private readonly Meter _meter = new(Name);
+    private readonly Histogram<double> _providerLatency;
+    private readonly Counter<long> _providerCalls;
+    private readonly Counter<long> _possibleDuplicates;
+    private readonly Counter<long> _statusChanges;
+    private readonly Counter<long> _claimSkipped;
+    private readonly Histogram<double> _queueLag;
+    private readonly Counter<long> _statusesApplied;
+    private readonly Counter<long> _statusesParked;
+    private readonly Counter<long> _statusesDropped;
+    private readonly Counter<long> _republished;
+
+    public DispatcherMetrics()
+    {
+        _providerLatency = _meter.CreateHistogram<double>("govsg.provider.duration", "s", "Provider send call latency");
+        _providerCalls = _meter.CreateCounter<long>("govsg.provider.calls", description: "Provider send calls by outcome and code");
+        _possibleDuplicates = _meter.CreateCounter<long>("govsg.provider.possible_duplicate",
+            description: "Retries after a call that may have reached the provider (timeout, broken response)");
+        _statusChanges = _meter.CreateCounter<long>("govsg.messages.status_changes", description: "Messages moved to a status by the send path");
+        _claimSkipped = _meter.CreateCounter<long>("govsg.commands.skipped",
+            description: "Commands for messages already claimed, finished, not yet due or expired");
+        _queueLag = _meter.CreateHistogram<double>("govsg.queue.lag", "s", "Time from acceptance to the first claim");
+        _statusesApplied = _meter.CreateCounter<long>("govsg.statuses.applied", description: "Provider statuses applied");
+        _statusesParked = _meter.CreateCounter<long>("govsg.statuses.parked",
+            description: "Provider statuses for a provider id not recorded yet, parked for retry");
+        _statusesDropped = _meter.CreateCounter<long>("govsg.statuses.dropped_unknown",
+            description: "Parked provider statuses dropped after the retention period");
+        _republished = _meter.CreateCounter<long>("govsg.commands.republished", description: "Send commands published by the sweeper");
+    }
+
+    public void ProviderCall(TimeSpan duration, SendOutcome outcome)
+    {
+        var result = outcome.Accepted ? "accepted" : outcome.Kind.ToString().ToLowerInvariant();
+        _providerLatency.Record(duration.TotalSeconds, new KeyValuePair<string, object?>("outcome", result));
+        _providerCalls.Add(1, new KeyValuePair<string, object?>("outcome", result),
+            new KeyValuePair<string, object?>("code", outcome.Accepted ? null : outcome.ErrorCode));
+    }
+
+    public void PossibleDuplicate() => _possibleDuplicates.Add(1);
+
+    public void StatusChanged(string status, int count = 1) =>
+        _statusChanges.Add(count, new KeyValuePair<string, object?>("status", status));
+
+    public void ClaimSkipped() => _claimSkipped.Add(1);
+
+    public void QueueLag(TimeSpan lag) => _queueLag.Record(lag.TotalSeconds);
+
+    public void StatusesApplied(int applied, int parked)
+    {
+        _statusesApplied.Add(applied);
+        _statusesParked.Add(parked);
+    }
+
+    public void UnknownStatusesDropped(int count) => _statusesDropped.Add(count);
+
+    public void CommandsRepublished(int count) => _republished.Add(count);
+
+    public void Dispose() => _meter.Dispose();
+}

@@ -1,0 +1,49 @@
+using GovSg.Dispatcher.Sending;
+using GovSg.Dispatcher.Statuses;
+using GovSg.Dispatcher.Sweeping;
+
+namespace GovSg.Dispatcher.Extensions;
+
+public static class FeatureExtensions
+{
+    public static IHostApplicationBuilder AddSending(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<WhatsAppOptions>().BindConfiguration(WhatsAppOptions.SectionName)
+            .ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddOptions<RetryOptions>().BindConfiguration(RetryOptions.SectionName)
+            .ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddHttpClient<WhatsAppClient>()
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
+            {
+                // Connections are recycled so DNS changes on Meta's side are picked up.
+                PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+                MaxConnectionsPerServer = 1_024,
+            })
+            // The client applies its own timeout (WhatsApp:Timeout) to tell "timed out" apart from other failures.
+            .ConfigureHttpClient(http => http.Timeout = Timeout.InfiniteTimeSpan);
+        builder.Services.AddSingleton<SendStore>();
+        builder.Services.AddSingleton<ProviderGate>();
+        builder.Services.AddSingleton<MessageSender>();
+        builder.Services.AddHealthChecks().AddCheck<ProviderGate>("provider", tags: ["ready"]);
+        return builder;
+    }
+
+    public static IHostApplicationBuilder AddStatuses(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<StatusOptions>().BindConfiguration(StatusOptions.SectionName)
+            .ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<StatusStore>();
+        builder.Services.AddSingleton<StatusApplier>();
+        return builder;
+    }
+
+    public static IHostApplicationBuilder AddSweeping(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<SweepOptions>().BindConfiguration(SweepOptions.SectionName)
+            .ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<SweepStore>();
+        builder.Services.AddSingleton<SendQueueProbe>();
+        builder.Services.AddHostedService<Sweeper>();
+        return builder;
+    }
+}

@@ -1,0 +1,48 @@
+using System.ComponentModel.DataAnnotations;
+using GovSg.Dispatcher.Sending;
+using GovSg.Dispatcher.Statuses;
+using MassTransit;
+using Microsoft.Extensions.Options;
+
+namespace GovSg.Dispatcher.Extensions;
+
+public sealed class RabbitMqOptions
+{
+    public const string SectionName = "RabbitMq";
+
+    [Required] public string Host { get; set; } = "localhost";
+
+    [Range(1, 65535)] public int Port { get; set; } = 5672;
+
+    [Required] public string VirtualHost { get; set; } = "/";
+
+    [Required] public string Username { get; set; } = "guest";
+
+    [Required] public string Password { get; set; } = "guest";
+}
+
+public static class MessagingExtensions
+{
+    public static IHostApplicationBuilder AddMessaging(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<RabbitMqOptions>().BindConfiguration(RabbitMqOptions.SectionName)
+            .ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddMassTransit(bus =>
+        {
+            bus.SetKebabCaseEndpointNameFormatter();
+            bus.AddConsumer<SendMessageConsumer, SendMessageConsumerDefinition>();
+            bus.AddConsumer<ProviderStatusConsumer, ProviderStatusConsumerDefinition>();
+            bus.UsingRabbitMq((context, rabbit) =>
+            {
+                var options = context.GetRequiredService<IOptions<RabbitMqOptions>>().Value;
+                rabbit.Host(options.Host, (ushort)options.Port, options.VirtualHost, host =>
+                {
+                    host.Username(options.Username);
+                    host.Password(options.Password);
+                });
+                rabbit.ConfigureEndpoints(context);
+            });
+        });
+        return builder;
+    }
+}

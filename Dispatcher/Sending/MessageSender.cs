@@ -1,0 +1,145 @@
+using GovSg.Dispatcher.Extensions;
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace GovSg.Dispatcher.Sending;
+
+/// <summary>
+/// Sends one message: claim it, call the provider, record the outcome (SPEC §4–§5). The claim is what makes
+/// redeliveries and concurrent dispatchers harmless; the only window for a duplicate send is a crash between the
+/// provider's answer and the outcome write, which is kept short by writing at once and retrying the write.
+/// </summary>
+public sealed class MessageSender(
+    SendStore store,
+    WhatsAppClient client,
+    ProviderGate gate,
+    IOptions<RetryOptions> retryOptions,
+    DispatcherMetrics metrics,
+    TimeProvider time,
+    ILogger<MessageSender> logger)
+{
+    private readonly RetryOptions _retry = retryOptions.Value;
+
+    public async Task SendAsync(long messageId, CancellationToken cancellationToken)
+    {
+        var now = Now();
+        var message = await store.ClaimAsync(messageId, now, now + _retry.ClaimLease, cancellationToken);
+        if (message is null)
+        {
+            // Already sent, finished, claimed by another dispatcher, not yet due, or expired: nothing to do.
+            metrics.ClaimSkipped();
+            return;
+        }
+
+        if (message.Attempts == 1)
+        {
+            metrics.QueueLag(now - message.CreatedAt);
+        }
+
+        if (gate.PausedUntil(now) is { } resumeAt)
+        {
+            await Durably(ct => store.DeferAsync(message.Id, Spread(resumeAt), "Sending paused: the provider rejected our credentials", ct));
+            return;
+        }
+
+        await gate.PaceAsync(cancellationToken);
+        // From here the call runs to completion even during shutdown: abandoning it would leave its outcome unknown.
+        var outcome = await client.SendAsync(ToOutgoing(message), CancellationToken.None);
+        await RecordAsync(message, outcome);
+    }
+
+    private async Task RecordAsync(ClaimedMessage message, SendOutcome outcome)
+    {
+        var now = Now();
+        if (outcome.Accepted)
+        {
+            gate.ProviderAccepted();
+            await Durably(ct => store.AcceptAsync(message.Id, outcome.ProviderMessageId!, now, ct));
+            metrics.StatusChanged("ACCEPTED");
+            return;
+        }
+
+        var error = $"{outcome.ErrorCode}: {outcome.ErrorDescription}";
+        switch (outcome.Kind)
+        {
+            case FailureKind.Permanent:
+                await Fail(message.Id, outcome.ErrorCode, outcome.ErrorDescription, now);
+                return;
+            case FailureKind.CredentialsBroken:
+                logger.LogError("The provider rejected our credentials ({Error}); pausing sends", error);
+                gate.CredentialsRejected(now, error);
+                await Durably(ct => store.DeferAsync(message.Id, Spread(gate.PausedUntil(now) ?? now), error, ct));
+                return;
+            case FailureKind.Throughput:
+                gate.ThroughputExceeded();
+                break;
+        }
+
+        if (outcome.PossiblySent)
+        {
+            metrics.PossibleDuplicate();
+        }
+
+        var delay = _retry.Backoff(message.Attempts, Random.Shared.NextDouble());
+        if (outcome.Kind == FailureKind.PairRate && delay < _retry.PairRateDelay)
+        {
+            delay = _retry.PairRateDelay;
+        }
+
+        var retryAt = now + delay;
+        if (retryAt > message.FirstAttemptAt + _retry.Budget)
+        {
+            await Fail(message.Id, "retries_exhausted",
+                $"Gave up after {message.Attempts} attempt(s) over {_retry.Budget.TotalMinutes:0.#} min; last error {error}", now);
+            return;
+        }
+
+        logger.LogInformation("Message {MessageId} attempt {Attempt} failed ({Error}); retrying in {Delay}",
+            message.Id, message.Attempts, error, delay);
+        await Durably(ct => store.RetryAsync(message.Id, retryAt, error, ct));
+    }
+
+    private async Task Fail(long id, string code, string description, DateTime now)
+    {
+        await Durably(ct => store.FailAsync(id, code, description, now, ct));
+        metrics.StatusChanged("ERROR");
+    }
+
+    /// <summary>
+    /// An outcome write is retried through short database hiccups: losing an ACCEPTED write means the message is sent
+    /// again once its claim lapses.
+    /// </summary>
+    private async Task Durably(Func<CancellationToken, Task<bool>> write)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await write(CancellationToken.None);
+                return;
+            }
+            catch (Exception exception) when (exception is NpgsqlException or TimeoutException && attempt < 6)
+            {
+                logger.LogWarning(exception, "Recording a send outcome failed (attempt {Attempt}); retrying", attempt);
+                await Task.Delay(TimeSpan.FromMilliseconds(100 * Math.Pow(2, attempt)), time);
+            }
+        }
+    }
+
+    /// <summary>Deferred messages come back spread over a few seconds, not all in one instant.</summary>
+    private static DateTime Spread(DateTime at) => at + TimeSpan.FromMilliseconds(Random.Shared.Next(0, 5_000));
+
+    private DateTime Now()
+    {
+        var now = time.GetUtcNow().UtcDateTime;
+        return new DateTime(now.Ticks - now.Ticks % TimeSpan.TicksPerMillisecond, DateTimeKind.Utc);
+    }
+
+    private static OutgoingMessage ToOutgoing(ClaimedMessage message)
+    {
+        var values = JsonSerializer.Deserialize<Dictionary<string, string>>(message.Params) ?? [];
+        return new OutgoingMessage(message.Recipient, message.WhatsappTemplateName, message.LanguageCode,
+            message.ParamOrder.Select(name => values[name]).ToList());
+    }
+}

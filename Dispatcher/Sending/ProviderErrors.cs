@@ -1,0 +1,45 @@
+namespace GovSg.Dispatcher.Sending;
+
+/// <summary>Classifies a provider error by its <c>error.code</c> first and the HTTP status second (SPEC §5).</summary>
+public static class ProviderErrors
+{
+    private static readonly HashSet<int> TransientCodes = [131000, 131016, 133004];
+    private static readonly HashSet<int> ThroughputCodes = [130429, 4, 80007];
+    private static readonly HashSet<int> CredentialCodes = [190, 131031];
+    private const int PairRateCode = 131056;
+
+    public static FailureKind Classify(int httpStatus, int? errorCode)
+    {
+        if (errorCode is { } code)
+        {
+            if (code == PairRateCode)
+            {
+                return FailureKind.PairRate;
+            }
+
+            if (ThroughputCodes.Contains(code))
+            {
+                return FailureKind.Throughput;
+            }
+
+            if (TransientCodes.Contains(code))
+            {
+                return FailureKind.Transient;
+            }
+
+            if (CredentialCodes.Contains(code))
+            {
+                return FailureKind.CredentialsBroken;
+            }
+        }
+
+        return httpStatus switch
+        {
+            401 or 403 => FailureKind.CredentialsBroken,
+            429 => FailureKind.Throughput,
+            >= 500 => FailureKind.Transient,
+            // Any other 4xx — 131026 undeliverable, template and parameter errors, unknown codes — will not get better.
+            _ => FailureKind.Permanent,
+        };
+    }
+}

@@ -1,0 +1,38 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace GovSg.Dispatcher.Sending;
+
+/// <summary>
+/// The retry schedule for transient provider failures (SPEC §5). Retries live in PostgreSQL (available_at/sweep_at),
+/// so a restart neither loses nor resets them; this is the only layer that retries a provider call.
+/// </summary>
+public sealed class RetryOptions
+{
+    public const string SectionName = "Retry";
+
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00")] public TimeSpan FirstDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    [Range(typeof(TimeSpan), "00:00:00.010", "01:00:00")] public TimeSpan MaxDelay { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Counted from the first attempt; past it the message becomes ERROR <c>retries_exhausted</c>.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")] public TimeSpan Budget { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>The least wait before a recipient that hit the pair rate limit (131056) is tried again.</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:10:00")] public TimeSpan PairRateDelay { get; set; } = TimeSpan.FromSeconds(6);
+
+    /// <summary>How long a claim holds a message; past it, a message whose dispatcher died is dispatched again.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:30:00")] public TimeSpan ClaimLease { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The first pause after the provider rejects our credentials; it doubles while they stay broken.</summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")] public TimeSpan CredentialPause { get; set; } = TimeSpan.FromSeconds(15);
+
+    [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")] public TimeSpan MaxCredentialPause { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Exponential backoff with full jitter: uniform in [0, min(max, first × 2^(attempt−1))].</summary>
+    public TimeSpan Backoff(int attempt, double random)
+    {
+        var exponent = Math.Min(attempt - 1, 30);
+        var ceiling = Math.Min(MaxDelay.TotalMilliseconds, FirstDelay.TotalMilliseconds * Math.Pow(2, exponent));
+        return TimeSpan.FromMilliseconds(ceiling * random);
+    }
+}

@@ -1,0 +1,36 @@
+namespace GovSg.Dispatcher.Sending;
+
+/// <summary>What to do after a failed provider call (SPEC §5).</summary>
+public enum FailureKind
+{
+    /// <summary>Retry with backoff within the budget.</summary>
+    Transient,
+
+    /// <summary>The number's throughput is exceeded: retry, and slow this dispatcher down.</summary>
+    Throughput,
+
+    /// <summary>Too many messages to one recipient: retry no sooner than 6 s.</summary>
+    PairRate,
+
+    /// <summary>ERROR at once.</summary>
+    Permanent,
+
+    /// <summary>Our token or account is broken: keep the message, pause sending, report unhealthy.</summary>
+    CredentialsBroken,
+}
+
+/// <summary>The result of one provider call: accepted with the provider's id, or a classified failure.</summary>
+public sealed record SendOutcome(
+    string? ProviderMessageId,
+    FailureKind Kind,
+    string ErrorCode,
+    string ErrorDescription,
+    bool PossiblySent)
+{
+    public bool Accepted => ProviderMessageId is not null;
+
+    public static SendOutcome Success(string providerMessageId) => new(providerMessageId, default, "", "", true);
+
+    public static SendOutcome Failure(FailureKind kind, string code, string description, bool possiblySent = false) =>
+        new(null, kind, code, description, possiblySent);
+}

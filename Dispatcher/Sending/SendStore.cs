@@ -1,0 +1,87 @@
+using Dapper;
+using Npgsql;
+
+namespace GovSg.Dispatcher.Sending;
+
+/// <summary>A claimed message: what the provider call needs, plus the retry bookkeeping.</summary>
+public sealed class ClaimedMessage
+{
+    public long Id { get; init; }
+    public string Recipient { get; init; } = "";
+    public string Params { get; init; } = "{}";
+    public string LanguageCode { get; init; } = "";
+    public string WhatsappTemplateName { get; init; } = "";
+    public string[] ParamOrder { get; init; } = [];
+    public int Attempts { get; init; }
+    public DateTime FirstAttemptAt { get; init; }
+    public DateTime CreatedAt { get; init; }
+}
+
+/// <summary>
+/// The send path's writes. Each is one guarded UPDATE that only acts on an UNSENT message, so redeliveries, duplicate
+/// commands and concurrent dispatchers are decided by rows affected, never by a read followed by a write.
+/// </summary>
+public sealed class SendStore(NpgsqlDataSource dataSource)
+{
+    // The claim: only one dispatcher at a time, only once due, never after expiry. The lease (available_at and
+    // sweep_at) makes the message due again if this dispatcher dies before recording an outcome.
+    private const string ClaimSql = """
+        UPDATE messages SET
+            available_at = @leaseUntil,
+            sweep_at = @leaseUntil,
+            attempts = attempts + 1,
+            first_attempt_at = COALESCE(first_attempt_at, @now)
+        WHERE id = @id AND status = 'UNSENT' AND available_at <= @now AND expires_at > @now
+        RETURNING id, recipient, params::text AS params, language_code, whatsapp_template_name, param_order,
+                  attempts, first_attempt_at, created_at
+        """;
+
+    private const string AcceptSql = """
+        UPDATE messages SET
+            status = 'ACCEPTED', accepted_at = @now, updated_at = @now, provider_message_id = @providerMessageId,
+            last_error = NULL
+        WHERE id = @id AND status = 'UNSENT'
+        """;
+
+    private const string FailSql = """
+        UPDATE messages SET
+            status = 'ERROR', errored_at = @now, updated_at = @now, error_code = @code, error_description = @description
+        WHERE id = @id AND status = 'UNSENT'
+        """;
+
+    private const string RetrySql = """
+        UPDATE messages SET available_at = @retryAt, sweep_at = @retryAt, last_error = @lastError
+        WHERE id = @id AND status = 'UNSENT'
+        """;
+
+    // Credentials broken: the attempt does not count against the retry budget, which restarts on resumption.
+    private const string DeferSql = """
+        UPDATE messages SET available_at = @resumeAt, sweep_at = @resumeAt, first_attempt_at = NULL, last_error = @lastError
+        WHERE id = @id AND status = 'UNSENT'
+        """;
+
+    public async Task<ClaimedMessage?> ClaimAsync(long id, DateTime now, DateTime leaseUntil, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await connection.QuerySingleOrDefaultAsync<ClaimedMessage>(
+            new CommandDefinition(ClaimSql, new { id, now, leaseUntil }, cancellationToken: cancellationToken));
+    }
+
+    public Task<bool> AcceptAsync(long id, string providerMessageId, DateTime now, CancellationToken cancellationToken) =>
+        ExecuteAsync(AcceptSql, new { id, providerMessageId, now }, cancellationToken);
+
+    public Task<bool> FailAsync(long id, string code, string description, DateTime now, CancellationToken cancellationToken) =>
+        ExecuteAsync(FailSql, new { id, code, description, now }, cancellationToken);
+
+    public Task<bool> RetryAsync(long id, DateTime retryAt, string lastError, CancellationToken cancellationToken) =>
+        ExecuteAsync(RetrySql, new { id, retryAt, lastError }, cancellationToken);
+
+    public Task<bool> DeferAsync(long id, DateTime resumeAt, string lastError, CancellationToken cancellationToken) =>
+        ExecuteAsync(DeferSql, new { id, resumeAt, lastError }, cancellationToken);
+
+    private async Task<bool> ExecuteAsync(string sql, object parameters, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await connection.ExecuteAsync(new CommandDefinition(sql, parameters, cancellationToken: cancellationToken)) > 0;
+    }
+}

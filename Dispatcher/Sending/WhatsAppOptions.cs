@@ -1,0 +1,30 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace GovSg.Dispatcher.Sending;
+
+/// <summary>
+/// Where and how the Dispatcher calls the WhatsApp Cloud API. Pointing it at Meta instead of the simulator is a
+/// change of <see cref="BaseUrl"/>, <see cref="PhoneNumberId"/> and <see cref="AccessToken"/> only.
+/// </summary>
+public sealed class WhatsAppOptions
+{
+    public const string SectionName = "WhatsApp";
+
+    /// <summary>https://graph.facebook.com/ in production; the simulator's address locally.</summary>
+    [Required] public Uri BaseUrl { get; set; } = new("https://graph.facebook.com/");
+
+    [Required, RegularExpression(@"^v\d+\.\d+$")] public string ApiVersion { get; set; } = "v21.0";
+
+    [Required] public string PhoneNumberId { get; set; } = "";
+
+    [Required(ErrorMessage = "WhatsApp:AccessToken (env WhatsApp__AccessToken) is required.")]
+    public string AccessToken { get; set; } = "";
+
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:02:00")]
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>This dispatcher's share of the number's throughput (80/s by default, up to 1,000/s once upgraded).</summary>
+    [Range(1, 100_000)] public int MessagesPerSecond { get; set; } = 80;
+
+    [Range(1, 10_000)] public int MaxConcurrentSends { get; set; } = 256;
+}

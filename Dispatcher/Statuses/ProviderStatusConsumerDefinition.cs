@@ -1,0 +1,31 @@
+using MassTransit;
+
+namespace GovSg.Dispatcher.Statuses;
+
+/// <summary>
+/// Batches of up to 100 statuses, or whatever arrived within 10 ms. The in-memory retry covers database hiccups and
+/// the rare deadlock; every event is idempotent, so a retried batch is harmless.
+/// </summary>
+public sealed class ProviderStatusConsumerDefinition : ConsumerDefinition<ProviderStatusConsumer>
+{
+    private const int BatchSize = 100;
+    private const int ConcurrentBatches = 4;
+
+    public ProviderStatusConsumerDefinition() => EndpointName = "provider-status";
+
+    protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator,
+        IConsumerConfigurator<ProviderStatusConsumer> consumerConfigurator, IRegistrationContext context)
+    {
+        endpointConfigurator.PrefetchCount = BatchSize * ConcurrentBatches * 2;
+        if (endpointConfigurator is IRabbitMqReceiveEndpointConfigurator rabbit)
+        {
+            rabbit.SetQuorumQueue();
+        }
+
+        endpointConfigurator.UseMessageRetry(retry => retry.Intervals(50, 200, 1_000, 5_000));
+        consumerConfigurator.Options<BatchOptions>(batch => batch
+            .SetMessageLimit(BatchSize)
+            .SetTimeLimit(TimeSpan.FromMilliseconds(10))
+            .SetConcurrencyLimit(ConcurrentBatches));
+    }
+}

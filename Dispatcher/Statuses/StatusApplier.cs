@@ -1,0 +1,38 @@
+using GovSg.Dispatcher.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace GovSg.Dispatcher.Statuses;
+
+/// <summary>Applies provider statuses and retries the ones that arrived before their message's provider id.</summary>
+public sealed class StatusApplier(
+    StatusStore store,
+    IOptions<StatusOptions> options,
+    DispatcherMetrics metrics,
+    TimeProvider time,
+    ILogger<StatusApplier> logger)
+{
+    private const int PendingBatch = 1_000;
+
+    private readonly StatusOptions _options = options.Value;
+
+    public async Task ApplyAsync(IReadOnlyList<StatusEvent> events, CancellationToken cancellationToken)
+    {
+        var parked = await store.ApplyAsync(events, time.GetUtcNow().UtcDateTime, _options.FirstRetry, cancellationToken);
+        metrics.StatusesApplied(events.Count - parked, parked);
+    }
+
+    /// <summary>One pass over the parked statuses that are due; returns how many were looked at.</summary>
+    public async Task<int> RetryPendingAsync(CancellationToken cancellationToken)
+    {
+        var (retried, dropped) = await store.RetryPendingAsync(time.GetUtcNow().UtcDateTime,
+            _options.UnknownMessageRetention, PendingBatch, cancellationToken);
+        foreach (var status in dropped)
+        {
+            logger.LogWarning("Dropped a {Status} status for unknown provider message {ProviderMessageId} after {Retention}",
+                status.Status, status.ProviderMessageId, _options.UnknownMessageRetention);
+        }
+
+        metrics.UnknownStatusesDropped(dropped.Count);
+        return retried;
+    }
+}

@@ -1,0 +1,189 @@
+using Dapper;
+using Npgsql;
+
+namespace GovSg.Dispatcher.Statuses;
+
+/// <summary>
+/// Applies provider statuses with the rules of SPEC §4, entirely inside one guarded UPDATE per round:
+/// statuses only move forward (the enum is declared in lifecycle order, with ERROR last so it is never left);
+/// ERROR replaces UNSENT/ACCEPTED/SENT but never DELIVERED/READ (a late <c>failed</c> is ignored outright);
+/// each event fills its own timestamp column once, even when the status does not move; rows that would not change
+/// are not touched, so <c>updated_at</c> moves only with a real change.
+/// </summary>
+public sealed class StatusStore(NpgsqlDataSource dataSource)
+{
+    private const string ApplySql = """
+        WITH e AS (
+            SELECT * FROM unnest(@ids, @statuses::message_status[], @occurred, @codes, @descriptions)
+                AS e(provider_message_id, status, occurred_at, error_code, error_description)
+        ), applied AS (
+            UPDATE messages m SET
+                status = CASE
+                    WHEN e.status = 'ERROR' THEN CASE WHEN m.status < 'DELIVERED' THEN 'ERROR'::message_status ELSE m.status END
+                    WHEN m.status < e.status THEN e.status
+                    ELSE m.status END,
+                sent_at = CASE WHEN e.status = 'SENT' THEN COALESCE(m.sent_at, e.occurred_at) ELSE m.sent_at END,
+                delivered_at = CASE WHEN e.status = 'DELIVERED' THEN COALESCE(m.delivered_at, e.occurred_at) ELSE m.delivered_at END,
+                read_at = CASE WHEN e.status = 'READ' THEN COALESCE(m.read_at, e.occurred_at) ELSE m.read_at END,
+                errored_at = CASE WHEN e.status = 'ERROR' AND m.status < 'DELIVERED' THEN e.occurred_at ELSE m.errored_at END,
+                error_code = CASE WHEN e.status = 'ERROR' AND m.status < 'DELIVERED' THEN e.error_code ELSE m.error_code END,
+                error_description = CASE WHEN e.status = 'ERROR' AND m.status < 'DELIVERED' THEN e.error_description
+                                         ELSE m.error_description END,
+                updated_at = GREATEST(m.updated_at, @now)
+            FROM e
+            WHERE m.provider_message_id = e.provider_message_id
+              AND (   (e.status = 'ERROR' AND m.status < 'DELIVERED')
+                   OR (e.status <> 'ERROR' AND m.status < e.status)
+                   OR (e.status = 'SENT' AND m.sent_at IS NULL)
+                   OR (e.status = 'DELIVERED' AND m.delivered_at IS NULL)
+                   OR (e.status = 'READ' AND m.read_at IS NULL))
+            RETURNING m.id
+        )
+        SELECT e.provider_message_id
+        FROM e
+        WHERE NOT EXISTS (SELECT 1 FROM messages m WHERE m.provider_message_id = e.provider_message_id)
+        """;
+
+    private const string AddPendingSql = """
+        INSERT INTO pending_status_events (provider_message_id, status, occurred_at, error_code, error_description,
+                                           received_at, attempts, next_attempt_at)
+        SELECT * FROM unnest(@ids, @statuses::message_status[], @occurred, @codes, @descriptions, @received,
+                             @attempts, @nextAttempt)
+        """;
+
+    private const string TakeDuePendingSql = """
+        DELETE FROM pending_status_events
+        WHERE id IN (SELECT id FROM pending_status_events WHERE next_attempt_at <= @now
+                     ORDER BY next_attempt_at LIMIT @limit FOR UPDATE SKIP LOCKED)
+        RETURNING id, provider_message_id, status::text AS status, occurred_at, error_code, error_description,
+                  received_at, attempts
+        """;
+
+    /// <summary>
+    /// Applies the events; those whose provider id is not recorded yet (the webhook overtook the ACCEPTED write) are
+    /// parked in the same transaction for <see cref="RetryPendingAsync"/>. Returns how many were parked.
+    /// </summary>
+    public async Task<int> ApplyAsync(IReadOnlyList<StatusEvent> events, DateTime now, TimeSpan firstRetry,
+        CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var unknown = await ApplyRoundsAsync(connection, transaction, events, now, cancellationToken);
+        await ParkAsync(connection, transaction, unknown.Select(e => new PendingStatus(e, now, 0)).ToList(), now + firstRetry,
+            cancellationToken);
+        await transaction.CommitAsync(cancellationToken);
+        return unknown.Count;
+    }
+
+    /// <summary>
+    /// Tries the parked events that are due again. Those still unknown after <paramref name="maxAge"/> are dropped and
+    /// returned, so the caller can warn and count them; the rest are parked again with a longer wait.
+    /// </summary>
+    public async Task<(int Retried, IReadOnlyList<StatusEvent> Dropped)> RetryPendingAsync(DateTime now, TimeSpan maxAge,
+        int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var due = (await connection.QueryAsync<PendingRow>(new CommandDefinition(TakeDuePendingSql, new { now, limit },
+            transaction, cancellationToken: cancellationToken))).OrderBy(r => r.Id).ToList();
+        if (due.Count == 0)
+        {
+            return (0, []);
+        }
+
+        var unknown = (await ApplyRoundsAsync(connection, transaction, due.Select(r => r.ToEvent()).ToList(), now,
+            cancellationToken)).ToHashSet(ReferenceEqualityComparer.Instance);
+        var still = due.Where(r => unknown.Contains(r.ToEvent())).ToList();
+        var dropped = still.Where(r => r.ReceivedAt <= now - maxAge).ToList();
+        var keep = still.Except(dropped).Select(r => new PendingStatus(r.ToEvent(), r.ReceivedAt, r.Attempts + 1)).ToList();
+        foreach (var group in keep.GroupBy(p => p.Attempts))
+        {
+            // 1 s, 2 s, 4 s ... capped at 30 s: quick for the usual sub-second overtaking, cheap for the rare long wait.
+            var wait = TimeSpan.FromSeconds(Math.Min(30, Math.Pow(2, group.Key)));
+            await ParkAsync(connection, transaction, group.ToList(), now + wait, cancellationToken);
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return (due.Count, dropped.Select(r => r.ToEvent()).ToList());
+    }
+
+    private static async Task<List<StatusEvent>> ApplyRoundsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
+        IReadOnlyList<StatusEvent> events, DateTime now, CancellationToken cancellationToken)
+    {
+        var unknown = new List<StatusEvent>();
+        foreach (var round in Rounds(events))
+        {
+            var missing = (await connection.QueryAsync<string>(new CommandDefinition(ApplySql, new
+            {
+                ids = round.Select(e => e.ProviderMessageId).ToArray(),
+                statuses = round.Select(e => e.Status).ToArray(),
+                occurred = round.Select(e => e.OccurredAt).ToArray(),
+                codes = round.Select(e => e.ErrorCode).ToArray(),
+                descriptions = round.Select(e => e.ErrorDescription).ToArray(),
+                now,
+            }, transaction, cancellationToken: cancellationToken))).ToHashSet(StringComparer.Ordinal);
+            unknown.AddRange(round.Where(e => missing.Contains(e.ProviderMessageId)));
+        }
+
+        return unknown;
+    }
+
+    private static async Task ParkAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
+        IReadOnlyList<PendingStatus> pending, DateTime nextAttempt, CancellationToken cancellationToken)
+    {
+        if (pending.Count == 0)
+        {
+            return;
+        }
+
+        await connection.ExecuteAsync(new CommandDefinition(AddPendingSql, new
+        {
+            ids = pending.Select(p => p.Event.ProviderMessageId).ToArray(),
+            statuses = pending.Select(p => p.Event.Status).ToArray(),
+            occurred = pending.Select(p => p.Event.OccurredAt).ToArray(),
+            codes = pending.Select(p => p.Event.ErrorCode).ToArray(),
+            descriptions = pending.Select(p => p.Event.ErrorDescription).ToArray(),
+            received = pending.Select(p => p.ReceivedAt).ToArray(),
+            attempts = pending.Select(p => p.Attempts).ToArray(),
+            nextAttempt = pending.Select(_ => nextAttempt).ToArray(),
+        }, transaction, cancellationToken: cancellationToken));
+    }
+
+    private sealed record PendingStatus(StatusEvent Event, DateTime ReceivedAt, int Attempts);
+
+    private sealed class PendingRow
+    {
+        private StatusEvent? _event;
+
+        public long Id { get; init; }
+        public string ProviderMessageId { get; init; } = "";
+        public string Status { get; init; } = "";
+        public DateTime OccurredAt { get; init; }
+        public string? ErrorCode { get; init; }
+        public string? ErrorDescription { get; init; }
+        public DateTime ReceivedAt { get; init; }
+        public int Attempts { get; init; }
+
+        public StatusEvent ToEvent() => _event ??= new StatusEvent(ProviderMessageId, Status, OccurredAt, ErrorCode, ErrorDescription);
+    }
+
+    /// <summary>
+    /// Round k holds the k-th event of every message. Each round is sorted by provider id so concurrent batches lock
+    /// rows in the same order and cannot deadlock each other.
+    /// </summary>
+    private static IEnumerable<List<StatusEvent>> Rounds(IReadOnlyList<StatusEvent> events)
+    {
+        var byMessage = events.GroupBy(e => e.ProviderMessageId, StringComparer.Ordinal).Select(g => g.ToList()).ToList();
+        for (var k = 0; ; k++)
+        {
+            var round = byMessage.Where(g => g.Count > k).Select(g => g[k])
+                .OrderBy(e => e.ProviderMessageId, StringComparer.Ordinal).ToList();
+            if (round.Count == 0)
+            {
+                yield break;
+            }
+
+            yield return round;
+        }
+    }
+}

@@ -1,0 +1,69 @@
+using GovSg.Dispatcher.Extensions;
+using Microsoft.Extensions.Options;
+using RabbitMQ.Client;
+
+namespace GovSg.Dispatcher.Sweeping;
+
+/// <summary>Reads how many commands wait in the send queue (a passive declare on its own small connection).</summary>
+public sealed class SendQueueProbe(IOptions<RabbitMqOptions> options, ILogger<SendQueueProbe> logger) : IAsyncDisposable
+{
+    public const string QueueName = "send-message";
+
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private IConnection? _connection;
+    private IChannel? _channel;
+
+    /// <summary>The ready-message count, or null when the broker cannot be asked.</summary>
+    public async Task<uint?> ReadyCountAsync(CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            if (_channel is not { IsOpen: true })
+            {
+                await ResetAsync();
+                var o = options.Value;
+                var factory = new ConnectionFactory
+                {
+                    HostName = o.Host, Port = o.Port, VirtualHost = o.VirtualHost, UserName = o.Username, Password = o.Password,
+                    ClientProvidedName = "govsg-dispatcher-queue-probe",
+                };
+                _connection = await factory.CreateConnectionAsync(cancellationToken);
+                _channel = await _connection.CreateChannelAsync(cancellationToken: cancellationToken);
+            }
+
+            return (await _channel.QueueDeclarePassiveAsync(QueueName, cancellationToken)).MessageCount;
+        }
+        catch (Exception exception) when (exception is not OperationCanceledException)
+        {
+            logger.LogDebug(exception, "Could not read the depth of {Queue}", QueueName);
+            await ResetAsync();
+            return null;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await ResetAsync();
+        _gate.Dispose();
+    }
+
+    private async Task ResetAsync()
+    {
+        if (_channel is not null)
+        {
+            await _channel.DisposeAsync();
+            _channel = null;
+        }
+
+        if (_connection is not null)
+        {
+            await _connection.DisposeAsync();
+            _connection = null;
+        }
+    }
+}

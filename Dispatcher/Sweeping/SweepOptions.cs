@@ -1,0 +1,21 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace GovSg.Dispatcher.Sweeping;
+
+public sealed class SweepOptions
+{
+    public const string SectionName = "Sweep";
+
+    [Range(typeof(TimeSpan), "00:00:00.050", "00:01:00")] public TimeSpan Interval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>A re-published command not picked up within this time is published again.</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")] public TimeSpan PickUpDeadline { get; set; } = TimeSpan.FromSeconds(60);
+
+    [Range(1, 100_000)] public int BatchSize { get; set; } = 1_000;
+
+    /// <summary>
+    /// Ready messages in the send queue above which unclaimed messages are presumed still queued rather than lost, so
+    /// a backlog never triggers mass re-publishing.
+    /// </summary>
+    [Range(0, 10_000_000)] public int BacklogThreshold { get; set; } = 1_000;
+}

@@ -1,0 +1,76 @@
+using GovSg.Dispatcher.Extensions;
+using GovSg.Contracts;
+using GovSg.Dispatcher.Statuses;
+using MassTransit;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace GovSg.Dispatcher.Sweeping;
+
+/// <summary>
+/// The safety net that makes "nothing accepted is ever lost" hold (SPEC §5, §8). Every interval, on every dispatcher
+/// (rows are taken with SKIP LOCKED, so replicas share the work): re-apply parked provider statuses; publish the
+/// commands of messages that are due — retries whose time came, claims whose dispatcher died, and, when the send
+/// queue has no backlog, messages whose command never reached a dispatcher; and expire messages past their validity.
+/// </summary>
+public sealed class Sweeper(
+    SweepStore store,
+    StatusApplier statuses,
+    SendQueueProbe queue,
+    IBusControl bus,
+    IOptions<SweepOptions> options,
+    DispatcherMetrics metrics,
+    TimeProvider time,
+    ILogger<Sweeper> logger) : BackgroundService
+{
+    private readonly SweepOptions _options = options.Value;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(_options.Interval, time);
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+        {
+            try
+            {
+                await SweepOnceAsync(stoppingToken);
+            }
+            catch (Exception exception) when (exception is NpgsqlException or TimeoutException or MassTransitException)
+            {
+                logger.LogWarning(exception, "Sweep failed; trying again in {Interval}", _options.Interval);
+            }
+        }
+    }
+
+    public async Task SweepOnceAsync(CancellationToken cancellationToken)
+    {
+        while (await statuses.RetryPendingAsync(cancellationToken) > 0)
+        {
+        }
+
+        var now = time.GetUtcNow().UtcDateTime;
+        var expired = await store.ExpireAsync(now, _options.BatchSize, cancellationToken);
+        if (expired > 0)
+        {
+            logger.LogWarning("{Count} message(s) expired before the provider accepted them", expired);
+            metrics.StatusChanged("ERROR", expired);
+        }
+
+        // Publishing while the bus is down would be lost; the messages stay due and are taken next time.
+        if (bus.CheckHealth().Status != BusHealthStatus.Healthy)
+        {
+            return;
+        }
+
+        var ready = await queue.ReadyCountAsync(cancellationToken);
+        var drained = ready is { } count && count <= _options.BacklogThreshold;
+        var due = await store.TakeDueAsync(now, now + _options.PickUpDeadline, drained, _options.BatchSize, cancellationToken);
+        if (due.Count == 0)
+        {
+            return;
+        }
+
+        await Task.WhenAll(due.Select(id => bus.Publish(new SendMessage(id), cancellationToken)));
+        metrics.CommandsRepublished(due.Count);
+        logger.LogInformation("Published {Count} due send command(s)", due.Count);
+    }
+}

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using GovSg.Api.Http;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using OpenTelemetry;
@@ -24,7 +25,12 @@ public static class ServiceDefaults
         builder.Services.AddSingleton<ApiMetrics>();
         builder.Services.AddHealthChecks();
         builder.Services.AddOpenApi();
-        builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default));
+        builder.Services.ConfigureHttpJsonOptions(json =>
+        {
+            json.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
+            json.SerializerOptions.Converters.Add(new UtcMillisecondsConverter());
+            json.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default);
+        });
         // The webhook accepts up to 1 MiB; agency routes enforce their own 64 KiB limit (SPEC §3).
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = 1024 * 1024);
 

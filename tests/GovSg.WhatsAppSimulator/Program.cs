@@ -20,6 +20,7 @@ public partial class Program
 
         var app = builder.Build();
 
+        app.UseExceptionHandler();
         app.MapSendMessageApi();
         app.MapHealthChecks("/health");
 

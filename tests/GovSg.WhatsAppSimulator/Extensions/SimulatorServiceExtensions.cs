@@ -56,6 +56,9 @@ internal static class SimulatorServiceExtensions
             .ConfigureHttpClient((provider, client) => client.Timeout = TimeSpan.FromMilliseconds(
                 provider.GetRequiredService<IOptions<SimulatorOptions>>().Value.WebhookTimeoutMs));
 
+        services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
+        services.AddProblemDetails();
+        services.AddExceptionHandler<BadRequestExceptionHandler>();
         services.AddHealthChecks();
 
         return builder;

@@ -1,0 +1,207 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using Dapper;
+using GovSg.Api.Admin;
+using GovSg.Api.Auth;
+using GovSg.Api.Database;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
+using RabbitMQ.Client;
+
+namespace GovSg.Tests.Integration;
+
+/// <summary>
+/// The whole system in one process, on real PostgreSQL and RabbitMQ: the Api and the simulator on Kestrel (the
+/// simulator posts webhooks to the Api, the Dispatcher calls the simulator over HTTP), and one Dispatcher.
+/// The database and the broker's queues are reset when it starts.
+/// </summary>
+public sealed class TestSystem : IAsyncDisposable
+{
+    private readonly List<IAsyncDisposable> _extraDispatchers = [];
+
+    private TestSystem(NpgsqlDataSource database, Host<GovSg.Api.Program> api, Host<GovSg.WhatsAppSimulator.Program> simulator,
+        Host<GovSg.Dispatcher.Program> dispatcher)
+    {
+        Database = database;
+        Api = api;
+        Simulator = simulator;
+        Dispatcher = dispatcher;
+        SimulatorClient = simulator.CreateClient();
+    }
+
+    public NpgsqlDataSource Database { get; }
+
+    public Host<GovSg.Api.Program> Api { get; }
+
+    public Host<GovSg.WhatsAppSimulator.Program> Simulator { get; }
+
+    public Host<GovSg.Dispatcher.Program> Dispatcher { get; }
+
+    public HttpClient SimulatorClient { get; }
+
+    public static async Task<TestSystem> StartAsync()
+    {
+        await ResetDatabaseAsync();
+        await ResetQueuesAsync();
+        var database = NpgsqlDataSource.Create(TestSettings.Postgres);
+        await new MigrationRunner(database, NullLogger<MigrationRunner>.Instance).MigrateAsync(CancellationToken.None);
+        var admin = new AdminStore(database);
+        foreach (var template in TemplateDefinition.Load(TestSettings.TemplatesFile))
+        {
+            await admin.UpsertTemplateAsync(template, DateTime.UtcNow, CancellationToken.None);
+        }
+
+        var api = new Host<GovSg.Api.Program>(ApiSettings(), kestrel: true).Start();
+        var simulator = new Host<GovSg.WhatsAppSimulator.Program>(SimulatorSettings(new Uri(api.Address, "v1/callback/govsg")),
+            kestrel: true).Start();
+        var dispatcher = new Host<GovSg.Dispatcher.Program>(DispatcherSettings(simulator.Address), kestrel: false).Start();
+        return new TestSystem(database, api, simulator, dispatcher);
+    }
+
+    /// <summary>Another Dispatcher on the same queues, stopped with the system (or earlier, by disposing it).</summary>
+    public Host<GovSg.Dispatcher.Program> StartDispatcher(IReadOnlyDictionary<string, string?>? overrides = null)
+    {
+        var settings = DispatcherSettings(Simulator.Address);
+        foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
+        {
+            settings[key] = value;
+        }
+
+        var dispatcher = new Host<GovSg.Dispatcher.Program>(settings, kestrel: false).Start();
+        _extraDispatchers.Add(dispatcher);
+        return dispatcher;
+    }
+
+    /// <summary>A new agency user with a key and grants, and an HttpClient that authenticates as it.</summary>
+    public async Task<TestUser> CreateUserAsync(long[]? grants = null, int rateLimit = 1_000)
+    {
+        var admin = new AdminStore(Database);
+        var email = $"user-{Guid.NewGuid():N}@agency.gov.sg";
+        var now = DateTime.UtcNow;
+        var userId = await admin.UpsertUserAsync(email, "Test Agency", rateLimit, null, null, now, CancellationToken.None);
+        var (key, keyId) = await CreateKeyAsync(userId, now.AddDays(1));
+        foreach (var templateId in grants ?? [1, 2, 3])
+        {
+            await admin.GrantAsync(email, templateId, now, CancellationToken.None);
+        }
+
+        return new TestUser(userId, email, key, keyId, Client(key));
+    }
+
+    public async Task<(string Key, string KeyId)> CreateKeyAsync(long userId, DateTime validUntil)
+    {
+        var (key, keyId, hash) = ApiKeys.Generate(System.Text.Encoding.UTF8.GetBytes(TestSettings.Pepper));
+        await new AdminStore(Database).InsertKeyAsync(userId, keyId, hash, "test", DateTime.UtcNow, validUntil, CancellationToken.None);
+        return (key, keyId);
+    }
+
+    public HttpClient Client(string? apiKey)
+    {
+        var client = Api.CreateClient();
+        if (apiKey is not null)
+        {
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
+        }
+
+        return client;
+    }
+
+    public async Task<long> CountMessagesAsync(long userId)
+    {
+        await using var connection = await Database.OpenConnectionAsync();
+        return await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM messages WHERE user_id = @userId", new { userId });
+    }
+
+    /// <summary>The sends the simulator accepted for a recipient (digits only, as WhatsApp sees them).</summary>
+    public async Task<IReadOnlyList<SimulatedSend>> SimulatorSendsAsync(string recipientDigits)
+    {
+        var page = await SimulatorClient.GetFromJsonAsync<SimulatedSendPage>($"_sim/sends?to={recipientDigits}");
+        return page!.Data;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var dispatcher in _extraDispatchers)
+        {
+            await dispatcher.DisposeAsync();
+        }
+
+        await Dispatcher.DisposeAsync();
+        await Simulator.DisposeAsync();
+        await Api.DisposeAsync();
+        SimulatorClient.Dispose();
+        await Database.DisposeAsync();
+    }
+
+    private static Dictionary<string, string?> ApiSettings() => new()
+    {
+        ["ConnectionStrings:Postgres"] = TestSettings.Postgres,
+        ["RabbitMq:Host"] = TestSettings.RabbitHost,
+        ["RabbitMq:VirtualHost"] = TestSettings.RabbitVirtualHost,
+        ["Auth:KeyPepper"] = TestSettings.Pepper,
+        // Revocation and expiry are tested right after the change; production keeps a short cache.
+        ["Auth:KeyCacheDuration"] = "00:00:00",
+        ["Webhooks:VerifyToken"] = TestSettings.VerifyToken,
+        ["Webhooks:AppSecrets:0"] = TestSettings.AppSecret,
+        ["Webhooks:PhoneNumberId"] = TestSettings.PhoneNumberId,
+        ["Logging:Console:FormatterName"] = "simple",
+    };
+
+    private static Dictionary<string, string?> SimulatorSettings(Uri webhookUrl) => new()
+    {
+        ["Simulator:AccessToken"] = TestSettings.AccessToken,
+        ["Simulator:PhoneNumberId"] = TestSettings.PhoneNumberId,
+        ["Simulator:AppSecret"] = TestSettings.AppSecret,
+        ["Simulator:WebhookUrl"] = webhookUrl.ToString(),
+        ["Simulator:TemplatesFile"] = TestSettings.TemplatesFile,
+        ["Simulator:LatencyMs"] = "5",
+        ["Simulator:MessagesPerSecond"] = "0",
+        ["Simulator:SentDelayMs"] = "20",
+        ["Simulator:DeliveredDelayMs"] = "40",
+        ["Simulator:ReadDelayMs"] = "60",
+    };
+
+    private static Dictionary<string, string?> DispatcherSettings(Uri simulator) => new()
+    {
+        ["ConnectionStrings:Postgres"] = TestSettings.Postgres,
+        ["RabbitMq:Host"] = TestSettings.RabbitHost,
+        ["RabbitMq:VirtualHost"] = TestSettings.RabbitVirtualHost,
+        ["WhatsApp:BaseUrl"] = simulator.ToString(),
+        ["WhatsApp:PhoneNumberId"] = TestSettings.PhoneNumberId,
+        ["WhatsApp:AccessToken"] = TestSettings.AccessToken,
+        ["WhatsApp:MessagesPerSecond"] = "10000",
+        ["WhatsApp:Timeout"] = "00:00:02",
+        ["Retry:FirstDelay"] = "00:00:00.100",
+        ["Retry:ClaimLease"] = "00:00:05",
+        ["Sweep:Interval"] = "00:00:00.200",
+        ["Logging:Console:FormatterName"] = "simple",
+    };
+
+    private static async Task ResetDatabaseAsync()
+    {
+        var target = new NpgsqlConnectionStringBuilder(TestSettings.Postgres);
+        var maintenance = new NpgsqlConnectionStringBuilder(TestSettings.Postgres) { Database = "postgres", Pooling = false };
+        await using var connection = new NpgsqlConnection(maintenance.ConnectionString);
+        await connection.OpenAsync();
+        await connection.ExecuteAsync($"DROP DATABASE IF EXISTS \"{target.Database}\" WITH (FORCE)");
+        await connection.ExecuteAsync($"CREATE DATABASE \"{target.Database}\"");
+    }
+
+    /// <summary>Deletes our queues so no command or status from an earlier run is delivered into this one.</summary>
+    private static async Task ResetQueuesAsync()
+    {
+        var factory = new ConnectionFactory { HostName = TestSettings.RabbitHost, VirtualHost = TestSettings.RabbitVirtualHost };
+        await using var connection = await factory.CreateConnectionAsync();
+        await using var channel = await connection.CreateChannelAsync();
+        foreach (var queue in new[] { "send-message", "provider-status" })
+        {
+            await channel.QueueDeleteAsync(queue, ifUnused: false, ifEmpty: false);
+        }
+    }
+}
+
+public sealed record TestUser(long Id, string Email, string Key, string KeyId, HttpClient Client);
+
+public sealed record SimulatedSend(string Wamid, string To, string Template, string Language, IReadOnlyList<string> Parameters);
+
+public sealed record SimulatedSendPage(IReadOnlyList<SimulatedSend> Data);

@@ -1,0 +1,27 @@
+namespace GovSg.WhatsAppSimulator.Control;
+
+/// <summary>
+/// The knobs tests and benchmarks turn while the simulator runs (<c>PUT /_sim/settings</c>); each request reads one
+/// snapshot, so a change never splits a request between old and new values.
+/// </summary>
+internal sealed record SimulationSettings(
+    int LatencyMs,
+    int MessagesPerSecond,
+    double ErrorRate,
+    int SentDelayMs,
+    int DeliveredDelayMs,
+    int ReadDelayMs,
+    string WebhookUrl)
+{
+    public static SimulationSettings From(SimulatorOptions options) => new(
+        options.LatencyMs,
+        options.MessagesPerSecond,
+        options.ErrorRate,
+        options.SentDelayMs,
+        options.DeliveredDelayMs,
+        options.ReadDelayMs,
+        options.WebhookUrl);
+
+    public static bool IsWebhookUrl(string url) =>
+        Uri.TryCreate(url, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps);
+}

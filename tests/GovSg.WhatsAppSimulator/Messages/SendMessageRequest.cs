@@ -1,0 +1,15 @@
+namespace GovSg.WhatsAppSimulator.Messages;
+
+/// <summary>
+/// The part of Meta's send body the simulator checks. Everything is nullable so that a missing field is answered
+/// with Meta's (#100) error rather than the framework's; unknown fields are ignored, as Meta ignores them.
+/// </summary>
+internal sealed record SendMessageRequest(string? MessagingProduct, string? To, string? Type, TemplateRequest? Template);
+
+internal sealed record TemplateRequest(string? Name, LanguageRequest? Language, IReadOnlyList<ComponentRequest>? Components);
+
+internal sealed record LanguageRequest(string? Code);
+
+internal sealed record ComponentRequest(string? Type, IReadOnlyList<ParameterRequest>? Parameters);
+
+internal sealed record ParameterRequest(string? Type, string? Text);

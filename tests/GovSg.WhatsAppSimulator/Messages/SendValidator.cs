@@ -1,0 +1,102 @@
+using System.Diagnostics.CodeAnalysis;
+using GovSg.WhatsAppSimulator.Recipients;
+using GovSg.WhatsAppSimulator.Templates;
+
+namespace GovSg.WhatsAppSimulator.Messages;
+
+/// <summary>A send that passed Meta's checks, with what the history and the webhooks need.</summary>
+internal sealed record ValidSend(string To, string WaId, string Template, string Language, IReadOnlyList<string> Parameters);
+
+/// <summary>Meta's checks on a send body, in the order it reports them.</summary>
+internal static class SendValidator
+{
+    public static bool TryValidate(
+        SendMessageRequest request,
+        TemplateCatalog templates,
+        [NotNullWhen(true)] out ValidSend? send,
+        [NotNullWhen(false)] out GraphError? error)
+    {
+        send = null;
+        if (request.MessagingProduct != "whatsapp")
+        {
+            error = GraphErrors.InvalidParameter("messaging_product must be \"whatsapp\"");
+            return false;
+        }
+
+        if (request.Type != "template")
+        {
+            error = GraphErrors.InvalidParameter("type must be \"template\"; the simulator only sends template messages");
+            return false;
+        }
+
+        if (request.To is not { } to)
+        {
+            error = GraphErrors.InvalidParameter("to is required");
+            return false;
+        }
+
+        if (!RecipientNumber.TryGetWaId(to, out var waId))
+        {
+            error = GraphErrors.InvalidParameter($"to ({to}) must be 7 to 15 digits, optionally after a +");
+            return false;
+        }
+
+        if (request.Template?.Name is not { } name || request.Template.Language?.Code is not { } language)
+        {
+            error = GraphErrors.InvalidParameter("template.name and template.language.code are required");
+            return false;
+        }
+
+        if (!templates.TryGet(name, out var template) || !template.Languages.Contains(language))
+        {
+            error = GraphErrors.TemplateNotFound(name, language);
+            return false;
+        }
+
+        var given = BodyParameters(request.Template.Components);
+        if (given.Count != template.ParameterCount)
+        {
+            error = GraphErrors.ParameterCountMismatch(given.Count, template.ParameterCount);
+            return false;
+        }
+
+        var parameters = new string[given.Count];
+        for (var i = 0; i < given.Count; i++)
+        {
+            if (given[i].Text is not { Length: > 0 } text)
+            {
+                error = GraphErrors.ParameterMissing(i + 1);
+                return false;
+            }
+
+            if (!IsAcceptedText(text))
+            {
+                error = GraphErrors.ParameterFormat();
+                return false;
+            }
+
+            parameters[i] = text;
+        }
+
+        error = null;
+        send = new ValidSend(to, waId, name, language, parameters);
+        return true;
+    }
+
+    private static IReadOnlyList<ParameterRequest> BodyParameters(IReadOnlyList<ComponentRequest>? components)
+    {
+        foreach (var component in components ?? [])
+        {
+            if (string.Equals(component.Type, "body", StringComparison.OrdinalIgnoreCase))
+            {
+                return component.Parameters ?? [];
+            }
+        }
+
+        return [];
+    }
+
+    /// <summary>Meta's rule for template parameters: no new-lines or tabs, no more than 4 consecutive spaces.</summary>
+    private static bool IsAcceptedText(string text) =>
+        !text.AsSpan().ContainsAny('\n', '\r', '\t') && !text.Contains("     ", StringComparison.Ordinal);
+}

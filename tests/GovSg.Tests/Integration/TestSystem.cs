@@ -17,11 +17,17 @@ namespace GovSg.Tests.Integration;
 /// </summary>
 public sealed class TestSystem : IAsyncDisposable
 {
+    private const string TapQueue = "test-send-command-tap";
+
     private readonly List<IAsyncDisposable> _extraDispatchers = [];
+    private readonly IConnection _broker;
+    private readonly IChannel _tap;
 
     private TestSystem(NpgsqlDataSource database, Host<GovSg.Api.Program> api, Host<GovSg.WhatsAppSimulator.Program> simulator,
-        Host<GovSg.Dispatcher.Program> dispatcher)
+        Host<GovSg.Dispatcher.Program> dispatcher, IConnection broker, IChannel tap)
     {
+        _broker = broker;
+        _tap = tap;
         Database = database;
         Api = api;
         Simulator = simulator;
@@ -55,7 +61,13 @@ public sealed class TestSystem : IAsyncDisposable
         var simulator = new Host<GovSg.WhatsAppSimulator.Program>(SimulatorSettings(new Uri(api.Address, "v1/callback/govsg")),
             kestrel: true).Start();
         var dispatcher = new Host<GovSg.Dispatcher.Program>(DispatcherSettings(simulator.Address), kestrel: false).Start();
-        return new TestSystem(database, api, simulator, dispatcher);
+
+        // A queue of our own on the command exchange counts every SendMessage published, by anyone.
+        var broker = await BrokerConnection().CreateConnectionAsync();
+        var tap = await broker.CreateChannelAsync();
+        await tap.QueueDeclareAsync(TapQueue, durable: false, exclusive: true, autoDelete: true);
+        await tap.QueueBindAsync(TapQueue, "GovSg.Contracts:SendMessage", "");
+        return new TestSystem(database, api, simulator, dispatcher, broker, tap);
     }
 
     /// <summary>Another Dispatcher on the same queues, stopped with the system (or earlier, by disposing it).</summary>
@@ -112,6 +124,9 @@ public sealed class TestSystem : IAsyncDisposable
         return await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM messages WHERE user_id = @userId", new { userId });
     }
 
+    /// <summary>How many send commands have been published since the system started.</summary>
+    public async Task<uint> PublishedCommandCountAsync() => (await _tap.QueueDeclarePassiveAsync(TapQueue)).MessageCount;
+
     /// <summary>The sends the simulator accepted for a recipient (digits only, as WhatsApp sees them).</summary>
     public async Task<IReadOnlyList<SimulatedSend>> SimulatorSendsAsync(string recipientDigits)
     {
@@ -130,6 +145,8 @@ public sealed class TestSystem : IAsyncDisposable
         await Simulator.DisposeAsync();
         await Api.DisposeAsync();
         SimulatorClient.Dispose();
+        await _tap.DisposeAsync();
+        await _broker.DisposeAsync();
         await Database.DisposeAsync();
     }
 
@@ -187,11 +204,13 @@ public sealed class TestSystem : IAsyncDisposable
         await connection.ExecuteAsync($"CREATE DATABASE \"{target.Database}\"");
     }
 
+    private static ConnectionFactory BrokerConnection() =>
+        new() { HostName = TestSettings.RabbitHost, VirtualHost = TestSettings.RabbitVirtualHost };
+
     /// <summary>Deletes our queues so no command or status from an earlier run is delivered into this one.</summary>
     private static async Task ResetQueuesAsync()
     {
-        var factory = new ConnectionFactory { HostName = TestSettings.RabbitHost, VirtualHost = TestSettings.RabbitVirtualHost };
-        await using var connection = await factory.CreateConnectionAsync();
+        await using var connection = await BrokerConnection().CreateConnectionAsync();
         await using var channel = await connection.CreateChannelAsync();
         foreach (var queue in new[] { "send-message", "provider-status" })
         {

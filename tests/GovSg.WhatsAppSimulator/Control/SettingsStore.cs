@@ -2,6 +2,7 @@ using Microsoft.Extensions.Options;
 
 namespace GovSg.WhatsAppSimulator.Control;
 
+/// <summary>Holds the current <see cref="SimulationSettings"/>; readers take the snapshot without locking.</summary>
 internal sealed class SettingsStore(IOptions<SimulatorOptions> options)
 {
     private readonly Lock _lock = new();

@@ -1,3 +1,4 @@
+using System.Buffers.Text;
 using System.Security.Cryptography;
 
 namespace GovSg.WhatsAppSimulator.Messages;
@@ -9,7 +10,7 @@ internal static class ProviderIds
 
     public static string NewConversationId() => Convert.ToHexStringLower(RandomBytes(stackalloc byte[16]));
 
-    public static string NewFbTraceId() => Convert.ToBase64String(RandomBytes(stackalloc byte[9])).Replace('+', 'x').Replace('/', 'y');
+    public static string NewFbTraceId() => Base64Url.EncodeToString(RandomBytes(stackalloc byte[9]));
 
     private static Span<byte> RandomBytes(Span<byte> buffer)
     {

@@ -13,7 +13,7 @@ using System.Reflection;
 [assembly: System.Reflection.AssemblyCompanyAttribute("GovSg.Contracts")]
 [assembly: System.Reflection.AssemblyConfigurationAttribute("Debug")]
 [assembly: System.Reflection.AssemblyFileVersionAttribute("1.0.0.0")]
-[assembly: System.Reflection.AssemblyInformationalVersionAttribute("1.0.0+1724b9fc0bf255efd3317b2d2a734357ba9a98f1")]
+[assembly: System.Reflection.AssemblyInformationalVersionAttribute("1.0.0+1de2059426b19decba14c671d4fa268687892a7f")]
 [assembly: System.Reflection.AssemblyProductAttribute("GovSg.Contracts")]
 [assembly: System.Reflection.AssemblyTitleAttribute("GovSg.Contracts")]
 [assembly: System.Reflection.AssemblyVersionAttribute("1.0.0.0")]

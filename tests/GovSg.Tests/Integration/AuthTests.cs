@@ -1,0 +1,113 @@
+using System.Net;
+using Dapper;
+
+namespace GovSg.Tests.Integration;
+
+public sealed class AuthTests
+{
+    private const string Body = """{"recipient":"91234567","template_id":3}""";
+
+    private static TestSystem Env => TestEnvironment.Current;
+
+    [TestCase(null, "Missing API key: send the header 'Authorization: Bearer <api key>'")]
+    [TestCase("Basic dXNlcjpwYXNz", "Authorization header must be 'Bearer <api key>'")]
+    [TestCase("Bearer not-a-key", "Invalid API key")]
+    [TestCase("Bearer gsg_0123456789abcdef_0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", "Invalid API key")]
+    public async Task Send_WhenTheKeyIsMissingMalformedOrUnknown_Answers401(string? authorization, string message)
+    {
+        using var client = Env.Client(null);
+        using var request = new HttpRequestMessage(HttpMethod.Post, MessageJson.SendPath)
+        {
+            Content = new StringContent(Body, System.Text.Encoding.UTF8, "application/json"),
+        };
+        if (authorization is not null)
+        {
+            request.Headers.TryAddWithoutValidation("Authorization", authorization);
+        }
+
+        var (response, error) = await MessageJson.SendAsync(client, request);
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized));
+        Assert.That(error.Str("code"), Is.EqualTo("unauthenticated"));
+        Assert.That(error.Str("message"), Is.EqualTo(message));
+    }
+
+    [Test]
+    public async Task Send_WhenTheSecretDoesNotMatchTheKeyId_Answers401()
+    {
+        var user = await Env.CreateUserAsync();
+        var forged = user.Key[..^4] + (user.Key.EndsWith("0000", StringComparison.Ordinal) ? "1111" : "0000");
+
+        var (response, error) = await MessageJson.PostRawAsync(Env.Client(forged), Body);
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized));
+        Assert.That(error.Str("message"), Is.EqualTo("Invalid API key"));
+    }
+
+    [Test]
+    public async Task Send_WhenTheKeyIsRevoked_Answers401AndStoresNothing()
+    {
+        var user = await Env.CreateUserAsync();
+        await ExecuteAsync("UPDATE api_keys SET revoked_at = now() WHERE key_id = @keyId", new { keyId = user.KeyId });
+
+        var (response, error) = await MessageJson.PostRawAsync(user.Client, Body);
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized));
+        Assert.That(error.Str("message"), Is.EqualTo("API key has been revoked"));
+        Assert.That(await Env.CountMessagesAsync(user.Id), Is.Zero);
+    }
+
+    [Test]
+    public async Task Send_WhenTheKeyHasExpired_Answers401()
+    {
+        var user = await Env.CreateUserAsync();
+        var (expired, _) = await Env.CreateKeyAsync(user.Id, DateTime.UtcNow.AddMinutes(-1));
+
+        var (response, error) = await MessageJson.PostRawAsync(Env.Client(expired), Body);
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized));
+        Assert.That(error.Str("message"), Is.EqualTo("API key has expired"));
+    }
+
+    [TestCase("UPDATE users SET disabled_at = now() WHERE id = @userId")]
+    [TestCase("UPDATE api_keys SET disabled_at = now() WHERE key_id = @keyId")]
+    public async Task Send_WhenAnOperatorDisabledTheUserOrKey_Answers403(string disable)
+    {
+        var user = await Env.CreateUserAsync();
+        await ExecuteAsync(disable, new { userId = user.Id, keyId = user.KeyId });
+
+        var (response, error) = await MessageJson.PostRawAsync(user.Client, Body);
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Forbidden));
+        Assert.That(error.Str("code"), Is.EqualTo("unauthorized"));
+        Assert.That(await Env.CountMessagesAsync(user.Id), Is.Zero);
+    }
+
+    [Test]
+    public async Task Send_WhenUnauthenticatedAndMalformed_AnswersAuthenticationFirst()
+    {
+        var (response, error) = await MessageJson.PostRawAsync(Env.Client(null), "{not json");
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized));
+        Assert.That(error.Str("code"), Is.EqualTo("unauthenticated"));
+    }
+
+    [Test]
+    public async Task Send_WithAValidKey_RecordsWhenTheKeyWasLastUsed()
+    {
+        var user = await Env.CreateUserAsync();
+
+        await MessageJson.PostRawAsync(user.Client, Body);
+
+        await using var connection = await Env.Database.OpenConnectionAsync();
+        var lastUsed = await connection.ExecuteScalarAsync<DateTime?>(
+            "SELECT last_used_at FROM api_keys WHERE key_id = @keyId", new { keyId = user.KeyId });
+        Assert.That(lastUsed, Is.EqualTo(DateTime.UtcNow).Within(TimeSpan.FromMinutes(1)));
+    }
+
+    private static async Task ExecuteAsync(string sql, object parameters)
+    {
+        await using var connection = await Env.Database.OpenConnectionAsync();
+        await connection.ExecuteAsync(sql, parameters);
+    }
+}

@@ -1,0 +1,97 @@
+using System.Net;
+
+namespace GovSg.Tests.Integration;
+
+/// <summary>Every refusal of SPEC §3.1–3.2 over HTTP: exact status, code and message, nothing stored, nothing published.</summary>
+public sealed class SendValidationTests
+{
+    private static TestSystem Env => TestEnvironment.Current;
+
+    private TestUser _user = null!;
+
+    [OneTimeSetUp]
+    public async Task CreateUserAsync() => _user = await Env.CreateUserAsync(grants: [1, 2, 3]);
+
+    [TestCase("""{"template_id":1}""", 400, "api_validation", "\"recipient\" is required")]
+    [TestCase("""{"recipient":"91234567","template_id":"one"}""", 400, "api_validation", "\"template_id\" must be a number")]
+    [TestCase("""{"recipient":"91234567","template_id":1,"params":{"agency":""}}""", 400, "api_validation", "\"params.agency\" is not allowed to be empty")]
+    [TestCase("""{"recipient":"91234567","template_id":3,"language_code":"jp"}""", 400, "api_validation", "\"language_code\" must be one of [en_GB, zh_CN, ms, ta]")]
+    [TestCase("""{"recipient":"91234567","template_id":3,"sender":"x"}""", 400, "api_validation", "\"sender\" is not allowed")]
+    [TestCase("""{"recipient":"11234567","template_id":999}""", 404, "not_found", "Template with ID 999 not found")]
+    [TestCase("""{"recipient":"11234567","template_id":2,"language_code":"ms"}""", 400, "api_validation", "Language Code ms not available on the template")]
+    [TestCase("""{"recipient":"11234567","template_id":3,"params":{"x":"y"}}""", 400, "invalid_recipient", "recipient 11234567 is not a valid phone number")]
+    [TestCase("""{"recipient":"+6561234567","template_id":3}""", 400, "invalid_recipient", "recipient +6561234567 is not a valid phone number")]
+    [TestCase("""{"recipient":"91234567","template_id":3,"params":{"x":"y"}}""", 400, "api_validation", "Template 3 does not accept any params")]
+    [TestCase("""{"recipient":"91234567","template_id":1}""", 400, "api_validation", "No params provided; params needed for template 1")]
+    [TestCase("""{"recipient":"91234567","template_id":2,"params":{"venue":"A","date":"B"}}""", 400, "api_validation", "Missing values for params time, reference")]
+    [TestCase("""{"recipient":"91234567","template_id":2,"params":{"venue":"A","date":"B","time":"C","reference":"D","x":"E"}}""", 400, "api_validation", "Unexpected params for template 2: x")]
+    [TestCase("""{"recipient":"91234567","template_id":2,"params":{"venue":"A\nB","date":"B","time":"C","reference":"D"}}""", 400, "api_validation", "\"params.venue\" must not contain newlines or tabs")]
+    [TestCase("""{"recipient":"91234567","template_id":1""", 400, "malformed", "Request body is not valid JSON")]
+    [TestCase("", 400, "malformed", "Request body is not valid JSON")]
+    public async Task Send_WhenInvalid_AnswersTheFirstFailureAndStoresAndPublishesNothing(string body, int status, string code, string message)
+    {
+        var published = await Env.PublishedCommandCountAsync();
+
+        var (response, error) = await MessageJson.PostRawAsync(_user.Client, body);
+
+        Assert.That((int)response.StatusCode, Is.EqualTo(status));
+        Assert.That(error.Str("code"), Is.EqualTo(code));
+        Assert.That(error.Str("message"), Is.EqualTo(message));
+        Assert.That(error.EnumerateObject().Select(p => p.Name), Is.EqualTo(new[] { "code", "message" }));
+        Assert.That(await Env.CountMessagesAsync(_user.Id), Is.Zero);
+        Assert.That(await Env.PublishedCommandCountAsync(), Is.EqualTo(published));
+    }
+
+    [Test]
+    public async Task Send_WhenTheTemplateExistsButIsNotGranted_LooksExactlyLikeAMissingOne()
+    {
+        var user = await Env.CreateUserAsync(grants: [1]);
+
+        var (response, error) = await MessageJson.PostRawAsync(user.Client, """{"recipient":"91234567","template_id":3}""");
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
+        Assert.That(error.Str("message"), Is.EqualTo("Template with ID 3 not found"));
+        Assert.That(await Env.CountMessagesAsync(user.Id), Is.Zero);
+    }
+
+    [Test]
+    public async Task Send_WhenContentTypeIsNotJson_Answers415()
+    {
+        var (response, error) = await MessageJson.PostRawAsync(_user.Client, """{"recipient":"91234567","template_id":3}""", "text/plain");
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.UnsupportedMediaType));
+        Assert.That(error.Str("code"), Is.EqualTo("unsupported_media_type"));
+        Assert.That(await Env.CountMessagesAsync(_user.Id), Is.Zero);
+    }
+
+    [Test]
+    public async Task Send_WhenTheBodyIsOver64KiB_Answers413()
+    {
+        var body = $$"""{"recipient":"91234567","template_id":3,"pad":"{{new string('x', 64 * 1024)}}"}""";
+
+        var (response, error) = await MessageJson.PostRawAsync(_user.Client, body);
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.RequestEntityTooLarge));
+        Assert.That(error.Str("code"), Is.EqualTo("payload_too_large"));
+    }
+
+    [Test]
+    public async Task UnknownRoute_AnswersNotFoundInTheEnvelope()
+    {
+        var (response, error) = await MessageJson.GetAsync(_user.Client, "v1/nothing/here");
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
+        Assert.That(error.Str("code"), Is.EqualTo("not_found"));
+    }
+
+    [Test]
+    public async Task WrongMethod_AnswersMethodNotAllowedInTheEnvelope()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Put, MessageJson.SendPath) { Content = new StringContent("{}") };
+
+        var (response, error) = await MessageJson.SendAsync(_user.Client, request);
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.MethodNotAllowed));
+        Assert.That(error.Str("code"), Is.EqualTo("method_not_allowed"));
+    }
+}

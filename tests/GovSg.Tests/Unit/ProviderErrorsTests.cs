@@ -1,0 +1,45 @@
+using GovSg.Dispatcher.Sending;
+
+namespace GovSg.Tests.Unit;
+
+public sealed class ProviderErrorsTests
+{
+    [TestCase(400, 130429, FailureKind.Throughput)]
+    [TestCase(400, 4, FailureKind.Throughput)]
+    [TestCase(400, 80007, FailureKind.Throughput)]
+    [TestCase(400, 131056, FailureKind.PairRate)]
+    [TestCase(500, 131000, FailureKind.Transient)]
+    [TestCase(400, 131000, FailureKind.Transient)]
+    [TestCase(503, 131016, FailureKind.Transient)]
+    [TestCase(400, 133004, FailureKind.Transient)]
+    [TestCase(400, 131026, FailureKind.Permanent)]
+    [TestCase(400, 100, FailureKind.Permanent)]
+    [TestCase(400, 131008, FailureKind.Permanent)]
+    [TestCase(400, 131009, FailureKind.Permanent)]
+    [TestCase(400, 132000, FailureKind.Permanent)]
+    [TestCase(404, 132001, FailureKind.Permanent)]
+    [TestCase(400, 132005, FailureKind.Permanent)]
+    [TestCase(400, 132007, FailureKind.Permanent)]
+    [TestCase(400, 132012, FailureKind.Permanent)]
+    [TestCase(400, 132015, FailureKind.Permanent)]
+    [TestCase(400, 132016, FailureKind.Permanent)]
+    [TestCase(400, 132018, FailureKind.Permanent)]
+    [TestCase(401, 190, FailureKind.CredentialsBroken)]
+    [TestCase(400, 190, FailureKind.CredentialsBroken)]
+    [TestCase(403, 131031, FailureKind.CredentialsBroken)]
+    [TestCase(403, 200, FailureKind.CredentialsBroken)]
+    [TestCase(400, 999999, FailureKind.Permanent)]
+    [TestCase(500, 999999, FailureKind.Transient)]
+    public void Classify_ByCodeFirst_ThenByHttpStatus(int status, int code, FailureKind expected) =>
+        Assert.That(ProviderErrors.Classify(status, code), Is.EqualTo(expected));
+
+    [TestCase(401, FailureKind.CredentialsBroken)]
+    [TestCase(403, FailureKind.CredentialsBroken)]
+    [TestCase(429, FailureKind.Throughput)]
+    [TestCase(500, FailureKind.Transient)]
+    [TestCase(502, FailureKind.Transient)]
+    [TestCase(404, FailureKind.Permanent)]
+    [TestCase(422, FailureKind.Permanent)]
+    public void Classify_WithoutACode_UsesTheHttpStatus(int status, FailureKind expected) =>
+        Assert.That(ProviderErrors.Classify(status, null), Is.EqualTo(expected));
+}

@@ -8,6 +8,8 @@ public static class FeatureExtensions
 {
     public static IHostApplicationBuilder AddFeatures(this IHostApplicationBuilder builder)
     {
+        builder.Services.AddOptions<MessagesOptions>().BindConfiguration(MessagesOptions.SectionName)
+            .ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<MessageStore>();
         builder.Services.AddSingleton<TemplateStore>();
         builder.Services.AddSingleton<SendService>();

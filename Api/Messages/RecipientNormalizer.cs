@@ -17,7 +17,7 @@ public static class RecipientNormalizer
 
     // Indexed by calling code; bit n is set when n is a valid national length. Zero marks an unassigned code.
     // A static readonly field gives lazy, thread-safe, once-only loading through the type initialiser.
-    private static readonly ushort[] _nationalLengthsByCode = LoadTable();
+    private static readonly ushort[] NationalLengthsByCode = LoadTable();
 
     /// <summary>
     /// Returns the number in E.164 form, or <see langword="null"/> when it is not a valid mobile recipient.
@@ -84,7 +84,7 @@ public static class RecipientNormalizer
         for (var i = 0; i < 3 && i < digits.Length - 1; i++)
         {
             code = (code * 10) + (digits[i] - '0');
-            if (_nationalLengthsByCode[code] != 0)
+            if (NationalLengthsByCode[code] != 0)
             {
                 matchedCode = code;
                 matchedLength = i + 1;
@@ -103,7 +103,7 @@ public static class RecipientNormalizer
             return IsSingaporeMobile(national);
         }
 
-        return (_nationalLengthsByCode[matchedCode] & (1 << national.Length)) != 0;
+        return (NationalLengthsByCode[matchedCode] & (1 << national.Length)) != 0;
     }
 
     private static bool IsSingaporeMobile(ReadOnlySpan<char> national) =>

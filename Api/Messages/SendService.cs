@@ -1,9 +1,10 @@
-using System.Text.Json;
 using System.Globalization;
+using System.Text.Json;
 using GovSg.Api.Auth;
 using GovSg.Api.Extensions;
 using GovSg.Api.Http;
 using GovSg.Api.Templates;
+using Microsoft.Extensions.Options;
 
 namespace GovSg.Api.Messages;
 
@@ -19,10 +20,10 @@ public sealed class SendService(
     TemplateStore templates,
     CommandPublisher publisher,
     ApiMetrics metrics,
+    IOptions<MessagesOptions> options,
     TimeProvider time)
 {
-    /// <summary>A message not picked up by a dispatcher within this time has its command re-published (SPEC §5).</summary>
-    public static readonly TimeSpan PickUpDeadline = TimeSpan.FromSeconds(60);
+    private readonly TimeSpan _pickUpDeadline = options.Value.PickUpDeadline;
 
     public async Task<SendResult> SendAsync(Caller caller, JsonElement body, string? idempotencyKey, CancellationToken cancellationToken)
     {
@@ -81,7 +82,7 @@ public sealed class SendService(
             [.. template.Params],
             now,
             now + caller.MessageValidity,
-            now + PickUpDeadline,
+            now + _pickUpDeadline,
             idempotencyKey,
             fingerprint);
 

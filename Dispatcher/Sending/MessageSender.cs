@@ -1,5 +1,5 @@
-using GovSg.Dispatcher.Extensions;
 using System.Text.Json;
+using GovSg.Dispatcher.Extensions;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -39,7 +39,7 @@ public sealed class MessageSender(
 
         if (gate.PausedUntil(now) is { } resumeAt)
         {
-            await Durably(ct => store.DeferAsync(message.Id, Spread(resumeAt), "Sending paused: the provider rejected our credentials", ct));
+            await Durably(ct => store.DeferAsync(message.Id, Spread(now, resumeAt), "Sending paused: the provider rejected our credentials", ct));
             return;
         }
 
@@ -69,7 +69,7 @@ public sealed class MessageSender(
             case FailureKind.CredentialsBroken:
                 logger.LogError("The provider rejected our credentials ({Error}); pausing sends", error);
                 gate.CredentialsRejected(now, error);
-                await Durably(ct => store.DeferAsync(message.Id, Spread(gate.PausedUntil(now) ?? now), error, ct));
+                await Durably(ct => store.DeferAsync(message.Id, Spread(now, gate.PausedUntil(now) ?? now), error, ct));
                 return;
             case FailureKind.Throughput:
                 gate.ThroughputExceeded();
@@ -127,8 +127,9 @@ public sealed class MessageSender(
         }
     }
 
-    /// <summary>Deferred messages come back spread over a few seconds, not all in one instant.</summary>
-    private static DateTime Spread(DateTime at) => at + TimeSpan.FromMilliseconds(Random.Shared.Next(0, 5_000));
+    /// <summary>Deferred messages come back spread over up to the pause again (at most 5 s), not all in one instant.</summary>
+    private static DateTime Spread(DateTime now, DateTime resumeAt) =>
+        resumeAt + TimeSpan.FromMilliseconds(Random.Shared.NextDouble() * Math.Min(5_000, (resumeAt - now).TotalMilliseconds));
 
     private DateTime Now()
     {

@@ -1,7 +1,7 @@
-using GovSg.Dispatcher.Extensions;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
+using GovSg.Dispatcher.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace GovSg.Dispatcher.Sending;

@@ -25,7 +25,11 @@ public sealed class SendQueueProbe(IOptions<RabbitMqOptions> options, ILogger<Se
                 var o = options.Value;
                 var factory = new ConnectionFactory
                 {
-                    HostName = o.Host, Port = o.Port, VirtualHost = o.VirtualHost, UserName = o.Username, Password = o.Password,
+                    HostName = o.Host,
+                    Port = o.Port,
+                    VirtualHost = o.VirtualHost,
+                    UserName = o.Username,
+                    Password = o.Password,
                     ClientProvidedName = "govsg-dispatcher-queue-probe",
                 };
                 _connection = await factory.CreateConnectionAsync(cancellationToken);

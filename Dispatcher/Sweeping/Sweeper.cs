@@ -1,5 +1,5 @@
-using GovSg.Dispatcher.Extensions;
 using GovSg.Contracts;
+using GovSg.Dispatcher.Extensions;
 using GovSg.Dispatcher.Statuses;
 using MassTransit;
 using Microsoft.Extensions.Options;

@@ -127,6 +127,13 @@ public sealed class TestSystem : IAsyncDisposable
     /// <summary>How many send commands have been published since the system started.</summary>
     public async Task<uint> PublishedCommandCountAsync() => (await _tap.QueueDeclarePassiveAsync(TapQueue)).MessageCount;
 
+    /// <summary>Makes the simulator answer sends to this recipient as the rule says (see the simulator's control API).</summary>
+    public async Task SetRecipientRuleAsync(string recipientDigits, object rule)
+    {
+        using var response = await SimulatorClient.PutAsJsonAsync($"_sim/recipients/{recipientDigits}", rule);
+        response.EnsureSuccessStatusCode();
+    }
+
     /// <summary>The sends the simulator accepted for a recipient (digits only, as WhatsApp sees them).</summary>
     public async Task<IReadOnlyList<SimulatedSend>> SimulatorSendsAsync(string recipientDigits)
     {
@@ -158,6 +165,7 @@ public sealed class TestSystem : IAsyncDisposable
         ["Auth:KeyPepper"] = TestSettings.Pepper,
         // Revocation and expiry are tested right after the change; production keeps a short cache.
         ["Auth:KeyCacheDuration"] = "00:00:00",
+        ["Messages:PickUpDeadline"] = "00:00:02",
         ["Webhooks:VerifyToken"] = TestSettings.VerifyToken,
         ["Webhooks:AppSecrets:0"] = TestSettings.AppSecret,
         ["Webhooks:PhoneNumberId"] = TestSettings.PhoneNumberId,
@@ -188,9 +196,15 @@ public sealed class TestSystem : IAsyncDisposable
         ["WhatsApp:AccessToken"] = TestSettings.AccessToken,
         ["WhatsApp:MessagesPerSecond"] = "10000",
         ["WhatsApp:Timeout"] = "00:00:02",
+        // Short clocks so retries, exhaustion, lapsed claims and re-publishing happen within a test's patience.
         ["Retry:FirstDelay"] = "00:00:00.100",
+        ["Retry:Budget"] = "00:00:03",
+        ["Retry:PairRateDelay"] = "00:00:01",
         ["Retry:ClaimLease"] = "00:00:05",
+        ["Retry:CredentialPause"] = "00:00:00.500",
+        ["Retry:MaxCredentialPause"] = "00:00:01",
         ["Sweep:Interval"] = "00:00:00.200",
+        ["Sweep:PickUpDeadline"] = "00:00:02",
         ["Logging:Console:FormatterName"] = "simple",
     };
 

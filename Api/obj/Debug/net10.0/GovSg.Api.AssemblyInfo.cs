@@ -13,7 +13,7 @@ using System.Reflection;
 [assembly: System.Reflection.AssemblyCompanyAttribute("GovSg.Api")]
 [assembly: System.Reflection.AssemblyConfigurationAttribute("Debug")]
 [assembly: System.Reflection.AssemblyFileVersionAttribute("1.0.0.0")]
-[assembly: System.Reflection.AssemblyInformationalVersionAttribute("1.0.0+1de2059426b19decba14c671d4fa268687892a7f")]
+[assembly: System.Reflection.AssemblyInformationalVersionAttribute("1.0.0+5294396ede67574779bc4c089ee9287c8a458faa")]
 [assembly: System.Reflection.AssemblyProductAttribute("GovSg.Api")]
 [assembly: System.Reflection.AssemblyTitleAttribute("GovSg.Api")]
 [assembly: System.Reflection.AssemblyVersionAttribute("1.0.0.0")]

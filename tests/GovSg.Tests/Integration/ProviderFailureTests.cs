@@ -1,0 +1,135 @@
+using System.Globalization;
+using Dapper;
+
+namespace GovSg.Tests.Integration;
+
+/// <summary>How provider failures end (SPEC §5), with the simulator answering as Meta does.</summary>
+public sealed class ProviderFailureTests
+{
+    private static TestSystem Env => TestEnvironment.Current;
+
+    [Test]
+    public async Task Send_WhenTheProviderRefusesPermanently_EndsInErrorWithItsCodeAtOnce()
+    {
+        var user = await Env.CreateUserAsync();
+        var (local, digits) = TestRecipients.Next();
+        await Env.SetRecipientRuleAsync(digits, new { send_error = new { http_status = 400, code = 131026 } });
+
+        var id = await SendAsync(user, local);
+        var message = await MessageJson.WaitForStatusAsync(user.Client, id, "ERROR");
+
+        Assert.That(message.Str("status"), Is.EqualTo("ERROR"));
+        Assert.That(message.Str("error_code"), Is.EqualTo("131026"));
+        Assert.That(message.Str("error_description"), Does.Contain("undeliverable").IgnoreCase);
+        Assert.That(message.Str("errored_at"), Is.Not.Empty);
+        Assert.That(await AttemptsAsync(id), Is.EqualTo(1));
+    }
+
+    [TestCase(500, 131000)]
+    [TestCase(400, 130429)]
+    [TestCase(503, 133004)]
+    public async Task Send_WhenTheProviderFailsTransientlyTwice_RetriesAndIsAccepted(int status, int code)
+    {
+        var user = await Env.CreateUserAsync();
+        var (local, digits) = TestRecipients.Next();
+        await Env.SetRecipientRuleAsync(digits, new { send_error = new { http_status = status, code }, fail_times = 2 });
+
+        var id = await SendAsync(user, local);
+        var message = await MessageJson.WaitForStatusAsync(user.Client, id, "ACCEPTED", "SENT", "DELIVERED", "READ", "ERROR");
+
+        Assert.That(message.Str("status"), Is.Not.EqualTo("ERROR"));
+        Assert.That(await AttemptsAsync(id), Is.EqualTo(3));
+        Assert.That(await Env.SimulatorSendsAsync(digits), Has.Count.EqualTo(1));
+    }
+
+    [TestCase(503)]
+    [TestCase(429)]
+    public async Task Send_WhenAnIntermediaryAnswersWithoutJson_RetriesAndIsAccepted(int rawStatus)
+    {
+        var user = await Env.CreateUserAsync();
+        var (local, digits) = TestRecipients.Next();
+        await Env.SetRecipientRuleAsync(digits, new { send_error = new { raw_status = rawStatus }, fail_times = 1 });
+
+        var id = await SendAsync(user, local);
+        var message = await MessageJson.WaitForStatusAsync(user.Client, id, "ACCEPTED", "SENT", "DELIVERED", "READ", "ERROR");
+
+        Assert.That(message.Str("status"), Is.Not.EqualTo("ERROR"));
+        Assert.That(await AttemptsAsync(id), Is.EqualTo(2));
+    }
+
+    [Test]
+    public async Task Send_WhenTransientFailuresOutlastTheBudget_EndsInRetriesExhaustedNamingTheLastCode()
+    {
+        var user = await Env.CreateUserAsync();
+        var (local, digits) = TestRecipients.Next();
+        await Env.SetRecipientRuleAsync(digits, new { send_error = new { http_status = 500, code = 131016 } });
+
+        var id = await SendAsync(user, local);
+        var message = await MessageJson.WaitForStatusAsync(user.Client, id, "ERROR");
+
+        Assert.That(message.Str("error_code"), Is.EqualTo("retries_exhausted"));
+        Assert.That(message.Str("error_description"), Does.Contain("131016"));
+        Assert.That(await AttemptsAsync(id), Is.GreaterThan(1));
+    }
+
+    [Test]
+    public async Task Send_WhenTheProviderDoesNotAnswerInTime_RetriesAndFinallyReportsTheTimeout()
+    {
+        var user = await Env.CreateUserAsync();
+        var (local, digits) = TestRecipients.Next();
+        await Env.SetRecipientRuleAsync(digits, new { extra_delay_ms = 2_500 });
+
+        var id = await SendAsync(user, local);
+        var message = await MessageJson.WaitForStatusAsync(user.Client, id, "ERROR");
+
+        Assert.That(message.Str("error_code"), Is.EqualTo("retries_exhausted"));
+        Assert.That(message.Str("error_description"), Does.Contain("timeout"));
+        // The provider did take the timed-out requests: exactly the possible duplicates the metric counts.
+        var sends = await Poll.UntilAsync(() => Env.SimulatorSendsAsync(digits), s => s.Count >= 2);
+        Assert.That(sends, Has.Count.GreaterThanOrEqualTo(2));
+    }
+
+    [Test]
+    public async Task Send_WhenTheRecipientHitsThePairRateLimit_WaitsAtLeastThePairRateDelay()
+    {
+        var user = await Env.CreateUserAsync();
+        var (local, digits) = TestRecipients.Next();
+        await Env.SetRecipientRuleAsync(digits, new { send_error = new { http_status = 400, code = 131056 }, fail_times = 1 });
+
+        var id = await SendAsync(user, local);
+        var message = await MessageJson.WaitForStatusAsync(user.Client, id, "ACCEPTED", "SENT", "DELIVERED", "READ", "ERROR");
+
+        var created = DateTime.Parse(message.Str("created_at"), CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal);
+        var accepted = DateTime.Parse(message.Str("accepted_at"), CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal);
+        Assert.That(accepted - created, Is.GreaterThanOrEqualTo(TimeSpan.FromSeconds(1)), "Retry:PairRateDelay is 1 s in tests");
+    }
+
+    [Test]
+    public async Task Send_WhenTheProviderRejectsOurCredentialsForLongerThanTheRetryBudget_KeepsTheMessageAndSendsItLater()
+    {
+        var user = await Env.CreateUserAsync();
+        var (local, digits) = TestRecipients.Next();
+        await Env.SetRecipientRuleAsync(digits, new { send_error = new { http_status = 401, code = 190 }, fail_times = 4 });
+
+        var id = await SendAsync(user, local);
+        var message = await MessageJson.WaitForStatusAsync(user.Client, id, "ACCEPTED", "SENT", "DELIVERED", "READ", "ERROR");
+
+        // Four rejections with pauses of 0.5 s, 1 s, 1 s, 1 s outlast the 3 s retry budget, yet nothing was burned.
+        Assert.That(message.Str("status"), Is.Not.EqualTo("ERROR"));
+        Assert.That(await AttemptsAsync(id), Is.EqualTo(5));
+    }
+
+    private static async Task<string> SendAsync(TestUser user, string recipient)
+    {
+        var (response, body) = await MessageJson.PostAsync(user.Client, MessageJson.OfficerCall(recipient));
+        Assert.That((int)response.StatusCode, Is.EqualTo(201), body.ToString());
+        return body.Str("id");
+    }
+
+    private static async Task<int> AttemptsAsync(string id)
+    {
+        await using var connection = await Env.Database.OpenConnectionAsync();
+        return await connection.ExecuteScalarAsync<int>("SELECT attempts FROM messages WHERE id = @id",
+            new { id = long.Parse(id, CultureInfo.InvariantCulture) });
+    }
+}

@@ -1,6 +1,8 @@
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using Dapper;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
 using GovSg.Api.Admin;
 using GovSg.Api.Auth;
 using GovSg.Api.Database;
@@ -19,7 +21,7 @@ public sealed class TestSystem : IAsyncDisposable
 {
     private const string TapQueue = "test-send-command-tap";
 
-    private readonly List<IAsyncDisposable> _extraDispatchers = [];
+    private readonly List<IAsyncDisposable> _extraHosts = [];
     private readonly IConnection _broker;
     private readonly IChannel _tap;
 
@@ -61,17 +63,20 @@ public sealed class TestSystem : IAsyncDisposable
         var simulator = new Host<GovSg.WhatsAppSimulator.Program>(SimulatorSettings(new Uri(api.Address, "v1/callback/govsg")),
             kestrel: true).Start();
         var dispatcher = new Host<GovSg.Dispatcher.Program>(DispatcherSettings(simulator.Address), kestrel: false).Start();
+        await WaitForBusAsync(api.Services);
+        await WaitForBusAsync(dispatcher.Services);
 
         // A queue of our own on the command exchange counts every SendMessage published, by anyone.
         var broker = await BrokerConnection().CreateConnectionAsync();
         var tap = await broker.CreateChannelAsync();
+        await tap.ExchangeDeclareAsync("GovSg.Contracts:SendMessage", ExchangeType.Fanout, durable: true);
         await tap.QueueDeclareAsync(TapQueue, durable: false, exclusive: true, autoDelete: true);
         await tap.QueueBindAsync(TapQueue, "GovSg.Contracts:SendMessage", "");
         return new TestSystem(database, api, simulator, dispatcher, broker, tap);
     }
 
     /// <summary>Another Dispatcher on the same queues, stopped with the system (or earlier, by disposing it).</summary>
-    public Host<GovSg.Dispatcher.Program> StartDispatcher(IReadOnlyDictionary<string, string?>? overrides = null)
+    public async Task<Host<GovSg.Dispatcher.Program>> StartDispatcherAsync(IReadOnlyDictionary<string, string?>? overrides = null)
     {
         var settings = DispatcherSettings(Simulator.Address);
         foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
@@ -80,8 +85,32 @@ public sealed class TestSystem : IAsyncDisposable
         }
 
         var dispatcher = new Host<GovSg.Dispatcher.Program>(settings, kestrel: false).Start();
-        _extraDispatchers.Add(dispatcher);
+        _extraHosts.Add(dispatcher);
+        await WaitForBusAsync(dispatcher.Services);
         return dispatcher;
+    }
+
+    /// <summary>An extra Api with some settings changed (e.g. an unreachable broker or database), stopped with the system.</summary>
+    public Host<GovSg.Api.Program> StartApi(IReadOnlyDictionary<string, string?> overrides)
+    {
+        var settings = ApiSettings();
+        foreach (var (key, value) in overrides)
+        {
+            settings[key] = value;
+        }
+
+        var api = new Host<GovSg.Api.Program>(settings, kestrel: false).Start();
+        _extraHosts.Add(api);
+        return api;
+    }
+
+    /// <summary>Waits until the host's bus is connected and its endpoints are bound, so no publish goes nowhere.</summary>
+    public static async Task WaitForBusAsync(IServiceProvider services)
+    {
+        var bus = services.GetRequiredService<IBusControl>();
+        var healthy = await Poll.UntilAsync(() => Task.FromResult(bus.CheckHealth().Status), s => s == BusHealthStatus.Healthy,
+            TimeSpan.FromSeconds(30));
+        Assert.That(healthy, Is.EqualTo(BusHealthStatus.Healthy), "the bus did not connect to RabbitMQ");
     }
 
     /// <summary>A new agency user with a key and grants, and an HttpClient that authenticates as it.</summary>
@@ -143,7 +172,7 @@ public sealed class TestSystem : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var dispatcher in _extraDispatchers)
+        foreach (var dispatcher in _extraHosts)
         {
             await dispatcher.DisposeAsync();
         }

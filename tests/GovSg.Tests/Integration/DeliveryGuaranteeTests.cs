@@ -1,0 +1,151 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using Dapper;
+using GovSg.Contracts;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace GovSg.Tests.Integration;
+
+/// <summary>SPEC §8: nothing accepted is lost, nothing is sent twice, whatever happens to commands and dispatchers.</summary>
+public sealed class DeliveryGuaranteeTests
+{
+    private static TestSystem Env => TestEnvironment.Current;
+
+    [Test]
+    public async Task Send_WithTwoDispatchersAndDuplicatedCommands_CallsTheProviderExactlyOncePerMessage()
+    {
+        var user = await Env.CreateUserAsync();
+        await using var second = await Env.StartDispatcherAsync();
+        var bus = Env.Api.Services.GetRequiredService<IBus>();
+        var recipients = Enumerable.Range(0, 100).Select(_ => TestRecipients.Next()).ToList();
+
+        var ids = await Task.WhenAll(recipients.Select(async recipient =>
+        {
+            var (_, body) = await MessageJson.PostAsync(user.Client, MessageJson.OfficerCall(recipient.Local));
+            var id = long.Parse(body.Str("id"), CultureInfo.InvariantCulture);
+            // Redeliveries and stray re-publishes: three more commands for the same message, racing the first.
+            await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => bus.Publish(new SendMessage(id))));
+            return id;
+        }));
+
+        var finished = await Poll.UntilAsync(() => CountAsync(ids, "status <> 'UNSENT'"), n => n == ids.Length, TimeSpan.FromSeconds(30));
+        Assert.That(finished, Is.EqualTo(ids.Length));
+        var sendsPerRecipient = await Task.WhenAll(recipients.Select(async r => (await Env.SimulatorSendsAsync(r.Digits)).Count));
+        Assert.That(sendsPerRecipient, Is.All.EqualTo(1));
+        Assert.That(await CountAsync(ids, "attempts = 1"), Is.EqualTo(ids.Length));
+    }
+
+    [Test]
+    public async Task Send_WhileTheBrokerIsUnreachable_Answers201AtOnceAndTheSweeperPublishesItLater()
+    {
+        var user = await Env.CreateUserAsync();
+        var api = Env.StartApi(new Dictionary<string, string?> { ["RabbitMq:Port"] = "1" });
+        using var client = WithKey(api.CreateClient(), user.Key);
+        var (local, digits) = TestRecipients.Next();
+
+        var started = DateTime.UtcNow;
+        var (response, body) = await MessageJson.PostAsync(client, MessageJson.OfficerCall(local));
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Created));
+        Assert.That(DateTime.UtcNow - started, Is.LessThan(TimeSpan.FromSeconds(1)), "no waiting on the dead broker");
+        var message = await MessageJson.WaitForStatusAsync(user.Client, body.Str("id"), "ACCEPTED", "SENT", "DELIVERED", "READ");
+        Assert.That(message.Str("status"), Is.Not.EqualTo("UNSENT"));
+        Assert.That(await Env.SimulatorSendsAsync(digits), Has.Count.EqualTo(1));
+    }
+
+    [Test]
+    public async Task Health_WhileTheBrokerIsUnreachable_StaysReadyButDegraded()
+    {
+        var api = Env.StartApi(new Dictionary<string, string?> { ["RabbitMq:Port"] = "1" });
+        using var client = api.CreateClient();
+
+        var response = await Poll.UntilAsync(() => client.GetAsync("health/ready"),
+            r => r.Content.ReadAsStringAsync().Result == "Degraded");
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), "a load balancer must keep routing agencies to it");
+        Assert.That(await response.Content.ReadAsStringAsync(), Is.EqualTo("Degraded"));
+    }
+
+    [Test]
+    public async Task Send_WhenTheDatabaseIsUnreachable_Answers503AndStaysLive()
+    {
+        var user = await Env.CreateUserAsync();
+        var api = Env.StartApi(new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Postgres"] = "Host=localhost;Port=1;Database=govsg_test;Username=govsg;Password=govsg;Timeout=2",
+        });
+        using var client = WithKey(api.CreateClient(), user.Key);
+
+        var (response, error) = await MessageJson.PostAsync(client, MessageJson.OfficerCall(TestRecipients.Next().Local));
+        using var probe = api.CreateClient();
+        var ready = await probe.GetAsync("health/ready");
+        var live = await probe.GetAsync("health/live");
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable));
+        Assert.That(error.Str("code"), Is.EqualTo("service_unavailable"));
+        Assert.That(ready.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable));
+        Assert.That(live.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+    }
+
+    [Test]
+    public async Task Sweeper_WhenAClaimLapsesBecauseItsDispatcherDied_SendsTheMessageAgain()
+    {
+        var user = await Env.CreateUserAsync();
+        var id = await AcceptWithoutCommandAsync(user);
+        // What a dispatcher that claimed the message and then crashed leaves behind.
+        await ExecuteAsync("""
+            UPDATE messages SET attempts = 1, first_attempt_at = now(), available_at = now() + interval '500 ms',
+                                sweep_at = now() + interval '500 ms'
+            WHERE id = @id
+            """, id);
+
+        var message = await MessageJson.WaitForStatusAsync(user.Client, id.ToString(CultureInfo.InvariantCulture),
+            "ACCEPTED", "SENT", "DELIVERED", "READ");
+
+        Assert.That(message.Str("status"), Is.Not.EqualTo("UNSENT"));
+        Assert.That(await CountAsync([id], "attempts = 2"), Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task Sweeper_WhenAMessageOutlivesItsValidity_EndsItInErrorExpiredWithoutSending()
+    {
+        var user = await Env.CreateUserAsync();
+        var id = await AcceptWithoutCommandAsync(user);
+        await ExecuteAsync("UPDATE messages SET expires_at = now() - interval '1 second' WHERE id = @id", id);
+
+        var message = await MessageJson.WaitForStatusAsync(user.Client, id.ToString(CultureInfo.InvariantCulture), "ERROR");
+
+        Assert.That(message.Str("error_code"), Is.EqualTo("expired"));
+        Assert.That(await CountAsync([id], "attempts = 0 AND provider_message_id IS NULL"), Is.EqualTo(1));
+    }
+
+    /// <summary>Accepts a message through an Api that cannot reach the broker, so no command exists for it.</summary>
+    private static async Task<long> AcceptWithoutCommandAsync(TestUser user)
+    {
+        var api = Env.StartApi(new Dictionary<string, string?> { ["RabbitMq:Port"] = "1" });
+        using var client = WithKey(api.CreateClient(), user.Key);
+        var (response, body) = await MessageJson.PostAsync(client, MessageJson.OfficerCall(TestRecipients.Next().Local));
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Created));
+        return long.Parse(body.Str("id"), CultureInfo.InvariantCulture);
+    }
+
+    private static HttpClient WithKey(HttpClient client, string key)
+    {
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        return client;
+    }
+
+    private static async Task<int> CountAsync(long[] ids, string condition)
+    {
+        await using var connection = await Env.Database.OpenConnectionAsync();
+        return await connection.ExecuteScalarAsync<int>($"SELECT count(*) FROM messages WHERE id = ANY(@ids) AND {condition}", new { ids });
+    }
+
+    private static async Task ExecuteAsync(string sql, long id)
+    {
+        await using var connection = await Env.Database.OpenConnectionAsync();
+        await connection.ExecuteAsync(sql, new { id });
+    }
+}

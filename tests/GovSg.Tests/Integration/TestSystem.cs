@@ -234,6 +234,8 @@ public sealed class TestSystem : IAsyncDisposable
         ["Retry:MaxCredentialPause"] = "00:00:01",
         ["Sweep:Interval"] = "00:00:00.200",
         ["Sweep:PickUpDeadline"] = "00:00:02",
+        ["Statuses:UnknownMessageRetention"] = "00:00:03",
+        ["Statuses:FirstRetry"] = "00:00:00.200",
         ["Logging:Console:FormatterName"] = "simple",
     };
 

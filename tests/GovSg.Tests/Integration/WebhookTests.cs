@@ -1,0 +1,223 @@
+using System.Globalization;
+using System.Net;
+using Dapper;
+
+namespace GovSg.Tests.Integration;
+
+/// <summary>Provider status webhooks end to end (SPEC §6): simulator or test → Api → RabbitMQ → Dispatcher → PostgreSQL.</summary>
+public sealed class WebhookTests
+{
+    private static TestSystem Env => TestEnvironment.Current;
+
+    [Test]
+    public async Task Send_WithTheSimulatorsNormalWebhooks_ReachesReadWithEveryTimestamp()
+    {
+        var user = await Env.CreateUserAsync();
+
+        var id = await SendAsync(user, TestRecipients.Next().Local);
+        var message = await MessageJson.WaitForStatusAsync(user.Client, id, "READ");
+
+        Assert.That(message.Str("status"), Is.EqualTo("READ"));
+        Assert.That(new[] { "accepted_at", "sent_at", "delivered_at", "read_at" }.Select(p => message.Str(p)), Has.None.Empty);
+        Assert.That(message.Str("errored_at"), Is.Empty);
+    }
+
+    [TestCase("reorder")]
+    [TestCase("duplicate")]
+    [TestCase("overtake")]
+    public async Task Send_WhenWebhooksComeReorderedDuplicatedOrBeforeTheSendAnswer_StillReachesRead(string mode)
+    {
+        var user = await Env.CreateUserAsync();
+        var (local, digits) = TestRecipients.Next();
+        await Env.SetRecipientRuleAsync(digits, new { webhooks = mode });
+
+        var id = await SendAsync(user, local);
+        // An overtaking 'sent' is parked until ACCEPTED is written, so it may land after 'read': poll for all three.
+        var message = await Poll.UntilAsync(() => MessageJson.GetMessageAsync(user.Client, id),
+            m => new[] { "sent_at", "delivered_at", "read_at" }.All(p => m.Str(p).Length > 0));
+
+        Assert.That(message.Str("status"), Is.EqualTo("READ"));
+        Assert.That(new[] { "sent_at", "delivered_at", "read_at" }.Select(p => message.Str(p)), Has.None.Empty);
+    }
+
+    [Test]
+    public async Task Send_WhenReadArrivesWithoutDelivered_IsReadWithNoDeliveredTime()
+    {
+        var user = await Env.CreateUserAsync();
+        var (local, digits) = TestRecipients.Next();
+        await Env.SetRecipientRuleAsync(digits, new { webhooks = "read_without_delivered" });
+
+        var id = await SendAsync(user, local);
+        var message = await MessageJson.WaitForStatusAsync(user.Client, id, "READ");
+
+        Assert.That(message.Str("status"), Is.EqualTo("READ"));
+        Assert.That(message.Str("delivered_at"), Is.Empty);
+    }
+
+    [Test]
+    public async Task Send_WhenTheProviderReportsFailed_EndsInErrorWithMetasCodeAndDescription()
+    {
+        var user = await Env.CreateUserAsync();
+        var (local, digits) = TestRecipients.Next();
+        await Env.SetRecipientRuleAsync(digits, new { webhooks = "failed", webhook_error_code = 131026 });
+
+        var id = await SendAsync(user, local);
+        var message = await MessageJson.WaitForStatusAsync(user.Client, id, "ERROR");
+
+        Assert.That(message.Str("status"), Is.EqualTo("ERROR"));
+        Assert.That(message.Str("error_code"), Is.EqualTo("131026"));
+        Assert.That(message.Str("error_description"), Does.Contain("Message undeliverable"));
+        Assert.That(message.Str("errored_at"), Is.Not.Empty);
+        Assert.That(message.Str("accepted_at"), Is.Not.Empty);
+    }
+
+    [TestCase(null)]
+    [TestCase("sha256=0000000000000000000000000000000000000000000000000000000000000000")]
+    [TestCase("sha256=nothex")]
+    [TestCase("sha1=abc")]
+    public async Task Receive_WhenTheSignatureIsMissingOrWrong_Answers401AndChangesNothing(string? signature)
+    {
+        var (user, id, providerId) = await AcceptedWithoutWebhooksAsync();
+        var body = Webhooks.Body([new WebhookStatus(providerId, "delivered", DateTime.UtcNow)]);
+
+        using var response = await Webhooks.PostAsync(Env.Client(null), body, signature);
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized));
+        // The positive control: the same body, correctly signed, does move the message.
+        using var signed = await Webhooks.PostAsync(Env.Client(null), body, Webhooks.Sign(body));
+        Assert.That(signed.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        var message = await MessageJson.WaitForStatusAsync(user.Client, id, "DELIVERED");
+        Assert.That(message.Str("status"), Is.EqualTo("DELIVERED"));
+    }
+
+    [Test]
+    public async Task Receive_WhenSignedWithTheWrongSecret_Answers401()
+    {
+        var (_, _, providerId) = await AcceptedWithoutWebhooksAsync();
+        var body = Webhooks.Body([new WebhookStatus(providerId, "delivered", DateTime.UtcNow)]);
+
+        using var response = await Webhooks.PostAsync(Env.Client(null), body, Webhooks.Sign(body, "another-secret"));
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized));
+    }
+
+    [Test]
+    public async Task Receive_WhenSignedButUnparsable_Answers200SoMetaDoesNotRedeliverForDays()
+    {
+        const string body = "{\"object\":\"whatsapp_business_account\",\"entry\":";
+
+        using var response = await Webhooks.PostAsync(Env.Client(null), body, Webhooks.Sign(body));
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+    }
+
+    [Test]
+    public async Task Receive_WhenTheStatusIsForAnotherPhoneNumber_IgnoresIt()
+    {
+        var (user, id, providerId) = await AcceptedWithoutWebhooksAsync();
+        var foreign = Webhooks.Body([new WebhookStatus(providerId, "read", DateTime.UtcNow)], phoneNumberId: "999");
+        var ours = Webhooks.Body([new WebhookStatus(providerId, "sent", DateTime.UtcNow)]);
+
+        using var first = await Webhooks.PostAsync(Env.Client(null), foreign, Webhooks.Sign(foreign));
+        using var second = await Webhooks.PostAsync(Env.Client(null), ours, Webhooks.Sign(ours));
+
+        Assert.That((first.StatusCode, second.StatusCode), Is.EqualTo((HttpStatusCode.OK, HttpStatusCode.OK)));
+        var message = await MessageJson.WaitForStatusAsync(user.Client, id, "SENT", "READ");
+        Assert.That(message.Str("status"), Is.EqualTo("SENT"), "the foreign read was ignored; the later sent of ours applied");
+    }
+
+    [Test]
+    public async Task Receive_WhenTheStatusOvertakesTheAcceptedWrite_AppliesItOnceTheProviderIdIsKnown()
+    {
+        var user = await Env.CreateUserAsync();
+        var providerId = $"wamid.early-{Guid.NewGuid():N}";
+
+        using var response = await Webhooks.PostSignedAsync(Env.Client(null),
+            [new WebhookStatus(providerId, "delivered", new DateTime(2026, 5, 5, 5, 5, 5, DateTimeKind.Utc))]);
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        await Poll.UntilAsync(() => ParkedAsync(providerId), n => n > 0);
+        var id = await InsertAcceptedAsync(user, providerId);
+
+        var message = await MessageJson.WaitForStatusAsync(user.Client, id, "DELIVERED");
+
+        Assert.That(message.Str("status"), Is.EqualTo("DELIVERED"));
+        Assert.That(message.Str("delivered_at"), Is.EqualTo("2026-05-05T05:05:05.000Z"));
+        Assert.That(await ParkedAsync(providerId), Is.Zero);
+    }
+
+    [Test]
+    public async Task Receive_WhenTheProviderIdNeverAppears_DropsTheStatusAfterTheRetentionPeriod()
+    {
+        var providerId = $"wamid.never-{Guid.NewGuid():N}";
+
+        using var response = await Webhooks.PostSignedAsync(Env.Client(null), [new WebhookStatus(providerId, "read", DateTime.UtcNow)]);
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That(await Poll.UntilAsync(() => ParkedAsync(providerId), n => n > 0), Is.EqualTo(1));
+        Assert.That(await Poll.UntilAsync(() => ParkedAsync(providerId), n => n == 0, TimeSpan.FromSeconds(20)), Is.Zero,
+            "Statuses:UnknownMessageRetention is 3 s in tests");
+    }
+
+    [Test]
+    public async Task Verify_WithTheRightToken_EchoesTheChallenge()
+    {
+        using var response = await Env.Client(null).GetAsync(
+            $"{Webhooks.Path}?hub.mode=subscribe&hub.verify_token={TestSettings.VerifyToken}&hub.challenge=1158201444");
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That(await response.Content.ReadAsStringAsync(), Is.EqualTo("1158201444"));
+    }
+
+    [TestCase("subscribe", "wrong-token")]
+    [TestCase("unsubscribe", TestSettings.VerifyToken)]
+    public async Task Verify_WithAWrongTokenOrMode_Answers403(string mode, string token)
+    {
+        using var response = await Env.Client(null).GetAsync(
+            $"{Webhooks.Path}?hub.mode={mode}&hub.verify_token={token}&hub.challenge=1158201444");
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Forbidden));
+        Assert.That(await response.Content.ReadAsStringAsync(), Does.Not.Contain("1158201444"));
+    }
+
+    private static async Task<string> SendAsync(TestUser user, string recipient)
+    {
+        var (response, body) = await MessageJson.PostAsync(user.Client, MessageJson.OfficerCall(recipient));
+        Assert.That((int)response.StatusCode, Is.EqualTo(201), body.ToString());
+        return body.Str("id");
+    }
+
+    /// <summary>An ACCEPTED message whose simulated recipient sends no webhooks, so the test controls every status.</summary>
+    private static async Task<(TestUser User, string Id, string ProviderId)> AcceptedWithoutWebhooksAsync()
+    {
+        var user = await Env.CreateUserAsync();
+        var (local, digits) = TestRecipients.Next();
+        await Env.SetRecipientRuleAsync(digits, new { webhooks = "none" });
+        var id = await SendAsync(user, local);
+        await MessageJson.WaitForStatusAsync(user.Client, id, "ACCEPTED");
+        await using var connection = await Env.Database.OpenConnectionAsync();
+        var providerId = await connection.ExecuteScalarAsync<string>("SELECT provider_message_id FROM messages WHERE id = @id",
+            new { id = long.Parse(id, CultureInfo.InvariantCulture) });
+        return (user, id, providerId!);
+    }
+
+    private static async Task<string> InsertAcceptedAsync(TestUser user, string providerId)
+    {
+        await using var connection = await Env.Database.OpenConnectionAsync();
+        var id = await connection.ExecuteScalarAsync<long>("""
+            INSERT INTO messages (user_id, template_id, recipient, params, language_code, whatsapp_template_name, param_order,
+                                  status, created_at, updated_at, accepted_at, provider_message_id, expires_at, available_at,
+                                  sweep_at, attempts)
+            VALUES (@userId, 3, '+6591234567', '{}', 'en_GB', 'govsg_service_notice_v1', '{}', 'ACCEPTED', now(), now(), now(),
+                    @providerId, now() + interval '1 day', now(), now() + interval '1 day', 1)
+            RETURNING id
+            """, new { userId = user.Id, providerId });
+        return id.ToString(CultureInfo.InvariantCulture);
+    }
+
+    private static async Task<int> ParkedAsync(string providerId)
+    {
+        await using var connection = await Env.Database.OpenConnectionAsync();
+        return await connection.ExecuteScalarAsync<int>(
+            "SELECT count(*) FROM pending_status_events WHERE provider_message_id = @providerId", new { providerId });
+    }
+}

@@ -1,11 +1,11 @@
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using Dapper;
-using MassTransit;
-using Microsoft.Extensions.DependencyInjection;
 using GovSg.Api.Admin;
 using GovSg.Api.Auth;
 using GovSg.Api.Database;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 using RabbitMQ.Client;

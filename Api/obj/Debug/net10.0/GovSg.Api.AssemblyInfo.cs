@@ -13,7 +13,7 @@ using System.Reflection;
 [assembly: System.Reflection.AssemblyCompanyAttribute("GovSg.Api")]
 [assembly: System.Reflection.AssemblyConfigurationAttribute("Debug")]
 [assembly: System.Reflection.AssemblyFileVersionAttribute("1.0.0.0")]
-[assembly: System.Reflection.AssemblyInformationalVersionAttribute("1.0.0+1eb0d44bff060750b8a286bdf1afd8514bdc161f")]
+[assembly: System.Reflection.AssemblyInformationalVersionAttribute("1.0.0+b3b6c07fc73a560e16d21a04e193de5f700b89de")]
 [assembly: System.Reflection.AssemblyProductAttribute("GovSg.Api")]
 [assembly: System.Reflection.AssemblyTitleAttribute("GovSg.Api")]
 [assembly: System.Reflection.AssemblyVersionAttribute("1.0.0.0")]

@@ -13,7 +13,7 @@ using System.Reflection;
 [assembly: System.Reflection.AssemblyCompanyAttribute("GovSg.Contracts")]
 [assembly: System.Reflection.AssemblyConfigurationAttribute("Debug")]
 [assembly: System.Reflection.AssemblyFileVersionAttribute("1.0.0.0")]
-[assembly: System.Reflection.AssemblyInformationalVersionAttribute("1.0.0+b3b6c07fc73a560e16d21a04e193de5f700b89de")]
+[assembly: System.Reflection.AssemblyInformationalVersionAttribute("1.0.0+c732b854e992276e385781c447d76f3ce596eabb")]
 [assembly: System.Reflection.AssemblyProductAttribute("GovSg.Contracts")]
 [assembly: System.Reflection.AssemblyTitleAttribute("GovSg.Contracts")]
 [assembly: System.Reflection.AssemblyVersionAttribute("1.0.0.0")]

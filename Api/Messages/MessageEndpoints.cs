@@ -19,6 +19,7 @@ public static class MessageEndpoints
             .Produces<MessageResponse>(StatusCodes.Status201Created)
             .ProducesError(400, 401, 403, 404, 413, 415, 422, 429, 503);
         group.MapGet("/{messageId}", GetAsync).WithName("GetMessage").ProducesError(400, 401, 403, 404, 503);
+        group.MapGet("", ListAsync).WithName("ListMessages").ProducesError(400, 401, 403, 503);
         return v1;
     }
 
@@ -98,6 +99,21 @@ public static class MessageEndpoints
         return row is null
             ? ApiError.NotFound($"GovSG message with ID {messageId} not found.")
             : TypedResults.Ok(MessageResponse.From(row));
+    }
+
+    public static async Task<Results<Ok<MessageListResponse>, ApiError>> ListAsync(
+        HttpRequest request,
+        Caller caller,
+        MessageStore store,
+        CancellationToken cancellationToken)
+    {
+        if (ListQuery.TryParse(request.Query, out var query) is { } error)
+        {
+            return error;
+        }
+
+        var (page, hasMore) = await store.ListAsync(caller.UserId, query!, cancellationToken);
+        return TypedResults.Ok(new MessageListResponse(hasMore, page.Select(MessageResponse.From).ToList()));
     }
 
     private static JsonDocument? ParseJson(byte[] bytes)

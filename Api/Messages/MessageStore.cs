@@ -66,6 +66,25 @@ public sealed class MessageStore(NpgsqlDataSource dataSource)
         UPDATE messages SET idempotency_key = NULL WHERE id = @id AND idempotency_key IS NOT NULL
         """;
 
+    // One statement per sort order, each matching an index (0003_list_indexes.sql); absent filters fold away because
+    // Npgsql's unnamed statements are planned with the actual parameter values.
+    private const string ListFilters = $"""
+        SELECT {Columns}
+        FROM messages
+        WHERE user_id = @UserId
+          AND (@Status::message_status IS NULL OR status = @Status::message_status)
+          AND (@CreatedAfter::timestamptz IS NULL OR created_at > @CreatedAfter)
+          AND (@CreatedFrom::timestamptz IS NULL OR created_at >= @CreatedFrom)
+          AND (@CreatedBefore::timestamptz IS NULL OR created_at < @CreatedBefore)
+          AND (@CreatedUntil::timestamptz IS NULL OR created_at <= @CreatedUntil)
+        """;
+
+    private const string Page = "LIMIT @Take OFFSET @Offset";
+    private const string ListByCreatedDescSql = $"{ListFilters} ORDER BY created_at DESC, id DESC {Page}";
+    private const string ListByCreatedAscSql = $"{ListFilters} ORDER BY created_at, id {Page}";
+    private const string ListByUpdatedDescSql = $"{ListFilters} ORDER BY updated_at DESC, id DESC {Page}";
+    private const string ListByUpdatedAscSql = $"{ListFilters} ORDER BY updated_at, id {Page}";
+
     /// <summary>Stores the message as UNSENT; null when another message already holds its idempotency key.</summary>
     public async Task<long?> InsertAsync(NewMessage message, CancellationToken cancellationToken)
     {
@@ -86,6 +105,38 @@ public sealed class MessageStore(NpgsqlDataSource dataSource)
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         return await connection.QuerySingleOrDefaultAsync<MessageRow>(
             new CommandDefinition(FindByIdempotencyKeySql, new { userId, key }, cancellationToken: cancellationToken));
+    }
+
+    /// <summary>One page of the user's messages, plus one more row to tell whether there are more (no counting).</summary>
+    public async Task<(IReadOnlyList<MessageRow> Page, bool HasMore)> ListAsync(long userId, ListQuery query,
+        CancellationToken cancellationToken)
+    {
+        var sql = (query.SortColumn, query.Ascending) switch
+        {
+            ("updated_at", true) => ListByUpdatedAscSql,
+            ("updated_at", false) => ListByUpdatedDescSql,
+            (_, true) => ListByCreatedAscSql,
+            _ => ListByCreatedDescSql,
+        };
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var rows = (await connection.QueryAsync<MessageRow>(new CommandDefinition(sql, new
+        {
+            UserId = userId,
+            query.Status,
+            query.CreatedAfter,
+            query.CreatedFrom,
+            query.CreatedBefore,
+            query.CreatedUntil,
+            Take = query.Limit + 1,
+            query.Offset,
+        }, cancellationToken: cancellationToken))).ToList();
+        var hasMore = rows.Count > query.Limit;
+        if (hasMore)
+        {
+            rows.RemoveAt(rows.Count - 1);
+        }
+
+        return (rows, hasMore);
     }
 
     /// <summary>Frees a key whose 24 h window has passed so it can name a new message.</summary>

@@ -1,0 +1,154 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using GovSg.Api.Http;
+using Microsoft.Extensions.Primitives;
+
+namespace GovSg.Api.Messages;
+
+/// <summary>The list filters of SPEC §3.4, validated with the old API's messages.</summary>
+public sealed partial record ListQuery(
+    int Limit,
+    int Offset,
+    string? Status,
+    DateTime? CreatedAfter,
+    DateTime? CreatedFrom,
+    DateTime? CreatedBefore,
+    DateTime? CreatedUntil,
+    string SortColumn,
+    bool Ascending)
+{
+    public const int MaxLimit = 1000;
+    public const int MaxOffset = 100_000;
+
+    public static readonly string[] Statuses = ["UNSENT", "ACCEPTED", "SENT", "DELIVERED", "READ", "ERROR"];
+
+    private static readonly string[] Keys =
+        ["limit", "offset", "status", "created_at[gt]", "created_at[gte]", "created_at[lt]", "created_at[lte]", "sort_by"];
+
+    /// <summary>
+    /// Unknown and repeated parameters are refused first (in query order), then each parameter is checked in the order
+    /// above. A raw <c>+</c> decodes to a space, so a leading space in <c>sort_by</c> means ascending.
+    /// </summary>
+    public static ApiError? TryParse(IQueryCollection query, out ListQuery? result)
+    {
+        result = null;
+        foreach (var (key, values) in query)
+        {
+            if (!Keys.Contains(key))
+            {
+                return ApiError.Validation($"\"{key}\" is not allowed");
+            }
+
+            if (values.Count > 1)
+            {
+                return ApiError.Validation($"\"{key}\" must not be repeated");
+            }
+        }
+
+        // Every check runs (they are cheap); the first failure in parameter order is the one reported.
+        ApiError?[] errors =
+        [
+            Integer(query, "limit", 10, 1, MaxLimit, out var limit),
+            Integer(query, "offset", 0, 0, MaxOffset, out var offset),
+            ParseStatus(query["status"], out var status),
+            Date(query, "created_at[gt]", out var after),
+            Date(query, "created_at[gte]", out var from),
+            Date(query, "created_at[lt]", out var before),
+            Date(query, "created_at[lte]", out var until),
+            ParseSort(query["sort_by"], out var column, out var ascending),
+        ];
+        if (errors.FirstOrDefault(e => e is not null) is { } error)
+        {
+            return error;
+        }
+
+        result = new ListQuery(limit, offset, status, after, from, before, until, column, ascending);
+        return null;
+    }
+
+    private static ApiError? Integer(IQueryCollection query, string key, int fallback, int min, int max, out int value)
+    {
+        value = fallback;
+        if (!query.TryGetValue(key, out var raw))
+        {
+            return null;
+        }
+
+        if (!int.TryParse(raw, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out value))
+        {
+            return ApiError.Validation($"\"{key}\" must be a number");
+        }
+
+        if (value < min)
+        {
+            return ApiError.Validation($"\"{key}\" must be greater than or equal to {min}");
+        }
+
+        return value > max
+            ? ApiError.Validation(key == "offset"
+                ? $"\"offset\" must be less than or equal to {MaxOffset}; to page further back, filter on created_at instead"
+                : $"\"{key}\" must be less than or equal to {max}")
+            : null;
+    }
+
+    private static ApiError? ParseStatus(StringValues raw, out string? status)
+    {
+        status = null;
+        if (raw.Count == 0)
+        {
+            return null;
+        }
+
+        status = Statuses.FirstOrDefault(s => s.Equals(raw.ToString(), StringComparison.OrdinalIgnoreCase));
+        return status is null ? ApiError.Validation($"\"status\" must be one of [{string.Join(", ", Statuses)}]") : null;
+    }
+
+    /// <summary>ISO-8601 extended format: a date, or a date-time with optional fraction and offset (UTC when absent).</summary>
+    private static ApiError? Date(IQueryCollection query, string key, out DateTime? value)
+    {
+        value = null;
+        if (!query.TryGetValue(key, out var raw))
+        {
+            return null;
+        }
+
+        var text = raw.ToString();
+        // A decoded '+' in an offset arrives as a space.
+        var match = IsoDate().Match(text.Replace(' ', '+'));
+        if (!match.Success || !DateTimeOffset.TryParse(match.Value, CultureInfo.InvariantCulture,
+                DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var parsed))
+        {
+            return ApiError.Validation($"\"{key}\" must be in ISO 8601 date format");
+        }
+
+        value = parsed.UtcDateTime;
+        return null;
+    }
+
+    private static ApiError? ParseSort(StringValues raw, out string column, out bool ascending)
+    {
+        column = "created_at";
+        ascending = false;
+        if (raw.Count == 0)
+        {
+            return null;
+        }
+
+        var match = Sort().Match(raw.ToString());
+        if (!match.Success)
+        {
+            return ApiError.Validation(
+                "\"sort_by\" must be one of [created_at, +created_at, -created_at, updated_at, +updated_at, -updated_at]");
+        }
+
+        column = match.Groups["column"].Value;
+        ascending = match.Groups["direction"].Value is "+" or " ";
+        return null;
+    }
+
+    [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?(Z|[+-]\d{2}:\d{2})?)?$")]
+    private static partial Regex IsoDate();
+
+    [GeneratedRegex(@"^(?<direction>[+\- ]?)(?<column>created_at|updated_at)$")]
+    private static partial Regex Sort();
+}

@@ -1,4 +1,5 @@
 using GovSg.Api.Messages;
+using GovSg.Api.RateLimiting;
 using GovSg.Api.Templates;
 using GovSg.Api.Webhooks;
 
@@ -13,6 +14,7 @@ public static class FeatureExtensions
         builder.Services.AddSingleton<MessageStore>();
         builder.Services.AddSingleton<TemplateStore>();
         builder.Services.AddSingleton<SendService>();
+        builder.Services.AddSingleton<RateLimitStore>();
         builder.Services.AddSingleton<StatusWaiter>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<StatusWaiter>());
         builder.Services.AddOptions<WebhookOptions>().BindConfiguration(WebhookOptions.SectionName)

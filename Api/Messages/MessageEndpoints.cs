@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using GovSg.Api.Auth;
 using GovSg.Api.Http;
+using GovSg.Api.RateLimiting;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace GovSg.Api.Messages;
@@ -15,6 +16,7 @@ public static class MessageEndpoints
     {
         var group = v1.MapGroup("/transactional/govsg").RequireAuthorization().WithTags("Messages");
         group.MapPost("/send", SendAsync).WithName("SendMessage")
+            .AddEndpointFilter<SendRateLimitFilter>()
             .Accepts<SendRequestBody>("application/json")
             .Produces<MessageResponse>(StatusCodes.Status201Created)
             .ProducesError(400, 401, 403, 404, 413, 415, 422, 429, 503);

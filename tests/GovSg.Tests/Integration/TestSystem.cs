@@ -114,12 +114,12 @@ public sealed class TestSystem : IAsyncDisposable
     }
 
     /// <summary>A new agency user with a key and grants, and an HttpClient that authenticates as it.</summary>
-    public async Task<TestUser> CreateUserAsync(long[]? grants = null, int rateLimit = 1_000)
+    public async Task<TestUser> CreateUserAsync(long[]? grants = null, int rateLimit = 1_000, int? defaultWait = null)
     {
         var admin = new AdminStore(Database);
         var email = $"user-{Guid.NewGuid():N}@agency.gov.sg";
         var now = DateTime.UtcNow;
-        var userId = await admin.UpsertUserAsync(email, "Test Agency", rateLimit, null, null, now, CancellationToken.None);
+        var userId = await admin.UpsertUserAsync(email, "Test Agency", rateLimit, defaultWait, null, now, CancellationToken.None);
         var (key, keyId) = await CreateKeyAsync(userId, now.AddDays(1));
         foreach (var templateId in grants ?? [1, 2, 3])
         {

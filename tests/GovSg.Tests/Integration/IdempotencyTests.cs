@@ -1,0 +1,129 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Dapper;
+
+namespace GovSg.Tests.Integration;
+
+public sealed class IdempotencyTests
+{
+    private static TestSystem Env => TestEnvironment.Current;
+
+    [Test]
+    public async Task Send_WithTheSameKeyAndBody_ReplaysTheMessageAndSendsNothingNew()
+    {
+        var user = await Env.CreateUserAsync();
+        var (local, digits) = TestRecipients.Next();
+        var published = await Env.PublishedCommandCountAsync();
+
+        var (first, original) = await PostAsync(user, "order-1", $$"""{"recipient":"{{local}}","template_id":3}""");
+        var (second, replayed) = await PostAsync(user, "order-1", $$"""{ "template_id" : 3,  "recipient" : "{{local}}" }""");
+
+        Assert.That((first.StatusCode, second.StatusCode), Is.EqualTo((HttpStatusCode.Created, HttpStatusCode.Created)));
+        Assert.That(first.Headers.Contains("Idempotency-Replayed"), Is.False);
+        Assert.That(second.Headers.GetValues("Idempotency-Replayed").Single(), Is.EqualTo("true"));
+        Assert.That(replayed.Str("id"), Is.EqualTo(original.Str("id")));
+        Assert.That(await Env.CountMessagesAsync(user.Id), Is.EqualTo(1));
+        Assert.That(await Env.PublishedCommandCountAsync(), Is.EqualTo(published + 1));
+        await MessageJson.WaitForStatusAsync(user.Client, original.Str("id"), "READ");
+        Assert.That(await Env.SimulatorSendsAsync(digits), Has.Count.EqualTo(1));
+    }
+
+    [Test]
+    public async Task Send_WithTheSameKeyAndBody_LaterReplaysTheCurrentState()
+    {
+        var user = await Env.CreateUserAsync();
+        const string body = """{"recipient":"81234001","template_id":3}""";
+        var (_, original) = await PostAsync(user, "state-1", body);
+        await MessageJson.WaitForStatusAsync(user.Client, original.Str("id"), "READ");
+
+        var (_, replayed) = await PostAsync(user, "state-1", body);
+
+        Assert.That(replayed.Str("status"), Is.EqualTo("READ"));
+    }
+
+    [TestCase("""{"recipient":"81234002","template_id":3}""", """{"recipient":"81234003","template_id":3}""")]
+    [TestCase("""{"recipient":"81234002","template_id":3}""", """{"recipient":"81234002","template_id":"3"}""")]
+    public async Task Send_WithTheSameKeyAndADifferentBody_Answers422AndStoresNothingNew(string first, string second)
+    {
+        var user = await Env.CreateUserAsync();
+        await PostAsync(user, "mismatch", first);
+
+        var (response, error) = await PostAsync(user, "mismatch", second);
+
+        Assert.That((int)response.StatusCode, Is.EqualTo(422));
+        Assert.That(error.Str("code"), Is.EqualTo("idempotency_mismatch"));
+        Assert.That(await Env.CountMessagesAsync(user.Id), Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task Send_WithConcurrentDuplicates_CreatesExactlyOneMessageAndEveryoneGetsIt()
+    {
+        var user = await Env.CreateUserAsync();
+        const string body = """{"recipient":"81234004","template_id":3}""";
+
+        var answers = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ => PostAsync(user, "burst-1", body)));
+
+        Assert.That(answers.Select(a => a.Response.StatusCode), Is.All.EqualTo(HttpStatusCode.Created));
+        Assert.That(answers.Select(a => a.Body.Str("id")).Distinct().Count(), Is.EqualTo(1));
+        Assert.That(await Env.CountMessagesAsync(user.Id), Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task Send_WithTheSameKeyFromAnotherUser_IsIndependent()
+    {
+        var first = await Env.CreateUserAsync();
+        var second = await Env.CreateUserAsync();
+        const string body = """{"recipient":"81234005","template_id":3}""";
+
+        var (_, a) = await PostAsync(first, "shared-key", body);
+        var (response, b) = await PostAsync(second, "shared-key", body);
+
+        Assert.That(response.Headers.Contains("Idempotency-Replayed"), Is.False);
+        Assert.That(b.Str("id"), Is.Not.EqualTo(a.Str("id")));
+    }
+
+    [Test]
+    public async Task Send_WithAKeyOlderThan24Hours_CreatesANewMessage()
+    {
+        var user = await Env.CreateUserAsync();
+        const string body = """{"recipient":"81234006","template_id":3}""";
+        var (_, old) = await PostAsync(user, "daily", body);
+        await using (var connection = await Env.Database.OpenConnectionAsync())
+        {
+            await connection.ExecuteAsync("UPDATE messages SET created_at = created_at - interval '25 hours' WHERE user_id = @id",
+                new { id = user.Id });
+        }
+
+        var (response, fresh) = await PostAsync(user, "daily", body);
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Created));
+        Assert.That(response.Headers.Contains("Idempotency-Replayed"), Is.False);
+        Assert.That(fresh.Str("id"), Is.Not.EqualTo(old.Str("id")));
+    }
+
+    [TestCase("")]
+    [TestCase("has space")]
+    [TestCase(null)]
+    public async Task Send_WithAnInvalidKey_Answers400(string? key)
+    {
+        key ??= new string('k', 256);
+        var user = await Env.CreateUserAsync();
+
+        var (response, error) = await PostAsync(user, key, """{"recipient":"81234007","template_id":3}""");
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        Assert.That(error.Str("message"), Is.EqualTo("\"Idempotency-Key\" must be 1 to 255 visible ASCII characters"));
+        Assert.That(await Env.CountMessagesAsync(user.Id), Is.Zero);
+    }
+
+    private static async Task<(HttpResponseMessage Response, JsonElement Body)> PostAsync(TestUser user, string key, string body)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, MessageJson.SendPath)
+        {
+            Content = new StringContent(body, Encoding.UTF8, "application/json"),
+        };
+        request.Headers.TryAddWithoutValidation("Idempotency-Key", key);
+        return await MessageJson.SendAsync(user.Client, request);
+    }
+}

@@ -1,0 +1,80 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text;
+using Dapper;
+
+namespace GovSg.Tests.Integration;
+
+/// <summary>`Prefer: wait` and the per-user default wait: the old synchronous API's answer, when an agency needs it.</summary>
+public sealed class PreferWaitTests
+{
+    private static TestSystem Env => TestEnvironment.Current;
+
+    [Test]
+    public async Task Send_WithPreferWait_AnswersOnceTheMessageHasLeftUnsent()
+    {
+        var user = await Env.CreateUserAsync();
+
+        var (response, message) = await PostAsync(user, TestRecipients.Next().Local, "wait=5");
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Created));
+        Assert.That(message.Str("status"), Is.AnyOf("ACCEPTED", "SENT", "DELIVERED", "READ"));
+        Assert.That(message.Str("accepted_at"), Is.Not.Empty);
+        Assert.That(response.Headers.GetValues("Preference-Applied").Single(), Is.EqualTo("wait=5"));
+    }
+
+    [Test]
+    public async Task Send_WithPreferWait_WhenTheProviderIsSlow_AnswersUnsentWhenTheTimeIsUp()
+    {
+        var user = await Env.CreateUserAsync();
+        var (local, digits) = TestRecipients.Next();
+        await Env.SetRecipientRuleAsync(digits, new { extra_delay_ms = 1_800 });
+        var clock = Stopwatch.StartNew();
+
+        var (response, message) = await PostAsync(user, local, "wait=1");
+
+        Assert.That(message.Str("status"), Is.EqualTo("UNSENT"));
+        Assert.That(clock.Elapsed, Is.GreaterThanOrEqualTo(TimeSpan.FromSeconds(0.95)).And.LessThan(TimeSpan.FromSeconds(1.8)));
+        Assert.That(response.Headers.GetValues("Preference-Applied").Single(), Is.EqualTo("wait=1"));
+    }
+
+    [TestCase("wait=0")]
+    [TestCase("wait=11")]
+    [TestCase("wait=soon")]
+    public async Task Send_WithAMalformedPreference_IgnoresIt(string prefer)
+    {
+        var user = await Env.CreateUserAsync();
+
+        var (response, message) = await PostAsync(user, TestRecipients.Next().Local, prefer);
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Created));
+        Assert.That(message.Str("status"), Is.EqualTo("UNSENT"));
+        Assert.That(response.Headers.Contains("Preference-Applied"), Is.False);
+    }
+
+    [Test]
+    public async Task Send_ForAUserWithADefaultWait_WaitsWithoutTheHeader()
+    {
+        var user = await Env.CreateUserAsync(defaultWait: 5);
+
+        var (response, message) = await PostAsync(user, TestRecipients.Next().Local, null);
+
+        Assert.That(message.Str("status"), Is.AnyOf("ACCEPTED", "SENT", "DELIVERED", "READ"));
+        Assert.That(response.Headers.GetValues("Preference-Applied").Single(), Is.EqualTo("wait=5"));
+    }
+
+    private static async Task<(HttpResponseMessage Response, System.Text.Json.JsonElement Body)> PostAsync(TestUser user,
+        string recipient, string? prefer)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, MessageJson.SendPath)
+        {
+            Content = new StringContent($$"""{"recipient":"{{recipient}}","template_id":3}""", Encoding.UTF8, "application/json"),
+        };
+        if (prefer is not null)
+        {
+            request.Headers.TryAddWithoutValidation("Prefer", prefer);
+        }
+
+        return await MessageJson.SendAsync(user.Client, request);
+    }
+}

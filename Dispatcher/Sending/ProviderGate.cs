@@ -13,14 +13,26 @@ public sealed class ProviderGate(IOptions<WhatsAppOptions> whatsApp, IOptions<Re
     private static readonly TimeSpan RecoveryStep = TimeSpan.FromSeconds(5);
 
     private readonly Lock _lock = new();
-    private readonly double _maxRate = whatsApp.Value.MessagesPerSecond;
     private readonly RetryOptions _retry = retry.Value;
+    private double _maxRate = whatsApp.Value.MessagesPerSecond;
     private double _rate = whatsApp.Value.MessagesPerSecond;
     private long _nextSlot;
     private long _lastRateChange;
     private DateTime _pausedUntil = DateTime.MinValue;
     private TimeSpan _pause = retry.Value.CredentialPause;
     private string? _credentialError;
+
+    /// <summary>The pace calls are held to now, in calls per second.</summary>
+    public double CurrentRate
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _rate;
+            }
+        }
+    }
 
     /// <summary>When sending resumes, if it is paused now.</summary>
     public DateTime? PausedUntil(DateTime now)
@@ -48,6 +60,16 @@ public sealed class ProviderGate(IOptions<WhatsAppOptions> whatsApp, IOptions<Re
         if (wait > TimeSpan.Zero)
         {
             await Task.Delay(wait, time, cancellationToken);
+        }
+    }
+
+    /// <summary>Sets this dispatcher's share of the number's limit (see <see cref="ThroughputShare"/>).</summary>
+    public void SetShare(double messagesPerSecond)
+    {
+        lock (_lock)
+        {
+            _rate = Math.Min(_rate * messagesPerSecond / _maxRate, messagesPerSecond);
+            _maxRate = messagesPerSecond;
         }
     }
 

@@ -23,7 +23,10 @@ public sealed class WhatsAppOptions
     [Range(typeof(TimeSpan), "00:00:00.100", "00:02:00")]
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>This dispatcher's share of the number's throughput (80/s by default, up to 1,000/s once upgraded).</summary>
+    /// <summary>
+    /// The WhatsApp number's throughput limit (80/s by default, up to 1,000/s once upgraded), shared equally by the
+    /// dispatchers alive at the time.
+    /// </summary>
     [Range(1, 100_000)] public int MessagesPerSecond { get; set; } = 80;
 
     [Range(1, 10_000)] public int MaxConcurrentSends { get; set; } = 256;

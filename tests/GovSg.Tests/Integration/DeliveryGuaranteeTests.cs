@@ -38,6 +38,25 @@ public sealed class DeliveryGuaranteeTests
     }
 
     [Test]
+    public async Task Dispatchers_ShareTheNumbersThroughputLimitBetweenThem()
+    {
+        var gate = Env.Dispatcher.Services.GetRequiredService<GovSg.Dispatcher.Sending.ProviderGate>();
+        double Rate() => gate.CurrentRate;
+
+        await using (var second = await Env.StartDispatcherAsync())
+        {
+            var other = second.Services.GetRequiredService<GovSg.Dispatcher.Sending.ProviderGate>();
+            // WhatsApp:MessagesPerSecond is 10,000 in tests: two live dispatchers pace at 5,000 each at most.
+            await Poll.UntilAsync(() => Task.FromResult(Rate() + other.CurrentRate), sum => sum <= 10_000);
+            Assert.That(Rate(), Is.LessThanOrEqualTo(5_000));
+            Assert.That(other.CurrentRate, Is.LessThanOrEqualTo(5_000));
+        }
+
+        Assert.That(await Poll.UntilAsync(() => Task.FromResult(Rate()), rate => rate > 5_000), Is.GreaterThan(5_000),
+            "the share grows back once the other dispatcher has left");
+    }
+
+    [Test]
     public async Task Send_WhileTheBrokerIsUnreachable_Answers201AtOnceAndTheSweeperPublishesItLater()
     {
         var user = await Env.CreateUserAsync();

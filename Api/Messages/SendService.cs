@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using GovSg.Api.Auth;
@@ -99,6 +100,7 @@ public sealed class SendService(
                 ?? throw new InvalidOperationException("Idempotency key still taken after it was released");
         }
 
+        Activity.Current?.SetTag("govsg.message_id", id.Value);
         await publisher.PublishAsync(id.Value, cancellationToken);
         metrics.MessageAccepted();
         return new SendResult(

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json;
 using GovSg.Dispatcher.Extensions;
 using Microsoft.Extensions.Options;
@@ -23,6 +24,7 @@ public sealed class MessageSender(
 
     public async Task SendAsync(long messageId, CancellationToken cancellationToken)
     {
+        Activity.Current?.SetTag("govsg.message_id", messageId);
         var now = Now();
         var message = await store.ClaimAsync(messageId, now, now + _retry.ClaimLease, cancellationToken);
         if (message is null)

@@ -1,0 +1,121 @@
+using GovSg.LoadGenerator.Ceilings;
+using GovSg.LoadGenerator.Measurement;
+using GovSg.LoadGenerator.Pipeline;
+using GovSg.LoadGenerator.Sending;
+
+namespace GovSg.LoadGenerator.Reporting;
+
+/// <summary>
+/// The table a run ends with. When the ceilings were measured, every rate of ours is also shown as a share of them: one
+/// accepted POST costs one INSERT and one confirmed publish, so those shares say how much of the machine it used.
+/// </summary>
+internal sealed class LoadReport(CeilingResults? ceilings)
+{
+    private static readonly double[] PostPercentiles = [0.50, 0.95, 0.99];
+
+    public void Write(TextWriter output, LoadResult? load, PipelineResult? pipeline)
+    {
+        var table = ceilings is null
+            ? new TextTable("figure", "value")
+            : new TextTable("figure", "value", "of INSERT ceiling", "of publish ceiling");
+        if (ceilings is not null)
+        {
+            table.Section($"machine ceilings, measured in this run at {ceilings.Concurrency} concurrent");
+            Value(table, "PostgreSQL single-row INSERTs/s", Figures.Rate(ceilings.InsertsPerSecond));
+            Value(table, "RabbitMQ confirmed publishes/s (MassTransit)", Figures.Rate(ceilings.PublishesPerSecond));
+        }
+
+        if (load is not null)
+        {
+            AddLoad(table, load);
+        }
+
+        if (pipeline is not null)
+        {
+            AddPipeline(table, pipeline);
+        }
+
+        table.WriteTo(output);
+    }
+
+    private void AddLoad(TextTable table, LoadResult load)
+    {
+        table.Section($"POST /v1/transactional/govsg/send — {load.Plan.Describe()}");
+        Value(table, "measured window (s)", Figures.Seconds(load.Window));
+        Value(table, "answered 201", Figures.Count(load.Accepted));
+        if (load.Plan.Rate is { } offered)
+        {
+            Rate(table, "offered rate (/s)", offered);
+        }
+
+        Rate(table, "ingest rate achieved (201/s)", load.AcceptedPerSecond);
+        if (load.Plan.Rate is not null)
+        {
+            Value(table, "sends not issued on time (in-flight cap)", Figures.Count(load.NotIssued));
+        }
+
+        foreach (var share in PostPercentiles)
+        {
+            Value(table, $"POST latency p{share * 100:0} (ms)", Figures.Milliseconds(load.Latency.Percentile(share)));
+        }
+
+        Value(table, "POST latency max (ms)", Figures.Milliseconds(load.Latency.Count > 0 ? load.Latency.Max : null));
+        var errors = load.Statuses.Except(LoadResult.Created).ToList();
+        if (errors.Count == 0)
+        {
+            Value(table, "errors", "none");
+        }
+
+        foreach (var (status, count) in errors)
+        {
+            Value(table, status == StatusCounts.NoResponse ? "errors: no response (timeout, connection)" : $"errors: HTTP {status}",
+                Figures.Count(count));
+        }
+    }
+
+    private void AddPipeline(TextTable table, PipelineResult pipeline)
+    {
+        var stats = pipeline.Stats;
+        table.Section($"pipeline, from PostgreSQL — {pipeline.Drain.Describe()}");
+        Value(table, "POST→ACCEPTED p50 (ms)", Figures.Milliseconds(stats.AcceptedP50Ms));
+        Value(table, "POST→ACCEPTED p99 (ms)", Figures.Milliseconds(stats.AcceptedP99Ms));
+        Value(table, "POST→ACCEPTED max (ms)", Figures.Milliseconds(stats.AcceptedMaxMs));
+        Value(table, "POST→READ p50 (ms)", Figures.Milliseconds(stats.ReadP50Ms));
+        Value(table, "POST→READ p99 (ms)", Figures.Milliseconds(stats.ReadP99Ms));
+        Value(table, "POST→READ max (ms)", Figures.Milliseconds(stats.ReadMaxMs));
+        Rate(table, "dispatcher throughput (ACCEPTED/s, middle 90%)", stats.DispatcherThroughput);
+        Value(table, "first→last ACCEPTED (s)", Figures.Seconds(stats.AcceptedSpan));
+        Rate(table, "  ACCEPTED/s over that span", stats.AcceptedSpanRate);
+        Value(table, "first ACCEPTED→last READ (s)", Figures.Seconds(stats.ReadSpan));
+        Rate(table, "  READ/s over that span", stats.ReadSpanRate);
+        foreach (var (status, count) in pipeline.Statuses)
+        {
+            Value(table, $"messages now {status}", Figures.Count(count));
+        }
+    }
+
+    private void Value(TextTable table, string label, string value)
+    {
+        if (ceilings is null)
+        {
+            table.Add(label, value);
+        }
+        else
+        {
+            table.Add(label, value, "", "");
+        }
+    }
+
+    private void Rate(TextTable table, string label, double? perSecond)
+    {
+        if (ceilings is null)
+        {
+            table.Add(label, Figures.Rate(perSecond));
+        }
+        else
+        {
+            table.Add(label, Figures.Rate(perSecond), Figures.Share(perSecond, ceilings.InsertsPerSecond),
+                Figures.Share(perSecond, ceilings.PublishesPerSecond));
+        }
+    }
+}

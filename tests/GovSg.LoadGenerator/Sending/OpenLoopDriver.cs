@@ -1,0 +1,70 @@
+using GovSg.LoadGenerator.Measurement;
+using GovSg.LoadGenerator.Setup;
+
+namespace GovSg.LoadGenerator.Sending;
+
+/// <summary>
+/// Sends on a fixed schedule whatever the answers (open loop): send <c>i</c> is due at <c>start + i / rate</c> and its
+/// latency counts from that due time, so a slow answer can neither delay the sends after it nor hide its own cost (no
+/// coordinated omission). At most <see cref="LoadPlan.MaxInFlight"/> requests are outstanding; a send that falls due
+/// while the cap is reached is not issued, and counted.
+/// </summary>
+internal sealed class OpenLoopDriver(SendClient client, IReadOnlyList<BenchUser> users, Recipients recipients, TimeProvider time)
+{
+    // Sends that fall due within one tick go out together; a millisecond keeps the schedule tight without spinning a core
+    // the system under test needs. The delay it adds is part of the measured latency.
+    private static readonly TimeSpan Tick = TimeSpan.FromMilliseconds(1);
+    private static readonly TimeSpan DrainPoll = TimeSpan.FromMilliseconds(10);
+
+    private int _inFlight;
+
+    public async Task<LoadResult> RunAsync(LoadPlan plan, CancellationToken cancellationToken)
+    {
+        var rate = plan.Rate ?? throw new ArgumentException("an open-loop plan needs a rate", nameof(plan));
+        var warmupSends = (long)(plan.Warmup.TotalSeconds * rate);
+        var total = plan.Duration is { } duration ? warmupSends + (long)(duration.TotalSeconds * rate) : plan.Messages!.Value;
+        var clock = RunClock.StartNow(time);
+        var recorder = new LoadRecorder(clock);
+        long DueAt(long send) => clock.At(TimeSpan.FromSeconds(send / (double)rate));
+
+        for (long issued = 0; issued < total;)
+        {
+            var due = Math.Min(total, (long)(clock.Elapsed.TotalSeconds * rate) + 1);
+            for (; issued < due; issued++)
+            {
+                var measured = issued >= warmupSends ? recorder : null;
+                if (Interlocked.Increment(ref _inFlight) > plan.MaxInFlight)
+                {
+                    Interlocked.Decrement(ref _inFlight);
+                    measured?.NotIssued();
+                    continue;
+                }
+
+                _ = SendAsync(users[(int)(issued % users.Count)], DueAt(issued), measured, cancellationToken);
+            }
+
+            await Task.Delay(Tick, time, cancellationToken);
+        }
+
+        // Every request ends within the HttpClient's timeout, so this wait is bounded.
+        while (Volatile.Read(ref _inFlight) > 0)
+        {
+            await Task.Delay(DrainPoll, time, cancellationToken);
+        }
+
+        return recorder.Result(plan, DueAt(warmupSends));
+    }
+
+    private async Task SendAsync(BenchUser user, long dueAt, LoadRecorder? recorder, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var status = await client.SendAsync(user, recipients.Next(), cancellationToken);
+            recorder?.Completed(status, dueAt);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _inFlight);
+        }
+    }
+}

@@ -1,0 +1,45 @@
+using GovSg.LoadGenerator.Ceilings;
+using GovSg.LoadGenerator.Cli;
+using GovSg.LoadGenerator.Pipeline;
+using GovSg.LoadGenerator.Reporting;
+using GovSg.LoadGenerator.Setup;
+
+namespace GovSg.LoadGenerator.Sending;
+
+/// <summary>
+/// <c>send</c>: creates the run's users, loads the Api, then (unless the dispatchers are stopped) waits for the messages
+/// to drain and reads the pipeline's timings from PostgreSQL, and finally measures the machine's ceilings — after the
+/// load, so the probes never compete with it.
+/// </summary>
+internal sealed class SendCommand(SendOptions options, Connections connections, TimeProvider time) : IBenchmarkCommand
+{
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        var progress = Console.Error;
+        await using var dataSource = Database.Create(connections.Postgres, options.Ceilings?.Concurrency ?? 0);
+        var users = await new RunUsers(dataSource, time).CreateAsync(options.RunId, options.Users, Pepper.Load(), cancellationToken);
+        await progress.WriteLineAsync($"[send] run {options.RunId}: {options.Users} users, {options.Plan.Describe()}");
+
+        using var http = SendClient.CreateHttpClient(connections.Api, options.RequestTimeout);
+        var client = new SendClient(http);
+        var load = options.Plan.Rate is not null
+            ? await new OpenLoopDriver(client, users, new Recipients(), time).RunAsync(options.Plan, cancellationToken)
+            : await new ClosedLoopDriver(client, users, new Recipients(), time).RunAsync(options.Plan, cancellationToken);
+
+        PipelineResult? pipeline = null;
+        if (options.Drain != DrainTarget.None)
+        {
+            var store = new PipelineStore(dataSource);
+            var userIds = users.Select(user => user.Id).ToArray();
+            pipeline = await PipelineResult.CollectAsync(store, new DrainWaiter(store, time, progress), userIds,
+                load.WindowStartUtc, options.Drain, options.DrainTimeout, cancellationToken);
+        }
+
+        var ceilings = options.Ceilings is null
+            ? null
+            : await new CeilingRunner(dataSource, connections.RabbitMq, time, progress).MeasureAsync(options.Ceilings, cancellationToken);
+
+        Console.WriteLine($"run {options.RunId} ({options.Users} users)");
+        new LoadReport(ceilings).Write(Console.Out, load, pipeline);
+    }
+}

@@ -1,0 +1,53 @@
+using Dapper;
+using GovSg.Api.Admin;
+using GovSg.Api.Auth;
+using Npgsql;
+
+namespace GovSg.LoadGenerator.Setup;
+
+/// <summary>
+/// The run's agency users, written as the operator CLI writes them (AdminStore, ApiKeys): each with its own key, the
+/// demo templates granted, and a rate limit far above any load, so the benchmark measures the pipeline rather than the
+/// per-user limit. The agency name carries the run id, which is how <c>drain</c> and <c>discard</c> find them later.
+/// </summary>
+internal sealed class RunUsers(NpgsqlDataSource dataSource, TimeProvider time)
+{
+    public const int RateLimitPerSecond = 1_000_000;
+
+    private static readonly long[] Templates = [1, 2, 3];
+    private static readonly TimeSpan KeyValidity = TimeSpan.FromDays(2);
+
+    private const string FindSql = "SELECT id FROM users WHERE agency = @agency ORDER BY id";
+
+    public async Task<IReadOnlyList<BenchUser>> CreateAsync(string runId, int count, byte[] pepper, CancellationToken cancellationToken)
+    {
+        var admin = new AdminStore(dataSource);
+        var now = time.GetUtcNow().UtcDateTime;
+        var users = new List<BenchUser>(count);
+        for (var i = 1; i <= count; i++)
+        {
+            var email = $"loadgen-{runId}-{i:D4}@loadgen.invalid";
+            var userId = await admin.UpsertUserAsync(email, Agency(runId), RateLimitPerSecond, null, null, now, cancellationToken);
+            foreach (var templateId in Templates)
+            {
+                await admin.GrantAsync(email, templateId, now, cancellationToken);
+            }
+
+            var (key, keyId, hash) = ApiKeys.Generate(pepper);
+            await admin.InsertKeyAsync(userId, keyId, hash, $"loadgen {runId}", now, now + KeyValidity, cancellationToken);
+            users.Add(new BenchUser(userId, key));
+        }
+
+        return users;
+    }
+
+    public async Task<long[]> FindAsync(string runId, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var ids = await connection.QueryAsync<long>(new CommandDefinition(FindSql, new { agency = Agency(runId) },
+            cancellationToken: cancellationToken));
+        return ids.ToArray();
+    }
+
+    private static string Agency(string runId) => $"GovSg load generator, run {runId}";
+}

@@ -2,9 +2,10 @@
 # Stops what deploy/local/up.sh started (PostgreSQL and RabbitMQ keep running).
 set -euo pipefail
 state="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/.local"
-for name in dispatcher api simulator; do
-  pid_file="$state/$name.pid"
+# up.sh may have started several dispatchers: dispatcher, dispatcher-2, ...
+for pid_file in "$state"/dispatcher*.pid "$state/api.pid" "$state/simulator.pid"; do
   [ -f "$pid_file" ] || continue
+  name=$(basename "$pid_file" .pid)
   pid=$(cat "$pid_file")
   if kill -0 "$pid" 2>/dev/null; then
     kill "$pid"

@@ -3,6 +3,11 @@
 # started when missing), migrations, a demo user, key and templates, then the simulator, the Api and a Dispatcher in
 # the background. Prints the Api URL, the demo key and a ready-to-paste curl. Run it again to restart everything;
 # deploy/local/down.sh stops it.
+#
+# Optional knobs (the benchmark uses them; unset, nothing changes):
+#   GOVSG_DISPATCHERS=N       start N dispatchers (default 1; 0 for none), on ports 8081, 8082, ...
+#   GOVSG_PROVIDER_RATE=N     the WhatsApp number's throughput limit the dispatchers share (WhatsApp__MessagesPerSecond)
+#   GOVSG_BUILD=0             skip the build and run the binaries of the last Release build
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"
@@ -32,8 +37,14 @@ DOTNET_NOLOGO=1
 Logging__Console__FormatterName=simple
 set +a
 
-log "building (Release)"
-dotnet build GovSg.sln -c Release -v quiet -nologo >"$state/logs/build.log" 2>&1 || { tail -n 30 "$state/logs/build.log"; exit 1; }
+dispatchers=${GOVSG_DISPATCHERS:-1}
+[[ "$dispatchers" =~ ^[0-9]+$ ]] || { log "GOVSG_DISPATCHERS must be a number"; exit 1; }
+if [ "${GOVSG_BUILD:-1}" = 0 ]; then
+  log "using the last Release build (GOVSG_BUILD=0)"
+else
+  log "building (Release)"
+  dotnet build GovSg.sln -c Release -v quiet -nologo >"$state/logs/build.log" 2>&1 || { tail -n 30 "$state/logs/build.log"; exit 1; }
+fi
 bin() { echo "$root/$1/bin/Release/net10.0"; }
 api() { (cd "$(bin Api)" && dotnet GovSg.Api.dll "$@"); }
 
@@ -54,18 +65,28 @@ start simulator tests/GovSg.WhatsAppSimulator GovSg.WhatsAppSimulator.dll \
   Simulator__AppSecret="$Webhooks__AppSecrets__0" Simulator__WebhookUrl=http://localhost:8080/v1/callback/govsg \
   Simulator__TemplatesFile="$root/deploy/local/templates.json"
 start api Api GovSg.Api.dll ASPNETCORE_URLS=http://localhost:8080
-start dispatcher Dispatcher GovSg.Dispatcher.dll ASPNETCORE_URLS=http://localhost:8081 WhatsApp__BaseUrl=http://localhost:8090/
+provider_rate=()
+[ -z "${GOVSG_PROVIDER_RATE:-}" ] || provider_rate=(WhatsApp__MessagesPerSecond="$GOVSG_PROVIDER_RATE")
+dispatcher_urls=()
+for i in $(seq 1 "$dispatchers"); do
+  name=dispatcher; [ "$i" -eq 1 ] || name="dispatcher-$i"
+  url="http://localhost:$((8080 + i))"
+  start "$name" Dispatcher GovSg.Dispatcher.dll ASPNETCORE_URLS="$url" WhatsApp__BaseUrl=http://localhost:8090/ "${provider_rate[@]}"
+  dispatcher_urls+=("$url/health/ready")
+done
 
-for url in http://localhost:8090/health http://localhost:8080/health/ready http://localhost:8081/health/ready; do
+for url in http://localhost:8090/health http://localhost:8080/health/ready "${dispatcher_urls[@]}"; do
   for _ in $(seq 1 60); do curl -fsS "$url" >/dev/null 2>&1 && break; sleep 0.5; done
   curl -fsS "$url" >/dev/null 2>&1 || { log "$url is not healthy; see $state/logs"; exit 1; }
 done
 
+dispatcher_lines=$(for url in "${dispatcher_urls[@]}"; do echo "  Dispatcher  $url"; done)
+[ "$dispatchers" -gt 0 ] || dispatcher_lines="  Dispatcher  none (GOVSG_DISPATCHERS=0)"
 cat <<INFO
 
 GovSg is running (logs in .local/logs, stop with: bash deploy/local/down.sh)
   Api         http://localhost:8080   (OpenAPI: http://localhost:8080/openapi/v1.json)
-  Dispatcher  http://localhost:8081/health/ready
+$dispatcher_lines
   Simulator   http://localhost:8090   (control API under /_sim)
   Demo user   $email
   Demo key    $key

@@ -6,9 +6,9 @@ using RabbitMQ.Client;
 namespace GovSg.LoadGenerator.Ceilings;
 
 /// <summary>
-/// Confirmed publishes per second through MassTransit, taking the path a SendMessage command takes: the message type's
-/// exchange, bound to an exchange and a quorum queue of one name (as the Dispatcher's <c>send-message</c> is). The
-/// throwaway exchanges and queue are deleted afterwards, with whatever piled up in the queue.
+/// Confirmed publishes per second through MassTransit into a durable quorum queue, as the Api publishes SendMessage
+/// commands into the Dispatcher's <c>send-message</c> queue (which has one more exchange-to-exchange hop on the way). The
+/// throwaway exchange and queue are deleted afterwards, with whatever piled up in the queue.
 /// </summary>
 internal sealed class PublishCeiling(RabbitMqSettings rabbit, TimeProvider time)
 {
@@ -26,7 +26,7 @@ internal sealed class PublishCeiling(RabbitMqSettings rabbit, TimeProvider time)
                 host.PublisherConfirmation = true;
             });
             configure.Message<CeilingProbe>(message => message.SetEntityName(MessageExchange));
-            configure.Publish<CeilingProbe>(publish => publish.BindQueue(Queue, Queue, queue => queue.SetQuorumQueue()));
+            configure.Publish<CeilingProbe>(publish => publish.BindQueue(MessageExchange, Queue, queue => queue.SetQuorumQueue()));
         });
 
         await bus.StartAsync(cancellationToken);
@@ -56,7 +56,6 @@ internal sealed class PublishCeiling(RabbitMqSettings rabbit, TimeProvider time)
         await using var connection = await factory.CreateConnectionAsync();
         await using var channel = await connection.CreateChannelAsync();
         await channel.QueueDeleteAsync(Queue);
-        await channel.ExchangeDeleteAsync(Queue);
         await channel.ExchangeDeleteAsync(MessageExchange);
     }
 }

@@ -39,7 +39,7 @@ internal sealed class DrainCommand(string runId, DrainTarget until, TimeSpan tim
 
         var store = new PipelineStore(dataSource);
         var pipeline = await PipelineResult.CollectAsync(store, new DrainWaiter(store, time, progress), userIds,
-            DateTime.UnixEpoch, until, timeout, cancellationToken);
+            until, timeout, cancellationToken);
         var measured = ceilings is null
             ? null
             : await new CeilingRunner(dataSource, connections.RabbitMq, time, progress).MeasureAsync(ceilings, cancellationToken);

@@ -8,15 +8,14 @@ internal sealed class DrainWaiter(PipelineStore store, TimeProvider time, TextWr
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(500);
     private static readonly TimeSpan ProgressInterval = TimeSpan.FromSeconds(5);
 
-    public async Task<DrainOutcome> WaitAsync(long[] userIds, DateTime since, DrainTarget target, TimeSpan timeout,
-        CancellationToken cancellationToken)
+    public async Task<DrainOutcome> WaitAsync(long[] userIds, DrainTarget target, TimeSpan timeout, CancellationToken cancellationToken)
     {
         Debug.Assert(target != DrainTarget.None);
         var started = time.GetTimestamp();
         var reported = started;
         while (true)
         {
-            var current = await store.ProgressAsync(userIds, since, cancellationToken);
+            var current = await store.ProgressAsync(userIds, cancellationToken);
             var remaining = target == DrainTarget.Read ? current.Unread : current.Unsent;
             var waited = time.GetElapsedTime(started);
             if (remaining == 0 || waited >= timeout)

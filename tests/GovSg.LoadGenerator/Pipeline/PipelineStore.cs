@@ -3,7 +3,7 @@ using Npgsql;
 
 namespace GovSg.LoadGenerator.Pipeline;
 
-/// <summary>What the services wrote for a run's messages (the run's users, created since a moment), read from PostgreSQL.</summary>
+/// <summary>What the services wrote for a run's messages (all messages of its measured users), read from PostgreSQL.</summary>
 internal sealed class PipelineStore(NpgsqlDataSource dataSource)
 {
     private const string ProgressSql = """
@@ -11,7 +11,7 @@ internal sealed class PipelineStore(NpgsqlDataSource dataSource)
                count(*) FILTER (WHERE status = 'UNSENT') AS unsent,
                count(*) FILTER (WHERE status NOT IN ('READ', 'ERROR')) AS unread
         FROM messages
-        WHERE user_id = ANY(@userIds) AND created_at >= @since
+        WHERE user_id = ANY(@userIds)
         """;
 
     // READ is a message's last change, so updated_at is when it was recorded; read_at is the provider's whole-second
@@ -25,7 +25,7 @@ internal sealed class PipelineStore(NpgsqlDataSource dataSource)
                    CASE WHEN status = 'READ' THEN updated_at END AS read_recorded_at,
                    CASE WHEN status = 'READ' THEN extract(epoch FROM updated_at - created_at)::float8 * 1000 END AS read_ms
             FROM messages
-            WHERE user_id = ANY(@userIds) AND created_at >= @since
+            WHERE user_id = ANY(@userIds)
         ),
         steady AS (
             SELECT percentile_disc(0.05) WITHIN GROUP (ORDER BY accepted_at) AS from_at,
@@ -52,33 +52,32 @@ internal sealed class PipelineStore(NpgsqlDataSource dataSource)
     private const string StatusCountsSql = """
         SELECT status::text AS status, count(*) AS count
         FROM messages
-        WHERE user_id = ANY(@userIds) AND created_at >= @since
+        WHERE user_id = ANY(@userIds)
         GROUP BY status
         ORDER BY status
         """;
 
     private const string DiscardSql = "DELETE FROM messages WHERE user_id = ANY(@userIds) AND status = 'UNSENT'";
 
-    public async Task<DrainProgress> ProgressAsync(long[] userIds, DateTime since, CancellationToken cancellationToken)
+    public async Task<DrainProgress> ProgressAsync(long[] userIds, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        return await connection.QuerySingleAsync<DrainProgress>(new CommandDefinition(ProgressSql, new { userIds, since },
+        return await connection.QuerySingleAsync<DrainProgress>(new CommandDefinition(ProgressSql, new { userIds },
             cancellationToken: cancellationToken));
     }
 
-    public async Task<PipelineStats> StatsAsync(long[] userIds, DateTime since, CancellationToken cancellationToken)
+    public async Task<PipelineStats> StatsAsync(long[] userIds, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        return await connection.QuerySingleAsync<PipelineStats>(new CommandDefinition(StatsSql, new { userIds, since },
+        return await connection.QuerySingleAsync<PipelineStats>(new CommandDefinition(StatsSql, new { userIds },
             cancellationToken: cancellationToken));
     }
 
-    public async Task<IReadOnlyList<(string Status, long Count)>> StatusCountsAsync(long[] userIds, DateTime since,
-        CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<(string Status, long Count)>> StatusCountsAsync(long[] userIds, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var rows = await connection.QueryAsync<(string Status, long Count)>(new CommandDefinition(StatusCountsSql,
-            new { userIds, since }, cancellationToken: cancellationToken));
+            new { userIds }, cancellationToken: cancellationToken));
         return rows.ToList();
     }
 

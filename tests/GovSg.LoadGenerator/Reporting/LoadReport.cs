@@ -15,14 +15,14 @@ internal sealed class LoadReport(CeilingResults? ceilings)
 
     public void Write(TextWriter output, LoadResult? load, PipelineResult? pipeline)
     {
-        var table = ceilings is null
+        var table = ceilings is null || (load is null && pipeline is null)
             ? new TextTable("figure", "value")
             : new TextTable("figure", "value", "of INSERT ceiling", "of publish ceiling");
         if (ceilings is not null)
         {
             table.Section($"machine ceilings, measured in this run at {ceilings.Concurrency} concurrent");
-            Value(table, "PostgreSQL single-row INSERTs/s", Figures.Rate(ceilings.InsertsPerSecond));
-            Value(table, "RabbitMQ confirmed publishes/s (MassTransit)", Figures.Rate(ceilings.PublishesPerSecond));
+            table.Add("PostgreSQL single-row INSERTs/s", Figures.Rate(ceilings.InsertsPerSecond));
+            table.Add("RabbitMQ confirmed publishes/s (MassTransit)", Figures.Rate(ceilings.PublishesPerSecond));
         }
 
         if (load is not null)
@@ -41,8 +41,8 @@ internal sealed class LoadReport(CeilingResults? ceilings)
     private void AddLoad(TextTable table, LoadResult load)
     {
         table.Section($"POST /v1/transactional/govsg/send — {load.Plan.Describe()}");
-        Value(table, "measured window (s)", Figures.Seconds(load.Window));
-        Value(table, "answered 201", Figures.Count(load.Accepted));
+        table.Add("measured window (s)", Figures.Seconds(load.Window));
+        table.Add("answered 201", Figures.Count(load.Accepted));
         if (load.Plan.Rate is { } offered)
         {
             Rate(table, "offered rate (/s)", offered);
@@ -51,24 +51,24 @@ internal sealed class LoadReport(CeilingResults? ceilings)
         Rate(table, "ingest rate achieved (201/s)", load.AcceptedPerSecond);
         if (load.Plan.Rate is not null)
         {
-            Value(table, "sends not issued on time (in-flight cap)", Figures.Count(load.NotIssued));
+            table.Add("sends not issued on time (in-flight cap)", Figures.Count(load.NotIssued));
         }
 
         foreach (var share in PostPercentiles)
         {
-            Value(table, $"POST latency p{share * 100:0} (ms)", Figures.Milliseconds(load.Latency.Percentile(share)));
+            table.Add($"POST latency p{share * 100:0} (ms)", Figures.Milliseconds(load.Latency.Percentile(share)));
         }
 
-        Value(table, "POST latency max (ms)", Figures.Milliseconds(load.Latency.Count > 0 ? load.Latency.Max : null));
+        table.Add("POST latency max (ms)", Figures.Milliseconds(load.Latency.Count > 0 ? load.Latency.Max : null));
         var errors = load.Statuses.Except(LoadResult.Created).ToList();
         if (errors.Count == 0)
         {
-            Value(table, "errors", "none");
+            table.Add("errors", "none");
         }
 
         foreach (var (status, count) in errors)
         {
-            Value(table, status == StatusCounts.NoResponse ? "errors: no response (timeout, connection)" : $"errors: HTTP {status}",
+            table.Add(status == StatusCounts.NoResponse ? "errors: no response (timeout, connection)" : $"errors: HTTP {status}",
                 Figures.Count(count));
         }
     }
@@ -77,32 +77,20 @@ internal sealed class LoadReport(CeilingResults? ceilings)
     {
         var stats = pipeline.Stats;
         table.Section($"pipeline, from PostgreSQL — {pipeline.Drain.Describe()}");
-        Value(table, "POST→ACCEPTED p50 (ms)", Figures.Milliseconds(stats.AcceptedP50Ms));
-        Value(table, "POST→ACCEPTED p99 (ms)", Figures.Milliseconds(stats.AcceptedP99Ms));
-        Value(table, "POST→ACCEPTED max (ms)", Figures.Milliseconds(stats.AcceptedMaxMs));
-        Value(table, "POST→READ p50 (ms)", Figures.Milliseconds(stats.ReadP50Ms));
-        Value(table, "POST→READ p99 (ms)", Figures.Milliseconds(stats.ReadP99Ms));
-        Value(table, "POST→READ max (ms)", Figures.Milliseconds(stats.ReadMaxMs));
+        table.Add("POST→ACCEPTED p50 (ms)", Figures.Milliseconds(stats.AcceptedP50Ms));
+        table.Add("POST→ACCEPTED p99 (ms)", Figures.Milliseconds(stats.AcceptedP99Ms));
+        table.Add("POST→ACCEPTED max (ms)", Figures.Milliseconds(stats.AcceptedMaxMs));
+        table.Add("POST→READ p50 (ms)", Figures.Milliseconds(stats.ReadP50Ms));
+        table.Add("POST→READ p99 (ms)", Figures.Milliseconds(stats.ReadP99Ms));
+        table.Add("POST→READ max (ms)", Figures.Milliseconds(stats.ReadMaxMs));
         Rate(table, "dispatcher throughput (ACCEPTED/s, middle 90%)", stats.DispatcherThroughput);
-        Value(table, "first→last ACCEPTED (s)", Figures.Seconds(stats.AcceptedSpan));
+        table.Add("first→last ACCEPTED (s)", Figures.Seconds(stats.AcceptedSpan));
         Rate(table, "  ACCEPTED/s over that span", stats.AcceptedSpanRate);
-        Value(table, "first ACCEPTED→last READ (s)", Figures.Seconds(stats.ReadSpan));
+        table.Add("first ACCEPTED→last READ (s)", Figures.Seconds(stats.ReadSpan));
         Rate(table, "  READ/s over that span", stats.ReadSpanRate);
         foreach (var (status, count) in pipeline.Statuses)
         {
-            Value(table, $"messages now {status}", Figures.Count(count));
-        }
-    }
-
-    private void Value(TextTable table, string label, string value)
-    {
-        if (ceilings is null)
-        {
-            table.Add(label, value);
-        }
-        else
-        {
-            table.Add(label, value, "", "");
+            table.Add($"messages now {status}", Figures.Count(count));
         }
     }
 

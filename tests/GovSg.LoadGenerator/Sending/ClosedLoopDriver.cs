@@ -1,5 +1,4 @@
 using GovSg.LoadGenerator.Measurement;
-using GovSg.LoadGenerator.Setup;
 
 namespace GovSg.LoadGenerator.Sending;
 
@@ -7,7 +6,7 @@ namespace GovSg.LoadGenerator.Sending;
 /// Keeps <see cref="LoadPlan.Concurrency"/> requests outstanding (closed loop): each worker sends again as soon as its
 /// answer arrives, which finds the most the system sustains. Latency counts from each request's start.
 /// </summary>
-internal sealed class ClosedLoopDriver(SendClient client, IReadOnlyList<BenchUser> users, Recipients recipients, TimeProvider time)
+internal sealed class ClosedLoopDriver(SendClient client, SendingUsers users, Recipients recipients, TimeProvider time)
 {
     public async Task<LoadResult> RunAsync(LoadPlan plan, CancellationToken cancellationToken)
     {
@@ -30,8 +29,9 @@ internal sealed class ClosedLoopDriver(SendClient client, IReadOnlyList<BenchUse
                     return;
                 }
 
-                var status = await client.SendAsync(users[(int)(send % users.Count)], recipients.Next(), cancellationToken);
-                if (startedAt >= measuredFrom)
+                var measured = startedAt >= measuredFrom;
+                var status = await client.SendAsync(users.For(send, measured), recipients.Next(), cancellationToken);
+                if (measured)
                 {
                     recorder.Completed(status, startedAt);
                 }

@@ -41,7 +41,6 @@ internal sealed class LoadRecorder(RunClock clock)
     public LoadResult Result(LoadPlan plan, long windowStart)
     {
         var windowEnd = Math.Max(windowStart, Interlocked.Read(ref _lastCompletion));
-        return new LoadResult(plan, _latency, _statuses, Interlocked.Read(ref _notIssued), clock.UtcAt(windowStart),
-            clock.Between(windowStart, windowEnd));
+        return new LoadResult(plan, _latency, _statuses, Interlocked.Read(ref _notIssued), clock.Between(windowStart, windowEnd));
     }
 }

@@ -8,7 +8,6 @@ internal sealed record LoadResult(
     LatencyHistogram Latency,
     StatusCounts Statuses,
     long NotIssued,
-    DateTime WindowStartUtc,
     TimeSpan Window)
 {
     public const int Created = 201;

@@ -9,7 +9,7 @@ namespace GovSg.LoadGenerator.Sending;
 /// coordinated omission). At most <see cref="LoadPlan.MaxInFlight"/> requests are outstanding; a send that falls due
 /// while the cap is reached is not issued, and counted.
 /// </summary>
-internal sealed class OpenLoopDriver(SendClient client, IReadOnlyList<BenchUser> users, Recipients recipients, TimeProvider time)
+internal sealed class OpenLoopDriver(SendClient client, SendingUsers users, Recipients recipients, TimeProvider time)
 {
     // Sends that fall due within one tick go out together; a millisecond keeps the schedule tight without spinning a core
     // the system under test needs. The delay it adds is part of the measured latency.
@@ -32,15 +32,19 @@ internal sealed class OpenLoopDriver(SendClient client, IReadOnlyList<BenchUser>
             var due = Math.Min(total, (long)(clock.Elapsed.TotalSeconds * rate) + 1);
             for (; issued < due; issued++)
             {
-                var measured = issued >= warmupSends ? recorder : null;
+                var measured = issued >= warmupSends;
                 if (Interlocked.Increment(ref _inFlight) > plan.MaxInFlight)
                 {
                     Interlocked.Decrement(ref _inFlight);
-                    measured?.NotIssued();
+                    if (measured)
+                    {
+                        recorder.NotIssued();
+                    }
+
                     continue;
                 }
 
-                _ = SendAsync(users[(int)(issued % users.Count)], DueAt(issued), measured, cancellationToken);
+                _ = SendAsync(users.For(issued, measured), DueAt(issued), measured ? recorder : null, cancellationToken);
             }
 
             await Task.Delay(Tick, time, cancellationToken);

@@ -17,7 +17,7 @@ internal sealed class SendCommand(SendOptions options, Connections connections, 
     {
         var progress = Console.Error;
         await using var dataSource = Database.Create(connections.Postgres, options.Ceilings?.Concurrency ?? 0);
-        var users = await new RunUsers(dataSource, time).CreateAsync(options.RunId, options.Users, Pepper.Load(), cancellationToken);
+        var users = await CreateUsersAsync(new RunUsers(dataSource, time), cancellationToken);
         await progress.WriteLineAsync($"[send] run {options.RunId}: {options.Users} users, {options.Plan.Describe()}");
 
         using var http = SendClient.CreateHttpClient(connections.Api, options.RequestTimeout);
@@ -30,9 +30,9 @@ internal sealed class SendCommand(SendOptions options, Connections connections, 
         if (options.Drain != DrainTarget.None)
         {
             var store = new PipelineStore(dataSource);
-            var userIds = users.Select(user => user.Id).ToArray();
+            var userIds = users.Measured.Select(user => user.Id).ToArray();
             pipeline = await PipelineResult.CollectAsync(store, new DrainWaiter(store, time, progress), userIds,
-                load.WindowStartUtc, options.Drain, options.DrainTimeout, cancellationToken);
+                options.Drain, options.DrainTimeout, cancellationToken);
         }
 
         var ceilings = options.Ceilings is null
@@ -41,5 +41,15 @@ internal sealed class SendCommand(SendOptions options, Connections connections, 
 
         Console.WriteLine($"run {options.RunId} ({options.Users} users)");
         new LoadReport(ceilings).Write(Console.Out, load, pipeline);
+    }
+
+    private async Task<SendingUsers> CreateUsersAsync(RunUsers runUsers, CancellationToken cancellationToken)
+    {
+        var pepper = Pepper.Load();
+        var measured = await runUsers.CreateAsync(options.RunId, options.Users, warmup: false, pepper, cancellationToken);
+        var warmup = options.Plan.Warmup > TimeSpan.Zero
+            ? await runUsers.CreateAsync(options.RunId, options.Users, warmup: true, pepper, cancellationToken)
+            : measured;
+        return new SendingUsers(warmup, measured);
     }
 }

@@ -9,6 +9,7 @@ namespace GovSg.LoadGenerator.Setup;
 /// The run's agency users, written as the operator CLI writes them (AdminStore, ApiKeys): each with its own key, the
 /// demo templates granted, and a rate limit far above any load, so the benchmark measures the pipeline rather than the
 /// per-user limit. The agency name carries the run id, which is how <c>drain</c> and <c>discard</c> find them later.
+/// Warm-up sends go out as users of their own, so the pipeline figures, read per user, never include them.
 /// </summary>
 internal sealed class RunUsers(NpgsqlDataSource dataSource, TimeProvider time)
 {
@@ -19,15 +20,17 @@ internal sealed class RunUsers(NpgsqlDataSource dataSource, TimeProvider time)
 
     private const string FindSql = "SELECT id FROM users WHERE agency = @agency ORDER BY id";
 
-    public async Task<IReadOnlyList<BenchUser>> CreateAsync(string runId, int count, byte[] pepper, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<BenchUser>> CreateAsync(string runId, int count, bool warmup, byte[] pepper,
+        CancellationToken cancellationToken)
     {
         var admin = new AdminStore(dataSource);
         var now = time.GetUtcNow().UtcDateTime;
+        var (prefix, agency) = warmup ? ($"loadgen-{runId}-warmup", $"{Agency(runId)} (warm-up)") : ($"loadgen-{runId}", Agency(runId));
         var users = new List<BenchUser>(count);
         for (var i = 1; i <= count; i++)
         {
-            var email = $"loadgen-{runId}-{i:D4}@loadgen.invalid";
-            var userId = await admin.UpsertUserAsync(email, Agency(runId), RateLimitPerSecond, null, null, now, cancellationToken);
+            var email = $"{prefix}-{i:D4}@loadgen.invalid";
+            var userId = await admin.UpsertUserAsync(email, agency, RateLimitPerSecond, null, null, now, cancellationToken);
             foreach (var templateId in Templates)
             {
                 await admin.GrantAsync(email, templateId, now, cancellationToken);
@@ -41,6 +44,7 @@ internal sealed class RunUsers(NpgsqlDataSource dataSource, TimeProvider time)
         return users;
     }
 
+    /// <summary>The run's measured users (not its warm-up users).</summary>
     public async Task<long[]> FindAsync(string runId, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);

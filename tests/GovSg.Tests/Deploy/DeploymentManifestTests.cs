@@ -21,26 +21,21 @@ public sealed partial class DeploymentManifestTests
     private const string SecretExample = "secret.example.yaml";
     private const int ContainerPort = 8080;
 
-    /// <summary>A WhatsApp number's default throughput, shared by every Dispatcher (SPEC §5).</summary>
+    /// <summary>A WhatsApp number's default throughput limit, shared by every Dispatcher (SPEC §5).</summary>
     private const int NumberMessagesPerSecond = 80;
 
     /// <summary>ASP.NET Core's default host shutdown timeout, which the Api keeps.</summary>
     private const int ApiShutdownSeconds = 30;
 
-    /// <summary>The project's images, by repository name, and the Dockerfile each is built from.</summary>
-    private static readonly Dictionary<string, string> ProjectImages = new()
+    /// <summary>
+    /// The project's images, by repository name: the Dockerfile each is built from, and the project folder whose options
+    /// the settings of a container running it must belong to.
+    /// </summary>
+    private static readonly Dictionary<string, (string Dockerfile, string Project)> ProjectImages = new()
     {
-        ["govsg/api"] = "Api/Dockerfile",
-        ["govsg/dispatcher"] = "Dispatcher/Dockerfile",
-        ["govsg/whatsapp-simulator"] = "tests/GovSg.WhatsAppSimulator/Dockerfile",
-    };
-
-    /// <summary>Which project's options a Deployment's or compose service's settings must belong to, by image.</summary>
-    private static readonly Dictionary<string, string> ProjectOfImage = new()
-    {
-        ["govsg/api"] = "Api",
-        ["govsg/dispatcher"] = "Dispatcher",
-        ["govsg/whatsapp-simulator"] = "tests/GovSg.WhatsAppSimulator",
+        ["govsg/api"] = ("Api/Dockerfile", "Api"),
+        ["govsg/dispatcher"] = ("Dispatcher/Dockerfile", "Dispatcher"),
+        ["govsg/whatsapp-simulator"] = ("tests/GovSg.WhatsAppSimulator/Dockerfile", "tests/GovSg.WhatsAppSimulator"),
     };
 
     /// <summary>What each app cannot start or work without (SPEC §9.1, README "Operating it").</summary>
@@ -60,7 +55,7 @@ public sealed partial class DeploymentManifestTests
             ["Simulator__AccessToken", "Simulator__AppSecret", "Simulator__WebhookUrl", "Simulator__TemplatesFile"],
     };
 
-    private static readonly string[] Dockerfiles = [.. ProjectImages.Values];
+    private static readonly string[] Dockerfiles = [.. ProjectImages.Values.Select(image => image.Dockerfile)];
 
     private static readonly Dictionary<string, Dictionary<string, HashSet<string>>> OptionsCache = [];
     private static readonly Lazy<string> Root = new(FindRepositoryRoot);
@@ -236,7 +231,8 @@ public sealed partial class DeploymentManifestTests
     [Test]
     public void Workloads_Images_AreTheProjectsImagesPinnedByTheKustomization()
     {
-        var images = Deployments().Concat(Jobs()).SelectMany(w => w.PodSpec["containers"].Items.Select(c => (w.Id, Image: c["image"].Text!)))
+        var images = Deployments().Concat(Jobs())
+            .SelectMany(w => w.PodSpec["containers"].Items.Select(c => (w.Id, Image: c["image"].Text!)))
             .ToList();
         var pinned = Kustomization.Value["images"].Items.Select(image => image["name"].Text!).ToList();
 
@@ -286,7 +282,13 @@ public sealed partial class DeploymentManifestTests
             foreach (var deployment in Deployments())
             {
                 var container = SingleContainer(deployment);
-                var project = ProjectOfImage[Repository(container["image"].Text!)];
+                if (!ProjectImages.TryGetValue(Repository(container["image"].Text!), out var image))
+                {
+                    Assert.Fail($"{deployment.Id} runs {container["image"].Text}, not a project image");
+                    continue;
+                }
+
+                var project = image.Project;
                 var own = container["env"].Items.Select(e => e["name"].Text!).ToList();
                 var shared = new List<string>();
                 foreach (var configMap in container["envFrom"].Items.Select(source => source["configMapRef"]["name"].Text).OfType<string>())
@@ -412,7 +414,8 @@ public sealed partial class DeploymentManifestTests
         var scaledObject = Manifests.Value.Single(m => m.Kind == "ScaledObject");
         var spec = scaledObject.Root["spec"];
         var trigger = spec["triggers"].Items.Single();
-        var sendQueue = EndpointNamePattern().Match(File.ReadAllText(RepoPath("Dispatcher", "Sending", "SendMessageConsumerDefinition.cs")));
+        var sendQueue = EndpointNamePattern()
+            .Match(File.ReadAllText(RepoPath("Dispatcher", "Sending", "SendMessageConsumerDefinition.cs")));
         var authentication = Manifests.Value.SingleOrDefault(m =>
             m.Kind == "TriggerAuthentication" && m.Name == trigger["authenticationRef"]["name"].Text);
 
@@ -429,19 +432,23 @@ public sealed partial class DeploymentManifestTests
         Assert.That((host["name"].Text, host["key"].Text), Is.EqualTo(("govsg-keda-rabbitmq", "host")));
     }
 
+    /// <remarks>
+    /// WhatsApp:MessagesPerSecond is the number's whole limit, which the live Dispatchers divide between them
+    /// (ThroughputShare), so it must be the number's limit however many pods an autoscaler or compose runs.
+    /// </remarks>
     [Test]
-    public void Dispatchers_AtTheirMaximum_StayWithinTheNumbersThroughput()
+    public void DispatcherRate_IsAtMostTheNumbersLimit_WhichTheDispatchersShare()
     {
-        var perPod = Manifests.Value.Single(m => m.Kind == "ConfigMap").Root["data"]["WhatsApp__MessagesPerSecond"].Number;
-        var maxPods = Manifests.Value.Single(m => m.Kind == "ScaledObject").Root["spec"]["maxReplicaCount"].Number;
-        var dispatcher = Compose.Value["services"]["dispatcher"];
-        var composePerPod = int.Parse(ComposeEnvironment(dispatcher)["WhatsApp__MessagesPerSecond"], CultureInfo.InvariantCulture);
+        var kubernetes = Manifests.Value.Single(m => m.Kind == "ConfigMap").Root["data"]["WhatsApp__MessagesPerSecond"].Number;
+        var compose = int.Parse(ComposeEnvironment(Compose.Value["services"]["dispatcher"])["WhatsApp__MessagesPerSecond"],
+            CultureInfo.InvariantCulture);
         var simulatorLimit = int.Parse(ComposeEnvironment(Compose.Value["services"]["simulator"])["Simulator__MessagesPerSecond"],
             CultureInfo.InvariantCulture);
+        var sharing = File.ReadAllText(RepoPath("Dispatcher", "Sending", "ThroughputShare.cs"));
 
-        Assert.That(perPod * maxPods, Is.LessThanOrEqualTo(NumberMessagesPerSecond), "Kubernetes: rate per pod x maxReplicaCount");
-        Assert.That(composePerPod * dispatcher["deploy"]["replicas"].Number, Is.LessThanOrEqualTo(simulatorLimit),
-            "compose: rate per Dispatcher x replicas within the simulator's number");
+        Assert.That(sharing, Does.Contain("MessagesPerSecond /"), "the Dispatchers still divide the limit between them");
+        Assert.That(kubernetes, Is.LessThanOrEqualTo(NumberMessagesPerSecond), "Kubernetes: a default number's limit");
+        Assert.That(compose, Is.LessThanOrEqualTo(simulatorLimit), "compose: the simulator's number's limit");
     }
 
     [Test]
@@ -500,7 +507,7 @@ public sealed partial class DeploymentManifestTests
                 var image = Repository(service["image"].Text!);
                 Assert.That(ProjectImages.ContainsKey(image), Is.True, $"{name}: {image} is a project image");
                 Assert.That(service["build"]["context"].Text, Is.EqualTo("."), $"{name}: the repository root, so ../Contracts resolves");
-                Assert.That(service["build"]["dockerfile"].Text, Is.EqualTo(ProjectImages.GetValueOrDefault(image)), name);
+                Assert.That(service["build"]["dockerfile"].Text, Is.EqualTo(ProjectImages.GetValueOrDefault(image).Dockerfile), name);
             }
         }
     }
@@ -520,7 +527,8 @@ public sealed partial class DeploymentManifestTests
     {
         var seed = Compose.Value["services"]["seed"];
         var script = string.Join('\n', seed["command"].Items.Select(c => c.Text));
-        var templates = seed["volumes"].Items.Select(v => v.Text!.Split(':')).Single(v => v[0].EndsWith("templates.json", StringComparison.Ordinal));
+        var templates = seed["volumes"].Items.Select(v => v.Text!.Split(':'))
+            .Single(v => v[0].EndsWith("templates.json", StringComparison.Ordinal));
 
         Assert.That(Repository(seed["image"].Text!), Is.EqualTo("govsg/api"));
         Assert.That(seed["depends_on"]["migrate"]["condition"].Text, Is.EqualTo("service_completed_successfully"));
@@ -558,7 +566,13 @@ public sealed partial class DeploymentManifestTests
         {
             foreach (var (name, service) in Compose.Value["services"].Entries.Where(s => s.Value["build"].Exists))
             {
-                var project = ProjectOfImage[Repository(service["image"].Text!)];
+                if (!ProjectImages.TryGetValue(Repository(service["image"].Text!), out var image))
+                {
+                    Assert.Fail($"{name} builds {service["image"].Text}, not a project image");
+                    continue;
+                }
+
+                var project = image.Project;
                 var settings = ComposeEnvironment(service).Keys.ToList();
                 var required = name switch
                 {
@@ -567,7 +581,8 @@ public sealed partial class DeploymentManifestTests
                     _ => RequiredSettings[project],
                 };
 
-                Assert.That(settings.Where(setting => !IsOptionOf(project, setting)), Is.Empty, $"{name}: settings {project} does not read");
+                Assert.That(settings.Where(setting => !IsOptionOf(project, setting)), Is.Empty,
+                    $"{name}: settings {project} does not read");
                 Assert.That(required.Except(settings), Is.Empty, $"{name}: required settings missing");
             }
         }
@@ -599,7 +614,8 @@ public sealed partial class DeploymentManifestTests
 
         Assert.That(dispatcher["WhatsApp__AccessToken"], Is.EqualTo(simulator["Simulator__AccessToken"]));
         Assert.That(api["Webhooks__AppSecrets__0"], Is.EqualTo(simulator["Simulator__AppSecret"]));
-        Assert.That(ComposeEnvironment(services["seed"])["Auth__KeyPepper"], Is.EqualTo(api["Auth__KeyPepper"]), "keys are hashed with the Api's pepper");
+        Assert.That(ComposeEnvironment(services["seed"])["Auth__KeyPepper"], Is.EqualTo(api["Auth__KeyPepper"]),
+            "keys are hashed with the Api's pepper");
         Assert.That(new[] { api["Webhooks__PhoneNumberId"], dispatcher["WhatsApp__PhoneNumberId"] },
             Is.All.EqualTo(simulator["Simulator__PhoneNumberId"]));
         Assert.That(dispatcher["WhatsApp__BaseUrl"], Is.EqualTo($"http://simulator:{ContainerPort}/"));
@@ -628,7 +644,8 @@ public sealed partial class DeploymentManifestTests
         Assert.That(environment.GetValueOrDefault("ASPNETCORE_URLS"), Is.EqualTo($"http://+:{ContainerPort}"));
         Assert.That(final.Single(i => i.Keyword == "EXPOSE").Arguments, Is.EqualTo($"{ContainerPort}"));
         Assert.That(appSettingsBindUrls ? environment.GetValueOrDefault("Urls") : $"http://+:{ContainerPort}",
-            Is.EqualTo($"http://+:{ContainerPort}"), "appsettings.json's Urls outranks ASPNETCORE_URLS; only the Urls variable overrides it");
+            Is.EqualTo($"http://+:{ContainerPort}"),
+            "appsettings.json's Urls outranks ASPNETCORE_URLS; only the Urls variable (environment) overrides it");
     }
 
     [TestCase("Api/Dockerfile", "Api/GovSg.Api.csproj")]
@@ -637,15 +654,18 @@ public sealed partial class DeploymentManifestTests
     public void Dockerfile_BuildStage_PublishesReleaseFromTheRepositoryRoot(string dockerfile, string project)
     {
         var stages = Stages(dockerfile);
-        var sources = stages.SelectMany(stage => stage).Where(i => i.Keyword == "COPY" && !i.Arguments.Contains("--from", StringComparison.Ordinal))
-            .SelectMany(i => i.Arguments.Split(' ', StringSplitOptions.RemoveEmptyEntries).Where(a => !a.StartsWith("--", StringComparison.Ordinal)).SkipLast(1))
+        var sources = stages.SelectMany(stage => stage)
+            .Where(i => i.Keyword == "COPY" && !i.Arguments.Contains("--from", StringComparison.Ordinal))
+            .SelectMany(i => i.Arguments.Split(' ', StringSplitOptions.RemoveEmptyEntries)
+                .Where(argument => !argument.StartsWith("--", StringComparison.Ordinal)).SkipLast(1))
             .Select(source => source.TrimEnd('/'))
             .ToList();
         var referenced = ProjectReferences(project).Select(reference => Path.GetDirectoryName(reference)!.Replace('\\', '/')).ToList();
 
         Assert.That(stages, Has.Count.EqualTo(2), "build and final");
         Assert.That(stages[0][0].Arguments, Does.StartWith("mcr.microsoft.com/dotnet/sdk:10.0"));
-        Assert.That(stages[0].Any(i => i.Keyword == "RUN" && PublishReleasePattern().IsMatch(i.Arguments) && i.Arguments.Contains(project, StringComparison.Ordinal)),
+        Assert.That(stages[0].Any(i => i.Keyword == "RUN" && PublishReleasePattern().IsMatch(i.Arguments)
+                && i.Arguments.Contains(project, StringComparison.Ordinal)),
             Is.True, $"dotnet publish {project} -c Release");
         Assert.That(sources.Where(source => !File.Exists(RepoPath(source)) && !Directory.Exists(RepoPath(source))), Is.Empty,
             "COPY sources are paths from the repository root");
@@ -746,7 +766,8 @@ public sealed partial class DeploymentManifestTests
             }
 
             var sections = new Dictionary<string, HashSet<string>>();
-            foreach (var file in Directory.EnumerateFiles(RepoPath(project), "*.cs", SearchOption.AllDirectories).Where(f => !IsBuildOutput(f)))
+            var files = Directory.EnumerateFiles(RepoPath(project), "*.cs", SearchOption.AllDirectories).Where(f => !IsBuildOutput(f));
+            foreach (var file in files)
             {
                 var text = File.ReadAllText(file);
                 var section = SectionNamePattern().Match(text);
@@ -782,8 +803,8 @@ public sealed partial class DeploymentManifestTests
         var directory = Path.GetDirectoryName(RepoPath(project))!;
         foreach (var reference in XDocument.Load(RepoPath(project)).Descendants("ProjectReference"))
         {
-            var path = Path.GetRelativePath(Root.Value, Path.GetFullPath(Path.Combine(directory, reference.Attribute("Include")!.Value.Replace('\\', '/'))))
-                .Replace('\\', '/');
+            var include = reference.Attribute("Include")!.Value.Replace('\\', '/');
+            var path = Path.GetRelativePath(Root.Value, Path.GetFullPath(Path.Combine(directory, include))).Replace('\\', '/');
             yield return path;
             foreach (var transitive in ProjectReferences(path))
             {
@@ -808,7 +829,8 @@ public sealed partial class DeploymentManifestTests
             }
 
             var parts = logical.Split(' ', 2, StringSplitOptions.TrimEntries);
-            var instruction = new Instruction(parts[0].ToUpperInvariant(), WhitespacePattern().Replace(parts.ElementAtOrDefault(1) ?? "", " "));
+            var arguments = WhitespacePattern().Replace(parts.ElementAtOrDefault(1) ?? "", " ");
+            var instruction = new Instruction(parts[0].ToUpperInvariant(), arguments);
             if (instruction.Keyword == "FROM")
             {
                 stages.Add([]);
@@ -834,7 +856,8 @@ public sealed partial class DeploymentManifestTests
     {
         var environment = service["environment"];
         return environment.Items.Any()
-            ? environment.Items.Select(item => item.Text!.Split('=', 2)).ToDictionary(pair => pair[0], pair => pair.ElementAtOrDefault(1) ?? "")
+            ? environment.Items.Select(item => item.Text!.Split('=', 2))
+                .ToDictionary(pair => pair[0], pair => pair.ElementAtOrDefault(1) ?? "")
             : environment.Entries.ToDictionary(e => e.Key, e => e.Value.Text ?? "");
     }
 
@@ -857,7 +880,8 @@ public sealed partial class DeploymentManifestTests
     [
         .. Directory.EnumerateFiles(RepoPath("deploy", "k8s"), "*.y*ml", SearchOption.AllDirectories)
             .Where(file => Path.GetFileName(file) != "kustomization.yaml")
-            .SelectMany(file => LoadYaml(file).Select(document => new Manifest(Path.GetRelativePath(RepoPath("deploy", "k8s"), file), document))),
+            .SelectMany(file => LoadYaml(file)
+                .Select(document => new Manifest(Path.GetRelativePath(RepoPath("deploy", "k8s"), file), document))),
     ];
 
     /// <summary>Every document of a YAML file (anchors and merge keys resolved), empty documents dropped.</summary>

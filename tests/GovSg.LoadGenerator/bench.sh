@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# Runs one benchmark scenario against the local system and prints the load generator's tables:
+#
+#   bash tests/GovSg.LoadGenerator/bench.sh ingest|e2e|dispatchers|backlog|reads|ceilings [load generator options]
+#
+# The system is (re)started with deploy/local/up.sh, with the provider limits raised (SPEC §10: we measure our pipeline,
+# not Meta's per-number cap) and the simulator's latency and receipt delays set; it is stopped again at the end.
+# Knobs are environment variables (README.md beside this script); extra options go to the load generator's measuring
+# verb (send, reads or ceilings) and override the script's.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$root"
+
+: "${BENCH_RATE:=1000}"                  # e2e, dispatchers: offered sends per second (open loop)
+: "${BENCH_DURATION:=60s}"               # measured length of every load phase
+: "${BENCH_WARMUP:=10s}"                 # discarded before it
+: "${BENCH_USERS:=10}"                   # agency users the load is spread over, each with its own key
+: "${BENCH_CONCURRENCY:=32}"             # ingest, backlog: requests kept in flight (closed loop)
+: "${BENCH_CEILING_CONCURRENCY:=16}"     # e2e, dispatchers, backlog, ceilings: concurrency of the ceiling probes
+: "${BENCH_BACKLOG:=100000}"             # backlog: messages sent while the dispatchers are stopped
+: "${BENCH_BACKLOG_DISPATCHERS:=1}"      # backlog: dispatchers started to drain it
+: "${BENCH_PROVIDER_RATE:=100000}"       # the WhatsApp number's limit the dispatchers share (their maximum)
+: "${BENCH_LATENCY_MS:=100}"             # simulator: answer time of a send
+: "${BENCH_SENT_DELAY_MS:=100}"          # simulator: receipts after the send is accepted
+: "${BENCH_DELIVERED_DELAY_MS:=300}"
+: "${BENCH_READ_DELAY_MS:=600}"
+: "${BENCH_SEED_MESSAGES:=1000000}"      # reads: messages of the heavy user, and as many over 100 other users
+: "${BENCH_READ_ITERATIONS:=100}"        # reads: calls per query shape, sequentially and again concurrently
+: "${BENCH_READ_CONCURRENCY:=8}"
+: "${BENCH_BUILD:=1}"                    # 0: use the last Release build of the system
+: "${BENCH_KEEP_RUNNING:=0}"             # 1: leave the system running afterwards
+
+scenario=${1:-}
+[ $# -eq 0 ] || shift
+state="$root/.local"
+mkdir -p "$state/logs"
+log() { printf '[bench] %s\n' "$*" >&2; }
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+loadgen_dir="$root/tests/GovSg.LoadGenerator"
+build_load_generator() {
+  log "building the load generator (Release)"
+  dotnet build "$loadgen_dir" -c Release -v quiet -nologo >"$state/logs/bench-build.log" 2>&1 \
+    || { tail -n 30 "$state/logs/bench-build.log"; exit 1; }
+}
+loadgen() { dotnet "$loadgen_dir/bin/Release/net10.0/GovSg.LoadGenerator.dll" "$@"; }
+
+# (Re)starts the whole system with $1 dispatchers through up.sh, then sets the simulator for the benchmark. Only the
+# first start builds; a restart in the middle of a scenario (to stop or add dispatchers) reuses that build.
+system() {
+  log "starting the system with $1 dispatcher(s) (log: .local/logs/bench-up.log)"
+  GOVSG_DISPATCHERS=$1 GOVSG_PROVIDER_RATE=$BENCH_PROVIDER_RATE GOVSG_BUILD=$BENCH_BUILD \
+    bash deploy/local/up.sh >"$state/logs/bench-up.log" 2>&1 || { tail -n 30 "$state/logs/bench-up.log"; exit 1; }
+  BENCH_BUILD=0
+  [ "$BENCH_KEEP_RUNNING" = 1 ] || trap 'bash deploy/local/down.sh >/dev/null 2>&1 || true; log "system stopped"' EXIT
+  curl -fsS -X PUT http://localhost:8090/_sim/settings -H 'Content-Type: application/json' -d "{
+      \"latency_ms\": $BENCH_LATENCY_MS, \"messages_per_second\": 0, \"error_rate\": 0,
+      \"sent_delay_ms\": $BENCH_SENT_DELAY_MS, \"delivered_delay_ms\": $BENCH_DELIVERED_DELAY_MS,
+      \"read_delay_ms\": $BENCH_READ_DELAY_MS}" >/dev/null
+}
+
+# Commands sent with the dispatchers stopped must wait in the Dispatcher's queue, as they would in production; the
+# queue exists once a Dispatcher has run against this broker.
+ensure_send_queue() {
+  as_root rabbitmqctl -q list_queues name | grep -qx send-message || system 1
+}
+
+run_id() { echo "$1-$(date -u +%Y%m%d-%H%M%S)"; }
+
+load() { # run id, then send options
+  local run=$1; shift
+  loadgen send --run-id "$run" --users "$BENCH_USERS" --duration "$BENCH_DURATION" --warmup "$BENCH_WARMUP" "$@"
+}
+
+e2e() { # dispatcher count, then extra options
+  load "$(run_id "e2e-$1d")" --rate "$BENCH_RATE" --drain read --ceiling-concurrency "$BENCH_CEILING_CONCURRENCY" "${@:2}"
+}
+
+case "$scenario" in
+  ingest | e2e | dispatchers | backlog | reads | ceilings) build_load_generator ;;
+  *)
+    echo "usage: bash tests/GovSg.LoadGenerator/bench.sh ingest|e2e|dispatchers|backlog|reads|ceilings [options]" >&2
+    exit 2
+    ;;
+esac
+case "$scenario" in
+  ingest)
+    ensure_send_queue
+    system 0
+    run=$(run_id ingest)
+    load "$run" --concurrency "$BENCH_CONCURRENCY" --drain none "$@"
+    # Nothing will send these: drop them, so the next scenario's dispatchers do not start with a backlog.
+    loadgen discard --run-id "$run"
+    as_root rabbitmqctl -q purge_queue send-message >/dev/null
+    ;;
+  e2e)
+    system 1
+    e2e 1 "$@"
+    ;;
+  dispatchers)
+    for count in 1 2; do
+      system "$count"
+      e2e "$count" "$@"
+    done
+    ;;
+  backlog)
+    ensure_send_queue
+    system 0
+    run=$(run_id backlog)
+    log "sending $BENCH_BACKLOG messages with the dispatchers stopped"
+    loadgen send --run-id "$run" --users "$BENCH_USERS" --concurrency "$BENCH_CONCURRENCY" --messages "$BENCH_BACKLOG" \
+      --warmup 0s --drain none --no-ceilings "$@"
+    system "$BENCH_BACKLOG_DISPATCHERS"
+    log "draining with $BENCH_BACKLOG_DISPATCHERS dispatcher(s)"
+    loadgen drain --run-id "$run" --until read --ceiling-concurrency "$BENCH_CEILING_CONCURRENCY"
+    ;;
+  reads)
+    system 0
+    loadgen reads --seed --seed-messages "$BENCH_SEED_MESSAGES" --iterations "$BENCH_READ_ITERATIONS" \
+      --concurrency "$BENCH_READ_CONCURRENCY" "$@"
+    ;;
+  ceilings)
+    bash deploy/local/infra.sh >/dev/null
+    loadgen ceilings --concurrency "$BENCH_CEILING_CONCURRENCY" "$@"
+    ;;
+esac

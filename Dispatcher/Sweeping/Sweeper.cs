@@ -43,9 +43,12 @@ public sealed class Sweeper(
 
     public async Task SweepOnceAsync(CancellationToken cancellationToken)
     {
-        while (await statuses.RetryPendingAsync(cancellationToken) > 0)
+        int retried;
+        do
         {
+            retried = await statuses.RetryPendingAsync(cancellationToken);
         }
+        while (retried > 0);
 
         var now = time.GetUtcNow().UtcDateTime;
         var expired = await store.ExpireAsync(now, _options.BatchSize, cancellationToken);

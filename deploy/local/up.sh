@@ -5,9 +5,9 @@
 # deploy/local/down.sh stops it.
 #
 # Optional knobs (the benchmark uses them; unset, nothing changes):
-#   GOVSG_DISPATCHERS=N       start N dispatchers (default 1; 0 for none), on ports 8081, 8082, ...
-#   GOVSG_PROVIDER_RATE=N     the WhatsApp number's throughput limit the dispatchers share (WhatsApp__MessagesPerSecond)
-#   GOVSG_BUILD=0             skip the build and run the binaries of the last Release build
+#   GOVSG_DISPATCHERS=N   start N dispatchers (default 1; 0 for none), on ports 8081, 8082, ...
+#   GOVSG_BUILD=0         skip the build and run the binaries of the last Release build
+# The services also read any other setting from the environment they inherit (e.g. WhatsApp__MessagesPerSecond).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"
@@ -65,13 +65,11 @@ start simulator tests/GovSg.WhatsAppSimulator GovSg.WhatsAppSimulator.dll \
   Simulator__AppSecret="$Webhooks__AppSecrets__0" Simulator__WebhookUrl=http://localhost:8080/v1/callback/govsg \
   Simulator__TemplatesFile="$root/deploy/local/templates.json"
 start api Api GovSg.Api.dll ASPNETCORE_URLS=http://localhost:8080
-provider_rate=()
-[ -z "${GOVSG_PROVIDER_RATE:-}" ] || provider_rate=(WhatsApp__MessagesPerSecond="$GOVSG_PROVIDER_RATE")
 dispatcher_urls=()
 for i in $(seq 1 "$dispatchers"); do
   name=dispatcher; [ "$i" -eq 1 ] || name="dispatcher-$i"
   url="http://localhost:$((8080 + i))"
-  start "$name" Dispatcher GovSg.Dispatcher.dll ASPNETCORE_URLS="$url" WhatsApp__BaseUrl=http://localhost:8090/ "${provider_rate[@]}"
+  start "$name" Dispatcher GovSg.Dispatcher.dll ASPNETCORE_URLS="$url" WhatsApp__BaseUrl=http://localhost:8090/
   dispatcher_urls+=("$url/health/ready")
 done
 

@@ -3,7 +3,7 @@
 #
 #   bash tests/GovSg.LoadGenerator/bench.sh ingest|e2e|dispatchers|backlog|reads|ceilings [load generator options]
 #
-# The system is (re)started with deploy/local/up.sh, with the provider limits raised (SPEC §10: we measure our pipeline,
+# The system is (re)started with deploy/local/up.sh, with the provider limits lifted (SPEC §10: we measure our pipeline,
 # not Meta's per-number cap) and the simulator's latency and receipt delays set; it is stopped again at the end.
 # Knobs are environment variables (README.md beside this script); extra options go to the load generator's measuring
 # verb (send, reads or ceilings) and override the script's.
@@ -13,13 +13,13 @@ cd "$root"
 
 : "${BENCH_RATE:=1000}"                  # e2e, dispatchers: offered sends per second (open loop)
 : "${BENCH_DURATION:=60s}"               # measured length of every load phase
-: "${BENCH_WARMUP:=10s}"                 # discarded before it
+: "${BENCH_WARMUP:=30s}"                 # before it, discarded: a freshly started system runs cold (JIT) for a while
 : "${BENCH_USERS:=10}"                   # agency users the load is spread over, each with its own key
 : "${BENCH_CONCURRENCY:=32}"             # ingest, backlog: requests kept in flight (closed loop)
 : "${BENCH_CEILING_CONCURRENCY:=16}"     # e2e, dispatchers, backlog, ceilings: concurrency of the ceiling probes
 : "${BENCH_BACKLOG:=100000}"             # backlog: messages sent while the dispatchers are stopped
 : "${BENCH_BACKLOG_DISPATCHERS:=1}"      # backlog: dispatchers started to drain it
-: "${BENCH_PROVIDER_RATE:=100000}"       # the WhatsApp number's limit the dispatchers share (their maximum)
+: "${BENCH_PROVIDER_RATE:=100000}"       # the WhatsApp number's limit the dispatchers share (the most they take)
 : "${BENCH_LATENCY_MS:=100}"             # simulator: answer time of a send
 : "${BENCH_SENT_DELAY_MS:=100}"          # simulator: receipts after the send is accepted
 : "${BENCH_DELIVERED_DELAY_MS:=300}"
@@ -37,6 +37,12 @@ mkdir -p "$state/logs"
 log() { printf '[bench] %s\n' "$*" >&2; }
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
+# The services read these from the environment up.sh starts them in, so they hold from the first message on (a
+# Dispatcher meeting a backlog must not see the simulator's default cap of 80/s even for a moment).
+export WhatsApp__MessagesPerSecond=$BENCH_PROVIDER_RATE Simulator__MessagesPerSecond=0 Simulator__ErrorRate=0 \
+  Simulator__LatencyMs=$BENCH_LATENCY_MS Simulator__SentDelayMs=$BENCH_SENT_DELAY_MS \
+  Simulator__DeliveredDelayMs=$BENCH_DELIVERED_DELAY_MS Simulator__ReadDelayMs=$BENCH_READ_DELAY_MS
+
 loadgen_dir="$root/tests/GovSg.LoadGenerator"
 build_load_generator() {
   log "building the load generator (Release)"
@@ -45,18 +51,14 @@ build_load_generator() {
 }
 loadgen() { dotnet "$loadgen_dir/bin/Release/net10.0/GovSg.LoadGenerator.dll" "$@"; }
 
-# (Re)starts the whole system with $1 dispatchers through up.sh, then sets the simulator for the benchmark. Only the
-# first start builds; a restart in the middle of a scenario (to stop or add dispatchers) reuses that build.
+# (Re)starts the whole system with $1 dispatchers through up.sh. Only the first start builds; a restart in the middle
+# of a scenario (to stop or add dispatchers) reuses that build.
 system() {
   log "starting the system with $1 dispatcher(s) (log: .local/logs/bench-up.log)"
-  GOVSG_DISPATCHERS=$1 GOVSG_PROVIDER_RATE=$BENCH_PROVIDER_RATE GOVSG_BUILD=$BENCH_BUILD \
-    bash deploy/local/up.sh >"$state/logs/bench-up.log" 2>&1 || { tail -n 30 "$state/logs/bench-up.log"; exit 1; }
+  GOVSG_DISPATCHERS=$1 GOVSG_BUILD=$BENCH_BUILD bash deploy/local/up.sh >"$state/logs/bench-up.log" 2>&1 \
+    || { tail -n 30 "$state/logs/bench-up.log"; exit 1; }
   BENCH_BUILD=0
   [ "$BENCH_KEEP_RUNNING" = 1 ] || trap 'bash deploy/local/down.sh >/dev/null 2>&1 || true; log "system stopped"' EXIT
-  curl -fsS -X PUT http://localhost:8090/_sim/settings -H 'Content-Type: application/json' -d "{
-      \"latency_ms\": $BENCH_LATENCY_MS, \"messages_per_second\": 0, \"error_rate\": 0,
-      \"sent_delay_ms\": $BENCH_SENT_DELAY_MS, \"delivered_delay_ms\": $BENCH_DELIVERED_DELAY_MS,
-      \"read_delay_ms\": $BENCH_READ_DELAY_MS}" >/dev/null
 }
 
 # Commands sent with the dispatchers stopped must wait in the Dispatcher's queue, as they would in production; the

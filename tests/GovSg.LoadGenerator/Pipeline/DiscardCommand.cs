@@ -15,7 +15,7 @@ internal sealed class DiscardCommand(string runId, Connections connections, Time
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         await using var dataSource = Database.Create(connections.Postgres, 0);
-        var userIds = await new RunUsers(dataSource, time).FindAsync(runId, cancellationToken);
+        var userIds = await new RunUsers(dataSource, time).FindAsync(runId, withWarmup: true, cancellationToken);
         var deleted = await new PipelineStore(dataSource).DiscardUnsentAsync(userIds, cancellationToken);
         Console.WriteLine($"run {runId}: discarded {deleted:N0} UNSENT messages");
     }

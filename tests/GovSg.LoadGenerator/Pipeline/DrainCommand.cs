@@ -31,7 +31,7 @@ internal sealed class DrainCommand(string runId, DrainTarget until, TimeSpan tim
     {
         var progress = Console.Error;
         await using var dataSource = Database.Create(connections.Postgres, ceilings?.Concurrency ?? 0);
-        var userIds = await new RunUsers(dataSource, time).FindAsync(runId, cancellationToken);
+        var userIds = await new RunUsers(dataSource, time).FindAsync(runId, withWarmup: false, cancellationToken);
         if (userIds.Length == 0)
         {
             throw new UsageException($"no users of run {runId}: start it with `send --run-id {runId}`");

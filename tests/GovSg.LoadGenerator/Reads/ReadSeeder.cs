@@ -1,7 +1,7 @@
 using Dapper;
+using GovSg.Api.Admin;
 using GovSg.LoadGenerator.Sending;
 using GovSg.LoadGenerator.Setup;
-using GovSg.Api.Admin;
 using Npgsql;
 
 namespace GovSg.LoadGenerator.Reads;

@@ -6,8 +6,9 @@ using GovSg.LoadGenerator.Sending;
 namespace GovSg.LoadGenerator.Reporting;
 
 /// <summary>
-/// The table a run ends with. When the ceilings were measured, every rate of ours is also shown as a share of them: one
-/// accepted POST costs one INSERT and one confirmed publish, so those shares say how much of the machine it used.
+/// The table a run ends with. When the ceilings were measured, every rate of ours is also shown as a share of them: an
+/// accepted POST costs at least one INSERT and one confirmed publish, so a share says how close a figure comes to what
+/// the machine's database or broker could do at all.
 /// </summary>
 internal sealed class LoadReport(CeilingResults? ceilings)
 {

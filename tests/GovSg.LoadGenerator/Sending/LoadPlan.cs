@@ -11,6 +11,9 @@ internal sealed record LoadPlan(int? Rate, int? Concurrency, TimeSpan Warmup, Ti
     {
         var shape = Rate is { } rate ? $"open loop at {rate:N0}/s (at most {MaxInFlight:N0} in flight)" : $"closed loop, {Concurrency} concurrent";
         var length = Duration is { } duration ? $"for {duration.TotalSeconds:0.#} s" : $"for {Messages:N0} messages";
-        return $"{shape} {length} after a {Warmup.TotalSeconds:0.#} s warm-up";
+        var warmup = Warmup <= TimeSpan.Zero ? "no warm-up"
+            : Rate is null ? $"after a {Warmup.TotalSeconds:0.#} s warm-up"
+            : $"after a {Warmup.TotalSeconds:0.#} s warm-up ramp";
+        return $"{shape} {length}, {warmup}";
     }
 }

@@ -4,10 +4,10 @@ using GovSg.LoadGenerator.Setup;
 namespace GovSg.LoadGenerator.Sending;
 
 /// <summary>
-/// Sends on a fixed schedule whatever the answers (open loop): send <c>i</c> is due at <c>start + i / rate</c> and its
-/// latency counts from that due time, so a slow answer can neither delay the sends after it nor hide its own cost (no
-/// coordinated omission). At most <see cref="LoadPlan.MaxInFlight"/> requests are outstanding; a send that falls due
-/// while the cap is reached is not issued, and counted.
+/// Sends on a fixed schedule whatever the answers (open loop, see <see cref="ArrivalSchedule"/>). Each send's latency
+/// counts from its due time, so a slow answer can neither delay the sends after it nor hide its own cost (no coordinated
+/// omission). At most <see cref="LoadPlan.MaxInFlight"/> requests are outstanding; a send that falls due while the cap
+/// is reached is not issued, and counted.
 /// </summary>
 internal sealed class OpenLoopDriver(SendClient client, SendingUsers users, Recipients recipients, TimeProvider time)
 {
@@ -20,19 +20,16 @@ internal sealed class OpenLoopDriver(SendClient client, SendingUsers users, Reci
 
     public async Task<LoadResult> RunAsync(LoadPlan plan, CancellationToken cancellationToken)
     {
-        var rate = plan.Rate ?? throw new ArgumentException("an open-loop plan needs a rate", nameof(plan));
-        var warmupSends = (long)(plan.Warmup.TotalSeconds * rate);
-        var total = plan.Duration is { } duration ? warmupSends + (long)(duration.TotalSeconds * rate) : plan.Messages!.Value;
+        var schedule = new ArrivalSchedule(plan.Rate ?? throw new ArgumentException("an open-loop plan needs a rate", nameof(plan)),
+            plan.Warmup, plan.Duration, plan.Messages);
         var clock = RunClock.StartNow(time);
         var recorder = new LoadRecorder(clock);
-        long DueAt(long send) => clock.At(TimeSpan.FromSeconds(send / (double)rate));
 
-        for (long issued = 0; issued < total;)
+        for (long issued = 0; issued < schedule.Total;)
         {
-            var due = Math.Min(total, (long)(clock.Elapsed.TotalSeconds * rate) + 1);
-            for (; issued < due; issued++)
+            for (var due = schedule.DueBy(clock.Elapsed); issued < due; issued++)
             {
-                var measured = issued >= warmupSends;
+                var measured = issued >= schedule.WarmupSends;
                 if (Interlocked.Increment(ref _inFlight) > plan.MaxInFlight)
                 {
                     Interlocked.Decrement(ref _inFlight);
@@ -44,7 +41,8 @@ internal sealed class OpenLoopDriver(SendClient client, SendingUsers users, Reci
                     continue;
                 }
 
-                _ = SendAsync(users.For(issued, measured), DueAt(issued), measured ? recorder : null, cancellationToken);
+                var dueAt = clock.At(schedule.DueAt(issued));
+                _ = SendAsync(users.For(issued, measured), dueAt, measured ? recorder : null, cancellationToken);
             }
 
             await Task.Delay(Tick, time, cancellationToken);
@@ -56,7 +54,7 @@ internal sealed class OpenLoopDriver(SendClient client, SendingUsers users, Reci
             await Task.Delay(DrainPoll, time, cancellationToken);
         }
 
-        return recorder.Result(plan, DueAt(warmupSends));
+        return recorder.Result(plan, clock.At(schedule.DueAt(schedule.WarmupSends)));
     }
 
     private async Task SendAsync(BenchUser user, long dueAt, LoadRecorder? recorder, CancellationToken cancellationToken)

@@ -25,7 +25,7 @@ internal sealed record SendOptions(
 
         var messages = line.Int("messages", 1, int.MaxValue);
         var duration = line.Duration("duration") ?? (messages is null ? TimeSpan.FromSeconds(60) : null);
-        var plan = new LoadPlan(rate, concurrency, line.Duration("warmup") ?? TimeSpan.FromSeconds(10), duration, messages,
+        var plan = new LoadPlan(rate, concurrency, line.Duration("warmup") ?? TimeSpan.FromSeconds(30), duration, messages,
             line.Int("max-in-flight", 1, 1_000_000) ?? 1_000);
         var ceilings = new CeilingOptions(
             line.Int("ceiling-concurrency", 1, 1_000) ?? concurrency ?? CeilingOptions.DefaultConcurrency,

@@ -18,14 +18,14 @@ internal sealed class RunUsers(NpgsqlDataSource dataSource, TimeProvider time)
     private static readonly long[] Templates = [1, 2, 3];
     private static readonly TimeSpan KeyValidity = TimeSpan.FromDays(2);
 
-    private const string FindSql = "SELECT id FROM users WHERE agency = @agency ORDER BY id";
+    private const string FindSql = "SELECT id FROM users WHERE agency = ANY(@agencies) ORDER BY id";
 
     public async Task<IReadOnlyList<BenchUser>> CreateAsync(string runId, int count, bool warmup, byte[] pepper,
         CancellationToken cancellationToken)
     {
         var admin = new AdminStore(dataSource);
         var now = time.GetUtcNow().UtcDateTime;
-        var (prefix, agency) = warmup ? ($"loadgen-{runId}-warmup", $"{Agency(runId)} (warm-up)") : ($"loadgen-{runId}", Agency(runId));
+        var (prefix, agency) = warmup ? ($"loadgen-{runId}-warmup", WarmupAgency(runId)) : ($"loadgen-{runId}", Agency(runId));
         var users = new List<BenchUser>(count);
         for (var i = 1; i <= count; i++)
         {
@@ -44,14 +44,17 @@ internal sealed class RunUsers(NpgsqlDataSource dataSource, TimeProvider time)
         return users;
     }
 
-    /// <summary>The run's measured users (not its warm-up users).</summary>
-    public async Task<long[]> FindAsync(string runId, CancellationToken cancellationToken)
+    /// <summary>The run's measured users, and its warm-up users when asked for.</summary>
+    public async Task<long[]> FindAsync(string runId, bool withWarmup, CancellationToken cancellationToken)
     {
+        string[] agencies = withWarmup ? [Agency(runId), WarmupAgency(runId)] : [Agency(runId)];
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        var ids = await connection.QueryAsync<long>(new CommandDefinition(FindSql, new { agency = Agency(runId) },
+        var ids = await connection.QueryAsync<long>(new CommandDefinition(FindSql, new { agencies },
             cancellationToken: cancellationToken));
         return ids.ToArray();
     }
 
     private static string Agency(string runId) => $"GovSg load generator, run {runId}";
+
+    private static string WarmupAgency(string runId) => $"{Agency(runId)} (warm-up)";
 }

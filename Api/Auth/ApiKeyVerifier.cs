@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using GovSg.Api.Extensions;
 using GovSg.Api.Http;
 using Microsoft.Extensions.Options;
 
@@ -14,8 +15,7 @@ public sealed class ApiKeyVerifier(ApiKeyStore store, IOptions<AuthOptions> opti
     private static readonly TimeSpan TouchInterval = TimeSpan.FromMinutes(1);
 
     private readonly byte[] _pepper = options.Value.PepperBytes;
-    private readonly TimeSpan _cacheDuration = options.Value.KeyCacheDuration;
-    private readonly ConcurrentDictionary<string, CachedKey> _cache = new(StringComparer.Ordinal);
+    private readonly ShortLivedCache<string, ApiKeyRow> _cache = new(options.Value.KeyCacheDuration, time);
     private readonly ConcurrentDictionary<long, DateTime> _lastTouched = new();
 
     public async Task<(Caller? Caller, ApiError? Error)> VerifyAsync(string authorization, CancellationToken cancellationToken)
@@ -32,7 +32,7 @@ public sealed class ApiKeyVerifier(ApiKeyStore store, IOptions<AuthOptions> opti
         }
 
         var now = time.GetUtcNow().UtcDateTime;
-        var row = await FindAsync(keyId, now, cancellationToken);
+        var row = await _cache.GetOrLoadAsync(keyId, ct => store.FindAsync(keyId, ct), cancellationToken);
         if (row is null || !ApiKeys.Matches(_pepper, secret, row.SecretHash))
         {
             return (null, InvalidKey);
@@ -59,24 +59,6 @@ public sealed class ApiKeyVerifier(ApiKeyStore store, IOptions<AuthOptions> opti
 
     private static ApiError InvalidKey => ApiError.Unauthenticated("Invalid API key");
 
-    private async Task<ApiKeyRow?> FindAsync(string keyId, DateTime now, CancellationToken cancellationToken)
-    {
-        if (_cache.TryGetValue(keyId, out var cached) && cached.Until > now)
-        {
-            return cached.Row;
-        }
-
-        var row = await store.FindAsync(keyId, cancellationToken);
-        // Unknown ids are not cached: a key created a moment ago must work at once, and guessing costs the guesser a
-        // rate-limited round trip, not memory here.
-        if (row is not null && _cacheDuration > TimeSpan.Zero)
-        {
-            _cache[keyId] = new CachedKey(row, now + _cacheDuration);
-        }
-
-        return row;
-    }
-
     private async Task TouchAsync(long id, DateTime now, CancellationToken cancellationToken)
     {
         if (_lastTouched.TryGetValue(id, out var last) && now - last < TouchInterval)
@@ -87,6 +69,4 @@ public sealed class ApiKeyVerifier(ApiKeyStore store, IOptions<AuthOptions> opti
         _lastTouched[id] = now;
         await store.TouchAsync(id, now, cancellationToken);
     }
-
-    private sealed record CachedKey(ApiKeyRow Row, DateTime Until);
 }

@@ -13,6 +13,9 @@ public static class FeatureExtensions
             .ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<MessageStore>();
         builder.Services.AddSingleton<TemplateStore>();
+        builder.Services.AddOptions<TemplateOptions>().BindConfiguration(TemplateOptions.SectionName)
+            .ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<GrantedTemplates>();
         builder.Services.AddSingleton<SendService>();
         builder.Services.AddSingleton<RateLimitStore>();
         builder.Services.AddSingleton<StatusWaiter>();

@@ -18,7 +18,7 @@ public sealed record SendResult(MessageResponse? Message, bool Replayed, ApiErro
 /// </summary>
 public sealed class SendService(
     MessageStore messages,
-    TemplateStore templates,
+    GrantedTemplates templates,
     CommandPublisher publisher,
     ApiMetrics metrics,
     IOptions<MessagesOptions> options,
@@ -48,7 +48,7 @@ public sealed class SendService(
             return Failed(shapeError);
         }
 
-        var template = await templates.FindGrantedAsync(caller.UserId, request!.TemplateId, cancellationToken);
+        var template = await templates.FindAsync(caller.UserId, request!.TemplateId, cancellationToken);
         if (template is null)
         {
             return Failed(ApiError.NotFound($"Template with ID {request.TemplateId} not found"));

@@ -25,7 +25,6 @@ public sealed class TemplateStore(NpgsqlDataSource dataSource)
         ORDER BY t.id
         """;
 
-    /// <summary>The template, if it exists and is granted to the user; a missing grant looks exactly like a missing template.</summary>
     public async Task<Template?> FindGrantedAsync(long userId, long templateId, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);

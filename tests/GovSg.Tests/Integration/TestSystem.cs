@@ -194,6 +194,7 @@ public sealed class TestSystem : IAsyncDisposable
         ["Auth:KeyPepper"] = TestSettings.Pepper,
         // Revocation and expiry are tested right after the change; production keeps a short cache.
         ["Auth:KeyCacheDuration"] = "00:00:00",
+        ["Templates:CacheDuration"] = "00:00:00",
         ["Messages:PickUpDeadline"] = "00:00:02",
         ["Webhooks:VerifyToken"] = TestSettings.VerifyToken,
         ["Webhooks:AppSecrets:0"] = TestSettings.AppSecret,

@@ -1,4 +1,5 @@
 using Dapper;
+using GovSg.Api.Database;
 using Npgsql;
 
 namespace GovSg.Api.Messages;
@@ -39,21 +40,47 @@ public sealed record NewMessage(
     string? IdempotencyKey,
     byte[]? RequestHash);
 
-public sealed class MessageStore(NpgsqlDataSource dataSource)
+public sealed class MessageStore : IAsyncDisposable
 {
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly Batcher<NewMessage, long?> _inserts;
+
+    public MessageStore(NpgsqlDataSource dataSource)
+    {
+        _dataSource = dataSource;
+        _inserts = new Batcher<NewMessage, long?>(InsertBatchAsync, maxBatch: 200, concurrency: 4);
+    }
+
     public const string Columns = """
         id, recipient, template_id, params::text AS params, language_code, created_at, updated_at, accepted_at,
         sent_at, delivered_at, read_at, errored_at, error_code, error_description, status::text AS status
         """;
 
+    // Ids come from the identity sequence inside the statement, so each caller learns its own id even when a
+    // conflicting idempotency key means its row was not inserted. Param names are \w+ (checked at template import), so
+    // a comma-joined list is a safe way to pass one text[] per row through unnest.
     private const string InsertSql = """
-        INSERT INTO messages (user_id, template_id, recipient, params, language_code, whatsapp_template_name,
-                              param_order, created_at, updated_at, idempotency_key, request_hash, expires_at,
-                              available_at, sweep_at)
-        VALUES (@UserId, @TemplateId, @Recipient, @Params::jsonb, @LanguageCode, @WhatsAppTemplateName,
-                @ParamOrder, @Now, @Now, @IdempotencyKey, @RequestHash, @ExpiresAt, @Now, @SweepAt)
-        ON CONFLICT (user_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-        RETURNING id
+        WITH input AS (
+            SELECT nextval(pg_get_serial_sequence('messages', 'id')) AS id, i.*
+            FROM unnest(@userIds, @templateIds, @recipients, @params, @languageCodes, @templateNames, @paramOrders,
+                        @nows, @expiresAts, @sweepAts, @idempotencyKeys, @requestHashes)
+                 WITH ORDINALITY AS i(user_id, template_id, recipient, params, language_code, whatsapp_template_name,
+                                      param_order, now, expires_at, sweep_at, idempotency_key, request_hash, ord)
+        ), inserted AS (
+            INSERT INTO messages (id, user_id, template_id, recipient, params, language_code, whatsapp_template_name,
+                                  param_order, created_at, updated_at, idempotency_key, request_hash, expires_at,
+                                  available_at, sweep_at)
+            OVERRIDING SYSTEM VALUE
+            SELECT id, user_id, template_id, recipient, params::jsonb, language_code, whatsapp_template_name,
+                   string_to_array(param_order, ','), now, now, idempotency_key, request_hash, expires_at, now, sweep_at
+            FROM input
+            ORDER BY ord
+            ON CONFLICT (user_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+            RETURNING id
+        )
+        SELECT CASE WHEN inserted.id IS NULL THEN NULL ELSE input.id END
+        FROM input LEFT JOIN inserted USING (id)
+        ORDER BY input.ord
         """;
 
     private const string GetSql = $"SELECT {Columns} FROM messages WHERE id = @id AND user_id = @userId";
@@ -85,24 +112,44 @@ public sealed class MessageStore(NpgsqlDataSource dataSource)
     private const string ListByUpdatedDescSql = $"{ListFilters} ORDER BY updated_at DESC, id DESC {Page}";
     private const string ListByUpdatedAscSql = $"{ListFilters} ORDER BY updated_at, id {Page}";
 
-    /// <summary>Stores the message as UNSENT; null when another message already holds its idempotency key.</summary>
-    public async Task<long?> InsertAsync(NewMessage message, CancellationToken cancellationToken)
+    /// <summary>
+    /// Stores the message as UNSENT, batched with concurrent requests into one statement and one commit; null when
+    /// another message already holds its idempotency key.
+    /// </summary>
+    public Task<long?> InsertAsync(NewMessage message) => _inserts.RunAsync(message);
+
+    public ValueTask DisposeAsync() => _inserts.DisposeAsync();
+
+    private async Task<IReadOnlyList<long?>> InsertBatchAsync(IReadOnlyList<NewMessage> batch)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        return await connection.QuerySingleOrDefaultAsync<long?>(
-            new CommandDefinition(InsertSql, message, cancellationToken: cancellationToken));
+        await using var connection = await _dataSource.OpenConnectionAsync();
+        return (await connection.QueryAsync<long?>(new CommandDefinition(InsertSql, new
+        {
+            userIds = batch.Select(m => m.UserId).ToArray(),
+            templateIds = batch.Select(m => m.TemplateId).ToArray(),
+            recipients = batch.Select(m => m.Recipient).ToArray(),
+            @params = batch.Select(m => m.Params).ToArray(),
+            languageCodes = batch.Select(m => m.LanguageCode).ToArray(),
+            templateNames = batch.Select(m => m.WhatsAppTemplateName).ToArray(),
+            paramOrders = batch.Select(m => string.Join(',', m.ParamOrder)).ToArray(),
+            nows = batch.Select(m => m.Now).ToArray(),
+            expiresAts = batch.Select(m => m.ExpiresAt).ToArray(),
+            sweepAts = batch.Select(m => m.SweepAt).ToArray(),
+            idempotencyKeys = batch.Select(m => m.IdempotencyKey).ToArray(),
+            requestHashes = batch.Select(m => m.RequestHash).ToArray(),
+        }))).ToList();
     }
 
     public async Task<MessageRow?> GetAsync(long userId, long id, CancellationToken cancellationToken)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         return await connection.QuerySingleOrDefaultAsync<MessageRow>(
             new CommandDefinition(GetSql, new { id, userId }, cancellationToken: cancellationToken));
     }
 
     public async Task<MessageRow?> FindByIdempotencyKeyAsync(long userId, string key, CancellationToken cancellationToken)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         return await connection.QuerySingleOrDefaultAsync<MessageRow>(
             new CommandDefinition(FindByIdempotencyKeySql, new { userId, key }, cancellationToken: cancellationToken));
     }
@@ -118,7 +165,7 @@ public sealed class MessageStore(NpgsqlDataSource dataSource)
             (_, true) => ListByCreatedAscSql,
             _ => ListByCreatedDescSql,
         };
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         var rows = (await connection.QueryAsync<MessageRow>(new CommandDefinition(sql, new
         {
             UserId = userId,
@@ -142,7 +189,7 @@ public sealed class MessageStore(NpgsqlDataSource dataSource)
     /// <summary>Frees a key whose 24 h window has passed so it can name a new message.</summary>
     public async Task ReleaseIdempotencyKeyAsync(long id, CancellationToken cancellationToken)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition(ReleaseIdempotencyKeySql, new { id }, cancellationToken: cancellationToken));
     }
 }

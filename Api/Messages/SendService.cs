@@ -87,7 +87,7 @@ public sealed class SendService(
             idempotencyKey,
             fingerprint);
 
-        var id = await messages.InsertAsync(message, cancellationToken);
+        var id = await messages.InsertAsync(message);
         if (id is null)
         {
             // A concurrent request with the same key won the insert; PostgreSQL made us wait for its commit.
@@ -96,7 +96,7 @@ public sealed class SendService(
                 return replay;
             }
 
-            id = await messages.InsertAsync(message, cancellationToken)
+            id = await messages.InsertAsync(message)
                 ?? throw new InvalidOperationException("Idempotency key still taken after it was released");
         }
 

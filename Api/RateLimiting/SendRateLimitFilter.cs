@@ -21,7 +21,7 @@ public sealed class SendRateLimitFilter(RateLimitStore store, MessageStore messa
         var caller = http.Features.Get<Caller>()!;
         var now = time.GetUtcNow().UtcDateTime;
         var window = new DateTime(now.Ticks - now.Ticks % TimeSpan.TicksPerSecond, DateTimeKind.Utc);
-        var count = await store.CountAsync(caller.UserId, window, http.RequestAborted);
+        var count = await store.CountAsync(caller.UserId, window);
 
         var headers = http.Response.Headers;
         var reset = Math.Max(1, (int)Math.Ceiling((window.AddSeconds(1) - now).TotalSeconds));

@@ -1,0 +1,80 @@
+using System.Threading.Channels;
+
+namespace GovSg.Api.Database;
+
+/// <summary>
+/// Coalesces concurrent single-row operations into one statement ("smart batching"): a batch is whatever queued up
+/// while the previous one was running, so a lone request goes at once and heavy load forms large batches — fewer
+/// round trips and commits, the same answers. A failed batch fails each of its callers with the same exception.
+/// </summary>
+public sealed class Batcher<TItem, TResult> : IAsyncDisposable
+{
+    private readonly Channel<(TItem Item, TaskCompletionSource<TResult> Result)> _queue =
+        Channel.CreateUnbounded<(TItem, TaskCompletionSource<TResult>)>(new UnboundedChannelOptions { SingleReader = false });
+
+    private readonly Func<IReadOnlyList<TItem>, Task<IReadOnlyList<TResult>>> _execute;
+    private readonly int _maxBatch;
+    private readonly Task[] _workers;
+
+    /// <param name="execute">Runs one batch; returns one result per item, in order.</param>
+    /// <param name="maxBatch">The most items in one statement.</param>
+    /// <param name="concurrency">How many batches may be in flight at once.</param>
+    public Batcher(Func<IReadOnlyList<TItem>, Task<IReadOnlyList<TResult>>> execute, int maxBatch, int concurrency)
+    {
+        _execute = execute;
+        _maxBatch = maxBatch;
+        _workers = Enumerable.Range(0, concurrency).Select(_ => Task.Run(WorkAsync)).ToArray();
+    }
+
+    public Task<TResult> RunAsync(TItem item)
+    {
+        var result = new TaskCompletionSource<TResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (!_queue.Writer.TryWrite((item, result)))
+        {
+            result.SetException(new ObjectDisposedException(nameof(Batcher<TItem, TResult>)));
+        }
+
+        return result.Task;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _queue.Writer.TryComplete();
+        await Task.WhenAll(_workers);
+    }
+
+    private async Task WorkAsync()
+    {
+        var batch = new List<(TItem Item, TaskCompletionSource<TResult> Result)>(_maxBatch);
+        while (await _queue.Reader.WaitToReadAsync())
+        {
+            while (batch.Count < _maxBatch && _queue.Reader.TryRead(out var entry))
+            {
+                batch.Add(entry);
+            }
+
+            if (batch.Count == 0)
+            {
+                continue;
+            }
+
+            try
+            {
+                var results = await _execute(batch.Select(e => e.Item).ToList());
+                for (var i = 0; i < batch.Count; i++)
+                {
+                    batch[i].Result.SetResult(results[i]);
+                }
+            }
+            catch (Exception exception)
+            {
+                foreach (var (_, result) in batch)
+                {
+                    result.TrySetException(exception);
+                }
+            }
+
+            batch.Clear();
+        }
+    }
+}

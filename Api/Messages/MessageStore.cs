@@ -61,7 +61,7 @@ public sealed class MessageStore : IAsyncDisposable
     // a comma-joined list is a safe way to pass one text[] per row through unnest.
     private const string InsertSql = """
         WITH input AS (
-            SELECT nextval(pg_get_serial_sequence('messages', 'id')) AS id, i.*
+            SELECT nextval('messages_id_seq') AS id, i.*
             FROM unnest(@userIds, @templateIds, @recipients, @params, @languageCodes, @templateNames, @paramOrders,
                         @nows, @expiresAts, @sweepAts, @idempotencyKeys, @requestHashes)
                  WITH ORDINALITY AS i(user_id, template_id, recipient, params, language_code, whatsapp_template_name,

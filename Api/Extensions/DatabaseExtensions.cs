@@ -13,9 +13,14 @@ public static class DatabaseExtensions
         builder.Services.AddOptions<DatabaseOptions>().BindConfiguration(DatabaseOptions.SectionName)
             .ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton(sp =>
-            new NpgsqlDataSourceBuilder(sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.Postgres)
-                .UseLoggerFactory(sp.GetRequiredService<ILoggerFactory>())
-                .Build());
+        {
+            var dataSource = new NpgsqlDataSourceBuilder(sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.Postgres)
+                .UseLoggerFactory(sp.GetRequiredService<ILoggerFactory>());
+            // Nothing here changes session state, so the DISCARD ALL a pooled connection would send on every return is
+            // pure overhead: it was the most frequent statement on the send path.
+            dataSource.ConnectionStringBuilder.NoResetOnClose = true;
+            return dataSource.Build();
+        });
         builder.Services.AddSingleton<MigrationRunner>();
         builder.Services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgres", tags: ["ready"]);
         return builder;

@@ -3,7 +3,7 @@ using MassTransit;
 
 namespace GovSg.Dispatcher.Statuses;
 
-/// <summary>Applies provider statuses in batches: one transaction and a few UPDATEs for up to a hundred events.</summary>
+/// <summary>Applies provider statuses in batches: one transaction and a few UPDATEs for up to two hundred events.</summary>
 public sealed class ProviderStatusConsumer(StatusApplier applier) : IConsumer<Batch<ProviderStatusReceived>>
 {
     public Task Consume(ConsumeContext<Batch<ProviderStatusReceived>> context)

@@ -3,13 +3,14 @@ using MassTransit;
 namespace GovSg.Dispatcher.Statuses;
 
 /// <summary>
-/// Batches of up to 100 statuses, or whatever arrived within 10 ms. The in-memory retry covers database hiccups and
-/// the rare deadlock; every event is idempotent, so a retried batch is harmless.
+/// Batches of up to 200 statuses, or whatever arrived within 20 ms, two at a time: statuses for one message usually
+/// arrive close together, and more batches in flight would mostly wait on each other's row locks. The in-memory retry
+/// covers database hiccups and the rare deadlock; every event is idempotent, so a retried batch is harmless.
 /// </summary>
 public sealed class ProviderStatusConsumerDefinition : ConsumerDefinition<ProviderStatusConsumer>
 {
-    private const int BatchSize = 100;
-    private const int ConcurrentBatches = 4;
+    private const int BatchSize = 200;
+    private const int ConcurrentBatches = 2;
 
     public ProviderStatusConsumerDefinition() => EndpointName = "provider-status";
 
@@ -25,7 +26,7 @@ public sealed class ProviderStatusConsumerDefinition : ConsumerDefinition<Provid
         endpointConfigurator.UseMessageRetry(retry => retry.Intervals(50, 200, 1_000, 5_000));
         consumerConfigurator.Options<BatchOptions>(batch => batch
             .SetMessageLimit(BatchSize)
-            .SetTimeLimit(TimeSpan.FromMilliseconds(10))
+            .SetTimeLimit(TimeSpan.FromMilliseconds(20))
             .SetConcurrencyLimit(ConcurrentBatches));
     }
 }

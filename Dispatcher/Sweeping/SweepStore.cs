@@ -5,13 +5,22 @@ namespace GovSg.Dispatcher.Sweeping;
 
 public sealed class SweepStore(NpgsqlDataSource dataSource)
 {
-    // attempts = 0 means no dispatcher has taken the command yet: it may still be waiting in a backlog, so those are
-    // only re-published when the caller knows the queue is drained. Any other due message (retry time reached, claim
-    // lapsed, pause over) has no command in flight and is always published.
-    private const string TakeDueSql = """
+    // Claimed before (attempts > 0): a retry fell due, a claim lapsed or a pause ended; no command is in flight.
+    private const string TakeClaimedDueSql = """
         UPDATE messages SET sweep_at = @nextSweep
         WHERE id IN (SELECT id FROM messages
-                     WHERE status = 'UNSENT' AND sweep_at <= @now AND (attempts > 0 OR @includeNeverClaimed)
+                     WHERE status = 'UNSENT' AND attempts > 0 AND sweep_at <= @now
+                     ORDER BY sweep_at
+                     LIMIT @limit
+                     FOR UPDATE SKIP LOCKED)
+        RETURNING id
+        """;
+
+    // Never claimed: the command may still be waiting in a backlog, so the caller asks only when the queue is drained.
+    private const string TakeUnclaimedDueSql = """
+        UPDATE messages SET sweep_at = @nextSweep
+        WHERE id IN (SELECT id FROM messages
+                     WHERE status = 'UNSENT' AND attempts = 0 AND sweep_at <= @now
                      ORDER BY sweep_at
                      LIMIT @limit
                      FOR UPDATE SKIP LOCKED)
@@ -31,13 +40,24 @@ public sealed class SweepStore(NpgsqlDataSource dataSource)
         RETURNING id
         """;
 
-    /// <summary>Takes messages whose command must be (re-)published, and moves their next sweep to <paramref name="nextSweep"/>.</summary>
+    /// <summary>
+    /// Takes messages whose command must be (re-)published — never-claimed ones only when
+    /// <paramref name="includeNeverClaimed"/> — and moves their next sweep to <paramref name="nextSweep"/>.
+    /// </summary>
     public async Task<IReadOnlyList<long>> TakeDueAsync(DateTime now, DateTime nextSweep, bool includeNeverClaimed, int limit,
         CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        return (await connection.QueryAsync<long>(new CommandDefinition(TakeDueSql,
-            new { now, nextSweep, includeNeverClaimed, limit }, cancellationToken: cancellationToken))).ToList();
+        var parameters = new { now, nextSweep, limit };
+        var due = (await connection.QueryAsync<long>(new CommandDefinition(TakeClaimedDueSql, parameters,
+            cancellationToken: cancellationToken))).ToList();
+        if (includeNeverClaimed && due.Count < limit)
+        {
+            due.AddRange(await connection.QueryAsync<long>(new CommandDefinition(TakeUnclaimedDueSql,
+                parameters with { limit = limit - due.Count }, cancellationToken: cancellationToken)));
+        }
+
+        return due;
     }
 
     /// <summary>Turns UNSENT messages past their validity (and not in flight) into ERROR <c>expired</c>.</summary>

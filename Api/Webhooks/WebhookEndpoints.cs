@@ -1,5 +1,6 @@
 using GovSg.Api.Extensions;
 using GovSg.Api.Http;
+using GovSg.Contracts;
 using MassTransit;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
@@ -85,7 +86,7 @@ public static class WebhookEndpoints
         timeout.CancelAfter(settings.PublishTimeout);
         try
         {
-            await bus.PublishBatch(parsed.Statuses, timeout.Token);
+            await bus.Publish(new ProviderStatusesReceived(parsed.Statuses), timeout.Token);
         }
         catch (Exception exception) when (exception is not OperationCanceledException || timeout.IsCancellationRequested)
         {

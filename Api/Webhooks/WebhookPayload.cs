@@ -12,7 +12,7 @@ public static class WebhookPayload
 {
     private static readonly HashSet<string> TrackedStatuses = ["sent", "delivered", "read", "failed"];
 
-    public sealed record Parsed(List<ProviderStatusReceived> Statuses, int Skipped, List<string> Errors);
+    public sealed record Parsed(List<ProviderStatus> Statuses, int Skipped, List<string> Errors);
 
     /// <summary>Null when the body is not the JSON object Meta sends.</summary>
     public static Parsed? Parse(ReadOnlySpan<byte> body, string phoneNumberId)
@@ -85,7 +85,7 @@ public static class WebhookPayload
         status.ValueKind == JsonValueKind.Object && status.TryGetProperty("status", out var kind) &&
         kind.ValueKind == JsonValueKind.String && !TrackedStatuses.Contains(kind.GetString()!);
 
-    private static ProviderStatusReceived? ToEvent(JsonElement status)
+    private static ProviderStatus? ToEvent(JsonElement status)
     {
         if (status.ValueKind != JsonValueKind.Object ||
             !TryGetString(status, "id", out var id) || id.Length == 0 ||
@@ -110,7 +110,7 @@ public static class WebhookPayload
                 .Where(s => s.Length > 0).Distinct());
         }
 
-        return new ProviderStatusReceived(id, kind, DateTime.UnixEpoch.AddSeconds(seconds), code, description);
+        return new ProviderStatus(id, kind, DateTime.UnixEpoch.AddSeconds(seconds), code, description);
     }
 
     private static bool TryGetString(JsonElement element, string name, out string value)

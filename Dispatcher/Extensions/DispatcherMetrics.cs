@@ -51,7 +51,7 @@ public sealed class DispatcherMetrics : IDisposable
     public void StatusChanged(string status, int count = 1) =>
         _statusChanges.Add(count, new KeyValuePair<string, object?>("status", status));
 
-    public void ClaimSkipped() => _claimSkipped.Add(1);
+    public void ClaimsSkipped(int count) => _claimSkipped.Add(count);
 
     public void QueueLag(TimeSpan lag) => _queueLag.Record(lag.TotalSeconds);
 

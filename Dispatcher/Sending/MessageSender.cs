@@ -6,10 +6,14 @@ using Npgsql;
 
 namespace GovSg.Dispatcher.Sending;
 
+/// <summary>A command to send one message, with the trace it was accepted in.</summary>
+public sealed record SendCommand(long MessageId, ActivityContext Trace);
+
 /// <summary>
-/// Sends one message: claim it, call the provider, record the outcome (SPEC §4–§5). The claim is what makes
+/// Sends messages: claim them, call the provider for each, record the outcomes (SPEC §4–§5). The claim is what makes
 /// redeliveries and concurrent dispatchers harmless; the only window for a duplicate send is a crash between the
-/// provider's answer and the outcome write, which is kept short by writing at once and retrying the write.
+/// provider's answer and the outcome write, kept short by writing each outcome as soon as it arrives (those that
+/// arrive together in one statement) and retrying the write through database hiccups.
 /// </summary>
 public sealed class MessageSender(
     SendStore store,
@@ -20,48 +24,72 @@ public sealed class MessageSender(
     TimeProvider time,
     ILogger<MessageSender> logger)
 {
+    private static readonly ActivitySource Source = new(DispatcherMetrics.Name);
+
     private readonly RetryOptions _retry = retryOptions.Value;
 
-    public async Task SendAsync(long messageId, CancellationToken cancellationToken)
+    public async Task SendAsync(IReadOnlyList<SendCommand> commands, CancellationToken cancellationToken)
     {
-        Activity.Current?.SetTag("govsg.message_id", messageId);
         var now = Now();
-        var message = await store.ClaimAsync(messageId, now, now + _retry.ClaimLease, cancellationToken);
-        if (message is null)
-        {
-            // Already sent, finished, claimed by another dispatcher, not yet due, or expired: nothing to do.
-            metrics.ClaimSkipped();
-            return;
-        }
-
-        if (message.Attempts == 1)
+        var traces = commands.DistinctBy(c => c.MessageId).ToDictionary(c => c.MessageId, c => c.Trace);
+        var claimed = await store.ClaimAsync([.. traces.Keys], now, now + _retry.ClaimLease, cancellationToken);
+        // The rest are already sent, finished, claimed by another dispatcher, not yet due, or expired.
+        metrics.ClaimsSkipped(commands.Count - claimed.Count);
+        foreach (var message in claimed.Where(m => m.Attempts == 1))
         {
             metrics.QueueLag(now - message.CreatedAt);
         }
 
         if (gate.PausedUntil(now) is { } resumeAt)
         {
-            await Durably(ct => store.DeferAsync(message.Id, Spread(now, resumeAt), "Sending paused: the provider rejected our credentials", ct));
+            foreach (var message in claimed)
+            {
+                await Durably(ct => store.DeferAsync(message.Id, Spread(now, resumeAt),
+                    "Sending paused: the provider rejected our credentials", ct));
+            }
+
             return;
         }
 
-        await gate.PaceAsync(cancellationToken);
-        // From here the call runs to completion even during shutdown: abandoning it would leave its outcome unknown.
-        var outcome = await client.SendAsync(ToOutgoing(message), CancellationToken.None);
-        await RecordAsync(message, outcome);
+        // From here each call runs to completion even during shutdown: abandoning it would leave its outcome unknown.
+        var calls = claimed.Select(message => CallAsync(message, traces[message.Id])).ToList();
+        while (calls.Count > 0)
+        {
+            await Task.WhenAny(calls);
+            var finished = calls.Where(c => c.IsCompleted).ToList();
+            calls.RemoveAll(finished.Contains);
+            await RecordAsync(finished.Select(c => c.Result).ToList());
+        }
     }
 
-    private async Task RecordAsync(ClaimedMessage message, SendOutcome outcome)
+    private async Task<(ClaimedMessage Message, SendOutcome Outcome)> CallAsync(ClaimedMessage message, ActivityContext trace)
+    {
+        // Commands are consumed in batches; this span puts the provider call back into the message's own trace.
+        using var activity = Source.StartActivity("send message", ActivityKind.Internal, trace);
+        activity?.SetTag("govsg.message_id", message.Id);
+        await gate.PaceAsync(CancellationToken.None);
+        return (message, await client.SendAsync(ToOutgoing(message), CancellationToken.None));
+    }
+
+    private async Task RecordAsync(IReadOnlyList<(ClaimedMessage Message, SendOutcome Outcome)> results)
     {
         var now = Now();
-        if (outcome.Accepted)
+        var accepted = results.Where(r => r.Outcome.Accepted).Select(r => (r.Message.Id, r.Outcome.ProviderMessageId!)).ToList();
+        if (accepted.Count > 0)
         {
             gate.ProviderAccepted();
-            await Durably(ct => store.AcceptAsync(message.Id, outcome.ProviderMessageId!, now, ct));
-            metrics.StatusChanged("ACCEPTED");
-            return;
+            await Durably(ct => store.AcceptAsync(accepted, now, ct));
+            metrics.StatusChanged("ACCEPTED", accepted.Count);
         }
 
+        foreach (var (message, outcome) in results.Where(r => !r.Outcome.Accepted))
+        {
+            await RecordFailureAsync(message, outcome, now);
+        }
+    }
+
+    private async Task RecordFailureAsync(ClaimedMessage message, SendOutcome outcome, DateTime now)
+    {
         var error = $"{outcome.ErrorCode}: {outcome.ErrorDescription}";
         switch (outcome.Kind)
         {

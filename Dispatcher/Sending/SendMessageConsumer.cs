@@ -1,10 +1,18 @@
+using System.Diagnostics;
 using GovSg.Contracts;
 using MassTransit;
+using MassTransit.Logging;
 
 namespace GovSg.Dispatcher.Sending;
 
-public sealed class SendMessageConsumer(MessageSender sender) : IConsumer<SendMessage>
+/// <summary>Sends a batch of messages: one claim statement for all of them, then one provider call each.</summary>
+public sealed class SendMessageConsumer(MessageSender sender) : IConsumer<Batch<SendMessage>>
 {
-    public Task Consume(ConsumeContext<SendMessage> context) =>
-        sender.SendAsync(context.Message.MessageId, context.CancellationToken);
+    public Task Consume(ConsumeContext<Batch<SendMessage>> context) =>
+        sender.SendAsync(context.Message.Select(m => new SendCommand(m.Message.MessageId, TraceOf(m))).ToList(),
+            context.CancellationToken);
+
+    /// <summary>The trace the command was published in (MassTransit carries it in a header).</summary>
+    private static ActivityContext TraceOf(ConsumeContext message) =>
+        ActivityContext.TryParse(message.Headers.Get<string>(DiagnosticHeaders.ActivityId), null, out var trace) ? trace : default;
 }

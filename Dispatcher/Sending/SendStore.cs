@@ -31,16 +31,17 @@ public sealed class SendStore(NpgsqlDataSource dataSource)
             sweep_at = @leaseUntil,
             attempts = attempts + 1,
             first_attempt_at = COALESCE(first_attempt_at, @now)
-        WHERE id = @id AND status = 'UNSENT' AND available_at <= @now AND expires_at > @now
+        WHERE id = ANY(@ids) AND status = 'UNSENT' AND available_at <= @now AND expires_at > @now
         RETURNING id, recipient, params::text AS params, language_code, whatsapp_template_name, param_order,
                   attempts, first_attempt_at, created_at
         """;
 
     private const string AcceptSql = """
-        UPDATE messages SET
-            status = 'ACCEPTED', accepted_at = @now, updated_at = @now, provider_message_id = @providerMessageId,
+        UPDATE messages m SET
+            status = 'ACCEPTED', accepted_at = @now, updated_at = @now, provider_message_id = a.provider_message_id,
             last_error = NULL
-        WHERE id = @id AND status = 'UNSENT'
+        FROM unnest(@ids, @providerMessageIds) AS a(id, provider_message_id)
+        WHERE m.id = a.id AND m.status = 'UNSENT'
         """;
 
     private const string FailSql = """
@@ -60,15 +61,24 @@ public sealed class SendStore(NpgsqlDataSource dataSource)
         WHERE id = @id AND status = 'UNSENT'
         """;
 
-    public async Task<ClaimedMessage?> ClaimAsync(long id, DateTime now, DateTime leaseUntil, CancellationToken cancellationToken)
+    /// <summary>Claims those of the messages that are due; the others are someone else's, finished, or expired.</summary>
+    public async Task<IReadOnlyList<ClaimedMessage>> ClaimAsync(IReadOnlyList<long> ids, DateTime now, DateTime leaseUntil,
+        CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        return await connection.QuerySingleOrDefaultAsync<ClaimedMessage>(
-            new CommandDefinition(ClaimSql, new { id, now, leaseUntil }, cancellationToken: cancellationToken));
+        return (await connection.QueryAsync<ClaimedMessage>(new CommandDefinition(ClaimSql,
+            new { ids = ids.ToArray(), now, leaseUntil }, cancellationToken: cancellationToken))).ToList();
     }
 
-    public Task<bool> AcceptAsync(long id, string providerMessageId, DateTime now, CancellationToken cancellationToken) =>
-        ExecuteAsync(AcceptSql, new { id, providerMessageId, now }, cancellationToken);
+    /// <summary>Records the provider's acceptance of several messages in one statement.</summary>
+    public Task<bool> AcceptAsync(IReadOnlyList<(long Id, string ProviderMessageId)> accepted, DateTime now,
+        CancellationToken cancellationToken) =>
+        ExecuteAsync(AcceptSql, new
+        {
+            ids = accepted.Select(a => a.Id).ToArray(),
+            providerMessageIds = accepted.Select(a => a.ProviderMessageId).ToArray(),
+            now,
+        }, cancellationToken);
 
     public Task<bool> FailAsync(long id, string code, string description, DateTime now, CancellationToken cancellationToken) =>
         ExecuteAsync(FailSql, new { id, code, description, now }, cancellationToken);

@@ -3,13 +3,17 @@ using MassTransit;
 
 namespace GovSg.Dispatcher.Statuses;
 
-/// <summary>Applies provider statuses in batches: one transaction and a few UPDATEs for up to two hundred events.</summary>
-public sealed class ProviderStatusConsumer(StatusApplier applier) : IConsumer<Batch<ProviderStatusReceived>>
+/// <summary>
+/// Applies provider statuses in batches: the statuses of several webhook deliveries, in the order they arrived, in one
+/// transaction and a few UPDATEs.
+/// </summary>
+public sealed class ProviderStatusConsumer(StatusApplier applier) : IConsumer<Batch<ProviderStatusesReceived>>
 {
-    public Task Consume(ConsumeContext<Batch<ProviderStatusReceived>> context)
+    public Task Consume(ConsumeContext<Batch<ProviderStatusesReceived>> context)
     {
         var events = context.Message
-            .Select(m => StatusEvent.From(m.Message))
+            .SelectMany(m => m.Message.Statuses)
+            .Select(StatusEvent.From)
             .OfType<StatusEvent>()
             .ToList();
         return events.Count == 0 ? Task.CompletedTask : applier.ApplyAsync(events, context.CancellationToken);

@@ -3,13 +3,14 @@ using MassTransit;
 namespace GovSg.Dispatcher.Statuses;
 
 /// <summary>
-/// Batches of up to 200 statuses, or whatever arrived within 20 ms, two at a time: statuses for one message usually
-/// arrive close together, and more batches in flight would mostly wait on each other's row locks. The in-memory retry
+/// Batches of up to 50 webhook deliveries (each one or many statuses), or whatever arrived within 20 ms, two at a
+/// time: statuses for one message usually arrive close together, and more batches in flight would mostly wait on each
+/// other's row locks. The in-memory retry
 /// covers database hiccups and the rare deadlock; every event is idempotent, so a retried batch is harmless.
 /// </summary>
 public sealed class ProviderStatusConsumerDefinition : ConsumerDefinition<ProviderStatusConsumer>
 {
-    private const int BatchSize = 200;
+    private const int BatchSize = 50;
     private const int ConcurrentBatches = 2;
 
     public ProviderStatusConsumerDefinition() => EndpointName = "provider-status";

@@ -11,7 +11,7 @@ public sealed record StatusEvent(
     string? ErrorDescription)
 {
     /// <summary>Maps the provider's word; null for kinds we do not track (e.g. <c>deleted</c>, <c>warning</c>).</summary>
-    public static StatusEvent? From(ProviderStatusReceived received)
+    public static StatusEvent? From(ProviderStatus received)
     {
         var status = received.Status switch
         {

@@ -5,7 +5,7 @@ namespace GovSg.Contracts;
 /// (<c>sent</c>, <c>delivered</c>, <c>read</c>, <c>failed</c>); <see cref="Timestamp"/> is the provider's time.
 /// The recipient is deliberately left out: the bus carries ids, never phone numbers.
 /// </summary>
-public sealed record ProviderStatusReceived(
+public sealed record ProviderStatus(
     string ProviderMessageId,
     string Status,
     DateTime Timestamp,

@@ -1,3 +1,4 @@
+using System.Net;
 using GovSg.Dispatcher.Sending;
 using GovSg.Dispatcher.Statuses;
 using GovSg.Dispatcher.Sweeping;
@@ -19,8 +20,15 @@ public static class FeatureExtensions
                 PooledConnectionLifetime = TimeSpan.FromMinutes(5),
                 MaxConnectionsPerServer = 1_024,
             })
-            // The client applies its own timeout (WhatsApp:Timeout) to tell "timed out" apart from other failures.
-            .ConfigureHttpClient(http => http.Timeout = Timeout.InfiniteTimeSpan);
+            .ConfigureHttpClient(http =>
+            {
+                // The client applies its own timeout (WhatsApp:Timeout) to tell "timed out" apart from other failures.
+                http.Timeout = Timeout.InfiniteTimeSpan;
+                // HTTP/2 where the provider offers it (graph.facebook.com does): hundreds of calls in flight share a
+                // few connections. Plain http (the simulator) stays on HTTP/1.1.
+                http.DefaultRequestVersion = HttpVersion.Version20;
+                http.DefaultVersionPolicy = HttpVersionPolicy.RequestVersionOrLower;
+            });
         builder.Services.AddSingleton<SendStore>();
         builder.Services.AddSingleton<ProviderGate>();
         builder.Services.AddSingleton<MessageSender>();

@@ -29,5 +29,9 @@ public sealed class WhatsAppOptions
     /// </summary>
     [Range(1, 100_000)] public int MessagesPerSecond { get; set; } = 80;
 
-    [Range(1, 10_000)] public int MaxConcurrentSends { get; set; } = 256;
+    /// <summary>
+    /// Provider calls in flight at once: throughput is at most this ÷ the provider's latency (1,000 at 300 ms is
+    /// 3,300/s), so it must cover the number's limit with room for slow answers; the pace above still applies.
+    /// </summary>
+    [Range(1, 10_000)] public int MaxConcurrentSends { get; set; } = 1_000;
 }

@@ -7,6 +7,7 @@
 # Optional knobs (the benchmark uses them; unset, nothing changes):
 #   GOVSG_DISPATCHERS=N   start N dispatchers (default 1; 0 for none), on ports 8081, 8082, ...
 #   GOVSG_BUILD=0         skip the build and run the binaries of the last Release build
+#   GOVSG_DATABASE=name   use (and create when missing) this PostgreSQL database instead of govsg
 # The services also read any other setting from the environment they inherit (e.g. WhatsApp__MessagesPerSecond).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -14,8 +15,14 @@ cd "$root"
 state="$root/.local"
 mkdir -p "$state/logs"
 log() { printf '[up] %s\n' "$*"; }
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 bash deploy/local/infra.sh
+database=${GOVSG_DATABASE:-govsg}
+[[ "$database" =~ ^[a-z_]+$ ]] || { log "GOVSG_DATABASE must be a plain lower-case name"; exit 1; }
+if [ "$(as_root su postgres -c "psql -qtAX -c \"SELECT 1 FROM pg_database WHERE datname = '$database'\"")" != 1 ]; then
+  as_root su postgres -c "psql -qtAX -c 'CREATE DATABASE $database OWNER govsg'" >/dev/null
+fi
 bash deploy/local/down.sh >/dev/null 2>&1 || true
 
 # Local secrets, made once and kept out of the repository.
@@ -31,7 +38,7 @@ fi
 set -a
 # shellcheck disable=SC1091
 . "$state/secrets.env"
-ConnectionStrings__Postgres="Host=localhost;Port=5432;Database=govsg;Username=govsg;Password=govsg;Maximum Pool Size=64"
+ConnectionStrings__Postgres="Host=localhost;Port=5432;Database=${GOVSG_DATABASE:-govsg};Username=govsg;Password=govsg;Maximum Pool Size=64"
 DOTNET_CLI_TELEMETRY_OPTOUT=1
 DOTNET_NOLOGO=1
 Logging__Console__FormatterName=simple

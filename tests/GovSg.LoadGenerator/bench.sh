@@ -43,6 +43,16 @@ export WhatsApp__MessagesPerSecond=$BENCH_PROVIDER_RATE Simulator__MessagesPerSe
   Simulator__LatencyMs=$BENCH_LATENCY_MS Simulator__SentDelayMs=$BENCH_SENT_DELAY_MS \
   Simulator__DeliveredDelayMs=$BENCH_DELIVERED_DELAY_MS Simulator__ReadDelayMs=$BENCH_READ_DELAY_MS
 
+# Each scenario but `reads` runs on a database of its own, emptied first (and on emptied queues), so no run measures the
+# leftovers of another;
+# `reads` keeps its seeded millions of rows in another one between runs.
+fresh_database() {
+  as_root su postgres -c "psql -qtAX -c 'DROP DATABASE IF EXISTS govsg_bench WITH (FORCE)' -c 'CREATE DATABASE govsg_bench OWNER govsg'" >/dev/null
+  for queue in send-message provider-status; do as_root rabbitmqctl -q purge_queue "$queue" >/dev/null 2>&1 || true; done
+}
+if [ "$scenario" = reads ]; then export GOVSG_DATABASE=govsg_reads; else export GOVSG_DATABASE=govsg_bench; fi
+export ConnectionStrings__Postgres="Host=localhost;Port=5432;Database=$GOVSG_DATABASE;Username=govsg;Password=govsg;Maximum Pool Size=64"
+
 loadgen_dir="$root/tests/GovSg.LoadGenerator"
 build_load_generator() {
   log "building the load generator (Release)"
@@ -85,6 +95,8 @@ case "$scenario" in
     exit 2
     ;;
 esac
+bash deploy/local/infra.sh >/dev/null
+[ "$scenario" = reads ] || [ "$scenario" = ceilings ] || fresh_database
 case "$scenario" in
   ingest)
     ensure_send_queue

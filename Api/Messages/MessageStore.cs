@@ -94,12 +94,14 @@ public sealed class MessageStore : IAsyncDisposable
         """;
 
     // One statement per sort order, each matching an index (0003_list_indexes.sql); absent filters fold away because
-    // Npgsql's unnamed statements are planned with the actual parameter values.
+    // Npgsql's unnamed statements are planned with the actual parameter values. The status is tested for NULL as
+    // text: a cast to the enum is only stable, so `@Status::message_status IS NULL` would not fold, and the planner
+    // would walk the user's whole created_at index filtering for a status it could have looked up.
     private const string ListFilters = $"""
         SELECT {Columns}
         FROM messages
         WHERE user_id = @UserId
-          AND (@Status::message_status IS NULL OR status = @Status::message_status)
+          AND (@Status::text IS NULL OR status = @Status::text::message_status)
           AND (@CreatedAfter::timestamptz IS NULL OR created_at > @CreatedAfter)
           AND (@CreatedFrom::timestamptz IS NULL OR created_at >= @CreatedFrom)
           AND (@CreatedBefore::timestamptz IS NULL OR created_at < @CreatedBefore)

@@ -20,6 +20,11 @@ internal sealed record ReadShape(string Name, string Query)
         shapes.AddRange(Sorts.Select(sort => Of($"sort_by={sort}", ("sort_by", sort))));
         shapes.Add(Of("status=DELIVERED, sort_by=+created_at, limit=100",
             ("status", "DELIVERED"), ("sort_by", "+created_at"), ("limit", "100")));
+        // A status with no rows and one with few, each sorted by updated_at: there is no (status, updated_at) index.
+        shapes.Add(Of("status=UNSENT, sort_by=-updated_at", ("status", "UNSENT"), ("sort_by", "-updated_at")));
+        shapes.Add(Of("status=ERROR, sort_by=+updated_at", ("status", "ERROR"), ("sort_by", "+updated_at")));
+        shapes.Add(Of("status=ERROR, created_at 60 to 30 days ago, offset=1000", ("status", "ERROR"),
+            ("created_at[gte]", DaysAgo(60)), ("created_at[lt]", DaysAgo(30)), ("offset", "1000")));
         shapes.Add(Of("limit=1000", ("limit", "1000")));
         shapes.Add(Of("offset=1000", ("offset", "1000")));
         shapes.Add(Of("offset=10000", ("offset", "10000")));

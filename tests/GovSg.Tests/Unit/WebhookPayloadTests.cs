@@ -1,0 +1,86 @@
+using System.Security.Cryptography;
+using System.Text;
+using GovSg.Api.Webhooks;
+
+namespace GovSg.Tests.Unit;
+
+public sealed class WebhookPayloadTests
+{
+    private const string Ours = "106540352242922";
+
+    [Test]
+    public void Parse_TakesEveryStatusOfEveryChangeOfEveryEntry_ForOurNumberOnly()
+    {
+        var body = $$$"""
+            {"object":"whatsapp_business_account","entry":[
+              {"id":"1","changes":[
+                {"field":"messages","value":{"metadata":{"phone_number_id":"{{{Ours}}}"},"statuses":[
+                  {"id":"wamid.A","status":"sent","timestamp":"1700000001","recipient_id":"6591234567"},
+                  {"id":"wamid.B","status":"failed","timestamp":"1700000002","recipient_id":"6581234567",
+                   "errors":[{"code":131026,"title":"Message undeliverable","message":"Message undeliverable",
+                              "error_data":{"details":"Message Undeliverable."}}]}]}},
+                {"field":"messages","value":{"metadata":{"phone_number_id":"999"},"statuses":[
+                  {"id":"wamid.X","status":"read","timestamp":"1700000003"}]}}]},
+              {"id":"2","changes":[
+                {"field":"messages","value":{"metadata":{"phone_number_id":"{{{Ours}}}"},"statuses":[
+                  {"id":"wamid.C","status":"read","timestamp":"1700000004"},
+                  {"id":"wamid.D","status":"deleted","timestamp":"1700000005"}],
+                  "messages":[{"from":"6591234567","type":"text"}]}}]}]}
+            """;
+
+        var parsed = WebhookPayload.Parse(Encoding.UTF8.GetBytes(body), Ours);
+
+        Assert.That(parsed!.Statuses.Select(s => (s.ProviderMessageId, s.Status)),
+            Is.EqualTo(new[] { ("wamid.A", "sent"), ("wamid.B", "failed"), ("wamid.C", "read") }));
+        Assert.That(parsed.Statuses[0].Timestamp, Is.EqualTo(DateTime.UnixEpoch.AddSeconds(1700000001)));
+        Assert.That(parsed.Statuses[1].ErrorCode, Is.EqualTo("131026"));
+        Assert.That(parsed.Statuses[1].ErrorDescription, Is.EqualTo("Message undeliverable: Message Undeliverable."));
+        Assert.That(parsed.Skipped, Is.Zero, "a deleted status is a kind we do not track, not a malformed one");
+    }
+
+    [TestCase("""{"id":"wamid.A","status":"sent"}""")]
+    [TestCase("""{"id":"","status":"sent","timestamp":"1700000001"}""")]
+    [TestCase("""{"id":"wamid.A","status":"sent","timestamp":"yesterday"}""")]
+    public void Parse_WhenAStatusIsMalformed_SkipsAndCountsIt(string status)
+    {
+        var body = $$$"""{"entry":[{"changes":[{"value":{"metadata":{"phone_number_id":"{{{Ours}}}"},"statuses":[{{{status}}}]}}]}]}""";
+
+        var parsed = WebhookPayload.Parse(Encoding.UTF8.GetBytes(body), Ours);
+
+        Assert.That(parsed!.Statuses, Is.Empty);
+        Assert.That(parsed.Skipped, Is.EqualTo(1));
+    }
+
+    [TestCase("not json")]
+    [TestCase("[]")]
+    [TestCase("""{"object":"whatsapp_business_account"}""")]
+    public void Parse_WhenTheBodyIsNotMetasShape_ReturnsNull(string body) =>
+        Assert.That(WebhookPayload.Parse(Encoding.UTF8.GetBytes(body), Ours), Is.Null);
+
+    [Test]
+    public void IsValid_AcceptsEitherOfTwoSecretsDuringRotation()
+    {
+        var body = Encoding.UTF8.GetBytes("""{"entry":[]}""");
+
+        Assert.That(WebhookSignature.IsValid(Sign(body, "new"), body, ["old", "new"]), Is.True);
+        Assert.That(WebhookSignature.IsValid(Sign(body, "old"), body, ["old", "new"]), Is.True);
+        Assert.That(WebhookSignature.IsValid(Sign(body, "other"), body, ["old", "new"]), Is.False);
+    }
+
+    [Test]
+    public void IsValid_RefusesASignatureOfAnotherBody()
+    {
+        var body = Encoding.UTF8.GetBytes("""{"entry":[]}""");
+
+        Assert.That(WebhookSignature.IsValid(Sign(Encoding.UTF8.GetBytes("""{"entry":[1]}"""), "s"), body, ["s"]), Is.False);
+    }
+
+    [TestCase("subscribe-token", "subscribe-token", true)]
+    [TestCase("subscribe-token", "subscribe-toke", false)]
+    [TestCase(null, "subscribe-token", false)]
+    public void TokenMatches_ComparesExactly(string? given, string expected, bool matches) =>
+        Assert.That(WebhookSignature.TokenMatches(given, expected), Is.EqualTo(matches));
+
+    private static string Sign(byte[] body, string secret) =>
+        "sha256=" + Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), body));
+}

@@ -1,4 +1,6 @@
 using GovSg.Dispatcher.Extensions;
+using System.Security.Cryptography;
+using System.Text;
 using Microsoft.Extensions.Options;
 
 namespace GovSg.Dispatcher.Statuses;
@@ -28,11 +30,15 @@ public sealed class StatusApplier(
             _options.UnknownMessageRetention, PendingBatch, cancellationToken);
         foreach (var status in dropped)
         {
-            logger.LogWarning("Dropped a {Status} status for unknown provider message {ProviderMessageId} after {Retention}",
-                status.Status, status.ProviderMessageId, _options.UnknownMessageRetention);
+            // WhatsApp message ids embed the recipient's number, so only a fingerprint of the id is logged.
+            logger.LogWarning("Dropped a {Status} status for unknown provider message {ProviderMessageIdHash} after {Retention}",
+                status.Status, Fingerprint(status.ProviderMessageId), _options.UnknownMessageRetention);
         }
 
         metrics.UnknownStatusesDropped(dropped.Count);
         return retried;
     }
+
+    private static string Fingerprint(string providerMessageId) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(providerMessageId)))[..12];
 }

@@ -1,6 +1,6 @@
-using GovSg.Dispatcher.Extensions;
 using System.Security.Cryptography;
 using System.Text;
+using GovSg.Dispatcher.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace GovSg.Dispatcher.Statuses;

@@ -1,11 +1,13 @@
 using System.Threading.Channels;
+using Npgsql;
 
 namespace GovSg.Api.Database;
 
 /// <summary>
 /// Coalesces concurrent single-row operations into one statement ("smart batching"): a batch is whatever queued up
 /// while the previous one was running, so a lone request goes at once and heavy load forms large batches — fewer
-/// round trips and commits, the same answers. A failed batch fails each of its callers with the same exception.
+/// round trips and commits, the same answers. A batch the server refuses is run again item by item, so one bad item
+/// fails only its caller; any other failure fails each caller of the batch with the same exception.
 /// </summary>
 public sealed class Batcher<TItem, TResult> : IAsyncDisposable
 {
@@ -66,6 +68,15 @@ public sealed class Batcher<TItem, TResult> : IAsyncDisposable
                     batch[i].Result.SetResult(results[i]);
                 }
             }
+            catch (PostgresException) when (batch.Count > 1)
+            {
+                // The server refused the statement, so nothing of it was written: run each item alone, so that an
+                // item the database rejects fails only its own caller.
+                foreach (var (item, result) in batch)
+                {
+                    await RunAloneAsync(item, result);
+                }
+            }
             catch (Exception exception)
             {
                 foreach (var (_, result) in batch)
@@ -75,6 +86,18 @@ public sealed class Batcher<TItem, TResult> : IAsyncDisposable
             }
 
             batch.Clear();
+        }
+    }
+
+    private async Task RunAloneAsync(TItem item, TaskCompletionSource<TResult> result)
+    {
+        try
+        {
+            result.SetResult((await _execute([item]))[0]);
+        }
+        catch (Exception exception)
+        {
+            result.TrySetException(exception);
         }
     }
 }

@@ -74,9 +74,16 @@ public sealed partial record ListQuery(
             return null;
         }
 
-        if (!int.TryParse(raw, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out value))
+        var text = raw.ToString();
+        if (!IntegerText().IsMatch(text))
         {
             return ApiError.Validation($"\"{key}\" must be a number");
+        }
+
+        if (!int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out value))
+        {
+            // Too many digits for an int: out of range on its side.
+            value = text[0] == '-' ? int.MinValue : int.MaxValue;
         }
 
         if (value < min)
@@ -112,10 +119,9 @@ public sealed partial record ListQuery(
             return null;
         }
 
-        var text = raw.ToString();
         // A decoded '+' in an offset arrives as a space.
-        var match = IsoDate().Match(text.Replace(' ', '+'));
-        if (!match.Success || !DateTimeOffset.TryParse(match.Value, CultureInfo.InvariantCulture,
+        var match = IsoDate().Match(raw.ToString().Replace(' ', '+'));
+        if (!match.Success || !DateTimeOffset.TryParse(CanonicalDate(match), CultureInfo.InvariantCulture,
                 DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var parsed))
         {
             return ApiError.Validation($"\"{key}\" must be in ISO 8601 date format");
@@ -123,6 +129,15 @@ public sealed partial record ListQuery(
 
         value = parsed.UtcDateTime;
         return null;
+    }
+
+    /// <summary>The matched date with the fraction cut to the 100 ns a DateTime holds and an hour-only offset given minutes.</summary>
+    private static string CanonicalDate(Match match)
+    {
+        var fraction = match.Groups["fraction"].Value;
+        var offset = match.Groups["offset"].Value;
+        return string.Concat(match.Groups["datetime"].Value, fraction[..Math.Min(fraction.Length, 8)],
+            offset.Length == 3 ? offset + ":00" : offset);
     }
 
     private static ApiError? ParseSort(StringValues raw, out string column, out bool ascending)
@@ -146,9 +161,14 @@ public sealed partial record ListQuery(
         return null;
     }
 
-    [GeneratedRegex(@"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?(Z|[+-]\d{2}:\d{2})?)?$")]
+    // A date, optionally a time (hh:mm or hh:mm:ss); a fraction only after seconds, an offset only after a time.
+    [GeneratedRegex(@"\A(?<datetime>[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2})?)?)" +
+                    @"((?<=:[0-9]{2}:[0-9]{2})(?<fraction>\.[0-9]+))?((?<=T.*)(?<offset>Z|[+-][0-9]{2}(:[0-9]{2})?))?\z")]
     private static partial Regex IsoDate();
 
-    [GeneratedRegex(@"^(?<direction>[+\- ]?)(?<column>created_at|updated_at)$")]
+    [GeneratedRegex(@"\A[+-]?[0-9]+\z")]
+    private static partial Regex IntegerText();
+
+    [GeneratedRegex(@"\A(?<direction>[+\- ]?)(?<column>created_at|updated_at)\z")]
     private static partial Regex Sort();
 }

@@ -4,6 +4,7 @@ using GovSg.Api.Auth;
 using GovSg.Api.Http;
 using GovSg.Api.RateLimiting;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Npgsql;
 
 namespace GovSg.Api.Messages;
 
@@ -31,6 +32,7 @@ public static class MessageEndpoints
         SendService sender,
         StatusWaiter waiter,
         MessageStore store,
+        ILogger<SendService> logger,
         CancellationToken cancellationToken)
     {
         var request = context.Request;
@@ -50,7 +52,7 @@ public static class MessageEndpoints
             return bodyError;
         }
 
-        using var document = ParseJson(bytes!);
+        using var document = JsonBody.Parse(bytes!);
         if (document is null)
         {
             return ApiError.Malformed();
@@ -72,7 +74,15 @@ public static class MessageEndpoints
             {
                 var id = long.Parse(message.Id, CultureInfo.InvariantCulture);
                 await waiter.WaitAsync(id, TimeSpan.FromSeconds(seconds), cancellationToken);
-                message = MessageResponse.From((await store.GetAsync(caller.UserId, id, cancellationToken))!);
+                try
+                {
+                    message = MessageResponse.From((await store.GetAsync(caller.UserId, id, cancellationToken))!);
+                }
+                catch (Exception exception) when (exception is NpgsqlException or TimeoutException)
+                {
+                    // The message is stored: it must be answered 201, with the state known at the commit.
+                    logger.LogWarning(exception, "Reading message {MessageId} back after waiting failed", id);
+                }
             }
 
             context.Response.Headers["Preference-Applied"] = $"wait={seconds}";
@@ -116,18 +126,6 @@ public static class MessageEndpoints
 
         var (page, hasMore) = await store.ListAsync(caller.UserId, query!, cancellationToken);
         return TypedResults.Ok(new MessageListResponse(hasMore, page.Select(MessageResponse.From).ToList()));
-    }
-
-    private static JsonDocument? ParseJson(byte[] bytes)
-    {
-        try
-        {
-            return JsonDocument.Parse(bytes);
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
     }
 }
 

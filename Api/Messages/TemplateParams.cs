@@ -1,11 +1,11 @@
-using System.Text;
+using System.Text.RegularExpressions;
 using GovSg.Api.Http;
 using GovSg.Api.Templates;
 
 namespace GovSg.Api.Messages;
 
 /// <summary>Check 5 of SPEC §3.2: the given params against the template, and what WhatsApp would refuse.</summary>
-public static class TemplateParams
+public static partial class TemplateParams
 {
     public const int MaxLength = 1024;
 
@@ -59,17 +59,22 @@ public static class TemplateParams
             return "must not contain newlines or tabs";
         }
 
+        if (value.Contains('\0', StringComparison.Ordinal))
+        {
+            return "must not contain null characters";
+        }
+
         return value.Contains("     ", StringComparison.Ordinal) ? "must not contain more than 4 consecutive spaces" : null;
     }
 
-    public static string Fill(string body, IReadOnlyList<KeyValuePair<string, string>> values)
-    {
-        var filled = new StringBuilder(body);
-        foreach (var (name, value) in values)
-        {
-            filled.Replace("{{" + name + "}}", value);
-        }
+    /// <summary>
+    /// The text WhatsApp shows: each <c>{{name}}</c> of the body replaced by its value, in one pass, so a value that
+    /// itself contains a placeholder is shown as written, not expanded again. Unknown placeholders stay as they are.
+    /// </summary>
+    public static string Fill(string body, IReadOnlyList<KeyValuePair<string, string>> values) =>
+        Placeholder().Replace(body, match =>
+            values.FirstOrDefault(p => p.Key == match.Groups[1].Value) is { Key: not null } given ? given.Value : match.Value);
 
-        return filled.ToString();
-    }
+    [GeneratedRegex(@"\{\{([^{}]+)\}\}", RegexOptions.CultureInvariant)]
+    private static partial Regex Placeholder();
 }

@@ -40,5 +40,6 @@ public sealed class SendRateLimitFilter(RateLimitStore store, MessageStore messa
 
     private async Task<bool> IsReplayAsync(HttpContext http, Caller caller) =>
         http.Request.Headers.TryGetValue(Idempotency.HeaderName, out var key) && Idempotency.IsValidKey(key.ToString()) &&
-        await messages.FindByIdempotencyKeyAsync(caller.UserId, key.ToString(), http.RequestAborted) is not null;
+        await messages.FindByIdempotencyKeyAsync(caller.UserId, key.ToString(), http.RequestAborted) is { } earlier &&
+        earlier.CreatedAt > time.GetUtcNow().UtcDateTime - Idempotency.Window;
 }

@@ -27,7 +27,7 @@ public static class WebhookEndpoints
         [FromQuery(Name = "hub.challenge")] string? challenge,
         IOptions<WebhookOptions> options)
     {
-        return mode == "subscribe" && challenge is not null && WebhookSignature.TokenMatches(token, options.Value.VerifyToken)
+        return mode == "subscribe" && challenge is { Length: > 0 } && WebhookSignature.TokenMatches(token, options.Value.VerifyToken)
             ? TypedResults.Text(challenge, "text/plain")
             : ApiError.Unauthorized("Webhook verification failed");
     }
@@ -52,7 +52,7 @@ public static class WebhookEndpoints
             return ApiError.Unauthenticated("Invalid or missing X-Hub-Signature-256");
         }
 
-        var parsed = WebhookPayload.Parse(body, settings.PhoneNumberId);
+        var parsed = WebhookPayload.Parse(body!, settings.PhoneNumberId);
         if (parsed is null)
         {
             // Signed by Meta but unreadable: a non-200 would only make Meta redeliver it for days.

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using GovSg.Api.Http;
 using GovSg.Contracts;
 
 namespace GovSg.Api.Webhooks;
@@ -12,17 +13,15 @@ public static class WebhookPayload
 {
     private static readonly HashSet<string> TrackedStatuses = ["sent", "delivered", "read", "failed"];
 
+    /// <summary>The last second a <see cref="DateTime"/> holds (9999-12-31T23:59:59Z); a later timestamp is unreadable.</summary>
+    private static readonly long MaxUnixSeconds = (DateTime.MaxValue - DateTime.UnixEpoch).Ticks / TimeSpan.TicksPerSecond;
+
     public sealed record Parsed(List<ProviderStatus> Statuses, int Skipped, List<string> Errors);
 
     /// <summary>Null when the body is not the JSON object Meta sends.</summary>
-    public static Parsed? Parse(ReadOnlySpan<byte> body, string phoneNumberId)
+    public static Parsed? Parse(byte[] body, string phoneNumberId)
     {
-        JsonDocument document;
-        try
-        {
-            document = JsonDocument.Parse(body.ToArray());
-        }
-        catch (JsonException)
+        if (JsonBody.Parse(body) is not { } document)
         {
             return null;
         }
@@ -91,7 +90,8 @@ public static class WebhookPayload
             !TryGetString(status, "id", out var id) || id.Length == 0 ||
             !TryGetString(status, "status", out var kind) || !TrackedStatuses.Contains(kind) ||
             !TryGetString(status, "timestamp", out var timestamp) ||
-            !long.TryParse(timestamp, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds))
+            !long.TryParse(timestamp, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds) ||
+            seconds > MaxUnixSeconds)
         {
             return null;
         }

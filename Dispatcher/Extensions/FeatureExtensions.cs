@@ -19,6 +19,9 @@ public static class FeatureExtensions
                 // Connections are recycled so DNS changes on Meta's side are picked up.
                 PooledConnectionLifetime = TimeSpan.FromMinutes(5),
                 MaxConnectionsPerServer = 1_024,
+                // An HTTP/2 connection carries a limited number of streams (often 100); more calls in flight than that
+                // open further connections instead of queueing into the call's timeout.
+                EnableMultipleHttp2Connections = true,
             })
             .ConfigureHttpClient(http =>
             {

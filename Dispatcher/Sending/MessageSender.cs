@@ -20,6 +20,8 @@ public sealed class MessageSender(
     WhatsAppClient client,
     ProviderGate gate,
     IOptions<RetryOptions> retryOptions,
+    IOptions<WhatsAppOptions> whatsAppOptions,
+    IHostApplicationLifetime stopping,
     DispatcherMetrics metrics,
     TimeProvider time,
     ILogger<MessageSender> logger)
@@ -27,12 +29,18 @@ public sealed class MessageSender(
     private static readonly ActivitySource Source = new(DispatcherMetrics.Name);
 
     private readonly RetryOptions _retry = retryOptions.Value;
+    private readonly WhatsAppOptions _whatsApp = whatsAppOptions.Value;
 
     public async Task SendAsync(IReadOnlyList<SendCommand> commands, CancellationToken cancellationToken)
     {
         var now = Now();
         var traces = commands.DistinctBy(c => c.MessageId).ToDictionary(c => c.MessageId, c => c.Trace);
-        var claimed = await store.ClaimAsync([.. traces.Keys], now, now + _retry.ClaimLease, cancellationToken);
+        // Slots are reserved before the claim, so the claim's lease covers the wait for the last of them and the call
+        // after it: a lease that lapsed while a message waited its turn would let another dispatcher send it too.
+        // (A slot reserved for a message that turns out to be taken already goes unused.)
+        var slots = traces.Keys.ToDictionary(id => id, _ => now + gate.ReserveSlot());
+        var leaseUntil = slots.Values.Max() + _whatsApp.Timeout + _retry.ClaimLease;
+        var claimed = await store.ClaimAsync([.. traces.Keys], now, leaseUntil, cancellationToken);
         // The rest are already sent, finished, claimed by another dispatcher, not yet due, or expired.
         metrics.ClaimsSkipped(commands.Count - claimed.Count);
         foreach (var message in claimed.Where(m => m.Attempts == 1))
@@ -40,19 +48,9 @@ public sealed class MessageSender(
             metrics.QueueLag(now - message.CreatedAt);
         }
 
-        if (gate.PausedUntil(now) is { } resumeAt)
-        {
-            foreach (var message in claimed)
-            {
-                await Durably(ct => store.DeferAsync(message.Id, Spread(now, resumeAt),
-                    "Sending paused: the provider rejected our credentials", ct));
-            }
-
-            return;
-        }
-
         // From here each call runs to completion even during shutdown: abandoning it would leave its outcome unknown.
-        var calls = claimed.Select(message => CallAsync(message, traces[message.Id])).ToList();
+        // Only a message still waiting for its slot is handed back when the dispatcher stops.
+        var calls = claimed.Select(message => CallAsync(message, slots[message.Id], traces[message.Id])).ToList();
         while (calls.Count > 0)
         {
             await Task.WhenAny(calls);
@@ -62,13 +60,40 @@ public sealed class MessageSender(
         }
     }
 
-    private async Task<(ClaimedMessage Message, SendOutcome Outcome)> CallAsync(ClaimedMessage message, ActivityContext trace)
+    /// <summary>Waits for the message's slot and calls the provider; never throws, so every outcome gets recorded.</summary>
+    private async Task<(ClaimedMessage Message, SendOutcome Outcome)> CallAsync(ClaimedMessage message, DateTime slot,
+        ActivityContext trace)
     {
         // Commands are consumed in batches; this span puts the provider call back into the message's own trace.
         using var activity = Source.StartActivity("send message", ActivityKind.Internal, trace);
         activity?.SetTag("govsg.message_id", message.Id);
-        await gate.PaceAsync(CancellationToken.None);
-        return (message, await client.SendAsync(ToOutgoing(message), CancellationToken.None));
+        try
+        {
+            if (slot > Now())
+            {
+                await Task.Delay(slot - Now(), time, stopping.ApplicationStopping);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            return (message, SendOutcome.NotCalled(Now(), "The dispatcher stopped before the call; handed back"));
+        }
+
+        if (gate.PausedUntil(Now()) is { } resumeAt)
+        {
+            return (message, SendOutcome.NotCalled(resumeAt, "Sending paused: the provider rejected our credentials"));
+        }
+
+        try
+        {
+            return (message, await client.SendAsync(ToOutgoing(message), CancellationToken.None));
+        }
+        catch (Exception exception)
+        {
+            logger.LogError(exception, "Sending message {MessageId} failed unexpectedly", message.Id);
+            return (message, SendOutcome.Failure(FailureKind.Transient, "dispatcher_error",
+                $"Unexpected failure while calling the provider ({exception.GetType().Name})", possiblySent: true));
+        }
     }
 
     private async Task RecordAsync(IReadOnlyList<(ClaimedMessage Message, SendOutcome Outcome)> results)
@@ -94,12 +119,17 @@ public sealed class MessageSender(
         switch (outcome.Kind)
         {
             case FailureKind.Permanent:
-                await Fail(message.Id, outcome.ErrorCode, outcome.ErrorDescription, now);
+                await Fail(message, outcome.ErrorCode, outcome.ErrorDescription, now);
+                return;
+            case FailureKind.NotCalled:
+                await Durably(ct => store.DeferAsync(message.Id, message.Attempts, Spread(now, outcome.ResumeAt ?? now),
+                    outcome.ErrorDescription, ct));
                 return;
             case FailureKind.CredentialsBroken:
                 logger.LogError("The provider rejected our credentials ({Error}); pausing sends", error);
                 gate.CredentialsRejected(now, error);
-                await Durably(ct => store.DeferAsync(message.Id, Spread(now, gate.PausedUntil(now) ?? now), error, ct));
+                await Durably(ct => store.DeferAsync(message.Id, message.Attempts, Spread(now, gate.PausedUntil(now) ?? now),
+                    error, ct));
                 return;
             case FailureKind.Throughput:
                 gate.ThroughputExceeded();
@@ -120,39 +150,40 @@ public sealed class MessageSender(
         var retryAt = now + delay;
         if (retryAt > message.FirstAttemptAt + _retry.Budget)
         {
-            await Fail(message.Id, "retries_exhausted",
+            await Fail(message, "retries_exhausted",
                 $"Gave up after {message.Attempts} attempt(s) over {_retry.Budget.TotalMinutes:0.#} min; last error {error}", now);
             return;
         }
 
         logger.LogInformation("Message {MessageId} attempt {Attempt} failed ({Error}); retrying in {Delay}",
             message.Id, message.Attempts, error, delay);
-        await Durably(ct => store.RetryAsync(message.Id, retryAt, error, ct));
+        await Durably(ct => store.RetryAsync(message.Id, message.Attempts, retryAt, error, ct));
     }
 
-    private async Task Fail(long id, string code, string description, DateTime now)
+    private async Task Fail(ClaimedMessage message, string code, string description, DateTime now)
     {
-        await Durably(ct => store.FailAsync(id, code, description, now, ct));
-        metrics.StatusChanged("ERROR");
+        if (await Durably(ct => store.FailAsync(message.Id, message.Attempts, code, description, now, ct)))
+        {
+            metrics.StatusChanged("ERROR");
+        }
     }
 
     /// <summary>
-    /// An outcome write is retried through short database hiccups: losing an ACCEPTED write means the message is sent
-    /// again once its claim lapses.
+    /// An outcome write is retried until the database takes it, backing off to one try every 5 s: losing an ACCEPTED
+    /// write means the message is sent again once its claim lapses. Returns whether the write changed the message.
     /// </summary>
-    private async Task Durably(Func<CancellationToken, Task<bool>> write)
+    private async Task<bool> Durably(Func<CancellationToken, Task<bool>> write)
     {
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                await write(CancellationToken.None);
-                return;
+                return await write(CancellationToken.None);
             }
-            catch (Exception exception) when (exception is NpgsqlException or TimeoutException && attempt < 6)
+            catch (Exception exception) when (exception is NpgsqlException or TimeoutException)
             {
                 logger.LogWarning(exception, "Recording a send outcome failed (attempt {Attempt}); retrying", attempt);
-                await Task.Delay(TimeSpan.FromMilliseconds(100 * Math.Pow(2, attempt)), time);
+                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(5_000, 100 * Math.Pow(2, Math.Min(attempt, 10)))), time);
             }
         }
     }

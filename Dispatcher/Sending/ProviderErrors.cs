@@ -6,6 +6,10 @@ public static class ProviderErrors
     private static readonly HashSet<int> TransientCodes = [131000, 131016, 133004];
     private static readonly HashSet<int> ThroughputCodes = [130429, 4, 80007];
     private static readonly HashSet<int> CredentialCodes = [190, 131031];
+
+    // SPEC §5's permanent codes are permanent whatever HTTP status carries them.
+    private static readonly HashSet<int> PermanentCodes =
+        [131026, 100, 131008, 131009, 132000, 132001, 132005, 132007, 132012, 132015, 132016, 132018];
     private const int PairRateCode = 131056;
 
     public static FailureKind Classify(int httpStatus, int? errorCode)
@@ -30,6 +34,11 @@ public static class ProviderErrors
             if (CredentialCodes.Contains(code))
             {
                 return FailureKind.CredentialsBroken;
+            }
+
+            if (PermanentCodes.Contains(code))
+            {
+                return FailureKind.Permanent;
             }
         }
 

@@ -43,10 +43,12 @@ public sealed class ProviderGate(IOptions<WhatsAppOptions> whatsApp, IOptions<Re
         }
     }
 
-    /// <summary>Waits for this call's slot. Slots are spaced 1/rate apart, with up to one second of burst.</summary>
-    public async ValueTask PaceAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Reserves the next call slot and says how long until it comes. Slots are spaced 1/rate apart, with up to one
+    /// second of burst; a reserved slot is kept even if the rate changes afterwards.
+    /// </summary>
+    public TimeSpan ReserveSlot()
     {
-        TimeSpan wait;
         lock (_lock)
         {
             var now = time.GetTimestamp();
@@ -54,12 +56,7 @@ public sealed class ProviderGate(IOptions<WhatsAppOptions> whatsApp, IOptions<Re
             var interval = (long)(time.TimestampFrequency / _rate);
             var slot = Math.Max(_nextSlot, now - time.TimestampFrequency);
             _nextSlot = slot + interval;
-            wait = slot > now ? time.GetElapsedTime(now, slot) : TimeSpan.Zero;
-        }
-
-        if (wait > TimeSpan.Zero)
-        {
-            await Task.Delay(wait, time, cancellationToken);
+            return slot > now ? time.GetElapsedTime(now, slot) : TimeSpan.Zero;
         }
     }
 

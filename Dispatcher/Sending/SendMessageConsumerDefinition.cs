@@ -17,14 +17,22 @@ public sealed class SendMessageConsumerDefinition : ConsumerDefinition<SendMessa
 
     public SendMessageConsumerDefinition(IOptions<WhatsAppOptions> options)
     {
-        _concurrentBatches = Math.Max(2, (options.Value.MaxConcurrentSends + BatchSize - 1) / BatchSize);
+        _concurrentBatches = ConcurrentBatches(options.Value);
         EndpointName = "send-message";
     }
+
+    /// <summary>How many commands one dispatcher may hold fetched but not yet finished.</summary>
+    public static int PrefetchCount(WhatsAppOptions options) => PrefetchCount(ConcurrentBatches(options));
+
+    private static int ConcurrentBatches(WhatsAppOptions options) =>
+        Math.Max(2, (options.MaxConcurrentSends + BatchSize - 1) / BatchSize);
+
+    private static int PrefetchCount(int concurrentBatches) => BatchSize * concurrentBatches * 2;
 
     protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator,
         IConsumerConfigurator<SendMessageConsumer> consumerConfigurator, IRegistrationContext context)
     {
-        endpointConfigurator.PrefetchCount = BatchSize * _concurrentBatches * 2;
+        endpointConfigurator.PrefetchCount = PrefetchCount(_concurrentBatches);
         if (endpointConfigurator is IRabbitMqReceiveEndpointConfigurator rabbit)
         {
             rabbit.SetQuorumQueue();

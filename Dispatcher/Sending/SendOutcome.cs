@@ -17,6 +17,12 @@ public enum FailureKind
 
     /// <summary>Our token or account is broken: keep the message, pause sending, report unhealthy.</summary>
     CredentialsBroken,
+
+    /// <summary>
+    /// The provider was not called (sending is paused, or the dispatcher is stopping): hand the message back for
+    /// <see cref="SendOutcome.ResumeAt"/> without spending its retry budget.
+    /// </summary>
+    NotCalled,
 }
 
 /// <summary>The result of one provider call: accepted with the provider's id, or a classified failure.</summary>
@@ -25,7 +31,8 @@ public sealed record SendOutcome(
     FailureKind Kind,
     string ErrorCode,
     string ErrorDescription,
-    bool PossiblySent)
+    bool PossiblySent,
+    DateTime? ResumeAt = null)
 {
     public bool Accepted => ProviderMessageId is not null;
 
@@ -33,4 +40,7 @@ public sealed record SendOutcome(
 
     public static SendOutcome Failure(FailureKind kind, string code, string description, bool possiblySent = false) =>
         new(null, kind, code, description, possiblySent);
+
+    public static SendOutcome NotCalled(DateTime resumeAt, string reason) =>
+        new(null, FailureKind.NotCalled, "not_called", reason, PossiblySent: false, resumeAt);
 }

@@ -19,7 +19,9 @@ public sealed class ClaimedMessage
 
 /// <summary>
 /// The send path's writes. Each is one guarded UPDATE that only acts on an UNSENT message, so redeliveries, duplicate
-/// commands and concurrent dispatchers are decided by rows affected, never by a read followed by a write.
+/// commands and concurrent dispatchers are decided by rows affected, never by a read followed by a write. Failures,
+/// retries and deferrals also carry the attempt number of their claim: if the claim lapsed and the message was claimed
+/// again, the stale outcome is dropped rather than overwriting the newer claim. An acceptance always counts.
 /// </summary>
 public sealed class SendStore(NpgsqlDataSource dataSource)
 {
@@ -47,18 +49,18 @@ public sealed class SendStore(NpgsqlDataSource dataSource)
     private const string FailSql = """
         UPDATE messages SET
             status = 'ERROR', errored_at = @now, updated_at = @now, error_code = @code, error_description = @description
-        WHERE id = @id AND status = 'UNSENT'
+        WHERE id = @id AND status = 'UNSENT' AND attempts = @attempts
         """;
 
     private const string RetrySql = """
         UPDATE messages SET available_at = @retryAt, sweep_at = @retryAt, last_error = @lastError
-        WHERE id = @id AND status = 'UNSENT'
+        WHERE id = @id AND status = 'UNSENT' AND attempts = @attempts
         """;
 
     // Credentials broken: the attempt does not count against the retry budget, which restarts on resumption.
     private const string DeferSql = """
         UPDATE messages SET available_at = @resumeAt, sweep_at = @resumeAt, first_attempt_at = NULL, last_error = @lastError
-        WHERE id = @id AND status = 'UNSENT'
+        WHERE id = @id AND status = 'UNSENT' AND attempts = @attempts
         """;
 
     /// <summary>Claims those of the messages that are due; the others are someone else's, finished, or expired.</summary>
@@ -80,14 +82,15 @@ public sealed class SendStore(NpgsqlDataSource dataSource)
             now,
         }, cancellationToken);
 
-    public Task<bool> FailAsync(long id, string code, string description, DateTime now, CancellationToken cancellationToken) =>
-        ExecuteAsync(FailSql, new { id, code, description, now }, cancellationToken);
+    public Task<bool> FailAsync(long id, int attempts, string code, string description, DateTime now,
+        CancellationToken cancellationToken) =>
+        ExecuteAsync(FailSql, new { id, attempts, code, description, now }, cancellationToken);
 
-    public Task<bool> RetryAsync(long id, DateTime retryAt, string lastError, CancellationToken cancellationToken) =>
-        ExecuteAsync(RetrySql, new { id, retryAt, lastError }, cancellationToken);
+    public Task<bool> RetryAsync(long id, int attempts, DateTime retryAt, string lastError, CancellationToken cancellationToken) =>
+        ExecuteAsync(RetrySql, new { id, attempts, retryAt, lastError }, cancellationToken);
 
-    public Task<bool> DeferAsync(long id, DateTime resumeAt, string lastError, CancellationToken cancellationToken) =>
-        ExecuteAsync(DeferSql, new { id, resumeAt, lastError }, cancellationToken);
+    public Task<bool> DeferAsync(long id, int attempts, DateTime resumeAt, string lastError, CancellationToken cancellationToken) =>
+        ExecuteAsync(DeferSql, new { id, attempts, resumeAt, lastError }, cancellationToken);
 
     private async Task<bool> ExecuteAsync(string sql, object parameters, CancellationToken cancellationToken)
     {

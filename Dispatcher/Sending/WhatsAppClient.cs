@@ -108,8 +108,10 @@ public sealed class WhatsAppClient(HttpClient http, IOptions<WhatsAppOptions> op
         try
         {
             using var document = JsonDocument.Parse(body);
-            if (document.RootElement.TryGetProperty("messages", out var messages) &&
+            if (document.RootElement.ValueKind == JsonValueKind.Object &&
+                document.RootElement.TryGetProperty("messages", out var messages) &&
                 messages.ValueKind == JsonValueKind.Array && messages.GetArrayLength() > 0 &&
+                messages[0].ValueKind == JsonValueKind.Object &&
                 messages[0].TryGetProperty("id", out var id) && id.ValueKind == JsonValueKind.String &&
                 id.GetString() is { Length: > 0 } providerMessageId)
             {
@@ -132,7 +134,8 @@ public sealed class WhatsAppClient(HttpClient http, IOptions<WhatsAppOptions> op
         try
         {
             using var document = JsonDocument.Parse(body);
-            if (!document.RootElement.TryGetProperty("error", out error) || error.ValueKind != JsonValueKind.Object)
+            if (document.RootElement.ValueKind != JsonValueKind.Object ||
+                !document.RootElement.TryGetProperty("error", out error) || error.ValueKind != JsonValueKind.Object)
             {
                 return NonJson(httpStatus);
             }
@@ -144,7 +147,10 @@ public sealed class WhatsAppClient(HttpClient http, IOptions<WhatsAppOptions> op
             return NonJson(httpStatus);
         }
 
-        int? code = error.TryGetProperty("code", out var codeElement) && codeElement.TryGetInt32(out var parsed) ? parsed : null;
+        int? code = error.TryGetProperty("code", out var codeElement) && codeElement.ValueKind == JsonValueKind.Number &&
+                    codeElement.TryGetInt32(out var parsed)
+            ? parsed
+            : null;
         var message = error.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString() : null;
         var details = error.TryGetProperty("error_data", out var data) && data.ValueKind == JsonValueKind.Object &&
                       data.TryGetProperty("details", out var d) && d.ValueKind == JsonValueKind.String

@@ -4,7 +4,10 @@ using RabbitMQ.Client;
 
 namespace GovSg.Dispatcher.Sweeping;
 
-/// <summary>Reads how many commands wait in the send queue (a passive declare on its own small connection).</summary>
+/// <summary>What the send queue holds: commands ready for delivery, and how many dispatchers consume it.</summary>
+public readonly record struct QueueDepth(uint Ready, uint Consumers);
+
+/// <summary>Reads the send queue's depth (a passive declare on its own small connection).</summary>
 public sealed class SendQueueProbe(IOptions<RabbitMqOptions> options, ILogger<SendQueueProbe> logger) : IAsyncDisposable
 {
     public const string QueueName = "send-message";
@@ -13,8 +16,8 @@ public sealed class SendQueueProbe(IOptions<RabbitMqOptions> options, ILogger<Se
     private IConnection? _connection;
     private IChannel? _channel;
 
-    /// <summary>The ready-message count, or null when the broker cannot be asked.</summary>
-    public async Task<uint?> ReadyCountAsync(CancellationToken cancellationToken)
+    /// <summary>The queue's depth, or null when the broker cannot be asked.</summary>
+    public async Task<QueueDepth?> DepthAsync(CancellationToken cancellationToken)
     {
         await _gate.WaitAsync(cancellationToken);
         try
@@ -36,7 +39,8 @@ public sealed class SendQueueProbe(IOptions<RabbitMqOptions> options, ILogger<Se
                 _channel = await _connection.CreateChannelAsync(cancellationToken: cancellationToken);
             }
 
-            return (await _channel.QueueDeclarePassiveAsync(QueueName, cancellationToken)).MessageCount;
+            var queue = await _channel.QueueDeclarePassiveAsync(QueueName, cancellationToken);
+            return new QueueDepth(queue.MessageCount, queue.ConsumerCount);
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {

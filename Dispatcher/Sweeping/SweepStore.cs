@@ -16,11 +16,11 @@ public sealed class SweepStore(NpgsqlDataSource dataSource)
         RETURNING id
         """;
 
-    // Never claimed: the command may still be waiting in a backlog, so the caller asks only when the queue is drained.
+    // Never claimed: the command may still be queued or fetched, so the caller says how old one must be to count as lost.
     private const string TakeUnclaimedDueSql = """
         UPDATE messages SET sweep_at = @nextSweep
         WHERE id IN (SELECT id FROM messages
-                     WHERE status = 'UNSENT' AND attempts = 0 AND sweep_at <= @now
+                     WHERE status = 'UNSENT' AND attempts = 0 AND sweep_at <= @unclaimedDueBy
                      ORDER BY sweep_at
                      LIMIT @limit
                      FOR UPDATE SKIP LOCKED)
@@ -41,17 +41,17 @@ public sealed class SweepStore(NpgsqlDataSource dataSource)
         """;
 
     /// <summary>
-    /// Takes messages whose command must be (re-)published — never-claimed ones only when
-    /// <paramref name="includeNeverClaimed"/> — and moves their next sweep to <paramref name="nextSweep"/>.
+    /// Takes messages whose command must be (re-)published — never-claimed ones only if due by
+    /// <paramref name="unclaimedDueBy"/>, none when it is null — and moves their next sweep to <paramref name="nextSweep"/>.
     /// </summary>
-    public async Task<IReadOnlyList<long>> TakeDueAsync(DateTime now, DateTime nextSweep, bool includeNeverClaimed, int limit,
+    public async Task<IReadOnlyList<long>> TakeDueAsync(DateTime now, DateTime nextSweep, DateTime? unclaimedDueBy, int limit,
         CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        var parameters = new { now, nextSweep, limit };
+        var parameters = new { now, nextSweep, limit, unclaimedDueBy };
         var due = (await connection.QueryAsync<long>(new CommandDefinition(TakeClaimedDueSql, parameters,
             cancellationToken: cancellationToken))).ToList();
-        if (includeNeverClaimed && due.Count < limit)
+        if (unclaimedDueBy is not null && due.Count < limit)
         {
             due.AddRange(await connection.QueryAsync<long>(new CommandDefinition(TakeUnclaimedDueSql,
                 parameters with { limit = limit - due.Count }, cancellationToken: cancellationToken)));

@@ -1,5 +1,6 @@
 using GovSg.Contracts;
 using GovSg.Dispatcher.Extensions;
+using GovSg.Dispatcher.Sending;
 using GovSg.Dispatcher.Statuses;
 using MassTransit;
 using Microsoft.Extensions.Options;
@@ -19,11 +20,14 @@ public sealed class Sweeper(
     SendQueueProbe queue,
     IBusControl bus,
     IOptions<SweepOptions> options,
+    IOptions<WhatsAppOptions> whatsApp,
     DispatcherMetrics metrics,
     TimeProvider time,
     ILogger<Sweeper> logger) : BackgroundService
 {
     private readonly SweepOptions _options = options.Value;
+    private readonly int _prefetch = SendMessageConsumerDefinition.PrefetchCount(whatsApp.Value);
+    private readonly double _messagesPerSecond = whatsApp.Value.MessagesPerSecond;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -64,9 +68,14 @@ public sealed class Sweeper(
             return;
         }
 
-        var ready = await queue.ReadyCountAsync(cancellationToken);
-        var drained = ready is { } count && count <= _options.BacklogThreshold;
-        var due = await store.TakeDueAsync(now, now + _options.PickUpDeadline, drained, _options.BatchSize, cancellationToken);
+        // A never-claimed message is presumed to have lost its command only while the queue has no backlog, and only
+        // once it is older than the time the dispatchers need for what is queued and what they have fetched.
+        var depth = await queue.DepthAsync(cancellationToken);
+        DateTime? unclaimedDueBy = depth is { } d && d.Ready <= _options.BacklogThreshold
+            ? now - TimeSpan.FromSeconds((d.Ready + (double)d.Consumers * _prefetch) / _messagesPerSecond)
+            : null;
+        var due = await store.TakeDueAsync(now, now + _options.PickUpDeadline, unclaimedDueBy, _options.BatchSize,
+            cancellationToken);
         if (due.Count == 0)
         {
             return;

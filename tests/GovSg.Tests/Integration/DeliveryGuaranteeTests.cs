@@ -38,6 +38,49 @@ public sealed class DeliveryGuaranteeTests
     }
 
     [Test]
+    public async Task Send_WhenMessagesWaitForTheirTurnLongerThanTheClaimLease_StillCallsTheProviderOncePerMessage()
+    {
+        var user = await Env.CreateUserAsync();
+        // A slow second dispatcher (2 calls/s once it shares the number's 4/s) whose bare lease (1 s) is shorter than
+        // the wait for its later slots; the fast one would take over any lapsed claim and send it too.
+        await using var slow = await Env.StartDispatcherAsync(new Dictionary<string, string?>
+        {
+            ["WhatsApp:MessagesPerSecond"] = "4",
+            ["Retry:ClaimLease"] = "00:00:01",
+        });
+        var recipients = Enumerable.Range(0, 24).Select(_ => TestRecipients.Next()).ToList();
+
+        var ids = await Task.WhenAll(recipients.Select(async recipient =>
+        {
+            var (_, body) = await MessageJson.PostAsync(user.Client, MessageJson.OfficerCall(recipient.Local));
+            return long.Parse(body.Str("id"), CultureInfo.InvariantCulture);
+        }));
+
+        var finished = await Poll.UntilAsync(() => CountAsync(ids, "status <> 'UNSENT'"), n => n == ids.Length, TimeSpan.FromSeconds(30));
+        Assert.That(finished, Is.EqualTo(ids.Length));
+        var sendsPerRecipient = await Task.WhenAll(recipients.Select(async r => (await Env.SimulatorSendsAsync(r.Digits)).Count));
+        Assert.That(sendsPerRecipient, Is.All.EqualTo(1));
+    }
+
+    [Test]
+    public async Task SendStore_WhenAClaimLapsedAndWasTakenAgain_DropsTheStaleClaimsOutcome()
+    {
+        var user = await Env.CreateUserAsync();
+        var id = await AcceptWithoutCommandAsync(user);
+        var store = Env.Dispatcher.Services.GetRequiredService<GovSg.Dispatcher.Sending.SendStore>();
+        var now = DateTime.UtcNow;
+        var first = await store.ClaimAsync([id], now, now, CancellationToken.None);
+        var second = await store.ClaimAsync([id], now.AddSeconds(1), now.AddMinutes(1), CancellationToken.None);
+
+        var staleFail = await store.FailAsync(id, first.Single().Attempts, "131026", "stale", now, CancellationToken.None);
+        var staleRetry = await store.RetryAsync(id, first.Single().Attempts, now, "stale", CancellationToken.None);
+        var currentRetry = await store.RetryAsync(id, second.Single().Attempts, now.AddMinutes(1), "current", CancellationToken.None);
+
+        Assert.That((staleFail, staleRetry, currentRetry), Is.EqualTo((false, false, true)));
+        Assert.That(await CountAsync([id], "status = 'UNSENT' AND attempts = 2 AND last_error = 'current'"), Is.EqualTo(1));
+    }
+
+    [Test]
     public async Task Dispatchers_ShareTheNumbersThroughputLimitBetweenThem()
     {
         var gate = Env.Dispatcher.Services.GetRequiredService<GovSg.Dispatcher.Sending.ProviderGate>();

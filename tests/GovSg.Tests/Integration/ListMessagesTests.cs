@@ -89,6 +89,8 @@ public sealed class ListMessagesTests
     [TestCase("created_at[gte]=2024-03-10", 0, 14)]
     [TestCase("created_at[lt]=2024-03-10", -1, -1)]
     [TestCase("created_at[gte]=2024-03-10T08:14:00", 14, 14)]
+    [TestCase("created_at[gt]=2024-03-10T08:04:59.999999999Z", 5, 14)]
+    [TestCase("created_at[lt]=2024-03-10T16:05%2B08", 0, 4)]
     public async Task List_ByCreatedAt_AppliesEveryOperatorAndAndsThem(string query, int first, int last)
     {
         var ids = await IdsAsync($"?{query}&limit=100&sort_by=%2Bcreated_at");
@@ -172,6 +174,14 @@ public sealed class ListMessagesTests
     [TestCase("sort_by=created_atx", "\"sort_by\" must be one of [created_at, +created_at, -created_at, updated_at, +updated_at, -updated_at]")]
     [TestCase("sort_by=created_at&sort_by=updated_at", "\"sort_by\" must not be repeated")]
     [TestCase("page=2", "\"page\" is not allowed")]
+    [TestCase("limit=99999999999", "\"limit\" must be less than or equal to 1000")]
+    [TestCase("offset=-99999999999", "\"offset\" must be greater than or equal to 0")]
+    [TestCase("limit=5%00", "\"limit\" must be a number")]
+    [TestCase("limit=%D9%A5", "\"limit\" must be a number")]
+    [TestCase("sort_by=created_at%0A", "\"sort_by\" must be one of [created_at, +created_at, -created_at, updated_at, +updated_at, -updated_at]")]
+    [TestCase("created_at[gte]=2024-03-10%0A", "\"created_at[gte]\" must be in ISO 8601 date format")]
+    [TestCase("created_at[gte]=2024-03-10Z", "\"created_at[gte]\" must be in ISO 8601 date format")]
+    [TestCase("created_at[gte]=2024-03-10T08:05.5Z", "\"created_at[gte]\" must be in ISO 8601 date format")]
     public async Task List_WhenAParameterIsBad_Answers400(string query, string message)
     {
         var (response, error) = await MessageJson.GetAsync(_user.Client, $"{ListPath}?{query}");

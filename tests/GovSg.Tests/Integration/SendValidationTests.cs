@@ -28,6 +28,9 @@ public sealed class SendValidationTests
     [TestCase("""{"recipient":"91234567","template_id":2,"params":{"venue":"A\nB","date":"B","time":"C","reference":"D"}}""", 400, "api_validation", "\"params.venue\" must not contain newlines or tabs")]
     [TestCase("""{"recipient":"91234567","template_id":1""", 400, "malformed", "Request body is not valid JSON")]
     [TestCase("", 400, "malformed", "Request body is not valid JSON")]
+    [TestCase("""{"recipient":"\ud800","template_id":3}""", 400, "malformed", "Request body is not valid JSON")]
+    [TestCase("""{"\udc00":1,"recipient":"91234567","template_id":3}""", 400, "malformed", "Request body is not valid JSON")]
+    [TestCase("""{"recipient":"91234567","template_id":1,"params":{"recipient_name":"a\u0000b","officer_name":"b","officer_designation":"c","agency":"d","topic":"e","timeslot":"f"}}""", 400, "api_validation", "\"params.recipient_name\" must not contain null characters")]
     public async Task Send_WhenInvalid_AnswersTheFirstFailureAndStoresAndPublishesNothing(string body, int status, string code, string message)
     {
         var published = await Env.PublishedCommandCountAsync();
@@ -52,6 +55,33 @@ public sealed class SendValidationTests
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
         Assert.That(error.Str("message"), Is.EqualTo("Template with ID 3 not found"));
         Assert.That(await Env.CountMessagesAsync(user.Id), Is.Zero);
+    }
+
+    [Test]
+    public async Task Send_WhenTheBodyIsNotUtf8_AnswersMalformedAndStoresNothing()
+    {
+        var body = System.Text.Encoding.UTF8.GetBytes("""{"recipient":"9123456#","template_id":3}""");
+        body[Array.IndexOf(body, (byte)'#')] = 0xFF;
+        using var request = new HttpRequestMessage(HttpMethod.Post, MessageJson.SendPath)
+        {
+            Content = new ByteArrayContent(body) { Headers = { { "Content-Type", "application/json" } } },
+        };
+
+        var (response, error) = await MessageJson.SendAsync(_user.Client, request);
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        Assert.That(error.Str("code"), Is.EqualTo("malformed"));
+        Assert.That(await Env.CountMessagesAsync(_user.Id), Is.Zero);
+    }
+
+    [Test]
+    public async Task Send_WhenTheBodyStartsWithAByteOrderMark_ReadsIt()
+    {
+        var user = await Env.CreateUserAsync(grants: [3]);
+
+        var (response, _) = await MessageJson.PostRawAsync(user.Client, "\uFEFF" + """{"recipient":"91234567","template_id":3}""");
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Created));
     }
 
     [Test]

@@ -13,6 +13,7 @@ public sealed class ProviderErrorsTests
     [TestCase(503, 131016, FailureKind.Transient)]
     [TestCase(400, 133004, FailureKind.Transient)]
     [TestCase(400, 131026, FailureKind.Permanent)]
+    [TestCase(500, 131026, FailureKind.Permanent)]
     [TestCase(400, 100, FailureKind.Permanent)]
     [TestCase(400, 131008, FailureKind.Permanent)]
     [TestCase(400, 131009, FailureKind.Permanent)]

@@ -61,18 +61,16 @@ public sealed class ProviderGateTests
     }
 
     [Test]
-    public async Task PaceAsync_HoldsCallsToTheRateAfterAOneSecondBurst()
+    public void ReserveSlot_HoldsCallsToTheRateAfterAOneSecondBurst()
     {
         var gate = Gate(messagesPerSecond: 50);
-        var clock = Stopwatch.StartNew();
 
-        for (var i = 0; i < 100; i++)
-        {
-            await gate.PaceAsync(CancellationToken.None);
-        }
+        var waits = Enumerable.Range(0, 100).Select(_ => gate.ReserveSlot()).ToList();
 
         // 50 go at once (the burst), the next 50 are spaced 20 ms apart.
-        Assert.That(clock.Elapsed, Is.InRange(TimeSpan.FromSeconds(0.8), TimeSpan.FromSeconds(2)));
+        Assert.That(waits.Take(50), Is.All.EqualTo(TimeSpan.Zero));
+        Assert.That(waits[50], Is.InRange(TimeSpan.Zero, TimeSpan.FromMilliseconds(40)));
+        Assert.That(waits[99], Is.InRange(TimeSpan.FromSeconds(0.95), TimeSpan.FromSeconds(1.05)));
     }
 
     private static ProviderGate Gate(int messagesPerSecond = 80) => new(

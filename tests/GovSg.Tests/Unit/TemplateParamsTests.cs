@@ -32,6 +32,7 @@ public sealed class TemplateParamsTests
     [TestCase("carriage\rreturn", "\"params.name\" must not contain newlines or tabs")]
     [TestCase("a\ttab", "\"params.name\" must not contain newlines or tabs")]
     [TestCase("five     spaces", "\"params.name\" must not contain more than 4 consecutive spaces")]
+    [TestCase("nul\0char", "\"params.name\" must not contain null characters")]
     public void Validate_WhenAValueWhatsAppWouldRejectIsGiven_NamesTheParam(string value, string message) =>
         Assert.That(Validate(WithParams, ("name", value), ("time", "1pm")), Is.EqualTo(message));
 
@@ -55,6 +56,16 @@ public sealed class TemplateParamsTests
         var fixedLength = "Hi , at ".Length;
         Assert.That(Validate(WithParams, ("name", new string('a', 1024 - fixedLength - 3)), ("time", "1pm")), Is.Null);
     }
+
+    [Test]
+    public void Validate_WhenAValueHoldsAPlaceholder_MeasuresItAsWrittenNotExpanded() =>
+        Assert.That(Validate(WithParams, ("name", string.Concat(Enumerable.Repeat("{{time}}", 130))), ("time", "1pm")),
+            Is.EqualTo("Template 7 with these params exceeds 1024 characters"));
+
+    [Test]
+    public void Fill_DoesNotExpandPlaceholdersInsideValues() =>
+        Assert.That(TemplateParams.Fill(WithParams.Body, [new("name", "{{time}}"), new("time", "2pm")]),
+            Is.EqualTo("Hi {{time}}, at 2pm"));
 
     [Test]
     public void Fill_ReplacesEveryPlaceholder() =>

@@ -41,6 +41,8 @@ public sealed class WebhookPayloadTests
     [TestCase("""{"id":"wamid.A","status":"sent"}""")]
     [TestCase("""{"id":"","status":"sent","timestamp":"1700000001"}""")]
     [TestCase("""{"id":"wamid.A","status":"sent","timestamp":"yesterday"}""")]
+    [TestCase("""{"id":"wamid.A","status":"sent","timestamp":"253402300800"}""")]
+    [TestCase("""{"id":"wamid.A","status":"sent","timestamp":"99999999999999999999"}""")]
     public void Parse_WhenAStatusIsMalformed_SkipsAndCountsIt(string status)
     {
         var body = $$$"""{"entry":[{"changes":[{"value":{"metadata":{"phone_number_id":"{{{Ours}}}"},"statuses":[{{{status}}}]}}]}]}""";
@@ -56,6 +58,20 @@ public sealed class WebhookPayloadTests
     [TestCase("""{"object":"whatsapp_business_account"}""")]
     public void Parse_WhenTheBodyIsNotMetasShape_ReturnsNull(string body) =>
         Assert.That(WebhookPayload.Parse(Encoding.UTF8.GetBytes(body), Ours), Is.Null);
+
+    [TestCase("""{"entry":[{"changes":[{"value":{"metadata":{"phone_number_id":"\ud800"},"statuses":[]}}]}]}""")]
+    [TestCase("""{"entry":[{"changes":[{"value":{"statuses":[{"id":"wamid.\udc00","status":"sent"}]}}]}]}""")]
+    public void Parse_WhenAStringIsNotReadableText_ReturnsNull(string body) =>
+        Assert.That(WebhookPayload.Parse(Encoding.UTF8.GetBytes(body), Ours), Is.Null);
+
+    [Test]
+    public void Parse_WhenTheBytesAreNotUtf8_ReturnsNull()
+    {
+        var body = Encoding.UTF8.GetBytes($$$"""{"entry":[{"changes":[{"value":{"metadata":{"phone_number_id":"{{{Ours}}}"},"statuses":[{"id":"wamid.#","status":"sent","timestamp":"1700000001"}]}}]}]}""");
+        body[Array.IndexOf(body, (byte)'#')] = 0xFF;
+
+        Assert.That(WebhookPayload.Parse(body, Ours), Is.Null);
+    }
 
     [Test]
     public void IsValid_AcceptsEitherOfTwoSecretsDuringRotation()

@@ -1,0 +1,56 @@
+using System.Text.Json;
+
+namespace GovSg.Api.Http;
+
+/// <summary>
+/// Parses a request body as JSON, refusing what <see cref="JsonDocument"/> accepts but cannot hand back as text: bytes
+/// that are not UTF-8 and escaped lone surrogates inside strings or property names. Those would otherwise surface
+/// later, as an exception when a value is read.
+/// </summary>
+public static class JsonBody
+{
+    /// <summary>The document, or null when the body is not JSON whose every string is readable text.</summary>
+    public static JsonDocument? Parse(byte[] utf8)
+    {
+        ReadOnlyMemory<byte> body = utf8;
+        if (body.Span.StartsWith("\uFEFF"u8))
+        {
+            body = body[3..];
+        }
+
+        if (!HasReadableText(body.Span))
+        {
+            return null;
+        }
+
+        try
+        {
+            return JsonDocument.Parse(body);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private static bool HasReadableText(ReadOnlySpan<byte> body)
+    {
+        var reader = new Utf8JsonReader(body);
+        try
+        {
+            while (reader.Read())
+            {
+                if (reader.TokenType is JsonTokenType.String or JsonTokenType.PropertyName)
+                {
+                    reader.GetString();
+                }
+            }
+
+            return true;
+        }
+        catch (Exception exception) when (exception is JsonException or InvalidOperationException)
+        {
+            return false;
+        }
+    }
+}

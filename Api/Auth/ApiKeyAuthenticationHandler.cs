@@ -40,6 +40,7 @@ public sealed class ApiKeyAuthenticationHandler(
         var result = await HandleAuthenticateOnceSafeAsync();
         var error = (result.Failure as ApiKeyRejectedException)?.Error
             ?? ApiError.Unauthenticated("Missing API key: send the header 'Authorization: Bearer <api key>'");
+        Response.Headers.WWWAuthenticate = "Bearer";
         await error.ExecuteAsync(Context);
     }
 

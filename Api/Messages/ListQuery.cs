@@ -1,7 +1,9 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
 using GovSg.Api.Http;
+using Microsoft.AspNetCore.OpenApi;
 using Microsoft.Extensions.Primitives;
+using Microsoft.OpenApi;
 
 namespace GovSg.Api.Messages;
 
@@ -22,8 +24,38 @@ public sealed partial record ListQuery(
 
     public static readonly string[] Statuses = ["UNSENT", "ACCEPTED", "SENT", "DELIVERED", "READ", "ERROR"];
 
-    private static readonly string[] Keys =
-        ["limit", "offset", "status", "created_at[gt]", "created_at[gte]", "created_at[lt]", "created_at[lte]", "sort_by"];
+    private static readonly (string Name, JsonSchemaType Type, string Description)[] Parameters =
+    [
+        ("limit", JsonSchemaType.Integer, $"Page size, 1 to {MaxLimit}; default 10."),
+        ("offset", JsonSchemaType.Integer, $"Messages to skip, 0 to {MaxOffset}; default 0."),
+        ("status", JsonSchemaType.String, $"One of {string.Join(", ", Statuses)}, in any case."),
+        ("created_at[gt]", JsonSchemaType.String, "Created after this ISO 8601 date or date-time (UTC when no offset)."),
+        ("created_at[gte]", JsonSchemaType.String, "Created at or after this ISO 8601 date or date-time."),
+        ("created_at[lt]", JsonSchemaType.String, "Created before this ISO 8601 date or date-time."),
+        ("created_at[lte]", JsonSchemaType.String, "Created at or before this ISO 8601 date or date-time."),
+        ("sort_by", JsonSchemaType.String, "created_at or updated_at, prefixed + (ascending) or - (descending, the default)."),
+    ];
+
+    private static readonly string[] Keys = [.. Parameters.Select(p => p.Name)];
+
+    /// <summary>Documents the parameters in OpenAPI: the handler reads the query itself, to give the exact messages.</summary>
+    public static Task DescribeAsync(OpenApiOperation operation, OpenApiOperationTransformerContext context,
+        CancellationToken cancellationToken)
+    {
+        operation.Parameters ??= [];
+        foreach (var (name, type, description) in Parameters)
+        {
+            operation.Parameters.Add(new OpenApiParameter
+            {
+                Name = name,
+                In = ParameterLocation.Query,
+                Description = description,
+                Schema = new OpenApiSchema { Type = type },
+            });
+        }
+
+        return Task.CompletedTask;
+    }
 
     /// <summary>
     /// Unknown and repeated parameters are refused first (in query order), then each parameter is checked in the order

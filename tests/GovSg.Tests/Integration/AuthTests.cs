@@ -28,6 +28,7 @@ public sealed class AuthTests
         var (response, error) = await MessageJson.SendAsync(client, request);
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized));
+        Assert.That(response.Headers.WwwAuthenticate.ToString(), Is.EqualTo("Bearer"));
         Assert.That(error.Str("code"), Is.EqualTo("unauthenticated"));
         Assert.That(error.Str("message"), Is.EqualTo(message));
     }

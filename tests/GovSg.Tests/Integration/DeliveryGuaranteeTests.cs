@@ -63,6 +63,38 @@ public sealed class DeliveryGuaranteeTests
     }
 
     [Test]
+    public async Task Dispatcher_WhenStoppedWithMessagesWaitingForTheirTurn_HandsThemBackAtOnce()
+    {
+        var user = await Env.CreateUserAsync();
+        // A slow second dispatcher (1 call/s once it shares the number's 2/s) with a lease far longer than the test.
+        var slow = await Env.StartDispatcherAsync(new Dictionary<string, string?>
+        {
+            ["WhatsApp:MessagesPerSecond"] = "2",
+            ["Retry:ClaimLease"] = "00:05:00",
+        });
+        var gate = slow.Services.GetRequiredService<GovSg.Dispatcher.Sending.ProviderGate>();
+        await Poll.UntilAsync(() => Task.FromResult(gate.CurrentRate), rate => rate <= 1);
+        var recipients = Enumerable.Range(0, 30).Select(_ => TestRecipients.Next()).ToList();
+        var ids = await Task.WhenAll(recipients.Select(async recipient =>
+        {
+            var (_, body) = await MessageJson.PostAsync(user.Client, MessageJson.OfficerCall(recipient.Local));
+            return long.Parse(body.Str("id"), CultureInfo.InvariantCulture);
+        }));
+        await Poll.UntilAsync(() => CountAsync(ids, "status = 'UNSENT' AND attempts = 1"), n => n >= 5);
+
+        var stopping = System.Diagnostics.Stopwatch.StartNew();
+        await slow.DisposeAsync();
+        var finished = await Poll.UntilAsync(() => CountAsync(ids, "status <> 'UNSENT'"), n => n == ids.Length, TimeSpan.FromSeconds(30));
+
+        Assert.That(finished, Is.EqualTo(ids.Length));
+        Assert.That(stopping.Elapsed, Is.LessThan(TimeSpan.FromSeconds(8)),
+            "waiting messages are handed back, not sent at the slow pace during shutdown nor left to their lease");
+        Assert.That(await CountAsync(ids, "attempts = 2"), Is.GreaterThan(0), "some were claimed by the slow dispatcher");
+        var sendsPerRecipient = await Task.WhenAll(recipients.Select(async r => (await Env.SimulatorSendsAsync(r.Digits)).Count));
+        Assert.That(sendsPerRecipient, Is.All.EqualTo(1));
+    }
+
+    [Test]
     public async Task SendStore_WhenAClaimLapsedAndWasTakenAgain_DropsTheStaleClaimsOutcome()
     {
         var user = await Env.CreateUserAsync();

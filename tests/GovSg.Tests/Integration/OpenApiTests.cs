@@ -22,6 +22,11 @@ public sealed class OpenApiTests
         Assert.That(send.GetProperty("operationId").GetString(), Is.EqualTo("SendMessage"));
         Assert.That(send.GetProperty("responses").EnumerateObject().Select(r => r.Name),
             Is.SupersetOf(new[] { "201", "400", "401", "404", "413", "415", "422", "429" }));
+        var list = paths.GetProperty("/v1/transactional/govsg").GetProperty("get");
+        Assert.That(list.GetProperty("parameters").EnumerateArray()
+                .Select(p => (p.GetProperty("name").GetString(), p.GetProperty("in").GetString())),
+            Is.EqualTo(new[] { "limit", "offset", "status", "created_at[gt]", "created_at[gte]", "created_at[lt]", "created_at[lte]", "sort_by" }
+                .Select(name => ((string?)name, (string?)"query"))));
         var schemas = document.GetProperty("components").GetProperty("schemas");
         Assert.That(schemas.GetProperty("MessageResponse").GetProperty("properties").EnumerateObject().Select(p => p.Name),
             Is.EquivalentTo(new[]

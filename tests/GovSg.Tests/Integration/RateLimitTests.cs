@@ -1,4 +1,5 @@
 using System.Net;
+using Dapper;
 
 namespace GovSg.Tests.Integration;
 
@@ -64,6 +65,29 @@ public sealed class RateLimitTests
         Assert.That(replay.StatusCode, Is.EqualTo(HttpStatusCode.Created));
         Assert.That(replay.Headers.GetValues("Idempotency-Replayed").Single(), Is.EqualTo("true"));
         Assert.That(replayed.Str("id"), Is.EqualTo(original.Str("id")));
+    }
+
+    [Test]
+    public async Task Send_WhenTheIdempotencyKeyIsOlderThanItsWindow_IsLimitedLikeANewSend()
+    {
+        var user = await Env.CreateUserAsync(rateLimit: 1);
+        var (_, original) = await PostWithKeyAsync(user, "stale-key");
+        await using (var connection = await Env.Database.OpenConnectionAsync())
+        {
+            await connection.ExecuteAsync("UPDATE messages SET created_at = created_at - interval '25 hours' WHERE id = @id",
+                new { id = long.Parse(original.Str("id"), System.Globalization.CultureInfo.InvariantCulture) });
+        }
+
+        // Use up this second's allowance, so the next send is refused unless it is a replay.
+        var refused = false;
+        for (var i = 0; i < 20 && !refused; i++)
+        {
+            refused = (await MessageJson.PostRawAsync(user.Client, Body)).Response.StatusCode == HttpStatusCode.TooManyRequests;
+        }
+
+        var (again, _) = await PostWithKeyAsync(user, "stale-key");
+
+        Assert.That(again.StatusCode, Is.EqualTo(HttpStatusCode.TooManyRequests), "a key past its 24 h window is not a replay");
     }
 
     private static Task<(HttpResponseMessage, System.Text.Json.JsonElement)> PostWithKeyAsync(TestUser user, string key) =>

@@ -32,8 +32,7 @@ public sealed class DeliveryGuaranteeTests
 
         var finished = await Poll.UntilAsync(() => CountAsync(ids, "status <> 'UNSENT'"), n => n == ids.Length, TimeSpan.FromSeconds(30));
         Assert.That(finished, Is.EqualTo(ids.Length));
-        var sendsPerRecipient = await Task.WhenAll(recipients.Select(async r => (await Env.SimulatorSendsAsync(r.Digits)).Count));
-        Assert.That(sendsPerRecipient, Is.All.EqualTo(1));
+        Assert.That(await ProviderCallsPerRecipientAsync(recipients), Is.All.EqualTo(1));
         Assert.That(await CountAsync(ids, "attempts = 1"), Is.EqualTo(ids.Length));
     }
 
@@ -50,16 +49,11 @@ public sealed class DeliveryGuaranteeTests
         });
         var recipients = Enumerable.Range(0, 24).Select(_ => TestRecipients.Next()).ToList();
 
-        var ids = await Task.WhenAll(recipients.Select(async recipient =>
-        {
-            var (_, body) = await MessageJson.PostAsync(user.Client, MessageJson.OfficerCall(recipient.Local));
-            return long.Parse(body.Str("id"), CultureInfo.InvariantCulture);
-        }));
+        var ids = await SendToAsync(user, recipients);
 
         var finished = await Poll.UntilAsync(() => CountAsync(ids, "status <> 'UNSENT'"), n => n == ids.Length, TimeSpan.FromSeconds(30));
         Assert.That(finished, Is.EqualTo(ids.Length));
-        var sendsPerRecipient = await Task.WhenAll(recipients.Select(async r => (await Env.SimulatorSendsAsync(r.Digits)).Count));
-        Assert.That(sendsPerRecipient, Is.All.EqualTo(1));
+        Assert.That(await ProviderCallsPerRecipientAsync(recipients), Is.All.EqualTo(1));
     }
 
     [Test]
@@ -75,11 +69,7 @@ public sealed class DeliveryGuaranteeTests
         var gate = slow.Services.GetRequiredService<GovSg.Dispatcher.Sending.ProviderGate>();
         await Poll.UntilAsync(() => Task.FromResult(gate.CurrentRate), rate => rate <= 1);
         var recipients = Enumerable.Range(0, 30).Select(_ => TestRecipients.Next()).ToList();
-        var ids = await Task.WhenAll(recipients.Select(async recipient =>
-        {
-            var (_, body) = await MessageJson.PostAsync(user.Client, MessageJson.OfficerCall(recipient.Local));
-            return long.Parse(body.Str("id"), CultureInfo.InvariantCulture);
-        }));
+        var ids = await SendToAsync(user, recipients);
         await Poll.UntilAsync(() => CountAsync(ids, "status = 'UNSENT' AND attempts = 1"), n => n >= 5);
 
         var stopping = System.Diagnostics.Stopwatch.StartNew();
@@ -90,8 +80,7 @@ public sealed class DeliveryGuaranteeTests
         Assert.That(stopping.Elapsed, Is.LessThan(TimeSpan.FromSeconds(8)),
             "waiting messages are handed back, not sent at the slow pace during shutdown nor left to their lease");
         Assert.That(await CountAsync(ids, "attempts = 2"), Is.GreaterThan(0), "some were claimed by the slow dispatcher");
-        var sendsPerRecipient = await Task.WhenAll(recipients.Select(async r => (await Env.SimulatorSendsAsync(r.Digits)).Count));
-        Assert.That(sendsPerRecipient, Is.All.EqualTo(1));
+        Assert.That(await ProviderCallsPerRecipientAsync(recipients), Is.All.EqualTo(1));
     }
 
     [Test]
@@ -230,6 +219,16 @@ public sealed class DeliveryGuaranteeTests
         client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
         return client;
     }
+
+    private static Task<long[]> SendToAsync(TestUser user, IEnumerable<(string Local, string Digits)> recipients) =>
+        Task.WhenAll(recipients.Select(async recipient =>
+        {
+            var (_, body) = await MessageJson.PostAsync(user.Client, MessageJson.OfficerCall(recipient.Local));
+            return long.Parse(body.Str("id"), CultureInfo.InvariantCulture);
+        }));
+
+    private static Task<int[]> ProviderCallsPerRecipientAsync(IEnumerable<(string Local, string Digits)> recipients) =>
+        Task.WhenAll(recipients.Select(async r => (await Env.SimulatorSendsAsync(r.Digits)).Count));
 
     private static async Task<int> CountAsync(long[] ids, string condition)
     {

@@ -1,4 +1,6 @@
-using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.Options;
 
 namespace GovSg.Api.Http;
 
@@ -61,11 +63,12 @@ public sealed class ApiError(int statusCode, string code, string message) : IRes
         _ => new(statusCode, "api_validation", "The request could not be processed"),
     };
 
+    /// <summary>Written with the app's JSON options, so errors escape text as every other answer does.</summary>
     public Task ExecuteAsync(HttpContext httpContext)
     {
         httpContext.Response.StatusCode = StatusCode;
-        httpContext.Response.ContentType = "application/json; charset=utf-8";
-        return JsonSerializer.SerializeAsync(httpContext.Response.Body, Body, ApiJsonContext.Default.ErrorBody,
-            httpContext.RequestAborted);
+        var options = httpContext.RequestServices.GetRequiredService<IOptions<JsonOptions>>().Value.SerializerOptions;
+        return httpContext.Response.WriteAsJsonAsync(Body, (JsonTypeInfo<ErrorBody>)options.GetTypeInfo(typeof(ErrorBody)),
+            "application/json; charset=utf-8", httpContext.RequestAborted);
     }
 }

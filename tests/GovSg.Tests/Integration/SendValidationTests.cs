@@ -58,6 +58,16 @@ public sealed class SendValidationTests
     }
 
     [Test]
+    public async Task Send_WhenInvalid_WritesTheMessageQuotesAsPlainEscapedQuotes()
+    {
+        using var response = await _user.Client.PostAsync(MessageJson.SendPath,
+            new StringContent("""{"template_id":1}""", System.Text.Encoding.UTF8, "application/json"));
+
+        Assert.That(await response.Content.ReadAsStringAsync(),
+            Is.EqualTo("""{"code":"api_validation","message":"\"recipient\" is required"}"""));
+    }
+
+    [Test]
     public async Task Send_WhenTheBodyIsNotUtf8_AnswersMalformedAndStoresNothing()
     {
         var body = System.Text.Encoding.UTF8.GetBytes("""{"recipient":"9123456#","template_id":3}""");

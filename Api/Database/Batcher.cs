@@ -6,8 +6,8 @@ namespace GovSg.Api.Database;
 /// <summary>
 /// Coalesces concurrent single-row operations into one statement ("smart batching"): a batch is whatever queued up
 /// while the previous one was running, so a lone request goes at once and heavy load forms large batches — fewer
-/// round trips and commits, the same answers. A batch the server refuses is run again item by item, so one bad item
-/// fails only its caller; any other failure fails each caller of the batch with the same exception.
+/// round trips and commits, the same answers. A batch the server refuses for its data is run again item by item, so
+/// one bad item fails only its caller; any other failure fails each caller of the batch with the same exception.
 /// </summary>
 public sealed class Batcher<TItem, TResult> : IAsyncDisposable
 {
@@ -68,10 +68,10 @@ public sealed class Batcher<TItem, TResult> : IAsyncDisposable
                     batch[i].Result.SetResult(results[i]);
                 }
             }
-            catch (PostgresException) when (batch.Count > 1)
+            catch (PostgresException exception) when (batch.Count > 1 && exception.SqlState[..2] is "22" or "23")
             {
-                // The server refused the statement, so nothing of it was written: run each item alone, so that an
-                // item the database rejects fails only its own caller.
+                // The server refused the statement for its data (SQLSTATE classes 22 and 23), so nothing of it was
+                // written: run each item alone, so that an item the database rejects fails only its own caller.
                 foreach (var (item, result) in batch)
                 {
                     await RunAloneAsync(item, result);

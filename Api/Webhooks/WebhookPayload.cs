@@ -101,7 +101,7 @@ public static class WebhookPayload
             errors.GetArrayLength() > 0 && errors[0].ValueKind == JsonValueKind.Object)
         {
             var error = errors[0];
-            code = error.TryGetProperty("code", out var c) ? c.ToString() : null;
+            code = error.TryGetProperty("code", out var c) && c.ToString() is var text && !text.Contains('\0') ? text : null;
             TryGetString(error, "title", out var title);
             TryGetString(error, "message", out var message);
             var details = error.TryGetProperty("error_data", out var data) && data.ValueKind == JsonValueKind.Object &&
@@ -113,10 +113,12 @@ public static class WebhookPayload
         return new ProviderStatus(id, kind, DateTime.UnixEpoch.AddSeconds(seconds), code, description);
     }
 
+    /// <summary>A non-empty string property; one holding a NUL, which PostgreSQL cannot store, counts as absent.</summary>
     private static bool TryGetString(JsonElement element, string name, out string value)
     {
-        value = element.TryGetProperty(name, out var property) && property.ValueKind == JsonValueKind.String
-            ? property.GetString()!
+        value = element.TryGetProperty(name, out var property) && property.ValueKind == JsonValueKind.String &&
+                property.GetString() is { } text && !text.Contains('\0')
+            ? text
             : "";
         return value.Length > 0;
     }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text.Json;
 using GovSg.Dispatcher.Extensions;
@@ -31,16 +32,44 @@ public sealed class MessageSender(
     private readonly RetryOptions _retry = retryOptions.Value;
     private readonly WhatsAppOptions _whatsApp = whatsAppOptions.Value;
 
-    public async Task SendAsync(IReadOnlyList<SendCommand> commands, CancellationToken cancellationToken)
+    private readonly ConcurrentDictionary<Task, byte> _underWay = new();
+
+    /// <summary>Sends a batch; the batch is tracked until its outcomes are recorded (see <see cref="DrainAsync"/>).</summary>
+    public Task SendAsync(IReadOnlyList<SendCommand> commands, CancellationToken cancellationToken)
+    {
+        var batch = SendBatchAsync(commands, cancellationToken);
+        _underWay.TryAdd(batch, 0);
+        batch.ContinueWith(done => _underWay.TryRemove(done, out _), TaskScheduler.Default);
+        return batch;
+    }
+
+    /// <summary>
+    /// Completes once every batch under way has recorded its outcomes. The bus stops without waiting for them, so the
+    /// host waits here before it disposes the database pool their last writes need.
+    /// </summary>
+    public Task DrainAsync(CancellationToken cancellationToken) =>
+        // A batch that failed has already reported it to MassTransit; here only its end matters.
+        Task.WhenAll(_underWay.Keys).ContinueWith(_ => { }, TaskScheduler.Default).WaitAsync(cancellationToken);
+
+    private async Task SendBatchAsync(IReadOnlyList<SendCommand> commands, CancellationToken cancellationToken)
     {
         var now = Now();
         var traces = commands.DistinctBy(c => c.MessageId).ToDictionary(c => c.MessageId, c => c.Trace);
         // Slots are reserved before the claim, so the claim's lease covers the wait for the last of them and the call
         // after it: a lease that lapsed while a message waited its turn would let another dispatcher send it too.
-        // (A slot reserved for a message that turns out to be taken already goes unused.)
         var slots = traces.Keys.ToDictionary(id => id, _ => now + gate.ReserveSlot());
         var leaseUntil = slots.Values.Max() + _whatsApp.Timeout + _retry.ClaimLease;
-        var claimed = await store.ClaimAsync([.. traces.Keys], now, leaseUntil, cancellationToken);
+        IReadOnlyList<ClaimedMessage> claimed = [];
+        try
+        {
+            claimed = await store.ClaimAsync([.. traces.Keys], now, leaseUntil, cancellationToken);
+        }
+        finally
+        {
+            // The slots of messages not claimed here (or of a claim that failed) go back to the gate.
+            gate.ReturnSlots(slots.Count - claimed.Count);
+        }
+
         // The rest are already sent, finished, claimed by another dispatcher, not yet due, or expired.
         metrics.ClaimsSkipped(commands.Count - claimed.Count);
         foreach (var message in claimed.Where(m => m.Attempts == 1))
@@ -69,23 +98,17 @@ public sealed class MessageSender(
         activity?.SetTag("govsg.message_id", message.Id);
         try
         {
-            if (slot > Now())
+            var wait = slot - Now();
+            if (wait > TimeSpan.Zero && !await WaitUnlessStoppingAsync(wait))
             {
-                await Task.Delay(slot - Now(), time, stopping.ApplicationStopping);
+                return (message, SendOutcome.NotCalled(FailureKind.Stopping, "The dispatcher stopped before the call"));
             }
-        }
-        catch (OperationCanceledException)
-        {
-            return (message, SendOutcome.NotCalled(Now(), "The dispatcher stopped before the call; handed back"));
-        }
 
-        if (gate.PausedUntil(Now()) is { } resumeAt)
-        {
-            return (message, SendOutcome.NotCalled(resumeAt, "Sending paused: the provider rejected our credentials"));
-        }
+            if (gate.PausedUntil(Now()) is not null)
+            {
+                return (message, SendOutcome.NotCalled(FailureKind.Paused, "Sending paused: the provider rejected our credentials"));
+            }
 
-        try
-        {
             return (message, await client.SendAsync(ToOutgoing(message), CancellationToken.None));
         }
         catch (Exception exception)
@@ -93,6 +116,20 @@ public sealed class MessageSender(
             logger.LogError(exception, "Sending message {MessageId} failed unexpectedly", message.Id);
             return (message, SendOutcome.Failure(FailureKind.Transient, "dispatcher_error",
                 $"Unexpected failure while calling the provider ({exception.GetType().Name})", possiblySent: true));
+        }
+    }
+
+    /// <summary>False when the dispatcher began stopping before the wait was over.</summary>
+    private async Task<bool> WaitUnlessStoppingAsync(TimeSpan wait)
+    {
+        try
+        {
+            await Task.Delay(wait, time, stopping.ApplicationStopping);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
         }
     }
 
@@ -121,13 +158,17 @@ public sealed class MessageSender(
             case FailureKind.Permanent:
                 await Fail(message, outcome.ErrorCode, outcome.ErrorDescription, now);
                 return;
-            case FailureKind.NotCalled:
-                await Durably(ct => store.DeferAsync(message.Id, message.Attempts, Spread(now, outcome.ResumeAt ?? now),
-                    outcome.ErrorDescription, ct));
+            case FailureKind.Stopping:
+                // Handed back as it was: due at once for another dispatcher, its retry budget and last error kept.
+                await Durably(ct => store.RetryAsync(message.Id, message.Attempts, now, lastError: null, ct));
                 return;
-            case FailureKind.CredentialsBroken:
-                logger.LogError("The provider rejected our credentials ({Error}); pausing sends", error);
-                gate.CredentialsRejected(now, error);
+            case FailureKind.CredentialsBroken or FailureKind.Paused:
+                if (outcome.Kind == FailureKind.CredentialsBroken)
+                {
+                    logger.LogError("The provider rejected our credentials ({Error}); pausing sends", error);
+                    gate.CredentialsRejected(now, error);
+                }
+
                 await Durably(ct => store.DeferAsync(message.Id, message.Attempts, Spread(now, gate.PausedUntil(now) ?? now),
                     error, ct));
                 return;
@@ -169,8 +210,9 @@ public sealed class MessageSender(
     }
 
     /// <summary>
-    /// An outcome write is retried until the database takes it, backing off to one try every 5 s: losing an ACCEPTED
-    /// write means the message is sent again once its claim lapses. Returns whether the write changed the message.
+    /// An outcome write is retried through transient failures until the database takes it, backing off to one try every
+    /// 5 s: losing an ACCEPTED write means the message is sent again once its claim lapses. Returns whether the write
+    /// changed the message.
     /// </summary>
     private async Task<bool> Durably(Func<CancellationToken, Task<bool>> write)
     {
@@ -180,7 +222,7 @@ public sealed class MessageSender(
             {
                 return await write(CancellationToken.None);
             }
-            catch (Exception exception) when (exception is NpgsqlException or TimeoutException)
+            catch (Exception exception) when (exception is NpgsqlException { IsTransient: true } or TimeoutException)
             {
                 logger.LogWarning(exception, "Recording a send outcome failed (attempt {Attempt}); retrying", attempt);
                 await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(5_000, 100 * Math.Pow(2, Math.Min(attempt, 10)))), time);

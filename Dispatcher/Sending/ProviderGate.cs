@@ -60,6 +60,21 @@ public sealed class ProviderGate(IOptions<WhatsAppOptions> whatsApp, IOptions<Re
         }
     }
 
+    /// <summary>Gives back slots reserved for calls that will not be made, so they do not hold later calls back.</summary>
+    public void ReturnSlots(int count)
+    {
+        if (count <= 0)
+        {
+            return;
+        }
+
+        lock (_lock)
+        {
+            var interval = (long)(time.TimestampFrequency / _rate);
+            _nextSlot = Math.Max(_nextSlot - count * interval, time.GetTimestamp() - time.TimestampFrequency);
+        }
+    }
+
     /// <summary>Sets this dispatcher's share of the number's limit (see <see cref="ThroughputShare"/>).</summary>
     public void SetShare(double messagesPerSecond)
     {

@@ -18,11 +18,11 @@ public enum FailureKind
     /// <summary>Our token or account is broken: keep the message, pause sending, report unhealthy.</summary>
     CredentialsBroken,
 
-    /// <summary>
-    /// The provider was not called (sending is paused, or the dispatcher is stopping): hand the message back for
-    /// <see cref="SendOutcome.ResumeAt"/> without spending its retry budget.
-    /// </summary>
-    NotCalled,
+    /// <summary>Not called: sending is paused for broken credentials. Kept like <see cref="CredentialsBroken"/>.</summary>
+    Paused,
+
+    /// <summary>Not called: the dispatcher is stopping. Handed back at once, its retry budget untouched.</summary>
+    Stopping,
 }
 
 /// <summary>The result of one provider call: accepted with the provider's id, or a classified failure.</summary>
@@ -31,8 +31,7 @@ public sealed record SendOutcome(
     FailureKind Kind,
     string ErrorCode,
     string ErrorDescription,
-    bool PossiblySent,
-    DateTime? ResumeAt = null)
+    bool PossiblySent)
 {
     public bool Accepted => ProviderMessageId is not null;
 
@@ -41,6 +40,5 @@ public sealed record SendOutcome(
     public static SendOutcome Failure(FailureKind kind, string code, string description, bool possiblySent = false) =>
         new(null, kind, code, description, possiblySent);
 
-    public static SendOutcome NotCalled(DateTime resumeAt, string reason) =>
-        new(null, FailureKind.NotCalled, "not_called", reason, PossiblySent: false, resumeAt);
+    public static SendOutcome NotCalled(FailureKind kind, string reason) => new(null, kind, "not_called", reason, false);
 }

@@ -53,7 +53,7 @@ public sealed class SendStore(NpgsqlDataSource dataSource)
         """;
 
     private const string RetrySql = """
-        UPDATE messages SET available_at = @retryAt, sweep_at = @retryAt, last_error = @lastError
+        UPDATE messages SET available_at = @retryAt, sweep_at = @retryAt, last_error = COALESCE(@lastError, last_error)
         WHERE id = @id AND status = 'UNSENT' AND attempts = @attempts
         """;
 
@@ -86,7 +86,8 @@ public sealed class SendStore(NpgsqlDataSource dataSource)
         CancellationToken cancellationToken) =>
         ExecuteAsync(FailSql, new { id, attempts, code, description, now }, cancellationToken);
 
-    public Task<bool> RetryAsync(long id, int attempts, DateTime retryAt, string lastError, CancellationToken cancellationToken) =>
+    /// <summary>Makes the message due again at <paramref name="retryAt"/>; a null error keeps the last one.</summary>
+    public Task<bool> RetryAsync(long id, int attempts, DateTime retryAt, string? lastError, CancellationToken cancellationToken) =>
         ExecuteAsync(RetrySql, new { id, attempts, retryAt, lastError }, cancellationToken);
 
     public Task<bool> DeferAsync(long id, int attempts, DateTime resumeAt, string lastError, CancellationToken cancellationToken) =>

@@ -113,7 +113,7 @@ public sealed class WhatsAppClient(HttpClient http, IOptions<WhatsAppOptions> op
                 messages.ValueKind == JsonValueKind.Array && messages.GetArrayLength() > 0 &&
                 messages[0].ValueKind == JsonValueKind.Object &&
                 messages[0].TryGetProperty("id", out var id) && id.ValueKind == JsonValueKind.String &&
-                id.GetString() is { Length: > 0 } providerMessageId)
+                id.GetString() is { Length: > 0 } providerMessageId && !providerMessageId.Contains('\0'))
             {
                 return SendOutcome.Success(providerMessageId);
             }
@@ -156,7 +156,8 @@ public sealed class WhatsAppClient(HttpClient http, IOptions<WhatsAppOptions> op
                       data.TryGetProperty("details", out var d) && d.ValueKind == JsonValueKind.String
             ? d.GetString()
             : null;
-        var description = string.Join(": ", new[] { message, details }.Where(s => !string.IsNullOrEmpty(s)));
+        // PostgreSQL text cannot hold a NUL; the description is the provider's free text.
+        var description = string.Join(": ", new[] { message, details }.Where(s => !string.IsNullOrEmpty(s))).Replace("\0", "", StringComparison.Ordinal);
         return SendOutcome.Failure(
             ProviderErrors.Classify(httpStatus, code),
             code?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? httpStatus.ToString(System.Globalization.CultureInfo.InvariantCulture),

@@ -69,10 +69,12 @@ public sealed class Sweeper(
         }
 
         // A never-claimed message is presumed to have lost its command only while the queue has no backlog, and only
-        // once it is older than the time the dispatchers need for what is queued and what they have fetched.
+        // once its pick-up deadline is overdue by the time the dispatchers may need for what is queued and what they
+        // can have fetched — at most one more deadline, so a lost command is still found within two.
         var depth = await queue.DepthAsync(cancellationToken);
         DateTime? unclaimedDueBy = depth is { } d && d.Ready <= _options.BacklogThreshold
-            ? now - TimeSpan.FromSeconds((d.Ready + (double)d.Consumers * _prefetch) / _messagesPerSecond)
+            ? now - TimeSpan.FromSeconds(Math.Min(_options.PickUpDeadline.TotalSeconds,
+                (d.Ready + (double)d.Consumers * _prefetch) / _messagesPerSecond))
             : null;
         var due = await store.TakeDueAsync(now, now + _options.PickUpDeadline, unclaimedDueBy, _options.BatchSize,
             cancellationToken);

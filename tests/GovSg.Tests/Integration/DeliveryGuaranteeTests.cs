@@ -89,9 +89,10 @@ public sealed class DeliveryGuaranteeTests
         var user = await Env.CreateUserAsync();
         var id = await AcceptWithoutCommandAsync(user);
         var store = Env.Dispatcher.Services.GetRequiredService<GovSg.Dispatcher.Sending.SendStore>();
+        // The clock is the test's: the first claim's lease lapses at a "now" the sweeper will not reach for minutes.
         var now = DateTime.UtcNow;
-        var first = await store.ClaimAsync([id], now, now, CancellationToken.None);
-        var second = await store.ClaimAsync([id], now.AddSeconds(1), now.AddMinutes(1), CancellationToken.None);
+        var first = await store.ClaimAsync([id], now, now.AddMinutes(10), CancellationToken.None);
+        var second = await store.ClaimAsync([id], now.AddMinutes(11), now.AddMinutes(20), CancellationToken.None);
 
         var staleFail = await store.FailAsync(id, first.Single().Attempts, "131026", "stale", now, CancellationToken.None);
         var staleRetry = await store.RetryAsync(id, first.Single().Attempts, now, "stale", CancellationToken.None);

@@ -32,8 +32,14 @@ public sealed class BatcherTests
         Assert.That(results.Where((_, i) => i != 3).Select(r => r.Result), Is.EqualTo(new[] { 100, 110, 120, 140, 150 }));
     }
 
-    [Test]
-    public async Task RunAsync_WhenABatchFailsOtherwise_FailsEveryCallerWithoutRunningItemsAgain()
+    private static readonly Exception[] OtherFailures =
+    [
+        new TimeoutException("the connection dropped: the batch may have been written"),
+        new PostgresException("terminating connection due to administrator command", "FATAL", "FATAL", "57P01"),
+    ];
+
+    [TestCaseSource(nameof(OtherFailures))]
+    public async Task RunAsync_WhenABatchFailsOtherwise_FailsEveryCallerWithoutRunningItemsAgain(Exception failure)
     {
         var release = new TaskCompletionSource();
         var calls = 0;
@@ -41,14 +47,14 @@ public sealed class BatcherTests
         {
             await release.Task;
             Interlocked.Increment(ref calls);
-            throw new TimeoutException("the connection dropped: the batch may have been written");
+            throw failure;
         }, maxBatch: 100, concurrency: 1);
 
         var results = Enumerable.Range(0, 4).Select(batcher.RunAsync).ToList();
         release.SetResult();
         await Task.WhenAll(results).ContinueWith(_ => { }, TaskScheduler.Default);
 
-        Assert.That(results.Select(r => r.Exception?.InnerException), Is.All.TypeOf<TimeoutException>());
+        Assert.That(results.Select(r => r.Exception?.InnerException), Is.All.SameAs(failure));
         Assert.That(calls, Is.LessThan(4), "a batch whose outcome is unknown must not be run again item by item");
     }
 }

@@ -73,6 +73,20 @@ public sealed class ProviderGateTests
         Assert.That(waits[99], Is.InRange(TimeSpan.FromSeconds(0.95), TimeSpan.FromSeconds(1.05)));
     }
 
+    [Test]
+    public void ReturnSlots_LetsTheNextCallsHaveTheSlotsThatWentUnused()
+    {
+        var gate = Gate(messagesPerSecond: 50);
+        for (var i = 0; i < 100; i++)
+        {
+            gate.ReserveSlot();
+        }
+
+        gate.ReturnSlots(50);
+
+        Assert.That(gate.ReserveSlot(), Is.LessThan(TimeSpan.FromMilliseconds(40)), "without the return it would be 1 s away");
+    }
+
     private static ProviderGate Gate(int messagesPerSecond = 80) => new(
         Options.Create(new WhatsAppOptions { MessagesPerSecond = messagesPerSecond }),
         Options.Create(new RetryOptions()),

@@ -42,6 +42,7 @@ public sealed class WebhookPayloadTests
     [TestCase("""{"id":"","status":"sent","timestamp":"1700000001"}""")]
     [TestCase("""{"id":"wamid.A","status":"sent","timestamp":"yesterday"}""")]
     [TestCase("""{"id":"wamid.A","status":"sent","timestamp":"253402300800"}""")]
+    [TestCase("""{"id":"wamid.\u0000","status":"sent","timestamp":"1700000001"}""")]
     [TestCase("""{"id":"wamid.A","status":"sent","timestamp":"99999999999999999999"}""")]
     public void Parse_WhenAStatusIsMalformed_SkipsAndCountsIt(string status)
     {

@@ -13,6 +13,7 @@ public sealed class WhatsAppClientTests
     [TestCase(200, "null")]
     [TestCase(200, """{"messages":[1]}""")]
     [TestCase(200, """{"messages":[{"id":7}]}""")]
+    [TestCase(200, """{"messages":[{"id":"wamid.\u0000"}]}""")]
     public async Task SendAsync_WhenASuccessHasNoReadableMessageId_IsATransientPossiblySentFailure(int status, string body)
     {
         var outcome = await SendAsync(status, body);
@@ -31,6 +32,14 @@ public sealed class WhatsAppClientTests
         var outcome = await SendAsync(status, body);
 
         Assert.That((outcome.Kind, outcome.ErrorCode), Is.EqualTo((kind, code)));
+    }
+
+    [Test]
+    public async Task SendAsync_WhenTheErrorTextHoldsANul_DropsIt()
+    {
+        var outcome = await SendAsync(400, """{"error":{"code":131026,"message":"Message\u0000 undeliverable"}}""");
+
+        Assert.That(outcome.ErrorDescription, Is.EqualTo("Message undeliverable"));
     }
 
     private static async Task<SendOutcome> SendAsync(int status, string body)

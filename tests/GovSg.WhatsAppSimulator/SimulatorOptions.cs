@@ -26,6 +26,12 @@ internal sealed class SimulatorOptions
     [Required]
     public string AppSecret { get; set; } = "";
 
+    /// <summary>
+    /// Whether webhooks echo a send's <c>biz_opaque_callback_data</c>, as Meta does; off, the simulator is a provider
+    /// that never echoes it, and a sender cannot reconcile a call whose answer it missed.
+    /// </summary>
+    public bool EchoOpaqueData { get; set; } = true;
+
     /// <summary>Where status webhooks go; empty sends none until <c>PUT /_sim/settings</c> sets one.</summary>
     public string WebhookUrl { get; set; } = "";
 

@@ -52,7 +52,7 @@ public sealed class WhatsAppClientTests
             PhoneNumberId = "1",
             AccessToken = "token",
         }), metrics);
-        return await client.SendAsync(new OutgoingMessage("+6591234567", "t", "en_GB", ["a"]), CancellationToken.None);
+        return await client.SendAsync(new OutgoingMessage("+6591234567", "t", "en_GB", ["a"], "m:1:1"), CancellationToken.None);
     }
 
     private sealed class Answering(HttpStatusCode status, string body) : HttpMessageHandler

@@ -35,7 +35,8 @@ internal sealed record SettingsUpdate(
     int? SentDelayMs,
     int? DeliveredDelayMs,
     int? ReadDelayMs,
-    string? WebhookUrl)
+    string? WebhookUrl,
+    bool? EchoOpaqueData)
 {
     public Dictionary<string, string[]> Validate()
     {
@@ -65,7 +66,8 @@ internal sealed record SettingsUpdate(
         SentDelayMs ?? current.SentDelayMs,
         DeliveredDelayMs ?? current.DeliveredDelayMs,
         ReadDelayMs ?? current.ReadDelayMs,
-        WebhookUrl ?? current.WebhookUrl);
+        WebhookUrl ?? current.WebhookUrl,
+        EchoOpaqueData ?? current.EchoOpaqueData);
 
     private static void RequireNonNegative(Dictionary<string, string[]> errors, string field, int? value)
     {

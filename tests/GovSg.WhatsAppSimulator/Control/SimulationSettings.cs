@@ -11,7 +11,8 @@ internal sealed record SimulationSettings(
     int SentDelayMs,
     int DeliveredDelayMs,
     int ReadDelayMs,
-    string WebhookUrl)
+    string WebhookUrl,
+    bool EchoOpaqueData)
 {
     public static SimulationSettings From(SimulatorOptions options) => new(
         options.LatencyMs,
@@ -20,7 +21,8 @@ internal sealed record SimulationSettings(
         options.SentDelayMs,
         options.DeliveredDelayMs,
         options.ReadDelayMs,
-        options.WebhookUrl);
+        options.WebhookUrl,
+        options.EchoOpaqueData);
 
     public static bool IsWebhookUrl(string url) =>
         Uri.TryCreate(url, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps);

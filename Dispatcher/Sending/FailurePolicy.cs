@@ -35,6 +35,16 @@ public sealed class FailurePolicy(IOptions<RetryOptions> options, TimeProvider t
         };
     }
 
+    /// <summary>
+    /// Null when the claimed message is to be called; otherwise what becomes of it instead. A hold that nothing
+    /// adopted ends in a re-send only if the call it reconciled was made within the retry budget: a hold is never
+    /// skipped, but it does not buy another try.
+    /// </summary>
+    public SendDecision? BeforeCall(ClaimedMessage message) =>
+        message.Resend && message.HeldAt > message.FirstAttemptAt + _retry.Budget
+            ? Exhausted(message.Attempts - 1, message.LastError ?? "unknown")
+            : null;
+
     private SendDecision Retry(ClaimedMessage message, SendOutcome outcome, DateTime now, double jitter, string error)
     {
         var delay = _retry.Backoff(message.Attempts, jitter);
@@ -44,14 +54,13 @@ public sealed class FailurePolicy(IOptions<RetryOptions> options, TimeProvider t
         }
 
         var retryAt = now + delay;
-        if (retryAt > message.FirstAttemptAt + _retry.Budget)
-        {
-            return new SendDecision.Fail("retries_exhausted",
-                $"Gave up after {message.Attempts} attempt(s) over {_retry.Budget.TotalMinutes:0.#} min; last error {error}");
-        }
-
-        return WithinValidity(message, retryAt, error, at => new SendDecision.RetryAt(at, error));
+        return retryAt > message.FirstAttemptAt + _retry.Budget
+            ? Exhausted(message.Attempts, error)
+            : WithinValidity(message, retryAt, error, at => new SendDecision.RetryAt(at, error));
     }
+
+    private SendDecision.Fail Exhausted(int attempts, string error) => new("retries_exhausted",
+        $"Gave up after {attempts} attempt(s) over {_retry.Budget.TotalMinutes:0.#} min; last error {error}");
 
     /// <summary>A next try that could only come after the message's validity will never be made: it expires now.</summary>
     private static SendDecision WithinValidity(ClaimedMessage message, DateTime nextTry, string error,

@@ -79,12 +79,20 @@ public sealed class MessageSender(
             metrics.QueueLag(now - message.CreatedAt);
         }
 
+        var refused = claimed.Select(m => (Message: m, Decision: policy.BeforeCall(m))).Where(r => r.Decision is not null).ToList();
+        if (refused.Count > 0)
+        {
+            gate.ReturnSlots(refused.Count);
+            await writer.WriteAsync([.. refused.Select(r => (r.Message, r.Decision!))], now);
+        }
+
+        var toCall = claimed.Where(m => refused.All(r => r.Message != m)).ToList();
         // Sent again after a hold that no status ended: the provider may have the previous attempt too.
-        metrics.PossibleDuplicates(claimed.Count(m => m.Resend));
+        metrics.PossibleDuplicates(toCall.Count(m => m.Resend));
 
         // From here each call runs to completion even during shutdown: abandoning it would leave its outcome unknown.
         // Only a message still waiting for its slot is handed back when the dispatcher stops.
-        var calls = claimed.Select(message => CallAsync(message, slots[message.Id], traces[message.Id])).ToList();
+        var calls = toCall.Select(message => CallAsync(message, slots[message.Id], traces[message.Id])).ToList();
         while (calls.Count > 0)
         {
             await Task.WhenAny(calls);

@@ -50,7 +50,7 @@ public sealed class SendOutcomeWriter(SendStore store, DispatcherMetrics metrics
                 await Durably(ct => store.DeferAsync(message.Id, message.Attempts, defer.Until, defer.LastError, ct));
                 break;
             case SendDecision.HoldUntil hold:
-                if (await Durably(ct => store.HoldAsync(message.Id, message.Attempts, hold.Until, hold.LastError, ct)))
+                if (await Durably(ct => store.HoldAsync(message.Id, message.Attempts, hold.Until, hold.LastError, now, ct)))
                 {
                     metrics.Held();
                     logger.LogWarning("Message {MessageId} attempt {Attempt} has an unknown outcome ({Error}); holding it " +

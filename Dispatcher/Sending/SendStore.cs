@@ -16,9 +16,13 @@ public sealed class ClaimedMessage
     public DateTime FirstAttemptAt { get; init; }
     public DateTime CreatedAt { get; init; }
     public DateTime ExpiresAt { get; init; }
+    public string? LastError { get; init; }
 
     /// <summary>This claim ends a hold that nothing adopted: the provider may already have the previous attempt.</summary>
     public bool Resend { get; init; }
+
+    /// <summary>When the last hold began: the time the previous attempt's outcome became unknown.</summary>
+    public DateTime? HeldAt { get; init; }
 }
 
 /// <summary>
@@ -44,7 +48,8 @@ public sealed class SendStore(NpgsqlDataSource dataSource)
             call_open = true
         WHERE id = ANY(@ids) AND status = 'UNSENT' AND available_at <= @now AND expires_at > @now AND NOT call_open
         RETURNING id, recipient, params::text AS params, language_code, whatsapp_template_name, param_order,
-                  attempts, first_attempt_at, created_at, expires_at, COALESCE(held_attempt = attempts - 1, false) AS resend
+                  attempts, first_attempt_at, created_at, expires_at, last_error,
+                  COALESCE(held_attempt = attempts - 1, false) AS resend, held_at
         """;
 
     private const string AcceptSql = """
@@ -79,7 +84,7 @@ public sealed class SendStore(NpgsqlDataSource dataSource)
     // attempt adopts the message meanwhile (StatusStore); the claim that ends an unadopted hold sees held_attempt.
     private const string HoldSql = """
         UPDATE messages SET available_at = @holdUntil, sweep_at = @holdUntil, last_error = @lastError,
-            call_open = false, held_attempt = attempts
+            call_open = false, held_attempt = attempts, held_at = @now
         WHERE id = @id AND status = 'UNSENT' AND attempts = @attempts
         """;
 
@@ -114,8 +119,9 @@ public sealed class SendStore(NpgsqlDataSource dataSource)
         ExecuteAsync(DeferSql, new { id, attempts, resumeAt, lastError }, cancellationToken);
 
     /// <summary>Holds the message for reconciliation; false when a status adopted it first (or the attempt is stale).</summary>
-    public Task<bool> HoldAsync(long id, int attempts, DateTime holdUntil, string lastError, CancellationToken cancellationToken) =>
-        ExecuteAsync(HoldSql, new { id, attempts, holdUntil, lastError }, cancellationToken);
+    public Task<bool> HoldAsync(long id, int attempts, DateTime holdUntil, string lastError, DateTime now,
+        CancellationToken cancellationToken) =>
+        ExecuteAsync(HoldSql, new { id, attempts, holdUntil, lastError, now }, cancellationToken);
 
     private async Task<bool> ExecuteAsync(string sql, object parameters, CancellationToken cancellationToken)
     {

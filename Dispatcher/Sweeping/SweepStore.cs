@@ -31,7 +31,7 @@ public sealed class SweepStore(NpgsqlDataSource dataSource)
     // message. Held for reconciliation like a timed-out call (SPEC §5), never simply claimed again.
     private const string HoldLapsedClaimsSql = """
         UPDATE messages SET
-            available_at = @holdUntil, sweep_at = @holdUntil, call_open = false, held_attempt = attempts,
+            available_at = @holdUntil, sweep_at = @holdUntil, call_open = false, held_attempt = attempts, held_at = @now,
             last_error = 'claim_lapsed: no outcome was recorded for the call'
         WHERE id IN (SELECT id FROM messages
                      WHERE call_open AND status = 'UNSENT' AND available_at <= @now

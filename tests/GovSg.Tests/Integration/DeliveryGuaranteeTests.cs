@@ -174,20 +174,22 @@ public sealed class DeliveryGuaranteeTests
     }
 
     [Test]
-    public async Task Sweeper_WhenAClaimLapsesBecauseItsDispatcherDied_SendsTheMessageAgain()
+    public async Task Sweeper_WhenAClaimLapsesBecauseItsDispatcherDied_HoldsItThenSendsItAgain()
     {
         var user = await Env.CreateUserAsync();
         var id = await AcceptWithoutCommandAsync(user);
-        // What a dispatcher that claimed the message and then crashed leaves behind.
+        // What a dispatcher that claimed the message and then crashed, with no status naming its call, leaves behind.
         await ExecuteAsync("""
-            UPDATE messages SET attempts = 1, first_attempt_at = now(), available_at = now() + interval '500 ms',
-                                sweep_at = now() + interval '500 ms'
+            UPDATE messages SET attempts = 1, first_attempt_at = now(), attempted_at = now(), call_open = true,
+                                available_at = now() + interval '500 ms', sweep_at = now() + interval '500 ms'
             WHERE id = @id
             """, id);
 
+        var held = await Poll.UntilAsync(() => CountAsync([id], "held_attempt = 1 AND NOT call_open AND status = 'UNSENT'"), n => n == 1);
         var message = await MessageJson.WaitForStatusAsync(user.Client, id.ToString(CultureInfo.InvariantCulture),
             "ACCEPTED", "SENT", "DELIVERED", "READ");
 
+        Assert.That(held, Is.EqualTo(1), "reconciled before it is sent again");
         Assert.That(message.Str("status"), Is.Not.EqualTo("UNSENT"));
         Assert.That(await CountAsync([id], "attempts = 2"), Is.EqualTo(1));
     }

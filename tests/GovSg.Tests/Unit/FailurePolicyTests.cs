@@ -71,8 +71,13 @@ public sealed class FailurePolicyTests
         var policy = new FailurePolicy(Options.Create(new RetryOptions()), new FakeTimeProvider(FirstTry.AddMinutes(20)));
         var message = new ClaimedMessage
         {
-            Id = 7, Attempts = 5, FirstAttemptAt = FirstTry, ExpiresAt = ValidUntil, LastError = "timeout: No answer",
-            Resend = resend, HeldAt = FirstTry.AddMinutes(heldAfterMinutes),
+            Id = 7,
+            Attempts = 5,
+            FirstAttemptAt = FirstTry,
+            ExpiresAt = ValidUntil,
+            LastError = "timeout: No answer",
+            Resend = resend,
+            HeldAt = FirstTry.AddMinutes(heldAfterMinutes),
         };
 
         return policy.BeforeCall(message) is SendDecision.Fail fail ? $"{fail.Code}: {fail.Description}" : null;

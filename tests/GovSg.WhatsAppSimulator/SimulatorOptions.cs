@@ -50,6 +50,16 @@ internal sealed class SimulatorOptions
     [Range(0.0, 1.0)]
     public double ErrorRate { get; set; }
 
+    /// <summary>
+    /// The fraction of sends answered <see cref="LateMs"/> later than usual, whatever the answer: a caller whose timeout
+    /// is shorter gives up on calls that were accepted all the same.
+    /// </summary>
+    [Range(0.0, 1.0)]
+    public double LateRate { get; set; }
+
+    [Range(0, 600_000)]
+    public int LateMs { get; set; }
+
     [Range(0, 86_400_000)]
     public int SentDelayMs { get; set; }
 

@@ -92,6 +92,8 @@ public sealed class DeliveryGuaranteeTests
         // The clock is the test's: the first claim's lease lapses at a "now" the sweeper will not reach for minutes.
         var now = DateTime.UtcNow;
         var first = await store.ClaimAsync([id], now, now.AddMinutes(10), CancellationToken.None);
+        // Its call timed out and the hold that reconciles it ended with nothing adopted.
+        await store.HoldAsync(id, first.Single().Attempts, now.AddMinutes(10), "timeout", now, CancellationToken.None);
         var second = await store.ClaimAsync([id], now.AddMinutes(11), now.AddMinutes(20), CancellationToken.None);
 
         var staleFail = await store.FailAsync(id, first.Single().Attempts, "131026", "stale", now, CancellationToken.None);

@@ -36,7 +36,9 @@ internal sealed record SettingsUpdate(
     int? DeliveredDelayMs,
     int? ReadDelayMs,
     string? WebhookUrl,
-    bool? EchoOpaqueData)
+    bool? EchoOpaqueData,
+    double? LateRate,
+    int? LateMs)
 {
     public Dictionary<string, string[]> Validate()
     {
@@ -46,6 +48,12 @@ internal sealed record SettingsUpdate(
         RequireNonNegative(errors, "sent_delay_ms", SentDelayMs);
         RequireNonNegative(errors, "delivered_delay_ms", DeliveredDelayMs);
         RequireNonNegative(errors, "read_delay_ms", ReadDelayMs);
+        RequireNonNegative(errors, "late_ms", LateMs);
+        if (LateRate is < 0.0 or > 1.0)
+        {
+            errors["late_rate"] = ["must be between 0 and 1"];
+        }
+
         if (ErrorRate is < 0.0 or > 1.0)
         {
             errors["error_rate"] = ["must be between 0 and 1"];
@@ -67,7 +75,9 @@ internal sealed record SettingsUpdate(
         DeliveredDelayMs ?? current.DeliveredDelayMs,
         ReadDelayMs ?? current.ReadDelayMs,
         WebhookUrl ?? current.WebhookUrl,
-        EchoOpaqueData ?? current.EchoOpaqueData);
+        EchoOpaqueData ?? current.EchoOpaqueData,
+        LateRate ?? current.LateRate,
+        LateMs ?? current.LateMs);
 
     private static void RequireNonNegative(Dictionary<string, string[]> errors, string field, int? value)
     {

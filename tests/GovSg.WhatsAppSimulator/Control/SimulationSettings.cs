@@ -12,7 +12,9 @@ internal sealed record SimulationSettings(
     int DeliveredDelayMs,
     int ReadDelayMs,
     string WebhookUrl,
-    bool EchoOpaqueData)
+    bool EchoOpaqueData,
+    double LateRate,
+    int LateMs)
 {
     public static SimulationSettings From(SimulatorOptions options) => new(
         options.LatencyMs,
@@ -22,7 +24,9 @@ internal sealed record SimulationSettings(
         options.DeliveredDelayMs,
         options.ReadDelayMs,
         options.WebhookUrl,
-        options.EchoOpaqueData);
+        options.EchoOpaqueData,
+        options.LateRate,
+        options.LateMs);
 
     public static bool IsWebhookUrl(string url) =>
         Uri.TryCreate(url, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps);

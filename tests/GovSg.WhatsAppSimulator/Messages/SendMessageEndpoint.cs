@@ -73,7 +73,8 @@ internal static class SendMessageEndpoint
         }
 
         var rule = services.Rules.Find(send.WaId);
-        var extraDelayMs = rule?.NextExtraDelayMs() ?? 0;
+        var extraDelayMs = (rule?.NextExtraDelayMs() ?? 0)
+            + (settings.LateRate > 0 && Random.Shared.NextDouble() < settings.LateRate ? settings.LateMs : 0);
         if (rule?.NextSendFailure() is { } failure)
         {
             return failure.Error is { } error

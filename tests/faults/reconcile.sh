@@ -36,7 +36,7 @@ for dll in "$(bin Api)/GovSg.Api.dll" "$(bin Dispatcher)/GovSg.Dispatcher.dll" \
 done
 
 log "fresh database $database and vhost $vhost; logs in $logs"
-export PGPASSWORD=govsg
+export PGPASSWORD=govsg PGOPTIONS="-c client_min_messages=warning"
 psql -qtAX -h 127.0.0.1 -U govsg -d postgres -c "DROP DATABASE IF EXISTS $database WITH (FORCE)" >/dev/null
 psql -qtAX -h 127.0.0.1 -U govsg -d postgres -c "CREATE DATABASE $database" >/dev/null
 rabbitmqctl -q delete_vhost "$vhost" >/dev/null 2>&1 || true

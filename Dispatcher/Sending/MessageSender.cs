@@ -79,14 +79,7 @@ public sealed class MessageSender(
             metrics.QueueLag(now - message.CreatedAt);
         }
 
-        var refused = claimed.Select(m => (Message: m, Decision: policy.BeforeCall(m))).Where(r => r.Decision is not null).ToList();
-        if (refused.Count > 0)
-        {
-            gate.ReturnSlots(refused.Count);
-            await writer.WriteAsync([.. refused.Select(r => (r.Message, r.Decision!))], now);
-        }
-
-        var toCall = claimed.Where(m => refused.All(r => r.Message != m)).ToList();
+        var toCall = await WithoutRefusedAsync(claimed, now);
         // Sent again after a hold that no status ended: the provider may have the previous attempt too.
         metrics.PossibleDuplicates(toCall.Count(m => m.Resend));
 
@@ -100,6 +93,24 @@ public sealed class MessageSender(
             calls.RemoveAll(finished.Contains);
             await RecordAsync(finished.Select(c => c.Result).ToList());
         }
+    }
+
+    /// <summary>The claimed messages the policy lets us call; the others get its decision at once, and their slots back.</summary>
+    private async Task<List<ClaimedMessage>> WithoutRefusedAsync(IReadOnlyList<ClaimedMessage> claimed, DateTime now)
+    {
+        var refused = claimed
+            .Select(m => (Message: m, Decision: policy.BeforeCall(m)))
+            .Where(r => r.Decision is not null)
+            .Select(r => (r.Message, r.Decision!))
+            .ToList();
+        if (refused.Count == 0)
+        {
+            return [.. claimed];
+        }
+
+        gate.ReturnSlots(refused.Count);
+        await writer.WriteAsync(refused, now);
+        return [.. claimed.Except(refused.Select(r => r.Message))];
     }
 
     /// <summary>Waits for the message's slot and calls the provider; never throws, so every outcome gets recorded.</summary>

@@ -13,6 +13,9 @@ public static class WebhookPayload
 {
     private static readonly HashSet<string> TrackedStatuses = ["sent", "delivered", "read", "failed"];
 
+    /// <summary>The most <c>biz_opaque_callback_data</c> a send may carry (WHATSAPP.md).</summary>
+    private const int MaxOpaqueDataLength = 512;
+
     /// <summary>The last second a <see cref="DateTime"/> holds (9999-12-31T23:59:59Z); a later timestamp is unreadable.</summary>
     private static readonly long MaxUnixSeconds = (DateTime.MaxValue - DateTime.UnixEpoch).Ticks / TimeSpan.TicksPerSecond;
 
@@ -110,7 +113,11 @@ public static class WebhookPayload
                 .Where(s => s.Length > 0).Distinct());
         }
 
-        return new ProviderStatus(id, kind, DateTime.UnixEpoch.AddSeconds(seconds), code, description);
+        // Meta echoes what our send call carried; anything longer than it allows is not ours.
+        var opaque = TryGetString(status, "biz_opaque_callback_data", out var echoed) && echoed.Length <= MaxOpaqueDataLength
+            ? echoed
+            : null;
+        return new ProviderStatus(id, kind, DateTime.UnixEpoch.AddSeconds(seconds), code, description, opaque);
     }
 
     /// <summary>A non-empty string property; one holding a NUL, which PostgreSQL cannot store, counts as absent.</summary>

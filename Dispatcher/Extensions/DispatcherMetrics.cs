@@ -12,6 +12,8 @@ public sealed class DispatcherMetrics : IDisposable
     private readonly Histogram<double> _providerLatency;
     private readonly Counter<long> _providerCalls;
     private readonly Counter<long> _possibleDuplicates;
+    private readonly Counter<long> _adopted;
+    private readonly Counter<long> _held;
     private readonly Counter<long> _statusChanges;
     private readonly Counter<long> _claimSkipped;
     private readonly Histogram<double> _queueLag;
@@ -25,7 +27,11 @@ public sealed class DispatcherMetrics : IDisposable
         _providerLatency = _meter.CreateHistogram<double>("govsg.provider.duration", "s", "Provider send call latency");
         _providerCalls = _meter.CreateCounter<long>("govsg.provider.calls", description: "Provider send calls by outcome and code");
         _possibleDuplicates = _meter.CreateCounter<long>("govsg.provider.possible_duplicate",
-            description: "Retries after a call that may have reached the provider (timeout, broken response)");
+            description: "Messages sent again after a reconciliation hold that no status ended: the provider may have sent both");
+        _adopted = _meter.CreateCounter<long>("govsg.provider.adopted",
+            description: "Messages whose call had no recorded answer, accepted from a status that named the call");
+        _held = _meter.CreateCounter<long>("govsg.provider.held",
+            description: "Calls with an unknown outcome (timeouts, lapsed claims) held for reconciliation");
         _statusChanges = _meter.CreateCounter<long>("govsg.messages.status_changes", description: "Messages moved to a status by the send path");
         _claimSkipped = _meter.CreateCounter<long>("govsg.commands.skipped",
             description: "Commands for messages already claimed, finished, not yet due or expired");
@@ -46,7 +52,11 @@ public sealed class DispatcherMetrics : IDisposable
             new KeyValuePair<string, object?>("code", outcome.Accepted ? null : outcome.ErrorCode));
     }
 
-    public void PossibleDuplicate() => _possibleDuplicates.Add(1);
+    public void PossibleDuplicates(int count) => _possibleDuplicates.Add(count);
+
+    public void Adopted(int count) => _adopted.Add(count);
+
+    public void Held(int count = 1) => _held.Add(count);
 
     public void StatusChanged(string status, int count = 1) =>
         _statusChanges.Add(count, new KeyValuePair<string, object?>("status", status));

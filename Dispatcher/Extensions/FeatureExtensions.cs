@@ -33,6 +33,8 @@ public static class FeatureExtensions
                 http.DefaultVersionPolicy = HttpVersionPolicy.RequestVersionOrLower;
             });
         builder.Services.AddSingleton<SendStore>();
+        builder.Services.AddSingleton<FailurePolicy>();
+        builder.Services.AddSingleton<SendOutcomeWriter>();
         builder.Services.AddSingleton<ProviderGate>();
         builder.Services.AddSingleton<MessageSender>();
         builder.Services.AddHostedService<SendDrain>();

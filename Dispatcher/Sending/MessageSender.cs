@@ -3,7 +3,6 @@ using System.Diagnostics;
 using System.Text.Json;
 using GovSg.Dispatcher.Extensions;
 using Microsoft.Extensions.Options;
-using Npgsql;
 
 namespace GovSg.Dispatcher.Sending;
 
@@ -11,15 +10,18 @@ namespace GovSg.Dispatcher.Sending;
 public sealed record SendCommand(long MessageId, ActivityContext Trace);
 
 /// <summary>
-/// Sends messages: claim them, call the provider for each, record the outcomes (SPEC §4–§5). The claim is what makes
-/// redeliveries and concurrent dispatchers harmless; the only window for a duplicate send is a crash between the
-/// provider's answer and the outcome write, kept short by writing each outcome as soon as it arrives (those that
-/// arrive together in one statement) and retrying the write through database hiccups.
+/// Sends messages: claim them, call the provider for each (tagged with <see cref="CallbackData"/>), and hand each
+/// outcome to the <see cref="FailurePolicy"/> and its decision to the <see cref="SendOutcomeWriter"/> as soon as it
+/// arrives (SPEC §4–§5). The claim makes redeliveries and concurrent dispatchers harmless; a call whose outcome is
+/// unknown — a timeout, or a crash between the provider's answer and the outcome write — is reconciled from the
+/// provider's statuses before the message is ever sent again.
 /// </summary>
 public sealed class MessageSender(
     SendStore store,
     WhatsAppClient client,
     ProviderGate gate,
+    FailurePolicy policy,
+    SendOutcomeWriter writer,
     IOptions<RetryOptions> retryOptions,
     IOptions<WhatsAppOptions> whatsAppOptions,
     IHostApplicationLifetime stopping,
@@ -77,9 +79,13 @@ public sealed class MessageSender(
             metrics.QueueLag(now - message.CreatedAt);
         }
 
+        var toCall = await WithoutRefusedAsync(claimed, now);
+        // Sent again after a hold that no status ended: the provider may have the previous attempt too.
+        metrics.PossibleDuplicates(toCall.Count(m => m.Resend));
+
         // From here each call runs to completion even during shutdown: abandoning it would leave its outcome unknown.
         // Only a message still waiting for its slot is handed back when the dispatcher stops.
-        var calls = claimed.Select(message => CallAsync(message, slots[message.Id], traces[message.Id])).ToList();
+        var calls = toCall.Select(message => CallAsync(message, slots[message.Id], traces[message.Id])).ToList();
         while (calls.Count > 0)
         {
             await Task.WhenAny(calls);
@@ -87,6 +93,24 @@ public sealed class MessageSender(
             calls.RemoveAll(finished.Contains);
             await RecordAsync(finished.Select(c => c.Result).ToList());
         }
+    }
+
+    /// <summary>The claimed messages the policy lets us call; the others get its decision at once, and their slots back.</summary>
+    private async Task<List<ClaimedMessage>> WithoutRefusedAsync(IReadOnlyList<ClaimedMessage> claimed, DateTime now)
+    {
+        var refused = claimed
+            .Select(m => (Message: m, Decision: policy.BeforeCall(m)))
+            .Where(r => r.Decision is not null)
+            .Select(r => (r.Message, r.Decision!))
+            .ToList();
+        if (refused.Count == 0)
+        {
+            return [.. claimed];
+        }
+
+        gate.ReturnSlots(refused.Count);
+        await writer.WriteAsync(refused, now);
+        return [.. claimed.Except(refused.Select(r => r.Message))];
     }
 
     /// <summary>Waits for the message's slot and calls the provider; never throws, so every outcome gets recorded.</summary>
@@ -133,106 +157,38 @@ public sealed class MessageSender(
         }
     }
 
+    /// <summary>The gate learns from each outcome first, so the policy sees the pause a rejection has just started.</summary>
     private async Task RecordAsync(IReadOnlyList<(ClaimedMessage Message, SendOutcome Outcome)> results)
     {
         var now = Now();
-        var accepted = results.Where(r => r.Outcome.Accepted).Select(r => (r.Message.Id, r.Outcome.ProviderMessageId!)).ToList();
-        if (accepted.Count > 0)
+        foreach (var outcome in results.Select(r => r.Outcome))
+        {
+            Observe(outcome, now);
+        }
+
+        var decisions = results
+            .Select(r => (r.Message, policy.Decide(r.Message, r.Outcome, gate.PausedUntil(now), Random.Shared.NextDouble())))
+            .ToList();
+        await writer.WriteAsync(decisions, now);
+    }
+
+    private void Observe(SendOutcome outcome, DateTime now)
+    {
+        if (outcome.Accepted)
         {
             gate.ProviderAccepted();
-            await Durably(ct => store.AcceptAsync(accepted, now, ct));
-            metrics.StatusChanged("ACCEPTED", accepted.Count);
         }
-
-        foreach (var (message, outcome) in results.Where(r => !r.Outcome.Accepted))
+        else if (outcome.Kind == FailureKind.CredentialsBroken)
         {
-            await RecordFailureAsync(message, outcome, now);
+            var error = $"{outcome.ErrorCode}: {outcome.ErrorDescription}";
+            logger.LogError("The provider rejected our credentials ({Error}); pausing sends", error);
+            gate.CredentialsRejected(now, error);
+        }
+        else if (outcome.Kind == FailureKind.Throughput)
+        {
+            gate.ThroughputExceeded();
         }
     }
-
-    private async Task RecordFailureAsync(ClaimedMessage message, SendOutcome outcome, DateTime now)
-    {
-        var error = $"{outcome.ErrorCode}: {outcome.ErrorDescription}";
-        switch (outcome.Kind)
-        {
-            case FailureKind.Permanent:
-                await Fail(message, outcome.ErrorCode, outcome.ErrorDescription, now);
-                return;
-            case FailureKind.Stopping:
-                // Handed back as it was: due at once for another dispatcher, its retry budget and last error kept.
-                await Durably(ct => store.RetryAsync(message.Id, message.Attempts, now, lastError: null, ct));
-                return;
-            case FailureKind.CredentialsBroken or FailureKind.Paused:
-                if (outcome.Kind == FailureKind.CredentialsBroken)
-                {
-                    logger.LogError("The provider rejected our credentials ({Error}); pausing sends", error);
-                    gate.CredentialsRejected(now, error);
-                }
-
-                await Durably(ct => store.DeferAsync(message.Id, message.Attempts, Spread(now, gate.PausedUntil(now) ?? now),
-                    error, ct));
-                return;
-            case FailureKind.Throughput:
-                gate.ThroughputExceeded();
-                break;
-        }
-
-        if (outcome.PossiblySent)
-        {
-            metrics.PossibleDuplicate();
-        }
-
-        var delay = _retry.Backoff(message.Attempts, Random.Shared.NextDouble());
-        if (outcome.Kind == FailureKind.PairRate && delay < _retry.PairRateDelay)
-        {
-            delay = _retry.PairRateDelay;
-        }
-
-        var retryAt = now + delay;
-        if (retryAt > message.FirstAttemptAt + _retry.Budget)
-        {
-            await Fail(message, "retries_exhausted",
-                $"Gave up after {message.Attempts} attempt(s) over {_retry.Budget.TotalMinutes:0.#} min; last error {error}", now);
-            return;
-        }
-
-        logger.LogInformation("Message {MessageId} attempt {Attempt} failed ({Error}); retrying in {Delay}",
-            message.Id, message.Attempts, error, delay);
-        await Durably(ct => store.RetryAsync(message.Id, message.Attempts, retryAt, error, ct));
-    }
-
-    private async Task Fail(ClaimedMessage message, string code, string description, DateTime now)
-    {
-        if (await Durably(ct => store.FailAsync(message.Id, message.Attempts, code, description, now, ct)))
-        {
-            metrics.StatusChanged("ERROR");
-        }
-    }
-
-    /// <summary>
-    /// An outcome write is retried through transient failures until the database takes it, backing off to one try every
-    /// 5 s: losing an ACCEPTED write means the message is sent again once its claim lapses. Returns whether the write
-    /// changed the message.
-    /// </summary>
-    private async Task<bool> Durably(Func<CancellationToken, Task<bool>> write)
-    {
-        for (var attempt = 1; ; attempt++)
-        {
-            try
-            {
-                return await write(CancellationToken.None);
-            }
-            catch (Exception exception) when (exception is NpgsqlException { IsTransient: true } or TimeoutException)
-            {
-                logger.LogWarning(exception, "Recording a send outcome failed (attempt {Attempt}); retrying", attempt);
-                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(5_000, 100 * Math.Pow(2, Math.Min(attempt, 10)))), time);
-            }
-        }
-    }
-
-    /// <summary>Deferred messages come back spread over up to the pause again (at most 5 s), not all in one instant.</summary>
-    private static DateTime Spread(DateTime now, DateTime resumeAt) =>
-        resumeAt + TimeSpan.FromMilliseconds(Random.Shared.NextDouble() * Math.Min(5_000, (resumeAt - now).TotalMilliseconds));
 
     private DateTime Now()
     {
@@ -244,6 +200,6 @@ public sealed class MessageSender(
     {
         var values = JsonSerializer.Deserialize<Dictionary<string, string>>(message.Params) ?? [];
         return new OutgoingMessage(message.Recipient, message.WhatsappTemplateName, message.LanguageCode,
-            message.ParamOrder.Select(name => values[name]).ToList());
+            message.ParamOrder.Select(name => values[name]).ToList(), CallbackData.Format(message.Id, message.Attempts));
     }
 }

@@ -23,6 +23,12 @@ public sealed class RetryOptions
     /// <summary>How long a claim holds a message; past it, a message whose dispatcher died is dispatched again.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "00:30:00")] public TimeSpan ClaimLease { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// How long a message whose call has an unknown outcome (a timeout, a dropped connection, a lapsed claim) waits for
+    /// a status naming that call before it is sent again (SPEC §5: reconcile before re-sending).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")] public TimeSpan ReconcileHold { get; set; } = TimeSpan.FromSeconds(90);
+
     /// <summary>The first pause after the provider rejects our credentials; it doubles while they stay broken.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")] public TimeSpan CredentialPause { get; set; } = TimeSpan.FromSeconds(15);
 

@@ -15,51 +15,76 @@ public sealed class ClaimedMessage
     public int Attempts { get; init; }
     public DateTime FirstAttemptAt { get; init; }
     public DateTime CreatedAt { get; init; }
+    public DateTime ExpiresAt { get; init; }
+    public string? LastError { get; init; }
+
+    /// <summary>This claim ends a hold that nothing adopted: the provider may already have the previous attempt.</summary>
+    public bool Resend { get; init; }
+
+    /// <summary>When the last hold began: the time the previous attempt's outcome became unknown.</summary>
+    public DateTime? HeldAt { get; init; }
 }
 
 /// <summary>
 /// The send path's writes. Each is one guarded UPDATE that only acts on an UNSENT message, so redeliveries, duplicate
 /// commands and concurrent dispatchers are decided by rows affected, never by a read followed by a write. Failures,
 /// retries and deferrals also carry the attempt number of their claim: if the claim lapsed and the message was claimed
-/// again, the stale outcome is dropped rather than overwriting the newer claim. An acceptance always counts.
+/// again, the stale outcome is dropped rather than overwriting the newer claim. An acceptance always counts. A claim
+/// opens a call (<c>call_open</c>) that every outcome closes; a message whose call is open is never claimed again,
+/// whatever its lease says: it is reconciled first (SPEC §5).
 /// </summary>
 public sealed class SendStore(NpgsqlDataSource dataSource)
 {
     // The claim: only one dispatcher at a time, only once due, never after expiry. The lease (available_at and
-    // sweep_at) makes the message due again if this dispatcher dies before recording an outcome.
+    // sweep_at) makes the message due again if this dispatcher dies before recording an outcome; the sweeper then holds
+    // it for reconciliation, as the call may have been made.
     private const string ClaimSql = """
         UPDATE messages SET
             available_at = @leaseUntil,
             sweep_at = @leaseUntil,
             attempts = attempts + 1,
-            first_attempt_at = COALESCE(first_attempt_at, @now)
-        WHERE id = ANY(@ids) AND status = 'UNSENT' AND available_at <= @now AND expires_at > @now
+            first_attempt_at = COALESCE(first_attempt_at, @now),
+            attempted_at = @now,
+            call_open = true
+        WHERE id = ANY(@ids) AND status = 'UNSENT' AND available_at <= @now AND expires_at > @now AND NOT call_open
         RETURNING id, recipient, params::text AS params, language_code, whatsapp_template_name, param_order,
-                  attempts, first_attempt_at, created_at
+                  attempts, first_attempt_at, created_at, expires_at, last_error,
+                  COALESCE(held_attempt = attempts - 1, false) AS resend, held_at
         """;
 
     private const string AcceptSql = """
         UPDATE messages m SET
             status = 'ACCEPTED', accepted_at = @now, updated_at = @now, provider_message_id = a.provider_message_id,
-            last_error = NULL
+            last_error = NULL, call_open = false
         FROM unnest(@ids, @providerMessageIds) AS a(id, provider_message_id)
         WHERE m.id = a.id AND m.status = 'UNSENT'
         """;
 
     private const string FailSql = """
         UPDATE messages SET
-            status = 'ERROR', errored_at = @now, updated_at = @now, error_code = @code, error_description = @description
+            status = 'ERROR', errored_at = @now, updated_at = @now, error_code = @code, error_description = @description,
+            call_open = false
         WHERE id = @id AND status = 'UNSENT' AND attempts = @attempts
         """;
 
     private const string RetrySql = """
-        UPDATE messages SET available_at = @retryAt, sweep_at = @retryAt, last_error = COALESCE(@lastError, last_error)
+        UPDATE messages SET available_at = @retryAt, sweep_at = @retryAt, last_error = COALESCE(@lastError, last_error),
+            call_open = false, held_attempt = NULL
         WHERE id = @id AND status = 'UNSENT' AND attempts = @attempts
         """;
 
     // Credentials broken: the attempt does not count against the retry budget, which restarts on resumption.
     private const string DeferSql = """
-        UPDATE messages SET available_at = @resumeAt, sweep_at = @resumeAt, first_attempt_at = NULL, last_error = @lastError
+        UPDATE messages SET available_at = @resumeAt, sweep_at = @resumeAt, first_attempt_at = NULL, last_error = @lastError,
+            call_open = false, held_attempt = NULL
+        WHERE id = @id AND status = 'UNSENT' AND attempts = @attempts
+        """;
+
+    // The outcome is unknown: not claimable (nor expired, nor cancelled) until the hold ends. A status naming this
+    // attempt adopts the message meanwhile (StatusStore); the claim that ends an unadopted hold sees held_attempt.
+    private const string HoldSql = """
+        UPDATE messages SET available_at = @holdUntil, sweep_at = @holdUntil, last_error = @lastError,
+            call_open = false, held_attempt = attempts, held_at = @now
         WHERE id = @id AND status = 'UNSENT' AND attempts = @attempts
         """;
 
@@ -92,6 +117,11 @@ public sealed class SendStore(NpgsqlDataSource dataSource)
 
     public Task<bool> DeferAsync(long id, int attempts, DateTime resumeAt, string lastError, CancellationToken cancellationToken) =>
         ExecuteAsync(DeferSql, new { id, attempts, resumeAt, lastError }, cancellationToken);
+
+    /// <summary>Holds the message for reconciliation; false when a status adopted it first (or the attempt is stale).</summary>
+    public Task<bool> HoldAsync(long id, int attempts, DateTime holdUntil, string lastError, DateTime now,
+        CancellationToken cancellationToken) =>
+        ExecuteAsync(HoldSql, new { id, attempts, holdUntil, lastError, now }, cancellationToken);
 
     private async Task<bool> ExecuteAsync(string sql, object parameters, CancellationToken cancellationToken)
     {

@@ -6,8 +6,12 @@ using Microsoft.Extensions.Options;
 
 namespace GovSg.Dispatcher.Sending;
 
-/// <summary>What the provider call needs, as fixed when the message was accepted.</summary>
-public sealed record OutgoingMessage(string Recipient, string TemplateName, string LanguageCode, IReadOnlyList<string> Parameters);
+/// <summary>
+/// What the provider call needs, as fixed when the message was accepted, and the <see cref="CallbackData"/> that ties
+/// the provider's statuses to this call.
+/// </summary>
+public sealed record OutgoingMessage(string Recipient, string TemplateName, string LanguageCode, IReadOnlyList<string> Parameters,
+    string CallbackData);
 
 /// <summary>
 /// The WhatsApp Cloud API's send call (SPEC §5, WHATSAPP.md). It never retries: retries are scheduled in PostgreSQL,
@@ -42,7 +46,7 @@ public sealed class WhatsAppClient(HttpClient http, IOptions<WhatsAppOptions> op
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            // The request may have reached Meta: retrying can send twice, which is better than never (SPEC §5).
+            // The request may have reached Meta: the outcome is unknown until a status naming this call says (SPEC §5).
             return Recorded(started, SendOutcome.Failure(FailureKind.Transient, "timeout",
                 $"No answer from the provider within {_options.Timeout.TotalSeconds:0.#} s", possiblySent: true));
         }
@@ -71,6 +75,7 @@ public sealed class WhatsAppClient(HttpClient http, IOptions<WhatsAppOptions> op
             json.WriteString("recipient_type", "individual");
             json.WriteString("to", message.Recipient.TrimStart('+'));
             json.WriteString("type", "template");
+            json.WriteString("biz_opaque_callback_data", message.CallbackData);
             json.WriteStartObject("template");
             json.WriteString("name", message.TemplateName);
             json.WriteStartObject("language");

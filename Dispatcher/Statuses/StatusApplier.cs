@@ -19,15 +19,18 @@ public sealed class StatusApplier(
 
     public async Task ApplyAsync(IReadOnlyList<StatusEvent> events, CancellationToken cancellationToken)
     {
-        var parked = await store.ApplyAsync(events, time.GetUtcNow().UtcDateTime, _options.FirstRetry, cancellationToken);
+        var (parked, adopted) = await store.ApplyAsync(events, time.GetUtcNow().UtcDateTime, _options.FirstRetry,
+            cancellationToken);
         metrics.StatusesApplied(events.Count - parked, parked);
+        metrics.Adopted(adopted);
     }
 
     /// <summary>One pass over the parked statuses that are due; returns how many were looked at.</summary>
     public async Task<int> RetryPendingAsync(CancellationToken cancellationToken)
     {
-        var (retried, dropped) = await store.RetryPendingAsync(time.GetUtcNow().UtcDateTime,
+        var (retried, adopted, dropped) = await store.RetryPendingAsync(time.GetUtcNow().UtcDateTime,
             _options.UnknownMessageRetention, PendingBatch, cancellationToken);
+        metrics.Adopted(adopted);
         foreach (var status in dropped)
         {
             // WhatsApp message ids embed the recipient's number, so only a fingerprint of the id is logged.

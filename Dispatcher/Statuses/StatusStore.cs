@@ -8,7 +8,9 @@ namespace GovSg.Dispatcher.Statuses;
 /// statuses only move forward (the enum is declared in lifecycle order, with ERROR last so it is never left);
 /// ERROR replaces UNSENT/ACCEPTED/SENT but never DELIVERED/READ (a late <c>failed</c> is ignored outright);
 /// each event fills its own timestamp column once, even when the status does not move; rows that would not change
-/// are not touched, so <c>updated_at</c> moves only with a real change.
+/// are not touched, so <c>updated_at</c> moves only with a real change. A status for a provider id we have not recorded,
+/// whose opaque data names a message still UNSENT on that very attempt, adopts it first (SPEC §5): Meta only reports
+/// on what it sent, so that call was accepted, whether or not its answer reached us.
 /// </summary>
 public sealed class StatusStore(NpgsqlDataSource dataSource)
 {
@@ -44,11 +46,22 @@ public sealed class StatusStore(NpgsqlDataSource dataSource)
         WHERE NOT EXISTS (SELECT 1 FROM messages m WHERE m.provider_message_id = e.provider_message_id)
         """;
 
+    // Guarded on the attempt, like the hold and the re-claim that ends it, so exactly one of the three wins. Accepted at
+    // the call's time: that is when the provider took it.
+    private const string AdoptSql = """
+        UPDATE messages m SET
+            status = 'ACCEPTED', accepted_at = COALESCE(m.attempted_at, @now), updated_at = GREATEST(m.updated_at, @now),
+            provider_message_id = a.provider_message_id, last_error = NULL, call_open = false
+        FROM unnest(@messageIds, @attempts, @ids) AS a(message_id, attempt, provider_message_id)
+        WHERE m.id = a.message_id AND m.status = 'UNSENT' AND m.attempts = a.attempt
+        RETURNING a.provider_message_id
+        """;
+
     private const string AddPendingSql = """
         INSERT INTO pending_status_events (provider_message_id, status, occurred_at, error_code, error_description,
-                                           received_at, attempts, next_attempt_at)
+                                           received_at, attempts, next_attempt_at, message_id, attempt)
         SELECT * FROM unnest(@ids, @statuses::message_status[], @occurred, @codes, @descriptions, @received,
-                             @attempts, @nextAttempt)
+                             @attempts, @nextAttempt, @messageIds, @callAttempts)
         """;
 
     private const string TakeDuePendingSql = """
@@ -56,31 +69,32 @@ public sealed class StatusStore(NpgsqlDataSource dataSource)
         WHERE id IN (SELECT id FROM pending_status_events WHERE next_attempt_at <= @now
                      ORDER BY next_attempt_at LIMIT @limit FOR UPDATE SKIP LOCKED)
         RETURNING id, provider_message_id, status::text AS status, occurred_at, error_code, error_description,
-                  received_at, attempts
+                  received_at, attempts, message_id, attempt
         """;
 
     /// <summary>
     /// Applies the events; those whose provider id is not recorded yet (the webhook overtook the ACCEPTED write) are
-    /// parked in the same transaction for <see cref="RetryPendingAsync"/>. Returns how many were parked.
+    /// parked in the same transaction for <see cref="RetryPendingAsync"/>. Returns how many were parked, and how many
+    /// messages were adopted.
     /// </summary>
-    public async Task<int> ApplyAsync(IReadOnlyList<StatusEvent> events, DateTime now, TimeSpan firstRetry,
+    public async Task<(int Parked, int Adopted)> ApplyAsync(IReadOnlyList<StatusEvent> events, DateTime now, TimeSpan firstRetry,
         CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var unknown = await ApplyRoundsAsync(connection, transaction, events, now, cancellationToken);
+        var (unknown, adopted) = await ApplyOrAdoptAsync(connection, transaction, events, now, cancellationToken);
         await ParkAsync(connection, transaction, unknown.Select(e => new PendingStatus(e, now, 0)).ToList(), now + firstRetry,
             cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        return unknown.Count;
+        return (unknown.Count, adopted);
     }
 
     /// <summary>
     /// Tries the parked events that are due again. Those still unknown after <paramref name="maxAge"/> are dropped and
     /// returned, so the caller can warn and count them; the rest are parked again with a longer wait.
     /// </summary>
-    public async Task<(int Retried, IReadOnlyList<StatusEvent> Dropped)> RetryPendingAsync(DateTime now, TimeSpan maxAge,
-        int limit, CancellationToken cancellationToken)
+    public async Task<(int Retried, int Adopted, IReadOnlyList<StatusEvent> Dropped)> RetryPendingAsync(DateTime now,
+        TimeSpan maxAge, int limit, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
@@ -88,11 +102,12 @@ public sealed class StatusStore(NpgsqlDataSource dataSource)
             transaction, cancellationToken: cancellationToken))).OrderBy(r => r.Id).ToList();
         if (due.Count == 0)
         {
-            return (0, []);
+            return (0, 0, []);
         }
 
-        var unknown = (await ApplyRoundsAsync(connection, transaction, due.Select(r => r.ToEvent()).ToList(), now,
-            cancellationToken)).ToHashSet(ReferenceEqualityComparer.Instance);
+        var (stillUnknown, adopted) = await ApplyOrAdoptAsync(connection, transaction, due.Select(r => r.ToEvent()).ToList(),
+            now, cancellationToken);
+        var unknown = stillUnknown.ToHashSet(ReferenceEqualityComparer.Instance);
         var still = due.Where(r => unknown.Contains(r.ToEvent())).ToList();
         var dropped = still.Where(r => r.ReceivedAt <= now - maxAge).ToList();
         var keep = still.Except(dropped).Select(r => new PendingStatus(r.ToEvent(), r.ReceivedAt, r.Attempts + 1)).ToList();
@@ -104,7 +119,42 @@ public sealed class StatusStore(NpgsqlDataSource dataSource)
         }
 
         await transaction.CommitAsync(cancellationToken);
-        return (due.Count, dropped.Select(r => r.ToEvent()).ToList());
+        return (due.Count, adopted, dropped.Select(r => r.ToEvent()).ToList());
+    }
+
+    /// <summary>
+    /// Applies the events by provider id; those whose id is unknown but whose opaque data names a message still UNSENT
+    /// on that attempt adopt it, and then take their status like any other. Returns the events still unknown.
+    /// </summary>
+    private static async Task<(List<StatusEvent> Unknown, int Adopted)> ApplyOrAdoptAsync(NpgsqlConnection connection,
+        NpgsqlTransaction transaction, IReadOnlyList<StatusEvent> events, DateTime now, CancellationToken cancellationToken)
+    {
+        var unknown = await ApplyRoundsAsync(connection, transaction, events, now, cancellationToken);
+        // One adoption per call, in message order so concurrent batches lock rows alike.
+        var candidates = unknown.Where(e => e.MessageId is not null)
+            .DistinctBy(e => (e.MessageId, e.Attempt))
+            .OrderBy(e => e.MessageId)
+            .ToList();
+        if (candidates.Count == 0)
+        {
+            return (unknown, 0);
+        }
+
+        var adopted = (await connection.QueryAsync<string>(new CommandDefinition(AdoptSql, new
+        {
+            messageIds = candidates.Select(e => e.MessageId!.Value).ToArray(),
+            attempts = candidates.Select(e => e.Attempt!.Value).ToArray(),
+            ids = candidates.Select(e => e.ProviderMessageId).ToArray(),
+            now,
+        }, transaction, cancellationToken: cancellationToken))).ToHashSet(StringComparer.Ordinal);
+        if (adopted.Count == 0)
+        {
+            return (unknown, 0);
+        }
+
+        var applied = unknown.Where(e => adopted.Contains(e.ProviderMessageId)).ToList();
+        var still = await ApplyRoundsAsync(connection, transaction, applied, now, cancellationToken);
+        return ([.. unknown.Where(e => !adopted.Contains(e.ProviderMessageId)), .. still], adopted.Count);
     }
 
     private static async Task<List<StatusEvent>> ApplyRoundsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
@@ -146,6 +196,8 @@ public sealed class StatusStore(NpgsqlDataSource dataSource)
             received = pending.Select(p => p.ReceivedAt).ToArray(),
             attempts = pending.Select(p => p.Attempts).ToArray(),
             nextAttempt = pending.Select(_ => nextAttempt).ToArray(),
+            messageIds = pending.Select(p => p.Event.MessageId).ToArray(),
+            callAttempts = pending.Select(p => p.Event.Attempt).ToArray(),
         }, transaction, cancellationToken: cancellationToken));
     }
 
@@ -163,8 +215,11 @@ public sealed class StatusStore(NpgsqlDataSource dataSource)
         public string? ErrorDescription { get; init; }
         public DateTime ReceivedAt { get; init; }
         public int Attempts { get; init; }
+        public long? MessageId { get; init; }
+        public int? Attempt { get; init; }
 
-        public StatusEvent ToEvent() => _event ??= new StatusEvent(ProviderMessageId, Status, OccurredAt, ErrorCode, ErrorDescription);
+        public StatusEvent ToEvent() => _event ??=
+            new StatusEvent(ProviderMessageId, Status, OccurredAt, ErrorCode, ErrorDescription, MessageId, Attempt);
     }
 
     /// <summary>

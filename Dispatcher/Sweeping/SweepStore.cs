@@ -27,13 +27,27 @@ public sealed class SweepStore(NpgsqlDataSource dataSource)
         RETURNING id
         """;
 
+    // A claim whose lease ended with its call still open: its dispatcher died or hung, maybe after the provider took the
+    // message. Held for reconciliation like a timed-out call (SPEC §5), never simply claimed again.
+    private const string HoldLapsedClaimsSql = """
+        UPDATE messages SET
+            available_at = @holdUntil, sweep_at = @holdUntil, call_open = false, held_attempt = attempts, held_at = @now,
+            last_error = 'claim_lapsed: no outcome was recorded for the call'
+        WHERE id IN (SELECT id FROM messages
+                     WHERE call_open AND status = 'UNSENT' AND available_at <= @now
+                     ORDER BY available_at
+                     LIMIT @limit
+                     FOR UPDATE SKIP LOCKED)
+        RETURNING id
+        """;
+
     private const string ExpireSql = """
         UPDATE messages SET
             status = 'ERROR', errored_at = @now, updated_at = @now, error_code = 'expired',
             error_description = 'Not accepted by the provider within the message''s validity'
                                 || COALESCE('; last error ' || last_error, '')
         WHERE id IN (SELECT id FROM messages
-                     WHERE status = 'UNSENT' AND expires_at <= @now AND available_at <= @now
+                     WHERE status = 'UNSENT' AND expires_at <= @now AND available_at <= @now AND NOT call_open
                      ORDER BY expires_at
                      LIMIT @limit
                      FOR UPDATE SKIP LOCKED)
@@ -58,6 +72,14 @@ public sealed class SweepStore(NpgsqlDataSource dataSource)
         }
 
         return due;
+    }
+
+    /// <summary>Holds messages whose claim lapsed during their call until <paramref name="holdUntil"/>.</summary>
+    public async Task<int> HoldLapsedClaimsAsync(DateTime now, DateTime holdUntil, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return (await connection.QueryAsync<long>(new CommandDefinition(HoldLapsedClaimsSql, new { now, holdUntil, limit },
+            cancellationToken: cancellationToken))).Count();
     }
 
     /// <summary>Turns UNSENT messages past their validity (and not in flight) into ERROR <c>expired</c>.</summary>

@@ -10,9 +10,10 @@ namespace GovSg.Dispatcher.Sweeping;
 
 /// <summary>
 /// The safety net that makes "nothing accepted is ever lost" hold (SPEC §5, §8). Every interval, on every dispatcher
-/// (rows are taken with SKIP LOCKED, so replicas share the work): re-apply parked provider statuses; publish the
-/// commands of messages that are due — retries whose time came, claims whose dispatcher died, and, when the send
-/// queue has no backlog, messages whose command never reached a dispatcher; and expire messages past their validity.
+/// (rows are taken with SKIP LOCKED, so replicas share the work): re-apply parked provider statuses; hold claims whose
+/// dispatcher died during the call for reconciliation; publish the commands of messages that are due — retries whose
+/// time came, holds that nothing adopted, and, when the send queue has no backlog, messages whose command never reached
+/// a dispatcher; and expire messages past their validity.
 /// </summary>
 public sealed class Sweeper(
     SweepStore store,
@@ -21,6 +22,7 @@ public sealed class Sweeper(
     IBusControl bus,
     IOptions<SweepOptions> options,
     IOptions<WhatsAppOptions> whatsApp,
+    IOptions<RetryOptions> retry,
     DispatcherMetrics metrics,
     TimeProvider time,
     ILogger<Sweeper> logger) : BackgroundService
@@ -28,6 +30,7 @@ public sealed class Sweeper(
     private readonly SweepOptions _options = options.Value;
     private readonly int _prefetch = SendMessageConsumerDefinition.PrefetchCount(whatsApp.Value);
     private readonly double _messagesPerSecond = whatsApp.Value.MessagesPerSecond;
+    private readonly TimeSpan _reconcileHold = retry.Value.ReconcileHold;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -55,6 +58,14 @@ public sealed class Sweeper(
         while (retried > 0);
 
         var now = time.GetUtcNow().UtcDateTime;
+        // Before anything is expired or re-published: a lapsed call is reconciled, not sent again.
+        var held = await store.HoldLapsedClaimsAsync(now, now + _reconcileHold, _options.BatchSize, cancellationToken);
+        if (held > 0)
+        {
+            logger.LogWarning("{Count} claim(s) lapsed with their call's outcome unrecorded; holding them for reconciliation", held);
+            metrics.Held(held);
+        }
+
         var expired = await store.ExpireAsync(now, _options.BatchSize, cancellationToken);
         if (expired > 0)
         {

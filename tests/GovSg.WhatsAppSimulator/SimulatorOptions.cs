@@ -26,6 +26,12 @@ internal sealed class SimulatorOptions
     [Required]
     public string AppSecret { get; set; } = "";
 
+    /// <summary>
+    /// Whether webhooks echo a send's <c>biz_opaque_callback_data</c>, as Meta does; off, the simulator is a provider
+    /// that never echoes it, and a sender cannot reconcile a call whose answer it missed.
+    /// </summary>
+    public bool EchoOpaqueData { get; set; } = true;
+
     /// <summary>Where status webhooks go; empty sends none until <c>PUT /_sim/settings</c> sets one.</summary>
     public string WebhookUrl { get; set; } = "";
 
@@ -43,6 +49,16 @@ internal sealed class SimulatorOptions
     /// <summary>The fraction of valid sends answered with a transient 131000.</summary>
     [Range(0.0, 1.0)]
     public double ErrorRate { get; set; }
+
+    /// <summary>
+    /// The fraction of sends answered <see cref="LateMs"/> later than usual, whatever the answer: a caller whose timeout
+    /// is shorter gives up on calls that were accepted all the same.
+    /// </summary>
+    [Range(0.0, 1.0)]
+    public double LateRate { get; set; }
+
+    [Range(0, 600_000)]
+    public int LateMs { get; set; }
 
     [Range(0, 86_400_000)]
     public int SentDelayMs { get; set; }

@@ -92,6 +92,8 @@ public sealed class DeliveryGuaranteeTests
         // The clock is the test's: the first claim's lease lapses at a "now" the sweeper will not reach for minutes.
         var now = DateTime.UtcNow;
         var first = await store.ClaimAsync([id], now, now.AddMinutes(10), CancellationToken.None);
+        // Its call timed out and the hold that reconciles it ended with nothing adopted.
+        await store.HoldAsync(id, first.Single().Attempts, now.AddMinutes(10), "timeout", now, CancellationToken.None);
         var second = await store.ClaimAsync([id], now.AddMinutes(11), now.AddMinutes(20), CancellationToken.None);
 
         var staleFail = await store.FailAsync(id, first.Single().Attempts, "131026", "stale", now, CancellationToken.None);
@@ -174,20 +176,22 @@ public sealed class DeliveryGuaranteeTests
     }
 
     [Test]
-    public async Task Sweeper_WhenAClaimLapsesBecauseItsDispatcherDied_SendsTheMessageAgain()
+    public async Task Sweeper_WhenAClaimLapsesBecauseItsDispatcherDied_HoldsItThenSendsItAgain()
     {
         var user = await Env.CreateUserAsync();
         var id = await AcceptWithoutCommandAsync(user);
-        // What a dispatcher that claimed the message and then crashed leaves behind.
+        // What a dispatcher that claimed the message and then crashed, with no status naming its call, leaves behind.
         await ExecuteAsync("""
-            UPDATE messages SET attempts = 1, first_attempt_at = now(), available_at = now() + interval '500 ms',
-                                sweep_at = now() + interval '500 ms'
+            UPDATE messages SET attempts = 1, first_attempt_at = now(), attempted_at = now(), call_open = true,
+                                available_at = now() + interval '500 ms', sweep_at = now() + interval '500 ms'
             WHERE id = @id
             """, id);
 
+        var held = await Poll.UntilAsync(() => CountAsync([id], "held_attempt = 1 AND NOT call_open AND status = 'UNSENT'"), n => n == 1);
         var message = await MessageJson.WaitForStatusAsync(user.Client, id.ToString(CultureInfo.InvariantCulture),
             "ACCEPTED", "SENT", "DELIVERED", "READ");
 
+        Assert.That(held, Is.EqualTo(1), "reconciled before it is sent again");
         Assert.That(message.Str("status"), Is.Not.EqualTo("UNSENT"));
         Assert.That(await CountAsync([id], "attempts = 2"), Is.EqualTo(1));
     }

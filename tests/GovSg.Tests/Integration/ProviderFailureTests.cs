@@ -73,20 +73,25 @@ public sealed class ProviderFailureTests
     }
 
     [Test]
-    public async Task Send_WhenTheProviderDoesNotAnswerInTime_RetriesAndFinallyReportsTheTimeout()
+    public async Task Send_WhenTheProviderNeverAnswersInTimeNorReportsTheCall_HoldsBetweenTriesAndFinallyReportsTheTimeout()
     {
         var user = await Env.CreateUserAsync();
         var (local, digits) = TestRecipients.Next();
-        await Env.SetRecipientRuleAsync(digits, new { extra_delay_ms = 2_500 });
+        await Env.SetRecipientRuleAsync(digits, new { extra_delay_ms = 2_500, webhooks = "none" });
 
         var id = await SendAsync(user, local);
-        var message = await MessageJson.WaitForStatusAsync(user.Client, id, "ERROR");
+        var message = await Poll.UntilAsync(() => MessageJson.GetMessageAsync(user.Client, id), m => m.Str("status") == "ERROR",
+            TimeSpan.FromSeconds(30));
 
         Assert.That(message.Str("error_code"), Is.EqualTo("retries_exhausted"));
         Assert.That(message.Str("error_description"), Does.Contain("timeout"));
-        // The provider did take the timed-out requests: exactly the possible duplicates the metric counts.
-        var sends = await Poll.UntilAsync(() => Env.SimulatorSendsAsync(digits), s => s.Count >= 2);
-        Assert.That(sends, Has.Count.GreaterThanOrEqualTo(2));
+        // The first call timed out within the 3 s budget: held 3 s (Retry:ReconcileHold), then sent once more. The
+        // second timed out past the budget: held too, then given up rather than sent a third time.
+        var sends = await Env.SimulatorSendsAsync(digits);
+        Assert.That(sends, Has.Count.EqualTo(2));
+        Assert.That(sends[1].ReceivedAt - sends[0].ReceivedAt, Is.GreaterThanOrEqualTo(TimeSpan.FromSeconds(4.5)),
+            "2 s timeout + 3 s hold between the sends");
+        Assert.That(await AttemptsAsync(id), Is.EqualTo(3), "the third claim ended the hold without a call");
     }
 
     [Test]

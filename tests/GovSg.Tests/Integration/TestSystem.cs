@@ -163,6 +163,13 @@ public sealed class TestSystem : IAsyncDisposable
         response.EnsureSuccessStatusCode();
     }
 
+    /// <summary>Changes the simulator's settings (see <c>PUT /_sim/settings</c>) for every later send.</summary>
+    public async Task SetSimulatorSettingsAsync(object settings)
+    {
+        using var response = await SimulatorClient.PutAsJsonAsync("_sim/settings", settings);
+        response.EnsureSuccessStatusCode();
+    }
+
     /// <summary>The sends the simulator accepted for a recipient (digits only, as WhatsApp sees them).</summary>
     public async Task<IReadOnlyList<SimulatedSend>> SimulatorSendsAsync(string recipientDigits)
     {
@@ -233,6 +240,7 @@ public sealed class TestSystem : IAsyncDisposable
         ["Retry:ClaimLease"] = "00:00:05",
         ["Retry:CredentialPause"] = "00:00:00.500",
         ["Retry:MaxCredentialPause"] = "00:00:01",
+        ["Retry:ReconcileHold"] = "00:00:03",
         ["Sweep:Interval"] = "00:00:00.200",
         ["Sweep:PickUpDeadline"] = "00:00:02",
         ["Statuses:UnknownMessageRetention"] = "00:00:03",
@@ -267,6 +275,8 @@ public sealed class TestSystem : IAsyncDisposable
 
 public sealed record TestUser(long Id, string Email, string Key, string KeyId, HttpClient Client);
 
-public sealed record SimulatedSend(string Wamid, string To, string Template, string Language, IReadOnlyList<string> Parameters);
+public sealed record SimulatedSend(string Wamid, string To, string Template, string Language, IReadOnlyList<string> Parameters,
+    [property: System.Text.Json.Serialization.JsonPropertyName("received_at")] DateTimeOffset ReceivedAt = default,
+    [property: System.Text.Json.Serialization.JsonPropertyName("biz_opaque_callback_data")] string? OpaqueData = null);
 
 public sealed record SimulatedSendPage(IReadOnlyList<SimulatedSend> Data);

@@ -6,7 +6,8 @@ using System.Text.Json;
 namespace GovSg.Tests.Integration;
 
 /// <summary>A provider status as a test writes it into a webhook.</summary>
-public sealed record WebhookStatus(string ProviderId, string Status, DateTime Timestamp, int? ErrorCode = null);
+public sealed record WebhookStatus(string ProviderId, string Status, DateTime Timestamp, int? ErrorCode = null,
+    string? OpaqueData = null);
 
 /// <summary>Builds and signs webhook bodies the way Meta does, and posts them to the Api.</summary>
 public static class Webhooks
@@ -62,21 +63,28 @@ public static class Webhooks
         return PostAsync(client, body, Sign(body));
     }
 
-    private static object Status(WebhookStatus status)
+    private static Dictionary<string, object> Status(WebhookStatus status)
     {
-        var timestamp = new DateTimeOffset(status.Timestamp).ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
-        return status.ErrorCode is { } code
-            ? new
+        var wire = new Dictionary<string, object>
+        {
+            ["id"] = status.ProviderId,
+            ["status"] = status.Status,
+            ["timestamp"] = new DateTimeOffset(status.Timestamp).ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture),
+            ["recipient_id"] = "6591234567",
+        };
+        if (status.ErrorCode is { } code)
+        {
+            wire["errors"] = new[]
             {
-                id = status.ProviderId,
-                status = status.Status,
-                timestamp,
-                recipient_id = "6591234567",
-                errors = new[]
-                {
-                    new { code, title = "Message undeliverable", message = "Message undeliverable", error_data = new { details = "Message Undeliverable." } },
-                },
-            }
-            : new { id = status.ProviderId, status = status.Status, timestamp, recipient_id = "6591234567" };
+                new { code, title = "Message undeliverable", message = "Message undeliverable", error_data = new { details = "Message Undeliverable." } },
+            };
+        }
+
+        if (status.OpaqueData is { } opaque)
+        {
+            wire["biz_opaque_callback_data"] = opaque;
+        }
+
+        return wire;
     }
 }

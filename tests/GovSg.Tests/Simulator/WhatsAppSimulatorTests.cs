@@ -435,6 +435,104 @@ public sealed class WhatsAppSimulatorTests
         }
     }
 
+    [Test]
+    public async Task Webhooks_WhenTheSendCarriesOpaqueData_EchoEveryStatusWithItAndTheSendRecordsIt()
+    {
+        var client = CreateSimulator();
+
+        using var response = await SendAsync(client, "6591230019", opaqueData: "m:42:3");
+        using var body = await ReadJsonAsync(response);
+        var wamid = body.RootElement.GetProperty("messages")[0].GetProperty("id").GetString()!;
+
+        var received = await _receiver.WaitForStatusesAsync(wamid, 3, WebhookDeadline);
+        using var sends = await ReadJsonAsync(await client.GetAsync("/_sim/sends?to=6591230019"));
+        Assert.That(
+            received.Select(status => status.Json.GetProperty("biz_opaque_callback_data").GetString()),
+            Is.EqualTo(new[] { "m:42:3", "m:42:3", "m:42:3" }));
+        Assert.That(
+            sends.RootElement.GetProperty("data")[0].GetProperty("biz_opaque_callback_data").GetString(),
+            Is.EqualTo("m:42:3"));
+    }
+
+    [Test]
+    public async Task Webhooks_WhenEchoingOpaqueDataIsSwitchedOff_CarryNone()
+    {
+        var client = CreateSimulator();
+        using var update = await client.PutAsync(
+            "/_sim/settings",
+            new StringContent("""{"echo_opaque_data":false}""", Encoding.UTF8, "application/json"));
+
+        using var response = await SendAsync(client, "6591230020", opaqueData: "m:42:3");
+        using var body = await ReadJsonAsync(response);
+        var wamid = body.RootElement.GetProperty("messages")[0].GetProperty("id").GetString()!;
+
+        var received = await _receiver.WaitForStatusesAsync(wamid, 3, WebhookDeadline);
+        Assert.That(update.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That(received, Has.Count.EqualTo(3));
+        Assert.That(received.Select(status => status.Json.TryGetProperty("biz_opaque_callback_data", out _)), Is.All.False);
+    }
+
+    [Test]
+    public async Task SendMessage_WhenOpaqueDataIsLongerThan512Characters_Returns400WithCode100()
+    {
+        var client = CreateSimulator();
+
+        using var response = await SendAsync(client, "6591230021", opaqueData: new string('x', 513));
+
+        var error = await ReadGraphErrorAsync(response, HttpStatusCode.BadRequest, 100);
+        Assert.That(Details(error), Does.Contain("biz_opaque_callback_data"));
+    }
+
+    [Test]
+    public async Task SendMessage_WhenTheCallerGivesUpOnALateAnswer_TheSendIsStillAcceptedAndReported()
+    {
+        var client = CreateSimulator();
+        await PutRuleAsync(client, "6591230022", """{"extra_delay_ms":2000,"delay_times":1}""");
+
+        using (var giveUp = new CancellationTokenSource(TimeSpan.FromMilliseconds(300)))
+        {
+            using var late = SendRequest("6591230022", "m:7:1");
+            Assert.That(
+                async () => await client.SendAsync(late, giveUp.Token),
+                Throws.InstanceOf<OperationCanceledException>());
+        }
+
+        var clock = TimeProvider.System.GetTimestamp();
+        using var second = await SendAsync(client, "6591230022", opaqueData: "m:7:2");
+        var secondTook = TimeProvider.System.GetElapsedTime(clock);
+
+        using var sends = await ReadJsonAsync(await client.GetAsync("/_sim/sends?to=6591230022"));
+        var recorded = sends.RootElement.GetProperty("data");
+        var firstWamid = recorded[0].GetProperty("wamid").GetString()!;
+        var statuses = await _receiver.WaitForStatusesAsync(firstWamid, 1, WebhookDeadline);
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(recorded.GetArrayLength(), Is.EqualTo(2), "the abandoned send was accepted all the same");
+            Assert.That(recorded[0].GetProperty("biz_opaque_callback_data").GetString(), Is.EqualTo("m:7:1"));
+            Assert.That(statuses.Select(status => status.Status).First(), Is.EqualTo("sent"));
+            Assert.That(statuses[0].Json.GetProperty("biz_opaque_callback_data").GetString(), Is.EqualTo("m:7:1"));
+            Assert.That(second.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+            Assert.That(secondTook, Is.LessThan(TimeSpan.FromMilliseconds(1_500)), "delay_times 1: only the first is late");
+        }
+    }
+
+    private static HttpRequestMessage SendRequest(string to, string opaqueData)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, $"/v21.0/{PhoneNumberId}/messages")
+        {
+            Content = JsonContent.Create(new JsonObject
+            {
+                ["messaging_product"] = "whatsapp",
+                ["to"] = to,
+                ["type"] = "template",
+                ["biz_opaque_callback_data"] = opaqueData,
+                ["template"] = new JsonObject { ["name"] = NoticeTemplate, ["language"] = new JsonObject { ["code"] = "en_GB" } },
+            }),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", AccessToken);
+        return request;
+    }
+
     private HttpClient CreateSimulator(params (string Key, string Value)[] overrides)
     {
         var simulatorDirectory = Path.Combine(RepositoryRoot, "tests", "GovSg.WhatsAppSimulator");
@@ -465,7 +563,8 @@ public sealed class WhatsAppSimulatorTests
         string language = "en_GB",
         string[]? parameters = null,
         string? authorization = "Bearer " + AccessToken,
-        string phoneNumberId = PhoneNumberId)
+        string phoneNumberId = PhoneNumberId,
+        string? opaqueData = null)
     {
         parameters ??= template == AppointmentTemplate ? AppointmentParameters : null;
         var templateJson = new JsonObject
@@ -487,6 +586,11 @@ public sealed class WhatsAppSimulatorTests
             ["type"] = "template",
             ["template"] = templateJson,
         };
+        if (opaqueData is not null)
+        {
+            message["biz_opaque_callback_data"] = opaqueData;
+        }
+
         using var request = new HttpRequestMessage(HttpMethod.Post, $"/v21.0/{phoneNumberId}/messages")
         {
             Content = JsonContent.Create(message),

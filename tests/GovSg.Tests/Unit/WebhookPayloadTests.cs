@@ -38,6 +38,35 @@ public sealed class WebhookPayloadTests
         Assert.That(parsed.Skipped, Is.Zero, "a deleted status is a kind we do not track, not a malformed one");
     }
 
+    [TestCase("\"m:42:3\"", "m:42:3")]
+    [TestCase("null", null)]
+    [TestCase("7", null)]
+    [TestCase("\"m:\\u0000\"", null)]
+    public void Parse_CarriesTheEchoedOpaqueCallbackData_WhenItIsAString(string json, string? expected)
+    {
+        var body = $$$"""
+            {"entry":[{"changes":[{"value":{"metadata":{"phone_number_id":"{{{Ours}}}"},"statuses":[
+              {"id":"wamid.A","status":"sent","timestamp":"1700000001","biz_opaque_callback_data":{{{json}}}}]}}]}]}
+            """;
+
+        var parsed = WebhookPayload.Parse(Encoding.UTF8.GetBytes(body), Ours);
+
+        Assert.That(parsed!.Statuses.Single().OpaqueCallbackData, Is.EqualTo(expected));
+    }
+
+    [Test]
+    public void Parse_WhenTheOpaqueCallbackDataIsLongerThanMetaAllows_DropsItButKeepsTheStatus()
+    {
+        var body = $$$"""
+            {"entry":[{"changes":[{"value":{"metadata":{"phone_number_id":"{{{Ours}}}"},"statuses":[
+              {"id":"wamid.A","status":"sent","timestamp":"1700000001","biz_opaque_callback_data":"{{{new string('x', 513)}}}"}]}}]}]}
+            """;
+
+        var parsed = WebhookPayload.Parse(Encoding.UTF8.GetBytes(body), Ours);
+
+        Assert.That(parsed!.Statuses.Single().OpaqueCallbackData, Is.Null);
+    }
+
     [TestCase("""{"id":"wamid.A","status":"sent"}""")]
     [TestCase("""{"id":"","status":"sent","timestamp":"1700000001"}""")]
     [TestCase("""{"id":"wamid.A","status":"sent","timestamp":"yesterday"}""")]

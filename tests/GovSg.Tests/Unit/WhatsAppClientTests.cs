@@ -42,9 +42,22 @@ public sealed class WhatsAppClientTests
         Assert.That(outcome.ErrorDescription, Is.EqualTo("Message undeliverable"));
     }
 
-    private static async Task<SendOutcome> SendAsync(int status, string body)
+    [Test]
+    public async Task SendAsync_TagsTheCallWithItsOpaqueCallbackData_AtTheTopLevelOfTheBody()
     {
-        using var http = new HttpClient(new Answering((HttpStatusCode)status, body));
+        var answering = new Answering(HttpStatusCode.OK, """{"messages":[{"id":"wamid.A"}]}""");
+
+        await SendAsync(answering);
+
+        using var sent = System.Text.Json.JsonDocument.Parse(answering.LastBody!);
+        Assert.That(sent.RootElement.GetProperty("biz_opaque_callback_data").GetString(), Is.EqualTo("m:1:1"));
+    }
+
+    private static Task<SendOutcome> SendAsync(int status, string body) => SendAsync(new Answering((HttpStatusCode)status, body));
+
+    private static async Task<SendOutcome> SendAsync(Answering answering)
+    {
+        using var http = new HttpClient(answering);
         using var metrics = new DispatcherMetrics();
         var client = new WhatsAppClient(http, Options.Create(new WhatsAppOptions
         {
@@ -52,12 +65,17 @@ public sealed class WhatsAppClientTests
             PhoneNumberId = "1",
             AccessToken = "token",
         }), metrics);
-        return await client.SendAsync(new OutgoingMessage("+6591234567", "t", "en_GB", ["a"]), CancellationToken.None);
+        return await client.SendAsync(new OutgoingMessage("+6591234567", "t", "en_GB", ["a"], "m:1:1"), CancellationToken.None);
     }
 
     private sealed class Answering(HttpStatusCode status, string body) : HttpMessageHandler
     {
-        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
-            Task.FromResult(new HttpResponseMessage(status) { Content = new StringContent(body, Encoding.UTF8, "application/json") });
+        public string? LastBody { get; private set; }
+
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            LastBody = await request.Content!.ReadAsStringAsync(cancellationToken);
+            return new HttpResponseMessage(status) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+        }
     }
 }

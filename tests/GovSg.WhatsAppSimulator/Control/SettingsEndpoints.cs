@@ -35,7 +35,10 @@ internal sealed record SettingsUpdate(
     int? SentDelayMs,
     int? DeliveredDelayMs,
     int? ReadDelayMs,
-    string? WebhookUrl)
+    string? WebhookUrl,
+    bool? EchoOpaqueData,
+    double? LateRate,
+    int? LateMs)
 {
     public Dictionary<string, string[]> Validate()
     {
@@ -45,6 +48,12 @@ internal sealed record SettingsUpdate(
         RequireNonNegative(errors, "sent_delay_ms", SentDelayMs);
         RequireNonNegative(errors, "delivered_delay_ms", DeliveredDelayMs);
         RequireNonNegative(errors, "read_delay_ms", ReadDelayMs);
+        RequireNonNegative(errors, "late_ms", LateMs);
+        if (LateRate is < 0.0 or > 1.0)
+        {
+            errors["late_rate"] = ["must be between 0 and 1"];
+        }
+
         if (ErrorRate is < 0.0 or > 1.0)
         {
             errors["error_rate"] = ["must be between 0 and 1"];
@@ -65,7 +74,10 @@ internal sealed record SettingsUpdate(
         SentDelayMs ?? current.SentDelayMs,
         DeliveredDelayMs ?? current.DeliveredDelayMs,
         ReadDelayMs ?? current.ReadDelayMs,
-        WebhookUrl ?? current.WebhookUrl);
+        WebhookUrl ?? current.WebhookUrl,
+        EchoOpaqueData ?? current.EchoOpaqueData,
+        LateRate ?? current.LateRate,
+        LateMs ?? current.LateMs);
 
     private static void RequireNonNegative(Dictionary<string, string[]> errors, string field, int? value)
     {

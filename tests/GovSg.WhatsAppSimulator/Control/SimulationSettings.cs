@@ -11,7 +11,10 @@ internal sealed record SimulationSettings(
     int SentDelayMs,
     int DeliveredDelayMs,
     int ReadDelayMs,
-    string WebhookUrl)
+    string WebhookUrl,
+    bool EchoOpaqueData,
+    double LateRate,
+    int LateMs)
 {
     public static SimulationSettings From(SimulatorOptions options) => new(
         options.LatencyMs,
@@ -20,7 +23,10 @@ internal sealed record SimulationSettings(
         options.SentDelayMs,
         options.DeliveredDelayMs,
         options.ReadDelayMs,
-        options.WebhookUrl);
+        options.WebhookUrl,
+        options.EchoOpaqueData,
+        options.LateRate,
+        options.LateMs);
 
     public static bool IsWebhookUrl(string url) =>
         Uri.TryCreate(url, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps);

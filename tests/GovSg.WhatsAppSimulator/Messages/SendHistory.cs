@@ -8,7 +8,8 @@ internal sealed record RecordedSend(
     string Template,
     string Language,
     IReadOnlyList<string> Parameters,
-    DateTimeOffset ReceivedAt);
+    DateTimeOffset ReceivedAt,
+    string? BizOpaqueCallbackData);
 
 /// <summary>The most recent accepted sends, oldest first, so tests can check what reached "Meta".</summary>
 internal sealed class SendHistory(IOptions<SimulatorOptions> options)

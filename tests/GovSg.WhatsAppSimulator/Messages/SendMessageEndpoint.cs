@@ -73,7 +73,8 @@ internal static class SendMessageEndpoint
         }
 
         var rule = services.Rules.Find(send.WaId);
-        var extraDelayMs = rule?.ExtraDelayMs ?? 0;
+        var extraDelayMs = (rule?.NextExtraDelayMs() ?? 0)
+            + (settings.LateRate > 0 && Random.Shared.NextDouble() < settings.LateRate ? settings.LateMs : 0);
         if (rule?.NextSendFailure() is { } failure)
         {
             return failure.Error is { } error
@@ -98,11 +99,13 @@ internal static class SendMessageEndpoint
     {
         var wamid = ProviderIds.NewWamid();
         var receivedAt = services.Time.GetUtcNow();
-        services.History.Add(new RecordedSend(wamid, send.WaId, send.Template, send.Language, send.Parameters, receivedAt));
+        services.History.Add(new RecordedSend(
+            wamid, send.WaId, send.Template, send.Language, send.Parameters, receivedAt, send.BizOpaqueCallbackData));
         services.Stats.Accepted();
         await services.Statuses.ScheduleAsync(
             wamid,
             send.WaId,
+            settings.EchoOpaqueData ? send.BizOpaqueCallbackData : null,
             rule?.Webhooks ?? WebhookMode.Normal,
             rule?.WebhookErrorCode ?? GraphErrors.Undeliverable,
             settings,

@@ -4,7 +4,12 @@ namespace GovSg.WhatsAppSimulator.Messages;
 /// The part of Meta's send body the simulator checks. Everything is nullable so that a missing field is answered
 /// with Meta's (#100) error rather than the framework's; unknown fields are ignored, as Meta ignores them.
 /// </summary>
-internal sealed record SendMessageRequest(string? MessagingProduct, string? To, string? Type, TemplateRequest? Template);
+internal sealed record SendMessageRequest(
+    string? MessagingProduct,
+    string? To,
+    string? Type,
+    TemplateRequest? Template,
+    string? BizOpaqueCallbackData = null);
 
 internal sealed record TemplateRequest(string? Name, LanguageRequest? Language, IReadOnlyList<ComponentRequest>? Components);
 

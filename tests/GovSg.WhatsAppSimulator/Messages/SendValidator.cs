@@ -5,11 +5,20 @@ using GovSg.WhatsAppSimulator.Templates;
 namespace GovSg.WhatsAppSimulator.Messages;
 
 /// <summary>A send that passed Meta's checks, with what the history and the webhooks need.</summary>
-internal sealed record ValidSend(string To, string WaId, string Template, string Language, IReadOnlyList<string> Parameters);
+internal sealed record ValidSend(
+    string To,
+    string WaId,
+    string Template,
+    string Language,
+    IReadOnlyList<string> Parameters,
+    string? BizOpaqueCallbackData);
 
 /// <summary>Meta's checks on a send body, in the order it reports them.</summary>
 internal static class SendValidator
 {
+    /// <summary>The most <c>biz_opaque_callback_data</c> Meta takes.</summary>
+    private const int MaxOpaqueDataLength = 512;
+
     public static bool TryValidate(
         SendMessageRequest request,
         TemplateCatalog templates,
@@ -20,6 +29,12 @@ internal static class SendValidator
         if (request.MessagingProduct != "whatsapp")
         {
             error = GraphErrors.InvalidParameter("messaging_product must be \"whatsapp\"");
+            return false;
+        }
+
+        if (request.BizOpaqueCallbackData is { Length: > MaxOpaqueDataLength })
+        {
+            error = GraphErrors.InvalidParameter($"biz_opaque_callback_data must be at most {MaxOpaqueDataLength} characters");
             return false;
         }
 
@@ -79,7 +94,7 @@ internal static class SendValidator
         }
 
         error = null;
-        send = new ValidSend(to, waId, name, language, parameters);
+        send = new ValidSend(to, waId, name, language, parameters, request.BizOpaqueCallbackData);
         return true;
     }
 

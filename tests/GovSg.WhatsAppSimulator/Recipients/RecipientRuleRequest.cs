@@ -13,6 +13,7 @@ internal sealed record RecipientRuleRequest(
     SendErrorRequest? SendError,
     int? FailTimes,
     int? ExtraDelayMs,
+    int? DelayTimes,
     WebhookMode? Webhooks,
     int? WebhookErrorCode)
 {
@@ -34,6 +35,16 @@ internal sealed record RecipientRuleRequest(
             errors["fail_times"] = ["must not be negative"];
         }
 
+        if (DelayTimes is not null && ExtraDelayMs is null)
+        {
+            errors["delay_times"] = ["needs an extra_delay_ms"];
+        }
+
+        if (DelayTimes < 0)
+        {
+            errors["delay_times"] = ["must not be negative"];
+        }
+
         if (ExtraDelayMs is < 0 or > 600_000)
         {
             errors["extra_delay_ms"] = ["must be between 0 and 600000"];
@@ -51,6 +62,7 @@ internal sealed record RecipientRuleRequest(
         SendError?.ToFailure(),
         FailTimes,
         ExtraDelayMs ?? 0,
+        DelayTimes,
         Webhooks ?? WebhookMode.Normal,
         WebhookErrorCode ?? GraphErrors.Undeliverable);
 }

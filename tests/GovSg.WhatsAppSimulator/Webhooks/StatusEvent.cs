@@ -4,6 +4,7 @@ namespace GovSg.WhatsAppSimulator.Webhooks;
 /// <param name="At">When it happened: the webhook's <c>timestamp</c>, whenever it is actually posted.</param>
 /// <param name="ErrorCode">The error of a <c>failed</c> status.</param>
 /// <param name="Duplicate">Post it once more after the first successful POST.</param>
+/// <param name="BizOpaqueCallbackData">What the send carried, echoed unchanged as Meta does; null when none.</param>
 internal sealed record StatusEvent(
     string Wamid,
     string RecipientId,
@@ -11,4 +12,5 @@ internal sealed record StatusEvent(
     DateTimeOffset At,
     string ConversationId,
     int? ErrorCode = null,
-    bool Duplicate = false);
+    bool Duplicate = false,
+    string? BizOpaqueCallbackData = null);

@@ -9,6 +9,7 @@ internal sealed class StatusScheduler(WebhookQueue queue, WebhookSender sender, 
     public async Task ScheduleAsync(
         string wamid,
         string recipientId,
+        string? opaqueData,
         WebhookMode mode,
         int failureCode,
         SimulationSettings settings,
@@ -25,7 +26,7 @@ internal sealed class StatusScheduler(WebhookQueue queue, WebhookSender sender, 
         var readAt = now.AddMilliseconds(settings.ReadDelayMs);
         var conversationId = ProviderIds.NewConversationId();
         StatusEvent Status(DeliveryStatus status, DateTimeOffset at, int? errorCode = null) =>
-            new(wamid, recipientId, status, at, conversationId, errorCode, Duplicate: mode == WebhookMode.Duplicate);
+            new(wamid, recipientId, status, at, conversationId, errorCode, Duplicate: mode == WebhookMode.Duplicate, opaqueData);
 
         switch (mode)
         {

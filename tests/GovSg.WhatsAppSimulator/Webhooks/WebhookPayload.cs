@@ -18,7 +18,8 @@ internal sealed record WebhookStatus(
     string RecipientId,
     WebhookConversation? Conversation,
     WebhookPricing? Pricing,
-    IReadOnlyList<WebhookError>? Errors);
+    IReadOnlyList<WebhookError>? Errors,
+    string? BizOpaqueCallbackData);
 
 internal sealed record WebhookConversation(string Id, WebhookConversationOrigin Origin);
 

@@ -132,7 +132,8 @@ internal sealed class WebhookSender(
             status.RecipientId,
             billable ? new WebhookConversation(status.ConversationId, UtilityOrigin) : null,
             billable ? UtilityPricing : null,
-            status.ErrorCode is { } code ? [ToError(code)] : null);
+            status.ErrorCode is { } code ? [ToError(code)] : null,
+            status.BizOpaqueCallbackData);
     }
 
     private static WebhookError ToError(int code)

@@ -1,0 +1,75 @@
+using Microsoft.Extensions.Options;
+
+namespace GovSg.Dispatcher.Sending;
+
+/// <summary>
+/// Decides what becomes of a claimed message from its attempt, the call's outcome and the time (SPEC §5), and nothing
+/// else: no I/O, so every case is a row in a table test. <see cref="SendOutcomeWriter"/> carries the decision out.
+/// </summary>
+public sealed class FailurePolicy(IOptions<RetryOptions> options, TimeProvider time)
+{
+    private readonly RetryOptions _retry = options.Value;
+
+    /// <param name="message">The attempt, when it first was tried and how long it is valid.</param>
+    /// <param name="outcome">What the call (or the lack of one) came to.</param>
+    /// <param name="pausedUntil">When sending resumes, while our credentials are rejected.</param>
+    /// <param name="jitter">Uniform in [0, 1): spreads retries and resumptions.</param>
+    public SendDecision Decide(ClaimedMessage message, SendOutcome outcome, DateTime? pausedUntil, double jitter)
+    {
+        if (outcome.Accepted)
+        {
+            return new SendDecision.Accept(outcome.ProviderMessageId!);
+        }
+
+        var now = time.GetUtcNow().UtcDateTime;
+        var error = $"{outcome.ErrorCode}: {outcome.ErrorDescription}";
+        return outcome.Kind switch
+        {
+            FailureKind.Permanent => new SendDecision.Fail(outcome.ErrorCode, outcome.ErrorDescription),
+            FailureKind.Stopping => new SendDecision.HandBack(),
+            FailureKind.CredentialsBroken or FailureKind.Paused =>
+                WithinValidity(message, Spread(now, pausedUntil ?? now, jitter), error, at => new SendDecision.DeferUntil(at, error)),
+            // Meta may have sent it: a hold, even past the budget or the validity, so a status can still adopt it.
+            _ when outcome.PossiblySent => new SendDecision.HoldUntil(now + _retry.ReconcileHold, error),
+            _ => Retry(message, outcome, now, jitter, error),
+        };
+    }
+
+    /// <summary>
+    /// Null when the claimed message is to be called; otherwise what becomes of it instead. A hold that nothing
+    /// adopted ends in a re-send only if the call it reconciled was made within the retry budget: a hold is never
+    /// skipped, but it does not buy another try.
+    /// </summary>
+    public SendDecision? BeforeCall(ClaimedMessage message) =>
+        message.Resend && message.HeldAt > message.FirstAttemptAt + _retry.Budget
+            ? Exhausted(message.Attempts - 1, message.LastError ?? "unknown")
+            : null;
+
+    private SendDecision Retry(ClaimedMessage message, SendOutcome outcome, DateTime now, double jitter, string error)
+    {
+        var delay = _retry.Backoff(message.Attempts, jitter);
+        if (outcome.Kind == FailureKind.PairRate && delay < _retry.PairRateDelay)
+        {
+            delay = _retry.PairRateDelay;
+        }
+
+        var retryAt = now + delay;
+        return retryAt > message.FirstAttemptAt + _retry.Budget
+            ? Exhausted(message.Attempts, error)
+            : WithinValidity(message, retryAt, error, at => new SendDecision.RetryAt(at, error));
+    }
+
+    private SendDecision.Fail Exhausted(int attempts, string error) => new("retries_exhausted",
+        $"Gave up after {attempts} attempt(s) over {_retry.Budget.TotalMinutes:0.#} min; last error {error}");
+
+    /// <summary>A next try that could only come after the message's validity will never be made: it expires now.</summary>
+    private static SendDecision WithinValidity(ClaimedMessage message, DateTime nextTry, string error,
+        Func<DateTime, SendDecision> decision) =>
+        nextTry < message.ExpiresAt
+            ? decision(nextTry)
+            : new SendDecision.Fail("expired", $"Not accepted by the provider within the message's validity; last error {error}");
+
+    /// <summary>Deferred messages come back spread over up to the pause again (at most 5 s), not all in one instant.</summary>
+    private static DateTime Spread(DateTime now, DateTime resumeAt, double jitter) =>
+        resumeAt + TimeSpan.FromMilliseconds(jitter * Math.Min(5_000, (resumeAt - now).TotalMilliseconds));
+}

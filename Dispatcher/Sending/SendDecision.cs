@@ -1,0 +1,30 @@
+namespace GovSg.Dispatcher.Sending;
+
+/// <summary>What becomes of a claimed message once its call has an outcome (decided by <see cref="FailurePolicy"/>).</summary>
+public abstract record SendDecision
+{
+    private SendDecision()
+    {
+    }
+
+    /// <summary>The provider took it: ACCEPTED with its message id.</summary>
+    public sealed record Accept(string ProviderMessageId) : SendDecision;
+
+    /// <summary>ERROR now, with our code or the provider's.</summary>
+    public sealed record Fail(string Code, string Description) : SendDecision;
+
+    /// <summary>Due again at <paramref name="At"/>, within the retry budget.</summary>
+    public sealed record RetryAt(DateTime At, string LastError) : SendDecision;
+
+    /// <summary>Kept until sending resumes; the retry budget starts again then (our credentials were at fault).</summary>
+    public sealed record DeferUntil(DateTime Until, string LastError) : SendDecision;
+
+    /// <summary>
+    /// The provider may have sent it: wait until <paramref name="Until"/> for a status naming this attempt to adopt it,
+    /// and send again only if none does.
+    /// </summary>
+    public sealed record HoldUntil(DateTime Until, string LastError) : SendDecision;
+
+    /// <summary>Not called: due again at once for another dispatcher, its retry budget and last error kept.</summary>
+    public sealed record HandBack : SendDecision;
+}

@@ -1,0 +1,86 @@
+using GovSg.Dispatcher.Extensions;
+using Npgsql;
+
+namespace GovSg.Dispatcher.Sending;
+
+/// <summary>
+/// Carries out the <see cref="FailurePolicy"/>'s decisions, each as one guarded write (<see cref="SendStore"/>):
+/// the acceptances that arrive together in one statement, the rest one by one. Writes are retried through database
+/// hiccups, since a lost acceptance leaves a call open that can only be reconciled by a hold.
+/// </summary>
+public sealed class SendOutcomeWriter(SendStore store, DispatcherMetrics metrics, TimeProvider time,
+    ILogger<SendOutcomeWriter> logger)
+{
+    public async Task WriteAsync(IReadOnlyList<(ClaimedMessage Message, SendDecision Decision)> decisions, DateTime now)
+    {
+        var accepted = decisions
+            .Select(d => (d.Message.Id, Accepted: d.Decision as SendDecision.Accept))
+            .Where(d => d.Accepted is not null)
+            .Select(d => (d.Id, d.Accepted!.ProviderMessageId))
+            .ToList();
+        if (accepted.Count > 0)
+        {
+            await Durably(ct => store.AcceptAsync(accepted, now, ct));
+            metrics.StatusChanged("ACCEPTED", accepted.Count);
+        }
+
+        foreach (var (message, decision) in decisions.Where(d => d.Decision is not SendDecision.Accept))
+        {
+            await WriteAsync(message, decision, now);
+        }
+    }
+
+    private async Task WriteAsync(ClaimedMessage message, SendDecision decision, DateTime now)
+    {
+        switch (decision)
+        {
+            case SendDecision.Fail fail:
+                if (await Durably(ct => store.FailAsync(message.Id, message.Attempts, fail.Code, fail.Description, now, ct)))
+                {
+                    metrics.StatusChanged("ERROR");
+                }
+
+                break;
+            case SendDecision.RetryAt retry:
+                logger.LogInformation("Message {MessageId} attempt {Attempt} failed ({Error}); retrying at {RetryAt:O}",
+                    message.Id, message.Attempts, retry.LastError, retry.At);
+                await Durably(ct => store.RetryAsync(message.Id, message.Attempts, retry.At, retry.LastError, ct));
+                break;
+            case SendDecision.DeferUntil defer:
+                await Durably(ct => store.DeferAsync(message.Id, message.Attempts, defer.Until, defer.LastError, ct));
+                break;
+            case SendDecision.HoldUntil hold:
+                if (await Durably(ct => store.HoldAsync(message.Id, message.Attempts, hold.Until, hold.LastError, now, ct)))
+                {
+                    metrics.Held();
+                    logger.LogWarning("Message {MessageId} attempt {Attempt} has an unknown outcome ({Error}); holding it " +
+                        "until {HoldUntil:O} for a status to reconcile it", message.Id, message.Attempts, hold.LastError, hold.Until);
+                }
+
+                break;
+            case SendDecision.HandBack:
+                await Durably(ct => store.RetryAsync(message.Id, message.Attempts, now, lastError: null, ct));
+                break;
+        }
+    }
+
+    /// <summary>
+    /// Retries a write through transient failures until the database takes it, backing off to one try every 5 s.
+    /// Returns whether the write changed the message.
+    /// </summary>
+    private async Task<bool> Durably(Func<CancellationToken, Task<bool>> write)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await write(CancellationToken.None);
+            }
+            catch (Exception exception) when (exception is NpgsqlException { IsTransient: true } or TimeoutException)
+            {
+                logger.LogWarning(exception, "Recording a send outcome failed (attempt {Attempt}); retrying", attempt);
+                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(5_000, 100 * Math.Pow(2, Math.Min(attempt, 10)))), time);
+            }
+        }
+    }
+}

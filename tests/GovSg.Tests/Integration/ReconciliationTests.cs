@@ -1,0 +1,336 @@
+using System.Globalization;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Dapper;
+using GovSg.Contracts;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace GovSg.Tests.Integration;
+
+/// <summary>
+/// SPEC §5, reconcile before re-sending: a call whose outcome is unknown is held until a status naming it (by its
+/// <c>biz_opaque_callback_data</c>) adopts the message, and sent again only if none does. In tests the Dispatcher's
+/// timeout is 2 s, the hold 3 s and the retry budget 3 s.
+/// </summary>
+public sealed class ReconciliationTests
+{
+    private static readonly TimeSpan Hold = TimeSpan.FromSeconds(3);
+
+    private static TestSystem Env => TestEnvironment.Current;
+
+    [Test]
+    public async Task Send_WhenTheProviderAcceptsButAnswersAfterTheTimeout_AdoptsTheMessageFromItsStatusesAndSendsOnce()
+    {
+        var user = await Env.CreateUserAsync();
+        var (local, digits) = TestRecipients.Next();
+        await Env.SetRecipientRuleAsync(digits, new { extra_delay_ms = 2_500, delay_times = 1 });
+
+        var id = await SendAsync(user, local);
+        await MessageJson.WaitForStatusAsync(user.Client, id.ToString(CultureInfo.InvariantCulture), "READ");
+
+        var send = (await Env.SimulatorSendsAsync(digits)).Single();
+        var row = await RowAsync(id);
+        Assert.That(send.OpaqueData, Is.EqualTo($"m:{id}:1"), "the call is tagged with its message and attempt");
+        Assert.That((row.ProviderMessageId, row.Attempts, row.AcceptedAt), Is.EqualTo((send.Wamid, 1, row.AttemptedAt)),
+            "adopted with the timed-out call's wamid, accepted at the call's time");
+        await AssertNoFurtherSendAsync(digits, 1);
+    }
+
+    [Test]
+    public async Task Send_WhenTheProviderAnswersLateAndNeverEchoesTheOpaqueData_SendsOnceMoreAfterTheHold()
+    {
+        var user = await Env.CreateUserAsync();
+        var (local, digits) = TestRecipients.Next();
+        await Env.SetRecipientRuleAsync(digits, new { extra_delay_ms = 2_500, delay_times = 1 });
+        await Env.SetSimulatorSettingsAsync(new { echo_opaque_data = false });
+        long id;
+        try
+        {
+            id = await SendAsync(user, local);
+            await Poll.UntilAsync(() => RowAsync(id), r => r.Status != "UNSENT", TimeSpan.FromSeconds(20));
+        }
+        finally
+        {
+            await Env.SetSimulatorSettingsAsync(new { echo_opaque_data = true });
+        }
+
+        var sends = await Env.SimulatorSendsAsync(digits);
+        var row = await RowAsync(id);
+        Assert.That(sends.Select(s => s.OpaqueData), Is.EqualTo(new[] { $"m:{id}:1", $"m:{id}:2" }));
+        Assert.That((row.ProviderMessageId, row.Attempts, row.HeldAttempt), Is.EqualTo((sends[1].Wamid, 2, 1)));
+        Assert.That(sends[1].ReceivedAt - sends[0].ReceivedAt, Is.GreaterThanOrEqualTo(TimeSpan.FromSeconds(4.5)),
+            "re-sent only once the 2 s timeout and the 3 s hold had passed");
+        await AssertNoFurtherSendAsync(digits, 2);
+    }
+
+    [Test]
+    public async Task Dispatcher_WhenItDiesBetweenTheProvidersAnswerAndTheAcceptedWrite_TheMessageIsAdoptedAndSentOnce()
+    {
+        var user = await Env.CreateUserAsync();
+        var (local, digits) = TestRecipients.Next();
+        var id = await InsertClaimedAsync(user, local, leaseEnd: TimeSpan.FromSeconds(2));
+
+        // The dead dispatcher's call: the provider took it and reports on it; nobody will record its answer.
+        var wamid = await CallProviderAsync(digits, $"m:{id}:1");
+
+        var message = await MessageJson.WaitForStatusAsync(user.Client, id.ToString(CultureInfo.InvariantCulture), "READ");
+        var row = await RowAsync(id);
+        Assert.That(message.Str("status"), Is.EqualTo("READ"));
+        Assert.That((row.ProviderMessageId, row.Attempts, row.CallOpen, row.AcceptedAt), Is.EqualTo((wamid, 1, false, row.AttemptedAt)));
+        await AssertNoFurtherSendAsync(digits, 1);
+    }
+
+    [Test]
+    public async Task Sweeper_WhenAClaimLapses_HoldsTheMessage_AndAStatusArrivingDuringTheHoldAdoptsIt()
+    {
+        var user = await Env.CreateUserAsync();
+        var (local, digits) = TestRecipients.Next();
+        await Env.SetRecipientRuleAsync(digits, new { webhooks = "none" });
+        var id = await InsertClaimedAsync(user, local, leaseEnd: TimeSpan.FromMilliseconds(300));
+        var wamid = await CallProviderAsync(digits, $"m:{id}:1");
+
+        var held = await Poll.UntilAsync(() => RowAsync(id), r => r.HeldAttempt == 1);
+        await PostStatusAsync(wamid, "sent", $"m:{id}:1");
+        var row = await Poll.UntilAsync(() => RowAsync(id), r => r.Status != "UNSENT");
+
+        Assert.That((held.Status, held.CallOpen), Is.EqualTo(("UNSENT", false)), "the lapsed claim was held, not re-sent");
+        Assert.That((row.Status, row.ProviderMessageId, row.Attempts), Is.EqualTo(("SENT", wamid, 1)));
+        await AssertNoFurtherSendAsync(digits, 1);
+    }
+
+    [Test]
+    public async Task Status_ParkedBeforeTheHoldBegan_AdoptsTheMessageOnceItIsHeld()
+    {
+        var user = await Env.CreateUserAsync();
+        var (local, digits) = TestRecipients.Next();
+        await Env.SetRecipientRuleAsync(digits, new { webhooks = "none" });
+        // Not yet claimed, so a status naming attempt 1 cannot adopt it: it is parked.
+        var id = await InsertClaimedAsync(user, local, leaseEnd: TimeSpan.FromMinutes(10), attempts: 0);
+        var wamid = await CallProviderAsync(digits, $"m:{id}:1");
+        await PostStatusAsync(wamid, "delivered", $"m:{id}:1");
+        var parked = await Poll.UntilAsync(() => ParkedAsync(wamid), n => n > 0);
+
+        await ExecuteAsync("""
+            UPDATE messages SET attempts = 1, first_attempt_at = now(), attempted_at = now(), held_attempt = 1,
+                                held_at = now(), available_at = now() + interval '10 seconds', sweep_at = now() + interval '10 seconds'
+            WHERE id = @id
+            """, id);
+        var row = await Poll.UntilAsync(() => RowAsync(id), r => r.Status != "UNSENT");
+
+        Assert.That(parked, Is.EqualTo(1));
+        Assert.That((row.Status, row.ProviderMessageId), Is.EqualTo(("DELIVERED", wamid)));
+        Assert.That(await ParkedAsync(wamid), Is.Zero);
+        Assert.That(await Env.SimulatorSendsAsync(digits), Has.Count.EqualTo(1));
+    }
+
+    [Test]
+    public async Task Status_WithoutOpaqueDataOrNamingAnotherAttemptOrMessage_NeverAdopts()
+    {
+        var user = await Env.CreateUserAsync();
+        var (local, _) = TestRecipients.Next();
+        var id = await InsertClaimedAsync(user, local, leaseEnd: TimeSpan.FromMinutes(10));
+
+        await PostStatusAsync($"wamid.none-{id}", "sent", opaqueData: null);
+        await PostStatusAsync($"wamid.other-attempt-{id}", "sent", $"m:{id}:2");
+        await PostStatusAsync($"wamid.not-ours-{id}", "sent", $"m:{long.MaxValue}:1");
+        await PostStatusAsync($"wamid.foreign-{id}", "sent", $"order-{id}");
+        var parked = await Poll.UntilAsync(() => ParkedLikeAsync($"%-{id}"), n => n == 4);
+
+        Assert.That(parked, Is.EqualTo(4));
+        Assert.That((await RowAsync(id)).Status, Is.EqualTo("UNSENT"));
+    }
+
+    [Test]
+    public async Task Adoption_RacingTheReClaimThatEndsAnUnadoptedHold_ExactlyOneWinsForEveryMessage()
+    {
+        var user = await Env.CreateUserAsync();
+        var bus = Env.Api.Services.GetRequiredService<IBus>();
+        var messages = new List<(long Id, string Digits, string Wamid)>();
+        for (var i = 0; i < 20; i++)
+        {
+            var (local, digits) = TestRecipients.Next();
+            await Env.SetRecipientRuleAsync(digits, new { webhooks = "none" });
+            var id = await InsertClaimedAsync(user, local, leaseEnd: TimeSpan.FromMinutes(10));
+            messages.Add((id, digits, await CallProviderAsync(digits, $"m:{id}:1")));
+        }
+
+        // Every hold ends now; the re-claim (a command) and the adopting status are sent at the same moment.
+        await ExecuteAsync("""
+            UPDATE messages SET call_open = false, held_attempt = 1, held_at = now(), first_attempt_at = now(),
+                                available_at = now(), sweep_at = now() + interval '1 minute'
+            WHERE id = ANY(@ids)
+            """, [.. messages.Select(m => m.Id)]);
+        await Task.WhenAll(messages.Select(m => Task.WhenAll(
+            bus.Publish(new SendMessage(m.Id)),
+            PostStatusAsync(m.Wamid, "sent", $"m:{m.Id}:1"))));
+
+        var rows = await Task.WhenAll(messages.Select(m => Poll.UntilAsync(() => RowAsync(m.Id), r => r.Status != "UNSENT")));
+        var sends = await Task.WhenAll(messages.Select(m => Env.SimulatorSendsAsync(m.Digits)));
+        for (var i = 0; i < messages.Count; i++)
+        {
+            // Adopted: SENT under the first call's wamid. Re-claimed: ACCEPTED under the second's, the late status parked.
+            var adopted = rows[i].ProviderMessageId == messages[i].Wamid;
+            Assert.That((rows[i].Status, rows[i].Attempts, sends[i].Count), Is.EqualTo(adopted ? ("SENT", 1, 1) : ("ACCEPTED", 2, 2)),
+                $"message {messages[i].Id}: adopted, or re-claimed and sent again — never both, never neither");
+        }
+    }
+
+    [Test]
+    public async Task Send_WithTwoDispatchersAndEveryFirstCallAnsweredLate_SendsEachMessageOnce()
+    {
+        var user = await Env.CreateUserAsync();
+        await using var second = await Env.StartDispatcherAsync();
+        var recipients = Enumerable.Range(0, 10).Select(_ => TestRecipients.Next()).ToList();
+        foreach (var (_, digits) in recipients)
+        {
+            await Env.SetRecipientRuleAsync(digits, new { extra_delay_ms = 2_500, delay_times = 1 });
+        }
+
+        var ids = await Task.WhenAll(recipients.Select(r => SendAsync(user, r.Local)));
+        var rows = await Task.WhenAll(ids.Select(id => Poll.UntilAsync(() => RowAsync(id), r => r.Status == "READ", TimeSpan.FromSeconds(20))));
+
+        Assert.That(rows.Select(r => r.Status), Is.All.EqualTo("READ"));
+        Assert.That(rows.Select(r => r.Attempts), Is.All.EqualTo(1));
+        await Task.Delay(Hold + TimeSpan.FromSeconds(1));
+        var sends = await Task.WhenAll(recipients.Select(r => Env.SimulatorSendsAsync(r.Digits)));
+        Assert.That(sends.Select(s => s.Count), Is.All.EqualTo(1));
+    }
+
+    [Test]
+    public async Task Sweeper_WhenAMessageExpiresDuringItsHold_WaitsForTheHoldAndAStatusStillAdoptsIt()
+    {
+        var user = await Env.CreateUserAsync();
+        var (local, digits) = TestRecipients.Next();
+        await Env.SetRecipientRuleAsync(digits, new { webhooks = "none" });
+        var id = await InsertClaimedAsync(user, local, leaseEnd: TimeSpan.FromSeconds(10), validity: TimeSpan.FromMilliseconds(300));
+        var wamid = await CallProviderAsync(digits, $"m:{id}:1");
+        await ExecuteAsync("""
+            UPDATE messages SET call_open = false, held_attempt = 1, held_at = now(), available_at = now() + interval '3 seconds',
+                                sweep_at = now() + interval '3 seconds'
+            WHERE id = @id
+            """, id);
+
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        var duringHold = await RowAsync(id);
+        await PostStatusAsync(wamid, "sent", $"m:{id}:1");
+        var row = await Poll.UntilAsync(() => RowAsync(id), r => r.Status != "UNSENT");
+
+        Assert.That(duringHold.Status, Is.EqualTo("UNSENT"), "past its validity, but held: not expired yet");
+        Assert.That((row.Status, row.ProviderMessageId), Is.EqualTo(("SENT", wamid)));
+        await AssertNoFurtherSendAsync(digits, 1);
+    }
+
+    [Test]
+    public async Task Sweeper_WhenAMessageExpiresDuringAHoldThatNothingAdopts_ExpiresItWhenTheHoldEndsWithoutSending()
+    {
+        var user = await Env.CreateUserAsync();
+        var (local, digits) = TestRecipients.Next();
+        await Env.SetRecipientRuleAsync(digits, new { webhooks = "none" });
+        var id = await InsertClaimedAsync(user, local, leaseEnd: TimeSpan.FromMilliseconds(200), validity: TimeSpan.FromSeconds(1));
+        await CallProviderAsync(digits, $"m:{id}:1");
+
+        var row = await Poll.UntilAsync(() => RowAsync(id), r => r.Status != "UNSENT");
+
+        Assert.That((row.Status, row.ErrorCode, row.HeldAttempt), Is.EqualTo(("ERROR", "expired", 1)));
+        Assert.That(row.ErroredAt - row.AttemptedAt, Is.GreaterThanOrEqualTo(Hold), "not before the hold ended");
+        Assert.That(await Env.SimulatorSendsAsync(digits), Has.Count.EqualTo(1));
+    }
+
+    private static async Task<long> SendAsync(TestUser user, string recipient)
+    {
+        var (response, body) = await MessageJson.PostAsync(user.Client, MessageJson.OfficerCall(recipient));
+        Assert.That((int)response.StatusCode, Is.EqualTo(201), body.ToString());
+        return long.Parse(body.Str("id"), CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>
+    /// A message as a dispatcher leaves it once it has claimed it and begun the call (or, with no attempts, before any
+    /// claim), with no command in the queue.
+    /// </summary>
+    private static async Task<long> InsertClaimedAsync(TestUser user, string local, TimeSpan leaseEnd, int attempts = 1,
+        TimeSpan? validity = null)
+    {
+        await using var connection = await Env.Database.OpenConnectionAsync();
+        return await connection.ExecuteScalarAsync<long>("""
+            INSERT INTO messages (user_id, template_id, recipient, params, language_code, whatsapp_template_name, param_order,
+                                  status, created_at, updated_at, expires_at, available_at, sweep_at, attempts,
+                                  first_attempt_at, attempted_at, call_open)
+            VALUES (@userId, 3, @recipient, '{}', 'en_GB', 'govsg_service_notice_v1', '{}', 'UNSENT', now(), now(),
+                    now() + @validity, now() + @leaseEnd, now() + @leaseEnd, @attempts,
+                    CASE WHEN @attempts > 0 THEN now() END, CASE WHEN @attempts > 0 THEN now() END, @attempts > 0)
+            RETURNING id
+            """, new { userId = user.Id, recipient = "+65" + local, validity = validity ?? TimeSpan.FromDays(1), leaseEnd, attempts });
+    }
+
+    /// <summary>The provider call a dispatcher makes for the message, tagged as it tags it; returns the wamid.</summary>
+    private static async Task<string> CallProviderAsync(string digits, string opaqueData)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"v21.0/{TestSettings.PhoneNumberId}/messages")
+        {
+            Content = JsonContent.Create(new
+            {
+                messaging_product = "whatsapp",
+                recipient_type = "individual",
+                to = digits,
+                type = "template",
+                biz_opaque_callback_data = opaqueData,
+                template = new { name = "govsg_service_notice_v1", language = new { code = "en_GB", policy = "deterministic" } },
+            }),
+        };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", TestSettings.AccessToken);
+        using var response = await Env.SimulatorClient.SendAsync(request);
+        response.EnsureSuccessStatusCode();
+        using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return body.RootElement.GetProperty("messages")[0].GetProperty("id").GetString()!;
+    }
+
+    private static async Task PostStatusAsync(string wamid, string status, string? opaqueData)
+    {
+        using var response = await Webhooks.PostSignedAsync(Env.Client(null),
+            [new WebhookStatus(wamid, status, DateTime.UtcNow, OpaqueData: opaqueData)]);
+        response.EnsureSuccessStatusCode();
+    }
+
+    /// <summary>Waits out a hold and a sweep, then checks the provider still has exactly the sends it had.</summary>
+    private static async Task AssertNoFurtherSendAsync(string digits, int expected)
+    {
+        await Task.Delay(Hold + TimeSpan.FromSeconds(0.5));
+        Assert.That(await Env.SimulatorSendsAsync(digits), Has.Count.EqualTo(expected));
+    }
+
+    private static async Task<Row> RowAsync(long id)
+    {
+        await using var connection = await Env.Database.OpenConnectionAsync();
+        return await connection.QuerySingleAsync<Row>("""
+            SELECT status::text AS "Status", attempts AS "Attempts", provider_message_id AS "ProviderMessageId",
+                   call_open AS "CallOpen", held_attempt AS "HeldAttempt", accepted_at AS "AcceptedAt",
+                   attempted_at AS "AttemptedAt", errored_at AS "ErroredAt", error_code AS "ErrorCode"
+            FROM messages WHERE id = @id
+            """, new { id });
+    }
+
+    private static async Task<int> ParkedAsync(string wamid)
+    {
+        await using var connection = await Env.Database.OpenConnectionAsync();
+        return await connection.ExecuteScalarAsync<int>(
+            "SELECT count(*) FROM pending_status_events WHERE provider_message_id = @wamid", new { wamid });
+    }
+
+    private static async Task<int> ParkedLikeAsync(string pattern)
+    {
+        await using var connection = await Env.Database.OpenConnectionAsync();
+        return await connection.ExecuteScalarAsync<int>(
+            "SELECT count(*) FROM pending_status_events WHERE provider_message_id LIKE @pattern", new { pattern });
+    }
+
+    private static async Task ExecuteAsync(string sql, params long[] ids)
+    {
+        await using var connection = await Env.Database.OpenConnectionAsync();
+        await connection.ExecuteAsync(sql, new { id = ids[0], ids });
+    }
+
+    private sealed record Row(string Status, int Attempts, string? ProviderMessageId, bool CallOpen, int? HeldAttempt,
+        DateTime? AcceptedAt, DateTime? AttemptedAt, DateTime? ErroredAt, string? ErrorCode);
+}

@@ -45,12 +45,13 @@ build govsg/postgres:15-bookworm postgres
 build govsg/rabbitmq:3.10-bookworm rabbitmq
 
 if [ "${1:-}" = dotnet ]; then
-  # The build context is this machine's .NET installation (global.json pins the SDK it has); the recipe sits beside it.
+  # The build context is this machine's .NET installation (global.json pins the SDK it has) and the certificate
+  # authorities it added (its NuGet traffic may pass through a proxy that one of them signs).
   dotnet_root=$(dirname "$(readlink -f "$(command -v dotnet)")")
   for target in runtime sdk; do
     if missing "govsg/dotnet:10.0-$target"; then
       log "building govsg/dotnet:10.0-$target from $dotnet_root"
-      tar -C "$here/dotnet" -c Dockerfile -C "$dotnet_root" . \
+      tar -c -C "$here/dotnet" Dockerfile -C /usr/local/share ca-certificates -C "$dotnet_root" . \
         | docker build -q --build-arg BASE_IMAGE="$base" --target "$target" -t "govsg/dotnet:10.0-$target" - >/dev/null
     fi
   done

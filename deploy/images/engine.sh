@@ -7,7 +7,7 @@ export DOCKER_API_VERSION=1.41
 log() { echo "engine: $*" >&2; }
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
-packages=(docker.io debootstrap docker-compose)
+packages=(docker.io debootstrap docker-compose curl)
 if ! dpkg-query -W -f='${Status}\n' "${packages[@]}" 2>/dev/null | grep -c '^install ok installed$' | grep -qx "${#packages[@]}"; then
   log "installing ${packages[*]}"
   as_root apt-get update -qq

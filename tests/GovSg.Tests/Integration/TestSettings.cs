@@ -1,14 +1,24 @@
 namespace GovSg.Tests.Integration;
 
-/// <summary>Where the integration tests find PostgreSQL and RabbitMQ (started by deploy/local/infra.sh).</summary>
+/// <summary>
+/// Where the integration tests find PostgreSQL and RabbitMQ: the containers <see cref="TestInfrastructure"/> starts for
+/// the test run, set here before any test runs. Everything else about the test system is fixed.
+/// </summary>
 public static class TestSettings
 {
-    public static string Postgres { get; } = Environment.GetEnvironmentVariable("GOVSG_TEST_POSTGRES")
-        ?? "Host=localhost;Port=5432;Database=govsg_test;Username=govsg;Password=govsg;Maximum Pool Size=30";
+    /// <summary>The tests' own database on the PostgreSQL container; the harness drops and recreates it.</summary>
+    public static string Postgres { get; private set; } = "";
 
-    public static string RabbitHost { get; } = Environment.GetEnvironmentVariable("GOVSG_TEST_RABBIT_HOST") ?? "localhost";
+    public static string RabbitHost { get; private set; } = "";
 
-    public static string RabbitVirtualHost { get; } = Environment.GetEnvironmentVariable("GOVSG_TEST_RABBIT_VHOST") ?? "govsg_test";
+    public static int RabbitPort { get; private set; }
+
+    public static string RabbitUsername { get; private set; } = "";
+
+    public static string RabbitPassword { get; private set; } = "";
+
+    /// <summary>The broker is the test run's own, so its default virtual host is.</summary>
+    public static string RabbitVirtualHost { get; private set; } = "/";
 
     public const string Pepper = "test-pepper-0123456789abcdef0123456789abcdef";
     public const string AccessToken = "test-access-token";
@@ -20,6 +30,16 @@ public static class TestSettings
     public static string RepositoryRoot { get; } = FindRoot();
 
     public static string TemplatesFile => Path.Combine(RepositoryRoot, "deploy", "local", "templates.json");
+
+    internal static void Use(string postgres, Uri rabbitMq)
+    {
+        Postgres = postgres;
+        var credentials = rabbitMq.UserInfo.Split(':', 2);
+        RabbitHost = rabbitMq.Host;
+        RabbitPort = rabbitMq.Port;
+        RabbitUsername = Uri.UnescapeDataString(credentials[0]);
+        RabbitPassword = Uri.UnescapeDataString(credentials[1]);
+    }
 
     private static string FindRoot()
     {

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using Dapper;
@@ -197,6 +198,9 @@ public sealed class TestSystem : IAsyncDisposable
     {
         ["ConnectionStrings:Postgres"] = TestSettings.Postgres,
         ["RabbitMq:Host"] = TestSettings.RabbitHost,
+        ["RabbitMq:Port"] = TestSettings.RabbitPort.ToString(CultureInfo.InvariantCulture),
+        ["RabbitMq:Username"] = TestSettings.RabbitUsername,
+        ["RabbitMq:Password"] = TestSettings.RabbitPassword,
         ["RabbitMq:VirtualHost"] = TestSettings.RabbitVirtualHost,
         ["Auth:KeyPepper"] = TestSettings.Pepper,
         // Revocation and expiry are tested right after the change; production keeps a short cache.
@@ -227,6 +231,9 @@ public sealed class TestSystem : IAsyncDisposable
     {
         ["ConnectionStrings:Postgres"] = TestSettings.Postgres,
         ["RabbitMq:Host"] = TestSettings.RabbitHost,
+        ["RabbitMq:Port"] = TestSettings.RabbitPort.ToString(CultureInfo.InvariantCulture),
+        ["RabbitMq:Username"] = TestSettings.RabbitUsername,
+        ["RabbitMq:Password"] = TestSettings.RabbitPassword,
         ["RabbitMq:VirtualHost"] = TestSettings.RabbitVirtualHost,
         ["WhatsApp:BaseUrl"] = simulator.ToString(),
         ["WhatsApp:PhoneNumberId"] = TestSettings.PhoneNumberId,
@@ -259,7 +266,14 @@ public sealed class TestSystem : IAsyncDisposable
     }
 
     private static ConnectionFactory BrokerConnection() =>
-        new() { HostName = TestSettings.RabbitHost, VirtualHost = TestSettings.RabbitVirtualHost };
+        new()
+        {
+            HostName = TestSettings.RabbitHost,
+            Port = TestSettings.RabbitPort,
+            UserName = TestSettings.RabbitUsername,
+            Password = TestSettings.RabbitPassword,
+            VirtualHost = TestSettings.RabbitVirtualHost,
+        };
 
     /// <summary>Deletes our queues so no command or status from an earlier run is delivered into this one.</summary>
     private static async Task ResetQueuesAsync()

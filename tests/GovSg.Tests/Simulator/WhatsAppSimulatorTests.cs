@@ -7,6 +7,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using GovSg.Tests.Integration;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -41,7 +42,6 @@ public sealed class WhatsAppSimulatorTests
     private static readonly string[] SentOnly = ["sent"];
     private static readonly string[] ReadDeliveredSent = ["read", "delivered", "sent"];
     private static readonly TimeSpan WebhookDeadline = TimeSpan.FromSeconds(10);
-    private static readonly string RepositoryRoot = FindRepositoryRoot();
 
     private WebhookReceiver _receiver = null!;
     private WebApplicationFactory<SimulatorProgram>? _simulator;
@@ -535,11 +535,11 @@ public sealed class WhatsAppSimulatorTests
 
     private HttpClient CreateSimulator(params (string Key, string Value)[] overrides)
     {
-        var simulatorDirectory = Path.Combine(RepositoryRoot, "tests", "GovSg.WhatsAppSimulator");
+        var simulatorDirectory = Path.Combine(TestSettings.RepositoryRoot, "tests", "GovSg.WhatsAppSimulator");
         _simulator = new WebApplicationFactory<SimulatorProgram>().WithWebHostBuilder(builder =>
         {
             builder.UseContentRoot(simulatorDirectory);
-            builder.UseSetting("Simulator:TemplatesFile", Path.Combine(RepositoryRoot, "deploy", "local", "templates.json"));
+            builder.UseSetting("Simulator:TemplatesFile", TestSettings.TemplatesFile);
             builder.UseSetting("Simulator:AccessToken", AccessToken);
             builder.UseSetting("Simulator:AppSecret", AppSecret);
             builder.UseSetting("Simulator:WebhookUrl", _receiver.Url);
@@ -649,22 +649,6 @@ public sealed class WhatsAppSimulatorTests
 
     private static string ExpectedSignature(byte[] body) =>
         "sha256=" + Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(AppSecret), body));
-
-    /// <summary>
-    /// The nearest folder above the test binaries holding the demo templates: the simulator is pointed at them and at
-    /// its own folder explicitly, so it starts the same whichever test project hosts it.
-    /// </summary>
-    private static string FindRepositoryRoot()
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "deploy", "local", "templates.json")))
-        {
-            directory = directory.Parent;
-        }
-
-        return directory?.FullName
-            ?? throw new InvalidOperationException($"No deploy/local/templates.json above {AppContext.BaseDirectory}.");
-    }
 
     private sealed record ReceivedPost(
         byte[] Body,

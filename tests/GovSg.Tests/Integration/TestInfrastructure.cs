@@ -1,0 +1,76 @@
+using Npgsql;
+using Testcontainers.PostgreSql;
+using Testcontainers.RabbitMq;
+
+namespace GovSg.Tests.Integration;
+
+/// <summary>
+/// The PostgreSQL and RabbitMQ containers of one test run, started before the first integration test and removed
+/// after the last. Which images is one setting, <c>GOVSG_TEST_IMAGES</c>: <c>official</c> (the default: the
+/// registry's postgres and rabbitmq images) or <c>local</c> (the images deploy/images/build.sh makes from Debian's
+/// packages, for machines that reach no container registry).
+/// </summary>
+public sealed class TestInfrastructure : IAsyncDisposable
+{
+    /// <summary>Marks the containers, so tests/run.sh can remove the ones a killed run left behind.</summary>
+    public const string Label = "org.govsg.tests";
+
+    private const string ImagesVariable = "GOVSG_TEST_IMAGES";
+
+    private static readonly Dictionary<string, (string Postgres, string RabbitMq)> Images = new()
+    {
+        ["official"] = ("postgres:15", "rabbitmq:3.13"),
+        ["local"] = ("govsg/postgres:15-bookworm", "govsg/rabbitmq:3.10-bookworm"),
+    };
+
+    private readonly PostgreSqlContainer _postgres;
+    private readonly RabbitMqContainer _rabbitMq;
+
+    private TestInfrastructure(PostgreSqlContainer postgres, RabbitMqContainer rabbitMq)
+    {
+        _postgres = postgres;
+        _rabbitMq = rabbitMq;
+    }
+
+    /// <summary>Starts both containers and points <see cref="TestSettings"/> at them.</summary>
+    public static async Task<TestInfrastructure> StartAsync()
+    {
+        var choice = Environment.GetEnvironmentVariable(ImagesVariable) ?? "official";
+        if (!Images.TryGetValue(choice, out var images))
+        {
+            throw new InvalidOperationException($"{ImagesVariable} is '{choice}'; use {string.Join(" or ", Images.Keys)}");
+        }
+
+        var infrastructure = new TestInfrastructure(
+            new PostgreSqlBuilder(images.Postgres)
+                .WithLabel(Label, "true")
+                // The Api, the Dispatchers and the admin CLI each keep a pool; PostgreSQL's default 100 is too few.
+                .WithCommand("-c", "max_connections=300")
+                .Build(),
+            new RabbitMqBuilder(images.RabbitMq).WithLabel(Label, "true").Build());
+        try
+        {
+            await Task.WhenAll(infrastructure._postgres.StartAsync(), infrastructure._rabbitMq.StartAsync());
+        }
+        catch
+        {
+            await infrastructure.DisposeAsync();
+            throw;
+        }
+
+        // The container's superuser, on a database of the tests' own: the harness drops and recreates it.
+        var database = new NpgsqlConnectionStringBuilder(infrastructure._postgres.GetConnectionString())
+        {
+            Database = "govsg_test",
+            MaxPoolSize = 30,
+        };
+        TestSettings.Use(database.ConnectionString, new Uri(infrastructure._rabbitMq.GetConnectionString()));
+        return infrastructure;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _postgres.DisposeAsync();
+        await _rabbitMq.DisposeAsync();
+    }
+}

@@ -6,6 +6,9 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 
+# Formatting first: a style slip fails in a minute, not after the whole suite.
+DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 dotnet format GovSg.sln --verify-no-changes
+
 bash deploy/local/infra.sh
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 as_root rabbitmqctl -q delete_vhost govsg_test >/dev/null 2>&1 || true

@@ -11,7 +11,6 @@ namespace GovSg.Api.Messages;
 public static partial class RecipientNormalizer
 {
     private const int SingaporeCode = 65;
-    private static readonly PhoneNumberUtil Phones = PhoneNumberUtil.GetInstance();
 
     /// <summary>
     /// Returns the number in E.164 form, or <see langword="null"/> when it is not a valid mobile recipient.
@@ -47,15 +46,25 @@ public static partial class RecipientNormalizer
     {
         try
         {
-            var parsed = Phones.Parse(number, defaultRegion);
-            return parsed.CountryCode != SingaporeCode && Phones.IsValidNumber(parsed)
-                ? Phones.Format(parsed, PhoneNumberFormat.E164)
+            var phones = Library.Phones;
+            var parsed = phones.Parse(number, defaultRegion);
+            return parsed.CountryCode != SingaporeCode && phones.IsValidNumber(parsed)
+                ? phones.Format(parsed, PhoneNumberFormat.E164)
                 : null;
         }
         catch (NumberParseException)
         {
             return null;
         }
+    }
+
+    /// <summary>
+    /// Loading libphonenumber's metadata takes a noticeable moment: only the first non-Singapore-mobile recipient pays
+    /// it, not the first send of every replica.
+    /// </summary>
+    private static class Library
+    {
+        public static readonly PhoneNumberUtil Phones = PhoneNumberUtil.GetInstance();
     }
 
     [GeneratedRegex(@"[ .()\-]")]

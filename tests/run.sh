@@ -15,6 +15,9 @@ images_log=$(mktemp)
 bash deploy/images/build.sh $([ "$smoke" = 0 ] || echo dotnet) >"$images_log" 2>&1 &
 images=$!
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+# Formatting is checked while the images build; a slip counts as a failed check but the suite still runs.
+format_status=0
+dotnet format GovSg.sln --verify-no-changes || format_status=$?
 build_status=0
 dotnet build GovSg.sln || build_status=$?
 wait "$images" || { cat "$images_log"; echo "0 passed, 1 failed (the local images did not build)"; exit 1; }
@@ -49,7 +52,8 @@ else
   [ "$status" -ne 0 ] || status=1
 fi
 
-# The compose smoke test counts as one more test.
+# The format check and the compose smoke test count as one more test each.
+if [ "$format_status" -eq 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); status=1; fi
 if [ "$smoke" != 0 ]; then
   if bash tests/compose-smoke.sh; then passed=$((passed + 1)); else failed=$((failed + 1)); status=1; fi
 fi

@@ -1,6 +1,9 @@
 using System.Text.Json;
+using GovSg.Api.Auth;
 using GovSg.Api.Http;
+using GovSg.Hosting;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Npgsql;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
@@ -10,21 +13,13 @@ namespace GovSg.Api.Extensions;
 
 public static class ServiceDefaults
 {
-    private static readonly string[] TraceSources = ["GovSg.Api", "Microsoft.AspNetCore", "MassTransit", "Npgsql", "System.Net.Http"];
-
-    private static readonly string[] Meters =
-    [
-        ApiMetrics.MeterName, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "MassTransit",
-        "Npgsql", "System.Net.Http",
-    ];
-
-    /// <summary>Time, health checks, JSON, OpenAPI and — when an OTLP endpoint is configured — traces and metrics.</summary>
+    /// <summary>Time, health checks, JSON, OpenAPI, and traces, metrics and logs (exported over OTLP when configured).</summary>
     public static WebApplicationBuilder AddServiceDefaults(this WebApplicationBuilder builder)
     {
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<ApiMetrics>();
         builder.Services.AddHealthChecks();
-        builder.Services.AddOpenApi();
+        builder.AddOpenApiDocument();
         builder.Services.ConfigureHttpJsonOptions(json =>
         {
             json.SerializerOptions.PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower;
@@ -33,40 +28,52 @@ public static class ServiceDefaults
         });
         // The webhook accepts up to 1 MiB; agency routes enforce their own 64 KiB limit (SPEC §3).
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = 1024 * 1024);
-
-        if (!string.IsNullOrEmpty(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
-        {
-            var resource = ResourceBuilder.CreateDefault().AddService(builder.Configuration["OTEL_SERVICE_NAME"] ?? "govsg-api");
-            builder.Services.AddSingleton(_ => Sdk.CreateTracerProviderBuilder()
-                .SetResourceBuilder(resource).AddSource(TraceSources).AddOtlpExporter().Build());
-            builder.Services.AddSingleton(_ => Sdk.CreateMeterProviderBuilder()
-                .SetResourceBuilder(resource).AddMeter(Meters).AddOtlpExporter().Build());
-            builder.Services.AddHostedService<TelemetryStarter>();
-        }
-
+        builder.AddTelemetry();
         return builder;
     }
 
     public static WebApplication UseServiceDefaults(this WebApplication app)
     {
-        app.UseMiddleware<RequestTelemetryMiddleware>();
         app.UseMiddleware<ErrorEnvelopeMiddleware>();
-        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
-        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
-        app.MapOpenApi();
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = HealthReportWriter.WriteAsync });
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions
+        {
+            Predicate = check => check.Tags.Contains("ready"),
+            ResponseWriter = HealthReportWriter.WriteAsync,
+        });
+        app.MapOpenApiDocument();
         return app;
     }
 
-    /// <summary>Builds the providers at start so telemetry flows before the first request resolves them.</summary>
-    private sealed class TelemetryStarter(TracerProvider tracer, MeterProvider meter) : IHostedService
+    private static void AddTelemetry(this WebApplicationBuilder builder)
     {
-        public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-        public Task StopAsync(CancellationToken cancellationToken)
+        builder.Logging.AddOpenTelemetry(logging => logging.IncludeFormattedMessage = true);
+        var telemetry = builder.Services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService(builder.Configuration["OTEL_SERVICE_NAME"] ?? "govsg-api"))
+            .WithTracing(tracing => tracing
+                .AddAspNetCoreInstrumentation(http =>
+                {
+                    // Probes every few seconds would drown the traces that matter.
+                    http.Filter = context => !context.Request.Path.StartsWithSegments("/health");
+                    // The caller is known only after authentication, so it is added when the response goes out.
+                    http.EnrichWithHttpResponse = (activity, response) =>
+                    {
+                        if (response.HttpContext.Features.Get<Caller>() is { } caller)
+                        {
+                            activity.SetTag("govsg.user_id", caller.UserId);
+                        }
+                    };
+                })
+                .AddHttpClientInstrumentation()
+                .AddNpgsql()
+                .AddSource("MassTransit"))
+            .WithMetrics(metrics => metrics
+                .AddAspNetCoreInstrumentation()
+                .AddHttpClientInstrumentation()
+                .AddMeter(ApiMetrics.MeterName, "MassTransit", "Npgsql", "System.Runtime"));
+        if (!string.IsNullOrEmpty(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
         {
-            tracer.ForceFlush();
-            meter.ForceFlush();
-            return Task.CompletedTask;
+            telemetry.UseOtlpExporter();
         }
     }
 }

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Options;
 namespace GovSg.Api.Http;
 
 /// <summary>The wire shape of every error: exactly <c>{"code": "...", "message": "..."}</c> (SPEC §3.1).</summary>
-public sealed record ErrorBody(string Code, string Message);
+public sealed record ErrorBody([property: WireValues(Vocabulary.ErrorCode)] string Code, string Message);
 
 /// <summary>An error answer: the HTTP status plus the envelope. The one way errors leave the Api.</summary>
 public sealed class ApiError(int statusCode, string code, string message) : IResult, IStatusCodeHttpResult
@@ -15,6 +15,14 @@ public sealed class ApiError(int statusCode, string code, string message) : IRes
     int? IStatusCodeHttpResult.StatusCode => StatusCode;
 
     public ErrorBody Body { get; } = new(code, message);
+
+    /// <summary>Every code an error can carry (SPEC §3.1): the enum clients are generated with.</summary>
+    public static readonly IReadOnlyList<string> Codes =
+    [
+        "api_validation", "invalid_recipient", "malformed", "unauthenticated", "unauthorized", "not_found",
+        "method_not_allowed", "payload_too_large", "unsupported_media_type", "idempotency_mismatch", "rate_limit",
+        "internal_server", "service_unavailable",
+    ];
 
     public static ApiError Validation(string message) => new(StatusCodes.Status400BadRequest, "api_validation", message);
 

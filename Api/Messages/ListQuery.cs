@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using GovSg.Api.Http;
 using Microsoft.AspNetCore.OpenApi;
@@ -24,16 +25,18 @@ public sealed partial record ListQuery(
 
     public static readonly string[] Statuses = ["UNSENT", "ACCEPTED", "SENT", "DELIVERED", "READ", "ERROR"];
 
-    private static readonly (string Name, JsonSchemaType Type, string Description)[] Parameters =
+    private static readonly (string Name, Func<OpenApiSchema> Schema, string Description)[] Parameters =
     [
-        ("limit", JsonSchemaType.Integer, $"Page size, 1 to {MaxLimit}; default 10."),
-        ("offset", JsonSchemaType.Integer, $"Messages to skip, 0 to {MaxOffset}; default 0."),
-        ("status", JsonSchemaType.String, $"One of {string.Join(", ", Statuses)}, in any case."),
-        ("created_at[gt]", JsonSchemaType.String, "Created after this ISO 8601 date or date-time (UTC when no offset)."),
-        ("created_at[gte]", JsonSchemaType.String, "Created at or after this ISO 8601 date or date-time."),
-        ("created_at[lt]", JsonSchemaType.String, "Created before this ISO 8601 date or date-time."),
-        ("created_at[lte]", JsonSchemaType.String, "Created at or before this ISO 8601 date or date-time."),
-        ("sort_by", JsonSchemaType.String, "created_at or updated_at, prefixed + (ascending) or - (descending, the default)."),
+        ("limit", () => Range(1, MaxLimit, 10), "Page size."),
+        ("offset", () => Range(0, MaxOffset, 0), "Messages to skip; beyond the cap, filter on `created_at` instead."),
+        ("status", () => new OpenApiSchema { Type = JsonSchemaType.String, Enum = [.. Statuses.Select(s => (JsonNode)s)] },
+            "Only messages in this status (any case)."),
+        ("created_at[gt]", Text, "Created after this ISO 8601 date or date-time (UTC when no offset)."),
+        ("created_at[gte]", Text, "Created at or after this ISO 8601 date or date-time."),
+        ("created_at[lt]", Text, "Created before this ISO 8601 date or date-time."),
+        ("created_at[lte]", Text, "Created at or before this ISO 8601 date or date-time."),
+        ("sort_by", () => new OpenApiSchema { Type = JsonSchemaType.String, Pattern = "^[+ -]?(created_at|updated_at)$", Default = "-created_at" },
+            "`created_at` or `updated_at`, prefixed `+` (ascending; send it as `%2B`) or `-` (descending, the default)."),
     ];
 
     private static readonly string[] Keys = [.. Parameters.Select(p => p.Name)];
@@ -43,19 +46,30 @@ public sealed partial record ListQuery(
         CancellationToken cancellationToken)
     {
         operation.Parameters ??= [];
-        foreach (var (name, type, description) in Parameters)
+        foreach (var (name, schema, description) in Parameters)
         {
             operation.Parameters.Add(new OpenApiParameter
             {
                 Name = name,
                 In = ParameterLocation.Query,
                 Description = description,
-                Schema = new OpenApiSchema { Type = type },
+                Schema = schema(),
             });
         }
 
         return Task.CompletedTask;
     }
+
+    private static OpenApiSchema Text() => new() { Type = JsonSchemaType.String };
+
+    private static OpenApiSchema Range(int minimum, int maximum, int fallback) => new()
+    {
+        Type = JsonSchemaType.Integer,
+        Format = "int32",
+        Minimum = minimum.ToString(CultureInfo.InvariantCulture),
+        Maximum = maximum.ToString(CultureInfo.InvariantCulture),
+        Default = fallback,
+    };
 
     /// <summary>
     /// Unknown and repeated parameters are refused first (in query order), then each parameter is checked in the order

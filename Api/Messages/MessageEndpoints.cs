@@ -1,8 +1,10 @@
+using System.ComponentModel.DataAnnotations;
 using System.Globalization;
 using System.Text.Json;
 using GovSg.Api.Auth;
 using GovSg.Api.Http;
 using GovSg.Api.RateLimiting;
+using GovSg.Api.Templates;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Npgsql;
 
@@ -17,13 +19,29 @@ public static class MessageEndpoints
     {
         var group = v1.MapGroup("/transactional/govsg").RequireAuthorization().WithTags("Messages");
         group.MapPost("/send", SendAsync).WithName("SendMessage")
+            .WithSummary("Send a message")
+            .WithDescription("""
+                Stores the message as `UNSENT` and answers 201 at once; a Dispatcher then calls WhatsApp. With
+                `Prefer: wait=<1..10>` the answer waits until the message has left `UNSENT` (or the time is up).
+                """)
             .AddEndpointFilter<SendRateLimitFilter>()
             .Accepts<SendRequestBody>("application/json")
             .Produces<MessageResponse>(StatusCodes.Status201Created)
-            .ProducesError(400, 401, 403, 404, 413, 415, 422, 429, 503);
-        group.MapGet("/{messageId}", GetAsync).WithName("GetMessage").ProducesError(400, 401, 403, 404, 503);
-        group.MapGet("", ListAsync).WithName("ListMessages").AddOpenApiOperationTransformer(ListQuery.DescribeAsync)
-            .ProducesError(400, 401, 403, 503);
+            .ProducesError(400, 404, 413, 415, 422, 429, 503)
+            .WithRequestHeader(ApiHeaders.IdempotencyKey)
+            .WithRequestHeader(ApiHeaders.Prefer)
+            .WithResponseHeaders([StatusCodes.Status201Created], ApiHeaders.Location, ApiHeaders.IdempotencyReplayed, ApiHeaders.PreferenceApplied)
+            .WithResponseHeaders([], ApiHeaders.RateLimitLimit, ApiHeaders.RateLimitRemaining, ApiHeaders.RateLimitReset)
+            .WithResponseHeaders([StatusCodes.Status429TooManyRequests], ApiHeaders.RetryAfter);
+        group.MapGet("/{messageId}", GetAsync).WithName("GetMessage")
+            .WithSummary("Get a message")
+            .WithDescription("The message's current state. Another user's message is not found.")
+            .ProducesError(400, 404, 503);
+        group.MapGet("", ListAsync).WithName("ListMessages")
+            .WithSummary("List your messages")
+            .WithDescription("Your messages, newest first unless `sort_by` says otherwise; page with `limit` and `offset`.")
+            .AddOpenApiOperationTransformer(ListQuery.DescribeAsync)
+            .ProducesError(400, 503);
         return v1;
     }
 
@@ -132,7 +150,7 @@ public static class MessageEndpoints
 
 /// <summary>The send body as documented in OpenAPI; the handler parses the raw JSON itself to give exact messages.</summary>
 public sealed record SendRequestBody(
-    string Recipient,
+    [property: MinLength(1)] string Recipient,
     long TemplateId,
-    IReadOnlyDictionary<string, string>? Params,
-    string? LanguageCode);
+    [property: WireDefault("{}"), MaxLength(100)] IReadOnlyDictionary<string, string> Params,
+    [property: WireDefault($"\"{Template.DefaultLanguage}\""), WireValues(Vocabulary.LanguageCode)] string LanguageCode);

@@ -10,7 +10,7 @@ public sealed record MessageResponse(
     string Recipient,
     string TemplateId,
     IReadOnlyDictionary<string, string> Params,
-    string LanguageCode,
+    [property: WireValues(Vocabulary.LanguageCode)] string LanguageCode,
     DateTime CreatedAt,
     DateTime UpdatedAt,
     DateTime? AcceptedAt,
@@ -20,7 +20,7 @@ public sealed record MessageResponse(
     DateTime? ErroredAt,
     string? ErrorCode,
     string? ErrorDescription,
-    string Status)
+    [property: WireValues(Vocabulary.MessageStatus)] string Status)
 {
     public static MessageResponse From(MessageRow row) => new(
         row.Id.ToString(CultureInfo.InvariantCulture),

@@ -10,7 +10,9 @@ public static class TemplateEndpoints
     public static RouteGroupBuilder MapTemplates(this RouteGroupBuilder v1)
     {
         v1.MapGet("/govsg/templates", ListAsync).WithName("ListTemplates").WithTags("Templates")
-            .RequireAuthorization().ProducesError(401, 403, 503);
+            .WithSummary("List your templates")
+            .WithDescription("The templates granted to you, with their parameters and the languages they are offered in.")
+            .RequireAuthorization().ProducesError(503);
         return v1;
     }
 
@@ -42,6 +44,6 @@ public sealed record TemplateResponse(
             .ToList());
 }
 
-public sealed record LanguageResponse(string LanguageCode, string Language, string Body);
+public sealed record LanguageResponse([property: WireValues(Vocabulary.LanguageCode)] string LanguageCode, string Language, string Body);
 
 public sealed record TemplateListResponse(IReadOnlyList<TemplateResponse> Data);

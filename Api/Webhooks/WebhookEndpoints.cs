@@ -16,8 +16,17 @@ public static class WebhookEndpoints
     public static RouteGroupBuilder MapWebhooks(this RouteGroupBuilder v1)
     {
         var group = v1.MapGroup("/callback/govsg").AllowAnonymous().WithTags("Provider webhooks");
-        group.MapGet("", Verify).WithName("VerifyWebhook").ProducesError(403);
-        group.MapPost("", ReceiveAsync).WithName("ReceiveWebhook").ProducesError(401, 413, 503);
+        group.MapGet("", Verify).WithName("VerifyWebhook")
+            .WithSummary("Verify the webhook subscription")
+            .WithDescription("Meta's subscription handshake: answers the `hub.challenge` as text when the verify token matches.")
+            .Produces<string>(StatusCodes.Status200OK, "text/plain")
+            .ProducesError(403);
+        group.MapPost("", ReceiveAsync).WithName("ReceiveWebhook")
+            .WithSummary("Receive provider statuses")
+            .WithDescription("Meta's signed status webhook (up to 1 MiB). 200 once every status is handed to the broker.")
+            .AcceptsJsonObject("The WhatsApp Cloud API webhook payload (`object`, `entry[].changes[].value.statuses[]`).")
+            .WithRequestHeader(ApiHeaders.HubSignature, required: true)
+            .ProducesError(401, 413, 503);
         return v1;
     }
 

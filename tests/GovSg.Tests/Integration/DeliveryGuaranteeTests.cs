@@ -147,11 +147,14 @@ public sealed class DeliveryGuaranteeTests
         var api = Env.StartApi(new Dictionary<string, string?> { ["RabbitMq:Port"] = "1" });
         using var client = api.CreateClient();
 
-        var response = await Poll.UntilAsync(() => client.GetAsync("health/ready"),
-            r => r.Content.ReadAsStringAsync().Result == "Degraded");
+        var (response, health) = await Poll.UntilAsync(() => MessageJson.GetAsync(client, "health/ready"),
+            r => r.Body.Str("status") == "Degraded");
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), "a load balancer must keep routing agencies to it");
-        Assert.That(await response.Content.ReadAsStringAsync(), Is.EqualTo("Degraded"));
+        var broker = health.GetProperty("checks").GetProperty("masstransit-bus");
+        Assert.That(broker.Str("status"), Is.EqualTo("Degraded"));
+        Assert.That(broker.Str("reason"), Is.Not.Empty);
+        Assert.That(health.GetProperty("checks").GetProperty("postgres").Str("status"), Is.EqualTo("Healthy"));
     }
 
     [Test]

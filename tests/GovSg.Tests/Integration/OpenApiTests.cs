@@ -35,4 +35,52 @@ public sealed class OpenApiTests
                 "sent_at", "delivered_at", "read_at", "errored_at", "error_code", "error_description", "status",
             }));
     }
+
+    [Test]
+    public async Task OpenApi_DescribesWhatGeneratorsNeed()
+    {
+        using var client = TestEnvironment.Current.Client(null);
+
+        var (_, document) = await MessageJson.GetAsync(client, "openapi/v1.json");
+
+        Assert.That(document.GetProperty("servers").EnumerateArray().Select(s => s.Str("url")), Is.EqualTo(new[] { "/" }));
+        var schemes = document.GetProperty("components").GetProperty("securitySchemes");
+        Assert.That(schemes.GetProperty("bearer").Str("scheme"), Is.EqualTo("bearer"));
+        var send = document.GetProperty("paths").GetProperty("/v1/transactional/govsg/send").GetProperty("post");
+        Assert.That(send.GetProperty("security")[0].TryGetProperty("bearer", out _), Is.True);
+        Assert.That(send.GetProperty("parameters").EnumerateArray().Select(p => p.Str("name")),
+            Is.EquivalentTo(new[] { "Idempotency-Key", "Prefer" }));
+        var created = send.GetProperty("responses").GetProperty("201").GetProperty("headers");
+        Assert.That(created.EnumerateObject().Select(h => h.Name), Is.SupersetOf(new[]
+        {
+            "Location", "Idempotency-Replayed", "Preference-Applied", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset",
+        }));
+        Assert.That(send.GetProperty("responses").GetProperty("429").GetProperty("headers").TryGetProperty("Retry-After", out _), Is.True);
+        Assert.That(send.GetProperty("responses").EnumerateObject().Select(r => r.Name),
+            Is.SupersetOf(new[] { "400", "401", "403", "404", "405", "413", "415", "422", "429", "500", "503" }));
+        var schemas = document.GetProperty("components").GetProperty("schemas");
+        var body = schemas.GetProperty("SendRequestBody");
+        Assert.That(body.GetProperty("required").EnumerateArray().Select(r => r.GetString()), Is.EquivalentTo(new[] { "recipient", "template_id" }));
+        Assert.That(body.GetProperty("properties").GetProperty("language_code").Str("default"), Is.EqualTo("en_GB"));
+        Assert.That(body.GetProperty("properties").GetProperty("params").TryGetProperty("nullable", out _), Is.False);
+        var message = schemas.GetProperty("MessageResponse").GetProperty("properties");
+        Assert.That(message.GetProperty("created_at").Str("format"), Is.EqualTo("date-time"));
+        Assert.That(message.GetProperty("status").GetProperty("enum").EnumerateArray().Select(v => v.GetString()),
+            Is.EqualTo(new[] { "UNSENT", "ACCEPTED", "SENT", "DELIVERED", "READ", "ERROR" }));
+        Assert.That(schemas.GetProperty("ErrorBody").GetProperty("properties").GetProperty("code").GetProperty("enum").GetArrayLength(), Is.EqualTo(13));
+        Assert.That(schemas.EnumerateObject().Select(s => s.Name), Has.None.EqualTo("JsonElement"));
+    }
+
+    [Test]
+    public async Task Docs_ServesTheReferenceFromTheAssembly()
+    {
+        using var client = TestEnvironment.Current.Client(null);
+
+        var page = await client.GetStringAsync("docs/");
+        var script = await client.GetAsync("docs/scalar.js");
+
+        Assert.That(page, Does.Contain("openapi/v1.json"));
+        Assert.That(page, Does.Not.Contain("https://"), "no CDN");
+        Assert.That(script.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+    }
 }

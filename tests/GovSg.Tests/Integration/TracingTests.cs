@@ -7,6 +7,8 @@ namespace GovSg.Tests.Integration;
 [NonParallelizable]
 public sealed class TracingTests
 {
+    private static readonly ActivitySource Source = new("GovSg.Tests");
+
     [Test]
     public async Task Send_ProducesOneTraceFromThePostThroughTheBrokerToTheProviderCall()
     {
@@ -39,6 +41,41 @@ public sealed class TracingTests
         Assert.That(trace.Where(IsProviderCall).Select(a => a.ParentSpanId), Has.Member(send.SpanId), "the provider call under the send span");
         Assert.That(trace.SelectMany(a => a.TagObjects).Select(t => t.Value?.ToString() ?? ""), Has.None.Contains(local),
             "no phone number in any span");
+    }
+
+    [Test]
+    public async Task Requests_AreTaggedWithTheCallerAndHealthProbesAreNotRecorded()
+    {
+        var env = TestEnvironment.Current;
+        var activities = new ConcurrentBag<Activity>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name is "Microsoft.AspNetCore" or "GovSg.Tests",
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = activities.Add,
+        };
+        ActivitySource.AddActivityListener(listener);
+        var user = await env.CreateUserAsync();
+
+        var probe = await GetInTraceAsync(user.Client, "health/ready");
+        var templates = await GetInTraceAsync(user.Client, "v1/govsg/templates");
+
+        // The probe was answered first, so its span (if any) has ended by the time the later request's has.
+        var request = await Poll.UntilAsync(() => Task.FromResult(activities.FirstOrDefault(a => a.TraceId == templates && a.Source.Name == "Microsoft.AspNetCore")), a => a is not null);
+        Assert.That(request!.DisplayName, Is.EqualTo("GET /v1/govsg/templates"));
+        Assert.That(request.GetTagItem("govsg.user_id"), Is.EqualTo(user.Id));
+        var health = activities.Where(a => a.TraceId == probe && a.Source.Name == "Microsoft.AspNetCore").ToList();
+        Assert.That(health, Is.Not.Empty);
+        Assert.That(health.Select(a => a.Recorded), Is.All.False, "health probes are filtered out of the traces");
+    }
+
+    /// <summary>Makes the request inside a trace of its own, whose id it returns.</summary>
+    private static async Task<ActivityTraceId> GetInTraceAsync(HttpClient client, string path)
+    {
+        using var trace = Source.StartActivity(path, ActivityKind.Client)!;
+        using var response = await client.GetAsync(path);
+        Assert.That(response.IsSuccessStatusCode, Is.True, path);
+        return trace.TraceId;
     }
 
     private static bool IsProviderCall(Activity activity) =>

@@ -3,11 +3,19 @@ using NUnit.Framework;
 
 namespace GovSg.Tests.Unit;
 
+/// <summary>SPEC §3.6: a Singapore mobile first (final), then libphonenumber for Singapore, then as international.</summary>
 public class RecipientNormalizerTests
 {
     [TestCase("91234567", "+6591234567")]
     [TestCase("81234567", "+6581234567")]
     public void Normalize_WhenSingaporeLocalNumber_AddsCountryCode(string raw, string expected)
+    {
+        Assert.That(RecipientNormalizer.Normalize(raw), Is.EqualTo(expected));
+    }
+
+    [TestCase("80001234", "+6580001234")]
+    [TestCase("+6599991234", "+6599991234")]
+    public void Normalize_WhenSingaporeMobileOutsideLibphonenumberRanges_AcceptsAsTheRuleIsFinal(string raw, string expected)
     {
         Assert.That(RecipientNormalizer.Normalize(raw), Is.EqualTo(expected));
     }
@@ -73,7 +81,8 @@ public class RecipientNormalizerTests
     [TestCase("\t91234567", Description = "tab is not an allowed separator")]
     [TestCase("91234567/", Description = "slash is not an allowed separator")]
     [TestCase("+99912345678", Description = "unassigned calling code")]
-    [TestCase("+80012345678", Description = "non-geographic calling code")]
+    [TestCase("+11234567890", Description = "valid length, but no North American area code starts with 1")]
+    [TestCase("61234567", Description = "Singapore landline, bare")]
     [TestCase("+079123456789", Description = "leading zero must not be read as code 7")]
     [TestCase("+4179123456", Description = "Swiss code, national part too short")]
     public void Normalize_WhenInvalid_ReturnsNull(string raw)

@@ -1,0 +1,104 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization.Metadata;
+using GovSg.Api.Messages;
+using GovSg.Api.Templates;
+using Microsoft.AspNetCore.OpenApi;
+using Microsoft.OpenApi;
+
+namespace GovSg.Api.Http;
+
+/// <summary>The closed sets of values the wire uses, documented as enums.</summary>
+public enum Vocabulary
+{
+    MessageStatus,
+    LanguageCode,
+    ErrorCode,
+}
+
+/// <summary>The property takes one of a <see cref="Vocabulary"/>'s values (an enum in OpenAPI).</summary>
+[AttributeUsage(AttributeTargets.Property)]
+public sealed class WireValuesAttribute(Vocabulary vocabulary) : Attribute
+{
+    public Vocabulary Vocabulary { get; } = vocabulary;
+}
+
+/// <summary>The request property may be left out, and then takes this default (JSON text): optional, not nullable.</summary>
+[AttributeUsage(AttributeTargets.Property)]
+public sealed class WireDefaultAttribute(string json) : Attribute
+{
+    public string Json { get; } = json;
+}
+
+/// <summary>Shapes schemas the way the wire really is, where the JSON serializer's own description falls short.</summary>
+internal static class WireSchemas
+{
+    public static Task TransformAsync(OpenApiSchema schema, OpenApiSchemaTransformerContext context, CancellationToken cancellationToken)
+    {
+        var type = context.JsonTypeInfo.Type;
+        var underlying = Nullable.GetUnderlyingType(type) ?? type;
+        if (underlying == typeof(DateTime))
+        {
+            // Written by our own converter, which the schema exporter cannot see through.
+            schema.Type = type == underlying ? JsonSchemaType.String : JsonSchemaType.String | JsonSchemaType.Null;
+            schema.Format = "date-time";
+        }
+        else if (type == typeof(JsonElement))
+        {
+            schema.Type = JsonSchemaType.Object;
+            schema.AdditionalProperties = new OpenApiSchema();
+        }
+        else if (schema.Type is { } types && (types & (JsonSchemaType.Integer | JsonSchemaType.Number)) != 0)
+        {
+            // The web defaults also read numbers from strings; clients should send numbers.
+            schema.Type = types & ~JsonSchemaType.String;
+            schema.Pattern = null;
+        }
+
+        if (context.JsonPropertyInfo?.AttributeProvider is { } property)
+        {
+            DescribeProperty(schema, property);
+        }
+        else if (context.JsonTypeInfo.Kind == JsonTypeInfoKind.Object && schema.Required is { } required)
+        {
+            foreach (var optional in context.JsonTypeInfo.Properties.Where(p => Attribute<WireDefaultAttribute>(p.AttributeProvider) is not null))
+            {
+                required.Remove(optional.Name);
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private static void DescribeProperty(OpenApiSchema schema, System.Reflection.ICustomAttributeProvider property)
+    {
+        if (schema.Type is { } types && types.HasFlag(JsonSchemaType.Object) && schema.MaxLength is { } count)
+        {
+            // [MaxLength] on a dictionary counts its entries.
+            schema.MaxProperties = count;
+            schema.MaxLength = null;
+        }
+
+        if (Attribute<WireValuesAttribute>(property) is { } values)
+        {
+            schema.Enum = [.. Values(values.Vocabulary).Select(value => (JsonNode)JsonValue.Create(value))];
+        }
+
+        if (Attribute<WireDefaultAttribute>(property) is { } fallback)
+        {
+            schema.Default = JsonNode.Parse(fallback.Json);
+            schema.Type &= ~JsonSchemaType.Null;
+        }
+    }
+
+    private static IEnumerable<string> Values(Vocabulary vocabulary) => vocabulary switch
+    {
+        Vocabulary.MessageStatus => ListQuery.Statuses,
+        Vocabulary.LanguageCode => Template.Languages.Select(language => language.Code),
+        Vocabulary.ErrorCode => ApiError.Codes,
+        _ => throw new ArgumentOutOfRangeException(nameof(vocabulary), vocabulary, null),
+    };
+
+    private static T? Attribute<T>(System.Reflection.ICustomAttributeProvider? provider) where T : Attribute =>
+        provider?.GetCustomAttributes(typeof(T), inherit: true).OfType<T>().FirstOrDefault();
+}

@@ -1,0 +1,55 @@
+using System.Net;
+using System.Text.Json;
+
+namespace GovSg.Tests.Integration;
+
+/// <summary>Both services answer health as JSON with one entry per check (SPEC §9.1).</summary>
+public sealed class HealthTests
+{
+    [Test]
+    public async Task Ready_OnTheApi_ListsEveryCheckWithStatusAndDuration()
+    {
+        using var client = TestEnvironment.Current.Client(null);
+
+        var (response, health) = await MessageJson.GetAsync(client, "health/ready");
+
+        AssertHealthy(response, health, "postgres", "masstransit-bus");
+    }
+
+    [Test]
+    public async Task Ready_OnTheDispatcher_ListsEveryCheckWithStatusAndDuration()
+    {
+        using var client = TestEnvironment.Current.Dispatcher.CreateClient();
+
+        var (response, health) = await MessageJson.GetAsync(client, "health/ready");
+
+        AssertHealthy(response, health, "postgres", "masstransit-bus", "provider");
+    }
+
+    [Test]
+    public async Task Live_RunsNoChecks()
+    {
+        using var client = TestEnvironment.Current.Client(null);
+
+        var (response, health) = await MessageJson.GetAsync(client, "health/live");
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That(response.Content.Headers.ContentType?.MediaType, Is.EqualTo("application/json"));
+        Assert.That(health.Str("status"), Is.EqualTo("Healthy"));
+        Assert.That(health.GetProperty("checks").EnumerateObject(), Is.Empty);
+    }
+
+    private static void AssertHealthy(HttpResponseMessage response, JsonElement health, params string[] checks)
+    {
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That(response.Content.Headers.ContentType?.MediaType, Is.EqualTo("application/json"));
+        var entries = health.GetProperty("checks");
+        foreach (var name in checks)
+        {
+            Assert.That(entries.TryGetProperty(name, out var entry), Is.True, name);
+            Assert.That(entry.Str("status"), Is.EqualTo("Healthy"), name);
+            Assert.That(entry.GetProperty("duration_ms").GetDouble(), Is.GreaterThanOrEqualTo(0), name);
+            Assert.That(entry.TryGetProperty("reason", out _), Is.False, "a reason only when unhealthy");
+        }
+    }
+}

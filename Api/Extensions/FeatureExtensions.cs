@@ -16,6 +16,7 @@ public static class FeatureExtensions
         builder.Services.AddOptions<TemplateOptions>().BindConfiguration(TemplateOptions.SectionName)
             .ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<GrantedTemplates>();
+        builder.Services.AddSingleton<SendValidator>();
         builder.Services.AddSingleton<SendService>();
         builder.Services.AddSingleton<RateLimitStore>();
         builder.Services.AddSingleton<StatusWaiter>();

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text.Json;
 using GovSg.Api.Auth;
 using GovSg.Api.Http;
 using GovSg.Api.RateLimiting;
@@ -27,7 +26,7 @@ public static class MessageEndpoints
         return v1;
     }
 
-    public static async Task<IResult> SendAsync(
+    public static async Task<Results<Created<MessageResponse>, ApiError>> SendAsync(
         HttpContext context,
         Caller caller,
         SendService sender,
@@ -36,65 +35,28 @@ public static class MessageEndpoints
         ILogger<SendService> logger,
         CancellationToken cancellationToken)
     {
-        var request = context.Request;
-        if (request.ContentLength > MaxBodyBytes)
+        var (document, transportError) = await JsonRequest.ReadAsync(context.Request, MaxBodyBytes, cancellationToken);
+        if (transportError is not null)
         {
-            return ApiError.PayloadTooLarge(MaxBodyBytes);
+            return transportError;
         }
 
-        if (!request.HasJsonContentType())
+        using (document)
         {
-            return ApiError.UnsupportedMediaType();
-        }
-
-        var (bytes, bodyError) = await RequestBody.ReadAsync(request, MaxBodyBytes, cancellationToken);
-        if (bodyError is not null)
-        {
-            return bodyError;
-        }
-
-        using var document = JsonBody.Parse(bytes!);
-        if (document is null)
-        {
-            return ApiError.Malformed();
-        }
-
-        var idempotencyKey = request.Headers.TryGetValue(Idempotency.HeaderName, out var key) ? key.ToString() : null;
-        var result = await sender.SendAsync(caller, document.RootElement, idempotencyKey, cancellationToken);
-        if (result.Error is not null)
-        {
-            return result.Error;
-        }
-
-        var message = result.Message!;
-        var wait = PreferWait.Parse(request.Headers.GetCommaSeparatedValues("Prefer"))
-            ?? (caller.DefaultWaitSeconds > 0 ? caller.DefaultWaitSeconds : null);
-        if (wait is { } seconds)
-        {
-            if (message.Status == "UNSENT")
+            var result = await sender.SendAsync(caller, document!.RootElement, IdempotencyKey(context.Request), cancellationToken);
+            if (result.Error is not null)
             {
-                var id = long.Parse(message.Id, CultureInfo.InvariantCulture);
-                await waiter.WaitAsync(id, TimeSpan.FromSeconds(seconds), cancellationToken);
-                try
-                {
-                    message = MessageResponse.From((await store.GetAsync(caller.UserId, id, cancellationToken))!);
-                }
-                catch (Exception exception) when (exception is NpgsqlException or TimeoutException)
-                {
-                    // The message is stored: it must be answered 201, with the state known at the commit.
-                    logger.LogWarning(exception, "Reading message {MessageId} back after waiting failed", id);
-                }
+                return result.Error;
             }
 
-            context.Response.Headers["Preference-Applied"] = $"wait={seconds}";
-        }
+            var message = await WaitIfPreferredAsync(context, caller, result.Message!, waiter, store, logger, cancellationToken);
+            if (result.Replayed)
+            {
+                context.Response.Headers[Idempotency.ReplayedHeaderName] = "true";
+            }
 
-        if (result.Replayed)
-        {
-            context.Response.Headers[Idempotency.ReplayedHeaderName] = "true";
+            return TypedResults.Created($"/v1/transactional/govsg/{message.Id}", message);
         }
-
-        return TypedResults.Created($"/v1/transactional/govsg/{message.Id}", message);
     }
 
     public static async Task<Results<Ok<MessageResponse>, ApiError>> GetAsync(
@@ -127,6 +89,41 @@ public static class MessageEndpoints
 
         var (page, hasMore) = await store.ListAsync(caller.UserId, query!, cancellationToken);
         return TypedResults.Ok(new MessageListResponse(hasMore, page.Select(MessageResponse.From).ToList()));
+    }
+    private static string? IdempotencyKey(HttpRequest request) =>
+        request.Headers.TryGetValue(Idempotency.HeaderName, out var key) ? key.ToString() : null;
+
+    /// <summary>
+    /// Honours <c>Prefer: wait</c> (or the user's default wait): the message's state once it left UNSENT or the time
+    /// is up. The message is stored whatever happens here, so a failed read-back answers with the state at the commit.
+    /// </summary>
+    private static async Task<MessageResponse> WaitIfPreferredAsync(HttpContext context, Caller caller,
+        MessageResponse message, StatusWaiter waiter, MessageStore store, ILogger logger, CancellationToken cancellationToken)
+    {
+        var wait = PreferWait.Parse(context.Request.Headers.GetCommaSeparatedValues("Prefer"))
+            ?? (caller.DefaultWaitSeconds > 0 ? caller.DefaultWaitSeconds : null);
+        if (wait is not { } seconds)
+        {
+            return message;
+        }
+
+        context.Response.Headers["Preference-Applied"] = $"wait={seconds}";
+        if (message.Status != "UNSENT")
+        {
+            return message;
+        }
+
+        var id = long.Parse(message.Id, CultureInfo.InvariantCulture);
+        await waiter.WaitAsync(id, TimeSpan.FromSeconds(seconds), cancellationToken);
+        try
+        {
+            return MessageResponse.From((await store.GetAsync(caller.UserId, id, cancellationToken))!);
+        }
+        catch (Exception exception) when (exception is NpgsqlException or TimeoutException)
+        {
+            logger.LogWarning(exception, "Reading message {MessageId} back after waiting failed", id);
+            return message;
+        }
     }
 }
 

@@ -15,7 +15,7 @@ public static class AdminCommands
     private const string Usage = """
         usage:
           migrate
-          admin user upsert --email <email> --agency <agency> [--rate-limit <per second>] [--default-wait <0..10 s>] [--validity <hh:mm:ss>]
+          admin user upsert --email <email> --agency <agency> [--rate-limit <per second>] [--burst <tokens, default 60 × rate>] [--default-wait <0..10 s>] [--validity <hh:mm:ss>]
           admin user disable|enable --email <email>
           admin key create --email <email> [--label <label>] [--valid-days <days, default 180>]
           admin key list --email <email>
@@ -49,7 +49,7 @@ public static class AdminCommands
                     return 0;
                 case ["admin", "user", "upsert", ..]:
                     var userId = await store.UpsertUserAsync(Required(options, "email"), Required(options, "agency"),
-                        OptionalInt(options, "rate-limit"), OptionalInt(options, "default-wait"),
+                        OptionalInt(options, "rate-limit"), OptionalInt(options, "burst"), OptionalInt(options, "default-wait"),
                         options.TryGetValue("validity", out var validity) ? TimeSpan.Parse(validity, CultureInfo.InvariantCulture) : null,
                         now, token);
                     Console.WriteLine($"user {userId} {options["email"]}");

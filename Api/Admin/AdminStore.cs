@@ -7,12 +7,14 @@ namespace GovSg.Api.Admin;
 public sealed class AdminStore(NpgsqlDataSource dataSource)
 {
     private const string UpsertUserSql = """
-        INSERT INTO users (email, agency, rate_limit_per_second, default_wait_seconds, message_validity, created_at)
-        VALUES (@email, @agency, COALESCE(@rateLimit, 10), COALESCE(@defaultWait, 0),
+        INSERT INTO users (email, agency, rate_limit_per_second, rate_limit_burst, default_wait_seconds, message_validity,
+                           created_at)
+        VALUES (@email, @agency, COALESCE(@rateLimit, 10), @burst, COALESCE(@defaultWait, 0),
                 COALESCE(@validity, interval '24 hours'), @now)
         ON CONFLICT (email) DO UPDATE SET
             agency = excluded.agency,
             rate_limit_per_second = COALESCE(@rateLimit, users.rate_limit_per_second),
+            rate_limit_burst = COALESCE(@burst, users.rate_limit_burst),
             default_wait_seconds = COALESCE(@defaultWait, users.default_wait_seconds),
             message_validity = COALESCE(@validity, users.message_validity)
         RETURNING id
@@ -67,12 +69,13 @@ public sealed class AdminStore(NpgsqlDataSource dataSource)
         WHERE g.user_id = u.id AND u.email = @email AND g.template_id = @templateId
         """;
 
-    public async Task<long> UpsertUserAsync(string email, string agency, int? rateLimit, int? defaultWait,
+    /// <param name="burst">The user's burst; when never set, 60 × the rate (SPEC §7).</param>
+    public async Task<long> UpsertUserAsync(string email, string agency, int? rateLimit, int? burst, int? defaultWait,
         TimeSpan? validity, DateTime now, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         return await connection.ExecuteScalarAsync<long>(new CommandDefinition(UpsertUserSql,
-            new { email, agency, rateLimit, defaultWait, validity, now }, cancellationToken: cancellationToken));
+            new { email, agency, rateLimit, burst, defaultWait, validity, now }, cancellationToken: cancellationToken));
     }
 
     public Task<int> SetUserDisabledAsync(string email, bool disabled, DateTime now, CancellationToken cancellationToken) =>

@@ -54,7 +54,8 @@ public sealed class ApiKeyVerifier(ApiKeyStore store, IOptions<AuthOptions> opti
         }
 
         await TouchAsync(row.Id, now, cancellationToken);
-        return (new Caller(row.UserId, row.Id, row.RateLimitPerSecond, row.DefaultWaitSeconds, row.MessageValidity), null);
+        return (new Caller(row.UserId, row.Id, row.RateLimitPerSecond, row.RateLimitBurst, row.DefaultWaitSeconds,
+            row.MessageValidity, row.KeyType), null);
     }
 
     private static ApiError InvalidKey => ApiError.Unauthenticated("Invalid API key");

@@ -19,6 +19,9 @@ public static class FeatureExtensions
         builder.Services.AddSingleton<SendValidator>();
         builder.Services.AddSingleton<SendService>();
         builder.Services.AddSingleton<RateLimitStore>();
+        builder.Services.AddOptions<RateLimitOptions>().BindConfiguration(RateLimitOptions.SectionName)
+            .ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<RateLimiter>();
         builder.Services.AddSingleton<StatusWaiter>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<StatusWaiter>());
         builder.Services.AddOptions<WebhookOptions>().BindConfiguration(WebhookOptions.SectionName)

@@ -20,9 +20,12 @@ public static class MessageEndpoints
             .Accepts<SendRequestBody>("application/json")
             .Produces<MessageResponse>(StatusCodes.Status201Created)
             .ProducesError(400, 401, 403, 404, 413, 415, 422, 429, 503);
-        group.MapGet("/{messageId}", GetAsync).WithName("GetMessage").ProducesError(400, 401, 403, 404, 503);
+        group.MapGet("/{messageId}", GetAsync).WithName("GetMessage")
+            .AddEndpointFilter<ReadRateLimitFilter>()
+            .ProducesError(400, 401, 403, 404, 429, 503);
         group.MapGet("", ListAsync).WithName("ListMessages").AddOpenApiOperationTransformer(ListQuery.DescribeAsync)
-            .ProducesError(400, 401, 403, 503);
+            .AddEndpointFilter<ReadRateLimitFilter>()
+            .ProducesError(400, 401, 403, 429, 503);
         return v1;
     }
 

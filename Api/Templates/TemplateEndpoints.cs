@@ -1,6 +1,7 @@
 using System.Text.Json;
 using GovSg.Api.Auth;
 using GovSg.Api.Http;
+using GovSg.Api.RateLimiting;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace GovSg.Api.Templates;
@@ -10,7 +11,7 @@ public static class TemplateEndpoints
     public static RouteGroupBuilder MapTemplates(this RouteGroupBuilder v1)
     {
         v1.MapGet("/govsg/templates", ListAsync).WithName("ListTemplates").WithTags("Templates")
-            .RequireAuthorization().ProducesError(401, 403, 503);
+            .RequireAuthorization().AddEndpointFilter<ReadRateLimitFilter>().ProducesError(401, 403, 429, 503);
         return v1;
     }
 

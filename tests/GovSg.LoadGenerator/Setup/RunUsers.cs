@@ -30,7 +30,7 @@ internal sealed class RunUsers(NpgsqlDataSource dataSource, TimeProvider time)
         for (var i = 1; i <= count; i++)
         {
             var email = $"{prefix}-{i:D4}@loadgen.invalid";
-            var userId = await admin.UpsertUserAsync(email, agency, RateLimitPerSecond, null, null, now, cancellationToken);
+            var userId = await admin.UpsertUserAsync(email, agency, RateLimitPerSecond, null, null, null, now, cancellationToken);
             foreach (var templateId in Templates)
             {
                 await admin.GrantAsync(email, templateId, now, cancellationToken);

@@ -1,0 +1,5 @@
+-- A key is `live` or `test` (SPEC §11.2, §3.9); every key issued before types existed is live.
+ALTER TABLE api_keys ADD COLUMN type text NOT NULL DEFAULT 'live' CHECK (type IN ('live', 'test'));
+
+-- The self-service key API counts a user's active keys of one type and lists them newest first.
+CREATE INDEX api_keys_user_type_created ON api_keys (user_id, type, created_at DESC);

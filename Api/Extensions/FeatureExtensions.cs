@@ -18,6 +18,8 @@ public static class FeatureExtensions
         builder.Services.AddSingleton<GrantedTemplates>();
         builder.Services.AddSingleton<SendValidator>();
         builder.Services.AddSingleton<SendService>();
+        builder.Services.AddSingleton<BatchStore>();
+        builder.Services.AddSingleton<BatchService>();
         builder.Services.AddSingleton<RateLimitStore>();
         builder.Services.AddOptions<RateLimitOptions>().BindConfiguration(RateLimitOptions.SectionName)
             .ValidateDataAnnotations().ValidateOnStart();

@@ -14,6 +14,8 @@ namespace GovSg.Api.Http;
 [JsonSerializable(typeof(ErrorBody))]
 [JsonSerializable(typeof(MessageResponse))]
 [JsonSerializable(typeof(MessageListResponse))]
+[JsonSerializable(typeof(BatchResponse))]
+[JsonSerializable(typeof(List<StoredBatchEntry>))]
 [JsonSerializable(typeof(TemplateListResponse))]
 [JsonSerializable(typeof(Dictionary<string, string>))]
 internal sealed partial class ApiJsonContext : JsonSerializerContext;

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Microsoft.AspNetCore.Http.Features;
 
 namespace GovSg.Api.Http;
 
@@ -14,6 +15,13 @@ public static class JsonRequest
         if (request.ContentLength > limit)
         {
             return (null, ApiError.PayloadTooLarge(limit));
+        }
+
+        // The server-wide limit (ServiceDefaults) is below the batch route's own; this route's limit is the one that counts.
+        if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodySize
+            && bodySize.MaxRequestBodySize < limit)
+        {
+            bodySize.MaxRequestBodySize = limit;
         }
 
         if (!request.HasJsonContentType())

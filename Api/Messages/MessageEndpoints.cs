@@ -12,6 +12,9 @@ public static class MessageEndpoints
     /// <summary>Agency request bodies over this size are refused with 413 (SPEC §3).</summary>
     public const int MaxBodyBytes = 64 * 1024;
 
+    /// <summary>Batch send bodies over this size are refused with 413 (SPEC §3).</summary>
+    public const int MaxBatchBodyBytes = 4 * 1024 * 1024;
+
     public static RouteGroupBuilder MapMessages(this RouteGroupBuilder v1)
     {
         var group = v1.MapGroup("/transactional/govsg").RequireAuthorization().WithTags("Messages");
@@ -20,6 +23,10 @@ public static class MessageEndpoints
             .Accepts<SendRequestBody>("application/json")
             .Produces<MessageResponse>(StatusCodes.Status201Created)
             .ProducesError(400, 401, 403, 404, 413, 415, 422, 429, 503);
+        group.MapPost("/batch", SendBatchAsync).WithName("SendMessageBatch")
+            .Accepts<BatchRequestBody>("application/json")
+            .Produces<BatchResponse>()
+            .ProducesError(400, 401, 403, 413, 415, 422, 429, 503);
         group.MapGet("/{messageId}", GetAsync).WithName("GetMessage")
             .AddEndpointFilter<ReadRateLimitFilter>()
             .ProducesError(400, 401, 403, 404, 429, 503);
@@ -59,6 +66,35 @@ public static class MessageEndpoints
             }
 
             return TypedResults.Created($"/v1/transactional/govsg/{message.Id}", message);
+        }
+    }
+
+    public static async Task<Results<Ok<BatchResponse>, ApiError>> SendBatchAsync(
+        HttpContext context,
+        Caller caller,
+        BatchService batches,
+        CancellationToken cancellationToken)
+    {
+        var (document, transportError) = await JsonRequest.ReadAsync(context.Request, MaxBatchBodyBytes, cancellationToken);
+        if (transportError is not null)
+        {
+            return transportError;
+        }
+
+        using (document)
+        {
+            var result = await batches.SendAsync(context, caller, document!.RootElement, IdempotencyKey(context.Request));
+            if (result.Error is not null)
+            {
+                return result.Error;
+            }
+
+            if (result.Replayed)
+            {
+                context.Response.Headers[Idempotency.ReplayedHeaderName] = "true";
+            }
+
+            return TypedResults.Ok(result.Response!);
         }
     }
 
@@ -129,6 +165,9 @@ public static class MessageEndpoints
         }
     }
 }
+
+/// <summary>The batch body as documented in OpenAPI: 1 to 1,000 send bodies.</summary>
+public sealed record BatchRequestBody(IReadOnlyList<SendRequestBody> Messages);
 
 /// <summary>The send body as documented in OpenAPI; the handler parses the raw JSON itself to give exact messages.</summary>
 public sealed record SendRequestBody(

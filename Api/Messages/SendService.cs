@@ -17,6 +17,7 @@ public sealed record SendResult(MessageResponse? Message, bool Replayed, ApiErro
 /// </summary>
 public sealed class SendService(
     MessageStore messages,
+    BatchStore batches,
     SendValidator validator,
     CommandPublisher publisher,
     ApiMetrics metrics,
@@ -32,7 +33,7 @@ public sealed class SendService(
         {
             if (!Idempotency.IsValidKey(idempotencyKey))
             {
-                return Failed(ApiError.Validation($"\"{Idempotency.HeaderName}\" must be 1 to 255 visible ASCII characters"));
+                return Failed(Idempotency.InvalidKey());
             }
 
             fingerprint = Idempotency.Fingerprint(body);
@@ -98,13 +99,16 @@ public sealed class SendService(
 
     private async Task<SendResult?> ReplayAsync(Caller caller, string key, byte[] fingerprint, CancellationToken cancellationToken)
     {
+        var windowStart = time.GetUtcNow().UtcDateTime - Idempotency.Window;
         var existing = await messages.FindByIdempotencyKeyAsync(caller.UserId, key, cancellationToken);
         if (existing is null)
         {
-            return null;
+            // One key per user across both routes: a batch's key cannot name a single send (SPEC §3.8).
+            var batch = await batches.FindAsync(caller.UserId, key, cancellationToken);
+            return batch is not null && batch.CreatedAt > windowStart ? Failed(ApiError.IdempotencyMismatch()) : null;
         }
 
-        if (existing.CreatedAt <= time.GetUtcNow().UtcDateTime - Idempotency.Window)
+        if (existing.CreatedAt <= windowStart)
         {
             await messages.ReleaseIdempotencyKeyAsync(existing.Id, cancellationToken);
             return null;

@@ -14,15 +14,31 @@ public sealed record ValidSend(SendRequest Request, Template Template, string Re
 public sealed class SendValidator(GrantedTemplates templates)
 {
     public async ValueTask<(ValidSend? Send, ApiError? Error)> ValidateAsync(long userId, JsonElement body,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken) => (await ValidateManyAsync(userId, [body], cancellationToken))[0];
+
+    /// <summary>Checks each body on its own (a batch's items); each template is looked up once per call.</summary>
+    public async Task<IReadOnlyList<(ValidSend? Send, ApiError? Error)>> ValidateManyAsync(long userId,
+        IReadOnlyList<JsonElement> bodies, CancellationToken cancellationToken)
     {
-        if (SendRequest.TryParse(body, out var request) is { } shapeError)
+        var found = new Dictionary<long, Template?>();
+        var results = new List<(ValidSend?, ApiError?)>(bodies.Count);
+        foreach (var body in bodies)
         {
-            return (null, shapeError);
+            if (SendRequest.TryParse(body, out var request) is { } shapeError)
+            {
+                results.Add((null, shapeError));
+                continue;
+            }
+
+            if (!found.TryGetValue(request!.TemplateId, out var template))
+            {
+                found[request.TemplateId] = template = await templates.FindAsync(userId, request.TemplateId, cancellationToken);
+            }
+
+            results.Add(Check(request, template));
         }
 
-        var template = await templates.FindAsync(userId, request!.TemplateId, cancellationToken);
-        return Check(request, template);
+        return results;
     }
 
     /// <summary>Checks 2 to 5 for a well-shaped request, given its template if the user may send it.</summary>

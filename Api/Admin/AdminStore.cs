@@ -27,8 +27,8 @@ public sealed class AdminStore(NpgsqlDataSource dataSource)
     private const string UserIdSql = "SELECT id FROM users WHERE email = @email";
 
     private const string InsertKeySql = """
-        INSERT INTO api_keys (user_id, key_id, secret_hash, label, created_at, valid_until)
-        VALUES (@userId, @keyId, @secretHash, @label, @now, @validUntil)
+        INSERT INTO api_keys (user_id, key_id, secret_hash, last_five, label, type, created_at, valid_until)
+        VALUES (@userId, @keyId, @secretHash, @lastFive, @label, @type, @now, @validUntil)
         """;
 
     private const string RevokeKeySql = "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, @now) WHERE key_id = @keyId";
@@ -38,7 +38,7 @@ public sealed class AdminStore(NpgsqlDataSource dataSource)
         """;
 
     private const string ListKeysSql = """
-        SELECT k.key_id, k.label, k.created_at, k.last_used_at, k.valid_until, k.revoked_at, k.disabled_at
+        SELECT k.key_id, k.label, k.type, k.created_at, k.last_used_at, k.valid_until, k.revoked_at, k.disabled_at
         FROM api_keys k JOIN users u ON u.id = k.user_id
         WHERE u.email = @email
         ORDER BY k.created_at
@@ -88,9 +88,9 @@ public sealed class AdminStore(NpgsqlDataSource dataSource)
             cancellationToken: cancellationToken));
     }
 
-    public Task<int> InsertKeyAsync(long userId, string keyId, byte[] secretHash, string label, DateTime now,
-        DateTime validUntil, CancellationToken cancellationToken) =>
-        ExecuteAsync(InsertKeySql, new { userId, keyId, secretHash, label, now, validUntil }, cancellationToken);
+    public Task<int> InsertKeyAsync(long userId, string keyId, byte[] secretHash, string lastFive, string label, string type,
+        DateTime now, DateTime validUntil, CancellationToken cancellationToken) =>
+        ExecuteAsync(InsertKeySql, new { userId, keyId, secretHash, lastFive, label, type, now, validUntil }, cancellationToken);
 
     public Task<int> RevokeKeyAsync(string keyId, DateTime now, CancellationToken cancellationToken) =>
         ExecuteAsync(RevokeKeySql, new { keyId, now }, cancellationToken);
@@ -135,6 +135,7 @@ public sealed class KeySummary
 {
     public string KeyId { get; init; } = "";
     public string Label { get; init; } = "";
+    public string Type { get; init; } = "";
     public DateTime CreatedAt { get; init; }
     public DateTime? LastUsedAt { get; init; }
     public DateTime ValidUntil { get; init; }

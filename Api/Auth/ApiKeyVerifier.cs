@@ -58,6 +58,9 @@ public sealed class ApiKeyVerifier(ApiKeyStore store, IOptions<AuthOptions> opti
             row.MessageValidity, row.KeyType), null);
     }
 
+    /// <summary>Stops trusting a key this replica has just revoked; other replicas notice within the cache time.</summary>
+    public void Forget(string keyId) => _cache.Forget(keyId);
+
     private static ApiError InvalidKey => ApiError.Unauthenticated("Invalid API key");
 
     private async Task TouchAsync(long id, DateTime now, CancellationToken cancellationToken)

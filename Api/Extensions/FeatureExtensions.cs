@@ -1,3 +1,4 @@
+using GovSg.Api.Keys;
 using GovSg.Api.Messages;
 using GovSg.Api.RateLimiting;
 using GovSg.Api.Templates;
@@ -20,6 +21,7 @@ public static class FeatureExtensions
         builder.Services.AddSingleton<SendService>();
         builder.Services.AddSingleton<BatchStore>();
         builder.Services.AddSingleton<BatchService>();
+        builder.Services.AddSingleton<KeyStore>();
         builder.Services.AddSingleton<RateLimitStore>();
         builder.Services.AddOptions<RateLimitOptions>().BindConfiguration(RateLimitOptions.SectionName)
             .ValidateDataAnnotations().ValidateOnStart();

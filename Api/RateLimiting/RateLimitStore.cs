@@ -1,38 +1,130 @@
 using Dapper;
+using GovSg.Api.Database;
 using Npgsql;
 
 namespace GovSg.Api.RateLimiting;
 
-/// <summary>The token buckets every Api replica shares, one row per user and bucket (0008_token_buckets.sql).</summary>
-public sealed class RateLimitStore(NpgsqlDataSource dataSource)
+/// <summary>One request's take: <c>Tokens</c> from the user's bucket, all or none.</summary>
+public sealed record BucketTake(long UserId, string Bucket, BucketLimit Limit, int Tokens, DateTime Now);
+
+/// <summary>
+/// The token buckets every Api replica shares, one row per user and bucket (0008_token_buckets.sql). Takes of one
+/// token (single sends, reads) are coalesced with concurrent ones into one statement, as the message inserts are:
+/// one statement per request would cost more database time than the send itself.
+/// </summary>
+public sealed class RateLimitStore : IAsyncDisposable
 {
-    // A new bucket starts full, so its first take always fits (callers never ask for more than the burst). Later takes
-    // refill from the stored time: a take fits while the bucket, moved `cost` later, is full within `window` of now.
-    // A refused take leaves the bucket as it was; a replica whose clock lags sees less room, never more.
+    // Per bucket row: up to `wanted` tokens, granted only if at least `least` are there (1 for coalesced single
+    // takes; all of them for a batch). Refill is read from the stored time, so a refused take changes nothing but
+    // `granted`, and a replica whose clock lags sees less room, never more. Rows are locked in key order first, so
+    // concurrent statements from several replicas cannot deadlock.
     private const string TakeSql = """
-        INSERT INTO rate_limit_buckets AS b (user_id, bucket, full_at, granted)
-        VALUES (@userId, @bucket, @now + @cost, true)
-        ON CONFLICT (user_id, bucket) DO UPDATE SET
-            granted = GREATEST(b.full_at, @now) + @cost <= @now + @window,
-            full_at = CASE WHEN GREATEST(b.full_at, @now) + @cost <= @now + @window
-                           THEN GREATEST(b.full_at, @now) + @cost ELSE b.full_at END
-        RETURNING granted, full_at
+        WITH t AS (
+            SELECT * FROM unnest(@userIds, @buckets, @wanted, @least, @perTokens, @bursts)
+                AS t(user_id, bucket, wanted, least, per_token, burst)
+        ), locked AS (
+            SELECT b.user_id, b.bucket FROM rate_limit_buckets b JOIN t USING (user_id, bucket)
+            ORDER BY b.user_id, b.bucket FOR UPDATE OF b
+        )
+        UPDATE rate_limit_buckets AS b SET (granted, full_at) = (
+            SELECT g.tokens, GREATEST(b.full_at, @now) + t.per_token * g.tokens
+            FROM (SELECT CASE WHEN a.tokens >= t.least THEN LEAST(t.wanted, a.tokens) ELSE 0 END AS tokens
+                  FROM (SELECT floor(extract(epoch FROM @now + t.per_token * t.burst - GREATEST(b.full_at, @now))
+                                     / extract(epoch FROM t.per_token) + 1e-6)::int AS tokens) AS a) AS g)
+        FROM t JOIN locked USING (user_id, bucket)
+        WHERE b.user_id = t.user_id AND b.bucket = t.bucket
+        RETURNING b.user_id, b.bucket, b.granted, b.full_at
         """;
 
-    /// <summary>Takes <paramref name="tokens"/> from the bucket if it holds that many, in one guarded statement.</summary>
+    // A user's first take finds no row: it is created full, and the take runs again.
+    private const string AddBucketsSql = """
+        INSERT INTO rate_limit_buckets (user_id, bucket, full_at, granted)
+        SELECT user_id, bucket, '-infinity', 0 FROM unnest(@userIds, @buckets) AS n(user_id, bucket)
+        ON CONFLICT (user_id, bucket) DO NOTHING
+        """;
+
+    private readonly NpgsqlDataSource _dataSource;
+    private readonly Batcher<BucketTake, TakeOutcome> _singleTakes;
+
+    public RateLimitStore(NpgsqlDataSource dataSource)
+    {
+        _dataSource = dataSource;
+        _singleTakes = new Batcher<BucketTake, TakeOutcome>(TakeSinglesAsync, maxBatch: 500, concurrency: 2);
+    }
+
+    /// <summary>Takes <paramref name="tokens"/> from the bucket if it holds that many.</summary>
     public async Task<TakeOutcome> TakeAsync(long userId, string bucket, BucketLimit limit, int tokens, DateTime now,
         CancellationToken cancellationToken)
     {
         ArgumentOutOfRangeException.ThrowIfGreaterThan(tokens, limit.Burst);
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        var (granted, fullAt) = await connection.QuerySingleAsync<(bool, DateTime)>(new CommandDefinition(TakeSql, new
+        var take = new BucketTake(userId, bucket, limit, tokens, now);
+        if (tokens == 1)
         {
-            userId,
-            bucket,
-            now,
-            cost = limit.Cost(tokens),
-            window = limit.Window,
-        }, cancellationToken: cancellationToken));
-        return TokenBucket.Outcome(limit, tokens, granted, fullAt, now);
+            return await _singleTakes.RunAsync(take);
+        }
+
+        var (granted, fullAt) = (await TakeAsync([new BucketRequest(userId, bucket, limit, tokens, tokens)], now,
+            cancellationToken))[(userId, bucket)];
+        return TokenBucket.Outcome(limit, tokens, granted == tokens, fullAt, now);
     }
+
+    public ValueTask DisposeAsync() => _singleTakes.DisposeAsync();
+
+    private async Task<IReadOnlyList<TakeOutcome>> TakeSinglesAsync(IReadOnlyList<BucketTake> batch)
+    {
+        var now = batch.Max(t => t.Now);
+        var requests = batch.GroupBy(t => (t.UserId, t.Bucket))
+            .Select(g => new BucketRequest(g.Key.UserId, g.Key.Bucket, g.Last().Limit, g.Count(), 1)).ToList();
+        var states = await TakeAsync(requests, now, CancellationToken.None);
+
+        // The bucket's granted tokens go to its takes in arrival order; each granted one sees the bucket as it left it.
+        var handedOut = new Dictionary<(long, string), int>();
+        return batch.Select(take =>
+        {
+            var key = (take.UserId, take.Bucket);
+            var (granted, fullAt) = states[key];
+            var place = handedOut[key] = handedOut.GetValueOrDefault(key) + 1;
+            return place <= granted
+                ? TokenBucket.Outcome(take.Limit, 1, true, fullAt - take.Limit.Cost(granted - place), now)
+                : TokenBucket.Outcome(take.Limit, 1, false, fullAt, now);
+        }).ToList();
+    }
+
+    private async Task<Dictionary<(long, string), (int Granted, DateTime FullAt)>> TakeAsync(
+        IReadOnlyList<BucketRequest> requests, DateTime now, CancellationToken cancellationToken)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        var states = await RunTakeAsync(connection, requests, now, cancellationToken);
+        var missing = requests.Where(r => !states.ContainsKey((r.UserId, r.Bucket))).ToList();
+        if (missing.Count > 0)
+        {
+            await connection.ExecuteAsync(new CommandDefinition(AddBucketsSql, new
+            {
+                userIds = missing.Select(r => r.UserId).ToArray(),
+                buckets = missing.Select(r => r.Bucket).ToArray(),
+            }, cancellationToken: cancellationToken));
+            foreach (var (key, state) in await RunTakeAsync(connection, missing, now, cancellationToken))
+            {
+                states[key] = state;
+            }
+        }
+
+        return states;
+    }
+
+    private static async Task<Dictionary<(long, string), (int Granted, DateTime FullAt)>> RunTakeAsync(
+        NpgsqlConnection connection, IReadOnlyList<BucketRequest> requests, DateTime now, CancellationToken cancellationToken) =>
+        (await connection.QueryAsync<(long UserId, string Bucket, int Granted, DateTime FullAt)>(new CommandDefinition(TakeSql, new
+        {
+            userIds = requests.Select(r => r.UserId).ToArray(),
+            buckets = requests.Select(r => r.Bucket).ToArray(),
+            wanted = requests.Select(r => r.Wanted).ToArray(),
+            least = requests.Select(r => r.Least).ToArray(),
+            perTokens = requests.Select(r => r.Limit.PerToken).ToArray(),
+            bursts = requests.Select(r => r.Limit.Burst).ToArray(),
+            now,
+        }, cancellationToken: cancellationToken))).ToDictionary(r => (r.UserId, r.Bucket), r => (r.Granted, r.FullAt));
+
+    /// <summary>Up to <c>Wanted</c> tokens of one bucket, or none when fewer than <c>Least</c> are there.</summary>
+    private sealed record BucketRequest(long UserId, string Bucket, BucketLimit Limit, int Wanted, int Least);
 }

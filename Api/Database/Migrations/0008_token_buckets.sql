@@ -4,14 +4,14 @@ ALTER TABLE users ADD COLUMN rate_limit_burst integer CHECK (rate_limit_burst > 
 
 -- One row per user and bucket ('send:live', 'send:test', 'read'). The whole state of a bucket is the time at which it
 -- will be full again (the "theoretical arrival time" of the generic cell rate algorithm): taking n tokens moves it
--- n / rate later, and a take is allowed while it stays within burst / rate of now. `granted` is the outcome of the
--- latest take, so that the one guarded statement that takes tokens can also report whether it did.
+-- n / rate later, and a take is allowed while it stays within burst / rate of now. `granted` is how many tokens the
+-- latest statement took, so that the one guarded statement that takes them can also report it.
 -- UNLOGGED: a bucket is worth nothing after a crash (it starts full), and skipping the WAL keeps this hot write cheap.
 CREATE UNLOGGED TABLE rate_limit_buckets (
     user_id bigint      NOT NULL,
     bucket  text        NOT NULL,
     full_at timestamptz NOT NULL,
-    granted boolean     NOT NULL,
+    granted integer     NOT NULL,
     PRIMARY KEY (user_id, bucket)
 );
 

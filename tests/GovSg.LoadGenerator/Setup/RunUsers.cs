@@ -37,7 +37,8 @@ internal sealed class RunUsers(NpgsqlDataSource dataSource, TimeProvider time)
             }
 
             var (key, keyId, hash) = ApiKeys.Generate(pepper);
-            await admin.InsertKeyAsync(userId, keyId, hash, $"loadgen {runId}", now, now + KeyValidity, cancellationToken);
+            await admin.InsertKeyAsync(userId, keyId, hash, ApiKeys.LastFive(key), $"loadgen {runId}", "live", now,
+                now + KeyValidity, cancellationToken);
             users.Add(new BenchUser(userId, key));
         }
 

@@ -8,16 +8,19 @@ public sealed class RateLimitStoreTests
 {
     private static readonly BucketLimit Limit = new(Rate: 10, Burst: 5);
 
+    private static RateLimitStore _store = null!;
+
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2030, 1, 1, 12, 0, 0, TimeSpan.Zero));
-    private RateLimitStore _store = null!;
     private long _userId;
 
+    [OneTimeSetUp]
+    public static void CreateStore() => _store = new RateLimitStore(TestEnvironment.Current.Database);
+
+    [OneTimeTearDown]
+    public static async Task DisposeStoreAsync() => await _store.DisposeAsync();
+
     [SetUp]
-    public void CreateStore()
-    {
-        _store = new RateLimitStore(TestEnvironment.Current.Database);
-        _userId = Random.Shared.NextInt64(1_000_000_000, long.MaxValue);
-    }
+    public void NewUser() => _userId = Random.Shared.NextInt64(1_000_000_000, long.MaxValue);
 
     [Test]
     public async Task TakeAsync_AfterTheBurst_RefusesUntilTokensRefill()
@@ -65,6 +68,20 @@ public sealed class RateLimitStoreTests
 
         Assert.That(outcomes.Count(o => o.Granted), Is.EqualTo(30));
         Assert.That(outcomes.Where(o => o.Granted).Select(o => o.Remaining), Is.EquivalentTo(Enumerable.Range(0, 30)));
+    }
+
+    [Test]
+    public async Task TakeAsync_ABatchTakeRacingSingleTakes_NeverOverdrawsTheBucket()
+    {
+        var limit = new BucketLimit(Rate: 1, Burst: 30);
+        var now = _time.GetUtcNow().UtcDateTime;
+
+        var batch = _store.TakeAsync(_userId, "send:live", limit, 20, now, CancellationToken.None);
+        var singles = Enumerable.Range(0, 30).Select(_ => _store.TakeAsync(_userId, "send:live", limit, 1, now, CancellationToken.None));
+        var outcomes = await Task.WhenAll(singles.Append(batch));
+
+        var taken = outcomes.Take(30).Count(o => o.Granted) + (outcomes[30].Granted ? 20 : 0);
+        Assert.That(taken, Is.InRange(21, 30), "everything granted fits in the bucket, and the bucket is used");
     }
 
     private Task<TakeOutcome> TakeAsync(string bucket, int tokens) =>

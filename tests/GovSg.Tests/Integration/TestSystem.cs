@@ -131,10 +131,11 @@ public sealed class TestSystem : IAsyncDisposable
         return new TestUser(userId, email, key, keyId, Client(key));
     }
 
-    public async Task<(string Key, string KeyId)> CreateKeyAsync(long userId, DateTime validUntil)
+    public async Task<(string Key, string KeyId)> CreateKeyAsync(long userId, DateTime validUntil, string type = "live")
     {
         var (key, keyId, hash) = ApiKeys.Generate(System.Text.Encoding.UTF8.GetBytes(TestSettings.Pepper));
-        await new AdminStore(Database).InsertKeyAsync(userId, keyId, hash, "test", DateTime.UtcNow, validUntil, CancellationToken.None);
+        await new AdminStore(Database).InsertKeyAsync(userId, keyId, hash, ApiKeys.LastFive(key), "test", type, DateTime.UtcNow,
+            validUntil, CancellationToken.None);
         return (key, keyId);
     }
 

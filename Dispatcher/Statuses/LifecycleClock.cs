@@ -2,7 +2,6 @@ namespace GovSg.Dispatcher.Statuses;
 
 /// <summary>A message's lifecycle timestamps as stored; null where not set.</summary>
 public sealed record LifecycleTimes(
-    DateTime CreatedAt,
     DateTime? AcceptedAt,
     DateTime? SentAt,
     DateTime? DeliveredAt,
@@ -11,8 +10,8 @@ public sealed record LifecycleTimes(
 /// <summary>
 /// Lifecycle timestamps never go backwards (SPEC §4). The provider reports whole seconds, so a <c>sent</c> at 12:00:00
 /// for a message accepted at 12:00:00.392 really happened in [12:00:00, 12:00:01): each status's time is stored
-/// clamped between the latest earlier timestamp already set and the earliest later one, in the order created,
-/// accepted, sent, delivered, read; an error is never before acceptance. StatusStore's ApplySql is this rule in SQL.
+/// clamped between the latest earlier timestamp already set and the earliest later one, in the order accepted, sent,
+/// delivered, read; an error is never before acceptance. StatusStore's ApplySql is this rule in SQL.
 /// </summary>
 public static class LifecycleClock
 {
@@ -20,10 +19,9 @@ public static class LifecycleClock
     {
         DateTime?[] earlier = status switch
         {
-            "SENT" => [times.CreatedAt, times.AcceptedAt],
-            "DELIVERED" => [times.CreatedAt, times.AcceptedAt, times.SentAt],
-            "READ" => [times.CreatedAt, times.AcceptedAt, times.SentAt, times.DeliveredAt],
-            "ERROR" => [times.CreatedAt, times.AcceptedAt],
+            "SENT" or "ERROR" => [times.AcceptedAt],
+            "DELIVERED" => [times.AcceptedAt, times.SentAt],
+            "READ" => [times.AcceptedAt, times.SentAt, times.DeliveredAt],
             _ => throw new ArgumentOutOfRangeException(nameof(status), status, "not a provider status"),
         };
         DateTime?[] later = status switch
@@ -34,7 +32,6 @@ public static class LifecycleClock
         };
 
         var time = later.Where(t => t is not null).Append(providerTime).Min()!.Value;
-        var floor = earlier.Max()!.Value;
-        return time < floor ? floor : time;
+        return earlier.Max() is { } floor && floor > time ? floor : time;
     }
 }

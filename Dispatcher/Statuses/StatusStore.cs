@@ -24,13 +24,13 @@ public sealed class StatusStore(NpgsqlDataSource dataSource)
                     WHEN m.status < e.status THEN e.status
                     ELSE m.status END,
                 sent_at = CASE WHEN e.status = 'SENT' THEN COALESCE(m.sent_at,
-                    GREATEST(m.created_at, m.accepted_at, LEAST(e.occurred_at, m.delivered_at, m.read_at))) ELSE m.sent_at END,
+                    GREATEST(m.accepted_at, LEAST(e.occurred_at, m.delivered_at, m.read_at))) ELSE m.sent_at END,
                 delivered_at = CASE WHEN e.status = 'DELIVERED' THEN COALESCE(m.delivered_at,
-                    GREATEST(m.created_at, m.accepted_at, m.sent_at, LEAST(e.occurred_at, m.read_at))) ELSE m.delivered_at END,
+                    GREATEST(m.accepted_at, m.sent_at, LEAST(e.occurred_at, m.read_at))) ELSE m.delivered_at END,
                 read_at = CASE WHEN e.status = 'READ' THEN COALESCE(m.read_at,
-                    GREATEST(m.created_at, m.accepted_at, m.sent_at, m.delivered_at, e.occurred_at)) ELSE m.read_at END,
+                    GREATEST(m.accepted_at, m.sent_at, m.delivered_at, e.occurred_at)) ELSE m.read_at END,
                 errored_at = CASE WHEN e.status = 'ERROR' AND m.status < 'DELIVERED'
-                    THEN GREATEST(m.created_at, m.accepted_at, e.occurred_at) ELSE m.errored_at END,
+                    THEN GREATEST(m.accepted_at, e.occurred_at) ELSE m.errored_at END,
                 error_code = CASE WHEN e.status = 'ERROR' AND m.status < 'DELIVERED' THEN e.error_code ELSE m.error_code END,
                 error_description = CASE WHEN e.status = 'ERROR' AND m.status < 'DELIVERED' THEN e.error_description
                                          ELSE m.error_description END,

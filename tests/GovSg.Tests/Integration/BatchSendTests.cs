@@ -180,7 +180,7 @@ public sealed class BatchSendTests
     }
 
     [Test]
-    public async Task Batch_OverOneMebibyte_IsReadAndOver4MiB_Answers413()
+    public async Task Batch_OverTheServersOneMebibyte_IsRead()
     {
         var user = await Env.CreateUserAsync();
         var longValue = new string('x', 1_100);
@@ -188,13 +188,10 @@ public sealed class BatchSendTests
             """{"recipient":"91234567","template_id":3,"params":{"x":""" + $"\"{longValue}\"}}}}").ToList();
 
         var (read, readBody) = await PostAsync(user.Client, Batch(heavy));
-        var (tooLarge, tooLargeError) = await PostAsync(user.Client, Batch(heavy.Select(item => item + new string(' ', 3_200))));
 
         Assert.That(Encoding.UTF8.GetByteCount(Batch(heavy)), Is.GreaterThan(1024 * 1024));
         Assert.That(read.StatusCode, Is.EqualTo(HttpStatusCode.OK));
         Assert.That(readBody.GetProperty("rejected").GetInt32(), Is.EqualTo(1000));
-        Assert.That(tooLarge.StatusCode, Is.EqualTo(HttpStatusCode.RequestEntityTooLarge));
-        Assert.That(tooLargeError.Str("code"), Is.EqualTo("payload_too_large"));
     }
 
     private static string Valid() => $$"""{"recipient":"{{TestRecipients.Next().Local}}","template_id":3}""";

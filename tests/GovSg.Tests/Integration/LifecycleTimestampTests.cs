@@ -20,15 +20,15 @@ public sealed class LifecycleTimestampTests
                 INSERT INTO messages (user_id, template_id, recipient, params, language_code, whatsapp_template_name,
                                       param_order, status, created_at, updated_at, accepted_at, sent_at, delivered_at,
                                       read_at, provider_message_id, expires_at, available_at, sweep_at)
-                VALUES (@userId, 3, '+6591234567', '{}', 'en_GB', 'notice', '{}', @current::message_status, @CreatedAt,
-                        @CreatedAt, @AcceptedAt, @SentAt, @DeliveredAt, @ReadAt, @wamid, @CreatedAt + interval '1 day',
-                        @CreatedAt, @CreatedAt + interval '1 day')
+                VALUES (@userId, 3, '+6591234567', '{}', 'en_GB', 'notice', '{}', @current::message_status, @createdAt,
+                        @createdAt, @AcceptedAt, @SentAt, @DeliveredAt, @ReadAt, @wamid, @createdAt + interval '1 day',
+                        @createdAt, @createdAt + interval '1 day')
                 """, new
             {
                 userId = user.Id,
                 current = times.ReadAt is not null ? "READ" : times.DeliveredAt is not null ? "DELIVERED"
                     : times.SentAt is not null ? "SENT" : times.AcceptedAt is not null ? "ACCEPTED" : "UNSENT",
-                times.CreatedAt,
+                createdAt = provider.AddHours(-1),
                 times.AcceptedAt,
                 times.SentAt,
                 times.DeliveredAt,

@@ -1,5 +1,6 @@
 using GovSg.Api.Admin;
 using GovSg.Api.Extensions;
+using GovSg.Api.Keys;
 using GovSg.Api.Messages;
 using GovSg.Api.Templates;
 using GovSg.Api.Webhooks;
@@ -27,7 +28,7 @@ public partial class Program
         app.UseServiceDefaults();
         app.UseAuthentication();
         app.UseAuthorization();
-        app.MapGroup("/v1").MapMessages().MapTemplates().MapWebhooks();
+        app.MapGroup("/v1").MapMessages().MapTemplates().MapWebhooks().MapKeys();
 
         await app.RunAsync();
         return 0;

@@ -15,9 +15,9 @@ public static class AdminCommands
     private const string Usage = """
         usage:
           migrate
-          admin user upsert --email <email> --agency <agency> [--rate-limit <per second>] [--default-wait <0..10 s>] [--validity <hh:mm:ss>]
+          admin user upsert --email <email> --agency <agency> [--rate-limit <per second>] [--burst <tokens, default 60 × rate>] [--default-wait <0..10 s>] [--validity <hh:mm:ss>]
           admin user disable|enable --email <email>
-          admin key create --email <email> [--label <label>] [--valid-days <days, default 180>]
+          admin key create --email <email> [--label <label>] [--valid-days <days, default 180>] [--type live|test]
           admin key list --email <email>
           admin key revoke|disable|enable --key-id <key id>
           admin template import --file <templates.json>
@@ -49,7 +49,7 @@ public static class AdminCommands
                     return 0;
                 case ["admin", "user", "upsert", ..]:
                     var userId = await store.UpsertUserAsync(Required(options, "email"), Required(options, "agency"),
-                        OptionalInt(options, "rate-limit"), OptionalInt(options, "default-wait"),
+                        OptionalInt(options, "rate-limit"), OptionalInt(options, "burst"), OptionalInt(options, "default-wait"),
                         options.TryGetValue("validity", out var validity) ? TimeSpan.Parse(validity, CultureInfo.InvariantCulture) : null,
                         now, token);
                     Console.WriteLine($"user {userId} {options["email"]}");
@@ -61,7 +61,7 @@ public static class AdminCommands
                 case ["admin", "key", "list", ..]:
                     foreach (var key in await store.ListKeysAsync(Required(options, "email"), token))
                     {
-                        Console.WriteLine($"{key.KeyId}  label={key.Label}  created={key.CreatedAt:O}  last_used={key.LastUsedAt:O}  " +
+                        Console.WriteLine($"{key.KeyId}  type={key.Type}  label={key.Label}  created={key.CreatedAt:O}  last_used={key.LastUsedAt:O}  " +
                                           $"valid_until={key.ValidUntil:O}  revoked={key.RevokedAt:O}  disabled={key.DisabledAt:O}");
                     }
 
@@ -107,9 +107,17 @@ public static class AdminCommands
         }
 
         var (plainText, keyId, hash) = ApiKeys.Generate(pepper.PepperBytes);
+        var type = options.GetValueOrDefault("type", "live");
+        if (type is not ("live" or "test"))
+        {
+            throw new ArgumentException("--type must be live or test");
+        }
+
         var validUntil = now.AddDays(OptionalInt(options, "valid-days") ?? 180);
-        await store.InsertKeyAsync(userId, keyId, hash, options.GetValueOrDefault("label", "default"), now, validUntil, token);
+        await store.InsertKeyAsync(userId, keyId, hash, ApiKeys.LastFive(plainText), options.GetValueOrDefault("label", "default"),
+            type, now, validUntil, token);
         Console.WriteLine($"key id:      {keyId}");
+        Console.WriteLine($"type:        {type}");
         Console.WriteLine($"valid until: {validUntil:O}");
         Console.WriteLine($"api key:     {plainText}");
         Console.WriteLine("The key is shown only once; store it now.");

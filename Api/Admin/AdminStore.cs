@@ -7,12 +7,14 @@ namespace GovSg.Api.Admin;
 public sealed class AdminStore(NpgsqlDataSource dataSource)
 {
     private const string UpsertUserSql = """
-        INSERT INTO users (email, agency, rate_limit_per_second, default_wait_seconds, message_validity, created_at)
-        VALUES (@email, @agency, COALESCE(@rateLimit, 10), COALESCE(@defaultWait, 0),
+        INSERT INTO users (email, agency, rate_limit_per_second, rate_limit_burst, default_wait_seconds, message_validity,
+                           created_at)
+        VALUES (@email, @agency, COALESCE(@rateLimit, 10), @burst, COALESCE(@defaultWait, 0),
                 COALESCE(@validity, interval '24 hours'), @now)
         ON CONFLICT (email) DO UPDATE SET
             agency = excluded.agency,
             rate_limit_per_second = COALESCE(@rateLimit, users.rate_limit_per_second),
+            rate_limit_burst = COALESCE(@burst, users.rate_limit_burst),
             default_wait_seconds = COALESCE(@defaultWait, users.default_wait_seconds),
             message_validity = COALESCE(@validity, users.message_validity)
         RETURNING id
@@ -25,8 +27,8 @@ public sealed class AdminStore(NpgsqlDataSource dataSource)
     private const string UserIdSql = "SELECT id FROM users WHERE email = @email";
 
     private const string InsertKeySql = """
-        INSERT INTO api_keys (user_id, key_id, secret_hash, label, created_at, valid_until)
-        VALUES (@userId, @keyId, @secretHash, @label, @now, @validUntil)
+        INSERT INTO api_keys (user_id, key_id, secret_hash, last_five, label, type, created_at, valid_until)
+        VALUES (@userId, @keyId, @secretHash, @lastFive, @label, @type, @now, @validUntil)
         """;
 
     private const string RevokeKeySql = "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, @now) WHERE key_id = @keyId";
@@ -36,7 +38,7 @@ public sealed class AdminStore(NpgsqlDataSource dataSource)
         """;
 
     private const string ListKeysSql = """
-        SELECT k.key_id, k.label, k.created_at, k.last_used_at, k.valid_until, k.revoked_at, k.disabled_at
+        SELECT k.key_id, k.label, k.type, k.created_at, k.last_used_at, k.valid_until, k.revoked_at, k.disabled_at
         FROM api_keys k JOIN users u ON u.id = k.user_id
         WHERE u.email = @email
         ORDER BY k.created_at
@@ -67,12 +69,13 @@ public sealed class AdminStore(NpgsqlDataSource dataSource)
         WHERE g.user_id = u.id AND u.email = @email AND g.template_id = @templateId
         """;
 
-    public async Task<long> UpsertUserAsync(string email, string agency, int? rateLimit, int? defaultWait,
+    /// <param name="burst">The user's burst; when never set, 60 × the rate (SPEC §7).</param>
+    public async Task<long> UpsertUserAsync(string email, string agency, int? rateLimit, int? burst, int? defaultWait,
         TimeSpan? validity, DateTime now, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         return await connection.ExecuteScalarAsync<long>(new CommandDefinition(UpsertUserSql,
-            new { email, agency, rateLimit, defaultWait, validity, now }, cancellationToken: cancellationToken));
+            new { email, agency, rateLimit, burst, defaultWait, validity, now }, cancellationToken: cancellationToken));
     }
 
     public Task<int> SetUserDisabledAsync(string email, bool disabled, DateTime now, CancellationToken cancellationToken) =>
@@ -85,9 +88,9 @@ public sealed class AdminStore(NpgsqlDataSource dataSource)
             cancellationToken: cancellationToken));
     }
 
-    public Task<int> InsertKeyAsync(long userId, string keyId, byte[] secretHash, string label, DateTime now,
-        DateTime validUntil, CancellationToken cancellationToken) =>
-        ExecuteAsync(InsertKeySql, new { userId, keyId, secretHash, label, now, validUntil }, cancellationToken);
+    public Task<int> InsertKeyAsync(long userId, string keyId, byte[] secretHash, string lastFive, string label, string type,
+        DateTime now, DateTime validUntil, CancellationToken cancellationToken) =>
+        ExecuteAsync(InsertKeySql, new { userId, keyId, secretHash, lastFive, label, type, now, validUntil }, cancellationToken);
 
     public Task<int> RevokeKeyAsync(string keyId, DateTime now, CancellationToken cancellationToken) =>
         ExecuteAsync(RevokeKeySql, new { keyId, now }, cancellationToken);
@@ -132,6 +135,7 @@ public sealed class KeySummary
 {
     public string KeyId { get; init; } = "";
     public string Label { get; init; } = "";
+    public string Type { get; init; } = "";
     public DateTime CreatedAt { get; init; }
     public DateTime? LastUsedAt { get; init; }
     public DateTime ValidUntil { get; init; }

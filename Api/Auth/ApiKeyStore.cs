@@ -13,6 +13,8 @@ public sealed class ApiKeyRow
     public DateTime? KeyDisabledAt { get; init; }
     public DateTime? UserDisabledAt { get; init; }
     public int RateLimitPerSecond { get; init; }
+    public int RateLimitBurst { get; init; }
+    public string KeyType { get; init; } = "";
     public int DefaultWaitSeconds { get; init; }
     public TimeSpan MessageValidity { get; init; }
 }
@@ -21,7 +23,9 @@ public sealed class ApiKeyStore(NpgsqlDataSource dataSource)
 {
     private const string FindSql = """
         SELECT k.id, k.user_id, k.secret_hash, k.valid_until, k.revoked_at, k.disabled_at AS key_disabled_at,
-               u.disabled_at AS user_disabled_at, u.rate_limit_per_second, u.default_wait_seconds, u.message_validity
+               u.disabled_at AS user_disabled_at, u.rate_limit_per_second, u.default_wait_seconds, u.message_validity,
+               COALESCE(u.rate_limit_burst, LEAST(60 * u.rate_limit_per_second::bigint, 2147483647)::int) AS rate_limit_burst,
+               k.type AS key_type
         FROM api_keys k
         JOIN users u ON u.id = k.user_id
         WHERE k.key_id = @keyId

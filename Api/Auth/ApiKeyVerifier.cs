@@ -54,8 +54,12 @@ public sealed class ApiKeyVerifier(ApiKeyStore store, IOptions<AuthOptions> opti
         }
 
         await TouchAsync(row.Id, now, cancellationToken);
-        return (new Caller(row.UserId, row.Id, row.RateLimitPerSecond, row.DefaultWaitSeconds, row.MessageValidity), null);
+        return (new Caller(row.UserId, row.Id, row.RateLimitPerSecond, row.RateLimitBurst, row.DefaultWaitSeconds,
+            row.MessageValidity, row.KeyType), null);
     }
+
+    /// <summary>Stops trusting a key this replica has just revoked; other replicas notice within the cache time.</summary>
+    public void Forget(string keyId) => _cache.Forget(keyId);
 
     private static ApiError InvalidKey => ApiError.Unauthenticated("Invalid API key");
 

@@ -21,6 +21,12 @@ public static class ApiKeys
         return ($"{Prefix}{keyId}_{secret}", keyId, Hash(pepper, secret));
     }
 
+    /// <summary>What a key listing shows of a key: its last five characters.</summary>
+    public static string LastFive(string plainText) => plainText[^5..];
+
+    /// <summary>Whether the text could be a key id at all; anything else names no key.</summary>
+    public static bool IsKeyId(string value) => value.Length == KeyIdLength && IsLowerHex(value);
+
     public static bool TryParse(ReadOnlySpan<char> key, out string keyId, out string secret)
     {
         keyId = secret = "";

@@ -7,8 +7,10 @@ public sealed record Caller(
     long UserId,
     long ApiKeyId,
     int RateLimitPerSecond,
+    int RateLimitBurst,
     int DefaultWaitSeconds,
-    TimeSpan MessageValidity)
+    TimeSpan MessageValidity,
+    string KeyType)
 {
     /// <summary>Lets handlers take a <see cref="Caller"/> parameter; authentication has put it on the request.</summary>
     public static ValueTask<Caller?> BindAsync(HttpContext context, ParameterInfo parameter) =>

@@ -22,10 +22,12 @@ public sealed class ApiMetrics : IDisposable
         _webhookStatuses = _meter.CreateCounter<long>("govsg.webhook.statuses", description: "Provider statuses handed on");
         _webhookUnparsable = _meter.CreateCounter<long>("govsg.webhook.unparsable",
             description: "Correctly signed webhook bodies that could not be parsed (answered 200 and dropped)");
-        _rateLimited = _meter.CreateCounter<long>("govsg.requests.rate_limited", description: "Sends refused with 429");
+        _rateLimited = _meter.CreateCounter<long>("govsg.requests.rate_limited", description: "Requests refused with 429");
     }
 
     public void MessageAccepted() => _accepted.Add(1);
+
+    public void MessagesAccepted(int count) => _accepted.Add(count);
 
     public void CommandDeferred() => _deferred.Add(1);
 

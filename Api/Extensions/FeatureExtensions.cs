@@ -1,3 +1,4 @@
+using GovSg.Api.Keys;
 using GovSg.Api.Messages;
 using GovSg.Api.RateLimiting;
 using GovSg.Api.Templates;
@@ -16,8 +17,15 @@ public static class FeatureExtensions
         builder.Services.AddOptions<TemplateOptions>().BindConfiguration(TemplateOptions.SectionName)
             .ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<GrantedTemplates>();
+        builder.Services.AddSingleton<SendValidator>();
         builder.Services.AddSingleton<SendService>();
+        builder.Services.AddSingleton<BatchStore>();
+        builder.Services.AddSingleton<BatchService>();
+        builder.Services.AddSingleton<KeyStore>();
         builder.Services.AddSingleton<RateLimitStore>();
+        builder.Services.AddOptions<RateLimitOptions>().BindConfiguration(RateLimitOptions.SectionName)
+            .ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<RateLimiter>();
         builder.Services.AddSingleton<StatusWaiter>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<StatusWaiter>());
         builder.Services.AddOptions<WebhookOptions>().BindConfiguration(WebhookOptions.SectionName)

@@ -41,4 +41,7 @@ public sealed class ShortLivedCache<TKey, TValue>(TimeSpan duration, TimeProvide
         _entries[key] = (value, now + _durationTicks);
         return value;
     }
+
+    /// <summary>Drops what is kept for the key, so the next lookup asks again (a change made by this replica).</summary>
+    public void Forget(TKey key) => _entries.TryRemove(key, out _);
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using GovSg.Api.Keys;
 using GovSg.Api.Messages;
 using GovSg.Api.Templates;
 
@@ -14,6 +15,10 @@ namespace GovSg.Api.Http;
 [JsonSerializable(typeof(ErrorBody))]
 [JsonSerializable(typeof(MessageResponse))]
 [JsonSerializable(typeof(MessageListResponse))]
+[JsonSerializable(typeof(BatchResponse))]
+[JsonSerializable(typeof(KeyListResponse))]
+[JsonSerializable(typeof(CreatedKeyResponse))]
+[JsonSerializable(typeof(List<StoredBatchEntry>))]
 [JsonSerializable(typeof(TemplateListResponse))]
 [JsonSerializable(typeof(Dictionary<string, string>))]
 internal sealed partial class ApiJsonContext : JsonSerializerContext;

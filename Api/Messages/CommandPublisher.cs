@@ -18,7 +18,20 @@ public sealed class CommandPublisher(
 {
     private readonly TimeSpan _timeout = options.Value.PublishTimeout;
 
-    public async Task PublishAsync(long messageId, CancellationToken cancellationToken)
+    /// <summary>
+    /// Ids per batch command: a Dispatcher claims each command's messages in one statement, as it claims a batch of
+    /// single commands (50), so a batch of 1,000 costs 20 broker messages instead of 1,000.
+    /// </summary>
+    public const int IdsPerCommand = 50;
+
+    public Task PublishAsync(long messageId, CancellationToken cancellationToken) =>
+        PublishAsync(new SendMessage(messageId), cancellationToken);
+
+    /// <summary>Publishes the commands for messages accepted together, <see cref="IdsPerCommand"/> ids to a command.</summary>
+    public Task PublishAsync(IReadOnlyList<long> messageIds, CancellationToken cancellationToken) =>
+        Task.WhenAll(messageIds.Chunk(IdsPerCommand).Select(ids => PublishAsync(new SendMessages(ids), cancellationToken)));
+
+    private async Task PublishAsync<TCommand>(TCommand command, CancellationToken cancellationToken) where TCommand : class
     {
         // Skipping the publish while the bus is down keeps requests fast during an outage; waiting for the
         // connection would hold every request for the full timeout.
@@ -32,12 +45,12 @@ public sealed class CommandPublisher(
         timeout.CancelAfter(_timeout);
         try
         {
-            await bus.Publish(new SendMessage(messageId), timeout.Token);
+            await bus.Publish(command, timeout.Token);
         }
         catch (Exception exception) when (exception is not OperationCanceledException || timeout.IsCancellationRequested)
         {
             metrics.CommandDeferred();
-            logger.LogWarning(exception, "Publishing the command for message {MessageId} failed; the sweeper will re-publish it", messageId);
+            logger.LogWarning(exception, "Publishing {Command} failed; the sweeper will re-publish its messages", command);
         }
     }
 }

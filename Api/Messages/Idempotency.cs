@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Security.Cryptography;
 using System.Text.Json;
+using GovSg.Api.Http;
 
 namespace GovSg.Api.Messages;
 
@@ -10,6 +11,9 @@ public static class Idempotency
     public const string HeaderName = "Idempotency-Key";
     public const string ReplayedHeaderName = "Idempotency-Replayed";
     public static readonly TimeSpan Window = TimeSpan.FromHours(24);
+
+    public static ApiError InvalidKey() =>
+        ApiError.Validation($"\"{HeaderName}\" must be 1 to 255 visible ASCII characters");
 
     /// <summary>1 to 255 visible ASCII characters (0x21–0x7E).</summary>
     public static bool IsValidKey(string key) =>

@@ -1,6 +1,5 @@
 using System.ComponentModel.DataAnnotations;
 using System.Globalization;
-using System.Text.Json;
 using GovSg.Api.Auth;
 using GovSg.Api.Http;
 using GovSg.Api.RateLimiting;
@@ -14,6 +13,9 @@ public static class MessageEndpoints
 {
     /// <summary>Agency request bodies over this size are refused with 413 (SPEC §3).</summary>
     public const int MaxBodyBytes = 64 * 1024;
+
+    /// <summary>Batch send bodies over this size are refused with 413 (SPEC §3).</summary>
+    public const int MaxBatchBodyBytes = 4 * 1024 * 1024;
 
     public static RouteGroupBuilder MapMessages(this RouteGroupBuilder v1)
     {
@@ -33,19 +35,33 @@ public static class MessageEndpoints
             .WithResponseHeaders([StatusCodes.Status201Created], ApiHeaders.Location, ApiHeaders.IdempotencyReplayed, ApiHeaders.PreferenceApplied)
             .WithResponseHeaders([], ApiHeaders.RateLimitLimit, ApiHeaders.RateLimitRemaining, ApiHeaders.RateLimitReset)
             .WithResponseHeaders([StatusCodes.Status429TooManyRequests], ApiHeaders.RetryAfter);
+        group.MapPost("/batch", SendBatchAsync).WithName("SendMessageBatch")
+            .WithSummary("Send a template message to many recipients")
+            .WithDescription("Up to 1,000 send bodies in one call; one entry per item in request order, accepted or rejected with the error a single send would get.")
+            .Accepts<BatchRequestBody>("application/json")
+            .Produces<BatchResponse>()
+            .ProducesError(400, 413, 415, 422, 429, 503)
+            .WithRequestHeader(ApiHeaders.IdempotencyKey)
+            .WithResponseHeaders([StatusCodes.Status200OK], ApiHeaders.IdempotencyReplayed)
+            .WithResponseHeaders([], ApiHeaders.RateLimitLimit, ApiHeaders.RateLimitRemaining, ApiHeaders.RateLimitReset)
+            .WithResponseHeaders([StatusCodes.Status429TooManyRequests], ApiHeaders.RetryAfter);
         group.MapGet("/{messageId}", GetAsync).WithName("GetMessage")
             .WithSummary("Get a message")
             .WithDescription("The message's current state. Another user's message is not found.")
-            .ProducesError(400, 404, 503);
+            .AddEndpointFilter<ReadRateLimitFilter>()
+            .ProducesError(400, 404, 429, 503)
+            .WithResponseHeaders([StatusCodes.Status429TooManyRequests], ApiHeaders.RetryAfter);
         group.MapGet("", ListAsync).WithName("ListMessages")
             .WithSummary("List your messages")
             .WithDescription("Your messages, newest first unless `sort_by` says otherwise; page with `limit` and `offset`.")
             .AddOpenApiOperationTransformer(ListQuery.DescribeAsync)
-            .ProducesError(400, 503);
+            .AddEndpointFilter<ReadRateLimitFilter>()
+            .ProducesError(400, 429, 503)
+            .WithResponseHeaders([StatusCodes.Status429TooManyRequests], ApiHeaders.RetryAfter);
         return v1;
     }
 
-    public static async Task<IResult> SendAsync(
+    public static async Task<Results<Created<MessageResponse>, ApiError>> SendAsync(
         HttpContext context,
         Caller caller,
         SendService sender,
@@ -54,65 +70,57 @@ public static class MessageEndpoints
         ILogger<SendService> logger,
         CancellationToken cancellationToken)
     {
-        var request = context.Request;
-        if (request.ContentLength > MaxBodyBytes)
+        var (document, transportError) = await JsonRequest.ReadAsync(context.Request, MaxBodyBytes, cancellationToken);
+        if (transportError is not null)
         {
-            return ApiError.PayloadTooLarge(MaxBodyBytes);
+            return transportError;
         }
 
-        if (!request.HasJsonContentType())
+        using (document)
         {
-            return ApiError.UnsupportedMediaType();
-        }
-
-        var (bytes, bodyError) = await RequestBody.ReadAsync(request, MaxBodyBytes, cancellationToken);
-        if (bodyError is not null)
-        {
-            return bodyError;
-        }
-
-        using var document = JsonBody.Parse(bytes!);
-        if (document is null)
-        {
-            return ApiError.Malformed();
-        }
-
-        var idempotencyKey = request.Headers.TryGetValue(Idempotency.HeaderName, out var key) ? key.ToString() : null;
-        var result = await sender.SendAsync(caller, document.RootElement, idempotencyKey, cancellationToken);
-        if (result.Error is not null)
-        {
-            return result.Error;
-        }
-
-        var message = result.Message!;
-        var wait = PreferWait.Parse(request.Headers.GetCommaSeparatedValues("Prefer"))
-            ?? (caller.DefaultWaitSeconds > 0 ? caller.DefaultWaitSeconds : null);
-        if (wait is { } seconds)
-        {
-            if (message.Status == "UNSENT")
+            var result = await sender.SendAsync(caller, document!.RootElement, IdempotencyKey(context.Request), cancellationToken);
+            if (result.Error is not null)
             {
-                var id = long.Parse(message.Id, CultureInfo.InvariantCulture);
-                await waiter.WaitAsync(id, TimeSpan.FromSeconds(seconds), cancellationToken);
-                try
-                {
-                    message = MessageResponse.From((await store.GetAsync(caller.UserId, id, cancellationToken))!);
-                }
-                catch (Exception exception) when (exception is NpgsqlException or TimeoutException)
-                {
-                    // The message is stored: it must be answered 201, with the state known at the commit.
-                    logger.LogWarning(exception, "Reading message {MessageId} back after waiting failed", id);
-                }
+                return result.Error;
             }
 
-            context.Response.Headers["Preference-Applied"] = $"wait={seconds}";
-        }
+            var message = await WaitIfPreferredAsync(context, caller, result.Message!, waiter, store, logger, cancellationToken);
+            if (result.Replayed)
+            {
+                context.Response.Headers[Idempotency.ReplayedHeaderName] = "true";
+            }
 
-        if (result.Replayed)
+            return TypedResults.Created($"/v1/transactional/govsg/{message.Id}", message);
+        }
+    }
+
+    public static async Task<Results<Ok<BatchResponse>, ApiError>> SendBatchAsync(
+        HttpContext context,
+        Caller caller,
+        BatchService batches,
+        CancellationToken cancellationToken)
+    {
+        var (document, transportError) = await JsonRequest.ReadAsync(context.Request, MaxBatchBodyBytes, cancellationToken);
+        if (transportError is not null)
         {
-            context.Response.Headers[Idempotency.ReplayedHeaderName] = "true";
+            return transportError;
         }
 
-        return TypedResults.Created($"/v1/transactional/govsg/{message.Id}", message);
+        using (document)
+        {
+            var result = await batches.SendAsync(context, caller, document!.RootElement, IdempotencyKey(context.Request));
+            if (result.Error is not null)
+            {
+                return result.Error;
+            }
+
+            if (result.Replayed)
+            {
+                context.Response.Headers[Idempotency.ReplayedHeaderName] = "true";
+            }
+
+            return TypedResults.Ok(result.Response!);
+        }
     }
 
     public static async Task<Results<Ok<MessageResponse>, ApiError>> GetAsync(
@@ -146,7 +154,45 @@ public static class MessageEndpoints
         var (page, hasMore) = await store.ListAsync(caller.UserId, query!, cancellationToken);
         return TypedResults.Ok(new MessageListResponse(hasMore, page.Select(MessageResponse.From).ToList()));
     }
+    private static string? IdempotencyKey(HttpRequest request) =>
+        request.Headers.TryGetValue(Idempotency.HeaderName, out var key) ? key.ToString() : null;
+
+    /// <summary>
+    /// Honours <c>Prefer: wait</c> (or the user's default wait): the message's state once it left UNSENT or the time
+    /// is up. The message is stored whatever happens here, so a failed read-back answers with the state at the commit.
+    /// </summary>
+    private static async Task<MessageResponse> WaitIfPreferredAsync(HttpContext context, Caller caller,
+        MessageResponse message, StatusWaiter waiter, MessageStore store, ILogger logger, CancellationToken cancellationToken)
+    {
+        var wait = PreferWait.Parse(context.Request.Headers.GetCommaSeparatedValues("Prefer"))
+            ?? (caller.DefaultWaitSeconds > 0 ? caller.DefaultWaitSeconds : null);
+        if (wait is not { } seconds)
+        {
+            return message;
+        }
+
+        context.Response.Headers["Preference-Applied"] = $"wait={seconds}";
+        if (message.Status != "UNSENT")
+        {
+            return message;
+        }
+
+        var id = long.Parse(message.Id, CultureInfo.InvariantCulture);
+        await waiter.WaitAsync(id, TimeSpan.FromSeconds(seconds), cancellationToken);
+        try
+        {
+            return MessageResponse.From((await store.GetAsync(caller.UserId, id, cancellationToken))!);
+        }
+        catch (Exception exception) when (exception is NpgsqlException or TimeoutException)
+        {
+            logger.LogWarning(exception, "Reading message {MessageId} back after waiting failed", id);
+            return message;
+        }
+    }
 }
+
+/// <summary>The batch body as documented in OpenAPI: 1 to 1,000 send bodies.</summary>
+public sealed record BatchRequestBody(IReadOnlyList<SendRequestBody> Messages);
 
 /// <summary>The send body as documented in OpenAPI; the handler parses the raw JSON itself to give exact messages.</summary>
 public sealed record SendRequestBody(

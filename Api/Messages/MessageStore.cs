@@ -85,6 +85,8 @@ public sealed class MessageStore : IAsyncDisposable
 
     private const string GetSql = $"SELECT {Columns} FROM messages WHERE id = @id AND user_id = @userId";
 
+    private const string GetManySql = $"SELECT {Columns} FROM messages WHERE id = ANY(@ids) AND user_id = @userId";
+
     private const string FindByIdempotencyKeySql = $"""
         SELECT {Columns}, request_hash FROM messages WHERE user_id = @userId AND idempotency_key = @key
         """;
@@ -125,7 +127,16 @@ public sealed class MessageStore : IAsyncDisposable
     private async Task<IReadOnlyList<long?>> InsertBatchAsync(IReadOnlyList<NewMessage> batch)
     {
         await using var connection = await _dataSource.OpenConnectionAsync();
-        return (await connection.QueryAsync<long?>(new CommandDefinition(InsertSql, new
+        return await InsertAsync(connection, null, batch, CancellationToken.None);
+    }
+
+    /// <summary>
+    /// Stores the messages as UNSENT in one statement, on the caller's connection and transaction; per message its id,
+    /// or null when another message already holds its idempotency key.
+    /// </summary>
+    public static async Task<IReadOnlyList<long?>> InsertAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction,
+        IReadOnlyList<NewMessage> batch, CancellationToken cancellationToken) =>
+        (await connection.QueryAsync<long?>(new CommandDefinition(InsertSql, new
         {
             userIds = batch.Select(m => m.UserId).ToArray(),
             templateIds = batch.Select(m => m.TemplateId).ToArray(),
@@ -139,7 +150,14 @@ public sealed class MessageStore : IAsyncDisposable
             sweepAts = batch.Select(m => m.SweepAt).ToArray(),
             idempotencyKeys = batch.Select(m => m.IdempotencyKey).ToArray(),
             requestHashes = batch.Select(m => m.RequestHash).ToArray(),
-        }))).ToList();
+        }, transaction, cancellationToken: cancellationToken))).ToList();
+
+    /// <summary>The user's messages with these ids (in no particular order); others' ids are left out.</summary>
+    public async Task<IReadOnlyList<MessageRow>> GetManyAsync(long userId, long[] ids, CancellationToken cancellationToken)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        return (await connection.QueryAsync<MessageRow>(
+            new CommandDefinition(GetManySql, new { ids, userId }, cancellationToken: cancellationToken))).ToList();
     }
 
     public async Task<MessageRow?> GetAsync(long userId, long id, CancellationToken cancellationToken)

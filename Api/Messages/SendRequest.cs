@@ -11,6 +11,9 @@ public sealed record SendRequest(
     IReadOnlyList<KeyValuePair<string, string>> Params,
     string LanguageCode)
 {
+    /// <summary>The most params a send may carry (SPEC §3.2).</summary>
+    public const int MaxParams = 100;
+
     private const long MaxSafeInteger = 9_007_199_254_740_991;
 
     /// <summary>
@@ -133,7 +136,9 @@ public sealed record SendRequest(
             return ApiError.Validation("\"params\" must be an object");
         }
 
+        // A repeated name keeps its first place and its last value; the index makes that linear in the body's size.
         var list = new List<KeyValuePair<string, string>>();
+        var places = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var property in element.EnumerateObject())
         {
             if (property.Value.ValueKind != JsonValueKind.String)
@@ -147,15 +152,19 @@ public sealed record SendRequest(
                 return ApiError.Validation($"\"params.{property.Name}\" is not allowed to be empty");
             }
 
-            var existing = list.FindIndex(p => p.Key == property.Name);
-            if (existing >= 0)
+            if (places.TryGetValue(property.Name, out var place))
             {
-                list[existing] = new(property.Name, text);
+                list[place] = new(property.Name, text);
+                continue;
             }
-            else
+
+            if (list.Count == MaxParams)
             {
-                list.Add(new(property.Name, text));
+                return ApiError.Validation($"\"params\" must have less than or equal to {MaxParams} keys");
             }
+
+            places.Add(property.Name, list.Count);
+            list.Add(new(property.Name, text));
         }
 
         parameters = list;

@@ -4,7 +4,6 @@ using System.Text.Json;
 using GovSg.Api.Auth;
 using GovSg.Api.Extensions;
 using GovSg.Api.Http;
-using GovSg.Api.Templates;
 using Microsoft.Extensions.Options;
 
 namespace GovSg.Api.Messages;
@@ -13,12 +12,13 @@ namespace GovSg.Api.Messages;
 public sealed record SendResult(MessageResponse? Message, bool Replayed, ApiError? Error);
 
 /// <summary>
-/// Accepts a message (SPEC §3.2): idempotency replay, then the request's own checks in order, then the insert as
-/// UNSENT and the command publish. Nothing is stored when any check fails.
+/// Accepts a message (SPEC §3.2): idempotency replay, then the request's own checks (<see cref="SendValidator"/>), then
+/// the insert as UNSENT and the command publish. Nothing is stored when any check fails.
 /// </summary>
 public sealed class SendService(
     MessageStore messages,
-    GrantedTemplates templates,
+    BatchStore batches,
+    SendValidator validator,
     CommandPublisher publisher,
     ApiMetrics metrics,
     IOptions<MessagesOptions> options,
@@ -33,7 +33,7 @@ public sealed class SendService(
         {
             if (!Idempotency.IsValidKey(idempotencyKey))
             {
-                return Failed(ApiError.Validation($"\"{Idempotency.HeaderName}\" must be 1 to 255 visible ASCII characters"));
+                return Failed(Idempotency.InvalidKey());
             }
 
             fingerprint = Idempotency.Fingerprint(body);
@@ -43,50 +43,38 @@ public sealed class SendService(
             }
         }
 
-        if (SendRequest.TryParse(body, out var request) is { } shapeError)
-        {
-            return Failed(shapeError);
-        }
+        var (send, error) = await validator.ValidateAsync(caller.UserId, body, cancellationToken);
+        return error is not null
+            ? Failed(error)
+            : await AcceptAsync(caller, send!, idempotencyKey, fingerprint, cancellationToken);
+    }
 
-        var template = await templates.FindAsync(caller.UserId, request!.TemplateId, cancellationToken);
-        if (template is null)
-        {
-            return Failed(ApiError.NotFound($"Template with ID {request.TemplateId} not found"));
-        }
-
-        var templateBody = template.BodyIn(request.LanguageCode);
-        if (templateBody is null)
-        {
-            return Failed(ApiError.Validation($"Language Code {request.LanguageCode} not available on the template"));
-        }
-
-        var recipient = RecipientNormalizer.Normalize(request.Recipient);
-        if (recipient is null)
-        {
-            return Failed(ApiError.InvalidRecipient(request.Recipient));
-        }
-
-        if (TemplateParams.Validate(template, templateBody, request.Params) is { } paramsError)
-        {
-            return Failed(paramsError);
-        }
-
-        var now = time.GetUtcNow().UtcDateTime.TruncateToMilliseconds();
-        var parameters = request.Params.ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
-        var message = new NewMessage(
-            caller.UserId,
-            template.Id,
-            recipient,
-            JsonSerializer.Serialize(parameters, ApiJsonContext.Default.DictionaryStringString),
-            request.LanguageCode,
-            template.WhatsAppTemplateName,
-            [.. template.Params],
+    /// <summary>What the insert stores for a valid send accepted now.</summary>
+    public NewMessage ToNewMessage(Caller caller, ValidSend send, DateTime now, string? idempotencyKey, byte[]? fingerprint) =>
+        new(caller.UserId,
+            send.Template.Id,
+            send.Recipient,
+            JsonSerializer.Serialize(ParamsByName(send), ApiJsonContext.Default.DictionaryStringString),
+            send.Request.LanguageCode,
+            send.Template.WhatsAppTemplateName,
+            [.. send.Template.Params],
             now,
             now + caller.MessageValidity,
             now + _pickUpDeadline,
             idempotencyKey,
             fingerprint);
 
+    /// <summary>The message object of a send just stored as UNSENT, without reading it back.</summary>
+    public static MessageResponse Stored(long id, ValidSend send, DateTime now) =>
+        new(id.ToString(CultureInfo.InvariantCulture), send.Recipient,
+            send.Template.Id.ToString(CultureInfo.InvariantCulture), ParamsByName(send), send.Request.LanguageCode,
+            now, now, null, null, null, null, null, null, null, "UNSENT");
+
+    private async Task<SendResult> AcceptAsync(Caller caller, ValidSend send, string? idempotencyKey, byte[]? fingerprint,
+        CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow().UtcDateTime.TruncateToMilliseconds();
+        var message = ToNewMessage(caller, send, now, idempotencyKey, fingerprint);
         var id = await messages.InsertAsync(message);
         if (id is null)
         {
@@ -103,23 +91,24 @@ public sealed class SendService(
         Activity.Current?.SetTag("govsg.message_id", id.Value);
         await publisher.PublishAsync(id.Value, cancellationToken);
         metrics.MessageAccepted();
-        return new SendResult(
-            new MessageResponse(id.Value.ToString(CultureInfo.InvariantCulture), recipient,
-                template.Id.ToString(CultureInfo.InvariantCulture), parameters, request.LanguageCode,
-                now, now, null, null, null, null, null, null, null, "UNSENT"),
-            false,
-            null);
+        return new SendResult(Stored(id.Value, send, now), false, null);
     }
+
+    private static Dictionary<string, string> ParamsByName(ValidSend send) =>
+        send.Request.Params.ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
 
     private async Task<SendResult?> ReplayAsync(Caller caller, string key, byte[] fingerprint, CancellationToken cancellationToken)
     {
+        var windowStart = time.GetUtcNow().UtcDateTime - Idempotency.Window;
         var existing = await messages.FindByIdempotencyKeyAsync(caller.UserId, key, cancellationToken);
         if (existing is null)
         {
-            return null;
+            // One key per user across both routes: a batch's key cannot name a single send (SPEC §3.8).
+            var batch = await batches.FindAsync(caller.UserId, key, cancellationToken);
+            return batch is not null && batch.CreatedAt > windowStart ? Failed(ApiError.IdempotencyMismatch()) : null;
         }
 
-        if (existing.CreatedAt <= time.GetUtcNow().UtcDateTime - Idempotency.Window)
+        if (existing.CreatedAt <= windowStart)
         {
             await messages.ReleaseIdempotencyKeyAsync(existing.Id, cancellationToken);
             return null;

@@ -4,56 +4,127 @@ using Npgsql;
 
 namespace GovSg.Api.RateLimiting;
 
-public sealed record RateLimitHit(long UserId, DateTime Window);
+/// <summary>One request's take: <c>Tokens</c> from the user's bucket, all or none.</summary>
+public sealed record BucketTake(long UserId, string Bucket, BucketLimit Limit, int Tokens, DateTime Now);
 
-/// <summary>The per-user request counters, one row per user for its current one-second window.</summary>
+/// <summary>
+/// The token buckets every Api replica shares, one row per user and bucket (0008_token_buckets.sql). Takes of one
+/// token (single sends, reads) are coalesced with concurrent ones into one statement, as the message inserts are:
+/// one statement per request would cost more database time than the send itself.
+/// </summary>
 public sealed class RateLimitStore : IAsyncDisposable
 {
-    // Counts a batch of requests: a later window resets a user's count, an earlier one (a replica whose clock lags)
-    // counts towards the current window. Users are taken in id order so concurrent batches lock rows in one order.
-    private const string CountSql = """
-        INSERT INTO rate_limit_windows AS w (user_id, window_start, count)
-        SELECT user_id, @window, count(*)::int FROM unnest(@userIds) AS r(user_id) GROUP BY user_id ORDER BY user_id
-        ON CONFLICT (user_id) DO UPDATE SET
-            count = CASE WHEN excluded.window_start > w.window_start THEN excluded.count ELSE w.count + excluded.count END,
-            window_start = GREATEST(w.window_start, excluded.window_start)
-        RETURNING user_id, count
+    // Per bucket row: up to `wanted` tokens, granted only if at least `least` are there (1 for coalesced single
+    // takes; all of them for a batch). Refill is read from the stored time, so a refused take changes nothing but
+    // `granted`, and a replica whose clock lags sees less room, never more. Rows are locked in key order first, so
+    // concurrent statements from several replicas cannot deadlock.
+    private const string TakeSql = """
+        WITH t AS (
+            SELECT * FROM unnest(@userIds, @buckets, @wanted, @least, @perTokens, @bursts)
+                AS t(user_id, bucket, wanted, least, per_token, burst)
+        ), locked AS (
+            SELECT b.user_id, b.bucket FROM rate_limit_buckets b JOIN t USING (user_id, bucket)
+            ORDER BY b.user_id, b.bucket FOR UPDATE OF b
+        )
+        UPDATE rate_limit_buckets AS b SET (granted, full_at) = (
+            SELECT g.tokens, GREATEST(b.full_at, @now) + t.per_token * g.tokens
+            FROM (SELECT CASE WHEN a.tokens >= t.least THEN LEAST(t.wanted, a.tokens) ELSE 0 END AS tokens
+                  FROM (SELECT floor(extract(epoch FROM @now + t.per_token * t.burst - GREATEST(b.full_at, @now))
+                                     / extract(epoch FROM t.per_token) + 1e-6)::int AS tokens) AS a) AS g)
+        FROM t JOIN locked USING (user_id, bucket)
+        WHERE b.user_id = t.user_id AND b.bucket = t.bucket
+        RETURNING b.user_id, b.bucket, b.granted, b.full_at
+        """;
+
+    // A user's first take finds no row: it is created full, and the take runs again.
+    private const string AddBucketsSql = """
+        INSERT INTO rate_limit_buckets (user_id, bucket, full_at, granted)
+        SELECT user_id, bucket, '-infinity', 0 FROM unnest(@userIds, @buckets) AS n(user_id, bucket)
+        ON CONFLICT (user_id, bucket) DO NOTHING
         """;
 
     private readonly NpgsqlDataSource _dataSource;
-    private readonly Batcher<RateLimitHit, int> _counts;
+    private readonly Batcher<BucketTake, TakeOutcome> _singleTakes;
 
     public RateLimitStore(NpgsqlDataSource dataSource)
     {
         _dataSource = dataSource;
-        _counts = new Batcher<RateLimitHit, int>(CountBatchAsync, maxBatch: 500, concurrency: 2);
+        _singleTakes = new Batcher<BucketTake, TakeOutcome>(TakeSinglesAsync, maxBatch: 500, concurrency: 2);
     }
 
-    /// <summary>Counts one request in the user's window; returns its place in the window (1 for the first).</summary>
-    public Task<int> CountAsync(long userId, DateTime window) => _counts.RunAsync(new RateLimitHit(userId, window));
-
-    public ValueTask DisposeAsync() => _counts.DisposeAsync();
-
-    private async Task<IReadOnlyList<int>> CountBatchAsync(IReadOnlyList<RateLimitHit> batch)
+    /// <summary>Takes <paramref name="tokens"/> from the bucket if it holds that many.</summary>
+    public async Task<TakeOutcome> TakeAsync(long userId, string bucket, BucketLimit limit, int tokens, DateTime now,
+        CancellationToken cancellationToken)
     {
-        await using var connection = await _dataSource.OpenConnectionAsync();
-        var totals = (await connection.QueryAsync<(long UserId, int Count)>(new CommandDefinition(CountSql, new
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(tokens, limit.Burst);
+        var take = new BucketTake(userId, bucket, limit, tokens, now);
+        if (tokens == 1)
         {
-            userIds = batch.Select(h => h.UserId).ToArray(),
-            window = batch.Max(h => h.Window),
-        }))).ToDictionary(t => t.UserId, t => t.Count);
-
-        // Each user's requests in this batch take the last places of its count, in arrival order.
-        var batchSizes = batch.CountBy(h => h.UserId).ToDictionary();
-        var seen = new Dictionary<long, int>();
-        var places = new int[batch.Count];
-        for (var i = 0; i < batch.Count; i++)
-        {
-            var user = batch[i].UserId;
-            seen[user] = seen.GetValueOrDefault(user) + 1;
-            places[i] = totals[user] - batchSizes[user] + seen[user];
+            return await _singleTakes.RunAsync(take);
         }
 
-        return places;
+        var (granted, fullAt) = (await TakeAsync([new BucketRequest(userId, bucket, limit, tokens, tokens)], now,
+            cancellationToken))[(userId, bucket)];
+        return TokenBucket.Outcome(limit, tokens, granted == tokens, fullAt, now);
     }
+
+    public ValueTask DisposeAsync() => _singleTakes.DisposeAsync();
+
+    private async Task<IReadOnlyList<TakeOutcome>> TakeSinglesAsync(IReadOnlyList<BucketTake> batch)
+    {
+        var now = batch.Max(t => t.Now);
+        var requests = batch.GroupBy(t => (t.UserId, t.Bucket))
+            .Select(g => new BucketRequest(g.Key.UserId, g.Key.Bucket, g.Last().Limit, g.Count(), 1)).ToList();
+        var states = await TakeAsync(requests, now, CancellationToken.None);
+
+        // The bucket's granted tokens go to its takes in arrival order; each granted one sees the bucket as it left it.
+        var handedOut = new Dictionary<(long, string), int>();
+        return batch.Select(take =>
+        {
+            var key = (take.UserId, take.Bucket);
+            var (granted, fullAt) = states[key];
+            var place = handedOut[key] = handedOut.GetValueOrDefault(key) + 1;
+            return place <= granted
+                ? TokenBucket.Outcome(take.Limit, 1, true, fullAt - take.Limit.Cost(granted - place), now)
+                : TokenBucket.Outcome(take.Limit, 1, false, fullAt, now);
+        }).ToList();
+    }
+
+    private async Task<Dictionary<(long, string), (int Granted, DateTime FullAt)>> TakeAsync(
+        IReadOnlyList<BucketRequest> requests, DateTime now, CancellationToken cancellationToken)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        var states = await RunTakeAsync(connection, requests, now, cancellationToken);
+        var missing = requests.Where(r => !states.ContainsKey((r.UserId, r.Bucket))).ToList();
+        if (missing.Count > 0)
+        {
+            await connection.ExecuteAsync(new CommandDefinition(AddBucketsSql, new
+            {
+                userIds = missing.Select(r => r.UserId).ToArray(),
+                buckets = missing.Select(r => r.Bucket).ToArray(),
+            }, cancellationToken: cancellationToken));
+            foreach (var (key, state) in await RunTakeAsync(connection, missing, now, cancellationToken))
+            {
+                states[key] = state;
+            }
+        }
+
+        return states;
+    }
+
+    private static async Task<Dictionary<(long, string), (int Granted, DateTime FullAt)>> RunTakeAsync(
+        NpgsqlConnection connection, IReadOnlyList<BucketRequest> requests, DateTime now, CancellationToken cancellationToken) =>
+        (await connection.QueryAsync<(long UserId, string Bucket, int Granted, DateTime FullAt)>(new CommandDefinition(TakeSql, new
+        {
+            userIds = requests.Select(r => r.UserId).ToArray(),
+            buckets = requests.Select(r => r.Bucket).ToArray(),
+            wanted = requests.Select(r => r.Wanted).ToArray(),
+            least = requests.Select(r => r.Least).ToArray(),
+            perTokens = requests.Select(r => r.Limit.PerToken).ToArray(),
+            bursts = requests.Select(r => r.Limit.Burst).ToArray(),
+            now,
+        }, cancellationToken: cancellationToken))).ToDictionary(r => (r.UserId, r.Bucket), r => (r.Granted, r.FullAt));
+
+    /// <summary>Up to <c>Wanted</c> tokens of one bucket, or none when fewer than <c>Least</c> are there.</summary>
+    private sealed record BucketRequest(long UserId, string Bucket, BucketLimit Limit, int Wanted, int Least);
 }

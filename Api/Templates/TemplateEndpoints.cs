@@ -1,6 +1,7 @@
 using System.Text.Json;
 using GovSg.Api.Auth;
 using GovSg.Api.Http;
+using GovSg.Api.RateLimiting;
 using Microsoft.AspNetCore.Http.HttpResults;
 
 namespace GovSg.Api.Templates;
@@ -12,7 +13,7 @@ public static class TemplateEndpoints
         v1.MapGet("/govsg/templates", ListAsync).WithName("ListTemplates").WithTags("Templates")
             .WithSummary("List your templates")
             .WithDescription("The templates granted to you, with their parameters and the languages they are offered in.")
-            .RequireAuthorization().ProducesError(503);
+            .RequireAuthorization().AddEndpointFilter<ReadRateLimitFilter>().ProducesError(429, 503);
         return v1;
     }
 

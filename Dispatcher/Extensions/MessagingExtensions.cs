@@ -31,6 +31,7 @@ public static class MessagingExtensions
         {
             bus.SetKebabCaseEndpointNameFormatter();
             bus.AddConsumer<SendMessageConsumer, SendMessageConsumerDefinition>();
+            bus.AddConsumer<SendMessagesConsumer, SendMessagesConsumerDefinition>();
             bus.AddConsumer<ProviderStatusConsumer, ProviderStatusConsumerDefinition>();
             bus.UsingRabbitMq((context, rabbit) =>
             {

@@ -13,6 +13,6 @@ public sealed class SendMessageConsumer(MessageSender sender) : IConsumer<Batch<
             context.CancellationToken);
 
     /// <summary>The trace the command was published in (MassTransit carries it in a header).</summary>
-    private static ActivityContext TraceOf(ConsumeContext message) =>
+    internal static ActivityContext TraceOf(ConsumeContext message) =>
         ActivityContext.TryParse(message.Headers.Get<string>(DiagnosticHeaders.ActivityId), null, out var trace) ? trace : default;
 }

@@ -24,7 +24,7 @@ public sealed class SendMessageConsumerDefinition : ConsumerDefinition<SendMessa
     /// <summary>How many commands one dispatcher may hold fetched but not yet finished.</summary>
     public static int PrefetchCount(WhatsAppOptions options) => PrefetchCount(ConcurrentBatches(options));
 
-    private static int ConcurrentBatches(WhatsAppOptions options) =>
+    public static int ConcurrentBatches(WhatsAppOptions options) =>
         Math.Max(2, (options.MaxConcurrentSends + BatchSize - 1) / BatchSize);
 
     private static int PrefetchCount(int concurrentBatches) => BatchSize * concurrentBatches * 2;

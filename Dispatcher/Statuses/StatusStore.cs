@@ -7,10 +7,11 @@ namespace GovSg.Dispatcher.Statuses;
 /// Applies provider statuses with the rules of SPEC §4, entirely inside one guarded UPDATE per round:
 /// statuses only move forward (the enum is declared in lifecycle order, with ERROR last so it is never left);
 /// ERROR replaces UNSENT/ACCEPTED/SENT but never DELIVERED/READ (a late <c>failed</c> is ignored outright);
-/// each event fills its own timestamp column once, even when the status does not move; rows that would not change
-/// are not touched, so <c>updated_at</c> moves only with a real change. A status for a provider id we have not recorded,
-/// whose opaque data names a message still UNSENT on that very attempt, adopts it first (SPEC §5): Meta only reports
-/// on what it sent, so that call was accepted, whether or not its answer reached us.
+/// each event fills its own timestamp column once, even when the status does not move, with the provider's time
+/// clamped so timestamps never go backwards (<see cref="LifecycleClock"/>, which this SQL mirrors); rows that would
+/// not change are not touched, so <c>updated_at</c> moves only with a real change. A status for a provider id we have
+/// not recorded, whose opaque data names a message still UNSENT on that very attempt, adopts it first (SPEC §5): Meta
+/// only reports on what it sent, so that call was accepted, whether or not its answer reached us.
 /// </summary>
 public sealed class StatusStore(NpgsqlDataSource dataSource)
 {
@@ -24,10 +25,14 @@ public sealed class StatusStore(NpgsqlDataSource dataSource)
                     WHEN e.status = 'ERROR' THEN CASE WHEN m.status < 'DELIVERED' THEN 'ERROR'::message_status ELSE m.status END
                     WHEN m.status < e.status THEN e.status
                     ELSE m.status END,
-                sent_at = CASE WHEN e.status = 'SENT' THEN COALESCE(m.sent_at, e.occurred_at) ELSE m.sent_at END,
-                delivered_at = CASE WHEN e.status = 'DELIVERED' THEN COALESCE(m.delivered_at, e.occurred_at) ELSE m.delivered_at END,
-                read_at = CASE WHEN e.status = 'READ' THEN COALESCE(m.read_at, e.occurred_at) ELSE m.read_at END,
-                errored_at = CASE WHEN e.status = 'ERROR' AND m.status < 'DELIVERED' THEN e.occurred_at ELSE m.errored_at END,
+                sent_at = CASE WHEN e.status = 'SENT' THEN COALESCE(m.sent_at,
+                    GREATEST(m.accepted_at, LEAST(e.occurred_at, m.delivered_at, m.read_at))) ELSE m.sent_at END,
+                delivered_at = CASE WHEN e.status = 'DELIVERED' THEN COALESCE(m.delivered_at,
+                    GREATEST(m.accepted_at, m.sent_at, LEAST(e.occurred_at, m.read_at))) ELSE m.delivered_at END,
+                read_at = CASE WHEN e.status = 'READ' THEN COALESCE(m.read_at,
+                    GREATEST(m.accepted_at, m.sent_at, m.delivered_at, e.occurred_at)) ELSE m.read_at END,
+                errored_at = CASE WHEN e.status = 'ERROR' AND m.status < 'DELIVERED'
+                    THEN GREATEST(m.accepted_at, e.occurred_at) ELSE m.errored_at END,
                 error_code = CASE WHEN e.status = 'ERROR' AND m.status < 'DELIVERED' THEN e.error_code ELSE m.error_code END,
                 error_description = CASE WHEN e.status = 'ERROR' AND m.status < 'DELIVERED' THEN e.error_description
                                          ELSE m.error_description END,

@@ -79,12 +79,13 @@ internal sealed class ReadSeeder(NpgsqlDataSource dataSource, TimeProvider time,
     {
         var admin = new AdminStore(dataSource);
         var now = time.GetUtcNow().UtcDateTime;
-        var heavy = await admin.UpsertUserAsync(HeavyUserEmail, Agency, RunUsers.RateLimitPerSecond, null, null, now, cancellationToken);
+        var heavy = await admin.UpsertUserAsync(HeavyUserEmail, Agency, RunUsers.RateLimitPerSecond, null, null, null, now,
+            cancellationToken);
         var spread = new long[spreadUsers];
         for (var i = 0; i < spreadUsers; i++)
         {
             spread[i] = await admin.UpsertUserAsync($"loadgen-reads-{i + 1:D3}@loadgen.invalid", Agency, RunUsers.RateLimitPerSecond,
-                null, null, now, cancellationToken);
+                null, null, null, now, cancellationToken);
         }
 
         var inserted = await TopUpAsync("the heavy user", [heavy], messagesPerGroup, now, cancellationToken)

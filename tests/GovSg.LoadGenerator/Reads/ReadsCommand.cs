@@ -42,7 +42,8 @@ internal sealed class ReadsCommand(ReadsCommand.Options options, Connections con
             ?? throw new UsageException("nothing seeded yet: run `reads --seed` first");
         var now = time.GetUtcNow().UtcDateTime;
         var (key, keyId, hash) = ApiKeys.Generate(Pepper.Load());
-        await admin.InsertKeyAsync(userId, keyId, hash, "loadgen reads", now, now + KeyValidity, cancellationToken);
+        await admin.InsertKeyAsync(userId, keyId, hash, ApiKeys.LastFive(key), "loadgen reads", "live", now, now + KeyValidity,
+            cancellationToken);
 
         using var http = SendClient.CreateHttpClient(connections.Api, options.RequestTimeout);
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);

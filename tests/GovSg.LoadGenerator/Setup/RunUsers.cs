@@ -30,14 +30,15 @@ internal sealed class RunUsers(NpgsqlDataSource dataSource, TimeProvider time)
         for (var i = 1; i <= count; i++)
         {
             var email = $"{prefix}-{i:D4}@loadgen.invalid";
-            var userId = await admin.UpsertUserAsync(email, agency, RateLimitPerSecond, null, null, now, cancellationToken);
+            var userId = await admin.UpsertUserAsync(email, agency, RateLimitPerSecond, null, null, null, now, cancellationToken);
             foreach (var templateId in Templates)
             {
                 await admin.GrantAsync(email, templateId, now, cancellationToken);
             }
 
             var (key, keyId, hash) = ApiKeys.Generate(pepper);
-            await admin.InsertKeyAsync(userId, keyId, hash, $"loadgen {runId}", now, now + KeyValidity, cancellationToken);
+            await admin.InsertKeyAsync(userId, keyId, hash, ApiKeys.LastFive(key), $"loadgen {runId}", "live", now,
+                now + KeyValidity, cancellationToken);
             users.Add(new BenchUser(userId, key));
         }
 

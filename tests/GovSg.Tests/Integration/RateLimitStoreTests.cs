@@ -1,26 +1,89 @@
 using GovSg.Api.RateLimiting;
+using Microsoft.Extensions.Time.Testing;
 
 namespace GovSg.Tests.Integration;
 
-/// <summary>The shared counters under concurrency: batched or not, every request gets its own place in the window.</summary>
+/// <summary>The shared token buckets in PostgreSQL, on a fake clock: burst, refusal, refill, and takes racing.</summary>
 public sealed class RateLimitStoreTests
 {
+    private static readonly BucketLimit Limit = new(Rate: 10, Burst: 5);
+
+    private static RateLimitStore _store = null!;
+
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2030, 1, 1, 12, 0, 0, TimeSpan.Zero));
+    private long _userId;
+
+    [OneTimeSetUp]
+    public static void CreateStore() => _store = new RateLimitStore(TestEnvironment.Current.Database);
+
+    [OneTimeTearDown]
+    public static async Task DisposeStoreAsync() => await _store.DisposeAsync();
+
+    [SetUp]
+    public void NewUser() => _userId = Random.Shared.NextInt64(1_000_000_000, long.MaxValue);
+
     [Test]
-    public async Task CountAsync_UnderConcurrency_GivesEachRequestADistinctPlace()
+    public async Task TakeAsync_AfterTheBurst_RefusesUntilTokensRefill()
     {
-        var env = TestEnvironment.Current;
-        var first = await env.CreateUserAsync();
-        var second = await env.CreateUserAsync();
-        await using var store = new RateLimitStore(env.Database);
-        var window = new DateTime(2030, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+        var burst = new List<TakeOutcome>();
+        for (var i = 0; i < 5; i++)
+        {
+            burst.Add(await TakeAsync("send:live", 1));
+        }
 
-        var places = await Task.WhenAll(Enumerable.Range(0, 300)
-            .Select(i => (User: i % 3 == 0 ? second.Id : first.Id, Index: i))
-            .Select(async r => (r.User, Place: await store.CountAsync(r.User, window))));
+        var refused = await TakeAsync("send:live", 1);
+        _time.Advance(TimeSpan.FromMilliseconds(100));
+        var refilledOne = await TakeAsync("send:live", 1);
+        var refusedTwo = await TakeAsync("send:live", 2);
+        _time.Advance(TimeSpan.FromSeconds(10));
+        var afterFull = await TakeAsync("send:live", 5);
 
-        Assert.That(places.Where(p => p.User == first.Id).Select(p => p.Place), Is.EquivalentTo(Enumerable.Range(1, 200)));
-        Assert.That(places.Where(p => p.User == second.Id).Select(p => p.Place), Is.EquivalentTo(Enumerable.Range(1, 100)));
-        Assert.That(await store.CountAsync(first.Id, window.AddSeconds(1)), Is.EqualTo(1), "a new window starts over");
-        Assert.That(await store.CountAsync(first.Id, window), Is.EqualTo(2), "a lagging replica's window counts in the current one");
+        Assert.That(burst.Select(o => o.Granted), Is.All.True);
+        Assert.That(burst.Select(o => o.Remaining), Is.EqualTo(new[] { 4, 3, 2, 1, 0 }));
+        Assert.That(refused, Is.EqualTo(new TakeOutcome(false, 5, 0, 1, 1)));
+        Assert.That(refilledOne.Granted, Is.True);
+        Assert.That(refusedTwo.Granted, Is.False, "a refused take leaves the bucket empty, not in debt");
+        Assert.That(afterFull, Is.EqualTo(new TakeOutcome(true, 5, 0, 1, 0)), "a bucket holds no more than its burst");
     }
+
+    [Test]
+    public async Task TakeAsync_WhenAnotherBucketOfTheUserIsEmpty_StillGrants()
+    {
+        await TakeAsync("send:live", 5);
+
+        var live = await TakeAsync("send:live", 1);
+        var test = await TakeAsync("send:test", 1);
+
+        Assert.That(live.Granted, Is.False);
+        Assert.That(test, Is.EqualTo(new TakeOutcome(true, 5, 4, 1, 0)));
+    }
+
+    [Test]
+    public async Task TakeAsync_UnderConcurrency_GrantsExactlyTheBurst()
+    {
+        var limit = new BucketLimit(Rate: 1, Burst: 30);
+
+        var outcomes = await Task.WhenAll(Enumerable.Range(0, 100).Select(_ =>
+            _store.TakeAsync(_userId, "read", limit, 1, _time.GetUtcNow().UtcDateTime, CancellationToken.None)));
+
+        Assert.That(outcomes.Count(o => o.Granted), Is.EqualTo(30));
+        Assert.That(outcomes.Where(o => o.Granted).Select(o => o.Remaining), Is.EquivalentTo(Enumerable.Range(0, 30)));
+    }
+
+    [Test]
+    public async Task TakeAsync_ABatchTakeRacingSingleTakes_NeverOverdrawsTheBucket()
+    {
+        var limit = new BucketLimit(Rate: 1, Burst: 30);
+        var now = _time.GetUtcNow().UtcDateTime;
+
+        var batch = _store.TakeAsync(_userId, "send:live", limit, 20, now, CancellationToken.None);
+        var singles = Enumerable.Range(0, 30).Select(_ => _store.TakeAsync(_userId, "send:live", limit, 1, now, CancellationToken.None));
+        var outcomes = await Task.WhenAll(singles.Append(batch));
+
+        var taken = outcomes.Take(30).Count(o => o.Granted) + (outcomes[30].Granted ? 20 : 0);
+        Assert.That(taken, Is.InRange(21, 30), "everything granted fits in the bucket, and the bucket is used");
+    }
+
+    private Task<TakeOutcome> TakeAsync(string bucket, int tokens) =>
+        _store.TakeAsync(_userId, bucket, Limit, tokens, _time.GetUtcNow().UtcDateTime, CancellationToken.None);
 }

@@ -1,44 +1,80 @@
+using System.Diagnostics;
 using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json;
 using Dapper;
 
 namespace GovSg.Tests.Integration;
 
+/// <summary>The token buckets over HTTP (SPEC §7): send tokens per message, read tokens, the headers, across replicas.</summary>
 public sealed class RateLimitTests
 {
     private const string Body = """{"recipient":"91234567","template_id":3}""";
 
     private static TestSystem Env => TestEnvironment.Current;
 
-    // Fixed one-second windows: a dozen quick requests span at most two windows, which bounds what each may admit.
+    // At 1 token a second a refill can add at most one token per second the test takes; that bounds what is admitted.
     [Test]
-    public async Task Send_BeyondTheUsersLimit_Answers429WithRetryAfterAndStoresNothingForIt()
+    public async Task Send_BeyondTheBurst_Answers429WithRetryAfterAndStoresNothingForIt()
     {
-        var user = await Env.CreateUserAsync(rateLimit: 3);
+        var user = await Env.CreateUserAsync(rateLimit: 1, burst: 3);
+        var clock = Stopwatch.StartNew();
 
-        var answers = new List<(HttpResponseMessage Response, System.Text.Json.JsonElement Body)>();
-        for (var i = 0; i < 12; i++)
+        var answers = new List<(HttpResponseMessage Response, JsonElement Body)>();
+        for (var i = 0; i < 8; i++)
         {
             answers.Add(await MessageJson.PostRawAsync(user.Client, Body));
         }
 
         var created = answers.Count(a => a.Response.StatusCode == HttpStatusCode.Created);
         var limited = answers.Where(a => a.Response.StatusCode == HttpStatusCode.TooManyRequests).ToList();
-        Assert.That(created + limited.Count, Is.EqualTo(12));
-        Assert.That(created, Is.InRange(3, 6));
+        Assert.That(created + limited.Count, Is.EqualTo(8));
+        Assert.That(created, Is.InRange(3, 3 + (int)clock.Elapsed.TotalSeconds));
         Assert.That(limited.Select(a => a.Body.Str("code")), Is.All.EqualTo("rate_limit"));
         Assert.That(limited.Select(a => a.Response.Headers.RetryAfter?.Delta), Is.All.EqualTo(TimeSpan.FromSeconds(1)));
-        Assert.That(limited.Select(a => a.Response.Headers.GetValues("RateLimit-Remaining").Single()), Is.All.EqualTo("0"));
-        Assert.That(answers.Select(a => a.Response.Headers.GetValues("RateLimit-Limit").Single()), Is.All.EqualTo("3"));
-        Assert.That(answers.Select(a => a.Response.Headers.GetValues("RateLimit-Reset").Single()), Is.All.EqualTo("1"));
+        Assert.That(limited.Select(a => Header(a.Response, "RateLimit-Remaining")), Is.All.EqualTo("0"));
+        Assert.That(answers.Select(a => Header(a.Response, "RateLimit-Limit")), Is.All.EqualTo("3"));
+        Assert.That(Header(answers[0].Response, "RateLimit-Remaining"), Is.EqualTo("2"));
+        Assert.That(Header(answers[0].Response, "RateLimit-Reset"), Is.EqualTo("1"));
         Assert.That(await Env.CountMessagesAsync(user.Id), Is.EqualTo(created));
+    }
+
+    [Test]
+    public async Task Send_ByDefault_HasABurstOf60TimesTheRate()
+    {
+        var user = await Env.CreateUserAsync(rateLimit: 2);
+
+        var (response, _) = await MessageJson.PostRawAsync(user.Client, Body);
+
+        Assert.That(Header(response, "RateLimit-Limit"), Is.EqualTo("120"));
+        Assert.That(Header(response, "RateLimit-Remaining"), Is.EqualTo("119"));
+    }
+
+    [Test]
+    public async Task Send_OnTwoApisOverOneDatabase_SharesOneBucket()
+    {
+        var user = await Env.CreateUserAsync(rateLimit: 1, burst: 4);
+        var other = Env.StartApi(new Dictionary<string, string?>()).CreateClient();
+        other.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", user.Key);
+        var clock = Stopwatch.StartNew();
+
+        var answers = new List<HttpStatusCode>();
+        for (var i = 0; i < 10; i++)
+        {
+            answers.Add((await MessageJson.PostRawAsync(i % 2 == 0 ? user.Client : other, Body)).Response.StatusCode);
+        }
+
+        Assert.That(answers.Count(s => s == HttpStatusCode.Created), Is.InRange(4, 4 + (int)clock.Elapsed.TotalSeconds));
+        Assert.That(answers.Where((_, i) => i % 2 == 1), Has.Some.EqualTo(HttpStatusCode.TooManyRequests));
+        Assert.That(answers.Where((_, i) => i % 2 == 0), Has.Some.EqualTo(HttpStatusCode.TooManyRequests));
     }
 
     [Test]
     public async Task Send_WhenOverTheLimit_RefusesBeforeLookingAtTheBody()
     {
-        var user = await Env.CreateUserAsync(rateLimit: 1);
+        var user = await Env.CreateUserAsync(rateLimit: 1, burst: 1);
 
-        var answers = new List<(HttpResponseMessage Response, System.Text.Json.JsonElement Body)>();
+        var answers = new List<(HttpResponseMessage Response, JsonElement Body)>();
         for (var i = 0; i < 6; i++)
         {
             answers.Add(await MessageJson.PostRawAsync(user.Client, "{not json"));
@@ -50,9 +86,9 @@ public sealed class RateLimitTests
     }
 
     [Test]
-    public async Task Send_WhenReplayingAnIdempotentRequestOverTheLimit_IsNotRefused()
+    public async Task Send_WhenReplayingAnIdempotentRequestOverTheLimit_IsNotRefusedAndTakesNoSendToken()
     {
-        var user = await Env.CreateUserAsync(rateLimit: 1);
+        var user = await Env.CreateUserAsync(rateLimit: 1, burst: 1);
         var (first, original) = await PostWithKeyAsync(user, "replay-over-limit");
         for (var i = 0; i < 3; i++)
         {
@@ -64,13 +100,14 @@ public sealed class RateLimitTests
         Assert.That(first.StatusCode, Is.EqualTo(HttpStatusCode.Created));
         Assert.That(replay.StatusCode, Is.EqualTo(HttpStatusCode.Created));
         Assert.That(replay.Headers.GetValues("Idempotency-Replayed").Single(), Is.EqualTo("true"));
+        Assert.That(replay.Headers.Contains("RateLimit-Limit"), Is.False, "a replay is a read");
         Assert.That(replayed.Str("id"), Is.EqualTo(original.Str("id")));
     }
 
     [Test]
     public async Task Send_WhenTheIdempotencyKeyIsOlderThanItsWindow_IsLimitedLikeANewSend()
     {
-        var user = await Env.CreateUserAsync(rateLimit: 1);
+        var user = await Env.CreateUserAsync(rateLimit: 1, burst: 1);
         var (_, original) = await PostWithKeyAsync(user, "stale-key");
         await using (var connection = await Env.Database.OpenConnectionAsync())
         {
@@ -78,7 +115,7 @@ public sealed class RateLimitTests
                 new { id = long.Parse(original.Str("id"), System.Globalization.CultureInfo.InvariantCulture) });
         }
 
-        // Use up this second's allowance, so the next send is refused unless it is a replay.
+        // Empty the bucket, so the next send is refused unless it is a replay.
         var refused = false;
         for (var i = 0; i < 20 && !refused; i++)
         {
@@ -90,7 +127,41 @@ public sealed class RateLimitTests
         Assert.That(again.StatusCode, Is.EqualTo(HttpStatusCode.TooManyRequests), "a key past its 24 h window is not a replay");
     }
 
-    private static Task<(HttpResponseMessage, System.Text.Json.JsonElement)> PostWithKeyAsync(TestUser user, string key) =>
-        MessageJson.PostAsync(user.Client, System.Text.Json.JsonDocument.Parse(Body).RootElement,
+    [Test]
+    public async Task Reads_BeyondTheReadBurst_Answer429WithRetryAfterAndNoRateLimitHeaders()
+    {
+        var user = await Env.CreateUserAsync();
+        var api = Env.StartApi(new Dictionary<string, string?>
+        {
+            ["RateLimits:ReadsPerSecond"] = "1",
+            ["RateLimits:ReadBurst"] = "3",
+        });
+        var client = api.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", user.Key);
+        var clock = Stopwatch.StartNew();
+
+        var answers = new List<(HttpResponseMessage Response, JsonElement Body)>();
+        foreach (var path in new[] { "v1/govsg/templates", "v1/transactional/govsg", "v1/transactional/govsg/1" })
+        {
+            for (var i = 0; i < 3; i++)
+            {
+                answers.Add(await MessageJson.GetAsync(client, path));
+            }
+        }
+
+        var limited = answers.Where(a => a.Response.StatusCode == HttpStatusCode.TooManyRequests).ToList();
+        Assert.That(answers.Take(3).Select(a => a.Response.StatusCode), Is.All.EqualTo(HttpStatusCode.OK));
+        Assert.That(limited, Has.Count.InRange(6 - (int)clock.Elapsed.TotalSeconds, 6));
+        Assert.That(limited.Select(a => a.Body.Str("code")), Is.All.EqualTo("rate_limit"));
+        Assert.That(limited.Select(a => a.Response.Headers.RetryAfter?.Delta), Is.All.EqualTo(TimeSpan.FromSeconds(1)));
+        Assert.That(answers.Select(a => a.Response.Headers.Contains("RateLimit-Limit")), Is.All.False);
+        Assert.That((await MessageJson.PostRawAsync(client, Body)).Response.StatusCode, Is.EqualTo(HttpStatusCode.Created),
+            "reads and sends have buckets of their own");
+    }
+
+    private static string Header(HttpResponseMessage response, string name) => response.Headers.GetValues(name).Single();
+
+    private static Task<(HttpResponseMessage, JsonElement)> PostWithKeyAsync(TestUser user, string key) =>
+        MessageJson.PostAsync(user.Client, JsonDocument.Parse(Body).RootElement,
             request => request.Headers.Add("Idempotency-Key", key));
 }

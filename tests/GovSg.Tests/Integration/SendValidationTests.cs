@@ -105,6 +105,22 @@ public sealed class SendValidationTests
     }
 
     [Test]
+    public async Task Send_WhenThe64KiBBodyCarriesThousandsOfParams_RefusesItQuickly()
+    {
+        var names = Enumerable.Range(0, 5_900).Select(i => $"\"{i:x4}\":\"v\"");
+        var body = """{"recipient":"91234567","template_id":3,"params":{""" + string.Join(',', names) + "}}";
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+
+        var (response, error) = await MessageJson.PostRawAsync(_user.Client, body);
+
+        Assert.That(body, Has.Length.InRange(60_000, 64 * 1024));
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        Assert.That(error.Str("message"), Is.EqualTo("\"params\" must have less than or equal to 100 keys"));
+        Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(1)));
+        Assert.That(await Env.CountMessagesAsync(_user.Id), Is.Zero);
+    }
+
+    [Test]
     public async Task Send_WhenTheBodyIsOver64KiB_Answers413()
     {
         var body = $$"""{"recipient":"91234567","template_id":3,"pad":"{{new string('x', 64 * 1024)}}"}""";

@@ -75,10 +75,10 @@ public sealed class StatusStormTests
             INSERT INTO messages (user_id, template_id, recipient, params, language_code, whatsapp_template_name, param_order,
                                   status, created_at, updated_at, accepted_at, provider_message_id, expires_at, available_at,
                                   sweep_at, attempts)
-            SELECT @userId, 3, '+6591234567', '{}', 'en_GB', 'govsg_service_notice_v1', '{}', 'ACCEPTED', now(), now(), now(),
+            SELECT @userId, 3, '+6591234567', '{}', 'en_GB', 'govsg_service_notice_v1', '{}', 'ACCEPTED', @t0, @t0, @t0,
                    provider_id, now() + interval '1 day', now(), now() + interval '1 day', 1
             FROM unnest(@providerIds) AS provider_id
-            """, new { userId, providerIds });
+            """, new { userId, providerIds, t0 = T0 });
     }
 
     private static async Task<List<StormRow>> ReadAsync(string prefix)

@@ -115,12 +115,14 @@ public sealed class TestSystem : IAsyncDisposable
     }
 
     /// <summary>A new agency user with a key and grants, and an HttpClient that authenticates as it.</summary>
-    public async Task<TestUser> CreateUserAsync(long[]? grants = null, int rateLimit = 1_000, int? defaultWait = null)
+    public async Task<TestUser> CreateUserAsync(long[]? grants = null, int rateLimit = 1_000, int? defaultWait = null,
+        int? burst = null)
     {
         var admin = new AdminStore(Database);
         var email = $"user-{Guid.NewGuid():N}@agency.gov.sg";
         var now = DateTime.UtcNow;
-        var userId = await admin.UpsertUserAsync(email, "Test Agency", rateLimit, defaultWait, null, now, CancellationToken.None);
+        var userId = await admin.UpsertUserAsync(email, "Test Agency", rateLimit, burst, defaultWait, null, now,
+            CancellationToken.None);
         var (key, keyId) = await CreateKeyAsync(userId, now.AddDays(1));
         foreach (var templateId in grants ?? [1, 2, 3])
         {
@@ -130,10 +132,11 @@ public sealed class TestSystem : IAsyncDisposable
         return new TestUser(userId, email, key, keyId, Client(key));
     }
 
-    public async Task<(string Key, string KeyId)> CreateKeyAsync(long userId, DateTime validUntil)
+    public async Task<(string Key, string KeyId)> CreateKeyAsync(long userId, DateTime validUntil, string type = "live")
     {
         var (key, keyId, hash) = ApiKeys.Generate(System.Text.Encoding.UTF8.GetBytes(TestSettings.Pepper));
-        await new AdminStore(Database).InsertKeyAsync(userId, keyId, hash, "test", DateTime.UtcNow, validUntil, CancellationToken.None);
+        await new AdminStore(Database).InsertKeyAsync(userId, keyId, hash, ApiKeys.LastFive(key), "test", type, DateTime.UtcNow,
+            validUntil, CancellationToken.None);
         return (key, keyId);
     }
 
@@ -207,6 +210,9 @@ public sealed class TestSystem : IAsyncDisposable
         ["Auth:KeyCacheDuration"] = "00:00:00",
         ["Templates:CacheDuration"] = "00:00:00",
         ["Messages:PickUpDeadline"] = "00:00:02",
+        // Tests poll messages far faster than an agency may; the read limit itself is tested on an Api of its own.
+        ["RateLimits:ReadsPerSecond"] = "1000000",
+        ["RateLimits:ReadBurst"] = "1000000",
         ["Webhooks:VerifyToken"] = TestSettings.VerifyToken,
         ["Webhooks:AppSecrets:0"] = TestSettings.AppSecret,
         ["Webhooks:PhoneNumberId"] = TestSettings.PhoneNumberId,

@@ -132,8 +132,10 @@ public sealed class WebhookTests
         var user = await Env.CreateUserAsync();
         var providerId = $"wamid.early-{Guid.NewGuid():N}";
 
+        // After the acceptance written below: a lifecycle time is never before an earlier one (SPEC §4).
+        var deliveredAt = DateTime.UnixEpoch.AddSeconds(DateTimeOffset.UtcNow.AddHours(1).ToUnixTimeSeconds());
         using var response = await Webhooks.PostSignedAsync(Env.Client(null),
-            [new WebhookStatus(providerId, "delivered", new DateTime(2026, 5, 5, 5, 5, 5, DateTimeKind.Utc))]);
+            [new WebhookStatus(providerId, "delivered", deliveredAt)]);
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
         await Poll.UntilAsync(() => ParkedAsync(providerId), n => n > 0);
         var id = await InsertAcceptedAsync(user, providerId);
@@ -141,7 +143,8 @@ public sealed class WebhookTests
         var message = await MessageJson.WaitForStatusAsync(user.Client, id, "DELIVERED");
 
         Assert.That(message.Str("status"), Is.EqualTo("DELIVERED"));
-        Assert.That(message.Str("delivered_at"), Is.EqualTo("2026-05-05T05:05:05.000Z"));
+        Assert.That(message.Str("delivered_at"),
+            Is.EqualTo(deliveredAt.ToString("yyyy-MM-ddTHH:mm:ss.fffZ", System.Globalization.CultureInfo.InvariantCulture)));
         Assert.That(await ParkedAsync(providerId), Is.Zero);
     }
 

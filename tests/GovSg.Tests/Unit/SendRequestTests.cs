@@ -76,5 +76,39 @@ public sealed class SendRequestTests
         Assert.That(request?.Params, Is.Empty);
     }
 
+    [Test]
+    public void TryParse_WhenThereAreMoreThan100Params_RefusesThem()
+    {
+        var error = SendRequest.TryParse(Parse(WithParams(101)), out var request);
+
+        Assert.That(error?.Body.Message, Is.EqualTo("\"params\" must have less than or equal to 100 keys"));
+        Assert.That(request, Is.Null);
+    }
+
+    [Test]
+    public void TryParse_WhenThereAre100Params_AcceptsThem()
+    {
+        var error = SendRequest.TryParse(Parse(WithParams(100)), out var request);
+
+        Assert.That(error, Is.Null);
+        Assert.That(request?.Params, Has.Count.EqualTo(100));
+    }
+
+    [Test]
+    public void TryParse_WhenAParamIsRepeated_KeepsItsFirstPlaceAndLastValueAndCountsItOnce()
+    {
+        var body = WithParams(100)[..^2] + ""","p0":"last"}}""";
+
+        var error = SendRequest.TryParse(Parse(body), out var request);
+
+        Assert.That(error, Is.Null);
+        Assert.That(request?.Params, Has.Count.EqualTo(100));
+        Assert.That(request?.Params[0], Is.EqualTo(new KeyValuePair<string, string>("p0", "last")));
+    }
+
+    private static string WithParams(int count) =>
+        """{"recipient":"91234567","template_id":1,"params":{"""
+        + string.Join(',', Enumerable.Range(0, count).Select(i => $"\"p{i}\":\"v\"")) + "}}";
+
     private static JsonElement Parse(string json) => JsonDocument.Parse(json).RootElement;
 }

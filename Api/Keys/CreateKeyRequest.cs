@@ -1,0 +1,123 @@
+using System.Text.Json;
+using GovSg.Api.Http;
+
+namespace GovSg.Api.Keys;
+
+/// <summary>A create-key body whose shape is valid (SPEC §3.9); a missing type is decided by the caller's key.</summary>
+public sealed record CreateKeyRequest(string Label, int ValidDays, string? Type)
+{
+    public const int MaxLabelLength = 100;
+    public const int DefaultValidDays = 180;
+    public const int MaxValidDays = 365;
+    public static readonly IReadOnlyList<string> Types = ["live", "test"];
+
+    /// <summary>Checks label, valid_days, type in that order, then unknown fields in body order.</summary>
+    public static ApiError? TryParse(JsonElement body, out CreateKeyRequest? request)
+    {
+        request = null;
+        if (body.ValueKind != JsonValueKind.Object)
+        {
+            return ApiError.Validation("\"value\" must be of type object");
+        }
+
+        JsonElement? label = null, validDays = null, type = null;
+        string? unknown = null;
+        foreach (var property in body.EnumerateObject())
+        {
+            switch (property.Name)
+            {
+                case "label": label = property.Value; break;
+                case "valid_days": validDays = property.Value; break;
+                case "type": type = property.Value; break;
+                default: unknown ??= property.Name; break;
+            }
+        }
+
+        var labelError = ParseLabel(label, out var labelValue);
+        var validDaysError = ParseValidDays(validDays, out var days);
+        var typeError = ParseType(type, out var typeValue);
+        if ((labelError ?? validDaysError ?? typeError) is { } error)
+        {
+            return error;
+        }
+
+        if (unknown is not null)
+        {
+            return ApiError.Validation($"\"{unknown}\" is not allowed");
+        }
+
+        request = new CreateKeyRequest(labelValue, days, typeValue);
+        return null;
+    }
+
+    private static ApiError? ParseLabel(JsonElement? value, out string label)
+    {
+        label = "";
+        if (value is not { } element)
+        {
+            return ApiError.Validation("\"label\" is required");
+        }
+
+        if (element.ValueKind != JsonValueKind.String)
+        {
+            return ApiError.Validation("\"label\" must be a string");
+        }
+
+        label = element.GetString()!;
+        return label.Length switch
+        {
+            0 => ApiError.Validation("\"label\" is not allowed to be empty"),
+            > MaxLabelLength => ApiError.Validation($"\"label\" length must be less than or equal to {MaxLabelLength} characters long"),
+            _ => null,
+        };
+    }
+
+    private static ApiError? ParseValidDays(JsonElement? value, out int days)
+    {
+        days = DefaultValidDays;
+        if (value is not { } element)
+        {
+            return null;
+        }
+
+        if (element.ValueKind != JsonValueKind.Number || !element.TryGetDecimal(out var number))
+        {
+            return ApiError.Validation("\"valid_days\" must be a number");
+        }
+
+        if (number != decimal.Truncate(number))
+        {
+            return ApiError.Validation("\"valid_days\" must be an integer");
+        }
+
+        if (number < 1)
+        {
+            return ApiError.Validation("\"valid_days\" must be greater than or equal to 1");
+        }
+
+        if (number > MaxValidDays)
+        {
+            return ApiError.Validation($"\"valid_days\" must be less than or equal to {MaxValidDays}");
+        }
+
+        days = (int)number;
+        return null;
+    }
+
+    private static ApiError? ParseType(JsonElement? value, out string? type)
+    {
+        type = null;
+        if (value is not { } element)
+        {
+            return null;
+        }
+
+        if (element.ValueKind == JsonValueKind.String && Types.Contains(element.GetString()))
+        {
+            type = element.GetString();
+            return null;
+        }
+
+        return ApiError.Validation($"\"type\" must be one of [{string.Join(", ", Types)}]");
+    }
+}

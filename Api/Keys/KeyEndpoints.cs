@@ -1,0 +1,96 @@
+using GovSg.Api.Auth;
+using GovSg.Api.Extensions;
+using GovSg.Api.Http;
+using GovSg.Api.Messages;
+using GovSg.Api.RateLimiting;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
+
+namespace GovSg.Api.Keys;
+
+/// <summary>
+/// Self-service API keys (SPEC §3.9): an agency creates, lists and revokes its own keys. A test key sees and manages
+/// test keys only, and may not create a live one.
+/// </summary>
+public static class KeyEndpoints
+{
+    public static RouteGroupBuilder MapKeys(this RouteGroupBuilder v1)
+    {
+        var group = v1.MapGroup("/api-keys").RequireAuthorization().WithTags("API keys");
+        group.MapPost("", CreateAsync).WithName("CreateApiKey")
+            .Accepts<CreateKeyRequestBody>("application/json")
+            .Produces<CreatedKeyResponse>(StatusCodes.Status201Created)
+            .ProducesError(400, 401, 403, 413, 415, 503);
+        group.MapGet("", ListAsync).WithName("ListApiKeys")
+            .AddEndpointFilter<ReadRateLimitFilter>()
+            .ProducesError(401, 403, 429, 503);
+        group.MapDelete("/{keyId}", RevokeAsync).WithName("RevokeApiKey")
+            .Produces(StatusCodes.Status204NoContent)
+            .ProducesError(401, 403, 404, 503);
+        return v1;
+    }
+
+    public static async Task<Results<Created<CreatedKeyResponse>, ApiError>> CreateAsync(
+        HttpRequest request,
+        Caller caller,
+        KeyStore store,
+        IOptions<AuthOptions> options,
+        TimeProvider time,
+        CancellationToken cancellationToken)
+    {
+        var (document, transportError) = await JsonRequest.ReadAsync(request, MessageEndpoints.MaxBodyBytes, cancellationToken);
+        if (transportError is not null)
+        {
+            return transportError;
+        }
+
+        using (document)
+        {
+            if (CreateKeyRequest.TryParse(document!.RootElement, out var body) is { } shapeError)
+            {
+                return shapeError;
+            }
+
+            var type = body!.Type ?? caller.KeyType;
+            if (type != caller.KeyType && caller.KeyType == "test")
+            {
+                return ApiError.Unauthorized("A test key may not create a live key");
+            }
+
+            var now = time.GetUtcNow().UtcDateTime.TruncateToMilliseconds();
+            var (plainText, keyId, hash) = ApiKeys.Generate(options.Value.PepperBytes);
+            var row = await store.CreateAsync(new NewKey(caller.UserId, keyId, hash, ApiKeys.LastFive(plainText), body.Label,
+                type, now, now.AddDays(body.ValidDays)), cancellationToken);
+            return row is null
+                ? ApiError.Validation($"User has reached the limit of {KeyStore.MaxActivePerType} active API keys")
+                : TypedResults.Created((string?)null, CreatedKeyResponse.From(row, plainText));
+        }
+    }
+
+    public static async Task<Ok<KeyListResponse>> ListAsync(Caller caller, KeyStore store, CancellationToken cancellationToken)
+    {
+        var keys = await store.ListAsync(caller.UserId, VisibleType(caller), cancellationToken);
+        return TypedResults.Ok(new KeyListResponse(keys.Select(KeyResponse.From).ToList()));
+    }
+
+    public static async Task<Results<NoContent, ApiError>> RevokeAsync(
+        string keyId,
+        Caller caller,
+        KeyStore store,
+        ApiKeyVerifier verifier,
+        TimeProvider time,
+        CancellationToken cancellationToken)
+    {
+        if (!ApiKeys.IsKeyId(keyId)
+            || !await store.RevokeAsync(caller.UserId, keyId, VisibleType(caller), time.GetUtcNow().UtcDateTime, cancellationToken))
+        {
+            return ApiError.NotFound($"API key with ID {keyId} not found.");
+        }
+
+        verifier.Forget(keyId);
+        return TypedResults.NoContent();
+    }
+
+    /// <summary>The key type the caller may see and manage; null for every type (a live key).</summary>
+    private static string? VisibleType(Caller caller) => caller.KeyType == "test" ? "test" : null;
+}

@@ -1,0 +1,89 @@
+using Dapper;
+using Npgsql;
+
+namespace GovSg.Api.Keys;
+
+/// <summary>A key as its owner may see it: never the key or its hash.</summary>
+public sealed class KeyRow
+{
+    public string KeyId { get; init; } = "";
+    public string Label { get; init; } = "";
+    public string Type { get; init; } = "";
+    public string? LastFive { get; init; }
+    public DateTime CreatedAt { get; init; }
+    public DateTime? LastUsedAt { get; init; }
+    public DateTime ValidUntil { get; init; }
+    public DateTime? RevokedAt { get; init; }
+}
+
+/// <summary>What creating a key stores; the secret only as its keyed hash.</summary>
+public sealed record NewKey(long UserId, string KeyId, byte[] SecretHash, string LastFive, string Label, string Type,
+    DateTime Now, DateTime ValidUntil);
+
+/// <summary>An agency's own keys (SPEC §3.9). A null type filter means every type.</summary>
+public sealed class KeyStore(NpgsqlDataSource dataSource)
+{
+    /// <summary>Active (unrevoked, unexpired) keys a user may hold of one type.</summary>
+    public const int MaxActivePerType = 10;
+
+    private const string Columns = "key_id, label, type, last_five, created_at, last_used_at, valid_until, revoked_at";
+
+    // Creations for one user queue on the user's row, so two at once cannot both see nine active keys.
+    private const string LockUserSql = "SELECT id FROM users WHERE id = @UserId FOR UPDATE";
+
+    private const string CountActiveSql = """
+        SELECT count(*) FROM api_keys
+        WHERE user_id = @UserId AND type = @Type AND revoked_at IS NULL AND valid_until > @Now
+        """;
+
+    private const string InsertSql = $"""
+        INSERT INTO api_keys (user_id, key_id, secret_hash, last_five, label, type, created_at, valid_until)
+        VALUES (@UserId, @KeyId, @SecretHash, @LastFive, @Label, @Type, @Now, @ValidUntil)
+        RETURNING {Columns}
+        """;
+
+    private const string ListSql = $"""
+        SELECT {Columns} FROM api_keys
+        WHERE user_id = @userId AND (@type::text IS NULL OR type = @type)
+        ORDER BY created_at DESC, id DESC
+        """;
+
+    private const string RevokeSql = """
+        UPDATE api_keys SET revoked_at = COALESCE(revoked_at, @now)
+        WHERE key_id = @keyId AND user_id = @userId AND (@type::text IS NULL OR type = @type)
+        """;
+
+    /// <summary>Stores the key, or answers null when the user already has the most active keys of its type.</summary>
+    public async Task<KeyRow?> CreateAsync(NewKey key, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await connection.ExecuteAsync(new CommandDefinition(LockUserSql, key, transaction, cancellationToken: cancellationToken));
+        var active = await connection.ExecuteScalarAsync<long>(new CommandDefinition(CountActiveSql, key, transaction,
+            cancellationToken: cancellationToken));
+        if (active >= MaxActivePerType)
+        {
+            return null;
+        }
+
+        var row = await connection.QuerySingleAsync<KeyRow>(new CommandDefinition(InsertSql, key, transaction,
+            cancellationToken: cancellationToken));
+        await transaction.CommitAsync(cancellationToken);
+        return row;
+    }
+
+    public async Task<IReadOnlyList<KeyRow>> ListAsync(long userId, string? type, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return (await connection.QueryAsync<KeyRow>(new CommandDefinition(ListSql, new { userId, type },
+            cancellationToken: cancellationToken))).ToList();
+    }
+
+    /// <summary>Revokes the user's key (of the type, if given); false when there is no such key.</summary>
+    public async Task<bool> RevokeAsync(long userId, string keyId, string? type, DateTime now, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await connection.ExecuteAsync(new CommandDefinition(RevokeSql, new { userId, keyId, type, now },
+            cancellationToken: cancellationToken)) > 0;
+    }
+}

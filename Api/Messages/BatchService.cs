@@ -1,0 +1,143 @@
+using System.Diagnostics;
+using System.Text.Json;
+using GovSg.Api.Auth;
+using GovSg.Api.Extensions;
+using GovSg.Api.Http;
+using GovSg.Api.RateLimiting;
+
+namespace GovSg.Api.Messages;
+
+/// <summary>The result of a batch send: the answer (new or replayed) or the error for the whole batch.</summary>
+public sealed record BatchResult(BatchResponse? Response, bool Replayed, ApiError? Error);
+
+/// <summary>
+/// A batch send after its transport checks (SPEC §3.8), in the order given there: the request-level checks, the burst,
+/// the idempotency replay, the tokens (one per item), then each item's own checks (<see cref="SendValidator"/>).
+/// Accepted items are stored in one statement and dispatched with a few batch commands.
+/// </summary>
+public sealed class BatchService(
+    SendValidator validator,
+    SendService sends,
+    BatchStore batches,
+    MessageStore messages,
+    CommandPublisher publisher,
+    RateLimiter limiter,
+    ApiMetrics metrics,
+    TimeProvider time)
+{
+    public async Task<BatchResult> SendAsync(HttpContext http, Caller caller, JsonElement body, string? idempotencyKey)
+    {
+        var cancellationToken = http.RequestAborted;
+        if (BatchRequest.TryParse(body, out var items) is { } requestError)
+        {
+            return Failed(requestError);
+        }
+
+        var burst = RateLimiter.SendLimit(caller).Burst;
+        if (items.Count > burst)
+        {
+            return Failed(ApiError.Validation($"Batch of {items.Count} messages exceeds your burst allowance of {burst}"));
+        }
+
+        BatchKey? key = null;
+        if (idempotencyKey is not null)
+        {
+            if (!Idempotency.IsValidKey(idempotencyKey))
+            {
+                return Failed(Idempotency.InvalidKey());
+            }
+
+            key = new BatchKey(idempotencyKey, Idempotency.Fingerprint(body));
+            if (await ReplayAsync(http, caller, key) is { } replay)
+            {
+                return replay;
+            }
+        }
+
+        if (await limiter.TakeSendAsync(http, caller, items.Count) is { } refusal)
+        {
+            return Failed(refusal);
+        }
+
+        var checks = await validator.ValidateManyAsync(caller.UserId, items, cancellationToken);
+        return await AcceptAsync(http, caller, checks, key)
+               ?? await ReplayAsync(http, caller, key!)
+               ?? throw new InvalidOperationException("Batch idempotency key taken, but by no batch");
+    }
+
+    /// <summary>Stores and dispatches the accepted items; null when a concurrent batch with the same key won.</summary>
+    private async Task<BatchResult?> AcceptAsync(HttpContext http, Caller caller,
+        IReadOnlyList<(ValidSend? Send, ApiError? Error)> checks, BatchKey? key)
+    {
+        var now = time.GetUtcNow().UtcDateTime.TruncateToMilliseconds();
+        var accepted = checks.Where(c => c.Send is not null).Select(c => c.Send!).ToList();
+        var ids = await batches.StoreAsync(caller.UserId,
+            accepted.Select(send => sends.ToNewMessage(caller, send, now, null, null)).ToList(), key, now,
+            stored => JsonSerializer.Serialize(Entries(checks, stored, (id, _) => new StoredBatchEntry(id, null),
+                error => new StoredBatchEntry(null, error.Body)), ApiJsonContext.Default.ListStoredBatchEntry),
+            http.RequestAborted);
+        if (ids is null)
+        {
+            return null;
+        }
+
+        Activity.Current?.SetTag("govsg.batch_size", checks.Count);
+        await publisher.PublishAsync(ids, http.RequestAborted);
+        metrics.MessagesAccepted(ids.Count);
+        var data = Entries(checks, ids, (id, send) => new BatchEntry(0, SendService.Stored(id, send, now), null),
+                error => new BatchEntry(0, null, error.Body))
+            .Select((entry, index) => entry with { Index = index }).ToList();
+        return new BatchResult(new BatchResponse(ids.Count, checks.Count - ids.Count, data), false, null);
+    }
+
+    /// <summary>One entry per item in request order: accepted items take the stored ids in turn.</summary>
+    private static List<TEntry> Entries<TEntry>(IReadOnlyList<(ValidSend? Send, ApiError? Error)> checks,
+        IReadOnlyList<long> ids, Func<long, ValidSend, TEntry> accepted, Func<ApiError, TEntry> rejected)
+    {
+        var next = 0;
+        return checks.Select(c => c.Send is { } send ? accepted(ids[next++], send) : rejected(c.Error!)).ToList();
+    }
+
+    /// <summary>
+    /// The earlier batch under this key with its messages' current states (taking a read token, as replays do), a
+    /// mismatch when the key names a different body or a single send, or null when the key is free.
+    /// </summary>
+    private async Task<BatchResult?> ReplayAsync(HttpContext http, Caller caller, BatchKey key)
+    {
+        var cancellationToken = http.RequestAborted;
+        var windowStart = time.GetUtcNow().UtcDateTime - Idempotency.Window;
+        var existing = await batches.FindAsync(caller.UserId, key.Key, cancellationToken);
+        if (existing is null)
+        {
+            var single = await messages.FindByIdempotencyKeyAsync(caller.UserId, key.Key, cancellationToken);
+            return single is not null && single.CreatedAt > windowStart ? Failed(ApiError.IdempotencyMismatch()) : null;
+        }
+
+        if (existing.CreatedAt <= windowStart)
+        {
+            await batches.ReleaseAsync(existing.Id, cancellationToken);
+            return null;
+        }
+
+        if (!existing.RequestHash.AsSpan().SequenceEqual(key.RequestHash))
+        {
+            return Failed(ApiError.IdempotencyMismatch());
+        }
+
+        if (await limiter.TakeReadAsync(http, caller) is { } refusal)
+        {
+            return Failed(refusal);
+        }
+
+        var stored = JsonSerializer.Deserialize(existing.Entries, ApiJsonContext.Default.ListStoredBatchEntry)!;
+        var rows = (await messages.GetManyAsync(caller.UserId, [.. stored.Where(e => e.Id is not null).Select(e => e.Id!.Value)],
+            cancellationToken)).ToDictionary(r => r.Id);
+        var data = stored.Select((entry, index) => entry.Id is { } id
+            ? new BatchEntry(index, MessageResponse.From(rows[id]), null)
+            : new BatchEntry(index, null, entry.Error)).ToList();
+        var acceptedCount = stored.Count(e => e.Id is not null);
+        return new BatchResult(new BatchResponse(acceptedCount, stored.Count - acceptedCount, data), true, null);
+    }
+
+    private static BatchResult Failed(ApiError error) => new(null, false, error);
+}

@@ -1,0 +1,83 @@
+using Dapper;
+using Npgsql;
+
+namespace GovSg.Api.Messages;
+
+/// <summary>A batch stored under its idempotency key (0010_message_batches.sql).</summary>
+public sealed class BatchRow
+{
+    public long Id { get; init; }
+    public byte[] RequestHash { get; init; } = [];
+    public string Entries { get; init; } = "[]";
+    public DateTime CreatedAt { get; init; }
+}
+
+/// <summary>The idempotency key a batch is stored under, with the fingerprint of its body.</summary>
+public sealed record BatchKey(string Key, byte[] RequestHash);
+
+public sealed class BatchStore(NpgsqlDataSource dataSource)
+{
+    // Taking the key first makes a concurrent duplicate wait here until this batch commits, then find it taken.
+    private const string ClaimSql = """
+        INSERT INTO message_batches (user_id, idempotency_key, request_hash, entries, created_at)
+        VALUES (@userId, @key, @requestHash, '[]', @now)
+        ON CONFLICT (user_id, idempotency_key) DO NOTHING
+        RETURNING id
+        """;
+
+    private const string SetEntriesSql = "UPDATE message_batches SET entries = @entries::jsonb WHERE id = @id";
+
+    private const string FindSql = """
+        SELECT id, request_hash, entries::text AS entries, created_at
+        FROM message_batches WHERE user_id = @userId AND idempotency_key = @key
+        """;
+
+    private const string ReleaseSql = "DELETE FROM message_batches WHERE id = @id";
+
+    /// <summary>
+    /// Stores the accepted messages in one statement and, with a key, the batch's entries (built from the new ids),
+    /// all in one transaction. Null when a concurrent batch already holds the key (nothing is stored then).
+    /// </summary>
+    public async Task<IReadOnlyList<long>?> StoreAsync(long userId, IReadOnlyList<NewMessage> messages, BatchKey? key,
+        DateTime now, Func<IReadOnlyList<long>, string> entries, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        long? batchId = null;
+        if (key is not null)
+        {
+            batchId = await connection.ExecuteScalarAsync<long?>(new CommandDefinition(ClaimSql,
+                new { userId, key = key.Key, requestHash = key.RequestHash, now }, transaction, cancellationToken: cancellationToken));
+            if (batchId is null)
+            {
+                return null;
+            }
+        }
+
+        IReadOnlyList<long> ids = messages.Count == 0
+            ? []
+            : [.. (await MessageStore.InsertAsync(connection, transaction, messages, cancellationToken)).Select(id => id!.Value)];
+        if (batchId is { } id)
+        {
+            await connection.ExecuteAsync(new CommandDefinition(SetEntriesSql, new { id, entries = entries(ids) }, transaction,
+                cancellationToken: cancellationToken));
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return ids;
+    }
+
+    public async Task<BatchRow?> FindAsync(long userId, string key, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await connection.QuerySingleOrDefaultAsync<BatchRow>(
+            new CommandDefinition(FindSql, new { userId, key }, cancellationToken: cancellationToken));
+    }
+
+    /// <summary>Frees a key whose 24 h window has passed so it can name a new batch.</summary>
+    public async Task ReleaseAsync(long id, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await connection.ExecuteAsync(new CommandDefinition(ReleaseSql, new { id }, cancellationToken: cancellationToken));
+    }
+}

@@ -1,0 +1,54 @@
+using System.Globalization;
+using GovSg.Api.Auth;
+using GovSg.Api.Extensions;
+using GovSg.Api.Http;
+using Microsoft.Extensions.Options;
+
+namespace GovSg.Api.RateLimiting;
+
+/// <summary>
+/// The per-user limits of SPEC §7 over the shared buckets: sends take one token per message from the bucket of the
+/// caller's key type, reads one token from the user's read bucket.
+/// </summary>
+public sealed class RateLimiter(RateLimitStore store, IOptions<RateLimitOptions> options, ApiMetrics metrics, TimeProvider time)
+{
+    private const string ReadBucket = "read";
+
+    private readonly BucketLimit _readLimit = new(options.Value.ReadsPerSecond, options.Value.ReadBurst);
+
+    public static BucketLimit SendLimit(Caller caller) => new(caller.RateLimitPerSecond, caller.RateLimitBurst);
+
+    /// <summary>
+    /// Takes <paramref name="messages"/> send tokens and puts the <c>RateLimit-*</c> headers on the answer; the 429
+    /// to answer with when there are not enough.
+    /// </summary>
+    public async Task<ApiError?> TakeSendAsync(HttpContext http, Caller caller, int messages)
+    {
+        var outcome = await store.TakeAsync(caller.UserId, $"send:{caller.KeyType}", SendLimit(caller), messages,
+            time.GetUtcNow().UtcDateTime, http.RequestAborted);
+        var headers = http.Response.Headers;
+        headers["RateLimit-Limit"] = Header(outcome.Limit);
+        headers["RateLimit-Remaining"] = Header(outcome.Remaining);
+        headers["RateLimit-Reset"] = Header(outcome.ResetSeconds);
+        return Refusal(http, outcome);
+    }
+
+    /// <summary>Takes one read token; the 429 to answer with when there is none. Reads carry no <c>RateLimit-*</c> headers.</summary>
+    public async Task<ApiError?> TakeReadAsync(HttpContext http, Caller caller) =>
+        Refusal(http, await store.TakeAsync(caller.UserId, ReadBucket, _readLimit, 1, time.GetUtcNow().UtcDateTime,
+            http.RequestAborted));
+
+    private ApiError? Refusal(HttpContext http, TakeOutcome outcome)
+    {
+        if (outcome.Granted)
+        {
+            return null;
+        }
+
+        metrics.RateLimited();
+        http.Response.Headers.RetryAfter = Header(outcome.RetryAfterSeconds);
+        return ApiError.RateLimited();
+    }
+
+    private static string Header(int value) => value.ToString(CultureInfo.InvariantCulture);
+}

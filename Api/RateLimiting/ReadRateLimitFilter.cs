@@ -1,0 +1,10 @@
+using GovSg.Api.Auth;
+
+namespace GovSg.Api.RateLimiting;
+
+/// <summary>The read limit (SPEC §7): one read token per request, taken after authentication.</summary>
+public sealed class ReadRateLimitFilter(RateLimiter limiter) : IEndpointFilter
+{
+    public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next) =>
+        await limiter.TakeReadAsync(context.HttpContext, context.HttpContext.Features.Get<Caller>()!) ?? await next(context);
+}

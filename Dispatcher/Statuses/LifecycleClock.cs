@@ -1,0 +1,37 @@
+namespace GovSg.Dispatcher.Statuses;
+
+/// <summary>A message's lifecycle timestamps as stored; null where not set.</summary>
+public sealed record LifecycleTimes(
+    DateTime? AcceptedAt,
+    DateTime? SentAt,
+    DateTime? DeliveredAt,
+    DateTime? ReadAt);
+
+/// <summary>
+/// Lifecycle timestamps never go backwards (SPEC §4). The provider reports whole seconds, so a <c>sent</c> at 12:00:00
+/// for a message accepted at 12:00:00.392 really happened in [12:00:00, 12:00:01): each status's time is stored
+/// clamped between the latest earlier timestamp already set and the earliest later one, in the order accepted, sent,
+/// delivered, read; an error is never before acceptance. StatusStore's ApplySql is this rule in SQL.
+/// </summary>
+public static class LifecycleClock
+{
+    public static DateTime Clamp(LifecycleTimes times, string status, DateTime providerTime)
+    {
+        DateTime?[] earlier = status switch
+        {
+            "SENT" or "ERROR" => [times.AcceptedAt],
+            "DELIVERED" => [times.AcceptedAt, times.SentAt],
+            "READ" => [times.AcceptedAt, times.SentAt, times.DeliveredAt],
+            _ => throw new ArgumentOutOfRangeException(nameof(status), status, "not a provider status"),
+        };
+        DateTime?[] later = status switch
+        {
+            "SENT" => [times.DeliveredAt, times.ReadAt],
+            "DELIVERED" => [times.ReadAt],
+            _ => [],
+        };
+
+        var time = later.Where(t => t is not null).Append(providerTime).Min()!.Value;
+        return earlier.Max() is { } floor && floor > time ? floor : time;
+    }
+}

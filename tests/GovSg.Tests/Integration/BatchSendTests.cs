@@ -1,0 +1,222 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Dapper;
+
+namespace GovSg.Tests.Integration;
+
+/// <summary>Batch sends (SPEC §3.8) through the real HTTP stack, PostgreSQL, RabbitMQ and a Dispatcher.</summary>
+public sealed class BatchSendTests
+{
+    private const string BatchPath = "v1/transactional/govsg/batch";
+
+    private static TestSystem Env => TestEnvironment.Current;
+
+    // One of each outcome; the index picks the kind, so the expected answer of every item is known.
+    private static readonly string[] Kinds =
+    [
+        """{"recipient":"{0}","template_id":3}""",
+        """{"recipient":"11234567","template_id":3}""",
+        """{"recipient":"{0}","template_id":999}""",
+        """{"template_id":3,"sender":"x"}""",
+        """{"recipient":"{0}","template_id":2,"language_code":"ms"}""",
+        """{"recipient":"{0}","template_id":3,"params":{"x":"y"}}""",
+        """{"recipient":"{0}","template_id":"3","language_code":"en_GB"}""",
+    ];
+
+    [Test]
+    public async Task Batch_With1000MixedItems_AnswersInRequestOrderWithTheSingleSendErrorsAndStoresOnlyTheAccepted()
+    {
+        var user = await Env.CreateUserAsync(grants: [1, 2, 3]);
+        var items = Enumerable.Range(0, 1000).Select(i => Kinds[i % Kinds.Length].Replace("{0}", TestRecipients.Next().Local,
+            StringComparison.Ordinal)).ToList();
+        var published = await Env.PublishedCommandCountAsync();
+
+        var (response, body) = await PostAsync(user.Client, Batch(items));
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        var data = body.GetProperty("data").EnumerateArray().ToList();
+        Assert.That(data.Select(e => e.GetProperty("index").GetInt32()), Is.EqualTo(Enumerable.Range(0, 1000)));
+        var acceptedIndexes = Enumerable.Range(0, 1000).Where(i => i % Kinds.Length is 0 or 6).ToList();
+        Assert.That(body.GetProperty("accepted").GetInt32(), Is.EqualTo(acceptedIndexes.Count));
+        Assert.That(body.GetProperty("rejected").GetInt32(), Is.EqualTo(1000 - acceptedIndexes.Count));
+        Assert.That(data.Where(e => e.TryGetProperty("message", out _)).Select(e => e.GetProperty("index").GetInt32()),
+            Is.EqualTo(acceptedIndexes));
+        Assert.That(data.Where(e => e.TryGetProperty("message", out _)).Select(e => e.GetProperty("message").Str("status")),
+            Is.All.EqualTo("UNSENT"));
+        Assert.That(data.Select(e => e.EnumerateObject().Count()), Is.All.EqualTo(2), "an entry has a message or an error");
+
+        // Each rejected item carries exactly what the same body gets from a single send.
+        for (var kind = 1; kind < 6; kind++)
+        {
+            var (_, single) = await MessageJson.PostRawAsync(user.Client, items[kind]);
+            Assert.That(data[kind].GetProperty("error").ToString(), Is.EqualTo(single.ToString()), Kinds[kind]);
+        }
+
+        Assert.That(await Env.CountMessagesAsync(user.Id), Is.EqualTo(acceptedIndexes.Count));
+        var ids = data.Where(e => e.TryGetProperty("message", out _)).Select(e => long.Parse(e.GetProperty("message").Str("id"),
+            System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        Assert.That(await Poll.UntilAsync(() => CountUnsentAsync(ids), n => n == 0, TimeSpan.FromSeconds(60)), Is.Zero,
+            "every accepted item is dispatched");
+        Assert.That(await Env.PublishedCommandCountAsync() - published, Is.LessThan(acceptedIndexes.Count),
+            "a batch is not dispatched with one command per message");
+    }
+
+    [TestCase("""{"messages":[]}""", "\"messages\" must contain at least 1 items")]
+    [TestCase("""{"messages":{"recipient":"91234567"}}""", "\"messages\" must be an array")]
+    [TestCase("""{"messages":null}""", "\"messages\" must be an array")]
+    [TestCase("""{}""", "\"messages\" is required")]
+    [TestCase("""{"messages":[{"recipient":"91234567","template_id":3}],"priority":1}""", "\"priority\" is not allowed")]
+    [TestCase("""[{"recipient":"91234567","template_id":3}]""", "\"value\" must be of type object")]
+    public async Task Batch_WhenTheRequestIsWrong_RefusesItWholeAndStoresNothing(string body, string message)
+    {
+        var user = await Env.CreateUserAsync();
+
+        var (response, error) = await PostAsync(user.Client, body);
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        Assert.That(error.Str("code"), Is.EqualTo("api_validation"));
+        Assert.That(error.Str("message"), Is.EqualTo(message));
+        Assert.That(await Env.CountMessagesAsync(user.Id), Is.Zero);
+    }
+
+    [Test]
+    public async Task Batch_WithMoreThan1000Items_IsRefusedWhole()
+    {
+        var user = await Env.CreateUserAsync();
+
+        var (response, error) = await PostAsync(user.Client, Batch(Enumerable.Repeat(Valid(), 1001)));
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        Assert.That(error.Str("message"), Is.EqualTo("\"messages\" must contain less than or equal to 1000 items"));
+        Assert.That(await Env.CountMessagesAsync(user.Id), Is.Zero);
+    }
+
+    [Test]
+    public async Task Batch_OverTheBurst_IsRefusedWith400()
+    {
+        var user = await Env.CreateUserAsync(rateLimit: 1, burst: 4);
+
+        var (response, error) = await PostAsync(user.Client, Batch(Enumerable.Repeat(Valid(), 5)));
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        Assert.That(error.Str("message"), Is.EqualTo("Batch of 5 messages exceeds your burst allowance of 4"));
+        Assert.That(await Env.CountMessagesAsync(user.Id), Is.Zero);
+    }
+
+    [Test]
+    public async Task Batch_WithoutEnoughTokens_Answers429AndStoresNothing()
+    {
+        var user = await Env.CreateUserAsync(rateLimit: 1, burst: 10);
+        var (first, _) = await PostAsync(user.Client, Batch([Valid(), Valid(), Valid(), Valid(), Valid(), Valid(), "{}", "{}"]));
+
+        var (second, error) = await PostAsync(user.Client, Batch(Enumerable.Repeat(Valid(), 8)));
+
+        Assert.That(first.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That(first.Headers.GetValues("RateLimit-Remaining").Single(), Is.EqualTo("2"), "rejected items take tokens too");
+        Assert.That(second.StatusCode, Is.EqualTo(HttpStatusCode.TooManyRequests));
+        Assert.That(error.Str("code"), Is.EqualTo("rate_limit"));
+        Assert.That(second.Headers.RetryAfter?.Delta?.TotalSeconds, Is.InRange(5, 6));
+        Assert.That(await Env.CountMessagesAsync(user.Id), Is.EqualTo(6));
+    }
+
+    [Test]
+    public async Task Batch_WhenReplayed_ReturnsTheSameEntriesWithCurrentStatesAndStoresNothingNew()
+    {
+        var user = await Env.CreateUserAsync();
+        var body = Batch([Valid(), """{"recipient":"11234567","template_id":3}""", Valid()]);
+        var (first, original) = await PostAsync(user.Client, body, "batch-replay");
+        var firstId = original.GetProperty("data")[0].GetProperty("message").Str("id");
+        await MessageJson.WaitForStatusAsync(user.Client, firstId, "READ");
+
+        var (replay, replayed) = await PostAsync(user.Client, body, "batch-replay");
+
+        Assert.That(first.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That(replay.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That(replay.Headers.GetValues("Idempotency-Replayed").Single(), Is.EqualTo("true"));
+        Assert.That(replayed.GetProperty("accepted").GetInt32(), Is.EqualTo(2));
+        Assert.That(replayed.GetProperty("data")[0].GetProperty("message").Str("id"), Is.EqualTo(firstId));
+        Assert.That(replayed.GetProperty("data")[0].GetProperty("message").Str("status"), Is.EqualTo("READ"));
+        Assert.That(replayed.GetProperty("data")[1].GetProperty("error").ToString(),
+            Is.EqualTo(original.GetProperty("data")[1].GetProperty("error").ToString()));
+        Assert.That(replayed.GetProperty("data")[2].GetProperty("message").Str("id"),
+            Is.EqualTo(original.GetProperty("data")[2].GetProperty("message").Str("id")));
+        Assert.That(await Env.CountMessagesAsync(user.Id), Is.EqualTo(2));
+    }
+
+    [Test]
+    public async Task Batch_WhenTheKeyNamesAnotherBodyOrRoute_Answers422()
+    {
+        var user = await Env.CreateUserAsync();
+        await PostAsync(user.Client, Batch([Valid()]), "batch-key");
+        await MessageJson.PostAsync(user.Client, JsonDocument.Parse(Valid()).RootElement,
+            request => request.Headers.Add("Idempotency-Key", "single-key"));
+
+        var (otherBody, otherBodyError) = await PostAsync(user.Client, Batch([Valid(), Valid()]), "batch-key");
+        var (singleKey, singleKeyError) = await PostAsync(user.Client, Batch([Valid()]), "single-key");
+        var (batchKey, batchKeyError) = await MessageJson.PostAsync(user.Client, JsonDocument.Parse(Valid()).RootElement,
+            request => request.Headers.Add("Idempotency-Key", "batch-key"));
+
+        Assert.That(new[] { otherBody.StatusCode, singleKey.StatusCode, batchKey.StatusCode },
+            Is.All.EqualTo(HttpStatusCode.UnprocessableEntity));
+        Assert.That(new[] { otherBodyError, singleKeyError, batchKeyError }.Select(e => e.Str("code")),
+            Is.All.EqualTo("idempotency_mismatch"));
+        Assert.That(await Env.CountMessagesAsync(user.Id), Is.EqualTo(2));
+    }
+
+    [Test]
+    public async Task Batch_TwoIdenticalAtOnceWithOneKey_MakeOneBatch()
+    {
+        var user = await Env.CreateUserAsync();
+        var body = Batch(Enumerable.Range(0, 50).Select(_ => Valid()));
+
+        var answers = await Task.WhenAll(PostAsync(user.Client, body, "racing"), PostAsync(user.Client, body, "racing"));
+
+        Assert.That(answers.Select(a => a.Response.StatusCode), Is.All.EqualTo(HttpStatusCode.OK));
+        Assert.That(answers.Count(a => a.Response.Headers.Contains("Idempotency-Replayed")), Is.EqualTo(1));
+        Assert.That(answers[0].Body.GetProperty("data").EnumerateArray().Select(e => e.GetProperty("message").Str("id")),
+            Is.EqualTo(answers[1].Body.GetProperty("data").EnumerateArray().Select(e => e.GetProperty("message").Str("id"))));
+        Assert.That(await Env.CountMessagesAsync(user.Id), Is.EqualTo(50));
+    }
+
+    [Test]
+    public async Task Batch_OverTheServersOneMebibyte_IsRead()
+    {
+        var user = await Env.CreateUserAsync();
+        var longValue = new string('x', 1_100);
+        var heavy = Enumerable.Range(0, 1000).Select(_ =>
+            """{"recipient":"91234567","template_id":3,"params":{"x":""" + $"\"{longValue}\"}}}}").ToList();
+
+        var (read, readBody) = await PostAsync(user.Client, Batch(heavy));
+
+        Assert.That(Encoding.UTF8.GetByteCount(Batch(heavy)), Is.GreaterThan(1024 * 1024));
+        Assert.That(read.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That(readBody.GetProperty("rejected").GetInt32(), Is.EqualTo(1000));
+    }
+
+    private static string Valid() => $$"""{"recipient":"{{TestRecipients.Next().Local}}","template_id":3}""";
+
+    private static string Batch(IEnumerable<string> items) => """{"messages":[""" + string.Join(',', items) + "]}";
+
+    private static async Task<(HttpResponseMessage Response, JsonElement Body)> PostAsync(HttpClient client, string body,
+        string? idempotencyKey = null)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, BatchPath)
+        {
+            Content = new StringContent(body, Encoding.UTF8, "application/json"),
+        };
+        if (idempotencyKey is not null)
+        {
+            request.Headers.Add("Idempotency-Key", idempotencyKey);
+        }
+
+        return await MessageJson.SendAsync(client, request);
+    }
+
+    private static async Task<long> CountUnsentAsync(long[] ids)
+    {
+        await using var connection = await Env.Database.OpenConnectionAsync();
+        return await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM messages WHERE id = ANY(@ids) AND status = 'UNSENT'",
+            new { ids });
+    }
+}

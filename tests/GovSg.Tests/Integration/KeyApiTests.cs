@@ -1,0 +1,173 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace GovSg.Tests.Integration;
+
+/// <summary>Self-service keys (SPEC §3.9) over HTTP: create, list, revoke, and what a test key may do.</summary>
+public sealed class KeyApiTests
+{
+    private const string KeysPath = "v1/api-keys";
+
+    private static TestSystem Env => TestEnvironment.Current;
+
+    [Test]
+    public async Task Create_ShowsTheKeyOnceAndTheKeyWorks()
+    {
+        var user = await Env.CreateUserAsync();
+
+        var (response, created) = await CreateAsync(user.Client, new { label = "rotation 2030", valid_days = 30 });
+        var (listed, list) = await MessageJson.GetAsync(user.Client, KeysPath);
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Created));
+        Assert.That(created.EnumerateObject().Select(p => p.Name), Is.EqualTo(new[]
+        {
+            "id", "label", "type", "last_five", "created_at", "last_used_at", "valid_until", "revoked_at", "key",
+        }));
+        Assert.That(created.Str("type"), Is.EqualTo("live"));
+        Assert.That(created.Str("last_five"), Is.EqualTo(created.Str("key")[^5..]));
+        var validFor = DateTime.Parse(created.Str("valid_until"), System.Globalization.CultureInfo.InvariantCulture)
+                       - DateTime.Parse(created.Str("created_at"), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.That(validFor, Is.EqualTo(TimeSpan.FromDays(30)));
+        Assert.That(listed.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        var first = list.GetProperty("data")[0];
+        Assert.That(first.Str("id"), Is.EqualTo(created.Str("id")), "newest first");
+        Assert.That(first.EnumerateObject().Select(p => p.Name), Is.EqualTo(new[]
+        {
+            "id", "label", "type", "last_five", "created_at", "last_used_at", "valid_until", "revoked_at",
+        }));
+        Assert.That(list.GetProperty("data").GetArrayLength(), Is.EqualTo(2));
+        var (sent, _) = await MessageJson.PostRawAsync(Env.Client(created.Str("key")),
+            """{"recipient":"91234567","template_id":3}""");
+        Assert.That(sent.StatusCode, Is.EqualTo(HttpStatusCode.Created));
+    }
+
+    [TestCase("""{}""", "\"label\" is required")]
+    [TestCase("""{"label":""}""", "\"label\" is not allowed to be empty")]
+    [TestCase("""{"label":7}""", "\"label\" must be a string")]
+    [TestCase("""{"label":"x","valid_days":366}""", "\"valid_days\" must be less than or equal to 365")]
+    [TestCase("""{"label":"x","valid_days":0}""", "\"valid_days\" must be greater than or equal to 1")]
+    [TestCase("""{"label":"x","valid_days":"7"}""", "\"valid_days\" must be a number")]
+    [TestCase("""{"label":"x","type":"prod"}""", "\"type\" must be one of [live, test]")]
+    [TestCase("""{"label":"x","scope":"all"}""", "\"scope\" is not allowed")]
+    public async Task Create_WhenTheBodyIsWrong_Answers400AndCreatesNothing(string body, string message)
+    {
+        var user = await Env.CreateUserAsync();
+
+        var (response, error) = await MessageJson.SendAsync(user.Client, new HttpRequestMessage(HttpMethod.Post, KeysPath)
+        {
+            Content = new StringContent(body, System.Text.Encoding.UTF8, "application/json"),
+        });
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        Assert.That(error.Str("message"), Is.EqualTo(message));
+        Assert.That((await MessageJson.GetAsync(user.Client, KeysPath)).Body.GetProperty("data").GetArrayLength(), Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task Create_BeyondTenActiveKeysOfOneType_Answers400()
+    {
+        var user = await Env.CreateUserAsync();
+        var answers = new List<HttpStatusCode>();
+        for (var i = 0; i < 10; i++)
+        {
+            answers.Add((await CreateAsync(user.Client, new { label = $"k{i}" })).Response.StatusCode);
+        }
+
+        var (refused, error) = await CreateAsync(user.Client, new { label = "eleventh" });
+        var (test, _) = await CreateAsync(user.Client, new { label = "a test key", type = "test" });
+
+        Assert.That(answers.Count(s => s == HttpStatusCode.Created), Is.EqualTo(9), "the user's first key counts");
+        Assert.That(refused.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        Assert.That(error.Str("message"), Is.EqualTo("User has reached the limit of 10 active API keys"));
+        Assert.That(test.StatusCode, Is.EqualTo(HttpStatusCode.Created), "test keys are counted apart");
+    }
+
+    [Test]
+    public async Task Revoke_TheCallingKey_RefusesItsNextRequestAtOnce()
+    {
+        var user = await Env.CreateUserAsync();
+        var api = Env.StartApi(new Dictionary<string, string?> { ["Auth:KeyCacheDuration"] = "00:01:00" });
+        var client = api.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", user.Key);
+        Assert.That((await MessageJson.GetAsync(client, KeysPath)).Response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+
+        using var revoked = await client.DeleteAsync($"{KeysPath}/{user.KeyId}");
+        var (after, error) = await MessageJson.GetAsync(client, KeysPath);
+
+        Assert.That(revoked.StatusCode, Is.EqualTo(HttpStatusCode.NoContent));
+        Assert.That(after.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized), "even with a minute of key cache");
+        Assert.That(error.Str("message"), Is.EqualTo("API key has been revoked"));
+    }
+
+    [Test]
+    public async Task Revoke_AnotherKey_ListsItAsRevoked()
+    {
+        var user = await Env.CreateUserAsync();
+        var (_, created) = await CreateAsync(user.Client, new { label = "old" });
+
+        using var revoked = await user.Client.DeleteAsync($"{KeysPath}/{created.Str("id")}");
+        var list = (await MessageJson.GetAsync(user.Client, KeysPath)).Body.GetProperty("data");
+        var (refused, _) = await MessageJson.GetAsync(Env.Client(created.Str("key")), KeysPath);
+
+        Assert.That(revoked.StatusCode, Is.EqualTo(HttpStatusCode.NoContent));
+        Assert.That(list.EnumerateArray().Single(k => k.Str("id") == created.Str("id")).Str("revoked_at"), Is.Not.Empty);
+        Assert.That(refused.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized));
+    }
+
+    [TestCase("other")]
+    [TestCase("unknown")]
+    [TestCase("malformed")]
+    public async Task Revoke_AKeyNotTheCallers_Answers404(string which)
+    {
+        var user = await Env.CreateUserAsync();
+        var other = await Env.CreateUserAsync();
+        var keyId = which switch { "other" => other.KeyId, "unknown" => "0123456789abcdef", _ => "not-a-key" };
+
+        var (response, error) = await MessageJson.SendAsync(user.Client, new HttpRequestMessage(HttpMethod.Delete, $"{KeysPath}/{keyId}"));
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
+        Assert.That(error.Str("message"), Is.EqualTo($"API key with ID {keyId} not found."));
+        Assert.That((await MessageJson.GetAsync(other.Client, KeysPath)).Response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+    }
+
+    [Test]
+    public async Task TestKey_SeesAndManagesTestKeysOnly()
+    {
+        var user = await Env.CreateUserAsync();
+        var (testKey, testKeyId) = await Env.CreateKeyAsync(user.Id, DateTime.UtcNow.AddDays(1), "test");
+        var client = Env.Client(testKey);
+
+        var (live, liveError) = await CreateAsync(client, new { label = "x", type = "live" });
+        var (created, createdKey) = await CreateAsync(client, new { label = "y" });
+        var list = (await MessageJson.GetAsync(client, KeysPath)).Body.GetProperty("data");
+        var (revokeLive, _) = await MessageJson.SendAsync(client, new HttpRequestMessage(HttpMethod.Delete, $"{KeysPath}/{user.KeyId}"));
+
+        Assert.That(live.StatusCode, Is.EqualTo(HttpStatusCode.Forbidden));
+        Assert.That(liveError.Str("code"), Is.EqualTo("unauthorized"));
+        Assert.That(created.StatusCode, Is.EqualTo(HttpStatusCode.Created));
+        Assert.That(createdKey.Str("type"), Is.EqualTo("test"), "the type defaults to the calling key's");
+        Assert.That(list.EnumerateArray().Select(k => k.Str("id")), Is.EquivalentTo(new[] { testKeyId, createdKey.Str("id") }));
+        Assert.That(revokeLive.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
+    }
+
+    [Test]
+    public async Task Send_WithLiveAndTestKeysOfOneUser_TakesFromSeparateBuckets()
+    {
+        var user = await Env.CreateUserAsync(rateLimit: 1, burst: 2);
+        var (testKey, _) = await Env.CreateKeyAsync(user.Id, DateTime.UtcNow.AddDays(1), "test");
+        const string body = """{"recipient":"91234567","template_id":3}""";
+        for (var i = 0; i < 3; i++)
+        {
+            await MessageJson.PostRawAsync(user.Client, body);
+        }
+
+        var (test, _) = await MessageJson.PostRawAsync(Env.Client(testKey), body);
+
+        Assert.That(test.StatusCode, Is.EqualTo(HttpStatusCode.Created));
+        Assert.That(test.Headers.GetValues("RateLimit-Remaining").Single(), Is.EqualTo("1"));
+    }
+
+    private static async Task<(HttpResponseMessage Response, JsonElement Body)> CreateAsync(HttpClient client, object body) =>
+        await MessageJson.SendAsync(client, new HttpRequestMessage(HttpMethod.Post, KeysPath) { Content = JsonContent.Create(body) });
+}

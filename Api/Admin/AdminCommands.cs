@@ -27,6 +27,8 @@ public static class AdminCommands
     public static async Task<int> RunAsync(string[] args)
     {
         var builder = Host.CreateApplicationBuilder();
+        // A migration or cancelling a large backlog may rightly take longer than a request may.
+        builder.Configuration[$"{DatabaseLimitOptions.SectionName}:{nameof(DatabaseLimitOptions.StatementTimeout)}"] ??= "00:00:00";
         builder.AddDatabase();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<AdminStore>();

@@ -71,22 +71,22 @@ public static class MessageEndpoints
             ?? (caller.DefaultWaitSeconds > 0 ? caller.DefaultWaitSeconds : null);
         if (wait is { } seconds)
         {
+            var applied = true;
             if (message.Status == "UNSENT")
             {
+                // Past the user's cap on held waits the request is answered at once, without the preference (SPEC §7).
                 var id = long.Parse(message.Id, CultureInfo.InvariantCulture);
-                await waiter.WaitAsync(id, TimeSpan.FromSeconds(seconds), cancellationToken);
-                try
+                applied = await waiter.WaitAsync(caller.UserId, id, TimeSpan.FromSeconds(seconds), cancellationToken);
+                if (applied)
                 {
-                    message = MessageResponse.From((await store.GetAsync(caller.UserId, id, cancellationToken))!);
-                }
-                catch (Exception exception) when (exception is NpgsqlException or TimeoutException)
-                {
-                    // The message is stored: it must be answered 201, with the state known at the commit.
-                    logger.LogWarning(exception, "Reading message {MessageId} back after waiting failed", id);
+                    message = await ReadBackAsync(store, caller.UserId, message, logger, cancellationToken);
                 }
             }
 
-            context.Response.Headers["Preference-Applied"] = $"wait={seconds}";
+            if (applied)
+            {
+                context.Response.Headers["Preference-Applied"] = $"wait={seconds}";
+            }
         }
 
         if (result.Replayed)
@@ -95,6 +95,23 @@ public static class MessageEndpoints
         }
 
         return TypedResults.Created($"/v1/transactional/govsg/{message.Id}", message);
+    }
+
+    /// <summary>The message's state after a wait; the state known at the commit if the database cannot say.</summary>
+    private static async Task<MessageResponse> ReadBackAsync(MessageStore store, long userId, MessageResponse message,
+        ILogger logger, CancellationToken cancellationToken)
+    {
+        var id = long.Parse(message.Id, CultureInfo.InvariantCulture);
+        try
+        {
+            return MessageResponse.From((await store.GetAsync(userId, id, cancellationToken))!);
+        }
+        catch (Exception exception) when (exception is NpgsqlException or TimeoutException)
+        {
+            // The message is stored: it must be answered 201.
+            logger.LogWarning(exception, "Reading message {MessageId} back after waiting failed", id);
+            return message;
+        }
     }
 
     public static async Task<Results<Ok<MessageResponse>, ApiError>> GetAsync(

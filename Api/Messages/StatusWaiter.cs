@@ -7,24 +7,38 @@ namespace GovSg.Api.Messages;
 /// Lets requests with <c>Prefer: wait</c> sleep until their message leaves UNSENT. One poller per replica checks all
 /// waited-on ids in a single query per tick, so the database cost does not grow with the number of waiting requests.
 /// Several requests may wait on one message (idempotent replays): the message is watched until the last of them
-/// leaves.
+/// leaves. Each user holds at most <see cref="MaxWaitsPerUser"/> waits at once (SPEC §7), so one agency cannot tie up a
+/// replica's requests.
 /// </summary>
 public sealed class StatusWaiter(NpgsqlDataSource dataSource, ILogger<StatusWaiter> logger) : BackgroundService
 {
+    public const int MaxWaitsPerUser = 20;
+
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(50);
 
     private const string LeftUnsentSql = "SELECT id FROM messages WHERE id = ANY(@ids) AND status <> 'UNSENT'";
 
-    // Only Prefer: wait requests take the lock, twice each.
+    // Both maps change together under one lock; only Prefer: wait requests take it, twice each.
     private readonly Lock _gate = new();
     private readonly Dictionary<long, Watch> _watches = [];
+    private readonly Dictionary<long, int> _waitsByUser = [];
 
-    /// <summary>Completes when the message has left UNSENT or the time is up, whichever is first.</summary>
-    public async Task WaitAsync(long messageId, TimeSpan timeout, CancellationToken cancellationToken)
+    /// <summary>
+    /// Completes when the message has left UNSENT or the time is up, whichever is first, and returns true; returns
+    /// false at once, without waiting, when the user already holds <see cref="MaxWaitsPerUser"/> waits.
+    /// </summary>
+    public async Task<bool> WaitAsync(long userId, long messageId, TimeSpan timeout, CancellationToken cancellationToken)
     {
         Watch watch;
         lock (_gate)
         {
+            var held = _waitsByUser.GetValueOrDefault(userId);
+            if (held >= MaxWaitsPerUser)
+            {
+                return false;
+            }
+
+            _waitsByUser[userId] = held + 1;
             if (!_watches.TryGetValue(messageId, out watch!))
             {
                 _watches[messageId] = watch = new Watch();
@@ -49,8 +63,15 @@ public sealed class StatusWaiter(NpgsqlDataSource dataSource, ILogger<StatusWait
                 {
                     _watches.Remove(messageId);
                 }
+
+                if (--_waitsByUser[userId] == 0)
+                {
+                    _waitsByUser.Remove(userId);
+                }
             }
         }
+
+        return true;
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)

@@ -113,9 +113,10 @@ public sealed class MessageSender(
         }
         catch (Exception exception)
         {
+            // The exception is for operators; agencies read error_description, which never names our internals.
             logger.LogError(exception, "Sending message {MessageId} failed unexpectedly", message.Id);
             return (message, SendOutcome.Failure(FailureKind.Transient, "dispatcher_error",
-                $"Unexpected failure while calling the provider ({exception.GetType().Name})", possiblySent: true));
+                "Unexpected failure while calling the provider", possiblySent: true));
         }
     }
 
@@ -165,7 +166,8 @@ public sealed class MessageSender(
             case FailureKind.CredentialsBroken or FailureKind.Paused:
                 if (outcome.Kind == FailureKind.CredentialsBroken)
                 {
-                    logger.LogError("The provider rejected our credentials ({Error}); pausing sends", error);
+                    logger.LogError("The provider rejected our credentials (code {ErrorCode}, text {ErrorFingerprint}); pausing sends",
+                        outcome.ErrorCode, ProviderErrors.Fingerprint(outcome.ErrorDescription));
                     gate.CredentialsRejected(now, error);
                 }
 
@@ -196,8 +198,8 @@ public sealed class MessageSender(
             return;
         }
 
-        logger.LogInformation("Message {MessageId} attempt {Attempt} failed ({Error}); retrying in {Delay}",
-            message.Id, message.Attempts, error, delay);
+        logger.LogInformation("Message {MessageId} attempt {Attempt} failed (code {ErrorCode}, text {ErrorFingerprint}); retrying in {Delay}",
+            message.Id, message.Attempts, outcome.ErrorCode, ProviderErrors.Fingerprint(outcome.ErrorDescription), delay);
         await Durably(ct => store.RetryAsync(message.Id, message.Attempts, retryAt, error, ct));
     }
 

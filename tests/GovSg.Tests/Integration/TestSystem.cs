@@ -224,6 +224,7 @@ public sealed class TestSystem : IAsyncDisposable
         ["RabbitMq:Host"] = TestSettings.RabbitHost,
         ["RabbitMq:VirtualHost"] = TestSettings.RabbitVirtualHost,
         ["WhatsApp:BaseUrl"] = simulator.ToString(),
+        ["WhatsApp:AllowInsecureBaseUrl"] = "true",
         ["WhatsApp:PhoneNumberId"] = TestSettings.PhoneNumberId,
         ["WhatsApp:AccessToken"] = TestSettings.AccessToken,
         ["WhatsApp:MessagesPerSecond"] = "10000",

@@ -30,4 +30,12 @@ public sealed class StartupSecretsTests
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Forbidden));
     }
+
+    [Test]
+    public async Task Dispatcher_WithAPlainHttpProviderUrl_AndNoLocalRunSetting_RefusesToStart()
+    {
+        var start = () => Env.StartDispatcherAsync(new Dictionary<string, string?> { ["WhatsApp:AllowInsecureBaseUrl"] = "false" });
+
+        await Assert.ThatAsync(start, Throws.InstanceOf<OptionsValidationException>().With.Message.Contains("must be https"));
+    }
 }

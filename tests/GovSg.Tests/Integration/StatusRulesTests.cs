@@ -96,7 +96,10 @@ public sealed class StatusRulesTests
         Assert.That(parked, Is.Zero, "every event here names a known message");
     }
 
-    /// <summary>A message in the given status with a provider id; that status's own timestamp column is set.</summary>
+    /// <summary>
+    /// A message in the given status with a provider id; that status's own timestamp column is set. It is valid, due
+    /// and swept only tomorrow, so the live Dispatcher's sweeper neither expires nor claims it while the test runs.
+    /// </summary>
     private static async Task<string> CreateMessageAsync(string status)
     {
         var user = await Env.CreateUserAsync(grants: [3]);
@@ -114,7 +117,7 @@ public sealed class StatusRulesTests
                     CASE WHEN @status = 'READ' THEN @before END,
                     CASE WHEN @status = 'ERROR' THEN @before END,
                     CASE WHEN @status = 'ERROR' THEN 'first' END,
-                    @providerId, @before + interval '1 day', @before, @before + interval '1 day')
+                    @providerId, now() + interval '1 day', now() + interval '1 day', now() + interval '1 day')
             """, new { userId = user.Id, status, before = Before, providerId });
         return providerId;
     }

@@ -16,7 +16,8 @@ public static class AdminCommands
         usage:
           migrate
           admin user upsert --email <email> --agency <agency> [--rate-limit <per second>] [--burst <tokens, default 60 × rate>] [--default-wait <0..10 s>] [--validity <hh:mm:ss>]
-          admin user disable|enable --email <email>
+          admin user disable --email <email> [--cancel-pending]
+          admin user enable --email <email>
           admin key create --email <email> [--label <label>] [--valid-days <days, default 180>] [--type live|test]
           admin key list --email <email>
           admin key revoke|disable|enable --key-id <key id>
@@ -27,6 +28,8 @@ public static class AdminCommands
     public static async Task<int> RunAsync(string[] args)
     {
         var builder = Host.CreateApplicationBuilder();
+        // A migration or cancelling a large backlog may rightly take longer than a request may.
+        builder.Configuration[$"{DatabaseLimitOptions.SectionName}:{nameof(DatabaseLimitOptions.StatementTimeout)}"] ??= "00:00:00";
         builder.AddDatabase();
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<AdminStore>();
@@ -54,8 +57,10 @@ public static class AdminCommands
                         now, token);
                     Console.WriteLine($"user {userId} {options["email"]}");
                     return 0;
-                case ["admin", "user", var verb and ("disable" or "enable"), ..]:
-                    return Report(await store.SetUserDisabledAsync(Required(options, "email"), verb == "disable", now, token), $"user {verb}d");
+                case ["admin", "user", "disable", ..]:
+                    return await DisableUserAsync(store, options, now, token);
+                case ["admin", "user", "enable", ..]:
+                    return Report(await store.SetUserDisabledAsync(Required(options, "email"), false, now, token), "user enabled");
                 case ["admin", "key", "create", ..]:
                     return await CreateKeyAsync(services, store, options, now, token);
                 case ["admin", "key", "list", ..]:
@@ -93,6 +98,28 @@ public static class AdminCommands
             await Console.Error.WriteLineAsync($"error: {exception.Message}");
             return 1;
         }
+    }
+
+    /// <summary>
+    /// Disables the user (their keys answer 403 and no Dispatcher claims their messages); with --cancel-pending, their
+    /// messages the provider has not accepted become ERROR <c>cancelled</c>, e.g. after a key was stolen.
+    /// </summary>
+    private static async Task<int> DisableUserAsync(AdminStore store, Dictionary<string, string> options, DateTime now,
+        CancellationToken token)
+    {
+        var email = Required(options, "email");
+        if (await store.SetUserDisabledAsync(email, true, now, token) == 0)
+        {
+            return Report(0, "user disabled");
+        }
+
+        Console.WriteLine("user disabled");
+        if (options.ContainsKey("cancel-pending"))
+        {
+            Console.WriteLine($"{await store.CancelPendingAsync(email, now, token)} pending message(s) cancelled");
+        }
+
+        return 0;
     }
 
     private static async Task<int> CreateKeyAsync(IServiceProvider services, AdminStore store,
@@ -133,11 +160,13 @@ public static class AdminCommands
     private static Dictionary<string, string> Options(string[] args)
     {
         var options = new Dictionary<string, string>(StringComparer.Ordinal);
-        for (var i = 0; i < args.Length - 1; i++)
+        for (var i = 0; i < args.Length; i++)
         {
             if (args[i].StartsWith("--", StringComparison.Ordinal))
             {
-                options[args[i][2..]] = args[++i];
+                // An option followed by another option (or by nothing) is a flag, such as --cancel-pending.
+                var isFlag = i + 1 == args.Length || args[i + 1].StartsWith("--", StringComparison.Ordinal);
+                options[args[i][2..]] = isFlag ? "" : args[++i];
             }
         }
 

@@ -24,6 +24,19 @@ public sealed class AdminStore(NpgsqlDataSource dataSource)
         UPDATE users SET disabled_at = CASE WHEN @disabled THEN COALESCE(disabled_at, @now) END WHERE email = @email
         """;
 
+    // The user's messages the provider has not accepted (SPEC §7). Guarded on UNSENT, so a message accepted meanwhile
+    // keeps its status. A message whose call may be under way, or that is held to reconcile such a call (SPEC §5), is
+    // left alone: the provider may have sent it, and a status can still adopt it; once its hold ends no Dispatcher
+    // claims it (the user is disabled), so running the command again, or expiry, ends it.
+    private const string CancelPendingSql = """
+        UPDATE messages m SET
+            status = 'ERROR', errored_at = @now, updated_at = @now, error_code = 'cancelled',
+            error_description = 'Cancelled by an operator: the sending user was disabled'
+        FROM users u
+        WHERE u.email = @email AND u.disabled_at IS NOT NULL AND m.user_id = u.id AND m.status = 'UNSENT'
+          AND NOT m.call_open AND NOT (m.held_attempt = m.attempts AND m.available_at > @now)
+        """;
+
     private const string UserIdSql = "SELECT id FROM users WHERE email = @email";
 
     private const string InsertKeySql = """
@@ -80,6 +93,10 @@ public sealed class AdminStore(NpgsqlDataSource dataSource)
 
     public Task<int> SetUserDisabledAsync(string email, bool disabled, DateTime now, CancellationToken cancellationToken) =>
         ExecuteAsync(SetUserDisabledSql, new { email, disabled, now }, cancellationToken);
+
+    /// <summary>Cancels a disabled user's pending messages; returns how many.</summary>
+    public Task<int> CancelPendingAsync(string email, DateTime now, CancellationToken cancellationToken) =>
+        ExecuteAsync(CancelPendingSql, new { email, now }, cancellationToken);
 
     public async Task<long?> FindUserIdAsync(string email, CancellationToken cancellationToken)
     {

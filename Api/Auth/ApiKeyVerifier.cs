@@ -8,7 +8,8 @@ namespace GovSg.Api.Auth;
 /// <summary>
 /// Turns an Authorization header into a <see cref="Caller"/> or the error to answer with. Verified keys are kept for
 /// <see cref="AuthOptions.KeyCacheDuration"/> so the hot path does not query PostgreSQL per request; revocation, expiry
-/// and disabling therefore take effect within that time. <c>last_used_at</c> is written at most once a minute per key.
+/// and disabling therefore take effect within that time. Key ids not found are remembered for
+/// <see cref="AuthOptions.UnknownKeyCacheDuration"/>. <c>last_used_at</c> is written at most once a minute per key.
 /// </summary>
 public sealed class ApiKeyVerifier(ApiKeyStore store, IOptions<AuthOptions> options, TimeProvider time)
 {
@@ -16,6 +17,7 @@ public sealed class ApiKeyVerifier(ApiKeyStore store, IOptions<AuthOptions> opti
 
     private readonly byte[] _pepper = options.Value.PepperBytes;
     private readonly ShortLivedCache<string, ApiKeyRow> _cache = new(options.Value.KeyCacheDuration, time);
+    private readonly UnknownKeyIds _unknown = new(options.Value.UnknownKeyCacheDuration, time);
     private readonly ConcurrentDictionary<long, DateTime> _lastTouched = new();
 
     public async Task<(Caller? Caller, ApiError? Error)> VerifyAsync(string authorization, CancellationToken cancellationToken)
@@ -31,9 +33,20 @@ public sealed class ApiKeyVerifier(ApiKeyStore store, IOptions<AuthOptions> opti
             return (null, InvalidKey);
         }
 
+        if (_unknown.Contains(keyId))
+        {
+            return (null, InvalidKey);
+        }
+
         var now = time.GetUtcNow().UtcDateTime;
         var row = await _cache.GetOrLoadAsync(keyId, ct => store.FindAsync(keyId, ct), cancellationToken);
-        if (row is null || !ApiKeys.Matches(_pepper, secret, row.SecretHash))
+        if (row is null)
+        {
+            _unknown.Add(keyId);
+            return (null, InvalidKey);
+        }
+
+        if (!ApiKeys.Matches(_pepper, secret, row.SecretHash))
         {
             return (null, InvalidKey);
         }

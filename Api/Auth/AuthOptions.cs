@@ -16,5 +16,12 @@ public sealed class AuthOptions
     [Range(typeof(TimeSpan), "00:00:00", "00:05:00")]
     public TimeSpan KeyCacheDuration { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// How long a key id that was not found is answered 401 without asking the database again (SPEC §7). Key ids are
+    /// random, so a real key is never created under an id remembered here; zero turns it off.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:05:00")]
+    public TimeSpan UnknownKeyCacheDuration { get; set; } = TimeSpan.FromSeconds(30);
+
     public byte[] PepperBytes => Encoding.UTF8.GetBytes(KeyPepper);
 }

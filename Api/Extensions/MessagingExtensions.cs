@@ -34,6 +34,10 @@ public static class MessagingExtensions
 
         builder.Services.AddMassTransit(bus =>
         {
+            // MassTransit 8 otherwise posts a usage report (versions, time zone, endpoint names) to its vendor's host a
+            // few minutes after start: nothing leaves the system unasked (SECURITY.md). Note that the environment
+            // variable MASSTRANSIT_USAGE_TELEMETRY=true would turn it back on; deployments never set it.
+            bus.DisableUsageTelemetry();
             // The Api must keep accepting while the broker is down (SPEC §8): a broken broker makes it degraded, not
             // unready, so the load balancer keeps sending it traffic. Messages wait as UNSENT and are published later.
             bus.ConfigureHealthCheckOptions(health =>

@@ -55,7 +55,8 @@ public sealed class ErrorEnvelopeMiddleware(RequestDelegate next, ILogger<ErrorE
     {
         NpgsqlException { IsTransient: true } => true,
         NpgsqlException { InnerException: SocketException or TimeoutException or IOException } => true,
-        PostgresException { SqlState: "57P01" or "57P02" or "57P03" or "53300" } => true,
+        // 57014: cancelled by statement_timeout; the database could not answer in the time a request may take.
+        PostgresException { SqlState: "57P01" or "57P02" or "57P03" or "53300" or "57014" } => true,
         TimeoutException => true,
         _ => false,
     };

@@ -29,6 +29,7 @@ public static class OpenApiExtensions
             options.AddDocumentTransformer(DescribeDocumentAsync);
             options.AddOperationTransformer(DescribeCommonAnswersAsync);
             options.AddSchemaTransformer(WireSchemas.TransformAsync);
+            options.AddDocumentTransformer(WireSchemas.OptionalReferencesAsync);
         });
         return builder;
     }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
 using GovSg.Api.Messages;
 using GovSg.Api.Templates;
@@ -61,7 +62,8 @@ internal static class WireSchemas
         }
         else if (context.JsonTypeInfo.Kind == JsonTypeInfoKind.Object && schema.Required is { } required)
         {
-            foreach (var optional in context.JsonTypeInfo.Properties.Where(p => Attribute<WireDefaultAttribute>(p.AttributeProvider) is not null))
+            foreach (var optional in context.JsonTypeInfo.Properties.Where(p =>
+                Attribute<WireDefaultAttribute>(p.AttributeProvider) is not null || OmittedWhenNull(p.AttributeProvider)))
             {
                 required.Remove(optional.Name);
             }
@@ -90,6 +92,31 @@ internal static class WireSchemas
             schema.Type &= ~JsonSchemaType.Null;
         }
     }
+
+    /// <summary>
+    /// A reference property that is left out when null (a batch entry's <c>message</c> or <c>error</c>) is optional and
+    /// never null; the generator still offers null as a choice beside the reference, which typed clients stumble on.
+    /// </summary>
+    public static Task OptionalReferencesAsync(OpenApiDocument document, OpenApiDocumentTransformerContext context,
+        CancellationToken cancellationToken)
+    {
+        foreach (var schema in document.Components?.Schemas?.Values ?? [])
+        {
+            foreach (var (name, property) in schema.Properties ?? new Dictionary<string, IOpenApiSchema>())
+            {
+                if (schema.Required?.Contains(name) != true && property is OpenApiSchema { OneOf: { Count: 2 } choices } concrete
+                    && choices.Any(choice => choice is OpenApiSchemaReference))
+                {
+                    concrete.OneOf = [.. choices.Where(choice => choice is OpenApiSchemaReference)];
+                }
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private static bool OmittedWhenNull(System.Reflection.ICustomAttributeProvider? property) =>
+        Attribute<JsonIgnoreAttribute>(property) is { Condition: JsonIgnoreCondition.WhenWritingNull };
 
     private static IEnumerable<string> Values(Vocabulary vocabulary) => vocabulary switch
     {

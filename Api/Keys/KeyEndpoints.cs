@@ -18,13 +18,20 @@ public static class KeyEndpoints
     {
         var group = v1.MapGroup("/api-keys").RequireAuthorization().WithTags("API keys");
         group.MapPost("", CreateAsync).WithName("CreateApiKey")
+            .WithSummary("Create an API key")
+            .WithDescription("A new key for your user; the key itself is in this answer only. A test key creates test keys only.")
             .Accepts<CreateKeyRequestBody>("application/json")
             .Produces<CreatedKeyResponse>(StatusCodes.Status201Created)
             .ProducesError(400, 401, 403, 413, 415, 503);
         group.MapGet("", ListAsync).WithName("ListApiKeys")
+            .WithSummary("List your API keys")
+            .WithDescription("Your keys, newest first, without the keys themselves. A test key sees test keys only.")
             .AddEndpointFilter<ReadRateLimitFilter>()
-            .ProducesError(401, 403, 429, 503);
+            .ProducesError(401, 403, 429, 503)
+            .WithResponseHeaders([StatusCodes.Status429TooManyRequests], ApiHeaders.RetryAfter);
         group.MapDelete("/{keyId}", RevokeAsync).WithName("RevokeApiKey")
+            .WithSummary("Revoke an API key")
+            .WithDescription("Revokes the key at once; revoking the key that makes the call is allowed.")
             .Produces(StatusCodes.Status204NoContent)
             .ProducesError(401, 403, 404, 503);
         return v1;

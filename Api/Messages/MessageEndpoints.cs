@@ -123,6 +123,23 @@ public static class MessageEndpoints
         }
     }
 
+    /// <summary>The message's state after a wait; the state known at the commit if the database cannot say.</summary>
+    private static async Task<MessageResponse> ReadBackAsync(MessageStore store, long userId, MessageResponse message,
+        ILogger logger, CancellationToken cancellationToken)
+    {
+        var id = long.Parse(message.Id, CultureInfo.InvariantCulture);
+        try
+        {
+            return MessageResponse.From((await store.GetAsync(userId, id, cancellationToken))!);
+        }
+        catch (Exception exception) when (exception is NpgsqlException or TimeoutException)
+        {
+            // The message is stored: it must be answered 201.
+            logger.LogWarning(exception, "Reading message {MessageId} back after waiting failed", id);
+            return message;
+        }
+    }
+
     public static async Task<Results<Ok<MessageResponse>, ApiError>> GetAsync(
         string messageId,
         Caller caller,
@@ -154,12 +171,13 @@ public static class MessageEndpoints
         var (page, hasMore) = await store.ListAsync(caller.UserId, query!, cancellationToken);
         return TypedResults.Ok(new MessageListResponse(hasMore, page.Select(MessageResponse.From).ToList()));
     }
+
     private static string? IdempotencyKey(HttpRequest request) =>
         request.Headers.TryGetValue(Idempotency.HeaderName, out var key) ? key.ToString() : null;
 
     /// <summary>
     /// Honours <c>Prefer: wait</c> (or the user's default wait): the message's state once it left UNSENT or the time
-    /// is up. The message is stored whatever happens here, so a failed read-back answers with the state at the commit.
+    /// is up. Past the user's cap on held waits the request is answered at once, without the preference (SPEC §7).
     /// </summary>
     private static async Task<MessageResponse> WaitIfPreferredAsync(HttpContext context, Caller caller,
         MessageResponse message, StatusWaiter waiter, MessageStore store, ILogger logger, CancellationToken cancellationToken)
@@ -171,23 +189,19 @@ public static class MessageEndpoints
             return message;
         }
 
-        context.Response.Headers["Preference-Applied"] = $"wait={seconds}";
-        if (message.Status != "UNSENT")
+        if (message.Status == "UNSENT")
         {
-            return message;
+            var id = long.Parse(message.Id, CultureInfo.InvariantCulture);
+            if (!await waiter.WaitAsync(caller.UserId, id, TimeSpan.FromSeconds(seconds), cancellationToken))
+            {
+                return message;
+            }
+
+            message = await ReadBackAsync(store, caller.UserId, message, logger, cancellationToken);
         }
 
-        var id = long.Parse(message.Id, CultureInfo.InvariantCulture);
-        await waiter.WaitAsync(id, TimeSpan.FromSeconds(seconds), cancellationToken);
-        try
-        {
-            return MessageResponse.From((await store.GetAsync(caller.UserId, id, cancellationToken))!);
-        }
-        catch (Exception exception) when (exception is NpgsqlException or TimeoutException)
-        {
-            logger.LogWarning(exception, "Reading message {MessageId} back after waiting failed", id);
-            return message;
-        }
+        context.Response.Headers["Preference-Applied"] = $"wait={seconds}";
+        return message;
     }
 }
 

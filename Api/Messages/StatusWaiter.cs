@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Dapper;
 using Npgsql;
 
@@ -6,23 +5,51 @@ namespace GovSg.Api.Messages;
 
 /// <summary>
 /// Lets requests with <c>Prefer: wait</c> sleep until their message leaves UNSENT. One poller per replica checks all
-/// waiting ids in a single query per tick, so the database cost does not grow with the number of waiting requests.
+/// waited-on ids in a single query per tick, so the database cost does not grow with the number of waiting requests.
+/// Several requests may wait on one message (idempotent replays): the message is watched until the last of them
+/// leaves. Each user holds at most <see cref="MaxWaitsPerUser"/> waits at once (SPEC §7), so one agency cannot tie up a
+/// replica's requests.
 /// </summary>
 public sealed class StatusWaiter(NpgsqlDataSource dataSource, ILogger<StatusWaiter> logger) : BackgroundService
 {
+    public const int MaxWaitsPerUser = 20;
+
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(50);
 
     private const string LeftUnsentSql = "SELECT id FROM messages WHERE id = ANY(@ids) AND status <> 'UNSENT'";
 
-    private readonly ConcurrentDictionary<long, TaskCompletionSource> _waiting = new();
+    // Both maps change together under one lock; only Prefer: wait requests take it, twice each.
+    private readonly Lock _gate = new();
+    private readonly Dictionary<long, Watch> _watches = [];
+    private readonly Dictionary<long, int> _waitsByUser = [];
 
-    /// <summary>Completes when the message has left UNSENT or the time is up, whichever is first.</summary>
-    public async Task WaitAsync(long messageId, TimeSpan timeout, CancellationToken cancellationToken)
+    /// <summary>
+    /// Completes when the message has left UNSENT or the time is up, whichever is first, and returns true; returns
+    /// false at once, without waiting, when the user already holds <see cref="MaxWaitsPerUser"/> waits.
+    /// </summary>
+    public async Task<bool> WaitAsync(long userId, long messageId, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        var signal = _waiting.GetOrAdd(messageId, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        Watch watch;
+        lock (_gate)
+        {
+            var held = _waitsByUser.GetValueOrDefault(userId);
+            if (held >= MaxWaitsPerUser)
+            {
+                return false;
+            }
+
+            _waitsByUser[userId] = held + 1;
+            if (!_watches.TryGetValue(messageId, out watch!))
+            {
+                _watches[messageId] = watch = new Watch();
+            }
+
+            watch.Waiters++;
+        }
+
         try
         {
-            await signal.Task.WaitAsync(timeout, cancellationToken);
+            await watch.Signal.Task.WaitAsync(timeout, cancellationToken);
         }
         catch (TimeoutException)
         {
@@ -30,8 +57,21 @@ public sealed class StatusWaiter(NpgsqlDataSource dataSource, ILogger<StatusWait
         }
         finally
         {
-            _waiting.TryRemove(new KeyValuePair<long, TaskCompletionSource>(messageId, signal));
+            lock (_gate)
+            {
+                if (--watch.Waiters == 0)
+                {
+                    _watches.Remove(messageId);
+                }
+
+                if (--_waitsByUser[userId] == 0)
+                {
+                    _waitsByUser.Remove(userId);
+                }
+            }
         }
+
+        return true;
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -39,21 +79,30 @@ public sealed class StatusWaiter(NpgsqlDataSource dataSource, ILogger<StatusWait
         using var timer = new PeriodicTimer(PollInterval);
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
-            if (_waiting.IsEmpty)
+            long[] ids;
+            lock (_gate)
+            {
+                ids = [.. _watches.Keys];
+            }
+
+            if (ids.Length == 0)
             {
                 continue;
             }
 
             try
             {
-                var ids = _waiting.Keys.ToArray();
                 await using var connection = await dataSource.OpenConnectionAsync(stoppingToken);
-                foreach (var id in await connection.QueryAsync<long>(
-                             new CommandDefinition(LeftUnsentSql, new { ids }, cancellationToken: stoppingToken)))
+                var left = await connection.QueryAsync<long>(
+                    new CommandDefinition(LeftUnsentSql, new { ids }, cancellationToken: stoppingToken));
+                lock (_gate)
                 {
-                    if (_waiting.TryGetValue(id, out var signal))
+                    foreach (var id in left)
                     {
-                        signal.TrySetResult();
+                        if (_watches.TryGetValue(id, out var watch))
+                        {
+                            watch.Signal.TrySetResult();
+                        }
                     }
                 }
             }
@@ -62,5 +111,13 @@ public sealed class StatusWaiter(NpgsqlDataSource dataSource, ILogger<StatusWait
                 logger.LogWarning(exception, "Checking waited-on messages failed; retrying on the next tick");
             }
         }
+    }
+
+    /// <summary>One message's signal, shared by every request waiting on it; removed when the last one leaves.</summary>
+    private sealed class Watch
+    {
+        public TaskCompletionSource Signal { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public int Waiters { get; set; }
     }
 }

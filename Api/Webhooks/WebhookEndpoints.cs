@@ -70,9 +70,9 @@ public static class WebhookEndpoints
             return TypedResults.Ok();
         }
 
-        foreach (var error in parsed.Errors)
+        if (parsed.ErrorCodes.Count > 0)
         {
-            logger.LogWarning("Provider reported an error not tied to a message: {Errors}", error);
+            logger.LogWarning("Provider reported errors not tied to a message: codes {ErrorCodes}", parsed.ErrorCodes);
         }
 
         if (parsed.Skipped > 0)

@@ -2,12 +2,19 @@ using System.ComponentModel.DataAnnotations;
 
 namespace GovSg.Api.Webhooks;
 
-public sealed class WebhookOptions
+public sealed class WebhookOptions : IValidatableObject
 {
     public const string SectionName = "Webhooks";
 
+    /// <summary>
+    /// The shortest app secret or verify token accepted at start (SPEC §9.1): anyone who guesses the app secret can
+    /// sign webhooks. Meta's app secrets are 32 hex digits; a verify token is ours to choose.
+    /// </summary>
+    public const int MinSecretLength = 16;
+
     /// <summary>The token Meta echoes in the verification handshake.</summary>
     [Required(ErrorMessage = "Webhooks:VerifyToken (env Webhooks__VerifyToken) is required.")]
+    [MinLength(MinSecretLength, ErrorMessage = "Webhooks:VerifyToken must be at least 16 characters.")]
     public string VerifyToken { get; set; } = "";
 
     /// <summary>The app secret(s) webhooks are signed with; two during a rotation.</summary>
@@ -22,4 +29,17 @@ public sealed class WebhookOptions
     /// <summary>How long to wait for the broker to confirm the statuses before answering 503 so Meta retries.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:00:30")]
     public TimeSpan PublishTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        for (var i = 0; i < AppSecrets.Length; i++)
+        {
+            if (AppSecrets[i] is not { Length: >= MinSecretLength })
+            {
+                yield return new ValidationResult(
+                    $"Webhooks:AppSecrets:{i} (env Webhooks__AppSecrets__{i}) must be at least {MinSecretLength} characters.",
+                    [nameof(AppSecrets)]);
+            }
+        }
+    }
 }

@@ -19,7 +19,7 @@ public static class WebhookPayload
     /// <summary>The last second a <see cref="DateTime"/> holds (9999-12-31T23:59:59Z); a later timestamp is unreadable.</summary>
     private static readonly long MaxUnixSeconds = (DateTime.MaxValue - DateTime.UnixEpoch).Ticks / TimeSpan.TicksPerSecond;
 
-    public sealed record Parsed(List<ProviderStatus> Statuses, int Skipped, List<string> Errors);
+    public sealed record Parsed(List<ProviderStatus> Statuses, int Skipped, List<string> ErrorCodes);
 
     /// <summary>Null when the body is not the JSON object Meta sends.</summary>
     public static Parsed? Parse(byte[] body, string phoneNumberId)
@@ -44,7 +44,8 @@ public static class WebhookPayload
             {
                 if (value.TryGetProperty("errors", out var errors) && errors.ValueKind == JsonValueKind.Array)
                 {
-                    parsed.Errors.Add(errors.GetRawText());
+                    // Only the codes: Meta's texts may carry a number or a message's content (SPEC §9.1).
+                    parsed.ErrorCodes.AddRange(errors.EnumerateArray().Select(ErrorCode));
                 }
 
                 if (!value.TryGetProperty("statuses", out var statuses) || statuses.ValueKind != JsonValueKind.Array ||
@@ -121,6 +122,12 @@ public static class WebhookPayload
     }
 
     /// <summary>A non-empty string property; one holding a NUL, which PostgreSQL cannot store, counts as absent.</summary>
+    private static string ErrorCode(JsonElement error) =>
+        error.ValueKind == JsonValueKind.Object && error.TryGetProperty("code", out var code) &&
+        code.ValueKind == JsonValueKind.Number
+            ? code.GetRawText()
+            : "unknown";
+
     private static bool TryGetString(JsonElement element, string name, out string value)
     {
         value = element.TryGetProperty(name, out var property) && property.ValueKind == JsonValueKind.String &&

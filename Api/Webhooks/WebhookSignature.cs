@@ -36,6 +36,11 @@ public static class WebhookSignature
         return valid;
     }
 
+    /// <summary>
+    /// Compares SHA-256 digests, which always have the same length: comparing the tokens themselves would end at once
+    /// on a length mismatch and so tell an attacker the configured token's length.
+    /// </summary>
     public static bool TokenMatches(string? given, string expected) =>
-        given is not null && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(given), Encoding.UTF8.GetBytes(expected));
+        given is not null && CryptographicOperations.FixedTimeEquals(
+            SHA256.HashData(Encoding.UTF8.GetBytes(given)), SHA256.HashData(Encoding.UTF8.GetBytes(expected)));
 }

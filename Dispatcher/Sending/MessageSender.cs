@@ -137,9 +137,10 @@ public sealed class MessageSender(
         }
         catch (Exception exception)
         {
+            // The exception is for operators; agencies read error_description, which never names our internals.
             logger.LogError(exception, "Sending message {MessageId} failed unexpectedly", message.Id);
             return (message, SendOutcome.Failure(FailureKind.Transient, "dispatcher_error",
-                $"Unexpected failure while calling the provider ({exception.GetType().Name})", possiblySent: true));
+                "Unexpected failure while calling the provider", possiblySent: true));
         }
     }
 
@@ -181,7 +182,8 @@ public sealed class MessageSender(
         else if (outcome.Kind == FailureKind.CredentialsBroken)
         {
             var error = $"{outcome.ErrorCode}: {outcome.ErrorDescription}";
-            logger.LogError("The provider rejected our credentials ({Error}); pausing sends", error);
+            logger.LogError("The provider rejected our credentials (code {ErrorCode}, text {ErrorFingerprint}); pausing sends",
+                outcome.ErrorCode, ProviderErrors.Fingerprint(outcome.ErrorDescription));
             gate.CredentialsRejected(now, error);
         }
         else if (outcome.Kind == FailureKind.Throughput)

@@ -1,3 +1,6 @@
+using System.Security.Cryptography;
+using System.Text;
+
 namespace GovSg.Dispatcher.Sending;
 
 /// <summary>Classifies a provider error by its <c>error.code</c> first and the HTTP status second (SPEC §5).</summary>
@@ -51,4 +54,11 @@ public static class ProviderErrors
             _ => FailureKind.Permanent,
         };
     }
+
+    /// <summary>
+    /// A short, stable stand-in for provider text in logs. Meta's error texts and message ids can carry the recipient's
+    /// number or the params (SPEC §9.1), so logs hold this instead: equal texts give equal fingerprints.
+    /// </summary>
+    public static string Fingerprint(string text) =>
+        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..12];
 }

@@ -35,7 +35,8 @@ public sealed class ClaimedMessage
 /// </summary>
 public sealed class SendStore(NpgsqlDataSource dataSource)
 {
-    // The claim: only one dispatcher at a time, only once due, never after expiry. The lease (available_at and
+    // The claim: only one dispatcher at a time, only once due, never after expiry, never for a user an operator has
+    // disabled (SPEC §7: a stolen key's messages stay unsent). The lease (available_at and
     // sweep_at) makes the message due again if this dispatcher dies before recording an outcome; the sweeper then holds
     // it for reconciliation, as the call may have been made.
     private const string ClaimSql = """
@@ -47,6 +48,7 @@ public sealed class SendStore(NpgsqlDataSource dataSource)
             attempted_at = @now,
             call_open = true
         WHERE id = ANY(@ids) AND status = 'UNSENT' AND available_at <= @now AND expires_at > @now AND NOT call_open
+          AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = messages.user_id AND u.disabled_at IS NOT NULL)
         RETURNING id, recipient, params::text AS params, language_code, whatsapp_template_name, param_order,
                   attempts, first_attempt_at, created_at, expires_at, last_error,
                   COALESCE(held_attempt = attempts - 1, false) AS resend, held_at

@@ -6,12 +6,18 @@ namespace GovSg.Dispatcher.Sending;
 /// Where and how the Dispatcher calls the WhatsApp Cloud API. Pointing it at Meta instead of the simulator is a
 /// change of <see cref="BaseUrl"/>, <see cref="PhoneNumberId"/> and <see cref="AccessToken"/> only.
 /// </summary>
-public sealed class WhatsAppOptions
+public sealed class WhatsAppOptions : IValidatableObject
 {
     public const string SectionName = "WhatsApp";
 
     /// <summary>https://graph.facebook.com/ in production; the simulator's address locally.</summary>
     [Required] public Uri BaseUrl { get; set; } = new("https://graph.facebook.com/");
+
+    /// <summary>
+    /// Lets <see cref="BaseUrl"/> be plain http, for the local run and tests against the simulator only: the access
+    /// token travels with every call, so production must use https (SPEC §9.1).
+    /// </summary>
+    public bool AllowInsecureBaseUrl { get; set; }
 
     [Required, RegularExpression(@"^v\d+\.\d+$")] public string ApiVersion { get; set; } = "v21.0";
 
@@ -34,4 +40,14 @@ public sealed class WhatsAppOptions
     /// 3,300/s), so it must cover the number's limit with room for slow answers; the pace above still applies.
     /// </summary>
     [Range(1, 10_000)] public int MaxConcurrentSends { get; set; } = 1_000;
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (BaseUrl.Scheme != Uri.UriSchemeHttps && !(AllowInsecureBaseUrl && BaseUrl.Scheme == Uri.UriSchemeHttp))
+        {
+            yield return new ValidationResult(
+                "WhatsApp:BaseUrl must be https (WhatsApp:AllowInsecureBaseUrl=true allows http for local runs only).",
+                [nameof(BaseUrl)]);
+        }
+    }
 }

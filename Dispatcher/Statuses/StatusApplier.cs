@@ -1,6 +1,5 @@
-using System.Security.Cryptography;
-using System.Text;
 using GovSg.Dispatcher.Extensions;
+using GovSg.Dispatcher.Sending;
 using Microsoft.Extensions.Options;
 
 namespace GovSg.Dispatcher.Statuses;
@@ -35,13 +34,10 @@ public sealed class StatusApplier(
         {
             // WhatsApp message ids embed the recipient's number, so only a fingerprint of the id is logged.
             logger.LogWarning("Dropped a {Status} status for unknown provider message {ProviderMessageIdHash} after {Retention}",
-                status.Status, Fingerprint(status.ProviderMessageId), _options.UnknownMessageRetention);
+                status.Status, ProviderErrors.Fingerprint(status.ProviderMessageId), _options.UnknownMessageRetention);
         }
 
         metrics.UnknownStatusesDropped(dropped.Count);
         return retried;
     }
-
-    private static string Fingerprint(string providerMessageId) =>
-        Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(providerMessageId)))[..12];
 }

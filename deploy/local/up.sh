@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole system locally with the WhatsApp simulator as the provider: PostgreSQL and RabbitMQ (installed and
 # started when missing), migrations, a demo user, key and templates, then the simulator, the Api and a Dispatcher in
-# the background. Prints the Api URL, the demo key and a ready-to-paste curl. Run it again to restart everything;
+# the background. Prints the Api URL, where the demo key is and a ready-to-paste curl. Run it again to restart everything;
 # deploy/local/down.sh stops it.
 #
 # Optional knobs (the benchmark uses them; unset, nothing changes):
@@ -25,16 +25,17 @@ if [ "$(as_root su postgres -c "psql -qtAX -c \"SELECT 1 FROM pg_database WHERE 
 fi
 bash deploy/local/down.sh >/dev/null 2>&1 || true
 
-# Local secrets, made once and kept out of the repository.
+# Local secrets, made once and kept out of the repository, readable by their owner only (SPEC §9.1).
 if [ ! -f "$state/secrets.env" ]; then
   rand() { head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
-  cat >"$state/secrets.env" <<SECRETS
+  (umask 077 && cat >"$state/secrets.env") <<SECRETS
 Auth__KeyPepper=$(rand)
 Webhooks__VerifyToken=$(rand)
 Webhooks__AppSecrets__0=$(rand)
 WhatsApp__AccessToken=$(rand)
 SECRETS
 fi
+chmod 600 "$state/secrets.env"
 set -a
 # shellcheck disable=SC1091
 . "$state/secrets.env"
@@ -61,7 +62,15 @@ email=demo@agency.gov.sg
 api admin user upsert --email "$email" --agency "Demo Agency" --rate-limit 100 >/dev/null
 api admin template import --file "$root/deploy/local/templates.json" >/dev/null
 for template in 1 2 3; do api admin template grant --email "$email" --template "$template" >/dev/null; done
-key=$(api admin key create --email "$email" --label "demo $(date -u +%FT%TZ)" | sed -n 's/^api key: *//p')
+# One demo key at a time: the previous run's key is revoked before a new one is made. The key lives in an owner-only
+# file and is never printed, so it stays out of logs that capture this script's output (the benchmark's, CI's).
+key_file="$state/demo-key"
+if [ -s "$key_file" ]; then
+  previous=$(sed -n 's/^gsg_\([0-9a-f]*\)_.*/\1/p' "$key_file")
+  [ -z "$previous" ] || api admin key revoke --key-id "$previous" >/dev/null || true
+fi
+(umask 077 && api admin key create --email "$email" --label "demo $(date -u +%FT%TZ)" --valid-days 30 \
+  | sed -n 's/^api key: *//p' >"$key_file")
 
 start() { # name, folder, dll, then environment assignments
   local name=$1 folder=$2 dll=$3; shift 3
@@ -76,7 +85,8 @@ dispatcher_urls=()
 for i in $(seq 1 "$dispatchers"); do
   name=dispatcher; [ "$i" -eq 1 ] || name="dispatcher-$i"
   url="http://localhost:$((8080 + i))"
-  start "$name" Dispatcher GovSg.Dispatcher.dll ASPNETCORE_URLS="$url" WhatsApp__BaseUrl=http://localhost:8090/
+  start "$name" Dispatcher GovSg.Dispatcher.dll ASPNETCORE_URLS="$url" WhatsApp__BaseUrl=http://localhost:8090/ \
+    WhatsApp__AllowInsecureBaseUrl=true
   dispatcher_urls+=("$url/health/ready")
 done
 
@@ -94,15 +104,15 @@ GovSg is running (logs in .local/logs, stop with: bash deploy/local/down.sh)
 $dispatcher_lines
   Simulator   http://localhost:8090   (control API under /_sim)
   Demo user   $email
-  Demo key    $key
+  Demo key    in .local/demo-key (readable by you only; revoked and replaced on the next start)
 
 Send the officer-call template:
 
 curl -sS -X POST http://localhost:8080/v1/transactional/govsg/send \\
-  -H 'Authorization: Bearer $key' -H 'Content-Type: application/json' \\
+  -H "Authorization: Bearer \$(cat $key_file)" -H 'Content-Type: application/json' \\
   -d '{"recipient":"+6591234567","template_id":1,"params":{"recipient_name":"Stanley Nguyen","officer_name":"John Tan","officer_designation":"Reception Officer","agency":"Open Government Products","topic":"document collection","timeslot":"1-3PM"}}'
 
 Then read it back (use the "id" from the answer):
 
-curl -sS http://localhost:8080/v1/transactional/govsg/<id> -H 'Authorization: Bearer $key'
+curl -sS http://localhost:8080/v1/transactional/govsg/<id> -H "Authorization: Bearer \$(cat $key_file)"
 INFO

@@ -75,7 +75,7 @@ start api Api GovSg.Api.dll ASPNETCORE_URLS="$api"
 # A 2 s timeout against 3 s late answers; a short lease, so the killed Dispatcher's claims lapse within the run.
 for name in dispatcher-a dispatcher-b; do
   port=$((base + 2)); [ "$name" = dispatcher-a ] || port=$((base + 3))
-  start "$name" Dispatcher GovSg.Dispatcher.dll ASPNETCORE_URLS="http://127.0.0.1:$port" WhatsApp__BaseUrl="$simulator/" \
+  start "$name" Dispatcher GovSg.Dispatcher.dll ASPNETCORE_URLS="http://127.0.0.1:$port" WhatsApp__BaseUrl="$simulator/" WhatsApp__AllowInsecureBaseUrl=true \
     WhatsApp__Timeout=00:00:02 WhatsApp__MessagesPerSecond=1000 Retry__ClaimLease=00:00:05 Retry__ReconcileHold="$hold"
 done
 for url in "$simulator/health" "$api/health/ready" "http://127.0.0.1:$((base + 2))/health/ready" "http://127.0.0.1:$((base + 3))/health/ready"; do

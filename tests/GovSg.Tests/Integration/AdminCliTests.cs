@@ -102,7 +102,7 @@ public sealed class AdminCliTests
     }
 
     /// <summary>Runs a verb of the Api executable with this test system's database; returns its exit code and output.</summary>
-    private static async Task<(int Code, string Output)> RunAsync(params string[] args)
+    internal static async Task<(int Code, string Output)> RunAsync(params string[] args)
     {
         var output = new StringWriter();
         var console = Console.Out;

@@ -6,8 +6,12 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace GovSg.Tests.Integration;
 
-/// <summary>Hosts one of our executables in the test process with the given settings.</summary>
-public sealed class Host<TEntryPoint>(IReadOnlyDictionary<string, string?> settings, bool kestrel)
+/// <summary>
+/// Hosts one of our executables in the test process with the given settings (and, rarely, a service replaced to provoke
+/// what a test looks for).
+/// </summary>
+public sealed class Host<TEntryPoint>(IReadOnlyDictionary<string, string?> settings, bool kestrel,
+    Action<IServiceCollection>? services = null)
     : WebApplicationFactory<TEntryPoint> where TEntryPoint : class
 {
     /// <summary>Starts the host; with Kestrel, on a free loopback port that other hosts can call.</summary>
@@ -32,6 +36,11 @@ public sealed class Host<TEntryPoint>(IReadOnlyDictionary<string, string?> setti
         foreach (var (key, value) in settings)
         {
             builder.UseSetting(key, value);
+        }
+
+        if (services is not null)
+        {
+            builder.ConfigureServices(services);
         }
     }
 }

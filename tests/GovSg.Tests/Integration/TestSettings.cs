@@ -22,8 +22,8 @@ public static class TestSettings
 
     public const string Pepper = "test-pepper-0123456789abcdef0123456789abcdef";
     public const string AccessToken = "test-access-token";
-    public const string AppSecret = "test-app-secret";
-    public const string VerifyToken = "test-verify-token";
+    public const string AppSecret = "test-app-secret-0123456789abcdef";
+    public const string VerifyToken = "test-verify-token-0123456789";
     public const string PhoneNumberId = "106540352242922";
 
     /// <summary>The repository root, found from the test binaries, for files such as the demo templates.</summary>

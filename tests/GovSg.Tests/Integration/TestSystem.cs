@@ -77,7 +77,8 @@ public sealed class TestSystem : IAsyncDisposable
     }
 
     /// <summary>Another Dispatcher on the same queues, stopped with the system (or earlier, by disposing it).</summary>
-    public async Task<Host<GovSg.Dispatcher.Program>> StartDispatcherAsync(IReadOnlyDictionary<string, string?>? overrides = null)
+    public async Task<Host<GovSg.Dispatcher.Program>> StartDispatcherAsync(IReadOnlyDictionary<string, string?>? overrides = null,
+        Action<IServiceCollection>? services = null)
     {
         var settings = DispatcherSettings(Simulator.Address);
         foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
@@ -85,14 +86,15 @@ public sealed class TestSystem : IAsyncDisposable
             settings[key] = value;
         }
 
-        var dispatcher = new Host<GovSg.Dispatcher.Program>(settings, kestrel: false).Start();
+        var dispatcher = new Host<GovSg.Dispatcher.Program>(settings, kestrel: false, services).Start();
         _extraHosts.Add(dispatcher);
         await WaitForBusAsync(dispatcher.Services);
         return dispatcher;
     }
 
     /// <summary>An extra Api with some settings changed (e.g. an unreachable broker or database), stopped with the system.</summary>
-    public Host<GovSg.Api.Program> StartApi(IReadOnlyDictionary<string, string?> overrides)
+    public Host<GovSg.Api.Program> StartApi(IReadOnlyDictionary<string, string?> overrides,
+        Action<IServiceCollection>? services = null)
     {
         var settings = ApiSettings();
         foreach (var (key, value) in overrides)
@@ -100,7 +102,7 @@ public sealed class TestSystem : IAsyncDisposable
             settings[key] = value;
         }
 
-        var api = new Host<GovSg.Api.Program>(settings, kestrel: false).Start();
+        var api = new Host<GovSg.Api.Program>(settings, kestrel: false, services).Start();
         _extraHosts.Add(api);
         return api;
     }
@@ -242,6 +244,7 @@ public sealed class TestSystem : IAsyncDisposable
         ["RabbitMq:Password"] = TestSettings.RabbitPassword,
         ["RabbitMq:VirtualHost"] = TestSettings.RabbitVirtualHost,
         ["WhatsApp:BaseUrl"] = simulator.ToString(),
+        ["WhatsApp:AllowInsecureBaseUrl"] = "true",
         ["WhatsApp:PhoneNumberId"] = TestSettings.PhoneNumberId,
         ["WhatsApp:AccessToken"] = TestSettings.AccessToken,
         ["WhatsApp:MessagesPerSecond"] = "10000",

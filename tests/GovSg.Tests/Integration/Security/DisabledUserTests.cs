@@ -1,0 +1,80 @@
+using System.Net;
+using Dapper;
+
+namespace GovSg.Tests.Integration.Security;
+
+/// <summary>
+/// A stolen key has queued messages (SPEC §7): disabling the user stops every Dispatcher from sending them, and
+/// <c>admin user disable --cancel-pending</c> ends them as ERROR <c>cancelled</c>.
+/// </summary>
+[NonParallelizable]
+public sealed class DisabledUserTests
+{
+    private static TestSystem Env => TestEnvironment.Current;
+
+    [Test]
+    public async Task Dispatcher_WhenTheUserIsDisabledBetweenAttempts_DoesNotSendTheMessage()
+    {
+        var user = await Env.CreateUserAsync(grants: [3]);
+        var (local, digits) = TestRecipients.Next();
+        // The first attempt fails with a pair-rate error, so the message waits a second for its retry.
+        await Env.SetRecipientRuleAsync(digits, new { send_error = new { http_status = 400, code = 131056 }, fail_times = 1 });
+        var ids = await QueueAsync(user, local, 1);
+        await WaitForFirstAttemptsAsync(ids);
+
+        Assert.That((await AdminCliTests.RunAsync("admin", "user", "disable", "--email", user.Email)).Code, Is.Zero);
+        var sends = await Poll.UntilAsync(() => Env.SimulatorSendsAsync(digits), s => s.Count > 0, TimeSpan.FromSeconds(3));
+
+        Assert.That(sends, Is.Empty, "a message of a disabled user was sent");
+        Assert.That(await StatusesAsync(ids), Is.All.EqualTo(("UNSENT", (string?)null)));
+    }
+
+    [Test]
+    public async Task DisableWithCancelPending_EndsTheUsersPendingMessagesAsCancelled()
+    {
+        var user = await Env.CreateUserAsync(grants: [3]);
+        var (local, digits) = TestRecipients.Next();
+        await Env.SetRecipientRuleAsync(digits, new { send_error = new { http_status = 400, code = 131056 }, fail_times = 1_000 });
+        var ids = await QueueAsync(user, local, 3);
+        await WaitForFirstAttemptsAsync(ids);
+
+        var (code, output) = await AdminCliTests.RunAsync("admin", "user", "disable", "--cancel-pending", "--email", user.Email);
+        var (refused, _) = await MessageJson.PostRawAsync(user.Client, $$"""{"recipient":"{{local}}","template_id":3}""");
+
+        Assert.That(code, Is.Zero);
+        Assert.That(output, Does.Contain("3 pending message(s) cancelled"));
+        Assert.That(await StatusesAsync(ids), Is.All.EqualTo(("ERROR", (string?)"cancelled")));
+        Assert.That(refused.StatusCode, Is.EqualTo(HttpStatusCode.Forbidden));
+    }
+
+    private static async Task<long[]> QueueAsync(TestUser user, string recipient, int count)
+    {
+        var ids = new List<long>();
+        for (var i = 0; i < count; i++)
+        {
+            var (response, message) = await MessageJson.PostRawAsync(user.Client, $$"""{"recipient":"{{recipient}}","template_id":3}""");
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Created));
+            ids.Add(long.Parse(message.Str("id"), System.Globalization.CultureInfo.InvariantCulture));
+        }
+
+        return [.. ids];
+    }
+
+    private static async Task WaitForFirstAttemptsAsync(long[] ids)
+    {
+        var tried = await Poll.UntilAsync(async () =>
+        {
+            await using var connection = await Env.Database.OpenConnectionAsync();
+            return await connection.ExecuteScalarAsync<long>(
+                "SELECT count(*) FROM messages WHERE id = ANY(@ids) AND attempts > 0 AND status = 'UNSENT'", new { ids });
+        }, n => n == ids.Length, TimeSpan.FromSeconds(5));
+        Assert.That(tried, Is.EqualTo(ids.Length), "every message failed its first attempt and waits for a retry");
+    }
+
+    private static async Task<IReadOnlyList<(string Status, string? Code)>> StatusesAsync(long[] ids)
+    {
+        await using var connection = await Env.Database.OpenConnectionAsync();
+        return [.. await connection.QueryAsync<(string, string?)>(
+            "SELECT status::text, error_code FROM messages WHERE id = ANY(@ids)", new { ids })];
+    }
+}

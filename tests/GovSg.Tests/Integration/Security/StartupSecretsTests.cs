@@ -1,0 +1,41 @@
+using System.Net;
+using Microsoft.Extensions.Options;
+
+namespace GovSg.Tests.Integration.Security;
+
+/// <summary>Secrets are validated at start (SPEC §9.1): a service with a guessable secret refuses to run.</summary>
+public sealed class StartupSecretsTests
+{
+    private static TestSystem Env => TestEnvironment.Current;
+
+    [TestCase("Webhooks:AppSecrets:0", "", "Webhooks:AppSecrets:0")]
+    [TestCase("Webhooks:AppSecrets:0", "short-secret", "Webhooks:AppSecrets:0")]
+    [TestCase("Webhooks:AppSecrets:1", "short-secret", "Webhooks:AppSecrets:1")]
+    [TestCase("Webhooks:VerifyToken", "", "Webhooks:VerifyToken")]
+    [TestCase("Webhooks:VerifyToken", "guessable", "Webhooks:VerifyToken")]
+    public void Api_WithAnEmptyOrShortWebhookSecret_RefusesToStart(string setting, string value, string named)
+    {
+        var start = () => Env.StartApi(new Dictionary<string, string?> { [setting] = value });
+
+        Assert.That(start, Throws.InstanceOf<OptionsValidationException>().With.Message.Contains(named));
+    }
+
+    [TestCase("")]
+    [TestCase("test-verify-token")]
+    [TestCase(TestSettings.VerifyToken + "x")]
+    public async Task Verify_WithAWrongToken_IsRefused(string token)
+    {
+        using var response = await Env.Client(null).GetAsync(
+            $"{Webhooks.Path}?hub.mode=subscribe&hub.verify_token={token}&hub.challenge=42");
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Forbidden));
+    }
+
+    [Test]
+    public async Task Dispatcher_WithAPlainHttpProviderUrl_AndNoLocalRunSetting_RefusesToStart()
+    {
+        var start = () => Env.StartDispatcherAsync(new Dictionary<string, string?> { ["WhatsApp:AllowInsecureBaseUrl"] = "false" });
+
+        await Assert.ThatAsync(start, Throws.InstanceOf<OptionsValidationException>().With.Message.Contains("must be https"));
+    }
+}

@@ -34,7 +34,7 @@ public sealed class AdminStore(NpgsqlDataSource dataSource)
             error_description = 'Cancelled by an operator: the sending user was disabled'
         FROM users u
         WHERE u.email = @email AND u.disabled_at IS NOT NULL AND m.user_id = u.id AND m.status = 'UNSENT'
-          AND NOT m.call_open AND NOT (m.held_attempt = m.attempts AND m.available_at > @now)
+          AND NOT m.call_open AND NOT (m.held_attempt IS NOT DISTINCT FROM m.attempts AND m.available_at > @now)
         """;
 
     private const string UserIdSql = "SELECT id FROM users WHERE email = @email";

@@ -42,8 +42,8 @@ public sealed class SendOutcomeWriter(SendStore store, DispatcherMetrics metrics
 
                 break;
             case SendDecision.RetryAt retry:
-                logger.LogInformation("Message {MessageId} attempt {Attempt} failed (error {ErrorFingerprint}); retrying at {RetryAt:O}",
-                    message.Id, message.Attempts, ProviderErrors.Fingerprint(retry.LastError), retry.At);
+                logger.LogInformation("Message {MessageId} attempt {Attempt} failed ({Error}); retrying at {RetryAt:O}",
+                    message.Id, message.Attempts, ProviderErrors.Redact(retry.LastError), retry.At);
                 await Durably(ct => store.RetryAsync(message.Id, message.Attempts, retry.At, retry.LastError, ct));
                 break;
             case SendDecision.DeferUntil defer:
@@ -53,9 +53,9 @@ public sealed class SendOutcomeWriter(SendStore store, DispatcherMetrics metrics
                 if (await Durably(ct => store.HoldAsync(message.Id, message.Attempts, hold.Until, hold.LastError, now, ct)))
                 {
                     metrics.Held();
-                    logger.LogWarning("Message {MessageId} attempt {Attempt} has an unknown outcome (error {ErrorFingerprint}); holding " +
+                    logger.LogWarning("Message {MessageId} attempt {Attempt} has an unknown outcome ({Error}); holding " +
                         "it until {HoldUntil:O} for a status to reconcile it", message.Id, message.Attempts,
-                        ProviderErrors.Fingerprint(hold.LastError), hold.Until);
+                        ProviderErrors.Redact(hold.LastError), hold.Until);
                 }
 
                 break;

@@ -7,18 +7,22 @@ namespace GovSg.Tests.Integration.Security;
 
 /// <summary>
 /// Records every host name this process resolves, every HTTP request it starts and every socket it connects, from the
-/// runtime's own networking events, so a test notices a connection nobody configured. Everything the tests configure
-/// (PostgreSQL, RabbitMQ, the simulator as the provider) is on loopback, so anything else is unexpected.
+/// runtime's own networking events, so a test notices a connection nobody configured. The simulator (the provider) is
+/// on loopback; PostgreSQL and RabbitMQ are wherever the test containers publish their ports (loopback, or the Docker
+/// bridge's gateway): those are the configured hosts, and anything else is unexpected.
 /// </summary>
-public sealed class OutboundConnectionMonitor : EventListener
+public sealed class OutboundConnectionMonitor(params string[] configuredHosts) : EventListener
 {
     private static readonly string[] Sources = ["System.Net.Http", "System.Net.NameResolution", "System.Net.Sockets"];
 
     private readonly ConcurrentQueue<string> _targets = new();
 
+    private readonly HashSet<string> _configured = [.. configuredHosts.SelectMany(host =>
+        Dns.GetHostAddresses(host).Select(address => address.ToString()).Append(host))];
+
     public IReadOnlyList<string> Targets => [.. _targets];
 
-    public IReadOnlyList<string> Unexpected => [.. _targets.Where(target => !IsLoopback(target))];
+    public IReadOnlyList<string> Unexpected => [.. _targets.Where(target => !IsLoopback(target) && !_configured.Contains(target))];
 
     protected override void OnEventSourceCreated(EventSource eventSource)
     {

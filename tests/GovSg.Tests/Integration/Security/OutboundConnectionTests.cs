@@ -14,7 +14,8 @@ public sealed class OutboundConnectionTests
     [Test]
     public async Task ApiAndDispatcher_WhileStartingSendingAndStopping_ConnectToNothingButWhatIsConfigured()
     {
-        using var monitor = new OutboundConnectionMonitor();
+        using var monitor = new OutboundConnectionMonitor(new Npgsql.NpgsqlConnectionStringBuilder(TestSettings.Postgres).Host!,
+            TestSettings.RabbitHost);
         // MassTransit's usage report goes out minutes after start, or when the host stops if asked to: asking for that
         // makes this test see the report whenever it is on.
         Action<IServiceCollection> reportAtOnce = services =>

@@ -17,7 +17,7 @@ public sealed class SharedWaitTests
     {
         var user = await Env.CreateUserAsync(grants: [3]);
         var (local, digits) = TestRecipients.Next();
-        await Env.SetRecipientRuleAsync(digits, new { extra_delay_ms = 1_800 });
+        await Env.SetRecipientRuleAsync(digits, new { extra_delay_ms = 1_800, webhooks = "none" });
         var body = $$"""{"recipient":"{{local}}","template_id":3}""";
         var key = Guid.NewGuid().ToString("N");
 

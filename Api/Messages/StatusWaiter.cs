@@ -8,7 +8,7 @@ namespace GovSg.Api.Messages;
 /// Lets requests with <c>Prefer: wait</c> sleep until their message leaves UNSENT. One poller per replica checks all
 /// waiting ids in a single query per tick, so the database cost does not grow with the number of waiting requests.
 /// </summary>
-public sealed class StatusWaiter(NpgsqlDataSource dataSource, ILogger<StatusWaiter> logger) : BackgroundService
+public sealed class StatusWaiter(NpgsqlDataSource dataSource, TimeProvider time, ILogger<StatusWaiter> logger) : BackgroundService
 {
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(50);
 
@@ -22,7 +22,7 @@ public sealed class StatusWaiter(NpgsqlDataSource dataSource, ILogger<StatusWait
         var signal = _waiting.GetOrAdd(messageId, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
         try
         {
-            await signal.Task.WaitAsync(timeout, cancellationToken);
+            await signal.Task.WaitAsync(timeout, time, cancellationToken);
         }
         catch (TimeoutException)
         {
@@ -36,7 +36,7 @@ public sealed class StatusWaiter(NpgsqlDataSource dataSource, ILogger<StatusWait
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(PollInterval);
+        using var timer = new PeriodicTimer(PollInterval, time);
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
             if (_waiting.IsEmpty)

@@ -10,7 +10,7 @@ namespace GovSg.Api.Messages;
 /// leaves. Each user holds at most <see cref="MaxWaitsPerUser"/> waits at once (SPEC §7), so one agency cannot tie up a
 /// replica's requests.
 /// </summary>
-public sealed class StatusWaiter(NpgsqlDataSource dataSource, ILogger<StatusWaiter> logger) : BackgroundService
+public sealed class StatusWaiter(NpgsqlDataSource dataSource, TimeProvider time, ILogger<StatusWaiter> logger) : BackgroundService
 {
     public const int MaxWaitsPerUser = 20;
 
@@ -49,7 +49,7 @@ public sealed class StatusWaiter(NpgsqlDataSource dataSource, ILogger<StatusWait
 
         try
         {
-            await watch.Signal.Task.WaitAsync(timeout, cancellationToken);
+            await watch.Signal.Task.WaitAsync(timeout, time, cancellationToken);
         }
         catch (TimeoutException)
         {
@@ -76,7 +76,7 @@ public sealed class StatusWaiter(NpgsqlDataSource dataSource, ILogger<StatusWait
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(PollInterval);
+        using var timer = new PeriodicTimer(PollInterval, time);
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
             long[] ids;

@@ -1,8 +1,12 @@
 using System.Globalization;
+using System.Reflection;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using System.Xml.Linq;
+using GovSg.Dispatcher.Sending;
 using GovSg.Tests.Integration;
+using MassTransit;
+using Microsoft.Extensions.Options;
 using YamlDotNet.Core;
 using YamlDotNet.Core.Events;
 using YamlDotNet.Serialization;
@@ -54,6 +58,14 @@ public sealed partial class DeploymentManifestTests
         ],
         ["tests/GovSg.WhatsAppSimulator"] =
             ["Simulator__AccessToken", "Simulator__AppSecret", "Simulator__WebhookUrl", "Simulator__TemplatesFile"],
+    };
+
+    /// <summary>The assembly each project folder builds, whose options types say which settings it reads.</summary>
+    private static readonly Dictionary<string, Assembly> ProjectAssemblies = new()
+    {
+        ["Api"] = typeof(GovSg.Api.Program).Assembly,
+        ["Dispatcher"] = typeof(GovSg.Dispatcher.Program).Assembly,
+        ["tests/GovSg.WhatsAppSimulator"] = typeof(GovSg.WhatsAppSimulator.Program).Assembly,
     };
 
     private static readonly string[] Dockerfiles = [.. ProjectImages.Values.Select(image => image.Dockerfile)];
@@ -415,8 +427,8 @@ public sealed partial class DeploymentManifestTests
         var scaledObject = Manifests.Value.Single(m => m.Kind == "ScaledObject");
         var spec = scaledObject.Root["spec"];
         var trigger = spec["triggers"].Items.Single();
-        var sendQueue = EndpointNamePattern()
-            .Match(File.ReadAllText(RepoPath("Dispatcher", "Sending", "SendMessageConsumerDefinition.cs")));
+        IConsumerDefinition sendDefinition = new SendMessageConsumerDefinition(Options.Create(new WhatsAppOptions()));
+        var sendQueue = sendDefinition.GetEndpointName(KebabCaseEndpointNameFormatter.Instance);
         var authentication = Manifests.Value.SingleOrDefault(m =>
             m.Kind == "TriggerAuthentication" && m.Name == trigger["authenticationRef"]["name"].Text);
 
@@ -424,7 +436,7 @@ public sealed partial class DeploymentManifestTests
         Assert.That(spec["scaleTargetRef"]["name"].Text, Is.EqualTo(DispatcherDeployment));
         Assert.That(trigger["type"].Text, Is.EqualTo("rabbitmq"));
         Assert.That(trigger["metadata"]["mode"].Text, Is.EqualTo("QueueLength"));
-        Assert.That(trigger["metadata"]["queueName"].Text, Is.EqualTo("send-message").And.EqualTo(sendQueue.Groups["name"].Value),
+        Assert.That(trigger["metadata"]["queueName"].Text, Is.EqualTo("send-message").And.EqualTo(sendQueue),
             "the queue the Dispatcher's SendMessageConsumerDefinition consumes");
         Assert.That(trigger["metadata"]["host"].Exists, Is.False, "the AMQP URL carries credentials: TriggerAuthentication only");
         Assert.That(spec["minReplicaCount"].Number, Is.GreaterThanOrEqualTo(2), "statuses and the sweeper need a Dispatcher at all times");
@@ -756,7 +768,10 @@ public sealed partial class DeploymentManifestTests
             && OptionsOf(project).TryGetValue(parts[0], out var keys) && keys.Contains(parts[1]);
     }
 
-    /// <summary>The options a project binds, read from its source: each class with a SectionName and its properties.</summary>
+    /// <summary>
+    /// The options a project binds: each of its types with a <c>SectionName</c> constant, and that type's properties
+    /// (options classes sharing a section, such as the connection strings, are merged).
+    /// </summary>
     private static Dictionary<string, HashSet<string>> OptionsOf(string project)
     {
         lock (OptionsCache)
@@ -767,31 +782,23 @@ public sealed partial class DeploymentManifestTests
             }
 
             var sections = new Dictionary<string, HashSet<string>>();
-            var files = Directory.EnumerateFiles(RepoPath(project), "*.cs", SearchOption.AllDirectories).Where(f => !IsBuildOutput(f));
-            foreach (var file in files)
+            foreach (var type in ProjectAssemblies[project].GetTypes())
             {
-                var text = File.ReadAllText(file);
-                var section = SectionNamePattern().Match(text);
-                if (!section.Success)
+                if (type.GetField("SectionName", BindingFlags.Public | BindingFlags.Static) is not { IsLiteral: true } field)
                 {
                     continue;
                 }
 
-                var keys = sections.TryGetValue(section.Groups["name"].Value, out var existing) ? existing : [];
-                keys.UnionWith(PropertyPattern().Matches(text).Select(m => m.Groups["name"].Value));
-                sections[section.Groups["name"].Value] = keys;
+                var section = (string)field.GetRawConstantValue()!;
+                var keys = sections.TryGetValue(section, out var existing) ? existing : [];
+                keys.UnionWith(type.GetProperties(BindingFlags.Public | BindingFlags.Instance).Select(property => property.Name));
+                sections[section] = keys;
             }
 
             Assert.That(sections, Is.Not.Empty, $"no options classes found in {project}");
             OptionsCache[project] = sections;
             return sections;
         }
-    }
-
-    private static bool IsBuildOutput(string file)
-    {
-        var relative = Path.GetRelativePath(TestSettings.RepositoryRoot, file).Replace('\\', '/');
-        return relative.Contains("/bin/", StringComparison.Ordinal) || relative.Contains("/obj/", StringComparison.Ordinal);
     }
 
     private static string AssemblyName(string project) =>
@@ -957,17 +964,8 @@ public sealed partial class DeploymentManifestTests
     [GeneratedRegex(@"Password=\$\{\w+:\?[^}]+\};")]
     private static partial Regex ConnectionStringPasswordPattern();
 
-    [GeneratedRegex(@"const\s+string\s+SectionName\s*=\s*""(?<name>[^""]+)""")]
-    private static partial Regex SectionNamePattern();
-
-    [GeneratedRegex(@"public\s+(?:required\s+)?[\w.<>\[\],?]+\s+(?<name>\w+)\s*\{\s*get;")]
-    private static partial Regex PropertyPattern();
-
     [GeneratedRegex(@"ShutdownTimeout\s*=\s*TimeSpan\.FromSeconds\((?<seconds>\d+)\)")]
     private static partial Regex ShutdownTimeoutPattern();
-
-    [GeneratedRegex(@"EndpointName\s*=\s*""(?<name>[^""]+)""")]
-    private static partial Regex EndpointNamePattern();
 
     [GeneratedRegex(@"\bdotnet\s+publish\b.*\s-c\s+Release\b")]
     private static partial Regex PublishReleasePattern();

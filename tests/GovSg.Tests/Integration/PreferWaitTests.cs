@@ -34,8 +34,10 @@ public sealed class PreferWaitTests
 
         var (response, message) = await PostAsync(user, local, "wait=1");
 
+        // Answered before the provider did (still UNSENT), and not before the time was up. No upper bound: a busy
+        // machine makes answers late, and the waiter's timing is tested on a fake clock (Unit/StatusWaiterTests).
         Assert.That(message.Str("status"), Is.EqualTo("UNSENT"));
-        Assert.That(clock.Elapsed, Is.GreaterThanOrEqualTo(TimeSpan.FromSeconds(0.95)).And.LessThan(TimeSpan.FromSeconds(1.8)));
+        Assert.That(clock.Elapsed, Is.GreaterThanOrEqualTo(TimeSpan.FromSeconds(0.95)));
         Assert.That(response.Headers.GetValues("Preference-Applied").Single(), Is.EqualTo("wait=1"));
     }
 

@@ -6,7 +6,20 @@ namespace GovSg.Tests.Integration;
 /// <summary>How provider failures end (SPEC §5), with the simulator answering as Meta does.</summary>
 public sealed class ProviderFailureTests
 {
+    /// <summary>Marks the cases that slow down or pause the shared Dispatcher's provider gate.</summary>
+    private const string ChangesTheGate = "ChangesTheProviderGate";
+
     private static TestSystem Env => TestEnvironment.Current;
+
+    /// <summary>A Dispatcher whose gate was slowed or paused is replaced, so later tests start with a fresh one.</summary>
+    [TearDown]
+    public async Task TearDownAsync()
+    {
+        if (TestContext.CurrentContext.Test.Properties["Category"].Contains(ChangesTheGate))
+        {
+            await Env.RestartDispatcherAsync();
+        }
+    }
 
     [Test]
     public async Task Send_WhenTheProviderRefusesPermanently_EndsInErrorWithItsCodeAtOnce()
@@ -26,7 +39,7 @@ public sealed class ProviderFailureTests
     }
 
     [TestCase(500, 131000)]
-    [TestCase(400, 130429)]
+    [TestCase(400, 130429, Category = ChangesTheGate)]
     [TestCase(503, 133004)]
     public async Task Send_WhenTheProviderFailsTransientlyTwice_RetriesAndIsAccepted(int status, int code)
     {
@@ -110,6 +123,7 @@ public sealed class ProviderFailureTests
     }
 
     [Test]
+    [Category(ChangesTheGate)]
     public async Task Send_WhenTheProviderRejectsOurCredentialsForLongerThanTheRetryBudget_KeepsTheMessageAndSendsItLater()
     {
         var user = await Env.CreateUserAsync();

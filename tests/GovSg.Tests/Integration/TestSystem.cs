@@ -44,7 +44,7 @@ public sealed class TestSystem : IAsyncDisposable
 
     public Host<GovSg.WhatsAppSimulator.Program> Simulator { get; }
 
-    public Host<GovSg.Dispatcher.Program> Dispatcher { get; }
+    public Host<GovSg.Dispatcher.Program> Dispatcher { get; private set; }
 
     public HttpClient SimulatorClient { get; }
 
@@ -90,6 +90,17 @@ public sealed class TestSystem : IAsyncDisposable
         _extraHosts.Add(dispatcher);
         await WaitForBusAsync(dispatcher.Services);
         return dispatcher;
+    }
+
+    /// <summary>
+    /// Replaces the shared Dispatcher with a fresh one, for tests that leave state in its memory (its provider gate's
+    /// pace or pause) that later tests must not inherit.
+    /// </summary>
+    public async Task RestartDispatcherAsync()
+    {
+        await Dispatcher.DisposeAsync();
+        Dispatcher = new Host<GovSg.Dispatcher.Program>(DispatcherSettings(Simulator.Address), kestrel: false).Start();
+        await WaitForBusAsync(Dispatcher.Services);
     }
 
     /// <summary>An extra Api with some settings changed (e.g. an unreachable broker or database), stopped with the system.</summary>

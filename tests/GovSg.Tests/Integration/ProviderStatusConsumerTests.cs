@@ -1,0 +1,76 @@
+using System.Globalization;
+using Dapper;
+using GovSg.Contracts;
+using GovSg.Dispatcher.Extensions;
+using GovSg.Dispatcher.Statuses;
+using MassTransit;
+using MassTransit.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace GovSg.Tests.Integration;
+
+/// <summary>
+/// The status consumer on MassTransit's in-memory test harness, with its definition's batching, against the test
+/// database only: no broker, no Dispatcher host.
+/// </summary>
+public sealed class ProviderStatusConsumerTests
+{
+    private static TestSystem Env => TestEnvironment.Current;
+
+    [Test]
+    public async Task Consume_AppliesTrackedStatusesAndSkipsTheOthers()
+    {
+        var (id, providerMessageId) = await AcceptedMessageAsync();
+        await using var services = HarnessServices();
+        var harness = services.GetRequiredService<ITestHarness>();
+        await harness.Start();
+        var now = DateTime.UtcNow;
+
+        await harness.Bus.Publish(new ProviderStatusesReceived(
+        [
+            new ProviderStatus(providerMessageId, "delivered", now, null, null),
+            new ProviderStatus(providerMessageId, "deleted", now, null, null),
+        ]));
+        await harness.Bus.Publish(new ProviderStatusesReceived([new ProviderStatus(providerMessageId, "read", now, null, null)]));
+
+        var status = await Poll.UntilAsync(() => StatusAsync(id), s => s == "READ");
+        Assert.That(status, Is.EqualTo("READ"));
+        Assert.That(await harness.GetConsumerHarness<ProviderStatusConsumer>().Consumed.Any<Batch<ProviderStatusesReceived>>(),
+            Is.True);
+        Assert.That(await harness.Published.Any<Fault<ProviderStatusesReceived>>(), Is.False, "an untracked status is skipped, not a fault");
+    }
+
+    private static ServiceProvider HarnessServices() => new ServiceCollection()
+        .AddSingleton(Env.Database)
+        .AddSingleton(TimeProvider.System)
+        .AddSingleton(Options.Create(new StatusOptions()))
+        .AddSingleton<DispatcherMetrics>()
+        .AddSingleton<StatusStore>()
+        .AddSingleton<StatusApplier>()
+        .AddLogging()
+        .AddMassTransitTestHarness(bus => bus.AddConsumer<ProviderStatusConsumer, ProviderStatusConsumerDefinition>())
+        .BuildServiceProvider(validateScopes: true);
+
+    /// <summary>A message the provider accepted and reported nothing on yet, with the provider's id for it.</summary>
+    private static async Task<(long Id, string ProviderMessageId)> AcceptedMessageAsync()
+    {
+        var user = await Env.CreateUserAsync();
+        var (local, digits) = TestRecipients.Next();
+        await Env.SetRecipientRuleAsync(digits, new { webhooks = "none" });
+        var (_, body) = await MessageJson.PostAsync(user.Client, MessageJson.OfficerCall(local));
+        var id = body.Str("id");
+        await MessageJson.WaitForStatusAsync(user.Client, id, "ACCEPTED");
+        await using var connection = await Env.Database.OpenConnectionAsync();
+        var messageId = long.Parse(id, CultureInfo.InvariantCulture);
+        var providerMessageId = await connection.ExecuteScalarAsync<string>(
+            "SELECT provider_message_id FROM messages WHERE id = @messageId", new { messageId });
+        return (messageId, providerMessageId!);
+    }
+
+    private static async Task<string> StatusAsync(long id)
+    {
+        await using var connection = await Env.Database.OpenConnectionAsync();
+        return await connection.ExecuteScalarAsync<string>("SELECT status::text FROM messages WHERE id = @id", new { id }) ?? "";
+    }
+}

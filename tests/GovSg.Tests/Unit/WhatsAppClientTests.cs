@@ -3,6 +3,7 @@ using System.Text;
 using GovSg.Dispatcher.Extensions;
 using GovSg.Dispatcher.Sending;
 using Microsoft.Extensions.Options;
+using Refit;
 
 namespace GovSg.Tests.Unit;
 
@@ -57,11 +58,10 @@ public sealed class WhatsAppClientTests
 
     private static async Task<SendOutcome> SendAsync(Answering answering)
     {
-        using var http = new HttpClient(answering);
+        using var http = new HttpClient(answering) { BaseAddress = new Uri("https://graph.example/") };
         using var metrics = new DispatcherMetrics();
-        var client = new WhatsAppClient(http, Options.Create(new WhatsAppOptions
+        var client = new WhatsAppClient(RestService.ForGenerated<IWhatsAppCloudApi>(http, WhatsAppCloudApi.Settings()), Options.Create(new WhatsAppOptions
         {
-            BaseUrl = new Uri("https://graph.example/"),
             PhoneNumberId = "1",
             AccessToken = "token",
         }), metrics);
@@ -75,7 +75,11 @@ public sealed class WhatsAppClientTests
         protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
             LastBody = await request.Content!.ReadAsStringAsync(cancellationToken);
-            return new HttpResponseMessage(status) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+            return new HttpResponseMessage(status)
+            {
+                Content = new StringContent(body, Encoding.UTF8, "application/json"),
+                RequestMessage = request,
+            };
         }
     }
 }

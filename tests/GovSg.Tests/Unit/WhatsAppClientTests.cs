@@ -54,6 +54,17 @@ public sealed class WhatsAppClientTests
         Assert.That(sent.RootElement.GetProperty("biz_opaque_callback_data").GetString(), Is.EqualTo("m:1:1"));
     }
 
+    [Test]
+    public async Task SendAsync_AsksForHttp2_FallingBackToWhatTheProviderOffers()
+    {
+        var answering = new Answering(HttpStatusCode.OK, """{"messages":[{"id":"wamid.A"}]}""");
+
+        await SendAsync(answering);
+
+        Assert.That((answering.LastVersion, answering.LastVersionPolicy),
+            Is.EqualTo((HttpVersion.Version20, HttpVersionPolicy.RequestVersionOrLower)));
+    }
+
     private static Task<SendOutcome> SendAsync(int status, string body) => SendAsync(new Answering((HttpStatusCode)status, body));
 
     private static async Task<SendOutcome> SendAsync(Answering answering)
@@ -72,8 +83,13 @@ public sealed class WhatsAppClientTests
     {
         public string? LastBody { get; private set; }
 
+        public Version? LastVersion { get; private set; }
+
+        public HttpVersionPolicy? LastVersionPolicy { get; private set; }
+
         protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
+            (LastVersion, LastVersionPolicy) = (request.Version, request.VersionPolicy);
             LastBody = await request.Content!.ReadAsStringAsync(cancellationToken);
             return new HttpResponseMessage(status)
             {

@@ -1,7 +1,8 @@
-using System.Net;
 using GovSg.Dispatcher.Sending;
 using GovSg.Dispatcher.Statuses;
 using GovSg.Dispatcher.Sweeping;
+using Microsoft.Extensions.Options;
+using Refit;
 
 namespace GovSg.Dispatcher.Extensions;
 
@@ -13,7 +14,7 @@ public static class FeatureExtensions
             .ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddOptions<RetryOptions>().BindConfiguration(RetryOptions.SectionName)
             .ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddHttpClient<WhatsAppClient>()
+        builder.Services.AddRefitGeneratedClient<IWhatsAppCloudApi>(WhatsAppCloudApi.Settings())
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
             {
                 // Connections are recycled so DNS changes on Meta's side are picked up.
@@ -23,15 +24,13 @@ public static class FeatureExtensions
                 // open further connections instead of queueing into the call's timeout.
                 EnableMultipleHttp2Connections = true,
             })
-            .ConfigureHttpClient(http =>
+            .ConfigureHttpClient((services, http) =>
             {
+                http.BaseAddress = services.GetRequiredService<IOptions<WhatsAppOptions>>().Value.BaseUrl;
                 // The client applies its own timeout (WhatsApp:Timeout) to tell "timed out" apart from other failures.
                 http.Timeout = Timeout.InfiniteTimeSpan;
-                // HTTP/2 where the provider offers it (graph.facebook.com does): hundreds of calls in flight share a
-                // few connections. Plain http (the simulator) stays on HTTP/1.1.
-                http.DefaultRequestVersion = HttpVersion.Version20;
-                http.DefaultVersionPolicy = HttpVersionPolicy.RequestVersionOrLower;
             });
+        builder.Services.AddSingleton<WhatsAppClient>();
         builder.Services.AddSingleton<SendStore>();
         builder.Services.AddSingleton<FailurePolicy>();
         builder.Services.AddSingleton<SendOutcomeWriter>();

@@ -1,8 +1,8 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Text.Json;
 using GovSg.Dispatcher.Extensions;
 using Microsoft.Extensions.Options;
+using Refit;
 
 namespace GovSg.Dispatcher.Sending;
 
@@ -14,35 +14,28 @@ public sealed record OutgoingMessage(string Recipient, string TemplateName, stri
     string CallbackData);
 
 /// <summary>
-/// The WhatsApp Cloud API's send call (SPEC §5, WHATSAPP.md). It never retries: retries are scheduled in PostgreSQL,
-/// the one layer that decides them. TLS is verified by the default handler; the timeout is explicit.
+/// The WhatsApp Cloud API's send call (SPEC §5, WHATSAPP.md) around <see cref="IWhatsAppCloudApi"/>: the explicit
+/// timeout, whether a failed call may have been sent, and the classification of failures. It never retries: retries
+/// are scheduled in PostgreSQL, the one layer that decides them. TLS is verified by the default handler.
 /// </summary>
-public sealed class WhatsAppClient(HttpClient http, IOptions<WhatsAppOptions> options, DispatcherMetrics metrics)
+public sealed class WhatsAppClient(IWhatsAppCloudApi api, IOptions<WhatsAppOptions> options, DispatcherMetrics metrics)
 {
     private readonly WhatsAppOptions _options = options.Value;
-    private readonly Uri _sendUri = new(options.Value.BaseUrl, $"{options.Value.ApiVersion}/{options.Value.PhoneNumberId}/messages");
 
     public async Task<SendOutcome> SendAsync(OutgoingMessage message, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, _sendUri)
-        {
-            Content = new ByteArrayContent(RequestBody(message))
-            {
-                Headers = { ContentType = new MediaTypeHeaderValue("application/json") },
-            },
-        };
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _options.AccessToken);
-
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(_options.Timeout);
         var started = TimeProvider.System.GetTimestamp();
         try
         {
-            using var response = await http.SendAsync(request, HttpCompletionOption.ResponseContentRead, timeout.Token);
-            var body = await response.Content.ReadAsByteArrayAsync(timeout.Token);
-            var outcome = response.IsSuccessStatusCode ? ParseSuccess(body) : ParseFailure(response.StatusCode, body);
-            metrics.ProviderCall(TimeProvider.System.GetElapsedTime(started), outcome);
-            return outcome;
+            using var response = await api.SendMessageAsync(_options.ApiVersion, _options.PhoneNumberId, _options.AccessToken,
+                Body(message), timeout.Token);
+            // Transport failures are thrown (WhatsAppCloudApi.Settings), so every response here carries a status.
+            var outcome = response.IsSuccessStatusCode
+                ? Success(response.Content)
+                : ParseFailure(response.StatusCode!.Value, (response.Error as ApiException)?.Content);
+            return Recorded(started, outcome);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
@@ -65,76 +58,30 @@ public sealed class WhatsAppClient(HttpClient http, IOptions<WhatsAppOptions> op
         return outcome;
     }
 
-    private static byte[] RequestBody(OutgoingMessage message)
-    {
-        using var buffer = new MemoryStream(256);
-        using (var json = new Utf8JsonWriter(buffer))
-        {
-            json.WriteStartObject();
-            json.WriteString("messaging_product", "whatsapp");
-            json.WriteString("recipient_type", "individual");
-            json.WriteString("to", message.Recipient.TrimStart('+'));
-            json.WriteString("type", "template");
-            json.WriteString("biz_opaque_callback_data", message.CallbackData);
-            json.WriteStartObject("template");
-            json.WriteString("name", message.TemplateName);
-            json.WriteStartObject("language");
-            json.WriteString("code", message.LanguageCode);
-            json.WriteString("policy", "deterministic");
-            json.WriteEndObject();
-            if (message.Parameters.Count > 0)
-            {
-                json.WriteStartArray("components");
-                json.WriteStartObject();
-                json.WriteString("type", "body");
-                json.WriteStartArray("parameters");
-                foreach (var text in message.Parameters)
-                {
-                    json.WriteStartObject();
-                    json.WriteString("type", "text");
-                    json.WriteString("text", text);
-                    json.WriteEndObject();
-                }
+    private static TemplateMessage Body(OutgoingMessage message) => new(
+        message.Recipient.TrimStart('+'),
+        message.CallbackData,
+        new MessageTemplate(message.TemplateName, new TemplateLanguage(message.LanguageCode),
+            message.Parameters.Count > 0 ? [new TemplateComponent([.. message.Parameters.Select(text => new TextParameter(text))])] : null));
 
-                json.WriteEndArray();
-                json.WriteEndObject();
-                json.WriteEndArray();
-            }
+    /// <summary>
+    /// A 2xx without a readable message id (Refit leaves <paramref name="response"/> empty when the body is not the
+    /// documented shape): Meta may have sent it, but we cannot follow it. Treated as transient.
+    /// </summary>
+    private static SendOutcome Success(SendMessageResponse? response) =>
+        response?.Messages is [{ Id: { Length: > 0 } providerMessageId }, ..] && !providerMessageId.Contains('\0')
+            ? SendOutcome.Success(providerMessageId)
+            : SendOutcome.Failure(FailureKind.Transient, "invalid_response",
+                "The provider answered success without a message id", possiblySent: true);
 
-            json.WriteEndObject();
-            json.WriteEndObject();
-        }
-
-        return buffer.ToArray();
-    }
-
-    private static SendOutcome ParseSuccess(byte[] body)
-    {
-        try
-        {
-            using var document = JsonDocument.Parse(body);
-            if (document.RootElement.ValueKind == JsonValueKind.Object &&
-                document.RootElement.TryGetProperty("messages", out var messages) &&
-                messages.ValueKind == JsonValueKind.Array && messages.GetArrayLength() > 0 &&
-                messages[0].ValueKind == JsonValueKind.Object &&
-                messages[0].TryGetProperty("id", out var id) && id.ValueKind == JsonValueKind.String &&
-                id.GetString() is { Length: > 0 } providerMessageId && !providerMessageId.Contains('\0'))
-            {
-                return SendOutcome.Success(providerMessageId);
-            }
-        }
-        catch (JsonException)
-        {
-        }
-
-        // A 2xx without a message id: Meta may have sent it, but we cannot follow it. Treated as transient.
-        return SendOutcome.Failure(FailureKind.Transient, "invalid_response",
-            "The provider answered success without a message id", possiblySent: true);
-    }
-
-    private static SendOutcome ParseFailure(HttpStatusCode status, byte[] body)
+    private static SendOutcome ParseFailure(HttpStatusCode status, string? body)
     {
         var httpStatus = (int)status;
+        if (string.IsNullOrEmpty(body))
+        {
+            return NonJson(httpStatus);
+        }
+
         JsonElement error;
         try
         {

@@ -3,6 +3,7 @@ using System.Text;
 using GovSg.Dispatcher.Extensions;
 using GovSg.Dispatcher.Sending;
 using Microsoft.Extensions.Options;
+using Refit;
 
 namespace GovSg.Tests.Unit;
 
@@ -53,15 +54,25 @@ public sealed class WhatsAppClientTests
         Assert.That(sent.RootElement.GetProperty("biz_opaque_callback_data").GetString(), Is.EqualTo("m:1:1"));
     }
 
+    [Test]
+    public async Task SendAsync_AsksForHttp2_FallingBackToWhatTheProviderOffers()
+    {
+        var answering = new Answering(HttpStatusCode.OK, """{"messages":[{"id":"wamid.A"}]}""");
+
+        await SendAsync(answering);
+
+        Assert.That((answering.LastVersion, answering.LastVersionPolicy),
+            Is.EqualTo((HttpVersion.Version20, HttpVersionPolicy.RequestVersionOrLower)));
+    }
+
     private static Task<SendOutcome> SendAsync(int status, string body) => SendAsync(new Answering((HttpStatusCode)status, body));
 
     private static async Task<SendOutcome> SendAsync(Answering answering)
     {
-        using var http = new HttpClient(answering);
+        using var http = new HttpClient(answering) { BaseAddress = new Uri("https://graph.example/") };
         using var metrics = new DispatcherMetrics();
-        var client = new WhatsAppClient(http, Options.Create(new WhatsAppOptions
+        var client = new WhatsAppClient(RestService.ForGenerated<IWhatsAppCloudApi>(http, WhatsAppCloudApi.Settings()), Options.Create(new WhatsAppOptions
         {
-            BaseUrl = new Uri("https://graph.example/"),
             PhoneNumberId = "1",
             AccessToken = "token",
         }), metrics);
@@ -72,10 +83,19 @@ public sealed class WhatsAppClientTests
     {
         public string? LastBody { get; private set; }
 
+        public Version? LastVersion { get; private set; }
+
+        public HttpVersionPolicy? LastVersionPolicy { get; private set; }
+
         protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
+            (LastVersion, LastVersionPolicy) = (request.Version, request.VersionPolicy);
             LastBody = await request.Content!.ReadAsStringAsync(cancellationToken);
-            return new HttpResponseMessage(status) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+            return new HttpResponseMessage(status)
+            {
+                Content = new StringContent(body, Encoding.UTF8, "application/json"),
+                RequestMessage = request,
+            };
         }
     }
 }

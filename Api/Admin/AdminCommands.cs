@@ -1,4 +1,4 @@
-using System.Globalization;
+using System.CommandLine;
 using GovSg.Api.Auth;
 using GovSg.Api.Database;
 using GovSg.Api.Extensions;
@@ -8,141 +8,136 @@ namespace GovSg.Api.Admin;
 
 /// <summary>
 /// The operator's command line (SPEC §7, §10): <c>migrate</c> and <c>admin ...</c>, verbs of the Api executable, run
-/// against the database the Api's configuration names.
+/// against the database the Api's configuration names. System.CommandLine parses it: every verb answers
+/// <c>--help</c>, and an unknown option or a value out of range is refused (exit 2) before anything touches the
+/// database. To add a verb, write a method that returns <see cref="Verb"/> and list it in <see cref="Verbs"/>.
 /// </summary>
 public static class AdminCommands
 {
-    private const string Usage = """
-        usage:
-          migrate
-          admin user upsert --email <email> --agency <agency> [--rate-limit <per second>] [--burst <tokens, default 60 × rate>] [--default-wait <0..10 s>] [--validity <hh:mm:ss>]
-          admin user disable --email <email> [--cancel-pending]
-          admin user enable --email <email>
-          admin key create --email <email> [--label <label>] [--valid-days <days, default 180>] [--type live|test]
-          admin key list --email <email>
-          admin key revoke|disable|enable --key-id <key id>
-          admin template import --file <templates.json>
-          admin template grant|revoke --email <email> --template <id>
-        """;
-
     public static async Task<int> RunAsync(string[] args)
     {
-        var builder = Host.CreateApplicationBuilder();
-        // A migration or cancelling a large backlog may rightly take longer than a request may.
-        builder.Configuration[$"{DatabaseLimitOptions.SectionName}:{nameof(DatabaseLimitOptions.StatementTimeout)}"] ??= "00:00:00";
-        builder.AddDatabase();
-        builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton<AdminStore>();
-        builder.Services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.SectionName);
-        using var host = builder.Build();
+        var parsed = Verbs().Parse(args);
+        var code = await parsed.InvokeAsync();
+        // A command line that could not be parsed answers 2, as Unix tools do, apart from a verb that ran and failed (1).
+        return parsed.Errors.Count > 0 ? 2 : code;
+    }
 
-        var services = host.Services;
-        var now = services.GetRequiredService<TimeProvider>().GetUtcNow().UtcDateTime.TruncateToMilliseconds();
-        var store = services.GetRequiredService<AdminStore>();
-        using var cancellation = new CancellationTokenSource();
-        Console.CancelKeyPress += (_, _) => cancellation.Cancel();
-        var token = cancellation.Token;
-        var options = Options(args);
-        try
+    private static RootCommand Verbs() => new("Operator verbs of the GovSg Api, run against the database its configuration names.")
+    {
+        Migrate(),
+        new Command("admin", "Manage users, API keys, templates and grants (SPEC §7).")
         {
-            switch (args)
+            new Command("user", "Agency users and their limits.") { UserUpsert(), UserDisable(), UserEnable() },
+            new Command("key", "Users' API keys.")
             {
-                case ["migrate"]:
-                    await services.GetRequiredService<MigrationRunner>().MigrateAsync(token);
-                    return 0;
-                case ["admin", "user", "upsert", ..]:
-                    var userId = await store.UpsertUserAsync(Required(options, "email"), Required(options, "agency"),
-                        OptionalInt(options, "rate-limit"), OptionalInt(options, "burst"), OptionalInt(options, "default-wait"),
-                        options.TryGetValue("validity", out var validity) ? TimeSpan.Parse(validity, CultureInfo.InvariantCulture) : null,
-                        now, token);
-                    Console.WriteLine($"user {userId} {options["email"]}");
-                    return 0;
-                case ["admin", "user", "disable", ..]:
-                    return await DisableUserAsync(store, options, now, token);
-                case ["admin", "user", "enable", ..]:
-                    return Report(await store.SetUserDisabledAsync(Required(options, "email"), false, now, token), "user enabled");
-                case ["admin", "key", "create", ..]:
-                    return await CreateKeyAsync(services, store, options, now, token);
-                case ["admin", "key", "list", ..]:
-                    foreach (var key in await store.ListKeysAsync(Required(options, "email"), token))
-                    {
-                        Console.WriteLine($"{key.KeyId}  type={key.Type}  label={key.Label}  created={key.CreatedAt:O}  last_used={key.LastUsedAt:O}  " +
-                                          $"valid_until={key.ValidUntil:O}  revoked={key.RevokedAt:O}  disabled={key.DisabledAt:O}");
-                    }
+                KeyCreate(), KeyList(), KeyRevoke(), KeySetDisabled("disable", disabled: true), KeySetDisabled("enable", disabled: false),
+            },
+            new Command("template", "Templates and which users may send them.") { TemplateImport(), TemplateGrant(), TemplateRevoke() },
+        },
+    };
 
-                    return 0;
-                case ["admin", "key", "revoke", ..]:
-                    return Report(await store.RevokeKeyAsync(Required(options, "key-id"), now, token), "key revoked");
-                case ["admin", "key", var keyVerb and ("disable" or "enable"), ..]:
-                    return Report(await store.SetKeyDisabledAsync(Required(options, "key-id"), keyVerb == "disable", now, token), $"key {keyVerb}d");
-                case ["admin", "template", "import", ..]:
-                    foreach (var template in TemplateDefinition.Load(Required(options, "file")))
-                    {
-                        await store.UpsertTemplateAsync(template, now, token);
-                        Console.WriteLine($"template {template.Id} {template.WhatsAppTemplateName}");
-                    }
+    private static Command Migrate() =>
+        Verb("migrate", "Apply the numbered SQL migrations not yet applied (forward only; one runner at a time).", [],
+            async (admin, _, token) =>
+            {
+                await admin.Services.GetRequiredService<MigrationRunner>().MigrateAsync(token);
+                return 0;
+            });
 
-                    return 0;
-                case ["admin", "template", "grant", ..]:
-                    return Report(await store.GrantAsync(Required(options, "email"), RequiredLong(options, "template"), now, token), "granted");
-                case ["admin", "template", "revoke", ..]:
-                    return Report(await store.RevokeGrantAsync(Required(options, "email"), RequiredLong(options, "template"), token), "grant revoked");
-                default:
-                    await Console.Error.WriteLineAsync(Usage);
-                    return 2;
-            }
-        }
-        catch (Exception exception) when (exception is ArgumentException or FormatException or InvalidOperationException
-                                              or OptionsValidationException or IOException or Npgsql.PostgresException)
+    private static Command UserUpsert()
+    {
+        var email = Email();
+        var agency = Text("--agency", "The agency the user sends for.");
+        var rateLimit = Checked(new Option<int?>("--rate-limit") { Description = "Messages per second [default for a new user: 10]." },
+            rate => rate is null or > 0, "must be greater than 0");
+        var burst = Checked(new Option<int?>("--burst") { Description = "Messages the user may send at once [default: 60 × the rate]." },
+            tokens => tokens is null or > 0, "must be greater than 0");
+        var defaultWait = Checked(new Option<int?>("--default-wait")
         {
-            await Console.Error.WriteLineAsync($"error: {exception.Message}");
-            return 1;
-        }
+            Description = "Seconds a send waits for the provider when it asks no Prefer: wait, 0 to 10 [default for a new user: 0].",
+        }, seconds => seconds is null or (>= 0 and <= 10), "must be between 0 and 10");
+        var validity = Checked(new Option<TimeSpan?>("--validity")
+        {
+            Description = "How long a message may wait for the provider, [d.]hh:mm:ss [default for a new user: 1.00:00:00].",
+        }, time => time is null || time > TimeSpan.Zero, "must be longer than zero");
+        return Verb("upsert", "Create a user, or change the given settings of an existing one.",
+            [email, agency, rateLimit, burst, defaultWait, validity], async (admin, parsed, token) =>
+            {
+                var userId = await admin.Store.UpsertUserAsync(parsed.GetRequiredValue(email), parsed.GetRequiredValue(agency),
+                    parsed.GetValue(rateLimit), parsed.GetValue(burst), parsed.GetValue(defaultWait), parsed.GetValue(validity),
+                    admin.Now, token);
+                Console.WriteLine($"user {userId} {parsed.GetRequiredValue(email)}");
+                return 0;
+            });
     }
 
     /// <summary>
     /// Disables the user (their keys answer 403 and no Dispatcher claims their messages); with --cancel-pending, their
     /// messages the provider has not accepted become ERROR <c>cancelled</c>, e.g. after a key was stolen.
     /// </summary>
-    private static async Task<int> DisableUserAsync(AdminStore store, Dictionary<string, string> options, DateTime now,
-        CancellationToken token)
+    private static Command UserDisable()
     {
-        var email = Required(options, "email");
-        if (await store.SetUserDisabledAsync(email, true, now, token) == 0)
+        var email = Email();
+        var cancelPending = new Option<bool>("--cancel-pending")
         {
-            return Report(0, "user disabled");
-        }
+            Description = "Also end the user's messages the provider has not accepted (ERROR cancelled).",
+        };
+        return Verb("disable", "Disable a user: their keys stop working and their messages are not sent.", [email, cancelPending],
+            async (admin, parsed, token) =>
+            {
+                var address = parsed.GetRequiredValue(email);
+                if (await admin.Store.SetUserDisabledAsync(address, true, admin.Now, token) == 0)
+                {
+                    return Report(0, "user disabled");
+                }
 
-        Console.WriteLine("user disabled");
-        if (options.ContainsKey("cancel-pending"))
-        {
-            Console.WriteLine($"{await store.CancelPendingAsync(email, now, token)} pending message(s) cancelled");
-        }
+                Console.WriteLine("user disabled");
+                if (parsed.GetValue(cancelPending))
+                {
+                    Console.WriteLine($"{await admin.Store.CancelPendingAsync(address, admin.Now, token)} pending message(s) cancelled");
+                }
 
-        return 0;
+                return 0;
+            });
     }
 
-    private static async Task<int> CreateKeyAsync(IServiceProvider services, AdminStore store,
-        Dictionary<string, string> options, DateTime now, CancellationToken token)
+    private static Command UserEnable()
     {
-        var email = Required(options, "email");
-        var userId = await store.FindUserIdAsync(email, token) ?? throw new ArgumentException($"no user {email}");
-        var pepper = services.GetRequiredService<IOptions<AuthOptions>>().Value;
+        var email = Email();
+        return Verb("enable", "Enable a disabled user again.", [email], async (admin, parsed, token) =>
+            Report(await admin.Store.SetUserDisabledAsync(parsed.GetRequiredValue(email), false, admin.Now, token), "user enabled"));
+    }
+
+    private static Command KeyCreate()
+    {
+        var email = Email();
+        var label = Checked(new Option<string>("--label") { Description = "What the key is for.", DefaultValueFactory = _ => "default" },
+            text => text.Length is >= 1 and <= 100, "must be 1 to 100 characters");
+        var validDays = Checked(new Option<int>("--valid-days") { Description = "Days until the key expires, 1 to 365.", DefaultValueFactory = _ => 180 },
+            days => days is >= 1 and <= 365, "must be between 1 and 365");
+        var type = new Option<string>("--type")
+        {
+            Description = "live keys send to WhatsApp; test keys never reach it (SPEC §11.2).",
+            DefaultValueFactory = _ => "live",
+        }.AcceptOnlyFromAmong("live", "test");
+        return Verb("create", "Create an API key for a user and print it, once.", [email, label, validDays, type],
+            (admin, parsed, token) => CreateKeyAsync(admin, parsed.GetRequiredValue(email), parsed.GetRequiredValue(label),
+                parsed.GetValue(validDays), parsed.GetRequiredValue(type), token));
+    }
+
+    private static async Task<int> CreateKeyAsync(Operator admin, string email, string label, int validDays, string type,
+        CancellationToken token)
+    {
+        var userId = await admin.Store.FindUserIdAsync(email, token) ?? throw new ArgumentException($"no user {email}");
+        var pepper = admin.Services.GetRequiredService<IOptions<AuthOptions>>().Value;
         if (pepper.KeyPepper.Length < 32)
         {
             throw new ArgumentException("Auth:KeyPepper (env Auth__KeyPepper) must be set to the Api's pepper");
         }
 
         var (plainText, keyId, hash) = ApiKeys.Generate(pepper.PepperBytes);
-        var type = options.GetValueOrDefault("type", "live");
-        if (type is not ("live" or "test"))
-        {
-            throw new ArgumentException("--type must be live or test");
-        }
-
-        var validUntil = now.AddDays(OptionalInt(options, "valid-days") ?? 180);
-        await store.InsertKeyAsync(userId, keyId, hash, ApiKeys.LastFive(plainText), options.GetValueOrDefault("label", "default"),
-            type, now, validUntil, token);
+        var validUntil = admin.Now.AddDays(validDays);
+        await admin.Store.InsertKeyAsync(userId, keyId, hash, ApiKeys.LastFive(plainText), label, type, admin.Now, validUntil, token);
         Console.WriteLine($"key id:      {keyId}");
         Console.WriteLine($"type:        {type}");
         Console.WriteLine($"valid until: {validUntil:O}");
@@ -151,34 +146,146 @@ public static class AdminCommands
         return 0;
     }
 
+    private static Command KeyList()
+    {
+        var email = Email();
+        return Verb("list", "List a user's keys (never the keys themselves).", [email], async (admin, parsed, token) =>
+        {
+            foreach (var key in await admin.Store.ListKeysAsync(parsed.GetRequiredValue(email), token))
+            {
+                Console.WriteLine($"{key.KeyId}  type={key.Type}  label={key.Label}  created={key.CreatedAt:O}  last_used={key.LastUsedAt:O}  " +
+                                  $"valid_until={key.ValidUntil:O}  revoked={key.RevokedAt:O}  disabled={key.DisabledAt:O}");
+            }
+
+            return 0;
+        });
+    }
+
+    private static Command KeyRevoke()
+    {
+        var keyId = KeyId();
+        return Verb("revoke", "Revoke a key for good.", [keyId], async (admin, parsed, token) =>
+            Report(await admin.Store.RevokeKeyAsync(parsed.GetRequiredValue(keyId), admin.Now, token), "key revoked"));
+    }
+
+    private static Command KeySetDisabled(string verb, bool disabled)
+    {
+        var keyId = KeyId();
+        return Verb(verb, disabled ? "Disable a key until it is enabled again." : "Enable a disabled key again.", [keyId],
+            async (admin, parsed, token) =>
+                Report(await admin.Store.SetKeyDisabledAsync(parsed.GetRequiredValue(keyId), disabled, admin.Now, token), $"key {verb}d"));
+    }
+
+    private static Command TemplateImport()
+    {
+        var file = Text("--file", "A JSON file holding an array of templates (see deploy/local/templates.json).");
+        return Verb("import", "Create or update templates from a file.", [file], async (admin, parsed, token) =>
+        {
+            foreach (var template in TemplateDefinition.Load(parsed.GetRequiredValue(file)))
+            {
+                await admin.Store.UpsertTemplateAsync(template, admin.Now, token);
+                Console.WriteLine($"template {template.Id} {template.WhatsAppTemplateName}");
+            }
+
+            return 0;
+        });
+    }
+
+    private static Command TemplateGrant()
+    {
+        var (email, template) = (Email(), TemplateId());
+        return Verb("grant", "Let a user send a template.", [email, template], async (admin, parsed, token) =>
+            Report(await admin.Store.GrantAsync(parsed.GetRequiredValue(email), parsed.GetValue(template), admin.Now, token), "granted"));
+    }
+
+    private static Command TemplateRevoke()
+    {
+        var (email, template) = (Email(), TemplateId());
+        return Verb("revoke", "Stop a user sending a template.", [email, template], async (admin, parsed, token) =>
+            Report(await admin.Store.RevokeGrantAsync(parsed.GetRequiredValue(email), parsed.GetValue(template), token), "grant revoked"));
+    }
+
+    private static Option<string> Email() => Text("--email", "The user's email address.");
+
+    private static Option<string> KeyId() => Text("--key-id", "The key's id, as `admin key list` prints it.");
+
+    private static Option<long> TemplateId() =>
+        Checked(new Option<long>("--template") { Description = "The template's id.", Required = true }, id => id > 0, "must be greater than 0");
+
+    private static Option<string> Text(string name, string description) =>
+        Checked(new Option<string>(name) { Description = description, Required = true }, text => !string.IsNullOrWhiteSpace(text),
+            "must not be empty");
+
+    /// <summary>Refuses the command line when the option is given a value <paramref name="isValid"/> rejects.</summary>
+    private static Option<T> Checked<T>(Option<T> option, Func<T, bool> isValid, string requirement)
+    {
+        option.Validators.Add(result =>
+        {
+            try
+            {
+                if (!isValid(result.GetValueOrDefault<T>()))
+                {
+                    result.AddError($"{option.Name} {requirement}.");
+                }
+            }
+            catch (InvalidOperationException)
+            {
+                // Not a T at all: the parser reports that itself; validators still run then (dotnet/command-line-api#2645).
+            }
+        });
+        return option;
+    }
+
+    /// <summary>
+    /// A verb: its options and what it does once the command line is valid. The host (configuration, the data source)
+    /// is built only then, so <c>--help</c> and a refused command line need no database.
+    /// </summary>
+    private static Command Verb(string name, string description, Option[] options,
+        Func<Operator, ParseResult, CancellationToken, Task<int>> run)
+    {
+        var command = new Command(name, description);
+        foreach (var option in options)
+        {
+            command.Options.Add(option);
+        }
+
+        command.SetAction(async (parsed, token) =>
+        {
+            try
+            {
+                using var host = BuildHost();
+                var services = host.Services;
+                var now = services.GetRequiredService<TimeProvider>().GetUtcNow().UtcDateTime.TruncateToMilliseconds();
+                return await run(new Operator(services, services.GetRequiredService<AdminStore>(), now), parsed, token);
+            }
+            catch (Exception exception) when (exception is ArgumentException or FormatException or InvalidOperationException
+                                                  or OptionsValidationException or IOException or Npgsql.PostgresException)
+            {
+                await Console.Error.WriteLineAsync($"error: {exception.Message}");
+                return 1;
+            }
+        });
+        return command;
+    }
+
+    private static IHost BuildHost()
+    {
+        var builder = Host.CreateApplicationBuilder();
+        // A migration or cancelling a large backlog may rightly take longer than a request may.
+        builder.Configuration[$"{DatabaseLimitOptions.SectionName}:{nameof(DatabaseLimitOptions.StatementTimeout)}"] ??= "00:00:00";
+        builder.AddDatabase();
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<AdminStore>();
+        builder.Services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.SectionName);
+        return builder.Build();
+    }
+
     private static int Report(int rows, string what)
     {
         Console.WriteLine(rows > 0 ? what : "nothing matched");
         return rows > 0 ? 0 : 1;
     }
 
-    private static Dictionary<string, string> Options(string[] args)
-    {
-        var options = new Dictionary<string, string>(StringComparer.Ordinal);
-        for (var i = 0; i < args.Length; i++)
-        {
-            if (args[i].StartsWith("--", StringComparison.Ordinal))
-            {
-                // An option followed by another option (or by nothing) is a flag, such as --cancel-pending.
-                var isFlag = i + 1 == args.Length || args[i + 1].StartsWith("--", StringComparison.Ordinal);
-                options[args[i][2..]] = isFlag ? "" : args[++i];
-            }
-        }
-
-        return options;
-    }
-
-    private static string Required(Dictionary<string, string> options, string name) =>
-        options.TryGetValue(name, out var value) && value.Length > 0 ? value : throw new ArgumentException($"--{name} is required");
-
-    private static long RequiredLong(Dictionary<string, string> options, string name) =>
-        long.Parse(Required(options, name), CultureInfo.InvariantCulture);
-
-    private static int? OptionalInt(Dictionary<string, string> options, string name) =>
-        options.TryGetValue(name, out var value) ? int.Parse(value, CultureInfo.InvariantCulture) : null;
+    /// <summary>What a verb works with: the host's services, the operator's store, and the moment the verb runs.</summary>
+    private sealed record Operator(IServiceProvider Services, AdminStore Store, DateTime Now);
 }

@@ -88,6 +88,74 @@ public sealed class AdminCliTests
         Assert.That(code, Is.EqualTo(1));
     }
 
+    private static readonly string[][] Verbs =
+    [
+        ["migrate"],
+        ["admin", "user", "upsert"], ["admin", "user", "disable"], ["admin", "user", "enable"],
+        ["admin", "key", "create"], ["admin", "key", "list"], ["admin", "key", "revoke"], ["admin", "key", "disable"],
+        ["admin", "key", "enable"],
+        ["admin", "template", "import"], ["admin", "template", "grant"], ["admin", "template", "revoke"],
+    ];
+
+    [TestCaseSource(nameof(Verbs))]
+    public async Task Help_OnEveryVerb_PrintsItsUsageAndRunsNothing(string[] verb)
+    {
+        var (code, output, error) = await RunCapturingAsync([.. verb, "--help"]);
+
+        Assert.That(code, Is.Zero, error);
+        Assert.That(output, Does.Contain($"{string.Join(' ', verb)} [options]").And.Contain("--help"));
+    }
+
+    [Test]
+    public async Task UserUpsert_WhenAnOptionIsMisspelt_RefusesItNamingTheRightOne_AndStoresNothing()
+    {
+        var email = $"cli-{Guid.NewGuid():N}@agency.gov.sg";
+
+        var (code, output, error) = await RunCapturingAsync("admin", "user", "upsert", "--email", email, "--agency", "CLI Agency",
+            "--rate-limt", "5");
+
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(error, Does.Contain("Unrecognized command or argument '--rate-limt'."));
+        Assert.That(output, Does.Contain("'--rate-limt' was not matched. Did you mean one of the following?\n--rate-limit"));
+        Assert.That(await UserCountAsync(email), Is.Zero);
+    }
+
+    [TestCase("--validity", "-01:00:00", "--validity must be longer than zero.")]
+    [TestCase("--validity", "00:00:00", "--validity must be longer than zero.")]
+    [TestCase("--rate-limit", "0", "--rate-limit must be greater than 0.")]
+    [TestCase("--burst", "-5", "--burst must be greater than 0.")]
+    [TestCase("--default-wait", "11", "--default-wait must be between 0 and 10.")]
+    public async Task UserUpsert_WhenAValueIsOutOfRange_RefusesIt_AndStoresNothing(string option, string value, string message)
+    {
+        var email = $"cli-{Guid.NewGuid():N}@agency.gov.sg";
+
+        var (code, _, error) = await RunCapturingAsync("admin", "user", "upsert", "--email", email, "--agency", "CLI Agency",
+            $"{option}={value}");
+
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(error, Does.Contain(message));
+        Assert.That(await UserCountAsync(email), Is.Zero);
+    }
+
+    [TestCase("--valid-days", "0", "--valid-days must be between 1 and 365.")]
+    [TestCase("--type", "prod", "Argument 'prod' not recognized. Must be one of:")]
+    public async Task KeyCreate_WhenAValueIsOutOfRange_RefusesIt_AndCreatesNoKey(string option, string value, string message)
+    {
+        var user = await Env.CreateUserAsync(grants: []);
+
+        var (code, output, error) = await RunCapturingAsync("admin", "key", "create", "--email", user.Email, option, value);
+
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(error, Does.Contain(message));
+        Assert.That(output, Does.Not.Contain("api key:"));
+    }
+
+    private static async Task<long> UserCountAsync(string email)
+    {
+        await using var connection = await Env.Database.OpenConnectionAsync();
+        return await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM users WHERE email = @email", new { email });
+    }
+
     private static async Task GrantAsync(TestUser user, long templateId) =>
         Assert.That((await RunAsync("admin", "template", "grant", "--email", user.Email, "--template",
             templateId.ToString(CultureInfo.InvariantCulture))).Code, Is.Zero);
@@ -104,19 +172,28 @@ public sealed class AdminCliTests
     /// <summary>Runs a verb of the Api executable with this test system's database; returns its exit code and output.</summary>
     internal static async Task<(int Code, string Output)> RunAsync(params string[] args)
     {
-        var output = new StringWriter();
-        var console = Console.Out;
+        var (code, output, _) = await RunCapturingAsync(args);
+        return (code, output);
+    }
+
+    /// <summary>Runs a verb; returns its exit code, its output and its error output.</summary>
+    private static async Task<(int Code, string Output, string Error)> RunCapturingAsync(params string[] args)
+    {
+        var (output, error) = (new StringWriter(), new StringWriter());
+        var (console, consoleError) = (Console.Out, Console.Error);
         Environment.SetEnvironmentVariable("ConnectionStrings__Postgres", TestSettings.Postgres);
         Environment.SetEnvironmentVariable("Auth__KeyPepper", TestSettings.Pepper);
         Console.SetOut(output);
+        Console.SetError(error);
         try
         {
             var code = await AdminCommands.RunAsync(args);
-            return (code, output.ToString());
+            return (code, output.ToString(), error.ToString());
         }
         finally
         {
             Console.SetOut(console);
+            Console.SetError(consoleError);
             Environment.SetEnvironmentVariable("ConnectionStrings__Postgres", null);
             Environment.SetEnvironmentVariable("Auth__KeyPepper", null);
         }

@@ -114,33 +114,34 @@ public sealed class MessageSender(
     }
 
     /// <summary>Waits for the message's slot and calls the provider; never throws, so every outcome gets recorded.</summary>
-    private async Task<(ClaimedMessage Message, SendOutcome Outcome)> CallAsync(ClaimedMessage message, DateTime slot,
-        ActivityContext trace)
+    private async Task<(ClaimedMessage Message, SendOutcome Outcome, ActivityContext Call)> CallAsync(ClaimedMessage message,
+        DateTime slot, ActivityContext trace)
     {
         // Commands are consumed in batches; this span puts the provider call back into the message's own trace.
         using var activity = Source.StartActivity("send message", ActivityKind.Internal, trace);
         activity?.SetTag("govsg.message_id", message.Id);
+        var call = activity?.Context ?? default;
         try
         {
             var wait = slot - Now();
             if (wait > TimeSpan.Zero && !await WaitUnlessStoppingAsync(wait))
             {
-                return (message, SendOutcome.NotCalled(FailureKind.Stopping, "The dispatcher stopped before the call"));
+                return (message, SendOutcome.NotCalled(FailureKind.Stopping, "The dispatcher stopped before the call"), call);
             }
 
             if (gate.PausedUntil(Now()) is not null)
             {
-                return (message, SendOutcome.NotCalled(FailureKind.Paused, "Sending paused: the provider rejected our credentials"));
+                return (message, SendOutcome.NotCalled(FailureKind.Paused, "Sending paused: the provider rejected our credentials"), call);
             }
 
-            return (message, await client.SendAsync(ToOutgoing(message), CancellationToken.None));
+            return (message, await client.SendAsync(ToOutgoing(message), CancellationToken.None), call);
         }
         catch (Exception exception)
         {
             // The exception is for operators; agencies read error_description, which never names our internals.
             logger.LogError(exception, "Sending message {MessageId} failed unexpectedly", message.Id);
             return (message, SendOutcome.Failure(FailureKind.Transient, "dispatcher_error",
-                "Unexpected failure while calling the provider", possiblySent: true));
+                "Unexpected failure while calling the provider", possiblySent: true), call);
         }
     }
 
@@ -159,7 +160,7 @@ public sealed class MessageSender(
     }
 
     /// <summary>The gate learns from each outcome first, so the policy sees the pause a rejection has just started.</summary>
-    private async Task RecordAsync(IReadOnlyList<(ClaimedMessage Message, SendOutcome Outcome)> results)
+    private async Task RecordAsync(IReadOnlyList<(ClaimedMessage Message, SendOutcome Outcome, ActivityContext Call)> results)
     {
         var now = Now();
         foreach (var outcome in results.Select(r => r.Outcome))
@@ -168,10 +169,14 @@ public sealed class MessageSender(
         }
 
         var decisions = results
-            .Select(r => (r.Message, policy.Decide(r.Message, r.Outcome, gate.PausedUntil(now), Random.Shared.NextDouble())))
+            .Select(r => (r.Message, WithCall(policy.Decide(r.Message, r.Outcome, gate.PausedUntil(now), Random.Shared.NextDouble()), r.Call)))
             .ToList();
         await writer.WriteAsync(decisions, now);
     }
+
+    /// <summary>An acceptance keeps the span of its call, for the statuses reported on it to link to.</summary>
+    private static SendDecision WithCall(SendDecision decision, ActivityContext call) =>
+        decision is SendDecision.Accept accept ? accept with { CallTrace = call } : decision;
 
     private void Observe(SendOutcome outcome, DateTime now)
     {

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace GovSg.Dispatcher.Sending;
 
 /// <summary>What becomes of a claimed message once its call has an outcome (decided by <see cref="FailurePolicy"/>).</summary>
@@ -8,7 +10,11 @@ public abstract record SendDecision
     }
 
     /// <summary>The provider took it: ACCEPTED with its message id.</summary>
-    public sealed record Accept(string ProviderMessageId) : SendDecision;
+    public sealed record Accept(string ProviderMessageId) : SendDecision
+    {
+        /// <summary>The span of the accepted call, kept so the statuses reported on it can link to it (SPEC §9.1).</summary>
+        public ActivityContext CallTrace { get; init; }
+    }
 
     /// <summary>ERROR now, with our code or the provider's.</summary>
     public sealed record Fail(string Code, string Description) : SendDecision;

@@ -16,7 +16,7 @@ public sealed class SendOutcomeWriter(SendStore store, DispatcherMetrics metrics
         var accepted = decisions
             .Select(d => (d.Message.Id, Accepted: d.Decision as SendDecision.Accept))
             .Where(d => d.Accepted is not null)
-            .Select(d => (d.Id, d.Accepted!.ProviderMessageId))
+            .Select(d => (d.Id, d.Accepted!.ProviderMessageId, SendTrace.Format(d.Accepted.CallTrace)))
             .ToList();
         if (accepted.Count > 0)
         {

@@ -57,8 +57,8 @@ public sealed class SendStore(NpgsqlDataSource dataSource)
     private const string AcceptSql = """
         UPDATE messages m SET
             status = 'ACCEPTED', accepted_at = @now, updated_at = @now, provider_message_id = a.provider_message_id,
-            last_error = NULL, call_open = false
-        FROM unnest(@ids, @providerMessageIds) AS a(id, provider_message_id)
+            last_error = NULL, call_open = false, send_trace = a.send_trace
+        FROM unnest(@ids, @providerMessageIds, @sendTraces) AS a(id, provider_message_id, send_trace)
         WHERE m.id = a.id AND m.status = 'UNSENT'
         """;
 
@@ -100,12 +100,13 @@ public sealed class SendStore(NpgsqlDataSource dataSource)
     }
 
     /// <summary>Records the provider's acceptance of several messages in one statement.</summary>
-    public Task<bool> AcceptAsync(IReadOnlyList<(long Id, string ProviderMessageId)> accepted, DateTime now,
+    public Task<bool> AcceptAsync(IReadOnlyList<(long Id, string ProviderMessageId, string? SendTrace)> accepted, DateTime now,
         CancellationToken cancellationToken) =>
         ExecuteAsync(AcceptSql, new
         {
             ids = accepted.Select(a => a.Id).ToArray(),
             providerMessageIds = accepted.Select(a => a.ProviderMessageId).ToArray(),
+            sendTraces = accepted.Select(a => a.SendTrace).ToArray(),
             now,
         }, cancellationToken);
 

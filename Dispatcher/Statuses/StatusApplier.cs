@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using GovSg.Dispatcher.Extensions;
 using GovSg.Dispatcher.Sending;
 using Microsoft.Extensions.Options;
@@ -7,6 +8,7 @@ namespace GovSg.Dispatcher.Statuses;
 /// <summary>Applies provider statuses and retries the ones that arrived before their message's provider id.</summary>
 public sealed class StatusApplier(
     StatusStore store,
+    SendTraceStore sendTraces,
     IOptions<StatusOptions> options,
     DispatcherMetrics metrics,
     TimeProvider time,
@@ -14,14 +16,33 @@ public sealed class StatusApplier(
 {
     private const int PendingBatch = 1_000;
 
+    private static readonly ActivitySource Source = new(DispatcherMetrics.Name);
+
     private readonly StatusOptions _options = options.Value;
 
     public async Task ApplyAsync(IReadOnlyList<StatusEvent> events, CancellationToken cancellationToken)
     {
+        using var activity = await StartLinkedToSendsAsync(events, cancellationToken);
         var (parked, adopted) = await store.ApplyAsync(events, time.GetUtcNow().UtcDateTime, _options.FirstRetry,
             cancellationToken);
         metrics.StatusesApplied(events.Count - parked, parked);
         metrics.Adopted(adopted);
+    }
+
+    /// <summary>
+    /// A span, in the webhook's trace, linked to the spans of the calls its statuses report on (SPEC §9.1): from a
+    /// status one finds the send. The sends are looked up only when the span is recorded.
+    /// </summary>
+    private async Task<Activity?> StartLinkedToSendsAsync(IReadOnlyList<StatusEvent> events, CancellationToken cancellationToken)
+    {
+        if (!Source.HasListeners())
+        {
+            return null;
+        }
+
+        var sends = await sendTraces.FindAsync([.. events.Select(e => e.ProviderMessageId).Distinct()], cancellationToken);
+        var links = sends.Select(SendTrace.Parse).OfType<ActivityContext>().Distinct().Select(call => new ActivityLink(call));
+        return Source.StartActivity("apply statuses", ActivityKind.Internal, parentContext: default, links: links);
     }
 
     /// <summary>One pass over the parked statuses that are due; returns how many were looked at.</summary>

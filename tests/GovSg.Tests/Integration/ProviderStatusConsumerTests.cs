@@ -47,6 +47,7 @@ public sealed class ProviderStatusConsumerTests
         .AddSingleton(Options.Create(new StatusOptions()))
         .AddSingleton<DispatcherMetrics>()
         .AddSingleton<StatusStore>()
+        .AddSingleton<SendTraceStore>()
         .AddSingleton<StatusApplier>()
         .AddLogging()
         .AddMassTransitTestHarness(bus => bus.AddConsumer<ProviderStatusConsumer, ProviderStatusConsumerDefinition>())

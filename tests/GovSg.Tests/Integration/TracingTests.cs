@@ -44,6 +44,37 @@ public sealed class TracingTests
     }
 
     [Test]
+    public async Task Webhook_AppliesStatusesInItsOwnTrace_LinkedToTheSendsProviderCall()
+    {
+        var env = TestEnvironment.Current;
+        var activities = new ConcurrentBag<Activity>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name is "Microsoft.AspNetCore" or "MassTransit" or "GovSg.Dispatcher",
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = activities.Add,
+        };
+        ActivitySource.AddActivityListener(listener);
+        var user = await env.CreateUserAsync();
+        var (local, _) = TestRecipients.Next();
+
+        var (_, body) = await MessageJson.PostAsync(user.Client, MessageJson.OfficerCall(local));
+        await MessageJson.WaitForStatusAsync(user.Client, body.Str("id"), "READ");
+
+        var send = activities.Single(a => a.DisplayName == "send message"
+                                          && a.GetTagItem("govsg.message_id") is long id && id == long.Parse(body.Str("id"), System.Globalization.CultureInfo.InvariantCulture));
+        var applied = await Poll.UntilAsync(
+            () => Task.FromResult(activities.Where(a => a.DisplayName == "apply statuses" && a.Links.Any(l => l.Context.SpanId == send.SpanId)).ToList()),
+            spans => spans.Count > 0);
+        Assert.That(applied, Is.Not.Empty, "a status span links to the accepted call's span");
+        Assert.That(applied.SelectMany(a => a.Links).Where(l => l.Context.SpanId == send.SpanId).Select(l => l.Context.TraceId),
+            Is.All.EqualTo(send.TraceId));
+        var webhookTraces = activities.Where(a => a.DisplayName.StartsWith("POST /v1/callback/govsg", StringComparison.Ordinal)).Select(a => a.TraceId).ToHashSet();
+        Assert.That(applied.Select(a => a.TraceId), Is.All.Not.EqualTo(send.TraceId).And.All.Matches<ActivityTraceId>(webhookTraces.Contains),
+            "statuses are applied in the trace of the webhook that brought them");
+    }
+
+    [Test]
     public async Task Requests_AreTaggedWithTheCallerAndHealthProbesAreNotRecorded()
     {
         var env = TestEnvironment.Current;

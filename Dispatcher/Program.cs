@@ -8,7 +8,7 @@ public partial class Program
     {
         var builder = WebApplication.CreateBuilder(args);
         builder.AddServiceDefaults();
-        builder.AddDatabase();
+        builder.AddPostgres();
         builder.AddMessaging();
         builder.AddSending();
         builder.AddStatuses();

@@ -1,12 +1,7 @@
 using System.Text.Json;
 using GovSg.Api.Auth;
 using GovSg.Api.Http;
-using GovSg.Hosting;
-using Microsoft.AspNetCore.Diagnostics.HealthChecks;
-using Npgsql;
-using OpenTelemetry;
 using OpenTelemetry.Metrics;
-using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 
 namespace GovSg.Api.Extensions;
@@ -28,28 +23,20 @@ public static class ServiceDefaults
         });
         // The webhook accepts up to 1 MiB; agency routes enforce their own 64 KiB limit (SPEC §3).
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = 1024 * 1024);
-        builder.AddTelemetry();
+        builder.AddApiTelemetry();
         return builder;
     }
 
     public static WebApplication UseServiceDefaults(this WebApplication app)
     {
         app.UseMiddleware<ErrorEnvelopeMiddleware>();
-        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = HealthReportWriter.WriteAsync });
-        app.MapHealthChecks("/health/ready", new HealthCheckOptions
-        {
-            Predicate = check => check.Tags.Contains("ready"),
-            ResponseWriter = HealthReportWriter.WriteAsync,
-        });
+        app.MapHealthEndpoints();
         app.MapOpenApiDocument();
         return app;
     }
 
-    private static void AddTelemetry(this WebApplicationBuilder builder)
-    {
-        builder.Logging.AddOpenTelemetry(logging => logging.IncludeFormattedMessage = true);
-        var telemetry = builder.Services.AddOpenTelemetry()
-            .ConfigureResource(resource => resource.AddService(builder.Configuration["OTEL_SERVICE_NAME"] ?? "govsg-api"))
+    private static void AddApiTelemetry(this WebApplicationBuilder builder) =>
+        builder.AddTelemetry("govsg-api", ApiMetrics.MeterName)
             .WithTracing(tracing => tracing
                 .AddAspNetCoreInstrumentation(http =>
                 {
@@ -63,17 +50,6 @@ public static class ServiceDefaults
                             activity.SetTag("govsg.user_id", caller.UserId);
                         }
                     };
-                })
-                .AddHttpClientInstrumentation()
-                .AddNpgsql()
-                .AddSource("MassTransit"))
-            .WithMetrics(metrics => metrics
-                .AddAspNetCoreInstrumentation()
-                .AddHttpClientInstrumentation()
-                .AddMeter(ApiMetrics.MeterName, "MassTransit", "Npgsql", "System.Runtime"));
-        if (!string.IsNullOrEmpty(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
-        {
-            telemetry.UseOtlpExporter();
-        }
-    }
+                }))
+            .WithMetrics(metrics => metrics.AddAspNetCoreInstrumentation());
 }

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using GovSg.Api.Http;
+using GovSg.Contracts;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.Extensions.Primitives;
 using Microsoft.OpenApi;
@@ -23,7 +24,7 @@ public sealed partial record ListQuery(
     public const int MaxLimit = 1000;
     public const int MaxOffset = 100_000;
 
-    public static readonly string[] Statuses = ["UNSENT", "ACCEPTED", "SENT", "DELIVERED", "READ", "ERROR"];
+    public static readonly string[] Statuses = [.. MessageStatus.All];
 
     private static readonly (string Name, Func<OpenApiSchema> Schema, string Description)[] Parameters =
     [

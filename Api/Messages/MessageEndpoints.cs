@@ -4,6 +4,7 @@ using GovSg.Api.Auth;
 using GovSg.Api.Http;
 using GovSg.Api.RateLimiting;
 using GovSg.Api.Templates;
+using GovSg.Contracts;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Npgsql;
 
@@ -189,7 +190,7 @@ public static class MessageEndpoints
             return message;
         }
 
-        if (message.Status == "UNSENT")
+        if (message.Status == MessageStatus.Unsent)
         {
             var id = long.Parse(message.Id, CultureInfo.InvariantCulture);
             if (!await waiter.WaitAsync(caller.UserId, id, TimeSpan.FromSeconds(seconds), cancellationToken))

@@ -4,6 +4,7 @@ using System.Text.Json;
 using GovSg.Api.Auth;
 using GovSg.Api.Extensions;
 using GovSg.Api.Http;
+using GovSg.Contracts;
 using Microsoft.Extensions.Options;
 
 namespace GovSg.Api.Messages;
@@ -68,7 +69,7 @@ public sealed class SendService(
     public static MessageResponse Stored(long id, ValidSend send, DateTime now) =>
         new(id.ToString(CultureInfo.InvariantCulture), send.Recipient,
             send.Template.Id.ToString(CultureInfo.InvariantCulture), ParamsByName(send), send.Request.LanguageCode,
-            now, now, null, null, null, null, null, null, null, "UNSENT");
+            now, now, null, null, null, null, null, null, null, MessageStatus.Unsent);
 
     private async Task<SendResult> AcceptAsync(Caller caller, ValidSend send, string? idempotencyKey, byte[]? fingerprint,
         CancellationToken cancellationToken)

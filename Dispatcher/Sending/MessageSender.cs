@@ -197,11 +197,7 @@ public sealed class MessageSender(
         }
     }
 
-    private DateTime Now()
-    {
-        var now = time.GetUtcNow().UtcDateTime;
-        return new DateTime(now.Ticks - now.Ticks % TimeSpan.TicksPerMillisecond, DateTimeKind.Utc);
-    }
+    private DateTime Now() => time.GetUtcNow().UtcDateTime.TruncateToMilliseconds();
 
     private static OutgoingMessage ToOutgoing(ClaimedMessage message)
     {

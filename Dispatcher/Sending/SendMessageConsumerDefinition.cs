@@ -1,3 +1,4 @@
+using GovSg.Contracts;
 using MassTransit;
 using Microsoft.Extensions.Options;
 
@@ -18,7 +19,7 @@ public sealed class SendMessageConsumerDefinition : ConsumerDefinition<SendMessa
     public SendMessageConsumerDefinition(IOptions<WhatsAppOptions> options)
     {
         _concurrentBatches = ConcurrentBatches(options.Value);
-        EndpointName = "send-message";
+        EndpointName = QueueNames.SendMessage;
     }
 
     /// <summary>How many commands one dispatcher may hold fetched but not yet finished.</summary>

@@ -1,3 +1,4 @@
+using GovSg.Contracts;
 using MassTransit;
 using Microsoft.Extensions.Options;
 
@@ -12,7 +13,7 @@ public sealed class SendMessagesConsumerDefinition : ConsumerDefinition<SendMess
 {
     public SendMessagesConsumerDefinition(IOptions<WhatsAppOptions> options)
     {
-        EndpointName = "send-message";
+        EndpointName = QueueNames.SendMessage;
         ConcurrentMessageLimit = SendMessageConsumerDefinition.ConcurrentBatches(options.Value);
     }
 }

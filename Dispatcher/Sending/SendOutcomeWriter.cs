@@ -1,3 +1,4 @@
+using GovSg.Contracts;
 using GovSg.Dispatcher.Extensions;
 using Npgsql;
 
@@ -21,7 +22,7 @@ public sealed class SendOutcomeWriter(SendStore store, DispatcherMetrics metrics
         if (accepted.Count > 0)
         {
             await Durably(ct => store.AcceptAsync(accepted, now, ct));
-            metrics.StatusChanged("ACCEPTED", accepted.Count);
+            metrics.StatusChanged(MessageStatus.Accepted, accepted.Count);
         }
 
         foreach (var (message, decision) in decisions.Where(d => d.Decision is not SendDecision.Accept))
@@ -37,7 +38,7 @@ public sealed class SendOutcomeWriter(SendStore store, DispatcherMetrics metrics
             case SendDecision.Fail fail:
                 if (await Durably(ct => store.FailAsync(message.Id, message.Attempts, fail.Code, fail.Description, now, ct)))
                 {
-                    metrics.StatusChanged("ERROR");
+                    metrics.StatusChanged(MessageStatus.Error);
                 }
 
                 break;

@@ -1,3 +1,5 @@
+using GovSg.Contracts;
+
 namespace GovSg.Dispatcher.Statuses;
 
 /// <summary>A message's lifecycle timestamps as stored; null where not set.</summary>
@@ -19,15 +21,15 @@ public static class LifecycleClock
     {
         DateTime?[] earlier = status switch
         {
-            "SENT" or "ERROR" => [times.AcceptedAt],
-            "DELIVERED" => [times.AcceptedAt, times.SentAt],
-            "READ" => [times.AcceptedAt, times.SentAt, times.DeliveredAt],
+            MessageStatus.Sent or MessageStatus.Error => [times.AcceptedAt],
+            MessageStatus.Delivered => [times.AcceptedAt, times.SentAt],
+            MessageStatus.Read => [times.AcceptedAt, times.SentAt, times.DeliveredAt],
             _ => throw new ArgumentOutOfRangeException(nameof(status), status, "not a provider status"),
         };
         DateTime?[] later = status switch
         {
-            "SENT" => [times.DeliveredAt, times.ReadAt],
-            "DELIVERED" => [times.ReadAt],
+            MessageStatus.Sent => [times.DeliveredAt, times.ReadAt],
+            MessageStatus.Delivered => [times.ReadAt],
             _ => [],
         };
 

@@ -1,3 +1,4 @@
+using GovSg.Contracts;
 using MassTransit;
 using Npgsql;
 
@@ -15,7 +16,7 @@ public sealed class ProviderStatusConsumerDefinition : ConsumerDefinition<Provid
     private const int BatchSize = 50;
     private const int ConcurrentBatches = 2;
 
-    public ProviderStatusConsumerDefinition() => EndpointName = "provider-status";
+    public ProviderStatusConsumerDefinition() => EndpointName = QueueNames.ProviderStatus;
 
     protected override void ConfigureConsumer(IReceiveEndpointConfigurator endpointConfigurator,
         IConsumerConfigurator<ProviderStatusConsumer> consumerConfigurator, IRegistrationContext context)

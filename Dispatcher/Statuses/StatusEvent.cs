@@ -21,10 +21,10 @@ public sealed record StatusEvent(
     {
         var status = received.Status switch
         {
-            "sent" => "SENT",
-            "delivered" => "DELIVERED",
-            "read" => "READ",
-            "failed" => "ERROR",
+            "sent" => MessageStatus.Sent,
+            "delivered" => MessageStatus.Delivered,
+            "read" => MessageStatus.Read,
+            "failed" => MessageStatus.Error,
             _ => null,
         };
         if (status is null)

@@ -1,3 +1,4 @@
+using GovSg.Contracts;
 using GovSg.Dispatcher.Extensions;
 using Microsoft.Extensions.Options;
 using RabbitMQ.Client;
@@ -10,8 +11,6 @@ public readonly record struct QueueDepth(uint Ready, uint Consumers);
 /// <summary>Reads the send queue's depth (a passive declare on its own small connection).</summary>
 public sealed class SendQueueProbe(IOptions<RabbitMqOptions> options, ILogger<SendQueueProbe> logger) : IAsyncDisposable
 {
-    public const string QueueName = "send-message";
-
     private readonly SemaphoreSlim _gate = new(1, 1);
     private IConnection? _connection;
     private IChannel? _channel;
@@ -39,12 +38,12 @@ public sealed class SendQueueProbe(IOptions<RabbitMqOptions> options, ILogger<Se
                 _channel = await _connection.CreateChannelAsync(cancellationToken: cancellationToken);
             }
 
-            var queue = await _channel.QueueDeclarePassiveAsync(QueueName, cancellationToken);
+            var queue = await _channel.QueueDeclarePassiveAsync(QueueNames.SendMessage, cancellationToken);
             return new QueueDepth(queue.MessageCount, queue.ConsumerCount);
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
-            logger.LogDebug(exception, "Could not read the depth of {Queue}", QueueName);
+            logger.LogDebug(exception, "Could not read the depth of {Queue}", QueueNames.SendMessage);
             await ResetAsync();
             return null;
         }

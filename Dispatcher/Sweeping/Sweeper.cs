@@ -70,7 +70,7 @@ public sealed class Sweeper(
         if (expired > 0)
         {
             logger.LogWarning("{Count} message(s) expired before the provider accepted them", expired);
-            metrics.StatusChanged("ERROR", expired);
+            metrics.StatusChanged(MessageStatus.Error, expired);
         }
 
         // Publishing while the bus is down would be lost; the messages stay due and are taken next time.

@@ -1,8 +1,8 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace GovSg.Api.Database;
+namespace GovSg.Hosting;
 
-public sealed class DatabaseOptions
+internal sealed class DatabaseOptions
 {
     public const string SectionName = "ConnectionStrings";
 

@@ -1,6 +1,6 @@
-namespace GovSg.Api.Extensions;
+namespace GovSg.Hosting;
 
-public static class TimeExtensions
+internal static class TimeExtensions
 {
     /// <summary>
     /// Stored timestamps carry milliseconds only, as the API prints them, so a <c>created_at[gt]</c> filter built from a

@@ -1,0 +1,105 @@
+using Dapper;
+using MassTransit;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+
+namespace GovSg.Hosting;
+
+/// <summary>
+/// The hosting setup both services share: telemetry, the PostgreSQL data source and its health check, the RabbitMQ
+/// bus, and the health endpoints. Each service's own <c>Extensions/</c> add what only it needs on top.
+/// </summary>
+internal static class HostingExtensions
+{
+    /// <summary>
+    /// Traces, metrics and logs (exported over OTLP when configured) of HttpClient, Npgsql, MassTransit, the runtime,
+    /// and the service's own source and meter named <paramref name="name"/>.
+    /// </summary>
+    public static OpenTelemetryBuilder AddTelemetry(this IHostApplicationBuilder builder, string serviceName, string name)
+    {
+        builder.Logging.AddOpenTelemetry(logging => logging.IncludeFormattedMessage = true);
+        var telemetry = builder.Services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService(builder.Configuration["OTEL_SERVICE_NAME"] ?? serviceName))
+            .WithTracing(tracing => tracing
+                .AddHttpClientInstrumentation()
+                .AddNpgsql()
+                .AddSource(name, "MassTransit"))
+            .WithMetrics(metrics => metrics
+                .AddHttpClientInstrumentation()
+                .AddMeter(name, "MassTransit", "Npgsql", "System.Runtime"));
+        if (!string.IsNullOrEmpty(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        {
+            telemetry.UseOtlpExporter();
+        }
+
+        return telemetry;
+    }
+
+    /// <summary>The one <see cref="NpgsqlDataSource"/>, with <paramref name="configure"/> applied before it is built.</summary>
+    public static IHostApplicationBuilder AddPostgres(this IHostApplicationBuilder builder,
+        Action<IServiceProvider, NpgsqlDataSourceBuilder>? configure = null)
+    {
+        DefaultTypeMap.MatchNamesWithUnderscores = true;
+        builder.Services.AddOptions<DatabaseOptions>().BindConfiguration(DatabaseOptions.SectionName)
+            .ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton(sp =>
+        {
+            var dataSource = new NpgsqlDataSourceBuilder(sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.Postgres)
+                .UseLoggerFactory(sp.GetRequiredService<ILoggerFactory>());
+            // Nothing here changes session state, so the DISCARD ALL a pooled connection would send on every return is
+            // pure overhead: it was the most frequent statement on the send path.
+            dataSource.ConnectionStringBuilder.NoResetOnClose = true;
+            configure?.Invoke(sp, dataSource);
+            return dataSource.Build();
+        });
+        builder.Services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgres", tags: ["ready"]);
+        return builder;
+    }
+
+    /// <summary>MassTransit on RabbitMQ, with the service's own registrations (<paramref name="configure"/>).</summary>
+    public static IHostApplicationBuilder AddRabbitMq(this IHostApplicationBuilder builder,
+        Action<IBusRegistrationConfigurator> configure)
+    {
+        builder.Services.AddOptions<RabbitMqOptions>().BindConfiguration(RabbitMqOptions.SectionName)
+            .ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddMassTransit(bus =>
+        {
+            // MassTransit 8 otherwise posts a usage report (versions, time zone, endpoint names) to its vendor's host a
+            // few minutes after start: nothing leaves the system unasked (SECURITY.md). Note that the environment
+            // variable MASSTRANSIT_USAGE_TELEMETRY=true would turn it back on; deployments never set it.
+            bus.DisableUsageTelemetry();
+            configure(bus);
+            bus.UsingRabbitMq((context, rabbit) =>
+            {
+                var options = context.GetRequiredService<IOptions<RabbitMqOptions>>().Value;
+                rabbit.Host(options.Host, (ushort)options.Port, options.VirtualHost, host =>
+                {
+                    host.Username(options.Username);
+                    host.Password(options.Password);
+                });
+                // Bodies are just the contract's JSON, with MassTransit's metadata in AMQP headers: a SendMessage is
+                // ~30 bytes instead of a ~1 KB envelope, which is most of what the broker writes per message.
+                rabbit.UseRawJsonSerializer(isDefault: true);
+                rabbit.ConfigureEndpoints(context);
+            });
+        });
+        return builder;
+    }
+
+    /// <summary><c>/health/live</c> (the process answers) and <c>/health/ready</c> (the checks tagged ready), as JSON.</summary>
+    public static WebApplication MapHealthEndpoints(this WebApplication app)
+    {
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = HealthReportWriter.WriteAsync });
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions
+        {
+            Predicate = check => check.Tags.Contains("ready"),
+            ResponseWriter = HealthReportWriter.WriteAsync,
+        });
+        return app;
+    }
+}

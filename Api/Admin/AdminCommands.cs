@@ -1,5 +1,6 @@
 using System.Globalization;
 using GovSg.Api.Auth;
+using GovSg.Api.Callbacks;
 using GovSg.Api.Database;
 using GovSg.Api.Extensions;
 using Microsoft.Extensions.Options;
@@ -23,6 +24,8 @@ public static class AdminCommands
           admin key revoke|disable|enable --key-id <key id>
           admin template import --file <templates.json>
           admin template grant|revoke --email <email> --template <id>
+          admin callback set --email <email> (--url <https url> | --off)
+          admin callback show --email <email>
         """;
 
     public static async Task<int> RunAsync(string[] args)
@@ -34,6 +37,9 @@ public static class AdminCommands
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<AdminStore>();
         builder.Services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.SectionName);
+        builder.Services.AddOptions<CallbackOptions>().BindConfiguration(CallbackOptions.SectionName);
+        builder.Services.AddSingleton<CallbackSettingsStore>();
+        builder.Services.AddSingleton<CallbackCommands>();
         using var host = builder.Build();
 
         var services = host.Services;
@@ -87,6 +93,14 @@ public static class AdminCommands
                     return Report(await store.GrantAsync(Required(options, "email"), RequiredLong(options, "template"), now, token), "granted");
                 case ["admin", "template", "revoke", ..]:
                     return Report(await store.RevokeGrantAsync(Required(options, "email"), RequiredLong(options, "template"), token), "grant revoked");
+                case ["admin", "callback", "set", ..]:
+                    await services.GetRequiredService<CallbackCommands>().SetAsync(Required(options, "email"),
+                        options.ContainsKey("off") ? null : Required(options, "url"),
+                        services.GetRequiredService<IOptions<CallbackOptions>>().Value.AllowInsecureLoopback, now, token);
+                    return 0;
+                case ["admin", "callback", "show", ..]:
+                    await services.GetRequiredService<CallbackCommands>().ShowAsync(Required(options, "email"), token);
+                    return 0;
                 default:
                     await Console.Error.WriteLineAsync(Usage);
                     return 2;

@@ -41,12 +41,18 @@ public sealed class CallbackStore(NpgsqlDataSource dataSource)
         ORDER BY user_id, created_at DESC
         """;
 
-    // When the worker next has something to do, leaving out users already at their cap (a finishing delivery wakes it).
+    // When the worker next has something to do, leaving out users with as many deliveries under way as a claim would
+    // give them (a finishing delivery wakes the worker), so it never spins on events it may not take yet.
     private const string NextDueSql = """
+        WITH busy AS (
+            SELECT * FROM unnest(@busyUsers, @busyCounts) AS b(user_id, in_flight)
+        )
         SELECT min(GREATEST(d.due, s.paused_until))
         FROM callback_settings s
+        LEFT JOIN busy b ON b.user_id = s.user_id
         CROSS JOIN LATERAL (SELECT min(e.next_attempt_at) AS due FROM status_events e WHERE e.user_id = s.user_id) d
-        WHERE s.url IS NOT NULL AND d.due IS NOT NULL AND s.user_id <> ALL(@fullUsers)
+        WHERE s.url IS NOT NULL AND d.due IS NOT NULL
+          AND COALESCE(b.in_flight, 0) < CASE WHEN s.consecutive_failures >= @failureThreshold THEN 1 ELSE @perUser END
         """;
 
     private const string DeliveredSql = """
@@ -101,11 +107,17 @@ public sealed class CallbackStore(NpgsqlDataSource dataSource)
         return rows.ToLookup(r => r.UserId, r => r.Secret);
     }
 
-    public async Task<DateTime?> NextDueAsync(IEnumerable<long> fullUsers, CancellationToken cancellationToken)
+    public async Task<DateTime?> NextDueAsync(IReadOnlyDictionary<long, int> inFlight, int perUser, int failureThreshold,
+        CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        return await connection.ExecuteScalarAsync<DateTime?>(new CommandDefinition(NextDueSql,
-            new { fullUsers = fullUsers.ToArray() }, cancellationToken: cancellationToken));
+        return await connection.ExecuteScalarAsync<DateTime?>(new CommandDefinition(NextDueSql, new
+        {
+            busyUsers = inFlight.Keys.ToArray(),
+            busyCounts = inFlight.Values.ToArray(),
+            perUser,
+            failureThreshold,
+        }, cancellationToken: cancellationToken));
     }
 
     public async Task DeliveredAsync(ClaimedEvent claimed, DateTime now, CancellationToken cancellationToken)

@@ -40,12 +40,20 @@ public sealed class CallbackWorker(
         {
             try
             {
+                if (Volatile.Read(ref _total) >= _options.MaxInFlight)
+                {
+                    // Full: only a finishing delivery (which wakes this loop) makes room.
+                    await SleepAsync(null, stoppingToken);
+                    continue;
+                }
+
                 if (await ClaimAndStartAsync(stoppingToken))
                 {
                     continue;
                 }
 
-                await SleepAsync(await store.NextDueAsync(FullUsers(), stoppingToken), stoppingToken);
+                await SleepAsync(await store.NextDueAsync(InFlight(), _options.MaxInFlightPerUser,
+                    _options.EndpointFailureThreshold, stoppingToken), stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -66,13 +74,8 @@ public sealed class CallbackWorker(
     private async Task<bool> ClaimAndStartAsync(CancellationToken stoppingToken)
     {
         var room = _options.MaxInFlight - Volatile.Read(ref _total);
-        if (room <= 0)
-        {
-            return false;
-        }
-
         var now = time.GetUtcNow().UtcDateTime;
-        var claimed = await store.ClaimAsync(_inFlight.Where(p => p.Value > 0).ToDictionary(), now, now + _options.Lease,
+        var claimed = await store.ClaimAsync(InFlight(), now, now + _options.Lease,
             _options.MaxInFlightPerUser, _options.EndpointFailureThreshold, room, stoppingToken);
         if (claimed.Count == 0)
         {
@@ -112,6 +115,7 @@ public sealed class CallbackWorker(
         finally
         {
             _inFlight.AddOrUpdate(claimed.UserId, 0, (_, n) => n - 1);
+            _inFlight.TryRemove(new KeyValuePair<long, int>(claimed.UserId, 0));
             Interlocked.Decrement(ref _total);
             _wake.Writer.TryWrite(true);
         }
@@ -139,8 +143,7 @@ public sealed class CallbackWorker(
         }
     }
 
-    private List<long> FullUsers() =>
-        _inFlight.Where(p => p.Value >= _options.MaxInFlightPerUser).Select(p => p.Key).ToList();
+    private Dictionary<long, int> InFlight() => _inFlight.Where(p => p.Value > 0).ToDictionary();
 
     private async Task SleepAsync(DateTime? until, CancellationToken stoppingToken)
     {

@@ -203,7 +203,8 @@ public sealed class CallbackDeliveryTests
     [Test]
     public async Task TwoDispatchers_ShareTheEvents_WithoutDeliveringOneTwice()
     {
-        await Env.StartDispatcherAsync();
+        // Stopped at the end: other tests count the live Dispatchers.
+        await using var second = await Env.StartDispatcherAsync();
         await using var receiver = await CallbackReceiver.StartAsync();
         var user = await Env.CreateUserAsync();
         await CallbackSettingsTests.SetUrlAsync(user.Client, receiver.Url);

@@ -1,4 +1,5 @@
 using GovSg.Api.Admin;
+using GovSg.Api.Callbacks;
 using GovSg.Api.Extensions;
 using GovSg.Api.Keys;
 using GovSg.Api.Messages;
@@ -28,7 +29,7 @@ public partial class Program
         app.UseServiceDefaults();
         app.UseAuthentication();
         app.UseAuthorization();
-        app.MapGroup("/v1").MapMessages().MapTemplates().MapWebhooks().MapKeys();
+        app.MapGroup("/v1").MapMessages().MapTemplates().MapWebhooks().MapKeys().MapCallbacks();
 
         await app.RunAsync();
         return 0;

@@ -13,6 +13,7 @@ public partial class Program
         builder.AddSending();
         builder.AddStatuses();
         builder.AddSweeping();
+        builder.AddCallbacks();
 
         var app = builder.Build();
         app.MapServiceDefaults();

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using GovSg.Api.Auth;
+using GovSg.Api.Callbacks;
 using GovSg.Api.Database;
 using GovSg.Api.Extensions;
 using Microsoft.Extensions.Options;
@@ -33,6 +34,7 @@ public static class AdminCommands
                 KeyCreate(), KeyList(), KeyRevoke(), KeySetDisabled("disable", disabled: true), KeySetDisabled("enable", disabled: false),
             },
             new Command("template", "Templates and which users may send them.") { TemplateImport(), TemplateGrant(), TemplateRevoke() },
+            new Command("callback", "Where a user's status callbacks go (SPEC §11.1).") { CallbackSet(), CallbackShow() },
         },
     };
 
@@ -205,6 +207,39 @@ public static class AdminCommands
             Report(await admin.Store.RevokeGrantAsync(parsed.GetRequiredValue(email), parsed.GetValue(template), token), "grant revoked"));
     }
 
+    private static Command CallbackSet()
+    {
+        var email = Email();
+        var url = new Option<string?>("--url") { Description = "The https URL status events are POSTed to." };
+        var off = new Option<bool>("--off") { Description = "Turn callbacks off (pending events are discarded)." };
+        var command = Verb("set", "Set a user's callback URL, or turn callbacks off; prints the signing secret when one is created.",
+            [email, url, off], async (admin, parsed, token) =>
+            {
+                await admin.Services.GetRequiredService<CallbackCommands>().SetAsync(parsed.GetRequiredValue(email),
+                    parsed.GetValue(off) ? null : parsed.GetValue(url),
+                    admin.Services.GetRequiredService<IOptions<CallbackOptions>>().Value.AllowInsecureLoopback, admin.Now, token);
+                return 0;
+            });
+        command.Validators.Add(result =>
+        {
+            if (result.GetValue(off) == (result.GetResult(url) is not null))
+            {
+                result.AddError("give either --url or --off.");
+            }
+        });
+        return command;
+    }
+
+    private static Command CallbackShow()
+    {
+        var email = Email();
+        return Verb("show", "Show a user's callback settings (never the secret).", [email], async (admin, parsed, token) =>
+        {
+            await admin.Services.GetRequiredService<CallbackCommands>().ShowAsync(parsed.GetRequiredValue(email), token);
+            return 0;
+        });
+    }
+
     private static Option<string> Email() => Text("--email", "The user's email address.");
 
     private static Option<string> KeyId() => Text("--key-id", "The key's id, as `admin key list` prints it.");
@@ -277,6 +312,9 @@ public static class AdminCommands
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<AdminStore>();
         builder.Services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.SectionName);
+        builder.Services.AddOptions<CallbackOptions>().BindConfiguration(CallbackOptions.SectionName);
+        builder.Services.AddSingleton<CallbackSettingsStore>();
+        builder.Services.AddSingleton<CallbackCommands>();
         return builder.Build();
     }
 

@@ -1,4 +1,5 @@
 using Dapper;
+using GovSg.Callbacks;
 using Npgsql;
 
 namespace GovSg.Api.Admin;
@@ -28,13 +29,18 @@ public sealed class AdminStore(NpgsqlDataSource dataSource)
     // keeps its status. A message whose call may be under way, or that is held to reconcile such a call (SPEC §5), is
     // left alone: the provider may have sent it, and a status can still adopt it; once its hold ends no Dispatcher
     // claims it (the user is disabled), so running the command again, or expiry, ends it.
-    private const string CancelPendingSql = """
-        UPDATE messages m SET
-            status = 'ERROR', errored_at = @now, updated_at = @now, error_code = 'cancelled',
-            error_description = 'Cancelled by an operator: the sending user was disabled'
-        FROM users u
-        WHERE u.email = @email AND u.disabled_at IS NOT NULL AND m.user_id = u.id AND m.status = 'UNSENT'
-          AND NOT m.call_open AND NOT (m.held_attempt IS NOT DISTINCT FROM m.attempts AND m.available_at > @now)
+    // Records its status events in the same statement (SPEC §4).
+    private const string CancelPendingSql = $"""
+        WITH changed AS (
+            UPDATE messages m SET
+                status = 'ERROR', errored_at = @now, updated_at = @now, error_code = 'cancelled',
+                error_description = 'Cancelled by an operator: the sending user was disabled'
+            FROM users u
+            WHERE u.email = @email AND u.disabled_at IS NOT NULL AND m.user_id = u.id AND m.status = 'UNSENT'
+              AND NOT m.call_open AND NOT (m.held_attempt IS NOT DISTINCT FROM m.attempts AND m.available_at > @now)
+            RETURNING m
+        ), {StatusEventSql.RecordChanged}
+        SELECT count(*) FROM changed
         """;
 
     private const string UserIdSql = "SELECT id FROM users WHERE email = @email";
@@ -95,8 +101,12 @@ public sealed class AdminStore(NpgsqlDataSource dataSource)
         ExecuteAsync(SetUserDisabledSql, new { email, disabled, now }, cancellationToken);
 
     /// <summary>Cancels a disabled user's pending messages; returns how many.</summary>
-    public Task<int> CancelPendingAsync(string email, DateTime now, CancellationToken cancellationToken) =>
-        ExecuteAsync(CancelPendingSql, new { email, now }, cancellationToken);
+    public async Task<int> CancelPendingAsync(string email, DateTime now, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await connection.ExecuteScalarAsync<int>(new CommandDefinition(CancelPendingSql, new { email, now },
+            cancellationToken: cancellationToken));
+    }
 
     public async Task<long?> FindUserIdAsync(string email, CancellationToken cancellationToken)
     {

@@ -1,3 +1,4 @@
+using GovSg.Api.Callbacks;
 using GovSg.Api.Keys;
 using GovSg.Api.Messages;
 using GovSg.Api.RateLimiting;
@@ -28,6 +29,9 @@ public static class FeatureExtensions
         builder.Services.AddSingleton<RateLimiter>();
         builder.Services.AddSingleton<StatusWaiter>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<StatusWaiter>());
+        builder.Services.AddOptions<CallbackOptions>().BindConfiguration(CallbackOptions.SectionName)
+            .ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<CallbackSettingsStore>();
         builder.Services.AddOptions<WebhookOptions>().BindConfiguration(WebhookOptions.SectionName)
             .ValidateDataAnnotations().ValidateOnStart();
         return builder;

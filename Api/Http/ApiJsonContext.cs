@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using GovSg.Api.Callbacks;
 using GovSg.Api.Keys;
 using GovSg.Api.Messages;
 using GovSg.Api.Templates;
@@ -20,6 +21,9 @@ namespace GovSg.Api.Http;
 [JsonSerializable(typeof(CreatedKeyResponse))]
 [JsonSerializable(typeof(List<StoredBatchEntry>))]
 [JsonSerializable(typeof(TemplateListResponse))]
+[JsonSerializable(typeof(CallbackSettingsResponse))]
+[JsonSerializable(typeof(CallbackSettingsUpdateResponse))]
+[JsonSerializable(typeof(CallbackSecretResponse))]
 [JsonSerializable(typeof(Dictionary<string, string>))]
 internal sealed partial class ApiJsonContext : JsonSerializerContext;
 

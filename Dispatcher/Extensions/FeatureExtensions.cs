@@ -1,3 +1,4 @@
+using GovSg.Dispatcher.Callbacks;
 using GovSg.Dispatcher.Sending;
 using GovSg.Dispatcher.Statuses;
 using GovSg.Dispatcher.Sweeping;
@@ -59,6 +60,22 @@ public static class FeatureExtensions
         builder.Services.AddSingleton<SweepStore>();
         builder.Services.AddSingleton<SendQueueProbe>();
         builder.Services.AddHostedService<Sweeper>();
+        return builder;
+    }
+
+    public static IHostApplicationBuilder AddCallbacks(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<CallbackOptions>().BindConfiguration(CallbackOptions.SectionName)
+            .ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddHttpClient<CallbackClient>()
+            .ConfigurePrimaryHttpMessageHandler(services => CallbackClient.CreateHandler(
+                services.GetRequiredService<IOptions<CallbackOptions>>().Value.AllowInsecureLoopback))
+            // The client applies Callbacks:Timeout itself, to tell a timeout apart from other failures.
+            .ConfigureHttpClient(http => http.Timeout = Timeout.InfiniteTimeSpan);
+        builder.Services.AddSingleton<CallbackStore>();
+        builder.Services.AddSingleton(services => new CallbackRetryPolicy(
+            services.GetRequiredService<IOptions<CallbackOptions>>(), services.GetRequiredService<TimeProvider>(), Random.Shared));
+        builder.Services.AddHostedService<CallbackWorker>();
         return builder;
     }
 }

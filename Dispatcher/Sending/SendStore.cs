@@ -1,4 +1,5 @@
 using Dapper;
+using GovSg.Callbacks;
 using Npgsql;
 
 namespace GovSg.Dispatcher.Sending;
@@ -54,19 +55,28 @@ public sealed class SendStore(NpgsqlDataSource dataSource)
                   COALESCE(held_attempt = attempts - 1, false) AS resend, held_at
         """;
 
-    private const string AcceptSql = """
-        UPDATE messages m SET
-            status = 'ACCEPTED', accepted_at = @now, updated_at = @now, provider_message_id = a.provider_message_id,
-            last_error = NULL, call_open = false, send_trace = a.send_trace
-        FROM unnest(@ids, @providerMessageIds, @sendTraces) AS a(id, provider_message_id, send_trace)
-        WHERE m.id = a.id AND m.status = 'UNSENT'
+    // Acceptance and failure change the status, so each records its status events in the same statement (SPEC §4).
+    private const string AcceptSql = $"""
+        WITH changed AS (
+            UPDATE messages m SET
+                status = 'ACCEPTED', accepted_at = @now, updated_at = @now, provider_message_id = a.provider_message_id,
+                last_error = NULL, call_open = false, send_trace = a.send_trace
+            FROM unnest(@ids, @providerMessageIds, @sendTraces) AS a(id, provider_message_id, send_trace)
+            WHERE m.id = a.id AND m.status = 'UNSENT'
+            RETURNING m
+        ), {StatusEventSql.RecordChanged}
+        SELECT count(*) FROM changed
         """;
 
-    private const string FailSql = """
-        UPDATE messages SET
-            status = 'ERROR', errored_at = @now, updated_at = @now, error_code = @code, error_description = @description,
-            call_open = false
-        WHERE id = @id AND status = 'UNSENT' AND attempts = @attempts
+    private const string FailSql = $"""
+        WITH changed AS (
+            UPDATE messages m SET
+                status = 'ERROR', errored_at = @now, updated_at = @now, error_code = @code,
+                error_description = @description, call_open = false
+            WHERE id = @id AND status = 'UNSENT' AND attempts = @attempts
+            RETURNING m
+        ), {StatusEventSql.RecordChanged}
+        SELECT count(*) FROM changed
         """;
 
     private const string RetrySql = """
@@ -102,7 +112,7 @@ public sealed class SendStore(NpgsqlDataSource dataSource)
     /// <summary>Records the provider's acceptance of several messages in one statement.</summary>
     public Task<bool> AcceptAsync(IReadOnlyList<(long Id, string ProviderMessageId, string? SendTrace)> accepted, DateTime now,
         CancellationToken cancellationToken) =>
-        ExecuteAsync(AcceptSql, new
+        ChangeStatusAsync(AcceptSql, new
         {
             ids = accepted.Select(a => a.Id).ToArray(),
             providerMessageIds = accepted.Select(a => a.ProviderMessageId).ToArray(),
@@ -112,7 +122,7 @@ public sealed class SendStore(NpgsqlDataSource dataSource)
 
     public Task<bool> FailAsync(long id, int attempts, string code, string description, DateTime now,
         CancellationToken cancellationToken) =>
-        ExecuteAsync(FailSql, new { id, attempts, code, description, now }, cancellationToken);
+        ChangeStatusAsync(FailSql, new { id, attempts, code, description, now }, cancellationToken);
 
     /// <summary>Makes the message due again at <paramref name="retryAt"/>; a null error keeps the last one.</summary>
     public Task<bool> RetryAsync(long id, int attempts, DateTime retryAt, string? lastError, CancellationToken cancellationToken) =>
@@ -125,6 +135,14 @@ public sealed class SendStore(NpgsqlDataSource dataSource)
     public Task<bool> HoldAsync(long id, int attempts, DateTime holdUntil, string lastError, DateTime now,
         CancellationToken cancellationToken) =>
         ExecuteAsync(HoldSql, new { id, attempts, holdUntil, lastError, now }, cancellationToken);
+
+    /// <summary>Runs a status change that counts its changed rows itself (its status events come in the same statement).</summary>
+    private async Task<bool> ChangeStatusAsync(string sql, object parameters, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await connection.ExecuteScalarAsync<long>(new CommandDefinition(sql, parameters,
+            cancellationToken: cancellationToken)) > 0;
+    }
 
     private async Task<bool> ExecuteAsync(string sql, object parameters, CancellationToken cancellationToken)
     {

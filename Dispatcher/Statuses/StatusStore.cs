@@ -1,4 +1,5 @@
 using Dapper;
+using GovSg.Callbacks;
 using Npgsql;
 
 namespace GovSg.Dispatcher.Statuses;
@@ -11,11 +12,14 @@ namespace GovSg.Dispatcher.Statuses;
 /// clamped so timestamps never go backwards (<see cref="LifecycleClock"/>, which this SQL mirrors); rows that would
 /// not change are not touched, so <c>updated_at</c> moves only with a real change. A status for a provider id we have
 /// not recorded, whose opaque data names a message still UNSENT on that very attempt, adopts it first (SPEC §5): Meta
-/// only reports on what it sent, so that call was accepted, whether or not its answer reached us.
+/// only reports on what it sent, so that call was accepted, whether or not its answer reached us. Both statements
+/// record their status events themselves (SPEC §4): the rows whose status moved to the reported one, never a row that
+/// only gained a timestamp (a message's status never equals a reported status it did not just take, since the status's
+/// own timestamp is set with it and its guard then no longer matches).
 /// </summary>
 public sealed class StatusStore(NpgsqlDataSource dataSource)
 {
-    private const string ApplySql = """
+    private const string ApplySql = $"""
         WITH e AS (
             SELECT * FROM unnest(@ids, @statuses::message_status[], @occurred, @codes, @descriptions)
                 AS e(provider_message_id, status, occurred_at, error_code, error_description)
@@ -44,8 +48,10 @@ public sealed class StatusStore(NpgsqlDataSource dataSource)
                    OR (e.status = 'SENT' AND m.sent_at IS NULL)
                    OR (e.status = 'DELIVERED' AND m.delivered_at IS NULL)
                    OR (e.status = 'READ' AND m.read_at IS NULL))
-            RETURNING m.id
-        )
+            RETURNING m, e.status AS reported
+        ), changed AS (
+            SELECT a.m FROM applied a WHERE (a.m).status = a.reported
+        ), {StatusEventSql.RecordChanged}
         SELECT e.provider_message_id
         FROM e
         WHERE NOT EXISTS (SELECT 1 FROM messages m WHERE m.provider_message_id = e.provider_message_id)
@@ -53,13 +59,17 @@ public sealed class StatusStore(NpgsqlDataSource dataSource)
 
     // Guarded on the attempt, like the hold and the re-claim that ends it, so exactly one of the three wins. Accepted at
     // the call's time: that is when the provider took it.
-    private const string AdoptSql = """
-        UPDATE messages m SET
-            status = 'ACCEPTED', accepted_at = COALESCE(m.attempted_at, @now), updated_at = GREATEST(m.updated_at, @now),
-            provider_message_id = a.provider_message_id, last_error = NULL, call_open = false
-        FROM unnest(@messageIds, @attempts, @ids) AS a(message_id, attempt, provider_message_id)
-        WHERE m.id = a.message_id AND m.status = 'UNSENT' AND m.attempts = a.attempt
-        RETURNING a.provider_message_id
+    private const string AdoptSql = $"""
+        WITH changed AS (
+            UPDATE messages m SET
+                status = 'ACCEPTED', accepted_at = COALESCE(m.attempted_at, @now),
+                updated_at = GREATEST(m.updated_at, @now), provider_message_id = a.provider_message_id, last_error = NULL,
+                call_open = false
+            FROM unnest(@messageIds, @attempts, @ids) AS a(message_id, attempt, provider_message_id)
+            WHERE m.id = a.message_id AND m.status = 'UNSENT' AND m.attempts = a.attempt
+            RETURNING m
+        ), {StatusEventSql.RecordChanged}
+        SELECT (c.m).provider_message_id FROM changed c
         """;
 
     private const string AddPendingSql = """

@@ -1,4 +1,5 @@
 using Dapper;
+using GovSg.Callbacks;
 using Npgsql;
 
 namespace GovSg.Dispatcher.Sweeping;
@@ -41,17 +42,21 @@ public sealed class SweepStore(NpgsqlDataSource dataSource)
         RETURNING id
         """;
 
-    private const string ExpireSql = """
-        UPDATE messages SET
-            status = 'ERROR', errored_at = @now, updated_at = @now, error_code = 'expired',
-            error_description = 'Not accepted by the provider within the message''s validity'
-                                || COALESCE('; last error ' || last_error, '')
-        WHERE id IN (SELECT id FROM messages
-                     WHERE status = 'UNSENT' AND expires_at <= @now AND available_at <= @now AND NOT call_open
-                     ORDER BY expires_at
-                     LIMIT @limit
-                     FOR UPDATE SKIP LOCKED)
-        RETURNING id
+    // Expiry changes the status, so it records its status events in the same statement (SPEC §4).
+    private const string ExpireSql = $"""
+        WITH changed AS (
+            UPDATE messages m SET
+                status = 'ERROR', errored_at = @now, updated_at = @now, error_code = 'expired',
+                error_description = 'Not accepted by the provider within the message''s validity'
+                                    || COALESCE('; last error ' || m.last_error, '')
+            WHERE m.id IN (SELECT id FROM messages
+                           WHERE status = 'UNSENT' AND expires_at <= @now AND available_at <= @now AND NOT call_open
+                           ORDER BY expires_at
+                           LIMIT @limit
+                           FOR UPDATE SKIP LOCKED)
+            RETURNING m
+        ), {StatusEventSql.RecordChanged}
+        SELECT (c.m).id FROM changed c
         """;
 
     /// <summary>

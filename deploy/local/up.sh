@@ -43,6 +43,8 @@ ConnectionStrings__Postgres="Host=localhost;Port=5432;Database=${GOVSG_DATABASE:
 DOTNET_CLI_TELEMETRY_OPTOUT=1
 DOTNET_NOLOGO=1
 Logging__Console__FormatterName=simple
+# Local runs only: callbacks may go to http on loopback, e.g. the simulator's sink at http://localhost:8090/_sim/callbacks.
+Callbacks__AllowInsecureLoopback=true
 set +a
 
 dispatchers=${GOVSG_DISPATCHERS:-1}

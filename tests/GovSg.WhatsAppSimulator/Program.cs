@@ -30,6 +30,7 @@ public partial class Program
         control.MapSendHistoryApi();
         control.MapTemplatesApi();
         control.MapStatsApi();
+        control.MapCallbackSinkApi();
 
         await app.RunAsync();
     }

@@ -229,6 +229,7 @@ public sealed class TestSystem : IAsyncDisposable
         ["Webhooks:VerifyToken"] = TestSettings.VerifyToken,
         ["Webhooks:AppSecrets:0"] = TestSettings.AppSecret,
         ["Webhooks:PhoneNumberId"] = TestSettings.PhoneNumberId,
+        ["Callbacks:AllowInsecureLoopback"] = "true",
         ["Logging:Console:FormatterName"] = "simple",
     };
 
@@ -272,6 +273,10 @@ public sealed class TestSystem : IAsyncDisposable
         ["Sweep:PickUpDeadline"] = "00:00:02",
         ["Statuses:UnknownMessageRetention"] = "00:00:03",
         ["Statuses:FirstRetry"] = "00:00:00.200",
+        ["Callbacks:AllowInsecureLoopback"] = "true",
+        ["Callbacks:Timeout"] = "00:00:01",
+        ["Callbacks:FirstRetryDelay"] = "00:00:00.200",
+        ["Callbacks:MaxRetryDelay"] = "00:00:01",
         ["Logging:Console:FormatterName"] = "simple",
     };
 

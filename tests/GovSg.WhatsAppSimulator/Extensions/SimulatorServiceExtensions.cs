@@ -43,6 +43,7 @@ internal static class SimulatorServiceExtensions
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<SettingsStore>();
         services.AddSingleton<SimulatorStats>();
+        services.AddSingleton<CallbackSink>();
         services.AddSingleton<TemplateCatalog>();
         services.AddSingleton<RecipientRules>();
         services.AddSingleton<ThroughputLimiter>();

@@ -1,0 +1,119 @@
+using System.Security.Cryptography;
+using Dapper;
+using Npgsql;
+
+namespace GovSg.Api.Callbacks;
+
+/// <summary>A user's callback settings as SPEC §11.1 shows them.</summary>
+public sealed class CallbackSettingsRow
+{
+    public string? Url { get; init; }
+    public string? SecretLastFive { get; init; }
+    public DateTime? LastSuccessAt { get; init; }
+    public DateTime? LastFailureAt { get; init; }
+    public string? LastFailureReason { get; init; }
+    public long Pending { get; init; }
+}
+
+/// <summary>
+/// A user's callback URL and signing secrets (SPEC §11.1), for the agency routes and the operator's command. Changes to
+/// one user's settings queue on their settings row, so two at once cannot both create a first secret.
+/// </summary>
+public sealed class CallbackSettingsStore(NpgsqlDataSource dataSource)
+{
+    /// <summary>How long a rotated secret keeps signing beside its successor.</summary>
+    public static readonly TimeSpan RotationOverlap = TimeSpan.FromHours(24);
+
+    private const string GetSql = """
+        SELECT s.url, right(k.secret, 5) AS secret_last_five, s.last_success_at, s.last_failure_at, s.last_failure_reason,
+               (SELECT count(*) FROM status_events e WHERE e.user_id = @userId) AS pending
+        FROM (SELECT @userId AS user_id) u
+        LEFT JOIN callback_settings s ON s.user_id = u.user_id
+        LEFT JOIN callback_secrets k ON k.user_id = u.user_id AND k.valid_until IS NULL
+        """;
+
+    // A new URL starts with a clean bill of health: the old endpoint's failures say nothing about the new one.
+    private const string UpsertSql = """
+        INSERT INTO callback_settings (user_id, url, updated_at) VALUES (@userId, @url, @now)
+        ON CONFLICT (user_id) DO UPDATE SET
+            url = excluded.url, updated_at = excluded.updated_at,
+            consecutive_failures = CASE WHEN callback_settings.url IS DISTINCT FROM excluded.url
+                                        THEN 0 ELSE callback_settings.consecutive_failures END,
+            paused_until = CASE WHEN callback_settings.url IS DISTINCT FROM excluded.url
+                                THEN NULL ELSE callback_settings.paused_until END
+        """;
+
+    private const string LockSql = """
+        INSERT INTO callback_settings (user_id, url, updated_at) VALUES (@userId, NULL, @now)
+        ON CONFLICT (user_id) DO UPDATE SET updated_at = excluded.updated_at
+        """;
+
+    // Turning callbacks off discards what is pending (SPEC §11.1).
+    private const string DiscardPendingSql = "DELETE FROM status_events WHERE user_id = @userId";
+
+    private const string CreateFirstSecretSql = """
+        INSERT INTO callback_secrets (user_id, secret, created_at)
+        SELECT @userId, @secret, @now
+        WHERE NOT EXISTS (SELECT 1 FROM callback_secrets WHERE user_id = @userId AND valid_until IS NULL)
+        RETURNING secret
+        """;
+
+    // The current secret keeps signing for the overlap; one rotated earlier stops now, so at most two signatures go out.
+    private const string RetireSecretsSql = """
+        UPDATE callback_secrets SET valid_until = CASE WHEN valid_until IS NULL THEN @overlapEnd ELSE @now END
+        WHERE user_id = @userId AND (valid_until IS NULL OR valid_until > @now)
+        """;
+
+    private const string InsertSecretSql = """
+        INSERT INTO callback_secrets (user_id, secret, created_at) VALUES (@userId, @secret, @now)
+        """;
+
+    public async Task<CallbackSettingsRow> GetAsync(long userId, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await connection.QuerySingleAsync<CallbackSettingsRow>(new CommandDefinition(GetSql, new { userId },
+            cancellationToken: cancellationToken));
+    }
+
+    /// <summary>Sets the URL (null turns callbacks off); returns the signing secret when this created the first one.</summary>
+    public async Task<string?> SetAsync(long userId, string? url, DateTime now, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await connection.ExecuteAsync(new CommandDefinition(UpsertSql, new { userId, url, now }, transaction,
+            cancellationToken: cancellationToken));
+        string? secret = null;
+        if (url is null)
+        {
+            await connection.ExecuteAsync(new CommandDefinition(DiscardPendingSql, new { userId }, transaction,
+                cancellationToken: cancellationToken));
+        }
+        else
+        {
+            secret = await connection.QuerySingleOrDefaultAsync<string>(new CommandDefinition(CreateFirstSecretSql,
+                new { userId, secret = NewSecret(), now }, transaction, cancellationToken: cancellationToken));
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+        return secret;
+    }
+
+    /// <summary>Creates a new signing secret; the previous one keeps signing for <see cref="RotationOverlap"/>.</summary>
+    public async Task<string> RotateSecretAsync(long userId, DateTime now, CancellationToken cancellationToken)
+    {
+        var secret = NewSecret();
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await connection.ExecuteAsync(new CommandDefinition(LockSql, new { userId, now }, transaction,
+            cancellationToken: cancellationToken));
+        await connection.ExecuteAsync(new CommandDefinition(RetireSecretsSql,
+            new { userId, now, overlapEnd = now + RotationOverlap }, transaction, cancellationToken: cancellationToken));
+        await connection.ExecuteAsync(new CommandDefinition(InsertSecretSql, new { userId, secret, now }, transaction,
+            cancellationToken: cancellationToken));
+        await transaction.CommitAsync(cancellationToken);
+        return secret;
+    }
+
+    /// <summary>256 random bits, hex, behind a prefix that tells a leaked secret apart from an API key.</summary>
+    private static string NewSecret() => "whsec_" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
+}

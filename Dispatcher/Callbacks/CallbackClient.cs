@@ -1,0 +1,115 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Sockets;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using GovSg.Callbacks;
+using Microsoft.Extensions.Options;
+
+namespace GovSg.Dispatcher.Callbacks;
+
+/// <summary>An event as a delivery needs it.</summary>
+public sealed class ClaimedEvent
+{
+    public long Id { get; init; }
+    public long UserId { get; init; }
+    public string KeyType { get; init; } = "";
+    public string Data { get; init; } = "";
+    public int Attempts { get; init; }
+    public DateTime CreatedAt { get; init; }
+    public string Url { get; init; } = "";
+}
+
+/// <summary>The connection to an address the rules refuse was closed before anything was sent.</summary>
+public sealed class CallbackAddressRefusedException(IPAddress address)
+    : IOException($"refused address {address}: private, loopback or link-local");
+
+/// <summary>
+/// POSTs one signed event (SPEC §11.1). Server-side request forgery is stopped where it happens: the handler's connect
+/// callback checks the address each connection actually reached (so DNS rebinding cannot slip past a separate lookup),
+/// redirects are never followed, and no proxy stands in between.
+/// </summary>
+public sealed class CallbackClient(HttpClient http, IOptions<CallbackOptions> options, TimeProvider time)
+{
+    public static SocketsHttpHandler CreateHandler(bool allowLoopback) => new()
+    {
+        AllowAutoRedirect = false,
+        UseProxy = false,
+        UseCookies = false,
+        PooledConnectionLifetime = TimeSpan.FromMinutes(1),
+        ConnectCallback = async (context, cancellationToken) =>
+        {
+            var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+            try
+            {
+                await socket.ConnectAsync(context.DnsEndPoint, cancellationToken);
+                var address = ((IPEndPoint)socket.RemoteEndPoint!).Address;
+                if (!CallbackAddressRules.IsAllowed(address, allowLoopback))
+                {
+                    throw new CallbackAddressRefusedException(address);
+                }
+
+                return new NetworkStream(socket, ownsSocket: true);
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+        },
+    };
+
+    public async Task<AttemptResult> PostAsync(ClaimedEvent claimed, IReadOnlyList<string> secrets,
+        CancellationToken cancellationToken)
+    {
+        var body = Body(claimed);
+        using var request = new HttpRequestMessage(HttpMethod.Post, claimed.Url) { Content = new ByteArrayContent(body) };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        var eventId = claimed.Id.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        request.Headers.Add("X-GovSg-Event-Id", eventId);
+        request.Headers.Add("X-GovSg-Key-Type", claimed.KeyType);
+        request.Headers.Add(CallbackSignature.HeaderName,
+            CallbackSignature.Header(time.GetUtcNow().ToUnixTimeSeconds(), body, secrets));
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(options.Value.Timeout);
+        try
+        {
+            using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+            return new AttemptResult((int)response.StatusCode, $"HTTP {(int)response.StatusCode}");
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return new AttemptResult(null, $"timeout: no answer within {options.Value.Timeout.TotalSeconds:0.#} s");
+        }
+        catch (HttpRequestException exception)
+        {
+            return new AttemptResult(null, exception.InnerException is CallbackAddressRefusedException refused
+                ? refused.Message
+                : $"connection failed ({exception.HttpRequestError})");
+        }
+    }
+
+    /// <summary>The body of SPEC §11.1: exactly id, type, created_at and the message as the event recorded it.</summary>
+    public static byte[] Body(ClaimedEvent claimed)
+    {
+        using var buffer = new MemoryStream();
+        // Relaxed escaping keeps "+6581489408" readable; the body is never embedded in HTML.
+        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("id", claimed.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            writer.WriteString("type", "message.status_changed");
+            writer.WriteString("created_at", claimed.CreatedAt.ToUniversalTime()
+                .ToString("yyyy-MM-ddTHH:mm:ss.fffZ", System.Globalization.CultureInfo.InvariantCulture));
+            writer.WritePropertyName("data");
+            using (var data = JsonDocument.Parse(claimed.Data))
+            {
+                data.RootElement.WriteTo(writer);
+            }
+
+            writer.WriteEndObject();
+        }
+
+        return buffer.ToArray();
+    }
+}

@@ -1,0 +1,153 @@
+using Dapper;
+using Npgsql;
+
+namespace GovSg.Dispatcher.Callbacks;
+
+/// <summary>
+/// The delivery worker's reads and writes of status events and endpoint health. A claim moves the event's
+/// next_attempt_at past the attempt's timeout (its lease) under FOR UPDATE SKIP LOCKED, so Dispatchers share the events
+/// without two delivering one at once. Claims honour each user's cap on deliveries under way in this Dispatcher, skip
+/// paused endpoints, and take a single event (a probe) from an endpoint that has been failing.
+/// </summary>
+public sealed class CallbackStore(NpgsqlDataSource dataSource)
+{
+    private const string ClaimSql = """
+        WITH busy AS (
+            SELECT * FROM unnest(@busyUsers, @busyCounts) AS b(user_id, in_flight)
+        ), candidates AS (
+            SELECT e.id
+            FROM callback_settings s
+            LEFT JOIN busy b ON b.user_id = s.user_id
+            CROSS JOIN LATERAL (
+                SELECT id FROM status_events e
+                WHERE e.user_id = s.user_id AND e.next_attempt_at <= @now
+                ORDER BY e.next_attempt_at
+                LIMIT GREATEST(0, CASE WHEN s.consecutive_failures >= @failureThreshold THEN 1 ELSE @perUser END
+                                  - COALESCE(b.in_flight, 0))
+                FOR UPDATE SKIP LOCKED) e
+            WHERE s.url IS NOT NULL AND (s.paused_until IS NULL OR s.paused_until <= @now)
+            LIMIT @limit
+        )
+        UPDATE status_events e SET next_attempt_at = @leaseUntil
+        FROM candidates c, callback_settings s
+        WHERE e.id = c.id AND s.user_id = e.user_id
+        RETURNING e.id, e.user_id, e.key_type, e.data::text AS data, e.attempts, e.created_at, s.url
+        """;
+
+    // Newest first: the current secret, then a rotated one still in its overlap.
+    private const string SecretsSql = """
+        SELECT user_id, secret FROM callback_secrets
+        WHERE user_id = ANY(@userIds) AND (valid_until IS NULL OR valid_until > @now)
+        ORDER BY user_id, created_at DESC
+        """;
+
+    // When the worker next has something to do, leaving out users with as many deliveries under way as a claim would
+    // give them (a finishing delivery wakes the worker), so it never spins on events it may not take yet.
+    private const string NextDueSql = """
+        WITH busy AS (
+            SELECT * FROM unnest(@busyUsers, @busyCounts) AS b(user_id, in_flight)
+        )
+        SELECT min(GREATEST(d.due, s.paused_until))
+        FROM callback_settings s
+        LEFT JOIN busy b ON b.user_id = s.user_id
+        CROSS JOIN LATERAL (SELECT min(e.next_attempt_at) AS due FROM status_events e WHERE e.user_id = s.user_id) d
+        WHERE s.url IS NOT NULL AND d.due IS NOT NULL
+          AND COALESCE(b.in_flight, 0) < CASE WHEN s.consecutive_failures >= @failureThreshold THEN 1 ELSE @perUser END
+        """;
+
+    private const string DeliveredSql = """
+        WITH done AS (DELETE FROM status_events WHERE id = @id)
+        UPDATE callback_settings SET last_success_at = @now, consecutive_failures = 0, paused_until = NULL
+        WHERE user_id = @userId
+        """;
+
+    private const string RetrySql = """
+        WITH retried AS (UPDATE status_events SET attempts = attempts + 1, next_attempt_at = @retryAt WHERE id = @id)
+        UPDATE callback_settings SET last_failure_at = @now, last_failure_reason = @reason,
+            consecutive_failures = consecutive_failures + 1
+        WHERE user_id = @userId
+        RETURNING consecutive_failures
+        """;
+
+    private const string DropSql = """
+        WITH dropped AS (DELETE FROM status_events WHERE id = @id)
+        UPDATE callback_settings SET last_failure_at = @now, last_failure_reason = @reason,
+            consecutive_failures = consecutive_failures + CASE WHEN @endpointFailed THEN 1 ELSE 0 END
+        WHERE user_id = @userId
+        RETURNING consecutive_failures
+        """;
+
+    private const string PauseSql = """
+        UPDATE callback_settings SET paused_until = GREATEST(paused_until, @until) WHERE user_id = @userId
+        """;
+
+    public async Task<IReadOnlyList<ClaimedEvent>> ClaimAsync(IReadOnlyDictionary<long, int> inFlight, DateTime now,
+        DateTime leaseUntil, int perUser, int failureThreshold, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return (await connection.QueryAsync<ClaimedEvent>(new CommandDefinition(ClaimSql, new
+        {
+            busyUsers = inFlight.Keys.ToArray(),
+            busyCounts = inFlight.Values.ToArray(),
+            now,
+            leaseUntil,
+            perUser,
+            failureThreshold,
+            limit,
+        }, cancellationToken: cancellationToken))).ToList();
+    }
+
+    /// <summary>Each user's valid signing secrets, newest first.</summary>
+    public async Task<ILookup<long, string>> SecretsAsync(IEnumerable<long> userIds, DateTime now,
+        CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var rows = await connection.QueryAsync<(long UserId, string Secret)>(new CommandDefinition(SecretsSql,
+            new { userIds = userIds.Distinct().ToArray(), now }, cancellationToken: cancellationToken));
+        return rows.ToLookup(r => r.UserId, r => r.Secret);
+    }
+
+    public async Task<DateTime?> NextDueAsync(IReadOnlyDictionary<long, int> inFlight, int perUser, int failureThreshold,
+        CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await connection.ExecuteScalarAsync<DateTime?>(new CommandDefinition(NextDueSql, new
+        {
+            busyUsers = inFlight.Keys.ToArray(),
+            busyCounts = inFlight.Values.ToArray(),
+            perUser,
+            failureThreshold,
+        }, cancellationToken: cancellationToken));
+    }
+
+    public async Task DeliveredAsync(ClaimedEvent claimed, DateTime now, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await connection.ExecuteAsync(new CommandDefinition(DeliveredSql, new { id = claimed.Id, userId = claimed.UserId, now },
+            cancellationToken: cancellationToken));
+    }
+
+    /// <summary>Schedules the next attempt and counts the endpoint's failure; returns its failures in a row.</summary>
+    public async Task<int> RetryAsync(ClaimedEvent claimed, DateTime retryAt, string reason, DateTime now,
+        CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await connection.ExecuteScalarAsync<int>(new CommandDefinition(RetrySql,
+            new { id = claimed.Id, userId = claimed.UserId, retryAt, reason, now }, cancellationToken: cancellationToken));
+    }
+
+    /// <summary>Discards the event and records why; returns the endpoint's failures in a row.</summary>
+    public async Task<int> DropAsync(ClaimedEvent claimed, string reason, bool endpointFailed, DateTime now,
+        CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await connection.ExecuteScalarAsync<int>(new CommandDefinition(DropSql,
+            new { id = claimed.Id, userId = claimed.UserId, reason, endpointFailed, now }, cancellationToken: cancellationToken));
+    }
+
+    public async Task PauseAsync(long userId, DateTime until, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await connection.ExecuteAsync(new CommandDefinition(PauseSql, new { userId, until }, cancellationToken: cancellationToken));
+    }
+}

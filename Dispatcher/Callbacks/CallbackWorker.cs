@@ -1,0 +1,212 @@
+using System.Collections.Concurrent;
+using System.Threading.Channels;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace GovSg.Dispatcher.Callbacks;
+
+/// <summary>
+/// Delivers status events to callback URLs (SPEC §11.1), apart from the send and status paths: those only insert
+/// events, and this worker has its own connections, HTTP client and in-flight limits. It sleeps until something is due:
+/// a NOTIFY from an event insert (LISTEN callback_events), the next retry or endpoint pause ending, or a delivery of a
+/// user at their cap finishing; it never polls on a short timer.
+/// </summary>
+public sealed class CallbackWorker(
+    CallbackStore store,
+    CallbackClient client,
+    CallbackRetryPolicy policy,
+    NpgsqlDataSource dataSource,
+    IOptions<CallbackOptions> options,
+    TimeProvider time,
+    ILogger<CallbackWorker> logger) : BackgroundService
+{
+    /// <summary>A safety net only: a notification cannot be lost while the listener is connected, and it wakes on reconnect.</summary>
+    private static readonly TimeSpan IdleWake = TimeSpan.FromMinutes(5);
+
+    private readonly CallbackOptions _options = options.Value;
+    private readonly ConcurrentDictionary<long, int> _inFlight = new();
+    private readonly ConcurrentDictionary<Task, bool> _deliveries = new();
+    private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1)
+    {
+        FullMode = BoundedChannelFullMode.DropWrite,
+    });
+
+    private int _total;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var listener = ListenAsync(stoppingToken);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                if (Volatile.Read(ref _total) >= _options.MaxInFlight)
+                {
+                    // Full: only a finishing delivery (which wakes this loop) makes room.
+                    await SleepAsync(null, stoppingToken);
+                    continue;
+                }
+
+                if (await ClaimAndStartAsync(stoppingToken))
+                {
+                    continue;
+                }
+
+                await SleepAsync(await store.NextDueAsync(InFlight(), _options.MaxInFlightPerUser,
+                    _options.EndpointFailureThreshold, stoppingToken), stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception exception) when (exception is NpgsqlException or TimeoutException)
+            {
+                logger.LogWarning(exception, "Claiming status events for callbacks failed; retrying");
+                await SleepAsync(time.GetUtcNow().UtcDateTime.AddSeconds(1), stoppingToken);
+            }
+        }
+
+        await listener;
+        await Task.WhenAll(_deliveries.Keys);
+    }
+
+    /// <summary>Claims what this Dispatcher may take on and starts delivering it; true when it may find more at once.</summary>
+    private async Task<bool> ClaimAndStartAsync(CancellationToken stoppingToken)
+    {
+        var room = _options.MaxInFlight - Volatile.Read(ref _total);
+        var now = time.GetUtcNow().UtcDateTime;
+        var claimed = await store.ClaimAsync(InFlight(), now, now + _options.Lease,
+            _options.MaxInFlightPerUser, _options.EndpointFailureThreshold, room, stoppingToken);
+        if (claimed.Count == 0)
+        {
+            return false;
+        }
+
+        var secrets = await store.SecretsAsync(claimed.Select(c => c.UserId), now, stoppingToken);
+        foreach (var item in claimed)
+        {
+            _inFlight.AddOrUpdate(item.UserId, 1, (_, n) => n + 1);
+            Interlocked.Increment(ref _total);
+            var delivery = DeliverAsync(item, secrets[item.UserId].ToList(), stoppingToken);
+            _deliveries.TryAdd(delivery, true);
+            _ = delivery.ContinueWith(t => _deliveries.TryRemove(t, out _), TaskScheduler.Default);
+        }
+
+        return claimed.Count == room;
+    }
+
+    private async Task DeliverAsync(ClaimedEvent claimed, IReadOnlyList<string> secrets, CancellationToken stoppingToken)
+    {
+        await Task.Yield();
+        try
+        {
+            var result = await client.PostAsync(claimed, secrets, stoppingToken);
+            await RecordAsync(claimed, policy.Decide(result, claimed.Attempts + 1, claimed.CreatedAt));
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Shutting down: the lease runs out and the event is delivered again (at least once).
+        }
+        catch (Exception exception) when (exception is NpgsqlException or TimeoutException)
+        {
+            logger.LogWarning(exception, "Recording the outcome of status event {EventId} failed; its lease will make it due again",
+                claimed.Id);
+        }
+        finally
+        {
+            _inFlight.AddOrUpdate(claimed.UserId, 0, (_, n) => n - 1);
+            _inFlight.TryRemove(new KeyValuePair<long, int>(claimed.UserId, 0));
+            Interlocked.Decrement(ref _total);
+            _wake.Writer.TryWrite(true);
+        }
+    }
+
+    private async Task RecordAsync(ClaimedEvent claimed, DeliveryDecision decision)
+    {
+        var now = time.GetUtcNow().UtcDateTime;
+        var failures = decision switch
+        {
+            DeliveryDecision.Delivered => 0,
+            DeliveryDecision.RetryAt retry => await store.RetryAsync(claimed, retry.At, retry.Reason, now, CancellationToken.None),
+            DeliveryDecision.Drop drop => await store.DropAsync(claimed, drop.Reason, drop.EndpointFailed, now, CancellationToken.None),
+            _ => throw new InvalidOperationException($"Unknown decision {decision}"),
+        };
+        if (decision is DeliveryDecision.Delivered)
+        {
+            await store.DeliveredAsync(claimed, now, CancellationToken.None);
+        }
+        else if (policy.EndpointPausedUntil(failures) is { } until)
+        {
+            logger.LogWarning("Callback endpoint of user {UserId} failed {Failures} times in a row; pausing it until {Until:O}",
+                claimed.UserId, failures, until);
+            await store.PauseAsync(claimed.UserId, until, CancellationToken.None);
+        }
+    }
+
+    private Dictionary<long, int> InFlight() => _inFlight.Where(p => p.Value > 0).ToDictionary();
+
+    private async Task SleepAsync(DateTime? until, CancellationToken stoppingToken)
+    {
+        var delay = until is { } due ? due - time.GetUtcNow().UtcDateTime : IdleWake;
+        if (delay <= TimeSpan.Zero)
+        {
+            return;
+        }
+
+        using var timeout = new CancellationTokenSource(delay < IdleWake ? delay : IdleWake, time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, stoppingToken);
+        try
+        {
+            await _wake.Reader.ReadAsync(linked.Token);
+        }
+        catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
+        {
+            // Time to look again.
+        }
+    }
+
+    /// <summary>Holds one connection on LISTEN callback_events and turns each notification into a wake-up.</summary>
+    private async Task ListenAsync(CancellationToken stoppingToken)
+    {
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await using var connection = await dataSource.OpenConnectionAsync(stoppingToken);
+                connection.Notification += (_, _) => _wake.Writer.TryWrite(true);
+                await using (var listen = new NpgsqlCommand("LISTEN callback_events", connection))
+                {
+                    await listen.ExecuteNonQueryAsync(stoppingToken);
+                }
+
+                // Events recorded while nobody listened are found by the next claim.
+                _wake.Writer.TryWrite(true);
+                try
+                {
+                    while (true)
+                    {
+                        await connection.WaitAsync(stoppingToken);
+                    }
+                }
+                finally
+                {
+                    // The pool does not reset connections (NoResetOnClose), so the LISTEN must not outlive this use.
+                    if (connection.State == System.Data.ConnectionState.Open)
+                    {
+                        await using var unlisten = new NpgsqlCommand("UNLISTEN *", connection);
+                        await unlisten.ExecuteNonQueryAsync(CancellationToken.None);
+                    }
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception exception) when (exception is NpgsqlException or TimeoutException or IOException)
+            {
+                logger.LogWarning(exception, "Listening for status events failed; reconnecting");
+                await Task.Delay(TimeSpan.FromSeconds(1), time, CancellationToken.None);
+            }
+        }
+    }
+}

@@ -1,0 +1,256 @@
+using System.Diagnostics;
+using System.Text.Json;
+using GovSg.Dispatcher.Callbacks;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Options;
+
+namespace GovSg.Tests.Integration.Callbacks;
+
+/// <summary>Status events reach agency endpoints signed, retried and isolated as SPEC §11.1 says, through the real system.</summary>
+public sealed class CallbackDeliveryTests
+{
+    private static readonly string[] Lifecycle = ["ACCEPTED", "SENT", "DELIVERED", "READ"];
+
+    private static TestSystem Env => TestEnvironment.Current;
+
+    [Test]
+    public async Task Lifecycle_DeliversEachStatusOnce_SignedAndShapedAsTheSpecSays()
+    {
+        await using var receiver = await CallbackReceiver.StartAsync();
+        var user = await Env.CreateUserAsync();
+        var secret = await CallbackSettingsTests.SetUrlAsync(user.Client, receiver.Url);
+
+        var messageId = await SendAsync(user);
+        var received = await WaitForLifecycleAsync(receiver, messageId);
+
+        foreach (var callback in received)
+        {
+            Assert.That(callback.IsSignedWith(secret), Is.True, callback.Signature);
+            Assert.That(callback.SignatureParts().T, Is.EqualTo(DateTimeOffset.UtcNow.ToUnixTimeSeconds()).Within(300));
+            Assert.That(callback.KeyType, Is.EqualTo("live"));
+            Assert.That(callback.ContentType, Is.EqualTo("application/json"));
+            Assert.That(callback.Body.EnumerateObject().Select(p => p.Name), Is.EqualTo(new[] { "id", "type", "created_at", "data" }));
+            Assert.That(callback.Body.Str("id"), Is.EqualTo(callback.EventId));
+            Assert.That(callback.Body.Str("type"), Is.EqualTo("message.status_changed"));
+        }
+
+        var settings = await Poll.UntilAsync(() => MessageJson.GetAsync(user.Client, "v1/callback-settings"),
+            s => s.Body.Str("last_success_at").Length > 0);
+        Assert.That(settings.Body.Str("last_success_at"), Is.Not.Empty);
+    }
+
+    [Test]
+    public async Task Signature_VerifiesWithOpensslRunAsAProcess()
+    {
+        await using var receiver = await CallbackReceiver.StartAsync();
+        var user = await Env.CreateUserAsync();
+        var secret = await CallbackSettingsTests.SetUrlAsync(user.Client, receiver.Url);
+        var messageId = await SendAsync(user);
+        var callback = (await WaitForLifecycleAsync(receiver, messageId)).First();
+        var (t, v1) = callback.SignatureParts();
+
+        var start = new ProcessStartInfo("openssl", ["dgst", "-sha256", "-hmac", secret])
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+        };
+        using var openssl = Process.Start(start)!;
+        await openssl.StandardInput.WriteAsync($"{t}.{callback.RawBody}");
+        openssl.StandardInput.Close();
+        var output = await openssl.StandardOutput.ReadToEndAsync();
+        await openssl.WaitForExitAsync();
+
+        // "SHA2-256(stdin)= <hex>" (OpenSSL 3) or "(stdin)= <hex>" (1.1).
+        Assert.That(output.Trim().Split("= ")[^1], Is.EqualTo(v1[0]));
+    }
+
+    [Test]
+    public async Task FlakyReceiver_503ThenTimeoutThenOk_GetsEveryEvent()
+    {
+        using var hang = new CancellationTokenSource();
+        await using var receiver = await CallbackReceiver.StartAsync(async (_, attempt) =>
+        {
+            switch (attempt)
+            {
+                case 1:
+                    return Results.StatusCode(503);
+                case 2:
+                    // Longer than Callbacks:Timeout (1 s in tests).
+                    await Task.Delay(TimeSpan.FromSeconds(3), hang.Token).ContinueWith(_ => { }, TaskScheduler.Default);
+                    return Results.Ok();
+                default:
+                    return Results.Ok();
+            }
+        });
+        var user = await Env.CreateUserAsync();
+        await CallbackSettingsTests.SetUrlAsync(user.Client, receiver.Url);
+
+        var messageId = await SendAsync(user);
+        var attempts = await Poll.UntilAsync(() => Task.FromResult(AttemptsByStatus(receiver, messageId)),
+            a => a.ContainsKey("READ") && a.Values.All(n => n >= 3), TimeSpan.FromSeconds(60));
+        await hang.CancelAsync();
+
+        Assert.That(attempts.Keys, Does.Contain("ACCEPTED").And.Contain("READ"));
+        Assert.That(attempts.Values, Is.All.GreaterThanOrEqualTo(3), "503, then the timeout, then the 200");
+    }
+
+    [Test]
+    public async Task Receiver400_IsNotRetried_AndTheFailureIsRecorded()
+    {
+        await using var receiver = await CallbackReceiver.StartAsync((_, _) => Task.FromResult(Results.StatusCode(400)));
+        var user = await Env.CreateUserAsync();
+        await CallbackSettingsTests.SetUrlAsync(user.Client, receiver.Url);
+
+        var messageId = await SendAsync(user);
+        await WaitForLifecycleAsync(receiver, messageId);
+        var settings = await Poll.UntilAsync(() => MessageJson.GetAsync(user.Client, "v1/callback-settings"),
+            s => s.Body.GetProperty("pending").GetInt64() == 0);
+        // Long enough for a retry (first backoff ceiling 0.2 s in tests) to have come, had there been one.
+        await Task.Delay(TimeSpan.FromSeconds(1));
+
+        Assert.That(AttemptsByStatus(receiver, messageId).Values, Is.All.EqualTo(1));
+        Assert.That(settings.Body.Str("last_failure_reason"), Does.Contain("400"));
+    }
+
+    [Test]
+    public async Task HangingEndpointWithItsCapFull_DoesNotStopAnotherUsersCallbacks()
+    {
+        using var hang = new CancellationTokenSource();
+        await using var stuck = await CallbackReceiver.StartAsync(async (_, _) =>
+        {
+            await Task.Delay(Timeout.Infinite, hang.Token).ContinueWith(_ => { }, TaskScheduler.Default);
+            return Results.Ok();
+        });
+        await using var healthy = await CallbackReceiver.StartAsync();
+        var a = await Env.CreateUserAsync();
+        var b = await Env.CreateUserAsync();
+        await CallbackSettingsTests.SetUrlAsync(a.Client, stuck.Url);
+        await CallbackSettingsTests.SetUrlAsync(b.Client, healthy.Url);
+        for (var i = 0; i < 10; i++)
+        {
+            await SendAsync(a);
+        }
+
+        var cap = new CallbackOptions().MaxInFlightPerUser;
+        await Poll.UntilAsync(() => Task.FromResult(stuck.MaxInFlight), n => n >= cap);
+        var messageId = await SendAsync(b);
+        var delivered = await WaitForLifecycleAsync(healthy, messageId);
+        var aPending = (await MessageJson.GetAsync(a.Client, "v1/callback-settings")).Body.GetProperty("pending").GetInt64();
+        await hang.CancelAsync();
+
+        Assert.That(stuck.MaxInFlight, Is.GreaterThanOrEqualTo(cap), "A's endpoint held a full cap of deliveries");
+        Assert.That(delivered, Is.Not.Empty);
+        Assert.That(aPending, Is.GreaterThan(0), "A's events are still waiting while B's got through");
+    }
+
+    [Test]
+    public async Task RedirectingEndpoint_IsAFailedAttempt_AndTheRedirectIsNotFollowed()
+    {
+        await using var target = await CallbackReceiver.StartAsync();
+        await using var redirecting = await CallbackReceiver.StartAsync((_, _) =>
+            Task.FromResult(Results.Redirect(target.Url.ToString())));
+        var user = await Env.CreateUserAsync();
+        await CallbackSettingsTests.SetUrlAsync(user.Client, redirecting.Url);
+
+        await SendAsync(user);
+        var settings = await Poll.UntilAsync(() => MessageJson.GetAsync(user.Client, "v1/callback-settings"),
+            s => s.Body.Str("last_failure_reason").Contains("302", StringComparison.Ordinal));
+
+        Assert.That(settings.Body.Str("last_failure_reason"), Does.Contain("302"));
+        Assert.That(redirecting.Received, Is.Not.Empty);
+        Assert.That(target.Received, Is.Empty);
+    }
+
+    [Test]
+    public async Task Delivery_ChecksTheAddressItConnectedTo_AndRefusesLoopbackWithoutTheLocalSetting()
+    {
+        await using var receiver = await CallbackReceiver.StartAsync();
+        // A host name, so only the connected address (not the URL as set) reveals loopback.
+        var url = $"http://localhost:{receiver.Url.Port}/hook";
+        var claimed = new ClaimedEvent { Id = 1, UserId = 1, KeyType = "live", Data = "{}", CreatedAt = DateTime.UtcNow, Url = url };
+        var options = Options.Create(new CallbackOptions());
+
+        using var strict = new HttpClient(CallbackClient.CreateHandler(allowLoopback: false));
+        var refused = await new CallbackClient(strict, options, TimeProvider.System).PostAsync(claimed, ["secret"], CancellationToken.None);
+        using var local = new HttpClient(CallbackClient.CreateHandler(allowLoopback: true));
+        var allowed = await new CallbackClient(local, options, TimeProvider.System).PostAsync(claimed, ["secret"], CancellationToken.None);
+
+        Assert.That(refused.StatusCode, Is.Null);
+        Assert.That(refused.Description, Does.Contain("refused address"));
+        Assert.That(allowed.StatusCode, Is.EqualTo(200), "the same endpoint is reachable when loopback is allowed");
+        Assert.That(receiver.Received, Has.Count.EqualTo(1));
+    }
+
+    [Test]
+    public async Task RotatedSecret_EveryCallbackCarriesBothSignatures()
+    {
+        await using var receiver = await CallbackReceiver.StartAsync();
+        var user = await Env.CreateUserAsync();
+        var previous = await CallbackSettingsTests.SetUrlAsync(user.Client, receiver.Url);
+        using var rotate = await user.Client.PostAsync("v1/callback-settings/rotate-secret", null);
+        var current = JsonDocument.Parse(await rotate.Content.ReadAsStringAsync()).RootElement.Str("secret");
+
+        var messageId = await SendAsync(user);
+        var received = await WaitForLifecycleAsync(receiver, messageId);
+
+        foreach (var callback in received)
+        {
+            Assert.That(callback.SignatureParts().V1, Has.Count.EqualTo(2));
+            Assert.That(callback.IsSignedWith(current) && callback.IsSignedWith(previous), Is.True, callback.Signature);
+        }
+    }
+
+    [Test]
+    public async Task TwoDispatchers_ShareTheEvents_WithoutDeliveringOneTwice()
+    {
+        // Stopped at the end: other tests count the live Dispatchers.
+        await using var second = await Env.StartDispatcherAsync();
+        await using var receiver = await CallbackReceiver.StartAsync();
+        var user = await Env.CreateUserAsync();
+        await CallbackSettingsTests.SetUrlAsync(user.Client, receiver.Url);
+
+        var ids = new List<string>();
+        for (var i = 0; i < 20; i++)
+        {
+            ids.Add(await SendAsync(user));
+        }
+
+        await Poll.UntilAsync(() => Task.FromResult(receiver.Received.Count(r => r.Status == "READ")), n => n >= ids.Count,
+            TimeSpan.FromSeconds(60));
+        await Task.Delay(TimeSpan.FromMilliseconds(500));
+
+        var received = receiver.Received.ToList();
+        Assert.That(received.Where(r => r.Status == "ACCEPTED").Select(r => r.MessageId), Is.EquivalentTo(ids));
+        Assert.That(received.Select(r => r.EventId), Is.Unique, "no event delivered twice");
+        Assert.That(received.Select(r => (r.MessageId, r.Status)), Is.Unique);
+    }
+
+    private static async Task<string> SendAsync(TestUser user)
+    {
+        var (response, body) = await MessageJson.PostAsync(user.Client, MessageJson.OfficerCall(TestRecipients.Next().Local));
+        Assert.That((int)response.StatusCode, Is.EqualTo(201), body.ToString());
+        return body.Str("id");
+    }
+
+    /// <summary>
+    /// Waits for the message's READ callback, then a moment for stragglers. A SENT that arrives after DELIVERED only fills
+    /// a timestamp and is no event (SPEC §4), so the statuses in between depend on the order the webhooks were applied.
+    /// </summary>
+    private static async Task<List<ReceivedCallback>> WaitForLifecycleAsync(CallbackReceiver receiver, string messageId)
+    {
+        await Poll.UntilAsync(() => Task.FromResult(Of(receiver, messageId)), r => r.Any(c => c.Status == "READ"),
+            TimeSpan.FromSeconds(30));
+        await Task.Delay(TimeSpan.FromMilliseconds(500));
+        var received = Of(receiver, messageId);
+        Assert.That(received.Select(r => r.Status), Does.Contain("ACCEPTED").And.Contain("READ"));
+        Assert.That(received.Select(r => r.Status), Is.Unique.And.SubsetOf(Lifecycle), "one callback per status change");
+        return received;
+    }
+
+    private static List<ReceivedCallback> Of(CallbackReceiver receiver, string messageId) =>
+        receiver.Received.Where(r => r.MessageId == messageId).ToList();
+
+    private static Dictionary<string, int> AttemptsByStatus(CallbackReceiver receiver, string messageId) =>
+        receiver.Received.Where(r => r.MessageId == messageId).GroupBy(r => r.Status)
+            .ToDictionary(g => g.Key, g => g.Count());
+}

@@ -1,0 +1,181 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Dapper;
+
+namespace GovSg.Tests.Integration.Callbacks;
+
+/// <summary>The callback settings routes and the operator's command (SPEC §11.1).</summary>
+public sealed class CallbackSettingsTests
+{
+    private static TestSystem Env => TestEnvironment.Current;
+
+    internal static async Task<(HttpResponseMessage Response, JsonElement Body)> PutAsync(HttpClient client, string json)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Put, "v1/callback-settings")
+        {
+            Content = new StringContent(json, Encoding.UTF8, "application/json"),
+        };
+        return await MessageJson.SendAsync(client, request);
+    }
+
+    /// <summary>Points the user's callbacks at the URL; returns the secret created by the first set.</summary>
+    internal static async Task<string> SetUrlAsync(HttpClient client, Uri url)
+    {
+        var (response, body) = await PutAsync(client, JsonSerializer.Serialize(new { url }));
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), body.ToString());
+        return body.Str("secret");
+    }
+
+    [Test]
+    public async Task Get_WhenNeverSet_ReturnsTheEmptySettingsObject()
+    {
+        var user = await Env.CreateUserAsync();
+
+        var (response, body) = await MessageJson.GetAsync(user.Client, "v1/callback-settings");
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That(body.EnumerateObject().Select(p => p.Name), Is.EqualTo(new[]
+        {
+            "url", "secret_last_five", "last_success_at", "last_failure_at", "last_failure_reason", "pending",
+        }));
+        Assert.That(body.GetProperty("url").ValueKind, Is.EqualTo(JsonValueKind.Null));
+        Assert.That(body.GetProperty("pending").GetInt64(), Is.Zero);
+    }
+
+    [Test]
+    public async Task Put_FirstSet_ReturnsTheSecretOnce_AndGetShowsItsLastFive()
+    {
+        var user = await Env.CreateUserAsync();
+
+        var (first, firstBody) = await PutAsync(user.Client, """{"url":"https://hooks.agency.example/govsg"}""");
+        var (_, secondBody) = await PutAsync(user.Client, """{"url":"https://hooks.agency.example/other"}""");
+        var (_, settings) = await MessageJson.GetAsync(user.Client, "v1/callback-settings");
+
+        Assert.That(first.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        var secret = firstBody.Str("secret");
+        Assert.That(secret, Has.Length.GreaterThanOrEqualTo(32));
+        Assert.That(secondBody.TryGetProperty("secret", out _), Is.False, "only the set that creates the secret shows it");
+        Assert.That(settings.Str("url"), Is.EqualTo("https://hooks.agency.example/other"));
+        Assert.That(settings.Str("secret_last_five"), Is.EqualTo(secret[^5..]));
+    }
+
+    [Test]
+    public async Task RotateSecret_ReturnsANewSecret_AndKeepsThePreviousOneValidFor24Hours()
+    {
+        var user = await Env.CreateUserAsync();
+        var first = await SetUrlAsync(user.Client, new Uri("https://hooks.agency.example/govsg"));
+
+        using var rotate = await user.Client.PostAsync("v1/callback-settings/rotate-secret", null);
+        var rotated = (await rotate.Content.ReadFromJsonAsync<JsonElement>()).Str("secret");
+
+        Assert.That(rotate.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That(rotated, Is.Not.EqualTo(first).And.Length.GreaterThanOrEqualTo(32));
+        await using var connection = await Env.Database.OpenConnectionAsync();
+        var validUntil = await connection.ExecuteScalarAsync<DateTime>(
+            "SELECT valid_until FROM callback_secrets WHERE user_id = @Id AND secret = @first", new { user.Id, first });
+        Assert.That(validUntil, Is.EqualTo(DateTime.UtcNow.AddHours(24)).Within(TimeSpan.FromMinutes(1)));
+    }
+
+    [Test]
+    public async Task TestKey_GetsUnauthorizedOnEveryRoute()
+    {
+        var user = await Env.CreateUserAsync();
+        var (testKey, _) = await Env.CreateKeyAsync(user.Id, DateTime.UtcNow.AddDays(1), "test");
+        var client = Env.Client(testKey);
+
+        var (get, getBody) = await MessageJson.GetAsync(client, "v1/callback-settings");
+        var (put, _) = await PutAsync(client, """{"url":"https://hooks.agency.example/govsg"}""");
+        using var rotate = await client.PostAsync("v1/callback-settings/rotate-secret", null);
+
+        Assert.That(new[] { get.StatusCode, put.StatusCode, rotate.StatusCode }, Is.All.EqualTo(HttpStatusCode.Forbidden));
+        Assert.That(getBody.Str("code"), Is.EqualTo("unauthorized"));
+        Assert.That((await MessageJson.GetAsync(user.Client, "v1/callback-settings")).Body.Str("url"), Is.Empty);
+    }
+
+    [TestCase("""{}""", "\"url\" is required")]
+    [TestCase("""{"url":5}""", "\"url\" must be a string")]
+    [TestCase("""{"url":"https://hooks.agency.example","extra":1}""", "\"extra\" is not allowed")]
+    [TestCase("""{"url":"not a url"}""", "\"url\" must be a valid uri with a scheme matching the https?|http pattern")]
+    [TestCase("""{"url":"ftp://hooks.agency.example"}""", "\"url\" must be a valid uri with a scheme matching the https?|http pattern")]
+    [TestCase("""{"url":"https://10.1.2.3/hook"}""", "\"url\" must not point to a private, loopback or link-local address")]
+    [TestCase("""{"url":"https://192.168.0.1/hook"}""", "\"url\" must not point to a private, loopback or link-local address")]
+    [TestCase("""{"url":"https://172.16.5.4/hook"}""", "\"url\" must not point to a private, loopback or link-local address")]
+    [TestCase("""{"url":"https://169.254.169.254/latest"}""", "\"url\" must not point to a private, loopback or link-local address")]
+    [TestCase("""{"url":"https://100.64.0.1/hook"}""", "\"url\" must not point to a private, loopback or link-local address")]
+    [TestCase("""{"url":"https://[fd00::1]/hook"}""", "\"url\" must not point to a private, loopback or link-local address")]
+    [TestCase("""{"url":"https://[fe80::1]/hook"}""", "\"url\" must not point to a private, loopback or link-local address")]
+    [TestCase("""{"url":"https://0.0.0.0/hook"}""", "\"url\" must not point to a private, loopback or link-local address")]
+    [TestCase("""{"url":"https://[::ffff:10.0.0.1]/hook"}""", "\"url\" must not point to a private, loopback or link-local address")]
+    public async Task Put_WhenTheBodyOrAddressIsRefused_Returns400AndStoresNothing(string json, string message)
+    {
+        var user = await Env.CreateUserAsync();
+
+        var (response, body) = await PutAsync(user.Client, json);
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        Assert.That(body.Str("code"), Is.EqualTo("api_validation"));
+        Assert.That(body.Str("message"), Is.EqualTo(message));
+        Assert.That((await MessageJson.GetAsync(user.Client, "v1/callback-settings")).Body.Str("url"), Is.Empty);
+    }
+
+    [TestCase("http://127.0.0.1:9/hook")]
+    [TestCase("https://127.0.0.1/hook")]
+    [TestCase("https://[::1]/hook")]
+    [TestCase("https://localhost/hook")]
+    [TestCase("http://hooks.agency.example/hook")]
+    public async Task Put_WithoutTheLocalRunSetting_RefusesLoopbackAndHttp(string url)
+    {
+        var api = Env.StartApi(new Dictionary<string, string?> { ["Callbacks:AllowInsecureLoopback"] = "false" });
+        var user = await Env.CreateUserAsync();
+        var client = api.CreateClient();
+        client.DefaultRequestHeaders.Authorization = user.Client.DefaultRequestHeaders.Authorization;
+
+        var (response, body) = await PutAsync(client, JsonSerializer.Serialize(new { url }));
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest), body.ToString());
+        Assert.That(body.Str("code"), Is.EqualTo("api_validation"));
+    }
+
+    [Test]
+    public async Task Put_UrlNull_TurnsCallbacksOffAndDiscardsPendingEvents()
+    {
+        var user = await Env.CreateUserAsync();
+        await SetUrlAsync(user.Client, new Uri("https://hooks.agency.example/govsg"));
+        await using (var connection = await Env.Database.OpenConnectionAsync())
+        {
+            await connection.ExecuteAsync("UPDATE callback_settings SET paused_until = 'infinity' WHERE user_id = @Id", new { user.Id });
+            await connection.ExecuteAsync("""
+                INSERT INTO status_events (user_id, message_id, key_type, created_at, data, next_attempt_at)
+                VALUES (@Id, 1, 'live', now(), '{}', now())
+                """, new { user.Id });
+        }
+
+        var pendingBefore = (await MessageJson.GetAsync(user.Client, "v1/callback-settings")).Body.GetProperty("pending").GetInt64();
+        var (response, body) = await PutAsync(user.Client, """{"url":null}""");
+
+        Assert.That(pendingBefore, Is.EqualTo(1));
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That(body.GetProperty("url").ValueKind, Is.EqualTo(JsonValueKind.Null));
+        Assert.That(body.GetProperty("pending").GetInt64(), Is.Zero);
+    }
+
+    [Test]
+    public async Task AdminCallbackSetAndShow_SetTheUrlAndPrintTheSettings()
+    {
+        var user = await Env.CreateUserAsync();
+
+        var (setCode, setOutput) = await AdminCliTests.RunAsync("admin", "callback", "set", "--email", user.Email, "--url",
+            "https://hooks.agency.example/cli");
+        var (showCode, showOutput) = await AdminCliTests.RunAsync("admin", "callback", "show", "--email", user.Email);
+        var (refusedCode, _) = await AdminCliTests.RunAsync("admin", "callback", "set", "--email", user.Email, "--url",
+            "https://10.0.0.1/hook");
+
+        Assert.That((setCode, showCode, refusedCode), Is.EqualTo((0, 0, 1)));
+        Assert.That(setOutput, Does.Contain("secret=whsec_"));
+        Assert.That(showOutput, Does.Contain("url=https://hooks.agency.example/cli").And.Not.Contain("secret="));
+        Assert.That((await MessageJson.GetAsync(user.Client, "v1/callback-settings")).Body.Str("url"),
+            Is.EqualTo("https://hooks.agency.example/cli"));
+    }
+}

@@ -1,6 +1,7 @@
 using GovSg.Dispatcher.Sending;
 using GovSg.Dispatcher.Statuses;
 using GovSg.Dispatcher.Sweeping;
+using GovSg.Dispatcher.TestKeys;
 using Microsoft.Extensions.Options;
 using Refit;
 
@@ -48,6 +49,17 @@ public static class FeatureExtensions
             .ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<StatusStore>();
         builder.Services.AddSingleton<StatusApplier>();
+        return builder;
+    }
+
+    public static IHostApplicationBuilder AddTestKeys(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<TestKeyOptions>().BindConfiguration(TestKeyOptions.SectionName)
+            .ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<TestSender>();
+        builder.Services.AddSingleton<SimulatedReceiptStore>();
+        builder.Services.AddSingleton<SimulatedReceipts>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<SimulatedReceipts>());
         return builder;
     }
 

@@ -46,7 +46,10 @@ public sealed class SimulatedReceipts(
         }
     }
 
-    /// <summary>Applies the receipts that are due; returns how long until the next one (at most the rescan time).</summary>
+    /// <summary>
+    /// Applies the receipts that are due; returns how long until the next one (at most the rescan time), or zero when
+    /// it applied some, as their messages now wait for their next receipts.
+    /// </summary>
     public async Task<TimeSpan> DeliverDueAsync(CancellationToken cancellationToken)
     {
         var waiting = await store.SoonestAsync(_options, cancellationToken);
@@ -61,10 +64,7 @@ public sealed class SimulatedReceipts(
         {
             await statuses.ApplyAsync(due.Select(r => new StatusEvent(TestProvider.ProviderMessageId(r.Message.Id),
                 r.Receipt.Status, r.DueAt, r.Receipt.ErrorCode, r.Receipt.ErrorDescription)).ToList(), cancellationToken);
-        }
-
-        if (waiting.Count == _options.BatchSize && due.Count == receipts.Count)
-        {
+            // Each receipt applied makes the message's next one the one to wait for: look again.
             return TimeSpan.Zero;
         }
 

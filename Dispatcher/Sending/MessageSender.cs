@@ -75,7 +75,6 @@ public sealed class MessageSender(
             gate.ReturnSlots(reserved.Count - claimed.Count(m => !TestProvider.IsTest(m)));
         }
 
-        await testSender.SendAsync([.. claimed.Where(TestProvider.IsTest)], now);
         var live = claimed.Where(m => !TestProvider.IsTest(m)).ToList();
         var slots = live.Select((message, i) => (message.Id, Slot: reserved[i])).ToDictionary(s => s.Id, s => s.Slot);
 
@@ -93,6 +92,9 @@ public sealed class MessageSender(
         // From here each call runs to completion even during shutdown: abandoning it would leave its outcome unknown.
         // Only a message still waiting for its slot is handed back when the dispatcher stops.
         var calls = toCall.Select(message => CallAsync(message, slots[message.Id], traces[message.Id])).ToList();
+        // Test messages are answered while the live calls are under way: neither waits for the other, and a failure
+        // of one never keeps the other's outcomes from being recorded.
+        var simulated = testSender.SendAsync([.. claimed.Where(TestProvider.IsTest)], now);
         while (calls.Count > 0)
         {
             await Task.WhenAny(calls);
@@ -100,6 +102,8 @@ public sealed class MessageSender(
             calls.RemoveAll(finished.Contains);
             await RecordAsync(finished.Select(c => c.Result).ToList());
         }
+
+        await simulated;
     }
 
     /// <summary>The claimed messages the policy lets us call; the others get its decision at once, and their slots back.</summary>

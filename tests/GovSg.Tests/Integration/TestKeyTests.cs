@@ -138,6 +138,35 @@ public sealed class TestKeyTests
     }
 
     [Test]
+    public async Task Send_WithATestKey_TakesNothingFromTheProvidersPace()
+    {
+        var (user, test) = await UserWithTestKeyAsync();
+        var batch = $$"""{"messages":[{{string.Join(',', Enumerable.Range(0, 20).Select(_ =>
+            $$"""{"recipient":"{{TestRecipients.Next().Local}}","template_id":3}"""))}}]}""";
+        // One call a second: were test messages paced, the last of 20 would be accepted some 20 s after the first.
+        await Env.RestartDispatcherAsync(new Dictionary<string, string?> { ["WhatsApp:MessagesPerSecond"] = "1" });
+        try
+        {
+            var (_, sent) = await MessageJson.SendAsync(test, new HttpRequestMessage(HttpMethod.Post, BatchPath)
+            {
+                Content = new StringContent(batch, Encoding.UTF8, "application/json"),
+            });
+            var accepted = await Task.WhenAll(Ids(sent).Select(id =>
+                MessageJson.WaitForStatusAsync(test, id, "ACCEPTED", "SENT", "DELIVERED", "READ")));
+            var (_, live) = await MessageJson.PostAsync(user.Client, MessageJson.OfficerCall(TestRecipients.Next().Local),
+                request => request.Headers.Add("Prefer", "wait=5"));
+
+            var times = accepted.Select(m => Time(m, "accepted_at")).ToList();
+            Assert.That(times.Max() - times.Min(), Is.LessThan(TimeSpan.FromSeconds(5)));
+            Assert.That(live.Str("status"), Is.EqualTo("ACCEPTED"), "the live message's slot was not taken by test messages");
+        }
+        finally
+        {
+            await Env.RestartDispatcherAsync();
+        }
+    }
+
+    [Test]
     public async Task GetAndList_SeeOnlyMessagesOfTheCallingKeysType()
     {
         var (user, test) = await UserWithTestKeyAsync();

@@ -10,6 +10,9 @@ public sealed class WaitingTestMessage
     public string Recipient { get; init; } = "";
     public string Status { get; init; } = "";
     public DateTime AcceptedAt { get; init; }
+
+    /// <summary>The id its acceptance recorded: the receipt names it, so applying it always finds the message.</summary>
+    public string ProviderMessageId { get; init; } = "";
 }
 
 /// <summary>
@@ -22,7 +25,7 @@ public sealed class SimulatedReceiptStore(NpgsqlDataSource dataSource)
     // Walks messages_test_receipts_due (0017_test_keys.sql), whose predicate this WHERE repeats; the order is by due
     // time, with the offsets NextReceipt uses for each status.
     private const string SoonestSql = $"""
-        SELECT id, recipient, status::text AS status, accepted_at
+        SELECT id, recipient, status::text AS status, accepted_at, provider_message_id
         FROM messages
         WHERE key_type = 'test' AND status IN ('ACCEPTED', 'SENT', 'DELIVERED')
           AND recipient <> '{TestProvider.SilentRecipient}'

@@ -62,9 +62,10 @@ public sealed class SimulatedReceipts(
         var due = receipts.Where(r => r.DueAt <= now).ToList();
         if (due.Count > 0)
         {
-            await statuses.ApplyAsync(due.Select(r => new StatusEvent(TestProvider.ProviderMessageId(r.Message.Id),
-                r.Receipt.Status, r.DueAt, r.Receipt.ErrorCode, r.Receipt.ErrorDescription)).ToList(), cancellationToken);
-            // Each receipt applied makes the message's next one the one to wait for: look again.
+            await statuses.ApplyAsync(due.Select(r => new StatusEvent(r.Message.ProviderMessageId, r.Receipt.Status,
+                r.DueAt, r.Receipt.ErrorCode, r.Receipt.ErrorDescription)).ToList(), cancellationToken);
+            // Each receipt applied moves its message on (its status is below the receipt's), so the message's next
+            // receipt is the one to wait for now: look again.
             return TimeSpan.Zero;
         }
 

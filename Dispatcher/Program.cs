@@ -12,6 +12,7 @@ public partial class Program
         builder.AddMessaging();
         builder.AddSending();
         builder.AddStatuses();
+        builder.AddTestKeys();
         builder.AddSweeping();
         builder.AddCallbacks();
 

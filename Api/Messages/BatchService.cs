@@ -47,7 +47,7 @@ public sealed class BatchService(
                 return Failed(Idempotency.InvalidKey());
             }
 
-            key = new BatchKey(idempotencyKey, Idempotency.Fingerprint(body));
+            key = new BatchKey(caller.KeyType, idempotencyKey, Idempotency.Fingerprint(body));
             if (await ReplayAsync(http, caller, key) is { } replay)
             {
                 return replay;
@@ -106,10 +106,10 @@ public sealed class BatchService(
     {
         var cancellationToken = http.RequestAborted;
         var windowStart = time.GetUtcNow().UtcDateTime - Idempotency.Window;
-        var existing = await batches.FindAsync(caller.UserId, key.Key, cancellationToken);
+        var existing = await batches.FindAsync(caller.UserId, caller.KeyType, key.Key, cancellationToken);
         if (existing is null)
         {
-            var single = await messages.FindByIdempotencyKeyAsync(caller.UserId, key.Key, cancellationToken);
+            var single = await messages.FindByIdempotencyKeyAsync(caller.UserId, caller.KeyType, key.Key, cancellationToken);
             return single is not null && single.CreatedAt > windowStart ? Failed(ApiError.IdempotencyMismatch()) : null;
         }
 
@@ -130,7 +130,7 @@ public sealed class BatchService(
         }
 
         var stored = JsonSerializer.Deserialize(existing.Entries, ApiJsonContext.Default.ListStoredBatchEntry)!;
-        var rows = (await messages.GetManyAsync(caller.UserId, [.. stored.Where(e => e.Id is not null).Select(e => e.Id!.Value)],
+        var rows = (await messages.GetManyAsync(caller.UserId, caller.KeyType, [.. stored.Where(e => e.Id is not null).Select(e => e.Id!.Value)],
             cancellationToken)).ToDictionary(r => r.Id);
         var data = stored.Select((entry, index) => entry.Id is { } id
             ? new BatchEntry(index, MessageResponse.From(rows[id]), null)

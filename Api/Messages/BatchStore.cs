@@ -12,16 +12,16 @@ public sealed class BatchRow
     public DateTime CreatedAt { get; init; }
 }
 
-/// <summary>The idempotency key a batch is stored under, with the fingerprint of its body.</summary>
-public sealed record BatchKey(string Key, byte[] RequestHash);
+/// <summary>The idempotency key a batch is stored under (per key type), with the fingerprint of its body.</summary>
+public sealed record BatchKey(string KeyType, string Key, byte[] RequestHash);
 
 public sealed class BatchStore(NpgsqlDataSource dataSource)
 {
     // Taking the key first makes a concurrent duplicate wait here until this batch commits, then find it taken.
     private const string ClaimSql = """
-        INSERT INTO message_batches (user_id, idempotency_key, request_hash, entries, created_at)
-        VALUES (@userId, @key, @requestHash, '[]', @now)
-        ON CONFLICT (user_id, idempotency_key) DO NOTHING
+        INSERT INTO message_batches (user_id, key_type, idempotency_key, request_hash, entries, created_at)
+        VALUES (@userId, @keyType, @key, @requestHash, '[]', @now)
+        ON CONFLICT (user_id, key_type, idempotency_key) DO NOTHING
         RETURNING id
         """;
 
@@ -29,7 +29,7 @@ public sealed class BatchStore(NpgsqlDataSource dataSource)
 
     private const string FindSql = """
         SELECT id, request_hash, entries::text AS entries, created_at
-        FROM message_batches WHERE user_id = @userId AND idempotency_key = @key
+        FROM message_batches WHERE user_id = @userId AND key_type = @keyType AND idempotency_key = @key
         """;
 
     private const string ReleaseSql = "DELETE FROM message_batches WHERE id = @id";
@@ -47,7 +47,7 @@ public sealed class BatchStore(NpgsqlDataSource dataSource)
         if (key is not null)
         {
             batchId = await connection.ExecuteScalarAsync<long?>(new CommandDefinition(ClaimSql,
-                new { userId, key = key.Key, requestHash = key.RequestHash, now }, transaction, cancellationToken: cancellationToken));
+                new { userId, keyType = key.KeyType, key = key.Key, requestHash = key.RequestHash, now }, transaction, cancellationToken: cancellationToken));
             if (batchId is null)
             {
                 return null;
@@ -67,11 +67,11 @@ public sealed class BatchStore(NpgsqlDataSource dataSource)
         return ids;
     }
 
-    public async Task<BatchRow?> FindAsync(long userId, string key, CancellationToken cancellationToken)
+    public async Task<BatchRow?> FindAsync(long userId, string keyType, string key, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         return await connection.QuerySingleOrDefaultAsync<BatchRow>(
-            new CommandDefinition(FindSql, new { userId, key }, cancellationToken: cancellationToken));
+            new CommandDefinition(FindSql, new { userId, keyType, key }, cancellationToken: cancellationToken));
     }
 
     /// <summary>Frees a key whose 24 h window has passed so it can name a new batch.</summary>

@@ -48,13 +48,13 @@ public static class MessageEndpoints
             .WithResponseHeaders([StatusCodes.Status429TooManyRequests], ApiHeaders.RetryAfter);
         group.MapGet("/{messageId}", GetAsync).WithName("GetMessage")
             .WithSummary("Get a message")
-            .WithDescription("The message's current state. Another user's message is not found.")
+            .WithDescription("The message's current state. Another user's message, or one sent with the other key type (live or test), is not found.")
             .AddEndpointFilter<ReadRateLimitFilter>()
             .ProducesError(400, 404, 429, 503)
             .WithResponseHeaders([StatusCodes.Status429TooManyRequests], ApiHeaders.RetryAfter);
         group.MapGet("", ListAsync).WithName("ListMessages")
             .WithSummary("List your messages")
-            .WithDescription("Your messages, newest first unless `sort_by` says otherwise; page with `limit` and `offset`.")
+            .WithDescription("Your messages of the calling key's type (live or test), newest first unless `sort_by` says otherwise; page with `limit` and `offset`.")
             .AddOpenApiOperationTransformer(ListQuery.DescribeAsync)
             .AddEndpointFilter<ReadRateLimitFilter>()
             .ProducesError(400, 429, 503)
@@ -125,13 +125,13 @@ public static class MessageEndpoints
     }
 
     /// <summary>The message's state after a wait; the state known at the commit if the database cannot say.</summary>
-    private static async Task<MessageResponse> ReadBackAsync(MessageStore store, long userId, MessageResponse message,
+    private static async Task<MessageResponse> ReadBackAsync(MessageStore store, Caller caller, MessageResponse message,
         ILogger logger, CancellationToken cancellationToken)
     {
         var id = long.Parse(message.Id, CultureInfo.InvariantCulture);
         try
         {
-            return MessageResponse.From((await store.GetAsync(userId, id, cancellationToken))!);
+            return MessageResponse.From((await store.GetAsync(caller.UserId, caller.KeyType, id, cancellationToken))!);
         }
         catch (Exception exception) when (exception is NpgsqlException or TimeoutException)
         {
@@ -152,7 +152,7 @@ public static class MessageEndpoints
             return ApiError.Validation("\"messageId\" must be a positive integer");
         }
 
-        var row = await store.GetAsync(caller.UserId, id, cancellationToken);
+        var row = await store.GetAsync(caller.UserId, caller.KeyType, id, cancellationToken);
         return row is null
             ? ApiError.NotFound($"GovSG message with ID {messageId} not found.")
             : TypedResults.Ok(MessageResponse.From(row));
@@ -169,7 +169,7 @@ public static class MessageEndpoints
             return error;
         }
 
-        var (page, hasMore) = await store.ListAsync(caller.UserId, query!, cancellationToken);
+        var (page, hasMore) = await store.ListAsync(caller.UserId, caller.KeyType, query!, cancellationToken);
         return TypedResults.Ok(new MessageListResponse(hasMore, page.Select(MessageResponse.From).ToList()));
     }
 
@@ -198,7 +198,7 @@ public static class MessageEndpoints
                 return message;
             }
 
-            message = await ReadBackAsync(store, caller.UserId, message, logger, cancellationToken);
+            message = await ReadBackAsync(store, caller, message, logger, cancellationToken);
         }
 
         context.Response.Headers["Preference-Applied"] = $"wait={seconds}";

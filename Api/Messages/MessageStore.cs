@@ -38,7 +38,8 @@ public sealed record NewMessage(
     DateTime ExpiresAt,
     DateTime SweepAt,
     string? IdempotencyKey,
-    byte[]? RequestHash);
+    byte[]? RequestHash,
+    string KeyType);
 
 public sealed class MessageStore : IAsyncDisposable
 {
@@ -63,19 +64,21 @@ public sealed class MessageStore : IAsyncDisposable
         WITH input AS (
             SELECT nextval('messages_id_seq') AS id, i.*
             FROM unnest(@userIds, @templateIds, @recipients, @params, @languageCodes, @templateNames, @paramOrders,
-                        @nows, @expiresAts, @sweepAts, @idempotencyKeys, @requestHashes)
+                        @nows, @expiresAts, @sweepAts, @idempotencyKeys, @requestHashes, @keyTypes)
                  WITH ORDINALITY AS i(user_id, template_id, recipient, params, language_code, whatsapp_template_name,
-                                      param_order, now, expires_at, sweep_at, idempotency_key, request_hash, ord)
+                                      param_order, now, expires_at, sweep_at, idempotency_key, request_hash, key_type,
+                                      ord)
         ), inserted AS (
             INSERT INTO messages (id, user_id, template_id, recipient, params, language_code, whatsapp_template_name,
                                   param_order, created_at, updated_at, idempotency_key, request_hash, expires_at,
-                                  available_at, sweep_at)
+                                  available_at, sweep_at, key_type)
             OVERRIDING SYSTEM VALUE
             SELECT id, user_id, template_id, recipient, params::jsonb, language_code, whatsapp_template_name,
-                   string_to_array(param_order, ','), now, now, idempotency_key, request_hash, expires_at, now, sweep_at
+                   string_to_array(param_order, ','), now, now, idempotency_key, request_hash, expires_at, now, sweep_at,
+                   key_type
             FROM input
             ORDER BY ord
-            ON CONFLICT (user_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+            ON CONFLICT (user_id, key_type, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
             RETURNING id
         )
         SELECT CASE WHEN inserted.id IS NULL THEN NULL ELSE input.id END
@@ -83,12 +86,19 @@ public sealed class MessageStore : IAsyncDisposable
         ORDER BY input.ord
         """;
 
-    private const string GetSql = $"SELECT {Columns} FROM messages WHERE id = @id AND user_id = @userId";
+    // A key sees only the messages of its own type (SPEC §11.2): another type's message is not found, like another
+    // user's.
+    private const string GetSql = $"""
+        SELECT {Columns} FROM messages WHERE id = @id AND user_id = @userId AND key_type = @keyType
+        """;
 
-    private const string GetManySql = $"SELECT {Columns} FROM messages WHERE id = ANY(@ids) AND user_id = @userId";
+    private const string GetManySql = $"""
+        SELECT {Columns} FROM messages WHERE id = ANY(@ids) AND user_id = @userId AND key_type = @keyType
+        """;
 
     private const string FindByIdempotencyKeySql = $"""
-        SELECT {Columns}, request_hash FROM messages WHERE user_id = @userId AND idempotency_key = @key
+        SELECT {Columns}, request_hash FROM messages
+        WHERE user_id = @userId AND key_type = @keyType AND idempotency_key = @key
         """;
 
     private const string ReleaseIdempotencyKeySql = """
@@ -102,7 +112,7 @@ public sealed class MessageStore : IAsyncDisposable
     private const string ListFilters = $"""
         SELECT {Columns}
         FROM messages
-        WHERE user_id = @UserId
+        WHERE user_id = @UserId AND key_type = @KeyType
           AND (@Status::text IS NULL OR status = @Status::text::message_status)
           AND (@CreatedAfter::timestamptz IS NULL OR created_at > @CreatedAfter)
           AND (@CreatedFrom::timestamptz IS NULL OR created_at >= @CreatedFrom)
@@ -150,32 +160,37 @@ public sealed class MessageStore : IAsyncDisposable
             sweepAts = batch.Select(m => m.SweepAt).ToArray(),
             idempotencyKeys = batch.Select(m => m.IdempotencyKey).ToArray(),
             requestHashes = batch.Select(m => m.RequestHash).ToArray(),
+            keyTypes = batch.Select(m => m.KeyType).ToArray(),
         }, transaction, cancellationToken: cancellationToken))).ToList();
 
-    /// <summary>The user's messages with these ids (in no particular order); others' ids are left out.</summary>
-    public async Task<IReadOnlyList<MessageRow>> GetManyAsync(long userId, long[] ids, CancellationToken cancellationToken)
+    /// <summary>The user's messages of this key type with these ids (in no particular order); others are left out.</summary>
+    public async Task<IReadOnlyList<MessageRow>> GetManyAsync(long userId, string keyType, long[] ids,
+        CancellationToken cancellationToken)
     {
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         return (await connection.QueryAsync<MessageRow>(
-            new CommandDefinition(GetManySql, new { ids, userId }, cancellationToken: cancellationToken))).ToList();
+            new CommandDefinition(GetManySql, new { ids, userId, keyType }, cancellationToken: cancellationToken))).ToList();
     }
 
-    public async Task<MessageRow?> GetAsync(long userId, long id, CancellationToken cancellationToken)
+    public async Task<MessageRow?> GetAsync(long userId, string keyType, long id, CancellationToken cancellationToken)
     {
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         return await connection.QuerySingleOrDefaultAsync<MessageRow>(
-            new CommandDefinition(GetSql, new { id, userId }, cancellationToken: cancellationToken));
+            new CommandDefinition(GetSql, new { id, userId, keyType }, cancellationToken: cancellationToken));
     }
 
-    public async Task<MessageRow?> FindByIdempotencyKeyAsync(long userId, string key, CancellationToken cancellationToken)
+    public async Task<MessageRow?> FindByIdempotencyKeyAsync(long userId, string keyType, string key,
+        CancellationToken cancellationToken)
     {
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
-        return await connection.QuerySingleOrDefaultAsync<MessageRow>(
-            new CommandDefinition(FindByIdempotencyKeySql, new { userId, key }, cancellationToken: cancellationToken));
+        return await connection.QuerySingleOrDefaultAsync<MessageRow>(new CommandDefinition(FindByIdempotencyKeySql,
+            new { userId, keyType, key }, cancellationToken: cancellationToken));
     }
 
-    /// <summary>One page of the user's messages, plus one more row to tell whether there are more (no counting).</summary>
-    public async Task<(IReadOnlyList<MessageRow> Page, bool HasMore)> ListAsync(long userId, ListQuery query,
+    /// <summary>
+    /// One page of the user's messages of this key type, plus one more row to tell whether there are more (no counting).
+    /// </summary>
+    public async Task<(IReadOnlyList<MessageRow> Page, bool HasMore)> ListAsync(long userId, string keyType, ListQuery query,
         CancellationToken cancellationToken)
     {
         var sql = (query.SortColumn, query.Ascending) switch
@@ -189,6 +204,7 @@ public sealed class MessageStore : IAsyncDisposable
         var rows = (await connection.QueryAsync<MessageRow>(new CommandDefinition(sql, new
         {
             UserId = userId,
+            KeyType = keyType,
             query.Status,
             query.CreatedAfter,
             query.CreatedFrom,

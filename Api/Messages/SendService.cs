@@ -63,7 +63,8 @@ public sealed class SendService(
             now + caller.MessageValidity,
             now + _pickUpDeadline,
             idempotencyKey,
-            fingerprint);
+            fingerprint,
+            caller.KeyType);
 
     /// <summary>The message object of a send just stored as UNSENT, without reading it back.</summary>
     public static MessageResponse Stored(long id, ValidSend send, DateTime now) =>
@@ -101,11 +102,11 @@ public sealed class SendService(
     private async Task<SendResult?> ReplayAsync(Caller caller, string key, byte[] fingerprint, CancellationToken cancellationToken)
     {
         var windowStart = time.GetUtcNow().UtcDateTime - Idempotency.Window;
-        var existing = await messages.FindByIdempotencyKeyAsync(caller.UserId, key, cancellationToken);
+        var existing = await messages.FindByIdempotencyKeyAsync(caller.UserId, caller.KeyType, key, cancellationToken);
         if (existing is null)
         {
-            // One key per user across both routes: a batch's key cannot name a single send (SPEC §3.8).
-            var batch = await batches.FindAsync(caller.UserId, key, cancellationToken);
+            // One key per user and key type across both routes: a batch's key cannot name a single send (SPEC §3.8).
+            var batch = await batches.FindAsync(caller.UserId, caller.KeyType, key, cancellationToken);
             return batch is not null && batch.CreatedAt > windowStart ? Failed(ApiError.IdempotencyMismatch()) : null;
         }
 

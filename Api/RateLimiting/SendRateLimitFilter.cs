@@ -21,6 +21,6 @@ public sealed class SendRateLimitFilter(RateLimiter limiter, MessageStore messag
 
     private async Task<bool> IsReplayAsync(HttpContext http, Caller caller) =>
         http.Request.Headers.TryGetValue(Idempotency.HeaderName, out var key) && Idempotency.IsValidKey(key.ToString()) &&
-        await messages.FindByIdempotencyKeyAsync(caller.UserId, key.ToString(), http.RequestAborted) is { } earlier &&
+        await messages.FindByIdempotencyKeyAsync(caller.UserId, caller.KeyType, key.ToString(), http.RequestAborted) is { } earlier &&
         earlier.CreatedAt > time.GetUtcNow().UtcDateTime - Idempotency.Window;
 }

@@ -2,6 +2,7 @@ using GovSg.Dispatcher.Callbacks;
 using GovSg.Dispatcher.Sending;
 using GovSg.Dispatcher.Statuses;
 using GovSg.Dispatcher.Sweeping;
+using GovSg.Dispatcher.TestKeys;
 using Microsoft.Extensions.Options;
 using Refit;
 
@@ -50,6 +51,17 @@ public static class FeatureExtensions
         builder.Services.AddSingleton<StatusStore>();
         builder.Services.AddSingleton<SendTraceStore>();
         builder.Services.AddSingleton<StatusApplier>();
+        return builder;
+    }
+
+    public static IHostApplicationBuilder AddTestKeys(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<TestKeyOptions>().BindConfiguration(TestKeyOptions.SectionName)
+            .ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<TestSender>();
+        builder.Services.AddSingleton<SimulatedReceiptStore>();
+        builder.Services.AddSingleton<SimulatedReceipts>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<SimulatedReceipts>());
         return builder;
     }
 

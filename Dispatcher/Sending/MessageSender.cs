@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text.Json;
 using GovSg.Dispatcher.Extensions;
+using GovSg.Dispatcher.TestKeys;
 using Microsoft.Extensions.Options;
 
 namespace GovSg.Dispatcher.Sending;
@@ -22,6 +23,7 @@ public sealed class MessageSender(
     ProviderGate gate,
     FailurePolicy policy,
     SendOutcomeWriter writer,
+    TestSender testSender,
     IOptions<RetryOptions> retryOptions,
     IOptions<WhatsAppOptions> whatsAppOptions,
     IHostApplicationLifetime stopping,
@@ -59,8 +61,8 @@ public sealed class MessageSender(
         var traces = commands.DistinctBy(c => c.MessageId).ToDictionary(c => c.MessageId, c => c.Trace);
         // Slots are reserved before the claim, so the claim's lease covers the wait for the last of them and the call
         // after it: a lease that lapsed while a message waited its turn would let another dispatcher send it too.
-        var slots = traces.Keys.ToDictionary(id => id, _ => now + gate.ReserveSlot());
-        var leaseUntil = slots.Values.Max() + _whatsApp.Timeout + _retry.ClaimLease;
+        var reserved = traces.Keys.Select(_ => now + gate.ReserveSlot()).ToList();
+        var leaseUntil = reserved.Max() + _whatsApp.Timeout + _retry.ClaimLease;
         IReadOnlyList<ClaimedMessage> claimed = [];
         try
         {
@@ -68,9 +70,13 @@ public sealed class MessageSender(
         }
         finally
         {
-            // The slots of messages not claimed here (or of a claim that failed) go back to the gate.
-            gate.ReturnSlots(slots.Count - claimed.Count);
+            // The slots of messages not claimed here (or of a claim that failed), and of test messages, which never
+            // reach the provider, go back to the gate: the last ones reserved, as the live messages take the first.
+            gate.ReturnSlots(reserved.Count - claimed.Count(m => !TestProvider.IsTest(m)));
         }
+
+        var live = claimed.Where(m => !TestProvider.IsTest(m)).ToList();
+        var slots = live.Select((message, i) => (message.Id, Slot: reserved[i])).ToDictionary(s => s.Id, s => s.Slot);
 
         // The rest are already sent, finished, claimed by another dispatcher, not yet due, or expired.
         metrics.ClaimsSkipped(commands.Count - claimed.Count);
@@ -79,13 +85,16 @@ public sealed class MessageSender(
             metrics.QueueLag(now - message.CreatedAt);
         }
 
-        var toCall = await WithoutRefusedAsync(claimed, now);
+        var toCall = await WithoutRefusedAsync(live, now);
         // Sent again after a hold that no status ended: the provider may have the previous attempt too.
         metrics.PossibleDuplicates(toCall.Count(m => m.Resend));
 
         // From here each call runs to completion even during shutdown: abandoning it would leave its outcome unknown.
         // Only a message still waiting for its slot is handed back when the dispatcher stops.
         var calls = toCall.Select(message => CallAsync(message, slots[message.Id], traces[message.Id])).ToList();
+        // Test messages are answered while the live calls are under way: neither waits for the other, and a failure
+        // of one never keeps the other's outcomes from being recorded.
+        var simulated = testSender.SendAsync([.. claimed.Where(TestProvider.IsTest)], now);
         while (calls.Count > 0)
         {
             await Task.WhenAny(calls);
@@ -93,6 +102,8 @@ public sealed class MessageSender(
             calls.RemoveAll(finished.Contains);
             await RecordAsync(finished.Select(c => c.Result).ToList());
         }
+
+        await simulated;
     }
 
     /// <summary>The claimed messages the policy lets us call; the others get its decision at once, and their slots back.</summary>

@@ -19,6 +19,9 @@ public sealed class ClaimedMessage
     public DateTime ExpiresAt { get; init; }
     public string? LastError { get; init; }
 
+    /// <summary>The type of key that sent it: a test message goes to the simulated provider (Dispatcher/TestKeys).</summary>
+    public string KeyType { get; init; } = "";
+
     /// <summary>This claim ends a hold that nothing adopted: the provider may already have the previous attempt.</summary>
     public bool Resend { get; init; }
 
@@ -51,7 +54,7 @@ public sealed class SendStore(NpgsqlDataSource dataSource)
         WHERE id = ANY(@ids) AND status = 'UNSENT' AND available_at <= @now AND expires_at > @now AND NOT call_open
           AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = messages.user_id AND u.disabled_at IS NOT NULL)
         RETURNING id, recipient, params::text AS params, language_code, whatsapp_template_name, param_order,
-                  attempts, first_attempt_at, created_at, expires_at, last_error,
+                  attempts, first_attempt_at, created_at, expires_at, last_error, key_type,
                   COALESCE(held_attempt = attempts - 1, false) AS resend, held_at
         """;
 

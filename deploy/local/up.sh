@@ -73,6 +73,15 @@ if [ -s "$key_file" ]; then
 fi
 (umask 077 && api admin key create --email "$email" --label "demo $(date -u +%FT%TZ)" --valid-days 30 \
   | sed -n 's/^api key: *//p' >"$key_file")
+# And a test key, kept the same way: its messages go through the queue and the Dispatcher but never reach WhatsApp
+# (SPEC §11.2).
+test_key_file="$state/demo-test-key"
+if [ -s "$test_key_file" ]; then
+  previous=$(sed -n 's/^gsg_\([0-9a-f]*\)_.*/\1/p' "$test_key_file")
+  [ -z "$previous" ] || api admin key revoke --key-id "$previous" >/dev/null || true
+fi
+(umask 077 && api admin key create --email "$email" --label "demo test $(date -u +%FT%TZ)" --valid-days 30 --type test \
+  | sed -n 's/^api key: *//p' >"$test_key_file")
 
 start() { # name, folder, dll, then environment assignments
   local name=$1 folder=$2 dll=$3; shift 3
@@ -107,6 +116,7 @@ $dispatcher_lines
   Simulator   http://localhost:8090   (control API under /_sim)
   Demo user   $email
   Demo key    in .local/demo-key (readable by you only; revoked and replaced on the next start)
+  Test key    in .local/demo-test-key (likewise; its messages are simulated and never reach WhatsApp)
 
 Send the officer-call template:
 
@@ -117,4 +127,7 @@ curl -sS -X POST http://localhost:8080/v1/transactional/govsg/send \\
 Then read it back (use the "id" from the answer):
 
 curl -sS http://localhost:8080/v1/transactional/govsg/<id> -H "Authorization: Bearer \$(cat $key_file)"
+
+With \$(cat $test_key_file) instead of the demo key, the same send is simulated: ACCEPTED at once, then SENT,
+DELIVERED and READ about 1, 2 and 3 s later (see "Test keys" in the README).
 INFO

@@ -94,12 +94,18 @@ public sealed class TestSystem : IAsyncDisposable
 
     /// <summary>
     /// Replaces the shared Dispatcher with a fresh one, for tests that leave state in its memory (its provider gate's
-    /// pace or pause) that later tests must not inherit.
+    /// pace or pause) that later tests must not inherit, or that need it to restart with some settings changed.
     /// </summary>
-    public async Task RestartDispatcherAsync()
+    public async Task RestartDispatcherAsync(IReadOnlyDictionary<string, string?>? overrides = null)
     {
         await Dispatcher.DisposeAsync();
-        Dispatcher = new Host<GovSg.Dispatcher.Program>(DispatcherSettings(Simulator.Address), kestrel: false).Start();
+        var settings = DispatcherSettings(Simulator.Address);
+        foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
+        {
+            settings[key] = value;
+        }
+
+        Dispatcher = new Host<GovSg.Dispatcher.Program>(settings, kestrel: false).Start();
         await WaitForBusAsync(Dispatcher.Services);
     }
 
@@ -277,6 +283,9 @@ public sealed class TestSystem : IAsyncDisposable
         ["Callbacks:Timeout"] = "00:00:01",
         ["Callbacks:FirstRetryDelay"] = "00:00:00.200",
         ["Callbacks:MaxRetryDelay"] = "00:00:01",
+        ["TestKeys:SentAfter"] = "00:00:00.300",
+        ["TestKeys:DeliveredAfter"] = "00:00:00.600",
+        ["TestKeys:ReadAfter"] = "00:00:00.900",
         ["Logging:Console:FormatterName"] = "simple",
     };
 

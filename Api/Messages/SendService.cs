@@ -5,6 +5,7 @@ using GovSg.Api.Auth;
 using GovSg.Api.Extensions;
 using GovSg.Api.Http;
 using GovSg.Contracts;
+using GovSg.Api.RateLimiting;
 using Microsoft.Extensions.Options;
 
 namespace GovSg.Api.Messages;
@@ -27,7 +28,9 @@ public sealed class SendService(
 {
     private readonly TimeSpan _pickUpDeadline = options.Value.PickUpDeadline;
 
-    public async Task<SendResult> SendAsync(Caller caller, JsonElement body, string? idempotencyKey, CancellationToken cancellationToken)
+    /// <param name="token">The send token to take with the insert; none when the caller took it already.</param>
+    public async Task<SendResult> SendAsync(Caller caller, JsonElement body, string? idempotencyKey, DeferredSendToken? token,
+        CancellationToken cancellationToken)
     {
         byte[]? fingerprint = null;
         if (idempotencyKey is not null)
@@ -47,7 +50,7 @@ public sealed class SendService(
         var (send, error) = await validator.ValidateAsync(caller.UserId, body, cancellationToken);
         return error is not null
             ? Failed(error)
-            : await AcceptAsync(caller, send!, idempotencyKey, fingerprint, cancellationToken);
+            : await AcceptAsync(caller, send!, idempotencyKey, fingerprint, token, cancellationToken);
     }
 
     /// <summary>What the insert stores for a valid send accepted now.</summary>
@@ -73,11 +76,16 @@ public sealed class SendService(
             now, now, null, null, null, null, null, null, null, MessageStatus.Unsent);
 
     private async Task<SendResult> AcceptAsync(Caller caller, ValidSend send, string? idempotencyKey, byte[]? fingerprint,
-        CancellationToken cancellationToken)
+        DeferredSendToken? token, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow().UtcDateTime.TruncateToMilliseconds();
         var message = ToNewMessage(caller, send, now, idempotencyKey, fingerprint);
-        var id = await messages.InsertAsync(message);
+        var (id, taken) = await messages.InsertAsync(message, token);
+        if (taken is { Granted: false })
+        {
+            return Failed(ApiError.RateLimited());
+        }
+
         if (id is null)
         {
             // A concurrent request with the same key won the insert; PostgreSQL made us wait for its commit.
@@ -86,7 +94,8 @@ public sealed class SendService(
                 return replay;
             }
 
-            id = await messages.InsertAsync(message)
+            // The token was taken with the first insert.
+            id = (await messages.InsertAsync(message, null)).Id
                 ?? throw new InvalidOperationException("Idempotency key still taken after it was released");
         }
 

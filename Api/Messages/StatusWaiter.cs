@@ -5,7 +5,8 @@ namespace GovSg.Api.Messages;
 
 /// <summary>
 /// Lets requests with <c>Prefer: wait</c> sleep until their message leaves UNSENT. One poller per replica checks all
-/// waited-on ids in a single query per tick, so the database cost does not grow with the number of waiting requests.
+/// waited-on ids in a single query per tick, so the database cost does not grow with the number of waiting requests;
+/// while nobody waits it sleeps until the first wait, so an idle replica does not wake every tick.
 /// Several requests may wait on one message (idempotent replays): the message is watched until the last of them
 /// leaves. Each user holds at most <see cref="MaxWaitsPerUser"/> waits at once (SPEC §7), so one agency cannot tie up a
 /// replica's requests.
@@ -22,6 +23,7 @@ public sealed class StatusWaiter(NpgsqlDataSource dataSource, TimeProvider time,
     private readonly Lock _gate = new();
     private readonly Dictionary<long, Watch> _watches = [];
     private readonly Dictionary<long, int> _waitsByUser = [];
+    private TaskCompletionSource _anyWatch = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>
     /// Completes when the message has left UNSENT or the time is up, whichever is first, and returns true; returns
@@ -42,6 +44,7 @@ public sealed class StatusWaiter(NpgsqlDataSource dataSource, TimeProvider time,
             if (!_watches.TryGetValue(messageId, out watch!))
             {
                 _watches[messageId] = watch = new Watch();
+                _anyWatch.TrySetResult();
             }
 
             watch.Waiters++;
@@ -59,9 +62,9 @@ public sealed class StatusWaiter(NpgsqlDataSource dataSource, TimeProvider time,
         {
             lock (_gate)
             {
-                if (--watch.Waiters == 0)
+                if (--watch.Waiters == 0 && _watches.Remove(messageId) && _watches.Count == 0)
                 {
-                    _watches.Remove(messageId);
+                    _anyWatch = new(TaskCreationOptions.RunContinuationsAsynchronously);
                 }
 
                 if (--_waitsByUser[userId] == 0)
@@ -76,9 +79,16 @@ public sealed class StatusWaiter(NpgsqlDataSource dataSource, TimeProvider time,
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(PollInterval, time);
-        while (await timer.WaitForNextTickAsync(stoppingToken))
+        while (true)
         {
+            Task anyWatch;
+            lock (_gate)
+            {
+                anyWatch = _anyWatch.Task;
+            }
+
+            await anyWatch.WaitAsync(stoppingToken);
+            await Task.Delay(PollInterval, time, stoppingToken);
             long[] ids;
             lock (_gate)
             {

@@ -14,26 +14,33 @@ public sealed record BucketTake(long UserId, string Bucket, BucketLimit Limit, i
 /// </summary>
 public sealed class RateLimitStore : IAsyncDisposable
 {
-    // Per bucket row: up to `wanted` tokens, granted only if at least `least` are there (1 for coalesced single
-    // takes; all of them for a batch). Refill is read from the stored time, so a refused take changes nothing but
-    // `granted`, and a replica whose clock lags sees less room, never more. Rows are locked in key order first, so
-    // concurrent statements from several replicas cannot deadlock.
-    private const string TakeSql = """
+    // Per bucket row of `t` (user_id, bucket, wanted, least, per_token, burst): up to `wanted` tokens, granted only if at
+    // least `least` are there (1 for coalesced single takes; all of them for a batch); `taken` returns what each got.
+    // Refill is read from the stored time, so a refused take changes nothing but `granted`, and a replica whose clock
+    // lags sees less room, never more. Rows are locked in key order first, so concurrent statements from several
+    // replicas cannot deadlock. Shared with the message insert, which takes single sends' tokens in its own statement.
+    public const string TakeCtes = """
+        locked AS (
+            SELECT b.user_id, b.bucket FROM rate_limit_buckets b JOIN t USING (user_id, bucket)
+            ORDER BY b.user_id, b.bucket FOR UPDATE OF b
+        ), taken AS (
+            UPDATE rate_limit_buckets AS b SET (granted, full_at) = (
+                SELECT g.tokens, GREATEST(b.full_at, @now) + t.per_token * g.tokens
+                FROM (SELECT CASE WHEN a.tokens >= t.least THEN LEAST(t.wanted, a.tokens) ELSE 0 END AS tokens
+                      FROM (SELECT floor(extract(epoch FROM @now + t.per_token * t.burst - GREATEST(b.full_at, @now))
+                                         / extract(epoch FROM t.per_token) + 1e-6)::int AS tokens) AS a) AS g)
+            FROM t JOIN locked USING (user_id, bucket)
+            WHERE b.user_id = t.user_id AND b.bucket = t.bucket
+            RETURNING b.user_id, b.bucket, b.granted, b.full_at
+        )
+        """;
+
+    private const string TakeSql = $"""
         WITH t AS (
             SELECT * FROM unnest(@userIds, @buckets, @wanted, @least, @perTokens, @bursts)
                 AS t(user_id, bucket, wanted, least, per_token, burst)
-        ), locked AS (
-            SELECT b.user_id, b.bucket FROM rate_limit_buckets b JOIN t USING (user_id, bucket)
-            ORDER BY b.user_id, b.bucket FOR UPDATE OF b
-        )
-        UPDATE rate_limit_buckets AS b SET (granted, full_at) = (
-            SELECT g.tokens, GREATEST(b.full_at, @now) + t.per_token * g.tokens
-            FROM (SELECT CASE WHEN a.tokens >= t.least THEN LEAST(t.wanted, a.tokens) ELSE 0 END AS tokens
-                  FROM (SELECT floor(extract(epoch FROM @now + t.per_token * t.burst - GREATEST(b.full_at, @now))
-                                     / extract(epoch FROM t.per_token) + 1e-6)::int AS tokens) AS a) AS g)
-        FROM t JOIN locked USING (user_id, bucket)
-        WHERE b.user_id = t.user_id AND b.bucket = t.bucket
-        RETURNING b.user_id, b.bucket, b.granted, b.full_at
+        ), {TakeCtes}
+        SELECT user_id, bucket, granted, full_at FROM taken
         """;
 
     // A user's first take finds no row: it is created full, and the take runs again.
@@ -45,6 +52,15 @@ public sealed class RateLimitStore : IAsyncDisposable
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly Batcher<BucketTake, TakeOutcome> _singleTakes;
+
+    /// <summary>Creates missing buckets full, so that a take can run (again) on them.</summary>
+    public static Task AddBucketsAsync(NpgsqlConnection connection, IReadOnlyList<(long UserId, string Bucket)> buckets,
+        CancellationToken cancellationToken) =>
+        connection.ExecuteAsync(new CommandDefinition(AddBucketsSql, new
+        {
+            userIds = buckets.Select(b => b.UserId).ToArray(),
+            buckets = buckets.Select(b => b.Bucket).ToArray(),
+        }, cancellationToken: cancellationToken));
 
     public RateLimitStore(NpgsqlDataSource dataSource)
     {
@@ -77,16 +93,14 @@ public sealed class RateLimitStore : IAsyncDisposable
             .Select(g => new BucketRequest(g.Key.UserId, g.Key.Bucket, g.Last().Limit, g.Count(), 1)).ToList();
         var states = await TakeAsync(requests, now, CancellationToken.None);
 
-        // The bucket's granted tokens go to its takes in arrival order; each granted one sees the bucket as it left it.
+        // The bucket's granted tokens go to its takes in arrival order.
         var handedOut = new Dictionary<(long, string), int>();
         return batch.Select(take =>
         {
             var key = (take.UserId, take.Bucket);
             var (granted, fullAt) = states[key];
             var place = handedOut[key] = handedOut.GetValueOrDefault(key) + 1;
-            return place <= granted
-                ? TokenBucket.Outcome(take.Limit, 1, true, fullAt - take.Limit.Cost(granted - place), now)
-                : TokenBucket.Outcome(take.Limit, 1, false, fullAt, now);
+            return TokenBucket.SingleOutcome(take.Limit, granted, fullAt, place, now);
         }).ToList();
     }
 
@@ -98,11 +112,7 @@ public sealed class RateLimitStore : IAsyncDisposable
         var missing = requests.Where(r => !states.ContainsKey((r.UserId, r.Bucket))).ToList();
         if (missing.Count > 0)
         {
-            await connection.ExecuteAsync(new CommandDefinition(AddBucketsSql, new
-            {
-                userIds = missing.Select(r => r.UserId).ToArray(),
-                buckets = missing.Select(r => r.Bucket).ToArray(),
-            }, cancellationToken: cancellationToken));
+            await AddBucketsAsync(connection, [.. missing.Select(r => (r.UserId, r.Bucket))], cancellationToken);
             foreach (var (key, state) in await RunTakeAsync(connection, missing, now, cancellationToken))
             {
                 states[key] = state;

@@ -29,5 +29,14 @@ public static class TokenBucket
         return new TakeOutcome(granted, limit.Burst, remaining, WholeSeconds(untilFull), retryAfter);
     }
 
+    /// <summary>
+    /// The outcome of the <paramref name="place"/>-th (from 1) of several one-token takes coalesced into one take that got
+    /// <paramref name="granted"/> tokens: the first ones are granted, each seeing the bucket as it left it.
+    /// </summary>
+    public static TakeOutcome SingleOutcome(BucketLimit limit, int granted, DateTime fullAt, int place, DateTime now) =>
+        place <= granted
+            ? Outcome(limit, 1, true, fullAt - limit.Cost(granted - place), now)
+            : Outcome(limit, 1, false, fullAt, now);
+
     private static int WholeSeconds(TimeSpan time) => (int)Math.Ceiling(Math.Max(0, time.TotalSeconds));
 }

@@ -8,6 +8,7 @@
 #   GOVSG_DISPATCHERS=N   start N dispatchers (default 1; 0 for none), on ports 8081, 8082, ...
 #   GOVSG_BUILD=0         skip the build and run the binaries of the last Release build
 #   GOVSG_DATABASE=name   use (and create when missing) this PostgreSQL database instead of govsg
+#   GOVSG_PORT=N          the Api's port (default 8080); dispatchers take the next ones, the simulator N + 10
 # The services also read any other setting from the environment they inherit (e.g. WhatsApp__MessagesPerSecond).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -47,6 +48,9 @@ Logging__Console__FormatterName=simple
 Callbacks__AllowInsecureLoopback=true
 set +a
 
+port=${GOVSG_PORT:-8080}
+[[ "$port" =~ ^[0-9]+$ ]] || { log "GOVSG_PORT must be a number"; exit 1; }
+simulator_port=$((port + 10))
 dispatchers=${GOVSG_DISPATCHERS:-1}
 [[ "$dispatchers" =~ ^[0-9]+$ ]] || { log "GOVSG_DISPATCHERS must be a number"; exit 1; }
 if [ "${GOVSG_BUILD:-1}" = 0 ]; then
@@ -88,20 +92,20 @@ start() { # name, folder, dll, then environment assignments
   (cd "$(bin "$folder")" && exec env "$@" nohup dotnet "$dll" >"$state/logs/$name.log" 2>&1 & echo $! >"$state/$name.pid")
 }
 start simulator tests/GovSg.WhatsAppSimulator GovSg.WhatsAppSimulator.dll \
-  ASPNETCORE_URLS=http://localhost:8090 Simulator__AccessToken="$WhatsApp__AccessToken" \
-  Simulator__AppSecret="$Webhooks__AppSecrets__0" Simulator__WebhookUrl=http://localhost:8080/v1/callback/govsg \
+  ASPNETCORE_URLS=http://localhost:$simulator_port Simulator__AccessToken="$WhatsApp__AccessToken" \
+  Simulator__AppSecret="$Webhooks__AppSecrets__0" Simulator__WebhookUrl=http://localhost:$port/v1/callback/govsg \
   Simulator__TemplatesFile="$root/deploy/local/templates.json"
-start api Api GovSg.Api.dll ASPNETCORE_URLS=http://localhost:8080
+start api Api GovSg.Api.dll ASPNETCORE_URLS=http://localhost:$port
 dispatcher_urls=()
 for i in $(seq 1 "$dispatchers"); do
   name=dispatcher; [ "$i" -eq 1 ] || name="dispatcher-$i"
-  url="http://localhost:$((8080 + i))"
-  start "$name" Dispatcher GovSg.Dispatcher.dll ASPNETCORE_URLS="$url" WhatsApp__BaseUrl=http://localhost:8090/ \
+  url="http://localhost:$((port + i))"
+  start "$name" Dispatcher GovSg.Dispatcher.dll ASPNETCORE_URLS="$url" WhatsApp__BaseUrl=http://localhost:$simulator_port/ \
     WhatsApp__AllowInsecureBaseUrl=true
   dispatcher_urls+=("$url/health/ready")
 done
 
-for url in http://localhost:8090/health http://localhost:8080/health/ready "${dispatcher_urls[@]}"; do
+for url in http://localhost:$simulator_port/health http://localhost:$port/health/ready "${dispatcher_urls[@]}"; do
   for _ in $(seq 1 60); do curl -fsS "$url" >/dev/null 2>&1 && break; sleep 0.5; done
   curl -fsS "$url" >/dev/null 2>&1 || { log "$url is not healthy; see $state/logs"; exit 1; }
 done
@@ -111,22 +115,22 @@ dispatcher_lines=$(for url in "${dispatcher_urls[@]}"; do echo "  Dispatcher  $u
 cat <<INFO
 
 GovSg is running (logs in .local/logs, stop with: bash deploy/local/down.sh)
-  Api         http://localhost:8080   (OpenAPI: http://localhost:8080/openapi/v1.json)
+  Api         http://localhost:$port   (OpenAPI: http://localhost:$port/openapi/v1.json)
 $dispatcher_lines
-  Simulator   http://localhost:8090   (control API under /_sim)
+  Simulator   http://localhost:$simulator_port   (control API under /_sim)
   Demo user   $email
   Demo key    in .local/demo-key (readable by you only; revoked and replaced on the next start)
   Test key    in .local/demo-test-key (likewise; its messages are simulated and never reach WhatsApp)
 
 Send the officer-call template:
 
-curl -sS -X POST http://localhost:8080/v1/transactional/govsg/send \\
+curl -sS -X POST http://localhost:$port/v1/transactional/govsg/send \\
   -H "Authorization: Bearer \$(cat $key_file)" -H 'Content-Type: application/json' \\
   -d '{"recipient":"+6591234567","template_id":1,"params":{"recipient_name":"Stanley Nguyen","officer_name":"John Tan","officer_designation":"Reception Officer","agency":"Open Government Products","topic":"document collection","timeslot":"1-3PM"}}'
 
 Then read it back (use the "id" from the answer):
 
-curl -sS http://localhost:8080/v1/transactional/govsg/<id> -H "Authorization: Bearer \$(cat $key_file)"
+curl -sS http://localhost:$port/v1/transactional/govsg/<id> -H "Authorization: Bearer \$(cat $key_file)"
 
 With \$(cat $test_key_file) instead of the demo key, the same send is simulated: ACCEPTED at once, then SENT,
 DELIVERED and READ about 1, 2 and 3 s later (see "Test keys" in the README).

@@ -1,6 +1,7 @@
 using Dapper;
 using GovSg.LoadGenerator.Ceilings;
 using GovSg.LoadGenerator.Cli;
+using GovSg.LoadGenerator.Cpu;
 using GovSg.LoadGenerator.Pipeline;
 using GovSg.LoadGenerator.Reads;
 using GovSg.LoadGenerator.Sending;
@@ -9,7 +10,7 @@ namespace GovSg.LoadGenerator;
 
 /// <summary>
 /// Drives the running GovSg system over HTTP and reports what it sustained, next to the machine's own ceilings.
-/// Verbs: <c>send</c>, <c>drain</c>, <c>discard</c>, <c>ceilings</c>, <c>reads</c>; README.md describes them.
+/// Verbs: <c>send</c>, <c>drain</c>, <c>discard</c>, <c>ceilings</c>, <c>reads</c>, <c>cpu</c>; README.md describes them.
 /// </summary>
 internal static class Program
 {
@@ -35,6 +36,7 @@ internal static class Program
                 "discard" => DiscardCommand.From(line, connections, time),
                 "ceilings" => CeilingsCommand.From(line, connections, time),
                 "reads" => ReadsCommand.From(line, connections, time),
+                "cpu" => CpuCommand.From(line, connections, time),
                 _ => throw new UsageException($"unknown verb '{line.Verb}'"),
             };
             line.EnsureAllRead();

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs one benchmark scenario against the local system and prints the load generator's tables:
 #
-#   bash tests/GovSg.LoadGenerator/bench.sh ingest|e2e|dispatchers|backlog|reads|ceilings [load generator options]
+#   bash tests/GovSg.LoadGenerator/bench.sh ingest|e2e|dispatchers|backlog|reads|ceilings|idle [load generator options]
 #
 # The system is (re)started with deploy/local/up.sh, with the provider limits lifted (SPEC §10: we measure our pipeline,
 # not Meta's per-number cap) and the simulator's latency and receipt delays set; it is stopped again at the end.
@@ -24,9 +24,11 @@ cd "$root"
 : "${BENCH_SENT_DELAY_MS:=100}"          # simulator: receipts after the send is accepted
 : "${BENCH_DELIVERED_DELAY_MS:=300}"
 : "${BENCH_READ_DELAY_MS:=600}"
+: "${BENCH_WEBHOOK_BATCH:=1}"            # simulator: statuses per webhook POST at most (Meta rarely batches them)
 : "${BENCH_SEED_MESSAGES:=1000000}"      # reads: messages of the heavy user, and as many over 100 other users
 : "${BENCH_READ_ITERATIONS:=100}"        # reads: calls per query shape, sequentially and again concurrently
 : "${BENCH_READ_CONCURRENCY:=8}"
+: "${GOVSG_PORT:=8080}"                 # the Api's port; dispatchers take the next ones, the simulator this + 10
 : "${BENCH_BUILD:=1}"                    # 0: use the last Release build of the system
 : "${BENCH_KEEP_RUNNING:=0}"             # 1: leave the system running afterwards
 
@@ -39,9 +41,10 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # The services read these from the environment up.sh starts them in, so they hold from the first message on (a
 # Dispatcher meeting a backlog must not see the simulator's default cap of 80/s even for a moment).
-export WhatsApp__MessagesPerSecond=$BENCH_PROVIDER_RATE Simulator__MessagesPerSecond=0 Simulator__ErrorRate=0 \
+export GOVSG_PORT WhatsApp__MessagesPerSecond=$BENCH_PROVIDER_RATE Simulator__MessagesPerSecond=0 Simulator__ErrorRate=0 \
   Simulator__LatencyMs=$BENCH_LATENCY_MS Simulator__SentDelayMs=$BENCH_SENT_DELAY_MS \
-  Simulator__DeliveredDelayMs=$BENCH_DELIVERED_DELAY_MS Simulator__ReadDelayMs=$BENCH_READ_DELAY_MS
+  Simulator__DeliveredDelayMs=$BENCH_DELIVERED_DELAY_MS Simulator__ReadDelayMs=$BENCH_READ_DELAY_MS \
+  Simulator__WebhookMaxBatch=$BENCH_WEBHOOK_BATCH
 # The `reads` scenario times queries, not the per-user read limit (SPEC §7), which would refuse most of them.
 export RateLimits__ReadsPerSecond=1000000 RateLimits__ReadBurst=1000000
 
@@ -61,7 +64,10 @@ build_load_generator() {
   dotnet build "$loadgen_dir" -c Release -v quiet -nologo >"$state/logs/bench-build.log" 2>&1 \
     || { tail -n 30 "$state/logs/bench-build.log"; exit 1; }
 }
-loadgen() { dotnet "$loadgen_dir/bin/Release/net10.0/GovSg.LoadGenerator.dll" "$@"; }
+loadgen() { # verb, then options; the verb's own options may override --api
+  local verb=$1; shift
+  dotnet "$loadgen_dir/bin/Release/net10.0/GovSg.LoadGenerator.dll" "$verb" --api "http://localhost:$GOVSG_PORT/" "$@"
+}
 
 # (Re)starts the whole system with $1 dispatchers through up.sh. Only the first start builds; a restart in the middle
 # of a scenario (to stop or add dispatchers) reuses that build.
@@ -91,9 +97,9 @@ e2e() { # dispatcher count, then extra options
 }
 
 case "$scenario" in
-  ingest | e2e | dispatchers | backlog | reads | ceilings) build_load_generator ;;
+  ingest | e2e | dispatchers | backlog | reads | ceilings | idle) build_load_generator ;;
   *)
-    echo "usage: bash tests/GovSg.LoadGenerator/bench.sh ingest|e2e|dispatchers|backlog|reads|ceilings [options]" >&2
+    echo "usage: bash tests/GovSg.LoadGenerator/bench.sh ingest|e2e|dispatchers|backlog|reads|ceilings|idle [options]" >&2
     exit 2
     ;;
 esac
@@ -138,5 +144,11 @@ case "$scenario" in
   ceilings)
     bash deploy/local/infra.sh >/dev/null
     loadgen ceilings --concurrency "$BENCH_CEILING_CONCURRENCY" "$@"
+    ;;
+  idle)
+    system 1
+    log "idle for the $BENCH_WARMUP warm-up, then sampling CPU for $BENCH_DURATION"
+    sleep "$BENCH_WARMUP"
+    loadgen cpu --duration "$BENCH_DURATION" "$@"
     ;;
 esac

@@ -14,5 +14,5 @@ internal sealed record CeilingOptions(int Concurrency, TimeSpan Duration)
     public static readonly TimeSpan Warmup = TimeSpan.FromSeconds(2);
 }
 
-/// <summary>The machine's ceilings measured in this run, at one concurrency.</summary>
+/// <summary>The machine's ceilings measured in this run, at one concurrency: pgbench INSERTs/s and confirmed publishes/s.</summary>
 internal sealed record CeilingResults(int Concurrency, double InsertsPerSecond, double PublishesPerSecond);

@@ -16,7 +16,7 @@ internal sealed class CeilingsCommand(CeilingOptions options, Connections connec
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         await using var dataSource = Database.Create(connections.Postgres, options.Concurrency);
-        var ceilings = await new CeilingRunner(dataSource, connections.RabbitMq, time, Console.Error).MeasureAsync(options, cancellationToken);
-        new LoadReport(ceilings).Write(Console.Out, load: null, pipeline: null);
+        var ceilings = await new CeilingRunner(dataSource, connections, time, Console.Error).MeasureAsync(options, cancellationToken);
+        new LoadReport(ceilings).Write(Console.Out, load: null, pipeline: null, cpu: null);
     }
 }

@@ -19,7 +19,7 @@ internal sealed class CommandLine
     {
         if (args.Count == 0 || args[0].StartsWith("--", StringComparison.Ordinal))
         {
-            throw new UsageException("name a verb first: send, drain, discard, ceilings or reads");
+            throw new UsageException("name a verb first: send, drain, discard, ceilings, reads or cpu");
         }
 
         var line = new CommandLine(args[0]);

@@ -42,9 +42,9 @@ internal sealed class DrainCommand(string runId, DrainTarget until, TimeSpan tim
             until, timeout, cancellationToken);
         var measured = ceilings is null
             ? null
-            : await new CeilingRunner(dataSource, connections.RabbitMq, time, progress).MeasureAsync(ceilings, cancellationToken);
+            : await new CeilingRunner(dataSource, connections, time, progress).MeasureAsync(ceilings, cancellationToken);
 
         Console.WriteLine($"run {runId} ({userIds.Length} users), all its messages");
-        new LoadReport(measured).Write(Console.Out, load: null, pipeline);
+        new LoadReport(measured).Write(Console.Out, load: null, pipeline, cpu: null);
     }
 }

@@ -17,6 +17,10 @@ internal static class Figures
 
     public static string Seconds(TimeSpan? value) => value?.TotalSeconds.ToString("N1", CultureInfo.InvariantCulture) ?? None;
 
-    public static string Share(double? part, double whole) =>
-        part is { } value && whole > 0 ? (value / whole).ToString("P1", CultureInfo.InvariantCulture) : None;
+    public static string Precise(double value) => value.ToString("N2", CultureInfo.InvariantCulture);
+
+    public static string Cores(double value) => value.ToString("N3", CultureInfo.InvariantCulture);
+
+    public static string Ratio(double? part, double whole) =>
+        part is { } value && whole > 0 ? (value / whole).ToString("N3", CultureInfo.InvariantCulture) : None;
 }

@@ -1,4 +1,5 @@
 using GovSg.LoadGenerator.Ceilings;
+using GovSg.LoadGenerator.Cpu;
 using GovSg.LoadGenerator.Measurement;
 using GovSg.LoadGenerator.Pipeline;
 using GovSg.LoadGenerator.Sending;
@@ -6,23 +7,24 @@ using GovSg.LoadGenerator.Sending;
 namespace GovSg.LoadGenerator.Reporting;
 
 /// <summary>
-/// The table a run ends with. When the ceilings were measured, every rate of ours is also shown as a share of them: an
-/// accepted POST costs at least one INSERT and one confirmed publish, so a share says how close a figure comes to what
-/// the machine's database or broker could do at all.
+/// The table a run ends with. When the ceilings were measured, every rate of ours is also shown as a ratio to them: an
+/// accepted POST costs at least one INSERT and one confirmed publish, so a ratio says how close a figure comes to what
+/// the machine's database or broker could do at all. The CPU each part used over the measured window, per message,
+/// is the figure that moves least with the machine's speed.
 /// </summary>
 internal sealed class LoadReport(CeilingResults? ceilings)
 {
     private static readonly double[] PostPercentiles = [0.50, 0.95, 0.99];
 
-    public void Write(TextWriter output, LoadResult? load, PipelineResult? pipeline)
+    public void Write(TextWriter output, LoadResult? load, PipelineResult? pipeline, CpuUsage? cpu)
     {
         var table = ceilings is null || (load is null && pipeline is null)
             ? new TextTable("figure", "value")
-            : new TextTable("figure", "value", "of INSERT ceiling", "of publish ceiling");
+            : new TextTable("figure", "value", "× pgbench INSERTs", "× publishes");
         if (ceilings is not null)
         {
             table.Section($"machine ceilings, measured in this run at {ceilings.Concurrency} concurrent");
-            table.Add("PostgreSQL single-row INSERTs/s", Figures.Rate(ceilings.InsertsPerSecond));
+            table.Add("pgbench single-row INSERTs/s (tps)", Figures.Rate(ceilings.InsertsPerSecond));
             table.Add("RabbitMQ confirmed publishes/s (MassTransit)", Figures.Rate(ceilings.PublishesPerSecond));
         }
 
@@ -36,20 +38,35 @@ internal sealed class LoadReport(CeilingResults? ceilings)
             AddPipeline(table, pipeline);
         }
 
-        table.WriteTo(output);
+        if (ceilings is not null || load is not null || pipeline is not null)
+        {
+            table.WriteTo(output);
+        }
+
+        if (cpu is not null)
+        {
+            WriteCpu(output, cpu, load?.Accepted);
+        }
     }
 
     private void AddLoad(TextTable table, LoadResult load)
     {
-        table.Section($"POST /v1/transactional/govsg/send — {load.Plan.Describe()}");
+        var success = LoadResult.Success(load.Plan);
+        var route = load.Plan.BatchSize > 1 ? "batch" : "send";
+        table.Section($"POST /v1/transactional/govsg/{route} — {load.Plan.Describe()}");
         table.Add("measured window (s)", Figures.Seconds(load.Window));
-        table.Add("answered 201", Figures.Count(load.Accepted));
+        table.Add($"answered {success}", Figures.Count(load.Statuses[success]));
+        if (load.Plan.BatchSize > 1)
+        {
+            table.Add("messages accepted", Figures.Count(load.Accepted));
+        }
+
         if (load.Plan.Rate is { } offered)
         {
             Rate(table, "offered rate (/s)", offered);
         }
 
-        Rate(table, "ingest rate achieved (201/s)", load.AcceptedPerSecond);
+        Rate(table, "ingest rate achieved (messages/s)", load.AcceptedPerSecond);
         if (load.Plan.Rate is not null)
         {
             table.Add("sends not issued on time (in-flight cap)", Figures.Count(load.NotIssued));
@@ -61,7 +78,7 @@ internal sealed class LoadReport(CeilingResults? ceilings)
         }
 
         table.Add("POST latency max (ms)", Figures.Milliseconds(load.Latency.Count > 0 ? load.Latency.Max : null));
-        var errors = load.Statuses.Except(LoadResult.Created).ToList();
+        var errors = load.Statuses.Except(success).ToList();
         if (errors.Count == 0)
         {
             table.Add("errors", "none");
@@ -95,6 +112,21 @@ internal sealed class LoadReport(CeilingResults? ceilings)
         }
     }
 
+    /// <summary>CPU seconds, cores (seconds per second of the window) and, after a load, milliseconds per accepted message.</summary>
+    private static void WriteCpu(TextWriter output, CpuUsage cpu, long? messages)
+    {
+        var table = new TextTable("CPU by part (from /proc)", "CPU s", "cores", "ms per message");
+        var perMessage = messages > 0 ? $", {messages:N0} measured messages" : ", no load";
+        table.Section($"over the measured window of {Figures.Seconds(cpu.Window)} s{perMessage}");
+        foreach (var (part, seconds) in cpu.Parts.Append(("Api + Dispatchers + PostgreSQL + RabbitMQ", cpu.CoreSeconds)))
+        {
+            table.Add(part, Figures.Precise(seconds), Figures.Cores(seconds / cpu.Window.TotalSeconds),
+                messages > 0 ? Figures.Precise(seconds * 1000 / messages.Value) : "-");
+        }
+
+        table.WriteTo(output);
+    }
+
     private void Rate(TextTable table, string label, double? perSecond)
     {
         if (ceilings is null)
@@ -103,8 +135,8 @@ internal sealed class LoadReport(CeilingResults? ceilings)
         }
         else
         {
-            table.Add(label, Figures.Rate(perSecond), Figures.Share(perSecond, ceilings.InsertsPerSecond),
-                Figures.Share(perSecond, ceilings.PublishesPerSecond));
+            table.Add(label, Figures.Rate(perSecond), Figures.Ratio(perSecond, ceilings.InsertsPerSecond),
+                Figures.Ratio(perSecond, ceilings.PublishesPerSecond));
         }
     }
 }

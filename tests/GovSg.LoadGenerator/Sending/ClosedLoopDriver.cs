@@ -15,7 +15,7 @@ internal sealed class ClosedLoopDriver(SendClient client, SendingUsers users, Re
         var measuredFrom = clock.At(plan.Warmup);
         var until = plan.Duration is { } duration ? clock.At(plan.Warmup + duration) : long.MaxValue;
         var budget = plan.Messages ?? long.MaxValue;
-        var recorder = new LoadRecorder(clock);
+        var recorder = new LoadRecorder(clock, LoadResult.Success(plan));
         long issued = 0;
 
         async Task WorkAsync()
@@ -30,7 +30,7 @@ internal sealed class ClosedLoopDriver(SendClient client, SendingUsers users, Re
                 }
 
                 var measured = startedAt >= measuredFrom;
-                var status = await client.SendAsync(users.For(send, measured), recipients.Next(), cancellationToken);
+                var status = await client.SendAsync(plan.BatchSize, users.For(send, measured), recipients, cancellationToken);
                 if (measured)
                 {
                     recorder.Completed(status, startedAt);

@@ -3,9 +3,11 @@ namespace GovSg.LoadGenerator.Sending;
 /// <summary>
 /// How to load the Api: at a fixed <see cref="Rate"/> (open loop) or with <see cref="Concurrency"/> requests always
 /// outstanding (closed loop); for <see cref="Duration"/> after <see cref="Warmup"/>, or until <see cref="Messages"/> have
-/// been sent when no duration is given.
+/// been sent when no duration is given. With a <see cref="BatchSize"/> above 1 each request is a batch send of that
+/// many messages (SPEC §3.8) instead of a single send.
 /// </summary>
-internal sealed record LoadPlan(int? Rate, int? Concurrency, TimeSpan Warmup, TimeSpan? Duration, long? Messages, int MaxInFlight)
+internal sealed record LoadPlan(int? Rate, int? Concurrency, TimeSpan Warmup, TimeSpan? Duration, long? Messages, int MaxInFlight,
+    int BatchSize = 1)
 {
     public string Describe()
     {
@@ -14,6 +16,7 @@ internal sealed record LoadPlan(int? Rate, int? Concurrency, TimeSpan Warmup, Ti
         var warmup = Warmup <= TimeSpan.Zero ? "no warm-up"
             : Rate is null ? $"after a {Warmup.TotalSeconds:0.#} s warm-up"
             : $"after a {Warmup.TotalSeconds:0.#} s warm-up ramp";
-        return $"{shape} {length}, {warmup}";
+        var requests = BatchSize > 1 ? $", batches of {BatchSize:N0}" : "";
+        return $"{shape}{requests} {length}, {warmup}";
     }
 }

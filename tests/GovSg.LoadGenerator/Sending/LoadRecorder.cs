@@ -7,7 +7,7 @@ namespace GovSg.LoadGenerator.Sending;
 /// issued on time, and when the last one completed — the end of the window the achieved rate is computed over, so a
 /// system that falls behind shows a lower rate instead of the offered one.
 /// </summary>
-internal sealed class LoadRecorder(RunClock clock)
+internal sealed class LoadRecorder(RunClock clock, int success)
 {
     private readonly LatencyHistogram _latency = new();
     private readonly StatusCounts _statuses = new();
@@ -17,7 +17,7 @@ internal sealed class LoadRecorder(RunClock clock)
     public void Completed(int status, long measuredFrom)
     {
         var now = clock.Now();
-        if (status == LoadResult.Created)
+        if (status == success)
         {
             _latency.Record(clock.Between(measuredFrom, now));
         }

@@ -28,12 +28,20 @@ internal static class OfficerCall
     public static string ParamsJson { get; } = JsonSerializer.Serialize(Params, SendJsonContext.Default.DictionaryStringString);
 
     public static byte[] SendBody(string recipient) =>
-        JsonSerializer.SerializeToUtf8Bytes(new SendBody(recipient, TemplateId, Params, "en_GB"), SendJsonContext.Default.SendBody);
+        JsonSerializer.SerializeToUtf8Bytes(Body(recipient), SendJsonContext.Default.SendBody);
+
+    public static byte[] BatchBody(IEnumerable<string> recipients) =>
+        JsonSerializer.SerializeToUtf8Bytes(new BatchBody([.. recipients.Select(Body)]), SendJsonContext.Default.BatchBody);
+
+    private static SendBody Body(string recipient) => new(recipient, TemplateId, Params, "en_GB");
 }
 
 internal sealed record SendBody(string Recipient, long TemplateId, IReadOnlyDictionary<string, string> Params, string LanguageCode);
 
+internal sealed record BatchBody(IReadOnlyList<SendBody> Messages);
+
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
 [JsonSerializable(typeof(SendBody))]
+[JsonSerializable(typeof(BatchBody))]
 [JsonSerializable(typeof(Dictionary<string, string>))]
 internal sealed partial class SendJsonContext : JsonSerializerContext;

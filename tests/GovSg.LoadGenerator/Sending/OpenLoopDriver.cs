@@ -23,7 +23,7 @@ internal sealed class OpenLoopDriver(SendClient client, SendingUsers users, Reci
         var schedule = new ArrivalSchedule(plan.Rate ?? throw new ArgumentException("an open-loop plan needs a rate", nameof(plan)),
             plan.Warmup, plan.Duration, plan.Messages);
         var clock = RunClock.StartNow(time);
-        var recorder = new LoadRecorder(clock);
+        var recorder = new LoadRecorder(clock, LoadResult.Success(plan));
 
         for (long issued = 0; issued < schedule.Total;)
         {
@@ -42,7 +42,7 @@ internal sealed class OpenLoopDriver(SendClient client, SendingUsers users, Reci
                 }
 
                 var dueAt = clock.At(schedule.DueAt(issued));
-                _ = SendAsync(users.For(issued, measured), dueAt, measured ? recorder : null, cancellationToken);
+                _ = SendAsync(plan.BatchSize, users.For(issued, measured), dueAt, measured ? recorder : null, cancellationToken);
             }
 
             await Task.Delay(Tick, time, cancellationToken);
@@ -57,11 +57,11 @@ internal sealed class OpenLoopDriver(SendClient client, SendingUsers users, Reci
         return recorder.Result(plan, clock.At(schedule.DueAt(schedule.WarmupSends)));
     }
 
-    private async Task SendAsync(BenchUser user, long dueAt, LoadRecorder? recorder, CancellationToken cancellationToken)
+    private async Task SendAsync(int batchSize, BenchUser user, long dueAt, LoadRecorder? recorder, CancellationToken cancellationToken)
     {
         try
         {
-            var status = await client.SendAsync(user, recipients.Next(), cancellationToken);
+            var status = await client.SendAsync(batchSize, user, recipients, cancellationToken);
             recorder?.Completed(status, dueAt);
         }
         finally

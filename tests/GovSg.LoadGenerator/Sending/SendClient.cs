@@ -4,16 +4,22 @@ using GovSg.LoadGenerator.Setup;
 
 namespace GovSg.LoadGenerator.Sending;
 
-/// <summary>One <c>POST /v1/transactional/govsg/send</c>; the answer is read in full before the status is returned.</summary>
+/// <summary>
+/// One <c>POST /v1/transactional/govsg/send</c>, or one <c>/batch</c> of several messages; the answer is read in full
+/// before the status is returned.
+/// </summary>
 internal sealed class SendClient(HttpClient http)
 {
     private const string SendPath = "v1/transactional/govsg/send";
+    private const string BatchPath = "v1/transactional/govsg/batch";
 
-    public async Task<int> SendAsync(BenchUser user, string recipient, CancellationToken cancellationToken)
+    public async Task<int> SendAsync(int batchSize, BenchUser user, Recipients recipients, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Post, SendPath);
+        using var request = new HttpRequestMessage(HttpMethod.Post, batchSize > 1 ? BatchPath : SendPath);
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", user.ApiKey);
-        request.Content = new ByteArrayContent(OfficerCall.SendBody(recipient));
+        request.Content = new ByteArrayContent(batchSize > 1
+            ? OfficerCall.BatchBody([.. Enumerable.Range(0, batchSize).Select(_ => recipients.Next())])
+            : OfficerCall.SendBody(recipients.Next()));
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
         try
         {

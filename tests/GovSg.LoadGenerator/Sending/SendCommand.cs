@@ -1,5 +1,6 @@
 using GovSg.LoadGenerator.Ceilings;
 using GovSg.LoadGenerator.Cli;
+using GovSg.LoadGenerator.Cpu;
 using GovSg.LoadGenerator.Pipeline;
 using GovSg.LoadGenerator.Reporting;
 using GovSg.LoadGenerator.Setup;
@@ -9,7 +10,8 @@ namespace GovSg.LoadGenerator.Sending;
 /// <summary>
 /// <c>send</c>: creates the run's users, loads the Api, then (unless the dispatchers are stopped) waits for the messages
 /// to drain and reads the pipeline's timings from PostgreSQL, and finally measures the machine's ceilings — after the
-/// load, so the probes never compete with it.
+/// load, so the probes never compete with it. The CPU each part used is sampled from the end of the warm-up to the end
+/// of the load, or of the drain when there is one, so it covers the measured messages' whole way.
 /// </summary>
 internal sealed class SendCommand(SendOptions options, Connections connections, TimeProvider time) : IBenchmarkCommand
 {
@@ -20,6 +22,8 @@ internal sealed class SendCommand(SendOptions options, Connections connections, 
         var users = await CreateUsersAsync(new RunUsers(dataSource, time), cancellationToken);
         await progress.WriteLineAsync($"[send] run {options.RunId}: {options.Users} users, {options.Plan.Describe()}");
 
+        var processes = await SystemProcesses.FindAsync(dataSource, options.PidFolder, cancellationToken);
+        var cpuFrom = SampleAfterAsync(processes, options.Plan.Warmup, cancellationToken);
         using var http = SendClient.CreateHttpClient(connections.Api, options.RequestTimeout);
         var client = new SendClient(http);
         var load = options.Plan.Rate is not null
@@ -35,12 +39,19 @@ internal sealed class SendCommand(SendOptions options, Connections connections, 
                 options.Drain, options.DrainTimeout, cancellationToken);
         }
 
+        var cpu = processes.Sample().Since(await cpuFrom);
         var ceilings = options.Ceilings is null
             ? null
-            : await new CeilingRunner(dataSource, connections.RabbitMq, time, progress).MeasureAsync(options.Ceilings, cancellationToken);
+            : await new CeilingRunner(dataSource, connections, time, progress).MeasureAsync(options.Ceilings, cancellationToken);
 
         Console.WriteLine($"run {options.RunId} ({options.Users} users)");
-        new LoadReport(ceilings).Write(Console.Out, load, pipeline);
+        new LoadReport(ceilings).Write(Console.Out, load, pipeline, cpu);
+    }
+
+    private async Task<CpuSample> SampleAfterAsync(SystemProcesses processes, TimeSpan warmup, CancellationToken cancellationToken)
+    {
+        await Task.Delay(warmup, time, cancellationToken);
+        return processes.Sample();
     }
 
     private async Task<SendingUsers> CreateUsersAsync(RunUsers runUsers, CancellationToken cancellationToken)

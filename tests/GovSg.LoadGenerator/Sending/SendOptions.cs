@@ -1,5 +1,6 @@
 using GovSg.LoadGenerator.Ceilings;
 using GovSg.LoadGenerator.Cli;
+using GovSg.LoadGenerator.Cpu;
 using GovSg.LoadGenerator.Pipeline;
 
 namespace GovSg.LoadGenerator.Sending;
@@ -12,7 +13,8 @@ internal sealed record SendOptions(
     TimeSpan RequestTimeout,
     DrainTarget Drain,
     TimeSpan DrainTimeout,
-    CeilingOptions? Ceilings)
+    CeilingOptions? Ceilings,
+    string PidFolder)
 {
     public static SendOptions From(CommandLine line, TimeProvider time)
     {
@@ -26,7 +28,7 @@ internal sealed record SendOptions(
         var messages = line.Int("messages", 1, int.MaxValue);
         var duration = line.Duration("duration") ?? (messages is null ? TimeSpan.FromSeconds(60) : null);
         var plan = new LoadPlan(rate, concurrency, line.Duration("warmup") ?? TimeSpan.FromSeconds(30), duration, messages,
-            line.Int("max-in-flight", 1, 1_000_000) ?? 1_000);
+            line.Int("max-in-flight", 1, 1_000_000) ?? 1_000, line.Int("batch", 1, 1_000) ?? 1);
         var ceilings = new CeilingOptions(
             line.Int("ceiling-concurrency", 1, 1_000) ?? concurrency ?? CeilingOptions.DefaultConcurrency,
             line.Duration("ceiling-duration") ?? CeilingOptions.DefaultDuration);
@@ -37,6 +39,7 @@ internal sealed record SendOptions(
             line.Duration("request-timeout") ?? TimeSpan.FromSeconds(30),
             DrainTargets.Parse(line.String("drain"), DrainTarget.Read),
             line.Duration("drain-timeout") ?? TimeSpan.FromMinutes(10),
-            line.Flag("no-ceilings") ? null : ceilings);
+            line.Flag("no-ceilings") ? null : ceilings,
+            CpuCommand.PidFolder(line));
     }
 }

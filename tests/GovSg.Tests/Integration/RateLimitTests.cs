@@ -85,6 +85,37 @@ public sealed class RateLimitTests
         Assert.That(codes.Count(c => c == "malformed"), Is.InRange(1, 2));
     }
 
+    // The token of a valid send is taken by the statement that stores it; a request that stores nothing takes its
+    // token afterwards, so it costs one all the same.
+    [Test]
+    public async Task Send_WhenTheBodyIsInvalid_StillTakesItsToken()
+    {
+        var user = await Env.CreateUserAsync(rateLimit: 1, burst: 30);
+
+        var (invalid, _) = await MessageJson.PostRawAsync(user.Client, """{"template_id":3}""");
+        var (valid, _) = await MessageJson.PostRawAsync(user.Client, Body);
+
+        Assert.That(invalid.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        Assert.That(Header(invalid, "RateLimit-Remaining"), Is.EqualTo("29"));
+        Assert.That(valid.StatusCode, Is.EqualTo(HttpStatusCode.Created));
+        Assert.That(Header(valid, "RateLimit-Remaining"), Is.EqualTo("28"));
+    }
+
+    // Concurrent sends are stored in shared statements that take their tokens too: never more than the bucket holds.
+    [Test]
+    public async Task Send_ConcurrentlyBeyondTheBurst_StoresOnlyWhatTheBucketGrants()
+    {
+        var user = await Env.CreateUserAsync(rateLimit: 1, burst: 5);
+        var clock = Stopwatch.StartNew();
+
+        var answers = await Task.WhenAll(Enumerable.Range(0, 40).Select(_ => MessageJson.PostRawAsync(user.Client, Body)));
+
+        var created = answers.Count(a => a.Response.StatusCode == HttpStatusCode.Created);
+        Assert.That(created, Is.InRange(5, 5 + (int)clock.Elapsed.TotalSeconds));
+        Assert.That(answers.Count(a => a.Response.StatusCode == HttpStatusCode.TooManyRequests), Is.EqualTo(40 - created));
+        Assert.That(await Env.CountMessagesAsync(user.Id), Is.EqualTo(created));
+    }
+
     [Test]
     public async Task Send_WhenReplayingAnIdempotentRequestOverTheLimit_IsNotRefusedAndTakesNoSendToken()
     {

@@ -4,7 +4,8 @@ namespace GovSg.WhatsAppSimulator.Webhooks;
 
 /// <summary>
 /// The one loop that posts webhooks: every tick it takes what has fallen due, batches statuses into POSTs and sends
-/// them with bounded concurrency, so thousands of statuses a second cost a few dozen POSTs and no timer each.
+/// them with bounded concurrency, so thousands of statuses a second cost a few dozen POSTs and no timer each. With
+/// nothing queued it sleeps until something is, so an idle simulator does not wake a hundred times a second.
 /// </summary>
 internal sealed class WebhookDispatcher(
     WebhookQueue queue,
@@ -20,11 +21,12 @@ internal sealed class WebhookDispatcher(
         var maxBatch = options.Value.WebhookMaxBatch;
         var concurrency = options.Value.WebhookConcurrency;
         using var slots = new SemaphoreSlim(concurrency, concurrency);
-        using var timer = new PeriodicTimer(Tick, time);
         try
         {
-            while (await timer.WaitForNextTickAsync(stoppingToken))
+            while (true)
             {
+                await queue.WhenNotEmpty().WaitAsync(stoppingToken);
+                await Task.Delay(Tick, time, stoppingToken);
                 var now = time.GetUtcNow();
                 foreach (var retry in queue.TakeDueRetries(now))
                 {

@@ -10,6 +10,7 @@ internal sealed class WebhookQueue
     private readonly PriorityQueue<StatusEvent, (DateTimeOffset Due, long Sequence)> _statuses = new();
     private readonly PriorityQueue<WebhookDelivery, DateTimeOffset> _retries = new();
     private long _sequence;
+    private TaskCompletionSource _filled = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public int Count
     {
@@ -27,6 +28,7 @@ internal sealed class WebhookQueue
         lock (_lock)
         {
             _statuses.Enqueue(status, (due, _sequence++));
+            _filled.TrySetResult();
         }
     }
 
@@ -35,6 +37,26 @@ internal sealed class WebhookQueue
         lock (_lock)
         {
             _retries.Enqueue(delivery, due);
+            _filled.TrySetResult();
+        }
+    }
+
+    /// <summary>Completes once anything is queued (at once when something is), so an idle sender can sleep.</summary>
+    public Task WhenNotEmpty()
+    {
+        lock (_lock)
+        {
+            if (_statuses.Count + _retries.Count > 0)
+            {
+                return Task.CompletedTask;
+            }
+
+            if (_filled.Task.IsCompleted)
+            {
+                _filled = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+
+            return _filled.Task;
         }
     }
 

@@ -4,8 +4,8 @@ using System.Text.Json;
 using GovSg.Api.Auth;
 using GovSg.Api.Extensions;
 using GovSg.Api.Http;
-using GovSg.Contracts;
 using GovSg.Api.RateLimiting;
+using GovSg.Contracts;
 using Microsoft.Extensions.Options;
 
 namespace GovSg.Api.Messages;

@@ -106,7 +106,7 @@ public sealed class AdminCliTests
     {
         var output = new StringWriter();
         var console = Console.Out;
-        Environment.SetEnvironmentVariable("ConnectionStrings__Postgres", TestSettings.Postgres);
+        Environment.SetEnvironmentVariable("ConnectionStrings__Postgres", TestSettings.OperatorPostgres);
         Environment.SetEnvironmentVariable("Auth__KeyPepper", TestSettings.Pepper);
         Console.SetOut(output);
         try

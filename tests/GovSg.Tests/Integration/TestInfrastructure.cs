@@ -58,6 +58,14 @@ public sealed class TestInfrastructure : IAsyncDisposable
             throw;
         }
 
+        // The service roles, made by the same bootstrap script as the local run and docker compose use.
+        var roles = await infrastructure._postgres.ExecScriptAsync(DatabaseRoles.Script());
+        if (roles.ExitCode != 0)
+        {
+            await infrastructure.DisposeAsync();
+            throw new InvalidOperationException($"{DatabaseRoles.ScriptFile} failed: {roles.Stderr}");
+        }
+
         // The container's superuser, on a database of the tests' own: the harness drops and recreates it.
         var database = new NpgsqlConnectionStringBuilder(infrastructure._postgres.GetConnectionString())
         {

@@ -210,9 +210,11 @@ public sealed class TestSystem : IAsyncDisposable
         await Database.DisposeAsync();
     }
 
+    // The Api and the Dispatchers connect as their own roles, so every test also proves that Database/grants.sql gives
+    // them what they use; the harness itself arranges and inspects data as the superuser.
     private static Dictionary<string, string?> ApiSettings() => new()
     {
-        ["ConnectionStrings:Postgres"] = TestSettings.Postgres,
+        ["ConnectionStrings:Postgres"] = TestSettings.ApiPostgres,
         ["RabbitMq:Host"] = TestSettings.RabbitHost,
         ["RabbitMq:Port"] = TestSettings.RabbitPort.ToString(CultureInfo.InvariantCulture),
         ["RabbitMq:Username"] = TestSettings.RabbitUsername,
@@ -248,7 +250,7 @@ public sealed class TestSystem : IAsyncDisposable
 
     private static Dictionary<string, string?> DispatcherSettings(Uri simulator) => new()
     {
-        ["ConnectionStrings:Postgres"] = TestSettings.Postgres,
+        ["ConnectionStrings:Postgres"] = TestSettings.DispatcherPostgres,
         ["RabbitMq:Host"] = TestSettings.RabbitHost,
         ["RabbitMq:Port"] = TestSettings.RabbitPort.ToString(CultureInfo.InvariantCulture),
         ["RabbitMq:Username"] = TestSettings.RabbitUsername,

@@ -19,16 +19,16 @@ user() { # name, password, tags, then the configure, write and read patterns on 
   rabbitmqctl -q set_permissions -p "$vhost" "$name" "$4" "$5" "$6" >/dev/null
 }
 
-bus='.+_bus_.+'
-own='send-message.*|provider-status.*'
 # The Api publishes commands (SendMessage, SendMessages) and status events (ProviderStatusesReceived); it reads nothing
 # but its own bus queue.
 user govsg-api "$RABBITMQ_API_PASSWORD" "" \
-  "^(GovSg\.Contracts:.+|$bus)$" "^(GovSg\.Contracts:.+|$bus)$" "^($bus)$"
+  '^(GovSg\.Contracts:.+|.+_bus_.+)$' '^(GovSg\.Contracts:.+|.+_bus_.+)$' '^(.+_bus_.+)$'
 # The Dispatcher consumes its queues and re-publishes commands (the sweeper); it may not publish status events to
-# their exchange (it binds its provider-status exchange to it, which takes read there, not write).
+# their exchange (binding its provider-status exchange to it takes read there, not write).
 user govsg-dispatcher "$RABBITMQ_DISPATCHER_PASSWORD" "" \
-  "^(GovSg\.Contracts:.+|$own|$bus)$" "^(GovSg\.Contracts:SendMessages?|$own|$bus)$" "^(GovSg\.Contracts:.+|$own|$bus)$"
+  '^(GovSg\.Contracts:.+|send-message.*|provider-status.*|.+_bus_.+)$' \
+  '^(GovSg\.Contracts:SendMessages?|send-message.*|provider-status.*|.+_bus_.+)$' \
+  '^(GovSg\.Contracts:.+|send-message.*|provider-status.*|.+_bus_.+)$'
 # KEDA reads the send-message queue's length through the management API: the monitoring tag, and no right to
 # declare, publish or consume anything.
 if [ -n "${RABBITMQ_KEDA_PASSWORD:-}" ]; then

@@ -210,8 +210,9 @@ public sealed class TestSystem : IAsyncDisposable
         await Database.DisposeAsync();
     }
 
-    // The Api and the Dispatchers connect as their own roles, so every test also proves that Database/grants.sql gives
-    // them what they use; the harness itself arranges and inspects data as the superuser.
+    // The Api connects as its own role, so every test also proves that Database/grants.sql gives it what it uses; the
+    // shared Dispatcher connects as the superuser, like the harness itself (see BrokerUsersTests for why), and the
+    // Dispatcher's role is proven by BrokerUsersTests and DatabaseGrantsTests.
     private static Dictionary<string, string?> ApiSettings() => new()
     {
         ["ConnectionStrings:Postgres"] = TestSettings.ApiPostgres,
@@ -250,7 +251,7 @@ public sealed class TestSystem : IAsyncDisposable
 
     private static Dictionary<string, string?> DispatcherSettings(Uri simulator) => new()
     {
-        ["ConnectionStrings:Postgres"] = TestSettings.DispatcherPostgres,
+        ["ConnectionStrings:Postgres"] = TestSettings.Postgres,
         ["RabbitMq:Host"] = TestSettings.RabbitHost,
         ["RabbitMq:Port"] = TestSettings.RabbitPort.ToString(CultureInfo.InvariantCulture),
         ["RabbitMq:Username"] = TestSettings.RabbitUsername,

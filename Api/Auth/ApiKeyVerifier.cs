@@ -8,8 +8,8 @@ namespace GovSg.Api.Auth;
 /// <summary>
 /// Turns an Authorization header into a <see cref="Caller"/> or the error to answer with. Verified keys are kept for
 /// <see cref="AuthOptions.KeyCacheDuration"/> so the hot path does not query PostgreSQL per request; revocation, expiry
-/// and disabling therefore take effect within that time. Key ids not found are remembered for
-/// <see cref="AuthOptions.UnknownKeyCacheDuration"/>. <c>last_used_at</c> is written at most once a minute per key.
+/// and disabling therefore take effect within that time. Key ids refused (not found, or a wrong secret) are remembered
+/// for <see cref="AuthOptions.UnknownKeyCacheDuration"/>. <c>last_used_at</c> is written at most once a minute per key.
 /// </summary>
 public sealed class ApiKeyVerifier(ApiKeyStore store, IOptions<AuthOptions> options, TimeProvider time)
 {
@@ -17,7 +17,7 @@ public sealed class ApiKeyVerifier(ApiKeyStore store, IOptions<AuthOptions> opti
 
     private readonly byte[] _pepper = options.Value.PepperBytes;
     private readonly ShortLivedCache<string, ApiKeyRow> _cache = new(options.Value.KeyCacheDuration, time);
-    private readonly UnknownKeyIds _unknown = new(options.Value.UnknownKeyCacheDuration, time);
+    private readonly RefusedKeyIds _refused = new(options.Value.UnknownKeyCacheDuration, time);
     private readonly ConcurrentDictionary<long, DateTime> _lastTouched = new();
 
     public async Task<(Caller? Caller, ApiError? Error)> VerifyAsync(string authorization, CancellationToken cancellationToken)
@@ -33,7 +33,7 @@ public sealed class ApiKeyVerifier(ApiKeyStore store, IOptions<AuthOptions> opti
             return (null, InvalidKey);
         }
 
-        if (_unknown.Contains(keyId))
+        if (_refused.TryGet(keyId, out var refusedHash) && (refusedHash is null || !ApiKeys.Matches(_pepper, secret, refusedHash)))
         {
             return (null, InvalidKey);
         }
@@ -42,12 +42,13 @@ public sealed class ApiKeyVerifier(ApiKeyStore store, IOptions<AuthOptions> opti
         var row = await _cache.GetOrLoadAsync(keyId, ct => store.FindAsync(keyId, ct), cancellationToken);
         if (row is null)
         {
-            _unknown.Add(keyId);
+            _refused.Add(keyId);
             return (null, InvalidKey);
         }
 
         if (!ApiKeys.Matches(_pepper, secret, row.SecretHash))
         {
+            _refused.Add(keyId, row.SecretHash);
             return (null, InvalidKey);
         }
 

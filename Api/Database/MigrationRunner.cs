@@ -5,13 +5,16 @@ using Npgsql;
 namespace GovSg.Api.Database;
 
 /// <summary>
-/// Applies the numbered scripts in <c>Database/Migrations</c> in order, each once, each in its own transaction.
-/// An advisory lock lets several replicas (or a Job and a developer) run it at once safely.
+/// Applies the numbered scripts in <c>Database/Migrations</c> in order, each once, each in its own transaction, then
+/// <c>Database/grants.sql</c> (every run: it sets the service roles' privileges on every table from scratch, so tables
+/// a migration added get theirs and nothing else keeps any). An advisory lock lets several replicas (or a Job and a
+/// developer) run it at once safely.
 /// </summary>
 public sealed class MigrationRunner(NpgsqlDataSource dataSource, ILogger<MigrationRunner> logger)
 {
     private const long AdvisoryLockKey = 7_305_117_001;
     private const string ResourcePrefix = "GovSg.Api.Database.Migrations.";
+    public const string GrantsResource = "GovSg.Api.Database.grants.sql";
 
     private const string CreateHistorySql = """
         CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -48,7 +51,14 @@ public sealed class MigrationRunner(NpgsqlDataSource dataSource, ILogger<Migrati
                 count++;
             }
 
-            logger.LogInformation("Database is at the latest schema; {Count} migration(s) applied", count);
+            await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
+            {
+                await connection.ExecuteAsync(new CommandDefinition(Grants(), transaction: transaction,
+                    cancellationToken: cancellationToken));
+                await transaction.CommitAsync(cancellationToken);
+            }
+
+            logger.LogInformation("Database is at the latest schema; {Count} migration(s) applied; grants applied", count);
             return count;
         }
         finally
@@ -56,6 +66,14 @@ public sealed class MigrationRunner(NpgsqlDataSource dataSource, ILogger<Migrati
             await connection.ExecuteAsync(new CommandDefinition(
                 "SELECT pg_advisory_unlock(@key)", new { key = AdvisoryLockKey }, cancellationToken: CancellationToken.None));
         }
+    }
+
+    /// <summary>The grants script: which role may do what on each table.</summary>
+    public static string Grants()
+    {
+        using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream(GrantsResource)!;
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
     }
 
     private static IEnumerable<(string Version, string Sql)> Scripts()

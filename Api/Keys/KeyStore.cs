@@ -28,8 +28,10 @@ public sealed class KeyStore(NpgsqlDataSource dataSource)
 
     private const string Columns = "key_id, label, type, last_five, created_at, last_used_at, valid_until, revoked_at";
 
-    // Creations for one user queue on the user's row, so two at once cannot both see nine active keys.
-    private const string LockUserSql = "SELECT id FROM users WHERE id = @UserId FOR UPDATE";
+    // Creations for one user queue on a lock of the user's own, held to the end of the transaction, so two at once
+    // cannot both see nine active keys. An advisory lock, not the user's row: locking a row takes UPDATE privilege,
+    // and the Api's database role may not update users (Database/grants.sql). Ids past 2^31 share a lock, harmlessly.
+    private const string LockUserSql = "SELECT pg_advisory_xact_lock(1, (@UserId % 2147483647)::int)";
 
     private const string CountActiveSql = """
         SELECT count(*) FROM api_keys

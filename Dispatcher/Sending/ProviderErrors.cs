@@ -55,15 +55,15 @@ public static class ProviderErrors
         };
     }
 
-    /// <summary>
-    /// A short, stable stand-in for provider text in logs. Meta's error texts and message ids can carry the recipient's
-    /// number or the params (SPEC §9.1), so logs hold this instead: equal texts give equal fingerprints.
-    /// </summary>
     /// <summary>A recorded error (<c>"&lt;code&gt;: &lt;provider text&gt;"</c>) as logs may hold it: the code, and the text's fingerprint.</summary>
     public static string Redact(string error) => error.IndexOf(": ", StringComparison.Ordinal) is var colon and >= 0
         ? $"code {error[..colon]}, text {Fingerprint(error[(colon + 2)..])}"
         : $"text {Fingerprint(error)}";
 
+    /// <summary>
+    /// A short, stable stand-in for provider text in logs. Meta's error texts and message ids can carry the recipient's
+    /// number or the params (SPEC §9.1), so logs hold this instead: equal texts give equal fingerprints.
+    /// </summary>
     public static string Fingerprint(string text) =>
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)))[..12];
 }

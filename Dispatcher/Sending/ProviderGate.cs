@@ -94,11 +94,15 @@ public sealed class ProviderGate(IOptions<WhatsAppOptions> whatsApp, IOptions<Re
         }
     }
 
+    /// <summary>
+    /// Pauses sending. <paramref name="error"/> is the recorded <c>"&lt;code&gt;: &lt;provider text&gt;"</c>; only its
+    /// redacted form is kept, because it reaches <c>/health/ready</c> and Meta's texts can carry a number or params.
+    /// </summary>
     public void CredentialsRejected(DateTime now, string error)
     {
         lock (_lock)
         {
-            _credentialError = error;
+            _credentialError = ProviderErrors.Redact(error);
             // Calls already in flight when the pause began must not stretch it again.
             if (now >= _pausedUntil)
             {

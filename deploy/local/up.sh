@@ -26,21 +26,31 @@ if [ "$(as_root su postgres -c "psql -qtAX -c \"SELECT 1 FROM pg_database WHERE 
 fi
 bash deploy/local/down.sh >/dev/null 2>&1 || true
 
-# Local secrets, made once and kept out of the repository, readable by their owner only (SPEC §9.1).
-if [ ! -f "$state/secrets.env" ]; then
-  rand() { head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
-  (umask 077 && cat >"$state/secrets.env") <<SECRETS
-Auth__KeyPepper=$(rand)
-Webhooks__VerifyToken=$(rand)
-Webhooks__AppSecrets__0=$(rand)
-WhatsApp__AccessToken=$(rand)
-SECRETS
-fi
+# Local secrets, made once (each one missing from an older file is added) and kept out of the repository, readable
+# by their owner only (SPEC §9.1).
+rand() { head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
+(umask 077 && touch "$state/secrets.env")
 chmod 600 "$state/secrets.env"
-set -a
+for name in Auth__KeyPepper Webhooks__VerifyToken Webhooks__AppSecrets__0 WhatsApp__AccessToken \
+            GOVSG_PG_API_PASSWORD GOVSG_PG_DISPATCHER_PASSWORD GOVSG_PG_OPERATOR_PASSWORD \
+            RABBITMQ_API_PASSWORD RABBITMQ_DISPATCHER_PASSWORD; do
+  grep -q "^$name=" "$state/secrets.env" || echo "$name=$(rand)" >>"$state/secrets.env"
+done
 # shellcheck disable=SC1091
 . "$state/secrets.env"
-ConnectionStrings__Postgres="Host=localhost;Port=5432;Database=${GOVSG_DATABASE:-govsg};Username=govsg;Password=govsg;Maximum Pool Size=64"
+
+# Least privilege (SECURITY.md): the migrations run as govsg, the owner of the tables; the Api, the Dispatchers and the
+# admin verbs each connect to PostgreSQL and RabbitMQ as a user of their own.
+# The passwords go in on stdin, not as arguments any process listing would show.
+{ printf '\\set %s %s\n' api_password "$GOVSG_PG_API_PASSWORD" dispatcher_password "$GOVSG_PG_DISPATCHER_PASSWORD" \
+    operator_password "$GOVSG_PG_OPERATOR_PASSWORD"; cat deploy/local/database-roles.sql; } \
+  | as_root su postgres -c "psql -qX -v ON_ERROR_STOP=1 -d postgres" >/dev/null
+as_root env RABBITMQ_API_PASSWORD="$RABBITMQ_API_PASSWORD" RABBITMQ_DISPATCHER_PASSWORD="$RABBITMQ_DISPATCHER_PASSWORD" \
+  bash deploy/local/broker-users.sh /
+postgres_as() { echo "Host=localhost;Port=5432;Database=$database;Username=$1;Password=$2;Maximum Pool Size=64"; }
+
+export Auth__KeyPepper Webhooks__VerifyToken Webhooks__AppSecrets__0 WhatsApp__AccessToken
+set -a
 DOTNET_CLI_TELEMETRY_OPTOUT=1
 DOTNET_NOLOGO=1
 Logging__Console__FormatterName=simple
@@ -61,30 +71,32 @@ else
 fi
 bin() { echo "$root/$1/bin/Release/net10.0"; }
 api() { (cd "$(bin Api)" && dotnet GovSg.Api.dll "$@"); }
+migrate() { ConnectionStrings__Postgres=$(postgres_as govsg govsg) api migrate; }
+admin() { ConnectionStrings__Postgres=$(postgres_as govsg_operator "$GOVSG_PG_OPERATOR_PASSWORD") api admin "$@"; }
 
 log "migrating and seeding"
-api migrate >"$state/logs/migrate.log" 2>&1 || { cat "$state/logs/migrate.log"; exit 1; }
+migrate >"$state/logs/migrate.log" 2>&1 || { cat "$state/logs/migrate.log"; exit 1; }
 email=demo@agency.gov.sg
-api admin user upsert --email "$email" --agency "Demo Agency" --rate-limit 100 >/dev/null
-api admin template import --file "$root/deploy/local/templates.json" >/dev/null
-for template in 1 2 3; do api admin template grant --email "$email" --template "$template" >/dev/null; done
+admin user upsert --email "$email" --agency "Demo Agency" --rate-limit 100 >/dev/null
+admin template import --file "$root/deploy/local/templates.json" >/dev/null
+for template in 1 2 3; do admin template grant --email "$email" --template "$template" >/dev/null; done
 # One demo key at a time: the previous run's key is revoked before a new one is made. The key lives in an owner-only
 # file and is never printed, so it stays out of logs that capture this script's output (the benchmark's, CI's).
 key_file="$state/demo-key"
 if [ -s "$key_file" ]; then
   previous=$(sed -n 's/^gsg_\([0-9a-f]*\)_.*/\1/p' "$key_file")
-  [ -z "$previous" ] || api admin key revoke --key-id "$previous" >/dev/null || true
+  [ -z "$previous" ] || admin key revoke --key-id "$previous" >/dev/null || true
 fi
-(umask 077 && api admin key create --email "$email" --label "demo $(date -u +%FT%TZ)" --valid-days 30 \
+(umask 077 && admin key create --email "$email" --label "demo $(date -u +%FT%TZ)" --valid-days 30 \
   | sed -n 's/^api key: *//p' >"$key_file")
 # And a test key, kept the same way: its messages go through the queue and the Dispatcher but never reach WhatsApp
 # (SPEC §11.2).
 test_key_file="$state/demo-test-key"
 if [ -s "$test_key_file" ]; then
   previous=$(sed -n 's/^gsg_\([0-9a-f]*\)_.*/\1/p' "$test_key_file")
-  [ -z "$previous" ] || api admin key revoke --key-id "$previous" >/dev/null || true
+  [ -z "$previous" ] || admin key revoke --key-id "$previous" >/dev/null || true
 fi
-(umask 077 && api admin key create --email "$email" --label "demo test $(date -u +%FT%TZ)" --valid-days 30 --type test \
+(umask 077 && admin key create --email "$email" --label "demo test $(date -u +%FT%TZ)" --valid-days 30 --type test \
   | sed -n 's/^api key: *//p' >"$test_key_file")
 
 start() { # name, folder, dll, then environment assignments
@@ -95,13 +107,17 @@ start simulator tests/GovSg.WhatsAppSimulator GovSg.WhatsAppSimulator.dll \
   ASPNETCORE_URLS=http://localhost:$simulator_port Simulator__AccessToken="$WhatsApp__AccessToken" \
   Simulator__AppSecret="$Webhooks__AppSecrets__0" Simulator__WebhookUrl=http://localhost:$port/v1/callback/govsg \
   Simulator__TemplatesFile="$root/deploy/local/templates.json"
-start api Api GovSg.Api.dll ASPNETCORE_URLS=http://localhost:$port
+start api Api GovSg.Api.dll ASPNETCORE_URLS=http://localhost:$port \
+  ConnectionStrings__Postgres="$(postgres_as govsg_api "$GOVSG_PG_API_PASSWORD")" \
+  RabbitMq__Username=govsg-api RabbitMq__Password="$RABBITMQ_API_PASSWORD"
 dispatcher_urls=()
 for i in $(seq 1 "$dispatchers"); do
   name=dispatcher; [ "$i" -eq 1 ] || name="dispatcher-$i"
   url="http://localhost:$((port + i))"
   start "$name" Dispatcher GovSg.Dispatcher.dll ASPNETCORE_URLS="$url" WhatsApp__BaseUrl=http://localhost:$simulator_port/ \
-    WhatsApp__AllowInsecureBaseUrl=true
+    WhatsApp__AllowInsecureBaseUrl=true \
+    ConnectionStrings__Postgres="$(postgres_as govsg_dispatcher "$GOVSG_PG_DISPATCHER_PASSWORD")" \
+    RabbitMq__Username=govsg-dispatcher RabbitMq__Password="$RABBITMQ_DISPATCHER_PASSWORD"
   dispatcher_urls+=("$url/health/ready")
 done
 

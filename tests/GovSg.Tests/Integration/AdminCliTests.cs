@@ -181,7 +181,7 @@ public sealed class AdminCliTests
     {
         var (output, error) = (new StringWriter(), new StringWriter());
         var (console, consoleError) = (Console.Out, Console.Error);
-        Environment.SetEnvironmentVariable("ConnectionStrings__Postgres", TestSettings.Postgres);
+        Environment.SetEnvironmentVariable("ConnectionStrings__Postgres", TestSettings.OperatorPostgres);
         Environment.SetEnvironmentVariable("Auth__KeyPepper", TestSettings.Pepper);
         Console.SetOut(output);
         Console.SetError(error);

@@ -58,6 +58,17 @@ public sealed class TestInfrastructure : IAsyncDisposable
             throw;
         }
 
+        // The service roles and broker users, made by the same bootstrap scripts as the local run and docker compose use.
+        var roles = await infrastructure._postgres.ExecScriptAsync(DatabaseRoles.Script());
+        await infrastructure._rabbitMq.CopyAsync(await File.ReadAllBytesAsync(BrokerUsers.ScriptFile), BrokerUsers.ContainerPath);
+        var users = await infrastructure._rabbitMq.ExecAsync(BrokerUsers.Command());
+        if (roles.ExitCode != 0 || users.ExitCode != 0)
+        {
+            await infrastructure.DisposeAsync();
+            throw new InvalidOperationException(
+                $"{DatabaseRoles.ScriptFile}: {roles.ExitCode} {roles.Stderr}; {BrokerUsers.ScriptFile}: {users.ExitCode} {users.Stderr}");
+        }
+
         // The container's superuser, on a database of the tests' own: the harness drops and recreates it.
         var database = new NpgsqlConnectionStringBuilder(infrastructure._postgres.GetConnectionString())
         {

@@ -6,8 +6,20 @@ namespace GovSg.Tests.Integration;
 /// </summary>
 public static class TestSettings
 {
-    /// <summary>The tests' own database on the PostgreSQL container; the harness drops and recreates it.</summary>
+    /// <summary>
+    /// The tests' own database on the PostgreSQL container, as its superuser: the harness drops and recreates it,
+    /// migrates it (so the superuser owns the tables and gives the grants) and arranges test data with it.
+    /// </summary>
     public static string Postgres { get; private set; } = "";
+
+    /// <summary>The same database as the Api's role: the harness's Api hosts connect with it.</summary>
+    public static string ApiPostgres => As(DatabaseRoles.Api);
+
+    /// <summary>The same database as the Dispatcher's role: the harness's Dispatcher hosts connect with it.</summary>
+    public static string DispatcherPostgres => As(DatabaseRoles.Dispatcher);
+
+    /// <summary>The same database as the operator CLI's role: the CLI tests run <c>admin ...</c> with it.</summary>
+    public static string OperatorPostgres => As(DatabaseRoles.Operator);
 
     public static string RabbitHost { get; private set; } = "";
 
@@ -30,6 +42,9 @@ public static class TestSettings
     public static string RepositoryRoot { get; } = FindRoot();
 
     public static string TemplatesFile => Path.Combine(RepositoryRoot, "deploy", "local", "templates.json");
+
+    private static string As((string Name, string Password) role) =>
+        new Npgsql.NpgsqlConnectionStringBuilder(Postgres) { Username = role.Name, Password = role.Password }.ConnectionString;
 
     internal static void Use(string postgres, Uri rabbitMq)
     {

@@ -216,9 +216,12 @@ public sealed class TestSystem : IAsyncDisposable
         await Database.DisposeAsync();
     }
 
+    // The Api connects as its own role, so every test also proves that Database/grants.sql gives it what it uses; the
+    // shared Dispatcher connects as the superuser, like the harness itself (see BrokerUsersTests for why), and the
+    // Dispatcher's role is proven by BrokerUsersTests and DatabaseGrantsTests.
     private static Dictionary<string, string?> ApiSettings() => new()
     {
-        ["ConnectionStrings:Postgres"] = TestSettings.Postgres,
+        ["ConnectionStrings:Postgres"] = TestSettings.ApiPostgres,
         ["RabbitMq:Host"] = TestSettings.RabbitHost,
         ["RabbitMq:Port"] = TestSettings.RabbitPort.ToString(CultureInfo.InvariantCulture),
         ["RabbitMq:Username"] = TestSettings.RabbitUsername,

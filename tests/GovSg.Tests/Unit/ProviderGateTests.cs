@@ -41,10 +41,26 @@ public sealed class ProviderGateTests
         var healed = await gate.CheckHealthAsync(context);
 
         Assert.That(broken.Status, Is.EqualTo(HealthStatus.Unhealthy));
-        Assert.That(broken.Description, Does.Contain("190: token expired"));
+        Assert.That(broken.Description, Does.Contain(ProviderErrors.Redact("190: token expired")));
         Assert.That(healed.Status, Is.EqualTo(HealthStatus.Healthy));
         gate.CredentialsRejected(Now.AddMinutes(10), "190");
         Assert.That(gate.PausedUntil(Now.AddMinutes(10)), Is.EqualTo(Now.AddMinutes(10).AddSeconds(15)), "the pause starts over");
+    }
+
+    [Test]
+    public async Task Health_WhenCredentialsAreRejected_ShowsTheCodeAndAFingerprint_NeverTheProviderText()
+    {
+        var gate = Gate();
+        var context = new HealthCheckContext
+        {
+            Registration = new HealthCheckRegistration("provider", gate, HealthStatus.Unhealthy, null),
+        };
+
+        gate.CredentialsRejected(Now, "190: Session invalid for +6591234567 (Stanley Nguyen)");
+        var broken = await gate.CheckHealthAsync(context);
+
+        Assert.That(broken.Description, Does.Contain("code 190, text "));
+        Assert.That(broken.Description, Does.Not.Contain("6591234567").And.Not.Contain("Stanley"));
     }
 
     [Test]

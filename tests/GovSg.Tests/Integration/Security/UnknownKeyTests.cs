@@ -4,8 +4,9 @@ using System.Security.Cryptography;
 namespace GovSg.Tests.Integration.Security;
 
 /// <summary>
-/// An attacker replaying a made-up key must not cost a database lookup per request (SPEC §7). Proven from outside:
-/// once the key id has been refused, the keys table is locked, and the Api must still refuse the key at once.
+/// An attacker replaying a made-up key, or guessing the secret of a real key id, must not cost a database lookup per
+/// request (SPEC §7). Proven from outside: once the key has been refused, the keys table is locked, and the Api must
+/// still refuse the key at once.
 /// </summary>
 [NonParallelizable]
 public sealed class UnknownKeyTests
@@ -16,7 +17,39 @@ public sealed class UnknownKeyTests
     public async Task UnknownKeyId_RefusedOnce_IsRefusedAgainWithoutTheDatabase()
     {
         var keyId = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
-        using var client = Env.Client($"gsg_{keyId}_{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32))}");
+        using var client = Env.Client($"gsg_{keyId}_{RandomSecret()}");
+
+        var (first, replays, answeredInTime) = await RefuseThenReplayWithKeysLockedAsync(client);
+
+        Assert.That(first, Is.EqualTo(HttpStatusCode.Unauthorized));
+        Assert.That(answeredInTime, Is.True, "a replayed unknown key waited for the locked keys table");
+        Assert.That(replays, Is.All.EqualTo(HttpStatusCode.Unauthorized));
+    }
+
+    [Test]
+    public async Task KnownKeyIdWithAWrongSecret_RefusedOnce_IsRefusedAgainWithoutTheDatabase_WhileTheRightSecretWorks()
+    {
+        var user = await Env.CreateUserAsync();
+        using var wrong = Env.Client($"gsg_{user.KeyId}_{RandomSecret()}");
+
+        var (first, replays, answeredInTime) = await RefuseThenReplayWithKeysLockedAsync(wrong);
+        var (right, _) = await MessageJson.GetAsync(user.Client, "v1/govsg/templates");
+
+        Assert.That(first, Is.EqualTo(HttpStatusCode.Unauthorized));
+        Assert.That(answeredInTime, Is.True, "a wrong secret for a known key id waited for the locked keys table");
+        Assert.That(replays, Is.All.EqualTo(HttpStatusCode.Unauthorized));
+        Assert.That(right.StatusCode, Is.EqualTo(HttpStatusCode.OK), "the right secret is still accepted");
+    }
+
+    private static string RandomSecret() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
+
+    /// <summary>
+    /// One request with the key, then 20 more while the keys table is locked: if any of them asks the database, they
+    /// do not all answer within 3 s.
+    /// </summary>
+    private static async Task<(HttpStatusCode First, HttpStatusCode[] Replays, bool AnsweredInTime)>
+        RefuseThenReplayWithKeysLockedAsync(HttpClient client)
+    {
         var (first, _) = await MessageJson.GetAsync(client, "v1/govsg/templates");
 
         await using var connection = await Env.Database.OpenConnectionAsync();
@@ -30,8 +63,6 @@ public sealed class UnknownKeyTests
         var answeredInTime = await Task.WhenAny(replays, Task.Delay(TimeSpan.FromSeconds(3))) == replays;
         await transaction.RollbackAsync();
 
-        Assert.That(first.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized));
-        Assert.That(answeredInTime, Is.True, "a replayed unknown key waited for the locked keys table");
-        Assert.That((await replays).Select(r => r.Response.StatusCode), Is.All.EqualTo(HttpStatusCode.Unauthorized));
+        return (first.StatusCode, (await replays).Select(r => r.Response.StatusCode).ToArray(), answeredInTime);
     }
 }

@@ -1,0 +1,74 @@
+-- What each part of GovSg may do in the database (least privilege; SECURITY.md). The migration runner applies this
+-- file after every run, as the role that ran the migrations and owns the tables, in one transaction: first every
+-- privilege it gave the three roles below is taken back, then each table's grants are given again. So this file is the
+-- whole truth about them, running it twice changes nothing, and a grant removed here is removed from the database.
+--
+--   govsg_api         the Api: authenticates keys, stores and reads messages, rate-limit buckets, batches
+--   govsg_dispatcher  the Dispatchers: claim and update messages, statuses, pace, callbacks; never reads keys
+--   govsg_operator    the `admin ...` CLI: users, keys, templates, grants, and cancel-pending on messages
+--
+-- The roles themselves (LOGIN, passwords) are made once per cluster by deploy/local/database-roles.sql.
+--
+-- A NEW TABLE needs its block here, in the same change as its migration: a `-- table:` line and the GRANTs each role
+-- needs (or a REVOKE naming it, when no role may touch it). DatabaseGrantsTests fails for any table without one.
+-- Identity columns need no sequence grant; a sequence called by name (nextval) does.
+
+REVOKE ALL ON ALL TABLES IN SCHEMA public FROM govsg_api, govsg_dispatcher, govsg_operator;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM govsg_api, govsg_dispatcher, govsg_operator;
+
+-- table: schema_migrations (the runner's own; the owner only)
+REVOKE ALL ON schema_migrations FROM govsg_api, govsg_dispatcher, govsg_operator;
+
+-- table: users. The Dispatcher only asks whether a message's user is disabled.
+GRANT SELECT ON users TO govsg_api;
+GRANT SELECT (id, disabled_at) ON users TO govsg_dispatcher;
+GRANT SELECT, INSERT, UPDATE ON users TO govsg_operator;
+
+-- table: api_keys. The Api may mark a key used or revoked, never change whose it is or its hash.
+GRANT SELECT, INSERT ON api_keys TO govsg_api;
+GRANT UPDATE (last_used_at, revoked_at) ON api_keys TO govsg_api;
+GRANT SELECT, INSERT ON api_keys TO govsg_operator;
+GRANT UPDATE (revoked_at, disabled_at) ON api_keys TO govsg_operator;
+
+-- table: templates
+GRANT SELECT ON templates TO govsg_api;
+GRANT SELECT, INSERT, UPDATE ON templates TO govsg_operator;
+
+-- table: template_grants
+GRANT SELECT ON template_grants TO govsg_api;
+GRANT SELECT, INSERT, UPDATE, DELETE ON template_grants TO govsg_operator;
+
+-- table: messages. Nobody deletes a message.
+GRANT SELECT, INSERT, UPDATE ON messages TO govsg_api;
+GRANT USAGE ON SEQUENCE messages_id_seq TO govsg_api;
+GRANT SELECT, UPDATE ON messages TO govsg_dispatcher;
+GRANT SELECT, UPDATE ON messages TO govsg_operator;
+
+-- table: message_batches
+GRANT SELECT, INSERT, UPDATE, DELETE ON message_batches TO govsg_api;
+
+-- table: rate_limit_buckets
+GRANT SELECT, INSERT, UPDATE ON rate_limit_buckets TO govsg_api;
+
+-- table: pending_status_events
+GRANT SELECT, INSERT, UPDATE, DELETE ON pending_status_events TO govsg_dispatcher;
+
+-- table: dispatcher_instances (no longer used: the Dispatchers share one pace in provider_pace)
+REVOKE ALL ON dispatcher_instances FROM govsg_api, govsg_dispatcher, govsg_operator;
+
+-- table: callback_settings. Every status change reads it (to record events only for users with callbacks on); the
+-- Dispatcher records each delivery's outcome on it.
+GRANT SELECT, INSERT, UPDATE ON callback_settings TO govsg_api;
+GRANT SELECT, UPDATE ON callback_settings TO govsg_dispatcher;
+GRANT SELECT, INSERT, UPDATE ON callback_settings TO govsg_operator;
+
+-- table: callback_secrets. The Dispatcher signs with them and never changes them.
+GRANT SELECT, INSERT, UPDATE ON callback_secrets TO govsg_api;
+GRANT SELECT ON callback_secrets TO govsg_dispatcher;
+GRANT SELECT, INSERT, UPDATE ON callback_secrets TO govsg_operator;
+
+-- table: status_events. Recorded by every status change (the Dispatcher's, and the operator's cancel-pending), delivered
+-- by the Dispatcher, counted and discarded (callbacks turned off) by the Api and the operator.
+GRANT SELECT, DELETE ON status_events TO govsg_api;
+GRANT SELECT, INSERT, UPDATE, DELETE ON status_events TO govsg_dispatcher;
+GRANT SELECT, INSERT, DELETE ON status_events TO govsg_operator;

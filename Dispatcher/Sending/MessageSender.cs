@@ -55,47 +55,69 @@ public sealed class MessageSender(
 
     private async Task SendBatchAsync(IReadOnlyList<SendCommand> commands, CancellationToken cancellationToken)
     {
-        var now = Now();
         var traces = commands.DistinctBy(c => c.MessageId).ToDictionary(c => c.MessageId, c => c.Trace);
         // Slots are reserved before the claim, so the claim's lease covers the wait for the last of them and the call
         // after it: a lease that lapsed while a message waited its turn would let another dispatcher send it too.
-        var slots = traces.Keys.ToDictionary(id => id, _ => now + gate.ReserveSlot());
-        var leaseUntil = slots.Values.Max() + _whatsApp.Timeout + _retry.ClaimLease;
-        IReadOnlyList<ClaimedMessage> claimed = [];
+        var grant = await gate.ReserveAsync(traces.Count, stopping.ApplicationStopping);
+        var now = Now();
+        if (grant is null)
+        {
+            await HandBackAsync([.. traces.Keys], now, cancellationToken);
+            return;
+        }
+
+        var leaseUntil = grant.End + _whatsApp.Timeout + _retry.ClaimLease;
+        List<ClaimedMessage> toCall = [];
         try
         {
-            claimed = await store.ClaimAsync([.. traces.Keys], now, leaseUntil, cancellationToken);
+            var claimed = await store.ClaimAsync([.. traces.Keys], now, leaseUntil, cancellationToken);
+            // The rest are already sent, finished, claimed by another dispatcher, not yet due, or expired.
+            metrics.ClaimsSkipped(commands.Count - claimed.Count);
+            foreach (var message in claimed.Where(m => m.Attempts == 1))
+            {
+                metrics.QueueLag(now - message.CreatedAt);
+            }
+
+            toCall = await WithoutRefusedAsync(claimed, now);
         }
         finally
         {
-            // The slots of messages not claimed here (or of a claim that failed) go back to the gate.
-            gate.ReturnSlots(slots.Count - claimed.Count);
+            // The messages called take the grant's first slots; the rest go back to the schedule.
+            await gate.ReleaseAsync(grant, grant.Slot(toCall.Count));
         }
 
-        // The rest are already sent, finished, claimed by another dispatcher, not yet due, or expired.
-        metrics.ClaimsSkipped(commands.Count - claimed.Count);
-        foreach (var message in claimed.Where(m => m.Attempts == 1))
-        {
-            metrics.QueueLag(now - message.CreatedAt);
-        }
-
-        var toCall = await WithoutRefusedAsync(claimed, now);
         // Sent again after a hold that no status ended: the provider may have the previous attempt too.
         metrics.PossibleDuplicates(toCall.Count(m => m.Resend));
 
         // From here each call runs to completion even during shutdown: abandoning it would leave its outcome unknown.
         // Only a message still waiting for its slot is handed back when the dispatcher stops.
-        var calls = toCall.Select(message => CallAsync(message, slots[message.Id], traces[message.Id])).ToList();
+        var calls = toCall.Select((message, index) => CallAsync(message, grant.Slot(index), traces[message.Id])).ToList();
         while (calls.Count > 0)
         {
             await Task.WhenAny(calls);
             var finished = calls.Where(c => c.IsCompleted).ToList();
             calls.RemoveAll(finished.Contains);
-            await RecordAsync(finished.Select(c => c.Result).ToList());
+            await RecordAsync(grant, finished.Select(c => c.Result).ToList());
+        }
+
+        if (stopping.ApplicationStopping.IsCancellationRequested)
+        {
+            // The slots of the messages handed back go back too, so the other dispatchers need not wait them out.
+            await gate.ReleaseAsync(grant, Now());
         }
     }
 
-    /// <summary>The claimed messages the policy lets us call; the others get its decision at once, and their slots back.</summary>
+    /// <summary>
+    /// Hands back messages the dispatcher stopped before it had slots for: claimed only to be made due again at once,
+    /// so another dispatcher sends them without waiting for the lost-command sweep.
+    /// </summary>
+    private async Task HandBackAsync(IReadOnlyList<long> ids, DateTime now, CancellationToken cancellationToken)
+    {
+        var claimed = await store.ClaimAsync(ids, now, now + _retry.ClaimLease, cancellationToken);
+        await writer.WriteAsync([.. claimed.Select(m => (m, (SendDecision)new SendDecision.HandBack()))], now);
+    }
+
+    /// <summary>The claimed messages the policy lets us call; the others get its decision at once.</summary>
     private async Task<List<ClaimedMessage>> WithoutRefusedAsync(IReadOnlyList<ClaimedMessage> claimed, DateTime now)
     {
         var refused = claimed
@@ -108,7 +130,6 @@ public sealed class MessageSender(
             return [.. claimed];
         }
 
-        gate.ReturnSlots(refused.Count);
         await writer.WriteAsync(refused, now);
         return [.. claimed.Except(refused.Select(r => r.Message))];
     }
@@ -159,12 +180,12 @@ public sealed class MessageSender(
     }
 
     /// <summary>The gate learns from each outcome first, so the policy sees the pause a rejection has just started.</summary>
-    private async Task RecordAsync(IReadOnlyList<(ClaimedMessage Message, SendOutcome Outcome)> results)
+    private async Task RecordAsync(PaceGrant grant, IReadOnlyList<(ClaimedMessage Message, SendOutcome Outcome)> results)
     {
         var now = Now();
         foreach (var outcome in results.Select(r => r.Outcome))
         {
-            Observe(outcome, now);
+            await ObserveAsync(grant, outcome, now);
         }
 
         var decisions = results
@@ -173,7 +194,7 @@ public sealed class MessageSender(
         await writer.WriteAsync(decisions, now);
     }
 
-    private void Observe(SendOutcome outcome, DateTime now)
+    private async Task ObserveAsync(PaceGrant grant, SendOutcome outcome, DateTime now)
     {
         if (outcome.Accepted)
         {
@@ -188,7 +209,7 @@ public sealed class MessageSender(
         }
         else if (outcome.Kind == FailureKind.Throughput)
         {
-            gate.ThroughputExceeded();
+            await gate.ThroughputExceededAsync(grant);
         }
     }
 

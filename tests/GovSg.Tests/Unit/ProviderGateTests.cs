@@ -1,7 +1,9 @@
 using GovSg.Dispatcher.Sending;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
+using Npgsql;
 
 namespace GovSg.Tests.Unit;
 
@@ -47,87 +49,11 @@ public sealed class ProviderGateTests
         Assert.That(gate.PausedUntil(Now.AddMinutes(10)), Is.EqualTo(Now.AddMinutes(10).AddSeconds(15)), "the pause starts over");
     }
 
-    [Test]
-    public void ThroughputExceeded_HalvesThePace_AndSetShareScalesIt()
-    {
-        var gate = Gate(messagesPerSecond: 80);
-
-        gate.ThroughputExceeded();
-        var halved = gate.CurrentRate;
-        gate.SetShare(40);
-
-        Assert.That(halved, Is.EqualTo(40));
-        Assert.That(gate.CurrentRate, Is.EqualTo(20), "still halved, now of the smaller share");
-    }
-
-    [Test]
-    public void ThroughputExceeded_ThePaceRecoversATenthOfTheShareEveryFiveSeconds()
-    {
-        var clock = new FakeTimeProvider(Now);
-        var gate = Gate(messagesPerSecond: 80, clock);
-        gate.ThroughputExceeded();
-
-        clock.Advance(TimeSpan.FromSeconds(4.9));
-        gate.ReserveSlot();
-        var tooSoon = gate.CurrentRate;
-        clock.Advance(TimeSpan.FromSeconds(0.1));
-        gate.ReserveSlot();
-        var oneStep = gate.CurrentRate;
-        for (var step = 0; step < 10; step++)
-        {
-            clock.Advance(TimeSpan.FromSeconds(5));
-            gate.ReserveSlot();
-        }
-
-        Assert.That(tooSoon, Is.EqualTo(40));
-        Assert.That(oneStep, Is.EqualTo(48));
-        Assert.That(gate.CurrentRate, Is.EqualTo(80), "never above the share");
-    }
-
-    [Test]
-    public void ReserveSlot_HoldsCallsToTheRateAfterAOneSecondBurst()
-    {
-        var gate = Gate(messagesPerSecond: 50, new FakeTimeProvider(Now));
-
-        var waits = Enumerable.Range(0, 100).Select(_ => gate.ReserveSlot()).ToList();
-
-        // The clock stands still: 51 go at once (a second's burst and the slot due now), the rest 20 ms apart.
-        Assert.That(waits.Take(51), Is.All.EqualTo(TimeSpan.Zero));
-        Assert.That(waits[51], Is.EqualTo(TimeSpan.FromMilliseconds(20)));
-        Assert.That(waits[99], Is.EqualTo(TimeSpan.FromMilliseconds(980)));
-    }
-
-    [Test]
-    public void ReserveSlot_AfterTheClockCaughtUp_HasNoWait()
-    {
-        var clock = new FakeTimeProvider(Now);
-        var gate = Gate(messagesPerSecond: 50, clock);
-        for (var i = 0; i < 100; i++)
-        {
-            gate.ReserveSlot();
-        }
-
-        clock.Advance(TimeSpan.FromSeconds(1));
-
-        Assert.That(gate.ReserveSlot(), Is.EqualTo(TimeSpan.Zero));
-    }
-
-    [Test]
-    public void ReturnSlots_LetsTheNextCallsHaveTheSlotsThatWentUnused()
-    {
-        var gate = Gate(messagesPerSecond: 50, new FakeTimeProvider(Now));
-        for (var i = 0; i < 100; i++)
-        {
-            gate.ReserveSlot();
-        }
-
-        gate.ReturnSlots(50);
-
-        Assert.That(gate.ReserveSlot(), Is.EqualTo(TimeSpan.Zero), "without the return it would be 1 s away");
-    }
-
-    private static ProviderGate Gate(int messagesPerSecond = 80, TimeProvider? time = null) => new(
-        Options.Create(new WhatsAppOptions { MessagesPerSecond = messagesPerSecond }),
+    private static ProviderGate Gate() => new(
+        // The pace lives in PostgreSQL (PaceScheduleTests, ProviderPaceTests); these tests never reach it.
+        new PaceStore(NpgsqlDataSource.Create("Host=unused"), Options.Create(new WhatsAppOptions())),
+        Options.Create(new WhatsAppOptions()),
         Options.Create(new RetryOptions()),
-        time ?? new FakeTimeProvider(Now));
+        new FakeTimeProvider(Now),
+        NullLogger<ProviderGate>.Instance);
 }

@@ -91,7 +91,7 @@ public sealed class MessageSender(
 
         // From here each call runs to completion even during shutdown: abandoning it would leave its outcome unknown.
         // Only a message still waiting for its slot is handed back when the dispatcher stops.
-        var calls = toCall.Select((message, index) => CallAsync(message, grant.Slot(index), traces[message.Id])).ToList();
+        var calls = toCall.Select((message, index) => CallAsync(message, grant.Slot(index), grant.Interval, traces[message.Id])).ToList();
         while (calls.Count > 0)
         {
             await Task.WhenAny(calls);
@@ -136,15 +136,14 @@ public sealed class MessageSender(
 
     /// <summary>Waits for the message's slot and calls the provider; never throws, so every outcome gets recorded.</summary>
     private async Task<(ClaimedMessage Message, SendOutcome Outcome)> CallAsync(ClaimedMessage message, DateTime slot,
-        ActivityContext trace)
+        TimeSpan interval, ActivityContext trace)
     {
         // Commands are consumed in batches; this span puts the provider call back into the message's own trace.
         using var activity = Source.StartActivity("send message", ActivityKind.Internal, trace);
         activity?.SetTag("govsg.message_id", message.Id);
         try
         {
-            var wait = slot - Now();
-            if (wait > TimeSpan.Zero && !await WaitUnlessStoppingAsync(wait))
+            if (!await WaitUnlessStoppingAsync(slot) || !await WaitUnlessStoppingAsync(gate.TurnFor(slot, interval)))
             {
                 return (message, SendOutcome.NotCalled(FailureKind.Stopping, "The dispatcher stopped before the call"));
             }
@@ -165,9 +164,15 @@ public sealed class MessageSender(
         }
     }
 
-    /// <summary>False when the dispatcher began stopping before the wait was over.</summary>
-    private async Task<bool> WaitUnlessStoppingAsync(TimeSpan wait)
+    /// <summary>False when the dispatcher began stopping before <paramref name="until"/>.</summary>
+    private async Task<bool> WaitUnlessStoppingAsync(DateTime until)
     {
+        var wait = until - Now();
+        if (wait <= TimeSpan.Zero)
+        {
+            return true;
+        }
+
         try
         {
             await Task.Delay(wait, time, stopping.ApplicationStopping);

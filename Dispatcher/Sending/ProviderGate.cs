@@ -23,6 +23,7 @@ public sealed class ProviderGate(
     private readonly SemaphoreSlim _turn = new(1, 1);
     private readonly RetryOptions _retry = retry.Value;
     private PaceState? _seen;
+    private DateTime _lastTurn = DateTime.MinValue;
     private DateTime _pausedUntil = DateTime.MinValue;
     private TimeSpan _pause = retry.Value.CredentialPause;
     private string? _credentialError;
@@ -89,6 +90,20 @@ public sealed class ProviderGate(
         finally
         {
             _turn.Release();
+        }
+    }
+
+    /// <summary>
+    /// When a call whose slot has come may be made: this dispatcher's calls keep the schedule's spacing in real time, so
+    /// one held up (CPU, GC, a slow claim) catches up at the pace rather than making all its passed calls at once.
+    /// </summary>
+    public DateTime TurnFor(DateTime slot, TimeSpan interval)
+    {
+        var now = Now();
+        lock (_lock)
+        {
+            _lastTurn = new[] { slot, now, _lastTurn + interval }.Max();
+            return _lastTurn;
         }
     }
 

@@ -49,11 +49,34 @@ public sealed class ProviderGateTests
         Assert.That(gate.PausedUntil(Now.AddMinutes(10)), Is.EqualTo(Now.AddMinutes(10).AddSeconds(15)), "the pause starts over");
     }
 
-    private static ProviderGate Gate() => new(
+    [Test]
+    public void TurnFor_WhenCallsWakeLateTogether_SpacesThemAtThePaceInsteadOfAtOnce()
+    {
+        var clock = new FakeTimeProvider(Now);
+        var gate = Gate(clock);
+        var interval = TimeSpan.FromMilliseconds(12.5);
+        var slots = Enumerable.Range(0, 40).Select(i => Now + interval * i).ToList();
+
+        var onTime = slots.Take(20).Select(slot =>
+        {
+            clock.SetUtcNow(slot + TimeSpan.FromMilliseconds(1));
+            return gate.TurnFor(slot, interval);
+        }).ToList();
+        // Held up for a second, the other 20 woke together: their slots had all passed.
+        clock.Advance(TimeSpan.FromSeconds(1));
+        var late = slots.Skip(20).Select(slot => gate.TurnFor(slot, interval)).ToList();
+
+        Assert.That(onTime, Is.EqualTo(slots.Take(20).Select(slot => slot + TimeSpan.FromMilliseconds(1))),
+            "a call on time is made at once, and a timer's lag does not add up");
+        var now = clock.GetUtcNow().UtcDateTime;
+        Assert.That(late, Is.EqualTo(Enumerable.Range(0, 20).Select(i => now + interval * i)));
+    }
+
+    private static ProviderGate Gate(FakeTimeProvider? clock = null) => new(
         // The pace lives in PostgreSQL (PaceScheduleTests, ProviderPaceTests); these tests never reach it.
         new PaceStore(NpgsqlDataSource.Create("Host=unused"), Options.Create(new WhatsAppOptions())),
         Options.Create(new WhatsAppOptions()),
         Options.Create(new RetryOptions()),
-        new FakeTimeProvider(Now),
+        clock ?? new FakeTimeProvider(Now),
         NullLogger<ProviderGate>.Instance);
 }

@@ -31,6 +31,8 @@ public sealed class MessageSender(
 {
     private static readonly ActivitySource Source = new(DispatcherMetrics.Name);
 
+    private static readonly SendOutcome Stopped = SendOutcome.NotCalled(FailureKind.Stopping, "The dispatcher stopped before the call");
+
     private readonly RetryOptions _retry = retryOptions.Value;
     private readonly WhatsAppOptions _whatsApp = whatsAppOptions.Value;
 
@@ -143,17 +145,29 @@ public sealed class MessageSender(
         activity?.SetTag("govsg.message_id", message.Id);
         try
         {
-            if (!await WaitUnlessStoppingAsync(slot) || !await WaitUnlessStoppingAsync(gate.TurnFor(slot, interval)))
+            if (!await WaitUnlessStoppingAsync(slot))
             {
-                return (message, SendOutcome.NotCalled(FailureKind.Stopping, "The dispatcher stopped before the call"));
+                return (message, Stopped);
             }
 
-            if (gate.PausedUntil(Now()) is not null)
+            try
             {
-                return (message, SendOutcome.NotCalled(FailureKind.Paused, "Sending paused: the provider rejected our credentials"));
-            }
+                if (!await WaitUnlessStoppingAsync(await gate.TurnAsync(slot, interval)))
+                {
+                    return (message, Stopped);
+                }
 
-            return (message, await client.SendAsync(ToOutgoing(message), CancellationToken.None));
+                if (gate.PausedUntil(Now()) is not null)
+                {
+                    return (message, SendOutcome.NotCalled(FailureKind.Paused, "Sending paused: the provider rejected our credentials"));
+                }
+
+                return (message, await client.SendAsync(ToOutgoing(message), CancellationToken.None));
+            }
+            finally
+            {
+                gate.CallReturned();
+            }
         }
         catch (Exception exception)
         {

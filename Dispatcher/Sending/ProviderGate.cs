@@ -24,6 +24,8 @@ public sealed class ProviderGate(
     private readonly RetryOptions _retry = retry.Value;
     private PaceState? _seen;
     private DateTime _lastTurn = DateTime.MinValue;
+    private readonly TaskCompletionSource _firstCallBack = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _firstCallMade;
     private DateTime _pausedUntil = DateTime.MinValue;
     private TimeSpan _pause = retry.Value.CredentialPause;
     private string? _credentialError;
@@ -95,9 +97,24 @@ public sealed class ProviderGate(
 
     /// <summary>
     /// When a call whose slot has come may be made: this dispatcher's calls keep the schedule's spacing in real time, so
-    /// one held up (CPU, GC, a slow claim) catches up at the pace rather than making all its passed calls at once.
+    /// one held up (CPU, GC, a slow claim) catches up at the pace rather than making all its passed calls at once. The
+    /// dispatcher's first call goes alone: the calls behind its one-time set-up (connections, code compiled on first
+    /// use) would otherwise leave together once it is done.
     /// </summary>
-    public DateTime TurnFor(DateTime slot, TimeSpan interval)
+    public async Task<DateTime> TurnAsync(DateTime slot, TimeSpan interval)
+    {
+        if (Interlocked.Exchange(ref _firstCallMade, 1) == 1)
+        {
+            await _firstCallBack.Task;
+        }
+
+        return TurnFor(slot, interval);
+    }
+
+    /// <summary>A call came back, whatever its outcome: the calls waiting behind the first may go.</summary>
+    public void CallReturned() => _firstCallBack.TrySetResult();
+
+    private DateTime TurnFor(DateTime slot, TimeSpan interval)
     {
         var now = Now();
         lock (_lock)

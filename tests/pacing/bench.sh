@@ -90,7 +90,8 @@ for i in 1 2; do
     WhatsApp__BaseUrl=$sim/ WhatsApp__AllowInsecureBaseUrl=true
 done
 killable=${pids[-1]}
-for _ in $(seq 1 600); do [ "$(tail -n 1 "$work/samples.txt" | cut -d' ' -f2)" != 0 ] && break; sleep 0.1; done
+calls() { tail -n 1 "$work/samples.txt" | cut -d' ' -f2; }
+for _ in $(seq 1 600); do [ "$(calls)" -gt 0 ] 2>/dev/null && break; sleep 0.1; done
 sleep 20
 log "throttling: the provider's limit cut to 20/s for 5 s"
 mark throttle

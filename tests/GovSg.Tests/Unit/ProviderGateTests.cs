@@ -50,26 +50,45 @@ public sealed class ProviderGateTests
     }
 
     [Test]
-    public void TurnFor_WhenCallsWakeLateTogether_SpacesThemAtThePaceInsteadOfAtOnce()
+    public async Task TurnAsync_WhenCallsWakeLateTogether_SpacesThemAtThePaceInsteadOfAtOnce()
     {
         var clock = new FakeTimeProvider(Now);
         var gate = Gate(clock);
         var interval = TimeSpan.FromMilliseconds(12.5);
         var slots = Enumerable.Range(0, 40).Select(i => Now + interval * i).ToList();
+        gate.CallReturned();
 
-        var onTime = slots.Take(20).Select(slot =>
+        var onTime = new List<DateTime>();
+        foreach (var slot in slots.Take(20))
         {
             clock.SetUtcNow(slot + TimeSpan.FromMilliseconds(1));
-            return gate.TurnFor(slot, interval);
-        }).ToList();
+            onTime.Add(await gate.TurnAsync(slot, interval));
+        }
+
         // Held up for a second, the other 20 woke together: their slots had all passed.
         clock.Advance(TimeSpan.FromSeconds(1));
-        var late = slots.Skip(20).Select(slot => gate.TurnFor(slot, interval)).ToList();
+        var late = await Task.WhenAll(slots.Skip(20).Select(slot => gate.TurnAsync(slot, interval)));
 
         Assert.That(onTime, Is.EqualTo(slots.Take(20).Select(slot => slot + TimeSpan.FromMilliseconds(1))),
             "a call on time is made at once, and a timer's lag does not add up");
         var now = clock.GetUtcNow().UtcDateTime;
         Assert.That(late, Is.EqualTo(Enumerable.Range(0, 20).Select(i => now + interval * i)));
+    }
+
+    [Test]
+    public async Task TurnAsync_TheFirstCallGoesAlone_TheOthersWhenItCameBack()
+    {
+        var gate = Gate();
+        var interval = TimeSpan.FromMilliseconds(12.5);
+
+        var first = gate.TurnAsync(Now, interval);
+        var others = Enumerable.Range(1, 5).Select(i => gate.TurnAsync(Now, interval)).ToList();
+        var waited = others.All(turn => !turn.IsCompleted);
+        gate.CallReturned();
+
+        Assert.That(first.IsCompleted, Is.True);
+        Assert.That(waited, Is.True, "the first call's set-up would otherwise hold them all and release them together");
+        Assert.That(await Task.WhenAll(others), Is.EqualTo(Enumerable.Range(1, 5).Select(i => Now + interval * i)));
     }
 
     private static ProviderGate Gate(FakeTimeProvider? clock = null) => new(

@@ -24,13 +24,17 @@ public readonly record struct PaceTake(PaceState State, PaceGrant? Grant, DateTi
 /// the slots of one that stops or dies simply pass unused. Slots are reserved at most <see cref="Horizon"/> ahead (plus
 /// one batch), so a call waiting for its turn is paced at the rate of when its turn comes, never at that of a throttled
 /// moment long before. A 130429 halves the rate once per overload — rejections of calls reserved before the cut are
-/// the same overload — and the rate climbs back linearly, from half the limit to all of it in 2.5 s. Pure: the caller
-/// brings the state and the time.
+/// the same overload — and the rate holds there for <see cref="Hold"/>, about as long as a cut takes to show in the
+/// provider's answers (slots are reserved up to the horizon ahead), then climbs back linearly, from half the limit to
+/// all of it in 2.5 s. Pure: the caller brings the state and the time.
 /// </summary>
 public sealed class PaceSchedule(double limit)
 {
     /// <summary>How far ahead slots may be reserved.</summary>
     public static readonly TimeSpan Horizon = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long the rate stays at a cut before it climbs: sooner, it would climb before the cut was tested.</summary>
+    public static readonly TimeSpan Hold = Horizon + TimeSpan.FromSeconds(1);
 
     // A share of the limit per second: the climb back after a cut, and the least a cut leaves.
     private const double ClimbPerSecond = 0.2;
@@ -41,7 +45,7 @@ public sealed class PaceSchedule(double limit)
 
     /// <summary>The pace at <paramref name="now"/>, in calls per second.</summary>
     public double RateAt(PaceState state, DateTime now) =>
-        Math.Min(limit, state.ThrottledRate + limit * ClimbPerSecond * Math.Max(0, (now - state.ThrottledAt).TotalSeconds));
+        Math.Min(limit, state.ThrottledRate + limit * ClimbPerSecond * Math.Max(0, (now - state.ThrottledAt - Hold).TotalSeconds));
 
     /// <summary>Reserves <paramref name="count"/> slots at the current pace, unless the schedule is full beyond the horizon.</summary>
     public PaceTake Take(PaceState state, int count, DateTime now)

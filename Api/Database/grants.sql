@@ -56,6 +56,9 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON pending_status_events TO govsg_dispatche
 -- table: dispatcher_instances (no longer used: the Dispatchers share one pace in provider_pace)
 REVOKE ALL ON dispatcher_instances FROM govsg_api, govsg_dispatcher, govsg_operator;
 
+-- table: provider_pace. The Dispatchers' one send schedule per WhatsApp number.
+GRANT SELECT, INSERT, UPDATE ON provider_pace TO govsg_dispatcher;
+
 -- table: callback_settings. Every status change reads it (to record events only for users with callbacks on); the
 -- Dispatcher records each delivery's outcome on it.
 GRANT SELECT, INSERT, UPDATE ON callback_settings TO govsg_api;

@@ -36,10 +36,10 @@ public static class FeatureExtensions
         builder.Services.AddSingleton<SendStore>();
         builder.Services.AddSingleton<FailurePolicy>();
         builder.Services.AddSingleton<SendOutcomeWriter>();
+        builder.Services.AddSingleton<PaceStore>();
         builder.Services.AddSingleton<ProviderGate>();
         builder.Services.AddSingleton<MessageSender>();
         builder.Services.AddHostedService<SendDrain>();
-        builder.Services.AddHostedService<ThroughputShare>();
         builder.Services.AddHealthChecks().AddCheck<ProviderGate>("provider", tags: ["ready"]);
         return builder;
     }

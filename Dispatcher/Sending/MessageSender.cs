@@ -33,6 +33,8 @@ public sealed class MessageSender(
 {
     private static readonly ActivitySource Source = new(DispatcherMetrics.Name);
 
+    private static readonly SendOutcome Stopped = SendOutcome.NotCalled(FailureKind.Stopping, "The dispatcher stopped before the call");
+
     private readonly RetryOptions _retry = retryOptions.Value;
     private readonly WhatsAppOptions _whatsApp = whatsAppOptions.Value;
 
@@ -57,41 +59,45 @@ public sealed class MessageSender(
 
     private async Task SendBatchAsync(IReadOnlyList<SendCommand> commands, CancellationToken cancellationToken)
     {
-        var now = Now();
         var traces = commands.DistinctBy(c => c.MessageId).ToDictionary(c => c.MessageId, c => c.Trace);
         // Slots are reserved before the claim, so the claim's lease covers the wait for the last of them and the call
         // after it: a lease that lapsed while a message waited its turn would let another dispatcher send it too.
-        var reserved = traces.Keys.Select(_ => now + gate.ReserveSlot()).ToList();
-        var leaseUntil = reserved.Max() + _whatsApp.Timeout + _retry.ClaimLease;
+        var grant = await gate.ReserveAsync(traces.Count, stopping.ApplicationStopping);
+        var now = Now();
+        if (grant is null)
+        {
+            await HandBackAsync([.. traces.Keys], now, cancellationToken);
+            return;
+        }
+
+        var leaseUntil = grant.End + _whatsApp.Timeout + _retry.ClaimLease;
         IReadOnlyList<ClaimedMessage> claimed = [];
+        List<ClaimedMessage> toCall = [];
         try
         {
             claimed = await store.ClaimAsync([.. traces.Keys], now, leaseUntil, cancellationToken);
+            // The rest are already sent, finished, claimed by another dispatcher, not yet due, or expired.
+            metrics.ClaimsSkipped(commands.Count - claimed.Count);
+            foreach (var message in claimed.Where(m => m.Attempts == 1))
+            {
+                metrics.QueueLag(now - message.CreatedAt);
+            }
+
+            toCall = await WithoutRefusedAsync([.. claimed.Where(m => !TestProvider.IsTest(m))], now);
         }
         finally
         {
-            // The slots of messages not claimed here (or of a claim that failed), and of test messages, which never
-            // reach the provider, go back to the gate: the last ones reserved, as the live messages take the first.
-            gate.ReturnSlots(reserved.Count - claimed.Count(m => !TestProvider.IsTest(m)));
+            // The messages called take the grant's first slots; the rest, test messages' included (they never reach the
+            // provider), go back to the schedule.
+            await gate.ReleaseAsync(grant, grant.Slot(toCall.Count));
         }
 
-        var live = claimed.Where(m => !TestProvider.IsTest(m)).ToList();
-        var slots = live.Select((message, i) => (message.Id, Slot: reserved[i])).ToDictionary(s => s.Id, s => s.Slot);
-
-        // The rest are already sent, finished, claimed by another dispatcher, not yet due, or expired.
-        metrics.ClaimsSkipped(commands.Count - claimed.Count);
-        foreach (var message in claimed.Where(m => m.Attempts == 1))
-        {
-            metrics.QueueLag(now - message.CreatedAt);
-        }
-
-        var toCall = await WithoutRefusedAsync(live, now);
         // Sent again after a hold that no status ended: the provider may have the previous attempt too.
         metrics.PossibleDuplicates(toCall.Count(m => m.Resend));
 
         // From here each call runs to completion even during shutdown: abandoning it would leave its outcome unknown.
         // Only a message still waiting for its slot is handed back when the dispatcher stops.
-        var calls = toCall.Select(message => CallAsync(message, slots[message.Id], traces[message.Id])).ToList();
+        var calls = toCall.Select((message, index) => CallAsync(message, grant.Slot(index), grant.Interval, traces[message.Id])).ToList();
         // Test messages are answered while the live calls are under way: neither waits for the other, and a failure
         // of one never keeps the other's outcomes from being recorded.
         var simulated = testSender.SendAsync([.. claimed.Where(TestProvider.IsTest)], now);
@@ -100,13 +106,29 @@ public sealed class MessageSender(
             await Task.WhenAny(calls);
             var finished = calls.Where(c => c.IsCompleted).ToList();
             calls.RemoveAll(finished.Contains);
-            await RecordAsync(finished.Select(c => c.Result).ToList());
+            await RecordAsync(grant, finished.Select(c => c.Result).ToList());
+        }
+
+        if (stopping.ApplicationStopping.IsCancellationRequested)
+        {
+            // The slots of the messages handed back go back too, so the other dispatchers need not wait them out.
+            await gate.ReleaseAsync(grant, Now());
         }
 
         await simulated;
     }
 
-    /// <summary>The claimed messages the policy lets us call; the others get its decision at once, and their slots back.</summary>
+    /// <summary>
+    /// Hands back messages the dispatcher stopped before it had slots for: claimed only to be made due again at once,
+    /// so another dispatcher sends them without waiting for the lost-command sweep.
+    /// </summary>
+    private async Task HandBackAsync(IReadOnlyList<long> ids, DateTime now, CancellationToken cancellationToken)
+    {
+        var claimed = await store.ClaimAsync(ids, now, now + _retry.ClaimLease, cancellationToken);
+        await writer.WriteAsync([.. claimed.Select(m => (m, (SendDecision)new SendDecision.HandBack()))], now);
+    }
+
+    /// <summary>The claimed messages the policy lets us call; the others get its decision at once.</summary>
     private async Task<List<ClaimedMessage>> WithoutRefusedAsync(IReadOnlyList<ClaimedMessage> claimed, DateTime now)
     {
         var refused = claimed
@@ -119,14 +141,13 @@ public sealed class MessageSender(
             return [.. claimed];
         }
 
-        gate.ReturnSlots(refused.Count);
         await writer.WriteAsync(refused, now);
         return [.. claimed.Except(refused.Select(r => r.Message))];
     }
 
     /// <summary>Waits for the message's slot and calls the provider; never throws, so every outcome gets recorded.</summary>
     private async Task<(ClaimedMessage Message, SendOutcome Outcome, ActivityContext Call)> CallAsync(ClaimedMessage message,
-        DateTime slot, ActivityContext trace)
+        DateTime slot, TimeSpan interval, ActivityContext trace)
     {
         // Commands are consumed in batches; this span puts the provider call back into the message's own trace.
         using var activity = Source.StartActivity("send message", ActivityKind.Internal, trace);
@@ -134,18 +155,29 @@ public sealed class MessageSender(
         var call = activity?.Context ?? default;
         try
         {
-            var wait = slot - Now();
-            if (wait > TimeSpan.Zero && !await WaitUnlessStoppingAsync(wait))
+            if (!await WaitUnlessStoppingAsync(slot))
             {
-                return (message, SendOutcome.NotCalled(FailureKind.Stopping, "The dispatcher stopped before the call"), call);
+                return (message, Stopped, call);
             }
 
-            if (gate.PausedUntil(Now()) is not null)
+            try
             {
-                return (message, SendOutcome.NotCalled(FailureKind.Paused, "Sending paused: the provider rejected our credentials"), call);
-            }
+                if (!await WaitUnlessStoppingAsync(await gate.TurnAsync(slot, interval)))
+                {
+                    return (message, Stopped, call);
+                }
 
-            return (message, await client.SendAsync(ToOutgoing(message), CancellationToken.None), call);
+                if (gate.PausedUntil(Now()) is not null)
+                {
+                    return (message, SendOutcome.NotCalled(FailureKind.Paused, "Sending paused: the provider rejected our credentials"), call);
+                }
+
+                return (message, await client.SendAsync(ToOutgoing(message), CancellationToken.None), call);
+            }
+            finally
+            {
+                gate.CallReturned();
+            }
         }
         catch (Exception exception)
         {
@@ -156,9 +188,15 @@ public sealed class MessageSender(
         }
     }
 
-    /// <summary>False when the dispatcher began stopping before the wait was over.</summary>
-    private async Task<bool> WaitUnlessStoppingAsync(TimeSpan wait)
+    /// <summary>False when the dispatcher began stopping before <paramref name="until"/>.</summary>
+    private async Task<bool> WaitUnlessStoppingAsync(DateTime until)
     {
+        var wait = until - Now();
+        if (wait <= TimeSpan.Zero)
+        {
+            return true;
+        }
+
         try
         {
             await Task.Delay(wait, time, stopping.ApplicationStopping);
@@ -171,12 +209,13 @@ public sealed class MessageSender(
     }
 
     /// <summary>The gate learns from each outcome first, so the policy sees the pause a rejection has just started.</summary>
-    private async Task RecordAsync(IReadOnlyList<(ClaimedMessage Message, SendOutcome Outcome, ActivityContext Call)> results)
+    private async Task RecordAsync(PaceGrant grant,
+        IReadOnlyList<(ClaimedMessage Message, SendOutcome Outcome, ActivityContext Call)> results)
     {
         var now = Now();
         foreach (var outcome in results.Select(r => r.Outcome))
         {
-            Observe(outcome, now);
+            await ObserveAsync(grant, outcome, now);
         }
 
         var decisions = results
@@ -189,7 +228,7 @@ public sealed class MessageSender(
     private static SendDecision WithCall(SendDecision decision, ActivityContext call) =>
         decision is SendDecision.Accept accept ? accept with { CallTrace = call } : decision;
 
-    private void Observe(SendOutcome outcome, DateTime now)
+    private async Task ObserveAsync(PaceGrant grant, SendOutcome outcome, DateTime now)
     {
         if (outcome.Accepted)
         {
@@ -204,7 +243,7 @@ public sealed class MessageSender(
         }
         else if (outcome.Kind == FailureKind.Throughput)
         {
-            gate.ThroughputExceeded();
+            await gate.ThroughputExceededAsync(grant);
         }
     }
 

@@ -1,35 +1,44 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
+using Npgsql;
 
 namespace GovSg.Dispatcher.Sending;
 
 /// <summary>
-/// Guards the provider: paces calls to this dispatcher's share of the number's throughput, halves the pace when the
-/// provider says it is exceeded (recovering gradually), and pauses all sending while the provider rejects our
-/// credentials — so a broken token does not burn agencies' messages — reporting unhealthy until a call succeeds.
+/// Guards the provider: paces calls by the number's one schedule (<see cref="PaceSchedule"/>, shared by every
+/// dispatcher through <see cref="PaceStore"/>), cuts the pace when the provider says it is exceeded, and pauses all
+/// sending while the provider rejects our credentials — so a broken token does not burn agencies' messages — reporting
+/// unhealthy until a call succeeds.
 /// </summary>
-public sealed class ProviderGate(IOptions<WhatsAppOptions> whatsApp, IOptions<RetryOptions> retry, TimeProvider time) : IHealthCheck
+public sealed class ProviderGate(
+    PaceStore store,
+    IOptions<WhatsAppOptions> whatsApp,
+    IOptions<RetryOptions> retry,
+    TimeProvider time,
+    ILogger<ProviderGate> logger) : IHealthCheck, IDisposable
 {
-    private static readonly TimeSpan RecoveryStep = TimeSpan.FromSeconds(5);
-
     private readonly Lock _lock = new();
+    private readonly PaceSchedule _schedule = new(whatsApp.Value.MessagesPerSecond);
+    // Batches ask for slots one at a time, so only one of them waits on a full schedule and asks again.
+    private readonly SemaphoreSlim _turn = new(1, 1);
     private readonly RetryOptions _retry = retry.Value;
-    private double _maxRate = whatsApp.Value.MessagesPerSecond;
-    private double _rate = whatsApp.Value.MessagesPerSecond;
-    private long _nextSlot;
-    private long _lastRateChange;
+    private PaceState? _seen;
+    private DateTime _lastTurn = DateTime.MinValue;
+    private readonly TaskCompletionSource _firstCallBack = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _firstCallMade;
     private DateTime _pausedUntil = DateTime.MinValue;
     private TimeSpan _pause = retry.Value.CredentialPause;
     private string? _credentialError;
 
-    /// <summary>The pace calls are held to now, in calls per second.</summary>
+    /// <summary>The pace calls are held to now, in calls per second, as this dispatcher last saw the schedule.</summary>
     public double CurrentRate
     {
         get
         {
+            var now = Now();
             lock (_lock)
             {
-                return _rate;
+                return _schedule.RateAt(_seen ?? _schedule.Start(now), now);
             }
         }
     }
@@ -44,53 +53,118 @@ public sealed class ProviderGate(IOptions<WhatsAppOptions> whatsApp, IOptions<Re
     }
 
     /// <summary>
-    /// Reserves the next call slot and says how long until it comes. Slots are spaced 1/rate apart, with up to one
-    /// second of burst; a reserved slot is kept even if the rate changes afterwards.
+    /// Reserves <paramref name="count"/> call slots in the number's schedule, waiting while it is full beyond its
+    /// horizon; null when the dispatcher began stopping first.
     /// </summary>
-    public TimeSpan ReserveSlot()
+    public async Task<PaceGrant?> ReserveAsync(int count, CancellationToken stopping)
     {
-        lock (_lock)
+        try
         {
-            var now = time.GetTimestamp();
-            Recover(now);
-            var interval = (long)(time.TimestampFrequency / _rate);
-            var slot = Math.Max(_nextSlot, now - time.TimestampFrequency);
-            _nextSlot = slot + interval;
-            return slot > now ? time.GetElapsedTime(now, slot) : TimeSpan.Zero;
+            await _turn.WaitAsync(stopping);
+        }
+        catch (OperationCanceledException)
+        {
+            return null;
+        }
+
+        try
+        {
+            while (true)
+            {
+                var now = Now();
+                var take = await ChangeAsync(now, state =>
+                {
+                    var take = _schedule.Take(state, count, now);
+                    return (take.State, take);
+                }, CancellationToken.None);
+                if (take.Grant is not null)
+                {
+                    return take.Grant;
+                }
+
+                await Task.Delay(take.RetryAt - now, time, stopping);
+            }
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            return null;
+        }
+        finally
+        {
+            _turn.Release();
         }
     }
 
-    /// <summary>Gives back slots reserved for calls that will not be made, so they do not hold later calls back.</summary>
-    public void ReturnSlots(int count)
+    /// <summary>
+    /// When a call whose slot has come may be made: this dispatcher's calls keep the schedule's spacing in real time, so
+    /// one held up (CPU, GC, a slow claim) catches up at the pace rather than making all its passed calls at once. The
+    /// dispatcher's first call goes alone: the calls behind its one-time set-up (connections, code compiled on first
+    /// use) would otherwise leave together once it is done.
+    /// </summary>
+    public async Task<DateTime> TurnAsync(DateTime slot, TimeSpan interval)
     {
-        if (count <= 0)
+        if (Interlocked.Exchange(ref _firstCallMade, 1) == 1)
+        {
+            await _firstCallBack.Task;
+        }
+
+        return TurnFor(slot, interval);
+    }
+
+    /// <summary>A call came back, whatever its outcome: the calls waiting behind the first may go.</summary>
+    public void CallReturned() => _firstCallBack.TrySetResult();
+
+    private DateTime TurnFor(DateTime slot, TimeSpan interval)
+    {
+        var now = Now();
+        lock (_lock)
+        {
+            _lastTurn = new[] { slot, now, _lastTurn + interval }.Max();
+            return _lastTurn;
+        }
+    }
+
+    /// <summary>Gives back the slots of <paramref name="grant"/> from <paramref name="from"/> on: no call will use them.</summary>
+    public async Task ReleaseAsync(PaceGrant grant, DateTime from)
+    {
+        var now = Now();
+        if (from >= grant.End || grant.End <= now)
         {
             return;
         }
 
-        lock (_lock)
+        try
         {
-            var interval = (long)(time.TimestampFrequency / _rate);
-            _nextSlot = Math.Max(_nextSlot - count * interval, time.GetTimestamp() - time.TimestampFrequency);
+            await ChangeAsync(now, state => (_schedule.Release(state, grant, from, now), true), CancellationToken.None);
+        }
+        catch (Exception exception) when (exception is NpgsqlException or TimeoutException)
+        {
+            // Slots not given back pass unused: the number is only slowed down, never overrun.
+            logger.LogWarning(exception, "Could not give back unused call slots; they pass unused");
         }
     }
 
-    /// <summary>Sets this dispatcher's share of the number's limit (see <see cref="ThroughputShare"/>).</summary>
-    public void SetShare(double messagesPerSecond)
+    /// <summary>The provider answered 130429 to a call made in <paramref name="grant"/>: the number is overrun.</summary>
+    public async Task ThroughputExceededAsync(PaceGrant grant)
     {
         lock (_lock)
         {
-            _rate = Math.Min(_rate * messagesPerSecond / _maxRate, messagesPerSecond);
-            _maxRate = messagesPerSecond;
+            // Most rejections of one overload come from calls reserved before its cut: those need no round trip.
+            if (_seen is not null && grant.TakenAt <= _seen.ThrottledAt)
+            {
+                return;
+            }
         }
-    }
 
-    public void ThroughputExceeded()
-    {
-        lock (_lock)
+        var now = Now();
+        try
         {
-            _rate = Math.Max(1, _rate / 2);
-            _lastRateChange = time.GetTimestamp();
+            await ChangeAsync(now, state => (_schedule.Throttled(state, grant, now), true), CancellationToken.None);
+        }
+        catch (Exception exception) when (exception is NpgsqlException or TimeoutException)
+        {
+            // The provider keeps saying so while the number is overrun; a later rejection cuts the pace instead.
+            logger.LogWarning(exception, "Could not cut the number's pace after a 130429");
         }
     }
 
@@ -135,12 +209,25 @@ public sealed class ProviderGate(IOptions<WhatsAppOptions> whatsApp, IOptions<Re
                 $"The provider rejects our credentials ({error}); sending is paused and messages are kept"));
     }
 
-    private void Recover(long now)
+    private async Task<T> ChangeAsync<T>(DateTime now, Func<PaceState, (PaceState State, T Result)> change,
+        CancellationToken cancellationToken)
     {
-        if (_rate < _maxRate && time.GetElapsedTime(_lastRateChange, now) >= RecoveryStep)
+        PaceState? seen = null;
+        var result = await store.ChangeAsync(_schedule.Start(now), state =>
         {
-            _rate = Math.Min(_maxRate, _rate + _maxRate / 10);
-            _lastRateChange = now;
+            var changed = change(state);
+            seen = changed.State;
+            return changed;
+        }, cancellationToken);
+        lock (_lock)
+        {
+            _seen = seen;
         }
+
+        return result;
     }
+
+    private DateTime Now() => time.GetUtcNow().UtcDateTime;
+
+    public void Dispose() => _turn.Dispose();
 }

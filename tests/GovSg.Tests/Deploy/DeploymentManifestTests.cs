@@ -447,8 +447,9 @@ public sealed partial class DeploymentManifestTests
     }
 
     /// <remarks>
-    /// WhatsApp:MessagesPerSecond is the number's whole limit, which the live Dispatchers divide between them
-    /// (ThroughputShare), so it must be the number's limit however many pods an autoscaler or compose runs.
+    /// WhatsApp:MessagesPerSecond is the number's whole limit, paced as one schedule that every Dispatcher reserves its
+    /// calls from (PaceSchedule, provider_pace), so it must be the number's limit however many pods an autoscaler or
+    /// compose runs.
     /// </remarks>
     [Test]
     public void DispatcherRate_IsAtMostTheNumbersLimit_WhichTheDispatchersShare()
@@ -458,9 +459,9 @@ public sealed partial class DeploymentManifestTests
             CultureInfo.InvariantCulture);
         var simulatorLimit = int.Parse(ComposeEnvironment(Compose.Value["services"]["simulator"])["Simulator__MessagesPerSecond"],
             CultureInfo.InvariantCulture);
-        var sharing = File.ReadAllText(RepoPath("Dispatcher", "Sending", "ThroughputShare.cs"));
+        var sharing = File.ReadAllText(RepoPath("Dispatcher", "Sending", "PaceStore.cs"));
 
-        Assert.That(sharing, Does.Contain("MessagesPerSecond /"), "the Dispatchers still divide the limit between them");
+        Assert.That(sharing, Does.Contain("WHERE phone_number_id = @number"), "the Dispatchers still pace the number as one");
         Assert.That(kubernetes, Is.LessThanOrEqualTo(NumberMessagesPerSecond), "Kubernetes: a default number's limit");
         Assert.That(compose, Is.LessThanOrEqualTo(simulatorLimit), "compose: the simulator's number's limit");
     }

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using Dapper;
 using GovSg.Contracts;
+using GovSg.Dispatcher.Sending;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -40,8 +41,8 @@ public sealed class DeliveryGuaranteeTests
     public async Task Send_WhenMessagesWaitForTheirTurnLongerThanTheClaimLease_StillCallsTheProviderOncePerMessage()
     {
         var user = await Env.CreateUserAsync();
-        // A slow second dispatcher (2 calls/s once it shares the number's 4/s) whose bare lease (1 s) is shorter than
-        // the wait for its later slots; the fast one would take over any lapsed claim and send it too.
+        // A slow second dispatcher (4 calls/s) whose bare lease (1 s) is shorter than the wait for its later slots; the
+        // fast one would take over any lapsed claim and send it too.
         await using var slow = await Env.StartDispatcherAsync(new Dictionary<string, string?>
         {
             ["WhatsApp:MessagesPerSecond"] = "4",
@@ -60,14 +61,12 @@ public sealed class DeliveryGuaranteeTests
     public async Task Dispatcher_WhenStoppedWithMessagesWaitingForTheirTurn_HandsThemBackAtOnce()
     {
         var user = await Env.CreateUserAsync();
-        // A slow second dispatcher (1 call/s once it shares the number's 2/s) with a lease far longer than the test.
+        // A slow second dispatcher (2 calls/s) with a lease far longer than the test.
         var slow = await Env.StartDispatcherAsync(new Dictionary<string, string?>
         {
             ["WhatsApp:MessagesPerSecond"] = "2",
             ["Retry:ClaimLease"] = "00:05:00",
         });
-        var gate = slow.Services.GetRequiredService<GovSg.Dispatcher.Sending.ProviderGate>();
-        await Poll.UntilAsync(() => Task.FromResult(gate.CurrentRate), rate => rate <= 1);
         var recipients = Enumerable.Range(0, 30).Select(_ => TestRecipients.Next()).ToList();
         var ids = await SendToAsync(user, recipients);
         await Poll.UntilAsync(() => CountAsync(ids, "status = 'UNSENT' AND attempts = 1"), n => n >= 5);
@@ -103,22 +102,23 @@ public sealed class DeliveryGuaranteeTests
     }
 
     [Test]
-    public async Task Dispatchers_ShareTheNumbersThroughputLimitBetweenThem()
+    public async Task Dispatchers_ReserveCallSlotsFromTheNumbersOneSchedule_AndBothSlowDownOnA130429()
     {
-        var gate = Env.Dispatcher.Services.GetRequiredService<GovSg.Dispatcher.Sending.ProviderGate>();
-        double Rate() => gate.CurrentRate;
+        var gate = Env.Dispatcher.Services.GetRequiredService<ProviderGate>();
+        await using var second = await Env.StartDispatcherAsync();
+        var other = second.Services.GetRequiredService<ProviderGate>();
 
-        await using (var second = await Env.StartDispatcherAsync())
-        {
-            var other = second.Services.GetRequiredService<GovSg.Dispatcher.Sending.ProviderGate>();
-            // WhatsApp:MessagesPerSecond is 10,000 in tests: two live dispatchers pace at 5,000 each at most.
-            await Poll.UntilAsync(() => Task.FromResult(Rate() + other.CurrentRate), sum => sum <= 10_000);
-            Assert.That(Rate(), Is.LessThanOrEqualTo(5_000));
-            Assert.That(other.CurrentRate, Is.LessThanOrEqualTo(5_000));
-        }
+        var grants = await Task.WhenAll(Enumerable.Range(0, 20)
+            .Select(i => (i % 2 == 0 ? gate : other).ReserveAsync(50, CancellationToken.None)));
+        var slots = grants.SelectMany(g => Enumerable.Range(0, g!.Count).Select(g.Slot)).Order().ToList();
+        await gate.ThroughputExceededAsync(grants[^1]!);
+        var slowed = await other.ReserveAsync(1, CancellationToken.None);
 
-        Assert.That(await Poll.UntilAsync(() => Task.FromResult(Rate()), rate => rate > 5_000), Is.GreaterThan(5_000),
-            "the share grows back once the other dispatcher has left");
+        // WhatsApp:MessagesPerSecond is 10,000 in tests: one slot every 100 µs for both together (PostgreSQL keeps µs).
+        Assert.That(slots.Zip(slots.Skip(1), (a, b) => b - a), Is.All.GreaterThanOrEqualTo(TimeSpan.FromTicks(990)));
+        Assert.That(grants.Select(g => g!.Interval), Is.All.EqualTo(TimeSpan.FromTicks(1_000)));
+        Assert.That(slowed!.Interval, Is.EqualTo(TimeSpan.FromTicks(2_000)).Within(TimeSpan.FromTicks(200)),
+            "a 130429 met by one dispatcher halves the pace of the other");
     }
 
     [Test]

@@ -1,7 +1,9 @@
 using GovSg.Dispatcher.Sending;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
+using Npgsql;
 
 namespace GovSg.Tests.Unit;
 
@@ -64,86 +66,52 @@ public sealed class ProviderGateTests
     }
 
     [Test]
-    public void ThroughputExceeded_HalvesThePace_AndSetShareScalesIt()
-    {
-        var gate = Gate(messagesPerSecond: 80);
-
-        gate.ThroughputExceeded();
-        var halved = gate.CurrentRate;
-        gate.SetShare(40);
-
-        Assert.That(halved, Is.EqualTo(40));
-        Assert.That(gate.CurrentRate, Is.EqualTo(20), "still halved, now of the smaller share");
-    }
-
-    [Test]
-    public void ThroughputExceeded_ThePaceRecoversATenthOfTheShareEveryFiveSeconds()
+    public async Task TurnAsync_WhenCallsWakeLateTogether_SpacesThemAtThePaceInsteadOfAtOnce()
     {
         var clock = new FakeTimeProvider(Now);
-        var gate = Gate(messagesPerSecond: 80, clock);
-        gate.ThroughputExceeded();
+        var gate = Gate(clock);
+        var interval = TimeSpan.FromMilliseconds(12.5);
+        var slots = Enumerable.Range(0, 40).Select(i => Now + interval * i).ToList();
+        gate.CallReturned();
 
-        clock.Advance(TimeSpan.FromSeconds(4.9));
-        gate.ReserveSlot();
-        var tooSoon = gate.CurrentRate;
-        clock.Advance(TimeSpan.FromSeconds(0.1));
-        gate.ReserveSlot();
-        var oneStep = gate.CurrentRate;
-        for (var step = 0; step < 10; step++)
+        var onTime = new List<DateTime>();
+        foreach (var slot in slots.Take(20))
         {
-            clock.Advance(TimeSpan.FromSeconds(5));
-            gate.ReserveSlot();
+            clock.SetUtcNow(slot + TimeSpan.FromMilliseconds(1));
+            onTime.Add(await gate.TurnAsync(slot, interval));
         }
 
-        Assert.That(tooSoon, Is.EqualTo(40));
-        Assert.That(oneStep, Is.EqualTo(48));
-        Assert.That(gate.CurrentRate, Is.EqualTo(80), "never above the share");
-    }
-
-    [Test]
-    public void ReserveSlot_HoldsCallsToTheRateAfterAOneSecondBurst()
-    {
-        var gate = Gate(messagesPerSecond: 50, new FakeTimeProvider(Now));
-
-        var waits = Enumerable.Range(0, 100).Select(_ => gate.ReserveSlot()).ToList();
-
-        // The clock stands still: 51 go at once (a second's burst and the slot due now), the rest 20 ms apart.
-        Assert.That(waits.Take(51), Is.All.EqualTo(TimeSpan.Zero));
-        Assert.That(waits[51], Is.EqualTo(TimeSpan.FromMilliseconds(20)));
-        Assert.That(waits[99], Is.EqualTo(TimeSpan.FromMilliseconds(980)));
-    }
-
-    [Test]
-    public void ReserveSlot_AfterTheClockCaughtUp_HasNoWait()
-    {
-        var clock = new FakeTimeProvider(Now);
-        var gate = Gate(messagesPerSecond: 50, clock);
-        for (var i = 0; i < 100; i++)
-        {
-            gate.ReserveSlot();
-        }
-
+        // Held up for a second, the other 20 woke together: their slots had all passed.
         clock.Advance(TimeSpan.FromSeconds(1));
+        var late = await Task.WhenAll(slots.Skip(20).Select(slot => gate.TurnAsync(slot, interval)));
 
-        Assert.That(gate.ReserveSlot(), Is.EqualTo(TimeSpan.Zero));
+        Assert.That(onTime, Is.EqualTo(slots.Take(20).Select(slot => slot + TimeSpan.FromMilliseconds(1))),
+            "a call on time is made at once, and a timer's lag does not add up");
+        var now = clock.GetUtcNow().UtcDateTime;
+        Assert.That(late, Is.EqualTo(Enumerable.Range(0, 20).Select(i => now + interval * i)));
     }
 
     [Test]
-    public void ReturnSlots_LetsTheNextCallsHaveTheSlotsThatWentUnused()
+    public async Task TurnAsync_TheFirstCallGoesAlone_TheOthersWhenItCameBack()
     {
-        var gate = Gate(messagesPerSecond: 50, new FakeTimeProvider(Now));
-        for (var i = 0; i < 100; i++)
-        {
-            gate.ReserveSlot();
-        }
+        var gate = Gate();
+        var interval = TimeSpan.FromMilliseconds(12.5);
 
-        gate.ReturnSlots(50);
+        var first = gate.TurnAsync(Now, interval);
+        var others = Enumerable.Range(1, 5).Select(i => gate.TurnAsync(Now, interval)).ToList();
+        var waited = others.All(turn => !turn.IsCompleted);
+        gate.CallReturned();
 
-        Assert.That(gate.ReserveSlot(), Is.EqualTo(TimeSpan.Zero), "without the return it would be 1 s away");
+        Assert.That(first.IsCompleted, Is.True);
+        Assert.That(waited, Is.True, "the first call's set-up would otherwise hold them all and release them together");
+        Assert.That(await Task.WhenAll(others), Is.EqualTo(Enumerable.Range(1, 5).Select(i => Now + interval * i)));
     }
 
-    private static ProviderGate Gate(int messagesPerSecond = 80, TimeProvider? time = null) => new(
-        Options.Create(new WhatsAppOptions { MessagesPerSecond = messagesPerSecond }),
+    private static ProviderGate Gate(FakeTimeProvider? clock = null) => new(
+        // The pace lives in PostgreSQL (PaceScheduleTests, ProviderPaceTests); these tests never reach it.
+        new PaceStore(NpgsqlDataSource.Create("Host=unused"), Options.Create(new WhatsAppOptions())),
+        Options.Create(new WhatsAppOptions()),
         Options.Create(new RetryOptions()),
-        time ?? new FakeTimeProvider(Now));
+        clock ?? new FakeTimeProvider(Now),
+        NullLogger<ProviderGate>.Instance);
 }

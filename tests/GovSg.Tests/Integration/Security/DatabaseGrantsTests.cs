@@ -27,7 +27,7 @@ public sealed partial class DatabaseGrantsTests
             "every table needs a grant decision in Api/Database/grants.sql (GRANTs for the roles that use it, or a REVOKE)");
     }
 
-    [TestCase("INSERT INTO dispatcher_instances (instance_id, heartbeat_at) VALUES ('intruder', now())")]
+    [TestCase("UPDATE provider_pace SET next_slot = now() + interval '1 hour'")]
     [TestCase("DELETE FROM pending_status_events")]
     [TestCase("DELETE FROM messages WHERE id = -1")]
     [TestCase("UPDATE users SET disabled_at = NULL WHERE id = -1")]

@@ -9,11 +9,11 @@ namespace GovSg.Api.Messages;
 /// <summary>
 /// Publishes the send command for a message that is already committed, never holding the request for the broker
 /// longer than <see cref="RabbitMqOptions.PublishTimeout"/> and not at all while the bus is known to be down: a 5xx
-/// after the commit would invite a second send (SPEC §8). A command that could not be published waits here and goes
-/// out as soon as the bus's endpoint is ready again (the broker is back), not when the lost-command sweep would find
-/// it; the sweep stays the safety net for commands this replica could not keep (it stopped, or too many waited).
+/// after the commit would invite a second send (SPEC §8). A command that could not be published waits here, and a
+/// drain publishes what waits as soon as the broker takes it again — not when the lost-command sweep would find it;
+/// the sweep stays the safety net for commands this replica could not keep (it stopped, or too many waited).
 /// </summary>
-public sealed class CommandPublisher : IReceiveEndpointObserver
+public sealed class CommandPublisher : IReceiveEndpointObserver, IDisposable
 {
     /// <summary>
     /// Ids per batch command: a Dispatcher claims each command's messages in one statement, as it claims a batch of
@@ -24,20 +24,34 @@ public sealed class CommandPublisher : IReceiveEndpointObserver
     /// <summary>About half an hour of a full number's traffic; beyond it the sweeper re-publishes what waits.</summary>
     public const int MaxWaiting = 100_000;
 
+    /// <summary>
+    /// How soon a drain asks a broker that refused again. MassTransit's own reconnection backs off to 30 s, too slow
+    /// to publish within seconds of the broker's return (SPEC §8); a publish connects at once, and costs a refused
+    /// connection while the broker is down. Only a replica with commands waiting asks, so an idle one stays idle.
+    /// </summary>
+    private static readonly TimeSpan AskAgainAfter = TimeSpan.FromSeconds(1);
+
     private readonly IBusControl _bus;
     private readonly ApiMetrics _metrics;
     private readonly ILogger<CommandPublisher> _logger;
     private readonly TimeSpan _timeout;
+    private readonly CancellationToken _stopping;
     private readonly ConcurrentQueue<long> _waiting = new();
+    private readonly SemaphoreSlim _reconnected = new(0, 1);
     private int _waitingCount;
     private int _draining;
 
-    public CommandPublisher(IBusControl bus, IOptions<RabbitMqOptions> options, ApiMetrics metrics, ILogger<CommandPublisher> logger)
+    // MassTransit drops what is published before the bus has first connected: until then a drain only waits.
+    private volatile bool _connectedOnce;
+
+    public CommandPublisher(IBusControl bus, IOptions<RabbitMqOptions> options, ApiMetrics metrics, IHostApplicationLifetime lifetime,
+        ILogger<CommandPublisher> logger)
     {
         _bus = bus;
         _metrics = metrics;
         _logger = logger;
         _timeout = options.Value.PublishTimeout;
+        _stopping = lifetime.ApplicationStopping;
         // Observed from here rather than registered with the bus, which would need this publisher to build the bus.
         bus.ConnectReceiveEndpointObserver(this);
     }
@@ -49,16 +63,19 @@ public sealed class CommandPublisher : IReceiveEndpointObserver
     public Task PublishAsync(IReadOnlyList<long> messageIds, CancellationToken cancellationToken) =>
         Task.WhenAll(messageIds.Chunk(IdsPerCommand).Select(ids => PublishAsync(new SendMessages(ids), ids, cancellationToken)));
 
-    /// <summary>The bus's endpoint (re)connected: the broker accepts again, so what waited is published now.</summary>
+    /// <summary>The bus's endpoint reconnected: a drain waiting to ask the broker again asks now.</summary>
     public Task Ready(ReceiveEndpointReady ready)
     {
-        if (Volatile.Read(ref _waitingCount) > 0)
+        _connectedOnce = true;
+        if (_reconnected.CurrentCount == 0)
         {
-            _ = PublishWaitingAsync();
+            _reconnected.Release();
         }
 
         return Task.CompletedTask;
     }
+
+    public void Dispose() => _reconnected.Dispose();
 
     public Task Stopping(ReceiveEndpointStopping stopping) => Task.CompletedTask;
 
@@ -71,11 +88,13 @@ public sealed class CommandPublisher : IReceiveEndpointObserver
     {
         // The bus's own endpoint follows the connection (MessagingExtensions): while it is down, waiting for the
         // broker would hold every request for the full timeout.
-        if (!BusIsUp())
+        if (_bus.CheckHealth().Status != BusHealthStatus.Healthy)
         {
             Wait(ids);
             return;
         }
+
+        _connectedOnce = true;
 
         try
         {
@@ -85,26 +104,20 @@ public sealed class CommandPublisher : IReceiveEndpointObserver
         {
             _logger.LogWarning(exception, "Publishing {Command} failed; it is published when the broker is back", command);
             Wait(ids);
-            // The broker may have come back while this publish failed, after its recovery was handled.
-            if (BusIsUp())
-            {
-                _ = PublishWaitingAsync();
-            }
         }
     }
 
     /// <summary>
-    /// A publish whose broker is stopping may ignore its token (it waits for a confirm that never comes), so the wait
-    /// itself is bounded: the request is answered, and the command waits for the broker's return.
+    /// A publish whose broker is stopping may ignore its token (it waits for a confirm that never comes) or block before
+    /// it returns a task, so it runs apart and the wait itself is bounded: the request is answered, and the command waits
+    /// for the broker's return.
     /// </summary>
     private async Task PublishWithinTimeoutAsync<TCommand>(TCommand command, CancellationToken cancellationToken) where TCommand : class
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(_timeout);
-        await _bus.Publish(command, timeout.Token).WaitAsync(timeout.Token);
+        await Task.Run(() => _bus.Publish(command, timeout.Token), timeout.Token).WaitAsync(timeout.Token);
     }
-
-    private bool BusIsUp() => _bus.CheckHealth().Status == BusHealthStatus.Healthy;
 
     private void Wait(IReadOnlyList<long> ids)
     {
@@ -119,41 +132,64 @@ public sealed class CommandPublisher : IReceiveEndpointObserver
 
             _waiting.Enqueue(id);
         }
+
+        StartDrain();
     }
 
-    /// <summary>Publishes every waiting command, one drain at a time; a failure puts the rest back for the next recovery.</summary>
-    private async Task PublishWaitingAsync()
+    private void StartDrain()
     {
-        if (Interlocked.Exchange(ref _draining, 1) == 1)
+        if (Interlocked.Exchange(ref _draining, 1) == 0)
         {
-            return;
+            _ = DrainAsync();
         }
+    }
 
+    /// <summary>Publishes every waiting command, asking again while the broker refuses, until none waits or the Api stops.</summary>
+    private async Task DrainAsync()
+    {
         var published = 0;
         try
         {
             while (Take() is { Length: > 0 } ids)
             {
+                if (!_connectedOnce)
+                {
+                    Put(ids);
+                    await _reconnected.WaitAsync(AskAgainAfter, _stopping);
+                    continue;
+                }
+
                 try
                 {
-                    await PublishWithinTimeoutAsync(new SendMessages(ids), CancellationToken.None);
+                    await PublishWithinTimeoutAsync(new SendMessages(ids), _stopping);
                     published += ids.Length;
                 }
-                catch (Exception exception)
+                catch (Exception exception) when (!_stopping.IsCancellationRequested)
                 {
-                    _logger.LogWarning(exception, "Publishing waiting commands failed; the rest wait for the broker's return");
+                    _logger.LogDebug(exception, "The broker did not take waiting commands; asking again");
                     Put(ids);
-                    return;
+                    await _reconnected.WaitAsync(AskAgainAfter, _stopping);
                 }
             }
         }
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        {
+            // Stopping: the sweeper re-publishes what still waits.
+        }
         finally
         {
-            Volatile.Write(ref _draining, 0);
             if (published > 0)
             {
                 _logger.LogInformation("Published {Count} command(s) that waited for the broker", published);
             }
+
+            Volatile.Write(ref _draining, 0);
+        }
+
+        // A command may have come to wait between the last Take and the end of this drain.
+        if (Volatile.Read(ref _waitingCount) > 0 && !_stopping.IsCancellationRequested)
+        {
+            StartDrain();
         }
     }
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
+using Dapper;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -41,7 +42,8 @@ public sealed class RecoveryTests
         var answeredIn = started.Elapsed;
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Created));
-        Assert.That(answeredIn, Is.LessThan(TimeSpan.FromSeconds(1)), "a known-down broker is not waited for");
+        // Far below the publish timeout, with room for a slow machine: a request that waited would take all 30 s.
+        Assert.That(answeredIn, Is.LessThan(LongPublishTimeout / 3), "a known-down broker is not waited for");
 
         broker.Restore();
         var restored = Stopwatch.StartNew();
@@ -68,11 +70,16 @@ public sealed class RecoveryTests
         }));
 
         Assert.That(answers.Select(a => a.StatusCode), Is.All.EqualTo(HttpStatusCode.Created));
-        Assert.That(answers.Max(a => a.Elapsed), Is.LessThan(TimeSpan.FromSeconds(2)), "held for a broker that stopped answering");
+        // Bounded by the publish timeout (plus the request's own work on a busy machine), not by the hung broker.
+        Assert.That(answers.Max(a => a.Elapsed), Is.LessThan(TimeSpan.FromSeconds(10)), "held for a broker that stopped answering");
 
         var stopping = Stopwatch.StartNew();
         await api.DisposeAsync();
         Assert.That(stopping.Elapsed, Is.LessThan(TimeSpan.FromSeconds(10)), "the Api stops while the broker hangs");
+
+        // Their commands left with the Api: the sweep would publish them in ten minutes, into some later test.
+        await using var connection = await Env.Database.OpenConnectionAsync();
+        await connection.ExecuteAsync("DELETE FROM messages WHERE user_id = @id", new { id = user.Id });
     }
 
     [Test]

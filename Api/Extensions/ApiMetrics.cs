@@ -18,7 +18,7 @@ public sealed class ApiMetrics : IDisposable
     {
         _accepted = _meter.CreateCounter<long>("govsg.messages.accepted", description: "Messages stored as UNSENT");
         _deferred = _meter.CreateCounter<long>("govsg.commands.deferred",
-            description: "Send commands not published at acceptance (broker down or slow); the sweeper re-publishes them");
+            description: "Send commands not published at acceptance (broker down or slow); published when the broker is back");
         _webhookStatuses = _meter.CreateCounter<long>("govsg.webhook.statuses", description: "Provider statuses handed on");
         _webhookUnparsable = _meter.CreateCounter<long>("govsg.webhook.unparsable",
             description: "Correctly signed webhook bodies that could not be parsed (answered 200 and dropped)");

@@ -63,7 +63,7 @@ internal static class HostingExtensions
 
     /// <summary>MassTransit on RabbitMQ, with the service's own registrations (<paramref name="configure"/>).</summary>
     public static IHostApplicationBuilder AddRabbitMq(this IHostApplicationBuilder builder,
-        Action<IBusRegistrationConfigurator> configure)
+        Action<IBusRegistrationConfigurator> configure, Action<IRabbitMqBusFactoryConfigurator>? transport = null)
     {
         builder.Services.AddOptions<RabbitMqOptions>().BindConfiguration(RabbitMqOptions.SectionName)
             .ValidateDataAnnotations().ValidateOnStart();
@@ -85,6 +85,7 @@ internal static class HostingExtensions
                 // Bodies are just the contract's JSON, with MassTransit's metadata in AMQP headers: a SendMessage is
                 // ~30 bytes instead of a ~1 KB envelope, which is most of what the broker writes per message.
                 rabbit.UseRawJsonSerializer(isDefault: true);
+                transport?.Invoke(rabbit);
                 rabbit.ConfigureEndpoints(context);
             });
         });

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using GovSg.Api.Extensions;
 using GovSg.Contracts;
 using MassTransit;
@@ -6,51 +7,210 @@ using Microsoft.Extensions.Options;
 namespace GovSg.Api.Messages;
 
 /// <summary>
-/// Publishes the send command for a message that is already committed. Best effort by design: PostgreSQL is the
-/// source of truth, and the Dispatcher's sweeper re-publishes any UNSENT message whose command never arrived, so a
-/// broker outage costs latency, never a message — and never a 5xx after the commit (SPEC §8).
+/// Publishes the send command for a message that is already committed, never holding the request for the broker
+/// longer than <see cref="RabbitMqOptions.PublishTimeout"/> and not at all while the bus is known to be down: a 5xx
+/// after the commit would invite a second send (SPEC §8). A command that could not be published waits here, and a
+/// drain publishes what waits as soon as the broker takes it again — not when the lost-command sweep would find it;
+/// the sweep stays the safety net for commands this replica could not keep (it stopped, or too many waited).
 /// </summary>
-public sealed class CommandPublisher(
-    IBusControl bus,
-    IOptions<RabbitMqOptions> options,
-    ApiMetrics metrics,
-    ILogger<CommandPublisher> logger)
+public sealed class CommandPublisher : IReceiveEndpointObserver, IDisposable
 {
-    private readonly TimeSpan _timeout = options.Value.PublishTimeout;
-
     /// <summary>
     /// Ids per batch command: a Dispatcher claims each command's messages in one statement, as it claims a batch of
     /// single commands (50), so a batch of 1,000 costs 20 broker messages instead of 1,000.
     /// </summary>
     public const int IdsPerCommand = 50;
 
+    /// <summary>About half an hour of a full number's traffic; beyond it the sweeper re-publishes what waits.</summary>
+    public const int MaxWaiting = 100_000;
+
+    /// <summary>
+    /// How soon a drain asks a broker that refused again. MassTransit's own reconnection backs off to 30 s, too slow
+    /// to publish within seconds of the broker's return (SPEC §8); a publish connects at once, and costs a refused
+    /// connection while the broker is down. Only a replica with commands waiting asks, so an idle one stays idle.
+    /// </summary>
+    private static readonly TimeSpan AskAgainAfter = TimeSpan.FromSeconds(1);
+
+    private readonly IBusControl _bus;
+    private readonly ApiMetrics _metrics;
+    private readonly ILogger<CommandPublisher> _logger;
+    private readonly TimeSpan _timeout;
+    private readonly CancellationToken _stopping;
+    private readonly ConcurrentQueue<long> _waiting = new();
+    private readonly SemaphoreSlim _reconnected = new(0, 1);
+    private int _waitingCount;
+    private int _draining;
+
+    // MassTransit drops what is published before the bus has first connected: until then a drain only waits.
+    private volatile bool _connectedOnce;
+
+    public CommandPublisher(IBusControl bus, IOptions<RabbitMqOptions> options, ApiMetrics metrics, IHostApplicationLifetime lifetime,
+        ILogger<CommandPublisher> logger)
+    {
+        _bus = bus;
+        _metrics = metrics;
+        _logger = logger;
+        _timeout = options.Value.PublishTimeout;
+        _stopping = lifetime.ApplicationStopping;
+        // Observed from here rather than registered with the bus, which would need this publisher to build the bus.
+        bus.ConnectReceiveEndpointObserver(this);
+    }
+
     public Task PublishAsync(long messageId, CancellationToken cancellationToken) =>
-        PublishAsync(new SendMessage(messageId), cancellationToken);
+        PublishAsync(new SendMessage(messageId), [messageId], cancellationToken);
 
     /// <summary>Publishes the commands for messages accepted together, <see cref="IdsPerCommand"/> ids to a command.</summary>
     public Task PublishAsync(IReadOnlyList<long> messageIds, CancellationToken cancellationToken) =>
-        Task.WhenAll(messageIds.Chunk(IdsPerCommand).Select(ids => PublishAsync(new SendMessages(ids), cancellationToken)));
+        Task.WhenAll(messageIds.Chunk(IdsPerCommand).Select(ids => PublishAsync(new SendMessages(ids), ids, cancellationToken)));
 
-    private async Task PublishAsync<TCommand>(TCommand command, CancellationToken cancellationToken) where TCommand : class
+    /// <summary>The bus's endpoint reconnected: a drain waiting to ask the broker again asks now.</summary>
+    public Task Ready(ReceiveEndpointReady ready)
     {
-        // Skipping the publish while the bus is down keeps requests fast during an outage; waiting for the
-        // connection would hold every request for the full timeout.
-        if (bus.CheckHealth().Status != BusHealthStatus.Healthy)
+        _connectedOnce = true;
+        if (_reconnected.CurrentCount == 0)
         {
-            metrics.CommandDeferred();
+            _reconnected.Release();
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public void Dispose() => _reconnected.Dispose();
+
+    public Task Stopping(ReceiveEndpointStopping stopping) => Task.CompletedTask;
+
+    public Task Completed(ReceiveEndpointCompleted completed) => Task.CompletedTask;
+
+    public Task Faulted(ReceiveEndpointFaulted faulted) => Task.CompletedTask;
+
+    private async Task PublishAsync<TCommand>(TCommand command, IReadOnlyList<long> ids, CancellationToken cancellationToken)
+        where TCommand : class
+    {
+        // The bus's own endpoint follows the connection (MessagingExtensions): while it is down, waiting for the
+        // broker would hold every request for the full timeout.
+        if (_bus.CheckHealth().Status != BusHealthStatus.Healthy)
+        {
+            Wait(ids);
             return;
         }
 
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(_timeout);
+        _connectedOnce = true;
+
         try
         {
-            await bus.Publish(command, timeout.Token);
+            await PublishWithinTimeoutAsync(command, cancellationToken);
         }
-        catch (Exception exception) when (exception is not OperationCanceledException || timeout.IsCancellationRequested)
+        catch (Exception exception)
         {
-            metrics.CommandDeferred();
-            logger.LogWarning(exception, "Publishing {Command} failed; the sweeper will re-publish its messages", command);
+            _logger.LogWarning(exception, "Publishing {Command} failed; it is published when the broker is back", command);
+            Wait(ids);
+        }
+    }
+
+    /// <summary>
+    /// A publish whose broker is stopping may ignore its token (it waits for a confirm that never comes) or block before
+    /// it returns a task, so it runs apart and the wait itself is bounded: the request is answered, and the command waits
+    /// for the broker's return.
+    /// </summary>
+    private async Task PublishWithinTimeoutAsync<TCommand>(TCommand command, CancellationToken cancellationToken) where TCommand : class
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_timeout);
+        await Task.Run(() => _bus.Publish(command, timeout.Token), timeout.Token).WaitAsync(timeout.Token);
+    }
+
+    private void Wait(IReadOnlyList<long> ids)
+    {
+        foreach (var id in ids)
+        {
+            _metrics.CommandDeferred();
+            if (Interlocked.Increment(ref _waitingCount) > MaxWaiting)
+            {
+                Interlocked.Decrement(ref _waitingCount);
+                continue;
+            }
+
+            _waiting.Enqueue(id);
+        }
+
+        StartDrain();
+    }
+
+    private void StartDrain()
+    {
+        if (Interlocked.Exchange(ref _draining, 1) == 0)
+        {
+            _ = DrainAsync();
+        }
+    }
+
+    /// <summary>Publishes every waiting command, asking again while the broker refuses, until none waits or the Api stops.</summary>
+    private async Task DrainAsync()
+    {
+        var published = 0;
+        try
+        {
+            while (Take() is { Length: > 0 } ids)
+            {
+                if (!_connectedOnce)
+                {
+                    Put(ids);
+                    await _reconnected.WaitAsync(AskAgainAfter, _stopping);
+                    continue;
+                }
+
+                try
+                {
+                    await PublishWithinTimeoutAsync(new SendMessages(ids), _stopping);
+                    published += ids.Length;
+                }
+                catch (Exception exception) when (!_stopping.IsCancellationRequested)
+                {
+                    _logger.LogDebug(exception, "The broker did not take waiting commands; asking again");
+                    Put(ids);
+                    await _reconnected.WaitAsync(AskAgainAfter, _stopping);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        {
+            // Stopping: the sweeper re-publishes what still waits.
+        }
+        finally
+        {
+            if (published > 0)
+            {
+                _logger.LogInformation("Published {Count} command(s) that waited for the broker", published);
+            }
+
+            Volatile.Write(ref _draining, 0);
+        }
+
+        // A command may have come to wait between the last Take and the end of this drain.
+        if (Volatile.Read(ref _waitingCount) > 0 && !_stopping.IsCancellationRequested)
+        {
+            StartDrain();
+        }
+    }
+
+    private long[] Take()
+    {
+        var ids = new List<long>(IdsPerCommand);
+        while (ids.Count < IdsPerCommand && _waiting.TryDequeue(out var id))
+        {
+            Interlocked.Decrement(ref _waitingCount);
+            ids.Add(id);
+        }
+
+        return [.. ids];
+    }
+
+    private void Put(long[] ids)
+    {
+        foreach (var id in ids)
+        {
+            Interlocked.Increment(ref _waitingCount);
+            _waiting.Enqueue(id);
         }
     }
 }

@@ -1,6 +1,8 @@
 using GovSg.Contracts;
+using GovSg.Dispatcher.Extensions;
 using MassTransit;
 using Microsoft.Extensions.Options;
+using Npgsql;
 
 namespace GovSg.Dispatcher.Sending;
 
@@ -8,7 +10,10 @@ namespace GovSg.Dispatcher.Sending;
 /// Competing consumers on one quorum queue, taking commands in batches of up to 50 (or whatever arrived within 5 ms) so
 /// claims and acceptances are written a batch at a time; enough batches run at once to keep
 /// <see cref="WhatsAppOptions.MaxConcurrentSends"/> provider calls in flight, since each mostly waits on the provider.
-/// The short in-memory retry covers database hiccups only — provider failures are retried through PostgreSQL.
+/// Provider failures are retried through PostgreSQL; here a command is only retried in memory: until the database is
+/// back when it is away, a few times for anything else. A command that still fails is discarded rather than parked in
+/// an error queue nothing reads: it holds only an id, its message stays UNSENT in PostgreSQL, and the sweeper
+/// re-publishes it.
 /// </summary>
 public sealed class SendMessageConsumerDefinition : ConsumerDefinition<SendMessageConsumer>
 {
@@ -39,7 +44,14 @@ public sealed class SendMessageConsumerDefinition : ConsumerDefinition<SendMessa
             rabbit.SetQuorumQueue();
         }
 
-        endpointConfigurator.UseMessageRetry(retry => retry.Intervals(100, 500, 2_000));
+        endpointConfigurator.UseRetryWhileTheDatabaseIsAway();
+        endpointConfigurator.UseMessageRetry(retry =>
+        {
+            retry.Ignore<NpgsqlException>(RetryExtensions.IsDatabaseAway);
+            retry.Ignore<TimeoutException>();
+            retry.Intervals(100, 500, 2_000);
+        });
+        endpointConfigurator.DiscardFaultedMessages();
         consumerConfigurator.Options<BatchOptions>(batch => batch
             .SetMessageLimit(BatchSize)
             .SetTimeLimit(TimeSpan.FromMilliseconds(5))

@@ -1,15 +1,15 @@
 using GovSg.Contracts;
+using GovSg.Dispatcher.Extensions;
 using MassTransit;
-using Npgsql;
 
 namespace GovSg.Dispatcher.Statuses;
 
 /// <summary>
 /// Batches of up to 50 webhook deliveries (each one or many statuses), or whatever arrived within 20 ms, two at a
 /// time: statuses for one message usually arrive close together, and more batches in flight would mostly wait on each
-/// other's row locks. The in-memory retry covers transient failures — deadlocks, and database outages of up to about
-/// six minutes: Meta was answered 200 long ago and will not send these statuses again, so giving up early would
-/// silently lose a `failed`. Every event is idempotent, so a retried batch is harmless.
+/// other's row locks. Meta was answered 200 long ago and will not send these statuses again, so a batch that fails
+/// because the database is away (or a deadlock) is retried in memory until the database is back, however long that
+/// takes: giving up would silently lose a `failed`. Every event is idempotent, so a retried batch is harmless.
 /// </summary>
 public sealed class ProviderStatusConsumerDefinition : ConsumerDefinition<ProviderStatusConsumer>
 {
@@ -27,12 +27,7 @@ public sealed class ProviderStatusConsumerDefinition : ConsumerDefinition<Provid
             rabbit.SetQuorumQueue();
         }
 
-        endpointConfigurator.UseMessageRetry(retry =>
-        {
-            retry.Handle<NpgsqlException>(exception => exception.IsTransient);
-            retry.Handle<TimeoutException>();
-            retry.Exponential(20, TimeSpan.FromMilliseconds(50), TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(100));
-        });
+        endpointConfigurator.UseRetryWhileTheDatabaseIsAway();
         consumerConfigurator.Options<BatchOptions>(batch => batch
             .SetMessageLimit(BatchSize)
             .SetTimeLimit(TimeSpan.FromMilliseconds(20))

@@ -61,6 +61,18 @@ internal sealed class LatencyHistogram
         return Max;
     }
 
+    /// <summary>How many recordings exceed the given latency (to within a bucket, 1.6%).</summary>
+    public long CountAbove(TimeSpan latency)
+    {
+        long above = 0;
+        for (var index = IndexOf((long)latency.TotalMicroseconds) + 1; index < _counts.Length; index++)
+        {
+            above += Interlocked.Read(ref _counts[index]);
+        }
+
+        return above;
+    }
+
     private static int IndexOf(long microseconds)
     {
         if (microseconds < LinearBuckets)

@@ -78,6 +78,8 @@ internal sealed class LoadReport(CeilingResults? ceilings)
         }
 
         table.Add("POST latency max (ms)", Figures.Milliseconds(load.Latency.Count > 0 ? load.Latency.Max : null));
+        // SPEC §8: no request is held longer than this because of the broker.
+        table.Add("POST answered after 2 s", Figures.Count(load.Latency.CountAbove(TimeSpan.FromSeconds(2))));
         var errors = load.Statuses.Except(success).ToList();
         if (errors.Count == 0)
         {

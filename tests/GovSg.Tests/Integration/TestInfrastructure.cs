@@ -32,6 +32,19 @@ public sealed class TestInfrastructure : IAsyncDisposable
         _rabbitMq = rabbitMq;
     }
 
+    /// <summary>The running containers, for tests that change the broker's configuration (virtual hosts, policies).</summary>
+    public static TestInfrastructure Current { get; private set; } = null!;
+
+    /// <summary>Runs <c>rabbitmqctl</c> with these arguments in the broker's container.</summary>
+    public async Task RabbitMqCtlAsync(params string[] arguments)
+    {
+        var result = await _rabbitMq.ExecAsync(["rabbitmqctl", .. arguments]);
+        if (result.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"rabbitmqctl {string.Join(' ', arguments)}: {result.Stderr}");
+        }
+    }
+
     /// <summary>Starts both containers and points <see cref="TestSettings"/> at them.</summary>
     public static async Task<TestInfrastructure> StartAsync()
     {
@@ -76,6 +89,7 @@ public sealed class TestInfrastructure : IAsyncDisposable
             MaxPoolSize = 30,
         };
         TestSettings.Use(database.ConnectionString, new Uri(infrastructure._rabbitMq.GetConnectionString()));
+        Current = infrastructure;
         return infrastructure;
     }
 

@@ -1,0 +1,170 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using Dapper;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace GovSg.Tests.Integration;
+
+/// <summary>
+/// SPEC §8, recovering in seconds: a host loses the broker or the database (through a relay the test cuts, so the
+/// other tests keep theirs) and must neither hold agencies' requests nor wait for the sweeper once it is back.
+/// </summary>
+public sealed class RecoveryTests
+{
+    private static TestSystem Env => TestEnvironment.Current;
+
+    // The longest allowed: a request that waited on the broker would take this long.
+    private static readonly TimeSpan LongPublishTimeout = TimeSpan.FromSeconds(30);
+
+    // Far beyond the test: only the recovery itself can publish what waited, not the lost-command sweep.
+    private static readonly TimeSpan LongPickUpDeadline = TimeSpan.FromMinutes(10);
+
+    [Test]
+    public async Task Send_WhileTheBrokerIsDown_AnswersAtOnceAndIsPublishedWithinSecondsOfItsReturn()
+    {
+        var user = await Env.CreateUserAsync();
+        await using var broker = TcpRelay.Start(TestSettings.RabbitHost, TestSettings.RabbitPort);
+        var api = await StartApiBehindAsync(broker);
+        using var client = WithKey(api.CreateClient(), user.Key);
+        var bus = api.Services.GetRequiredService<IBusControl>();
+
+        broker.Cut();
+        var health = await Poll.UntilAsync(() => Task.FromResult(bus.CheckHealth().Status), s => s != BusHealthStatus.Healthy,
+            TimeSpan.FromSeconds(10));
+        Assert.That(health, Is.Not.EqualTo(BusHealthStatus.Healthy), "the Api must notice that the broker is gone");
+
+        var (local, _) = TestRecipients.Next();
+        var started = Stopwatch.StartNew();
+        var (response, body) = await MessageJson.PostAsync(client, MessageJson.OfficerCall(local));
+        var answeredIn = started.Elapsed;
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Created));
+        // Far below the publish timeout, with room for a slow machine: a request that waited would take all 30 s.
+        Assert.That(answeredIn, Is.LessThan(LongPublishTimeout / 3), "a known-down broker is not waited for");
+
+        broker.Restore();
+        var restored = Stopwatch.StartNew();
+        var message = await Poll.UntilAsync(() => MessageJson.GetMessageAsync(user.Client, body.Str("id")),
+            m => m.Str("status") != "UNSENT", TimeSpan.FromSeconds(20));
+        Assert.That(message.Str("status"), Is.Not.EqualTo("UNSENT"));
+        Assert.That(restored.Elapsed, Is.LessThan(TimeSpan.FromSeconds(10)), "published on the broker's return");
+    }
+
+    [Test]
+    public async Task Send_WhileTheBrokerStopsAnswering_IsHeldNoLongerThanThePublishTimeoutAndTheApiStopsInSeconds()
+    {
+        var user = await Env.CreateUserAsync();
+        await using var broker = TcpRelay.Start(TestSettings.RabbitHost, TestSettings.RabbitPort);
+        var api = await StartApiBehindAsync(broker, publishTimeout: TimeSpan.FromSeconds(1));
+        using var client = WithKey(api.CreateClient(), user.Key);
+
+        broker.Stall();
+        var answers = await Task.WhenAll(Enumerable.Range(0, 5).Select(async _ =>
+        {
+            var started = Stopwatch.StartNew();
+            var (response, _) = await MessageJson.PostAsync(client, MessageJson.OfficerCall(TestRecipients.Next().Local));
+            return (response.StatusCode, started.Elapsed);
+        }));
+
+        Assert.That(answers.Select(a => a.StatusCode), Is.All.EqualTo(HttpStatusCode.Created));
+        // Bounded by the publish timeout (plus the request's own work on a busy machine), not by the hung broker.
+        Assert.That(answers.Max(a => a.Elapsed), Is.LessThan(TimeSpan.FromSeconds(10)), "held for a broker that stopped answering");
+
+        var stopping = Stopwatch.StartNew();
+        await api.DisposeAsync();
+        Assert.That(stopping.Elapsed, Is.LessThan(TimeSpan.FromSeconds(10)), "the Api stops while the broker hangs");
+
+        // Their commands left with the Api: the sweep would publish them in ten minutes, into some later test.
+        await using var connection = await Env.Database.OpenConnectionAsync();
+        await connection.ExecuteAsync("DELETE FROM messages WHERE user_id = @id", new { id = user.Id });
+    }
+
+    [Test]
+    public async Task SendCommand_WhileTheDatabaseIsAway_IsRetriedUntilItIsBackWithoutRequeueingOrParking()
+    {
+        // A broker of the test's own (a virtual host) whose send queue drops a command requeued even once, so only a
+        // retry that keeps the command on its consumer can survive the outage.
+        var virtualHost = $"recovery-{Guid.NewGuid():N}";
+        await TestInfrastructure.Current.RabbitMqCtlAsync("add_vhost", virtualHost);
+        await TestInfrastructure.Current.RabbitMqCtlAsync("set_permissions", "-p", virtualHost, TestSettings.RabbitUsername,
+            ".*", ".*", ".*");
+        await TestInfrastructure.Current.RabbitMqCtlAsync("set_policy", "-p", virtualHost, "delivery-limit", "^send-message$",
+            """{"delivery-limit":1}""", "--apply-to", "queues");
+        var database = new Npgsql.NpgsqlConnectionStringBuilder(TestSettings.Postgres);
+        await using var relay = TcpRelay.Start(database.Host!, database.Port);
+        database.Host = "127.0.0.1";
+        database.Port = relay.Port;
+        database.Timeout = 2;
+        await Env.StartDispatcherAsync(new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Postgres"] = database.ConnectionString,
+            ["RabbitMq:VirtualHost"] = virtualHost,
+        });
+        var api = Env.StartApi(new Dictionary<string, string?>
+        {
+            ["RabbitMq:VirtualHost"] = virtualHost,
+            ["Messages:PickUpDeadline"] = LongPickUpDeadline.ToString("c", CultureInfo.InvariantCulture),
+        });
+        await TestSystem.WaitForBusAsync(api.Services);
+        var user = await Env.CreateUserAsync();
+        using var client = WithKey(api.CreateClient(), user.Key);
+
+        relay.Cut();
+        var (response, body) = await MessageJson.PostAsync(client, MessageJson.OfficerCall(TestRecipients.Next().Local));
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Created));
+        // An outage longer than a short in-memory retry (2.6 s), after which a command used to be parked.
+        await Task.Delay(TimeSpan.FromSeconds(5));
+        relay.Restore();
+        var restored = Stopwatch.StartNew();
+
+        var message = await Poll.UntilAsync(() => MessageJson.GetMessageAsync(user.Client, body.Str("id")),
+            m => m.Str("status") != "UNSENT", TimeSpan.FromSeconds(20));
+        Assert.That(message.Str("status"), Is.EqualTo("ACCEPTED").Or.EqualTo("SENT").Or.EqualTo("DELIVERED").Or.EqualTo("READ"));
+        Assert.That(restored.Elapsed, Is.LessThan(TimeSpan.FromSeconds(10)), "sent within seconds of the database's return");
+        Assert.That(await ErrorQueueDepthAsync(virtualHost), Is.Zero, "nothing parked in send-message_error");
+    }
+
+    private static async Task<uint> ErrorQueueDepthAsync(string virtualHost)
+    {
+        var factory = new RabbitMQ.Client.ConnectionFactory
+        {
+            HostName = TestSettings.RabbitHost,
+            Port = TestSettings.RabbitPort,
+            UserName = TestSettings.RabbitUsername,
+            Password = TestSettings.RabbitPassword,
+            VirtualHost = virtualHost,
+        };
+        await using var connection = await factory.CreateConnectionAsync();
+        await using var channel = await connection.CreateChannelAsync();
+        try
+        {
+            return (await channel.QueueDeclarePassiveAsync("send-message_error")).MessageCount;
+        }
+        catch (RabbitMQ.Client.Exceptions.OperationInterruptedException)
+        {
+            return 0;
+        }
+    }
+
+    private static async Task<Host<GovSg.Api.Program>> StartApiBehindAsync(TcpRelay broker, TimeSpan? publishTimeout = null)
+    {
+        var api = Env.StartApi(new Dictionary<string, string?>
+        {
+            ["RabbitMq:Host"] = "127.0.0.1",
+            ["RabbitMq:Port"] = broker.Port.ToString(CultureInfo.InvariantCulture),
+            ["RabbitMq:PublishTimeout"] = (publishTimeout ?? LongPublishTimeout).ToString("c", CultureInfo.InvariantCulture),
+            ["Messages:PickUpDeadline"] = LongPickUpDeadline.ToString("c", CultureInfo.InvariantCulture),
+        });
+        await TestSystem.WaitForBusAsync(api.Services);
+        return api;
+    }
+
+    private static HttpClient WithKey(HttpClient client, string key)
+    {
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        return client;
+    }
+}

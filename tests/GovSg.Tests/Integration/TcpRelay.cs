@@ -1,0 +1,171 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace GovSg.Tests.Integration;
+
+/// <summary>
+/// A loopback TCP relay in front of a real server (PostgreSQL, RabbitMQ), so one host of the test system can lose it
+/// while every other test keeps using the server: <see cref="Cut"/> drops every relayed connection and refuses new
+/// ones, as a stopped server would; <see cref="Stall"/> keeps the connections open but passes nothing on, as a server
+/// that is shutting down may; <see cref="Restore"/> accepts again on the same port, as a restarted one would.
+/// </summary>
+public sealed class TcpRelay : IAsyncDisposable
+{
+    private readonly string _targetHost;
+    private readonly int _targetPort;
+    private readonly Lock _gate = new();
+    private readonly List<TcpClient> _connections = [];
+    private readonly CancellationTokenSource _stopped = new();
+    private TcpListener? _listener;
+    private Task _accepting = Task.CompletedTask;
+    private TaskCompletionSource _flowing = Flowing();
+
+    private TcpRelay(string targetHost, int targetPort)
+    {
+        _targetHost = targetHost;
+        _targetPort = targetPort;
+    }
+
+    public int Port { get; private set; }
+
+    public static TcpRelay Start(string targetHost, int targetPort)
+    {
+        var relay = new TcpRelay(targetHost, targetPort);
+        relay.Listen(0);
+        return relay;
+    }
+
+    /// <summary>Holds every byte in both directions until <see cref="Cut"/>.</summary>
+    public void Stall()
+    {
+        lock (_gate)
+        {
+            _flowing = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+    }
+
+    /// <summary>Drops every connection and refuses new ones.</summary>
+    public void Cut()
+    {
+        lock (_gate)
+        {
+            _flowing.TrySetResult();
+            _flowing = Flowing();
+            _listener?.Stop();
+            _listener = null;
+            foreach (var connection in _connections)
+            {
+                connection.Client.LingerState = new LingerOption(true, 0);
+                connection.Dispose();
+            }
+
+            _connections.Clear();
+        }
+    }
+
+    /// <summary>Accepts connections again, on the same port.</summary>
+    public void Restore() => Listen(Port);
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stopped.CancelAsync();
+        Cut();
+        await _accepting.ContinueWith(_ => { }, TaskScheduler.Default);
+        _stopped.Dispose();
+    }
+
+    private void Listen(int port)
+    {
+        var listener = new TcpListener(IPAddress.Loopback, port);
+        listener.Start();
+        Port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        lock (_gate)
+        {
+            _listener = listener;
+        }
+
+        _accepting = AcceptAsync(listener);
+    }
+
+    private async Task AcceptAsync(TcpListener listener)
+    {
+        while (!_stopped.IsCancellationRequested)
+        {
+            TcpClient client;
+            try
+            {
+                client = await listener.AcceptTcpClientAsync(_stopped.Token);
+            }
+            catch (Exception exception) when (exception is SocketException or ObjectDisposedException or OperationCanceledException)
+            {
+                return;
+            }
+
+            _ = RelayAsync(client);
+        }
+    }
+
+    private async Task RelayAsync(TcpClient client)
+    {
+        var server = new TcpClient();
+        lock (_gate)
+        {
+            _connections.Add(client);
+            _connections.Add(server);
+        }
+
+        try
+        {
+            await server.ConnectAsync(_targetHost, _targetPort, _stopped.Token);
+            await Task.WhenAny(CopyAsync(client, server), CopyAsync(server, client));
+        }
+        catch (Exception exception) when (exception is SocketException or IOException or ObjectDisposedException
+                                              or OperationCanceledException or InvalidOperationException)
+        {
+            // A cut connection ends here; the other side sees it closed.
+        }
+        finally
+        {
+            lock (_gate)
+            {
+                _connections.Remove(client);
+                _connections.Remove(server);
+            }
+
+            client.Dispose();
+            server.Dispose();
+        }
+    }
+
+    private static TaskCompletionSource Flowing()
+    {
+        var flowing = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        flowing.SetResult();
+        return flowing;
+    }
+
+    private async Task CopyAsync(TcpClient from, TcpClient to)
+    {
+        var buffer = new byte[16 * 1024];
+        try
+        {
+            int read;
+            while ((read = await from.GetStream().ReadAsync(buffer, _stopped.Token)) > 0)
+            {
+                Task flowing;
+                lock (_gate)
+                {
+                    flowing = _flowing.Task;
+                }
+
+                await flowing;
+                await to.GetStream().WriteAsync(buffer.AsMemory(0, read), _stopped.Token);
+            }
+        }
+        catch (Exception exception) when (exception is SocketException or IOException or ObjectDisposedException
+                                              or OperationCanceledException or InvalidOperationException)
+        {
+            // Either side closing ends the relay of both directions.
+        }
+    }
+}

@@ -34,7 +34,9 @@ public sealed class DeliveryGuaranteeTests
         var finished = await Poll.UntilAsync(() => CountAsync(ids, "status <> 'UNSENT'"), n => n == ids.Length, TimeSpan.FromSeconds(30));
         Assert.That(finished, Is.EqualTo(ids.Length));
         Assert.That(await ProviderCallsPerRecipientAsync(recipients), Is.All.EqualTo(1));
-        Assert.That(await CountAsync(ids, "attempts = 1"), Is.EqualTo(ids.Length));
+        // No duplicate command ever claims a message again. The one second claim allowed is the reconciliation's: a
+        // call that reached no answer within the harness's 2 s timeout (a busy machine) is held, then sent again.
+        Assert.That(await CountAsync(ids, "attempts = 1 OR held_attempt = 1"), Is.EqualTo(ids.Length));
     }
 
     [Test]

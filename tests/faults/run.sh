@@ -65,6 +65,10 @@ wait_for() { # what, seconds: polls until the check passes; prints the time it d
   log "$check did not pass within ${seconds}s"; return 1
 }
 wait_for pg_up 60 >/dev/null
+# The migration runner grants each part's role its tables, so the roles must exist (SECURITY.md); the services here
+# connect as the owner, as the faults, not least privilege, are what this run is about.
+psql -qX -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$pg_port" -U govsg -d postgres -v api_password=govsg \
+  -v dispatcher_password=govsg -v operator_password=govsg -f "$root/deploy/local/database-roles.sql" >/dev/null
 wait_for rabbit_up 90 >/dev/null
 
 rand() { head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n'; }

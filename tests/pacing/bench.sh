@@ -39,6 +39,13 @@ export RabbitMq__Host=127.0.0.1 RabbitMq__Port=$((base + 2)) Auth__KeyPepper=$to
 export Webhooks__AppSecrets__0=$token WhatsApp__AccessToken=$token Logging__Console__FormatterName=simple
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 api() { (cd "$(bin Api)" && dotnet GovSg.Api.dll "$@"); }
+# The migration runner grants each part's role its tables, so the roles must exist first (SECURITY.md).
+for _ in $(seq 1 60); do
+  [ -f "$root/deploy/local/database-roles.sql" ] || break # a tree from before the roles
+  PGPASSWORD=govsg psql -qX -v ON_ERROR_STOP=1 -h 127.0.0.1 -p $((base + 1)) -U govsg -d postgres -v api_password=govsg \
+    -v dispatcher_password=govsg -v operator_password=govsg -f "$root/deploy/local/database-roles.sql" >/dev/null 2>&1 && break
+  sleep 1
+done
 for _ in $(seq 1 60); do api migrate >"$work/migrate.log" 2>&1 && break; sleep 1; done
 api admin user upsert --email bench@agency.gov.sg --agency Bench --rate-limit 1000 >/dev/null
 api admin template import --file "$root/deploy/local/templates.json" >/dev/null

@@ -66,7 +66,9 @@ public sealed class MessageSender(
         var now = Now();
         if (grant is null)
         {
-            await HandBackAsync([.. traces.Keys], now, cancellationToken);
+            // Stopping before any slot: the messages are left untouched (not claimed), so the lost-command sweep hands
+            // them to another dispatcher. Writing here could race the host disposing the database pool and leave a
+            // claim behind for its whole lease.
             return;
         }
 
@@ -116,16 +118,6 @@ public sealed class MessageSender(
         }
 
         await simulated;
-    }
-
-    /// <summary>
-    /// Hands back messages the dispatcher stopped before it had slots for: claimed only to be made due again at once,
-    /// so another dispatcher sends them without waiting for the lost-command sweep.
-    /// </summary>
-    private async Task HandBackAsync(IReadOnlyList<long> ids, DateTime now, CancellationToken cancellationToken)
-    {
-        var claimed = await store.ClaimAsync(ids, now, now + _retry.ClaimLease, cancellationToken);
-        await writer.WriteAsync([.. claimed.Select(m => (m, (SendDecision)new SendDecision.HandBack()))], now);
     }
 
     /// <summary>The claimed messages the policy lets us call; the others get its decision at once.</summary>

@@ -79,8 +79,7 @@ public static class MessageEndpoints
 
         using (document)
         {
-            var result = await sender.SendAsync(caller, document!.RootElement, IdempotencyKey(context.Request),
-                context.Features.Get<DeferredSendToken>(), cancellationToken);
+            var result = await sender.SendAsync(caller, document!.RootElement, IdempotencyKey(context.Request), cancellationToken);
             if (result.Error is not null)
             {
                 return result.Error;

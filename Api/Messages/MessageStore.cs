@@ -1,6 +1,5 @@
 using Dapper;
 using GovSg.Api.Database;
-using GovSg.Api.RateLimiting;
 using Npgsql;
 
 namespace GovSg.Api.Messages;
@@ -42,21 +41,15 @@ public sealed record NewMessage(
     byte[]? RequestHash,
     string KeyType);
 
-/// <summary>
-/// The outcome of a single send's insert: its id (null when another message holds its idempotency key, or when its
-/// token was refused) and, when it carried one, how its send token went.
-/// </summary>
-public sealed record InsertOutcome(long? Id, TakeOutcome? Token);
-
 public sealed class MessageStore : IAsyncDisposable
 {
     private readonly NpgsqlDataSource _dataSource;
-    private readonly Batcher<(NewMessage Message, DeferredSendToken? Token), InsertOutcome> _inserts;
+    private readonly Batcher<NewMessage, long?> _inserts;
 
     public MessageStore(NpgsqlDataSource dataSource)
     {
         _dataSource = dataSource;
-        _inserts = new Batcher<(NewMessage, DeferredSendToken?), InsertOutcome>(InsertBatchAsync, maxBatch: 200, concurrency: 4);
+        _inserts = new Batcher<NewMessage, long?>(InsertBatchAsync, maxBatch: 200, concurrency: 4);
     }
 
     public const string Columns = """
@@ -66,25 +59,14 @@ public sealed class MessageStore : IAsyncDisposable
 
     // Ids come from the identity sequence inside the statement, so each caller learns its own id even when a
     // conflicting idempotency key means its row was not inserted. Param names are \w+ (checked at template import), so
-    // a comma-joined list is a safe way to pass one text[] per row through unnest. A row with a bucket carries a single
-    // send's token (RateLimitStore.TakeCtes): the rows of one bucket take its tokens in arrival order, and a row whose
-    // token is refused, or whose bucket does not exist yet (granted is null), is not stored. Taking the token here
-    // saves the send a round trip and a commit of its own.
-    private const string InsertSql = $"""
+    // a comma-joined list is a safe way to pass one text[] per row through unnest.
+    private const string InsertSql = """
         WITH input AS (
             SELECT nextval('messages_id_seq') AS id, i.*
             FROM unnest(@userIds, @templateIds, @recipients, @params, @languageCodes, @templateNames, @paramOrders,
-                        @nows, @expiresAts, @sweepAts, @idempotencyKeys, @requestHashes, @keyTypes, @buckets, @perTokens, @bursts)
+                        @nows, @expiresAts, @sweepAts, @idempotencyKeys, @requestHashes, @keyTypes)
                  WITH ORDINALITY AS i(user_id, template_id, recipient, params, language_code, whatsapp_template_name,
-                                      param_order, now, expires_at, sweep_at, idempotency_key, request_hash, key_type, bucket,
-                                      per_token, burst, ord)
-        ), t AS (
-            SELECT user_id, bucket, count(*)::int AS wanted, 1 AS least, min(per_token) AS per_token, min(burst) AS burst
-            FROM input WHERE bucket IS NOT NULL GROUP BY user_id, bucket
-        ), {RateLimitStore.TakeCtes}, admitted AS (
-            SELECT input.*, taken.granted, taken.full_at,
-                   row_number() OVER (PARTITION BY input.user_id, input.bucket ORDER BY input.ord)::int AS place
-            FROM input LEFT JOIN taken ON taken.user_id = input.user_id AND taken.bucket = input.bucket
+                                      param_order, now, expires_at, sweep_at, idempotency_key, request_hash, key_type, ord)
         ), inserted AS (
             INSERT INTO messages (id, user_id, template_id, recipient, params, language_code, whatsapp_template_name,
                                   param_order, created_at, updated_at, idempotency_key, request_hash, expires_at,
@@ -93,16 +75,14 @@ public sealed class MessageStore : IAsyncDisposable
             SELECT id, user_id, template_id, recipient, params::jsonb, language_code, whatsapp_template_name,
                    string_to_array(param_order, ','), now, now, idempotency_key, request_hash, expires_at, now, sweep_at,
                    key_type
-            FROM admitted
-            WHERE bucket IS NULL OR place <= granted
+            FROM input
             ORDER BY ord
             ON CONFLICT (user_id, key_type, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
             RETURNING id
         )
-        SELECT CASE WHEN inserted.id IS NULL THEN NULL ELSE admitted.id END AS id, admitted.granted, admitted.full_at,
-               admitted.place
-        FROM admitted LEFT JOIN inserted USING (id)
-        ORDER BY admitted.ord
+        SELECT inserted.id
+        FROM input LEFT JOIN inserted USING (id)
+        ORDER BY input.ord
         """;
 
     // A key sees only the messages of its own type (SPEC §11.2): another type's message is not found, like another
@@ -146,80 +126,41 @@ public sealed class MessageStore : IAsyncDisposable
     private const string ListByUpdatedAscSql = $"{ListFilters} ORDER BY updated_at, id {Page}";
 
     /// <summary>
-    /// Stores the message as UNSENT, batched with concurrent requests into one statement and one commit, taking its
-    /// send token in the same statement when it carries one (the token's outcome is also recorded on it).
+    /// Stores the message as UNSENT, batched with concurrent requests into one statement and one commit; its id, or null
+    /// when another message already holds its idempotency key.
     /// </summary>
-    public async Task<InsertOutcome> InsertAsync(NewMessage message, DeferredSendToken? token)
-    {
-        var outcome = await _inserts.RunAsync((message, token));
-        if (token is not null)
-        {
-            token.Outcome = outcome.Token;
-        }
-
-        return outcome;
-    }
+    public Task<long?> InsertAsync(NewMessage message) => _inserts.RunAsync(message);
 
     public ValueTask DisposeAsync() => _inserts.DisposeAsync();
 
-    private async Task<IReadOnlyList<InsertOutcome>> InsertBatchAsync(IReadOnlyList<(NewMessage Message, DeferredSendToken? Token)> batch)
+    private async Task<IReadOnlyList<long?>> InsertBatchAsync(IReadOnlyList<NewMessage> batch)
     {
         await using var connection = await _dataSource.OpenConnectionAsync();
-        var rows = await InsertRowsAsync(connection, null, batch, CancellationToken.None);
-        var bucketless = batch.Where((item, i) => item.Token is not null && rows[i].Granted is null).ToList();
-        if (bucketless.Count > 0)
-        {
-            // A user's first send finds no bucket: it is created full, and those sends run again.
-            await RateLimitStore.AddBucketsAsync(connection, [.. bucketless.Select(item => (item.Token!.UserId, item.Token.Bucket)).Distinct()],
-                CancellationToken.None);
-            var again = new Queue<InsertedRow>(await InsertRowsAsync(connection, null, bucketless, CancellationToken.None));
-            rows = [.. rows.Select((row, i) => batch[i].Token is not null && row.Granted is null ? again.Dequeue() : row)];
-        }
-
-        var now = batch.Max(item => item.Message.Now);
-        return [.. batch.Select((item, i) => new InsertOutcome(rows[i].Id, item.Token is { } token
-            ? TokenBucket.SingleOutcome(token.Limit, rows[i].Granted!.Value, rows[i].FullAt!.Value, rows[i].Place, now)
-            : null))];
+        return await InsertAsync(connection, null, batch, CancellationToken.None);
     }
 
     /// <summary>
     /// Stores the messages as UNSENT in one statement, on the caller's connection and transaction; per message its id,
-    /// or null when another message already holds its idempotency key. Their tokens were taken before (a batch's).
+    /// or null when another message already holds its idempotency key. Their tokens were taken before.
     /// </summary>
     public static async Task<IReadOnlyList<long?>> InsertAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction,
         IReadOnlyList<NewMessage> batch, CancellationToken cancellationToken) =>
-        [.. (await InsertRowsAsync(connection, transaction, [.. batch.Select(m => (m, (DeferredSendToken?)null))], cancellationToken))
-            .Select(row => row.Id)];
-
-    private static async Task<IReadOnlyList<InsertedRow>> InsertRowsAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction,
-        IReadOnlyList<(NewMessage Message, DeferredSendToken? Token)> batch, CancellationToken cancellationToken)
-    {
-        var messages = batch.Select(item => item.Message).ToList();
-        var tokens = batch.Select(item => item.Token).ToList();
-        return [.. await connection.QueryAsync<InsertedRow>(new CommandDefinition(InsertSql, new
+        [.. await connection.QueryAsync<long?>(new CommandDefinition(InsertSql, new
         {
-            userIds = messages.Select(m => m.UserId).ToArray(),
-            templateIds = messages.Select(m => m.TemplateId).ToArray(),
-            recipients = messages.Select(m => m.Recipient).ToArray(),
-            @params = messages.Select(m => m.Params).ToArray(),
-            languageCodes = messages.Select(m => m.LanguageCode).ToArray(),
-            templateNames = messages.Select(m => m.WhatsAppTemplateName).ToArray(),
-            paramOrders = messages.Select(m => string.Join(',', m.ParamOrder)).ToArray(),
-            nows = messages.Select(m => m.Now).ToArray(),
-            expiresAts = messages.Select(m => m.ExpiresAt).ToArray(),
-            sweepAts = messages.Select(m => m.SweepAt).ToArray(),
-            idempotencyKeys = messages.Select(m => m.IdempotencyKey).ToArray(),
-            requestHashes = messages.Select(m => m.RequestHash).ToArray(),
-            keyTypes = messages.Select(m => m.KeyType).ToArray(),
-            buckets = tokens.Select(t => t?.Bucket).ToArray(),
-            perTokens = tokens.Select(t => t?.Limit.PerToken).ToArray(),
-            bursts = tokens.Select(t => t?.Limit.Burst).ToArray(),
-            now = messages.Max(m => m.Now),
+            userIds = batch.Select(m => m.UserId).ToArray(),
+            templateIds = batch.Select(m => m.TemplateId).ToArray(),
+            recipients = batch.Select(m => m.Recipient).ToArray(),
+            @params = batch.Select(m => m.Params).ToArray(),
+            languageCodes = batch.Select(m => m.LanguageCode).ToArray(),
+            templateNames = batch.Select(m => m.WhatsAppTemplateName).ToArray(),
+            paramOrders = batch.Select(m => string.Join(',', m.ParamOrder)).ToArray(),
+            nows = batch.Select(m => m.Now).ToArray(),
+            expiresAts = batch.Select(m => m.ExpiresAt).ToArray(),
+            sweepAts = batch.Select(m => m.SweepAt).ToArray(),
+            idempotencyKeys = batch.Select(m => m.IdempotencyKey).ToArray(),
+            requestHashes = batch.Select(m => m.RequestHash).ToArray(),
+            keyTypes = batch.Select(m => m.KeyType).ToArray(),
         }, transaction, cancellationToken: cancellationToken))];
-    }
-
-    /// <summary>One row of the insert: the id stored (or null), and its bucket's take when it carried a token.</summary>
-    private sealed record InsertedRow(long? Id, int? Granted, DateTime? FullAt, int Place);
 
     /// <summary>The user's messages of this key type with these ids (in no particular order); others are left out.</summary>
     public async Task<IReadOnlyList<MessageRow>> GetManyAsync(long userId, string keyType, long[] ids,

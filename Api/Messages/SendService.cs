@@ -28,8 +28,7 @@ public sealed class SendService(
 {
     private readonly TimeSpan _pickUpDeadline = options.Value.PickUpDeadline;
 
-    /// <param name="token">The send token to take with the insert; none when the caller took it already.</param>
-    public async Task<SendResult> SendAsync(Caller caller, JsonElement body, string? idempotencyKey, DeferredSendToken? token,
+    public async Task<SendResult> SendAsync(Caller caller, JsonElement body, string? idempotencyKey,
         CancellationToken cancellationToken)
     {
         byte[]? fingerprint = null;
@@ -50,7 +49,7 @@ public sealed class SendService(
         var (send, error) = await validator.ValidateAsync(caller.UserId, body, cancellationToken);
         return error is not null
             ? Failed(error)
-            : await AcceptAsync(caller, send!, idempotencyKey, fingerprint, token, cancellationToken);
+            : await AcceptAsync(caller, send!, idempotencyKey, fingerprint, cancellationToken);
     }
 
     /// <summary>What the insert stores for a valid send accepted now.</summary>
@@ -76,16 +75,11 @@ public sealed class SendService(
             now, now, null, null, null, null, null, null, null, MessageStatus.Unsent);
 
     private async Task<SendResult> AcceptAsync(Caller caller, ValidSend send, string? idempotencyKey, byte[]? fingerprint,
-        DeferredSendToken? token, CancellationToken cancellationToken)
+        CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow().UtcDateTime.TruncateToMilliseconds();
         var message = ToNewMessage(caller, send, now, idempotencyKey, fingerprint);
-        var (id, taken) = await messages.InsertAsync(message, token);
-        if (taken is { Granted: false })
-        {
-            return Failed(ApiError.RateLimited());
-        }
-
+        var id = await messages.InsertAsync(message);
         if (id is null)
         {
             // A concurrent request with the same key won the insert; PostgreSQL made us wait for its commit.
@@ -94,8 +88,7 @@ public sealed class SendService(
                 return replay;
             }
 
-            // The token was taken with the first insert.
-            id = (await messages.InsertAsync(message, null)).Id
+            id = await messages.InsertAsync(message)
                 ?? throw new InvalidOperationException("Idempotency key still taken after it was released");
         }
 

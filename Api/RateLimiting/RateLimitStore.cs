@@ -18,9 +18,14 @@ public sealed class RateLimitStore : IAsyncDisposable
     // least `least` are there (1 for coalesced single takes; all of them for a batch); `taken` returns what each got.
     // Refill is read from the stored time, so a refused take changes nothing but `granted`, and a replica whose clock
     // lags sees less room, never more. Rows are locked in key order first, so concurrent statements from several
-    // replicas cannot deadlock. Shared with the message insert, which takes single sends' tokens in its own statement.
-    public const string TakeCtes = """
-        locked AS (
+    // replicas cannot deadlock. The table is unlogged, so a take commits without waiting for the WAL and holds its
+    // row locks only for the statement: the message inserts, which wait for their commit to be flushed, lock nothing
+    // shared and are not serialised behind one another.
+    private const string TakeSql = """
+        WITH t AS (
+            SELECT * FROM unnest(@userIds, @buckets, @wanted, @least, @perTokens, @bursts)
+                AS t(user_id, bucket, wanted, least, per_token, burst)
+        ), locked AS (
             SELECT b.user_id, b.bucket FROM rate_limit_buckets b JOIN t USING (user_id, bucket)
             ORDER BY b.user_id, b.bucket FOR UPDATE OF b
         ), taken AS (
@@ -33,13 +38,6 @@ public sealed class RateLimitStore : IAsyncDisposable
             WHERE b.user_id = t.user_id AND b.bucket = t.bucket
             RETURNING b.user_id, b.bucket, b.granted, b.full_at
         )
-        """;
-
-    private const string TakeSql = $"""
-        WITH t AS (
-            SELECT * FROM unnest(@userIds, @buckets, @wanted, @least, @perTokens, @bursts)
-                AS t(user_id, bucket, wanted, least, per_token, burst)
-        ), {TakeCtes}
         SELECT user_id, bucket, granted, full_at FROM taken
         """;
 
@@ -52,15 +50,6 @@ public sealed class RateLimitStore : IAsyncDisposable
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly Batcher<BucketTake, TakeOutcome> _singleTakes;
-
-    /// <summary>Creates missing buckets full, so that a take can run (again) on them.</summary>
-    public static Task AddBucketsAsync(NpgsqlConnection connection, IReadOnlyList<(long UserId, string Bucket)> buckets,
-        CancellationToken cancellationToken) =>
-        connection.ExecuteAsync(new CommandDefinition(AddBucketsSql, new
-        {
-            userIds = buckets.Select(b => b.UserId).ToArray(),
-            buckets = buckets.Select(b => b.Bucket).ToArray(),
-        }, cancellationToken: cancellationToken));
 
     public RateLimitStore(NpgsqlDataSource dataSource)
     {
@@ -134,6 +123,15 @@ public sealed class RateLimitStore : IAsyncDisposable
             bursts = requests.Select(r => r.Limit.Burst).ToArray(),
             now,
         }, cancellationToken: cancellationToken))).ToDictionary(r => (r.UserId, r.Bucket), r => (r.Granted, r.FullAt));
+
+    /// <summary>Creates missing buckets full, so that a take can run (again) on them.</summary>
+    private static Task<int> AddBucketsAsync(NpgsqlConnection connection, IReadOnlyList<(long UserId, string Bucket)> buckets,
+        CancellationToken cancellationToken) =>
+        connection.ExecuteAsync(new CommandDefinition(AddBucketsSql, new
+        {
+            userIds = buckets.Select(b => b.UserId).ToArray(),
+            buckets = buckets.Select(b => b.Bucket).ToArray(),
+        }, cancellationToken: cancellationToken));
 
     /// <summary>Up to <c>Wanted</c> tokens of one bucket, or none when fewer than <c>Least</c> are there.</summary>
     private sealed record BucketRequest(long UserId, string Bucket, BucketLimit Limit, int Wanted, int Least);

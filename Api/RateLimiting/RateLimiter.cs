@@ -18,23 +18,12 @@ public sealed class RateLimiter(RateLimitStore store, IOptions<RateLimitOptions>
 
     public static BucketLimit SendLimit(Caller caller) => new(caller.RateLimitPerSecond, caller.RateLimitBurst);
 
-    /// <summary>A single send's token, to be taken with the insert.</summary>
-    public static DeferredSendToken DeferSend(Caller caller) => new(caller.UserId, SendBucket(caller), SendLimit(caller));
-
     /// <summary>
     /// Takes <paramref name="messages"/> send tokens and puts the <c>RateLimit-*</c> headers on the answer; the 429
     /// to answer with when there are not enough.
     /// </summary>
     public async Task<ApiError?> TakeSendAsync(HttpContext http, Caller caller, int messages) =>
         Answer(http, await store.TakeAsync(caller.UserId, SendBucket(caller), SendLimit(caller), messages,
-            time.GetUtcNow().UtcDateTime, http.RequestAborted));
-
-    /// <summary>
-    /// Answers for a deferred single-send token: as the insert took it, or — when the request ended before the
-    /// insert — taken now.
-    /// </summary>
-    public async Task<ApiError?> SettleAsync(HttpContext http, DeferredSendToken token) =>
-        Answer(http, token.Outcome ?? await store.TakeAsync(token.UserId, token.Bucket, token.Limit, 1,
             time.GetUtcNow().UtcDateTime, http.RequestAborted));
 
     /// <summary>Takes one read token; the 429 to answer with when there is none. Reads carry no <c>RateLimit-*</c> headers.</summary>

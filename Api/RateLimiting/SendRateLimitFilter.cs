@@ -4,10 +4,9 @@ using GovSg.Api.Messages;
 namespace GovSg.Api.RateLimiting;
 
 /// <summary>
-/// The send limit of a single send: one token (SPEC §7), taken by the statement that stores the message
-/// (<see cref="DeferredSendToken"/>), or after the request when it stored nothing; either way an empty bucket answers
-/// 429 whatever the body, as if the token had been taken before the body was read (SPEC §3 order). A replay of an
-/// idempotent request sends nothing new, so it takes a read token instead.
+/// The send limit of a single send: one token (SPEC §7), taken before the body is read, so an empty bucket answers 429
+/// whatever the body (SPEC §3 order). Concurrent takes share one statement (<see cref="RateLimitStore"/>). A replay of
+/// an idempotent request sends nothing new, so it takes a read token instead.
 /// </summary>
 public sealed class SendRateLimitFilter(RateLimiter limiter, MessageStore messages, TimeProvider time) : IEndpointFilter
 {
@@ -20,10 +19,7 @@ public sealed class SendRateLimitFilter(RateLimiter limiter, MessageStore messag
             return await limiter.TakeReadAsync(http, caller) ?? await next(context);
         }
 
-        var token = RateLimiter.DeferSend(caller);
-        http.Features.Set(token);
-        var result = await next(context);
-        return await limiter.SettleAsync(http, token) ?? result;
+        return await limiter.TakeSendAsync(http, caller, 1) ?? await next(context);
     }
 
     private async Task<bool> IsReplayAsync(HttpContext http, Caller caller) =>

@@ -18,6 +18,8 @@ fi
 if ! /usr/bin/docker info >/dev/null 2>&1; then
   log_file=/var/log/govsg-dockerd.log
   log "starting dockerd (log: $log_file)"
+  # A dockerd that ended with its machine leaves its pid file behind, and a new one refuses to start over it.
+  if [ -f /var/run/docker.pid ] && ! kill -0 "$(cat /var/run/docker.pid)" 2>/dev/null; then as_root rm -f /var/run/docker.pid; fi
   as_root bash -c "setsid nohup dockerd >>'$log_file' 2>&1 </dev/null &"
   for _ in $(seq 60); do
     /usr/bin/docker info >/dev/null 2>&1 && break

@@ -35,6 +35,9 @@ public sealed class MessageSender(
 
     private static readonly SendOutcome Stopped = SendOutcome.NotCalled(FailureKind.Stopping, "The dispatcher stopped before the call");
 
+    private static readonly SendOutcome LateTurn = SendOutcome.NotCalled(FailureKind.LateTurn,
+        "The slot came too late for the call to end within the claim's lease");
+
     private readonly RetryOptions _retry = retryOptions.Value;
     private readonly WhatsAppOptions _whatsApp = whatsAppOptions.Value;
 
@@ -99,7 +102,9 @@ public sealed class MessageSender(
 
         // From here each call runs to completion even during shutdown: abandoning it would leave its outcome unknown.
         // Only a message still waiting for its slot is handed back when the dispatcher stops.
-        var calls = toCall.Select((message, index) => CallAsync(message, grant.Slot(index), traces[message.Id])).ToList();
+        // A call must end within the lease: a slot later than that (the pace was cut after the claim) is not used.
+        var callBy = leaseUntil - _whatsApp.Timeout;
+        var calls = toCall.Select((message, index) => CallAsync(message, grant.Slot(index), callBy, traces[message.Id])).ToList();
         // Test messages are answered while the live calls are under way: neither waits for the other, and a failure
         // of one never keeps the other's outcomes from being recorded.
         var simulated = testSender.SendAsync([.. claimed.Where(TestProvider.IsTest)], now);
@@ -141,7 +146,7 @@ public sealed class MessageSender(
     /// Waits for the message's slot and calls the provider; never throws, so every outcome gets recorded. The turn says
     /// when the call was made and at which pace, for a 130429 to be told apart from the rest of its overload.
     /// </summary>
-    private async Task<CallResult> CallAsync(ClaimedMessage message, DateTime slot, ActivityContext trace)
+    private async Task<CallResult> CallAsync(ClaimedMessage message, DateTime slot, DateTime callBy, ActivityContext trace)
     {
         // Commands are consumed in batches; this span puts the provider call back into the message's own trace.
         using var activity = Source.StartActivity("send message", ActivityKind.Internal, trace);
@@ -154,6 +159,14 @@ public sealed class MessageSender(
                 if (await gate.TurnAsync(slot, stopping.ApplicationStopping) is not { } turn)
                 {
                     return new CallResult(message, Stopped, call, null);
+                }
+
+                if (Now() > callBy)
+                {
+                    // Once the lease lapses the sweeper may hand the message to another dispatcher: calling now could
+                    // send it twice.
+                    logger.LogWarning("Message {MessageId} got its slot after its claim's lease; handed back uncalled", message.Id);
+                    return new CallResult(message, LateTurn, call, null);
                 }
 
                 if (gate.PausedUntil(Now()) is not null)

@@ -26,7 +26,7 @@ public sealed class FailurePolicy(IOptions<RetryOptions> options, TimeProvider t
         return outcome.Kind switch
         {
             FailureKind.Permanent => new SendDecision.Fail(outcome.ErrorCode, outcome.ErrorDescription),
-            FailureKind.Stopping => new SendDecision.HandBack(),
+            FailureKind.Stopping or FailureKind.LateTurn => new SendDecision.HandBack(),
             FailureKind.CredentialsBroken or FailureKind.Paused =>
                 WithinValidity(message, Spread(now, pausedUntil ?? now, jitter), error, at => new SendDecision.DeferUntil(at, error)),
             // Meta may have sent it: a hold, even past the budget or the validity, so a status can still adopt it.

@@ -35,6 +35,9 @@ public sealed class MessageSender(
 
     private static readonly SendOutcome Stopped = SendOutcome.NotCalled(FailureKind.Stopping, "The dispatcher stopped before the call");
 
+    private static readonly SendOutcome LateTurn = SendOutcome.NotCalled(FailureKind.LateTurn,
+        "The slot came too late for the call to end within the claim's lease");
+
     private readonly RetryOptions _retry = retryOptions.Value;
     private readonly WhatsAppOptions _whatsApp = whatsAppOptions.Value;
 
@@ -72,7 +75,7 @@ public sealed class MessageSender(
             return;
         }
 
-        var leaseUntil = grant.End + _whatsApp.Timeout + _retry.ClaimLease;
+        var leaseUntil = gate.LatestCall(grant) + _whatsApp.Timeout + _retry.ClaimLease;
         IReadOnlyList<ClaimedMessage> claimed = [];
         List<ClaimedMessage> toCall = [];
         try
@@ -99,7 +102,9 @@ public sealed class MessageSender(
 
         // From here each call runs to completion even during shutdown: abandoning it would leave its outcome unknown.
         // Only a message still waiting for its slot is handed back when the dispatcher stops.
-        var calls = toCall.Select((message, index) => CallAsync(message, grant.Slot(index), grant.Interval, traces[message.Id])).ToList();
+        // A call must end within the lease: a slot later than that (the pace was cut after the claim) is not used.
+        var callBy = leaseUntil - _whatsApp.Timeout;
+        var calls = toCall.Select((message, index) => CallAsync(message, grant.Slot(index), callBy, traces[message.Id])).ToList();
         // Test messages are answered while the live calls are under way: neither waits for the other, and a failure
         // of one never keeps the other's outcomes from being recorded.
         var simulated = testSender.SendAsync([.. claimed.Where(TestProvider.IsTest)], now);
@@ -108,13 +113,13 @@ public sealed class MessageSender(
             await Task.WhenAny(calls);
             var finished = calls.Where(c => c.IsCompleted).ToList();
             calls.RemoveAll(finished.Contains);
-            await RecordAsync(grant, finished.Select(c => c.Result).ToList());
+            await RecordAsync(finished.Select(c => c.Result).ToList());
         }
 
         if (stopping.ApplicationStopping.IsCancellationRequested)
         {
             // The slots of the messages handed back go back too, so the other dispatchers need not wait them out.
-            await gate.ReleaseAsync(grant, Now());
+            await gate.ReleaseAsync(grant, gate.CurrentSlot);
         }
 
         await simulated;
@@ -137,9 +142,11 @@ public sealed class MessageSender(
         return [.. claimed.Except(refused.Select(r => r.Message))];
     }
 
-    /// <summary>Waits for the message's slot and calls the provider; never throws, so every outcome gets recorded.</summary>
-    private async Task<(ClaimedMessage Message, SendOutcome Outcome, ActivityContext Call)> CallAsync(ClaimedMessage message,
-        DateTime slot, TimeSpan interval, ActivityContext trace)
+    /// <summary>
+    /// Waits for the message's slot and calls the provider; never throws, so every outcome gets recorded. The turn says
+    /// when the call was made and at which pace, for a 130429 to be told apart from the rest of its overload.
+    /// </summary>
+    private async Task<CallResult> CallAsync(ClaimedMessage message, DateTime slot, DateTime callBy, ActivityContext trace)
     {
         // Commands are consumed in batches; this span puts the provider call back into the message's own trace.
         using var activity = Source.StartActivity("send message", ActivityKind.Internal, trace);
@@ -147,24 +154,28 @@ public sealed class MessageSender(
         var call = activity?.Context ?? default;
         try
         {
-            if (!await WaitUnlessStoppingAsync(slot))
-            {
-                return (message, Stopped, call);
-            }
-
             try
             {
-                if (!await WaitUnlessStoppingAsync(await gate.TurnAsync(slot, interval)))
+                if (await gate.TurnAsync(slot, stopping.ApplicationStopping) is not { } turn)
                 {
-                    return (message, Stopped, call);
+                    return new CallResult(message, Stopped, call, null);
+                }
+
+                if (Now() > callBy)
+                {
+                    // Once the lease lapses the sweeper may hand the message to another dispatcher: calling now could
+                    // send it twice.
+                    logger.LogWarning("Message {MessageId} got its slot after its claim's lease; handed back uncalled", message.Id);
+                    return new CallResult(message, LateTurn, call, null);
                 }
 
                 if (gate.PausedUntil(Now()) is not null)
                 {
-                    return (message, SendOutcome.NotCalled(FailureKind.Paused, "Sending paused: the provider rejected our credentials"), call);
+                    return new CallResult(message,
+                        SendOutcome.NotCalled(FailureKind.Paused, "Sending paused: the provider rejected our credentials"), call, null);
                 }
 
-                return (message, await client.SendAsync(ToOutgoing(message), CancellationToken.None), call);
+                return new CallResult(message, await client.SendAsync(ToOutgoing(message), CancellationToken.None), call, turn);
             }
             finally
             {
@@ -175,39 +186,18 @@ public sealed class MessageSender(
         {
             // The exception is for operators; agencies read error_description, which never names our internals.
             logger.LogError(exception, "Sending message {MessageId} failed unexpectedly", message.Id);
-            return (message, SendOutcome.Failure(FailureKind.Transient, "dispatcher_error",
-                "Unexpected failure while calling the provider", possiblySent: true), call);
-        }
-    }
-
-    /// <summary>False when the dispatcher began stopping before <paramref name="until"/>.</summary>
-    private async Task<bool> WaitUnlessStoppingAsync(DateTime until)
-    {
-        var wait = until - Now();
-        if (wait <= TimeSpan.Zero)
-        {
-            return true;
-        }
-
-        try
-        {
-            await Task.Delay(wait, time, stopping.ApplicationStopping);
-            return true;
-        }
-        catch (OperationCanceledException)
-        {
-            return false;
+            return new CallResult(message, SendOutcome.Failure(FailureKind.Transient, "dispatcher_error",
+                "Unexpected failure while calling the provider", possiblySent: true), call, null);
         }
     }
 
     /// <summary>The gate learns from each outcome first, so the policy sees the pause a rejection has just started.</summary>
-    private async Task RecordAsync(PaceGrant grant,
-        IReadOnlyList<(ClaimedMessage Message, SendOutcome Outcome, ActivityContext Call)> results)
+    private async Task RecordAsync(IReadOnlyList<CallResult> results)
     {
         var now = Now();
-        foreach (var outcome in results.Select(r => r.Outcome))
+        foreach (var result in results)
         {
-            await ObserveAsync(grant, outcome, now);
+            await ObserveAsync(result.Turn, result.Outcome, now);
         }
 
         var decisions = results
@@ -220,7 +210,7 @@ public sealed class MessageSender(
     private static SendDecision WithCall(SendDecision decision, ActivityContext call) =>
         decision is SendDecision.Accept accept ? accept with { CallTrace = call } : decision;
 
-    private async Task ObserveAsync(PaceGrant grant, SendOutcome outcome, DateTime now)
+    private async Task ObserveAsync(PaceTurn? turn, SendOutcome outcome, DateTime now)
     {
         if (outcome.Accepted)
         {
@@ -233,13 +223,16 @@ public sealed class MessageSender(
                 outcome.ErrorCode, ProviderErrors.Fingerprint(outcome.ErrorDescription));
             gate.CredentialsRejected(now, error);
         }
-        else if (outcome.Kind == FailureKind.Throughput)
+        else if (outcome.Kind == FailureKind.Throughput && turn is not null)
         {
-            await gate.ThroughputExceededAsync(grant);
+            await gate.ThroughputExceededAsync(turn);
         }
     }
 
     private DateTime Now() => time.GetUtcNow().UtcDateTime.TruncateToMilliseconds();
+
+    /// <summary>A call's outcome, its span, and its turn when the provider was called.</summary>
+    private sealed record CallResult(ClaimedMessage Message, SendOutcome Outcome, ActivityContext Call, PaceTurn? Turn);
 
     private static OutgoingMessage ToOutgoing(ClaimedMessage message)
     {

@@ -10,21 +10,24 @@ namespace GovSg.Dispatcher.Sending;
 /// </summary>
 public sealed class PaceStore(NpgsqlDataSource dataSource, IOptions<WhatsAppOptions> options)
 {
-    private const string LockSql = """
-        SELECT next_slot AS "NextSlot", throttled_rate AS "ThrottledRate", throttled_at AS "ThrottledAt", version AS "Version"
+    private const string ReadSql = """
+        SELECT next_slot AS "NextSlot", throttled_rate AS "ThrottledRate", throttled_at AS "ThrottledAt",
+               throttled_slot AS "ThrottledSlot", version AS "Version"
         FROM provider_pace WHERE phone_number_id = @number
-        FOR UPDATE
         """;
 
+    private const string LockSql = ReadSql + " FOR UPDATE";
+
     private const string InsertSql = """
-        INSERT INTO provider_pace (phone_number_id, next_slot, throttled_rate, throttled_at, version)
-        VALUES (@number, @NextSlot, @ThrottledRate, @ThrottledAt, @Version)
+        INSERT INTO provider_pace (phone_number_id, next_slot, throttled_rate, throttled_at, throttled_slot, version)
+        VALUES (@number, @NextSlot, @ThrottledRate, @ThrottledAt, @ThrottledSlot, @Version)
         ON CONFLICT (phone_number_id) DO NOTHING
         """;
 
     private const string UpdateSql = """
         UPDATE provider_pace
-        SET next_slot = @NextSlot, throttled_rate = @ThrottledRate, throttled_at = @ThrottledAt, version = @Version
+        SET next_slot = @NextSlot, throttled_rate = @ThrottledRate, throttled_at = @ThrottledAt,
+            throttled_slot = @ThrottledSlot, version = @Version
         WHERE phone_number_id = @number
         """;
 
@@ -55,11 +58,19 @@ public sealed class PaceStore(NpgsqlDataSource dataSource, IOptions<WhatsAppOpti
         return result;
     }
 
+    /// <summary>The stored state, read without waiting for the row's lock; null before the first reservation.</summary>
+    public async Task<PaceState?> ReadAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await connection.QuerySingleOrDefaultAsync<PaceState>(new CommandDefinition(ReadSql, new { number = _number },
+            cancellationToken: cancellationToken));
+    }
+
     private Task<PaceState?> LockAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
         CancellationToken cancellationToken) =>
         connection.QuerySingleOrDefaultAsync<PaceState>(new CommandDefinition(LockSql, new { number = _number },
             transaction, cancellationToken: cancellationToken));
 
     private object Row(PaceState state) =>
-        new { number = _number, state.NextSlot, state.ThrottledRate, state.ThrottledAt, state.Version };
+        new { number = _number, state.NextSlot, state.ThrottledRate, state.ThrottledAt, state.ThrottledSlot, state.Version };
 }

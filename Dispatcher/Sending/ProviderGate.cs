@@ -17,12 +17,20 @@ public sealed class ProviderGate(
     TimeProvider time,
     ILogger<ProviderGate> logger) : IHealthCheck, IDisposable
 {
+    /// <summary>
+    /// How old the schedule this dispatcher paces its calls by may be: another dispatcher's cut reaches its calls
+    /// within this, without a round trip per call.
+    /// </summary>
+    public static readonly TimeSpan RefreshEvery = TimeSpan.FromMilliseconds(100);
+
     private readonly Lock _lock = new();
     private readonly PaceSchedule _schedule = new(whatsApp.Value.MessagesPerSecond);
     // Batches ask for slots one at a time, so only one of them waits on a full schedule and asks again.
     private readonly SemaphoreSlim _turn = new(1, 1);
     private readonly RetryOptions _retry = retry.Value;
     private PaceState? _seen;
+    private DateTime _seenAt = DateTime.MinValue;
+    private Task<PaceState>? _refreshing;
     private DateTime _lastTurn = DateTime.MinValue;
     private readonly TaskCompletionSource _firstCallBack = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _firstCallMade;
@@ -96,12 +104,103 @@ public sealed class ProviderGate(
     }
 
     /// <summary>
+    /// Waits until the call with <paramref name="slot"/> may be made and says when that was and which cut paced it; null
+    /// when the dispatcher began stopping first. The slot comes at the number's latest pace (a cut another dispatcher met
+    /// on the way moves it later), then the call takes its place among this dispatcher's calls (<see cref="SpacedAsync"/>);
+    /// if the pace is cut meanwhile, the place it was given at the old pace is no longer valid and it takes a new one.
+    /// </summary>
+    public async Task<PaceTurn?> TurnAsync(DateTime slot, CancellationToken stopping)
+    {
+        if (await SlotComesAsync(slot, stopping) is not { } comes)
+        {
+            return null;
+        }
+
+        try
+        {
+            var at = await SpacedAsync(comes.At, CurrentInterval);
+            while (true)
+            {
+                if (at > Now())
+                {
+                    await Task.Delay(at - Now(), time, stopping);
+                }
+
+                var pacedSince = Seen.ThrottledAt;
+                if (pacedSince <= comes.PacedSince)
+                {
+                    return comes with { At = Now() };
+                }
+
+                comes = new PaceTurn(Now(), pacedSince);
+                at = TurnFor(comes.At, CurrentInterval);
+            }
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Waits until <paramref name="slot"/> comes at the number's latest pace; null when stopping first.</summary>
+    private async Task<PaceTurn?> SlotComesAsync(DateTime slot, CancellationToken stopping)
+    {
+        try
+        {
+            while (true)
+            {
+                var state = await SeenAsync();
+                var now = Now();
+                var comes = _schedule.TimeOf(state, slot);
+                if (comes <= now)
+                {
+                    return new PaceTurn(now, state.ThrottledAt);
+                }
+
+                // Waits no longer than the schedule stays fresh, so a cut met meanwhile holds the call back.
+                var wait = comes - now;
+                await Task.Delay(wait < RefreshEvery ? wait : RefreshEvery, time, stopping);
+            }
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>The schedule's interval between calls at its pace now, in real time.</summary>
+    public TimeSpan CurrentInterval => TimeSpan.FromTicks((long)(TimeSpan.TicksPerSecond / CurrentRate));
+
+    /// <summary>The latest a call in <paramref name="grant"/> can come, however the pace is cut meanwhile.</summary>
+    public DateTime LatestCall(PaceGrant grant)
+    {
+        var now = Now();
+        lock (_lock)
+        {
+            return _schedule.LatestCall(_seen ?? _schedule.Start(now), grant, now);
+        }
+    }
+
+    /// <summary>Where the schedule's axis stands now: slots from here on have not come yet.</summary>
+    public DateTime CurrentSlot
+    {
+        get
+        {
+            var now = Now();
+            lock (_lock)
+            {
+                return _schedule.SlotAt(_seen ?? _schedule.Start(now), now);
+            }
+        }
+    }
+
+    /// <summary>
     /// When a call whose slot has come may be made: this dispatcher's calls keep the schedule's spacing in real time, so
     /// one held up (CPU, GC, a slow claim) catches up at the pace rather than making all its passed calls at once. The
     /// dispatcher's first call goes alone: the calls behind its one-time set-up (connections, code compiled on first
     /// use) would otherwise leave together once it is done.
     /// </summary>
-    public async Task<DateTime> TurnAsync(DateTime slot, TimeSpan interval)
+    public async Task<DateTime> SpacedAsync(DateTime slot, TimeSpan interval)
     {
         if (Interlocked.Exchange(ref _firstCallMade, 1) == 1)
         {
@@ -128,7 +227,7 @@ public sealed class ProviderGate(
     public async Task ReleaseAsync(PaceGrant grant, DateTime from)
     {
         var now = Now();
-        if (from >= grant.End || grant.End <= now)
+        if (from >= grant.End || grant.End <= CurrentSlot)
         {
             return;
         }
@@ -144,22 +243,22 @@ public sealed class ProviderGate(
         }
     }
 
-    /// <summary>The provider answered 130429 to a call made in <paramref name="grant"/>: the number is overrun.</summary>
-    public async Task ThroughputExceededAsync(PaceGrant grant)
+    /// <summary>The provider answered 130429 to a call made at <paramref name="turn"/>: the number is overrun.</summary>
+    public async Task ThroughputExceededAsync(PaceTurn turn)
     {
+        var now = Now();
         lock (_lock)
         {
-            // Most rejections of one overload come from calls reserved before its cut: those need no round trip.
-            if (_seen is not null && grant.TakenAt <= _seen.ThrottledAt)
+            // Most rejections of one overload come from calls paced before its cut: those need no round trip.
+            if (_seen is not null && _schedule.Throttled(_seen, turn, now) == _seen)
             {
                 return;
             }
         }
 
-        var now = Now();
         try
         {
-            await ChangeAsync(now, state => (_schedule.Throttled(state, grant, now), true), CancellationToken.None);
+            await ChangeAsync(now, state => (_schedule.Throttled(state, turn, now), true), CancellationToken.None);
         }
         catch (Exception exception) when (exception is NpgsqlException or TimeoutException)
         {
@@ -219,12 +318,71 @@ public sealed class ProviderGate(
             seen = changed.State;
             return changed;
         }, cancellationToken);
+        Saw(seen!, now);
+        return result;
+    }
+
+    private PaceState Seen
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _seen ?? _schedule.Start(Now());
+            }
+        }
+    }
+
+    /// <summary>
+    /// The schedule last seen; when that is older than <see cref="RefreshEvery"/>, it is read again (once for all
+    /// callers) in the background: calls never wait on the database, only the first ever waits for a schedule at all.
+    /// </summary>
+    private Task<PaceState> SeenAsync()
+    {
+        var now = Now();
         lock (_lock)
         {
-            _seen = seen;
+            if (now - _seenAt >= RefreshEvery && (_refreshing is null || _refreshing.IsCompleted))
+            {
+                _refreshing = RefreshAsync(now);
+            }
+
+            return _seen is null ? _refreshing! : Task.FromResult(_seen);
+        }
+    }
+
+    private async Task<PaceState> RefreshAsync(DateTime now)
+    {
+        try
+        {
+            Saw(await store.ReadAsync(CancellationToken.None) ?? _schedule.Start(now), now);
+        }
+        catch (Exception exception) when (exception is NpgsqlException or TimeoutException)
+        {
+            // Calls keep the pace last seen; the next call asks again once that is stale.
+            logger.LogWarning(exception, "Could not read the number's pace; calls keep the pace last seen");
+            Saw(null, now);
         }
 
-        return result;
+        lock (_lock)
+        {
+            return _seen ?? _schedule.Start(now);
+        }
+    }
+
+    private void Saw(PaceState? state, DateTime at)
+    {
+        lock (_lock)
+        {
+            if (state is not null && _seen is not null && state.ThrottledAt > _seen.ThrottledAt)
+            {
+                // A new cut: the places given at the old pace are taken again at the new one, from now on.
+                _lastTurn = at;
+            }
+
+            _seen = state ?? _seen;
+            _seenAt = at;
+        }
     }
 
     private DateTime Now() => time.GetUtcNow().UtcDateTime;

@@ -23,6 +23,12 @@ public enum FailureKind
 
     /// <summary>Not called: the dispatcher is stopping. Handed back at once, its retry budget untouched.</summary>
     Stopping,
+
+    /// <summary>
+    /// Not called: its slot came too late for the call to end within the claim's lease, after which another dispatcher
+    /// may send it. Handed back like <see cref="Stopping"/>.
+    /// </summary>
+    LateTurn,
 }
 
 /// <summary>The result of one provider call: accepted with the provider's id, or a classified failure.</summary>

@@ -8,6 +8,9 @@
 #   provider  the provider failing 10 % of calls with a 5xx and answering 10 % after the Dispatchers' timeout (accepted
 #             all the same), then throttling (130429) for 10 s
 #   sigterm   SIGTERM to the Api and to a Dispatcher, each restarted
+#   reconcile the provider answering FAULT_LATE_RATE of calls after the Dispatchers' timeout (accepted all the same),
+#             and one Dispatcher killed with SIGKILL halfway through the load, not restarted (SPEC §5: reconcile before
+#             re-sending; nobody may be messaged twice)
 # and prints one table row per scenario: accepted, final, not final 3 minutes after the load (still UNSENT: kept, not
 # lost), lost (ACCEPTED with a wamid the simulator issued for another message), recipients the simulator messaged twice, adopted by reconciliation, requests answered
 # after 2 s, 5xx, and the seconds from the broker or database accepting connections again until every message created
@@ -18,18 +21,19 @@
 # govsg/rabbitmq:3.10-bookworm), removed at the end; processes listen on 127.0.0.1 ports FAULT_PORT_BASE.. (7300).
 # About 90 s a scenario; each is bounded (FAULT_DURATION + 4 minutes at most). Needs docker, psql, curl and jq.
 # Knobs: FAULT_RATE (50), FAULT_DURATION (40 s of load), FAULT_AT (10: seconds into the load the fault starts),
-# FAULT_OUTAGE (20), FAULT_PORT_BASE (7300), FAULT_LABEL (org.govsg.faults).
+# FAULT_OUTAGE (20), FAULT_LATE_RATE (0.1), FAULT_PORT_BASE (7300), FAULT_LABEL (org.govsg.faults).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 rate=${FAULT_RATE:-50}
 duration=${FAULT_DURATION:-40}
 fault_at=${FAULT_AT:-10}
 outage=${FAULT_OUTAGE:-20}
+late_rate=${FAULT_LATE_RATE:-0.1}
 base=${FAULT_PORT_BASE:-7300}
 label=${FAULT_LABEL:-org.govsg.faults}
 configuration=${FAULT_CONFIGURATION:-Release}
 scenarios=("$@")
-[ ${#scenarios[@]} -gt 0 ] || scenarios=(control broker kill database provider sigterm)
+[ ${#scenarios[@]} -gt 0 ] || scenarios=(control broker kill database provider sigterm reconcile)
 
 logs=$(mktemp -d)
 log() { printf '[faults %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
@@ -155,6 +159,10 @@ inject() {
     sigterm)
       log "Api stopped in $(stopped_in "$pid_api" TERM) s"; start_api; sleep 5
       log "dispatcher-a stopped in $(stopped_in "$pid_dispatcher_a" TERM) s"; start_dispatcher dispatcher-a ;;
+    reconcile)
+      sim "{\"late_rate\":$late_rate}"; log "provider answering $late_rate of calls after the timeout"
+      sleep $(( duration / 2 > fault_at ? duration / 2 - fault_at : 0 ))
+      kill -9 "$pid_dispatcher_b"; log "dispatcher-b killed" ;;
   esac
 }
 
@@ -203,6 +211,13 @@ for scenario in "${scenarios[@]}"; do
   done
   rows+=("$(figures "$back" "$logs/$scenario-load.txt")")
   log "${rows[-1]}"
+  if [ "$scenario" = reconcile ]; then
+    # The Dispatchers count re-sends exactly (govsg.provider.possible_duplicate); from the rows, a held message that
+    # took more than one attempt comes close.
+    log "held for reconciliation $(psql -qtAX -h 127.0.0.1 -p "$pg_port" -U govsg -d "faults_$scenario" \
+      -c "SELECT count(*) FROM messages WHERE held_attempt IS NOT NULL"), of them sent again $(psql -qtAX -h 127.0.0.1 \
+      -p "$pg_port" -U govsg -d "faults_$scenario" -c "SELECT count(*) FROM messages WHERE held_attempt IS NOT NULL AND attempts > 1")"
+  fi
   stop_services
 done
 

@@ -20,6 +20,7 @@ public sealed class FailurePolicyTests
     private static readonly SendOutcome TokenExpired = SendOutcome.Failure(FailureKind.CredentialsBroken, "190", "Token expired");
     private static readonly SendOutcome Paused = SendOutcome.NotCalled(FailureKind.Paused, "Sending paused");
     private static readonly SendOutcome Stopping = SendOutcome.NotCalled(FailureKind.Stopping, "Stopping");
+    private static readonly SendOutcome LateTurn = SendOutcome.NotCalled(FailureKind.LateTurn, "Slot after the lease");
 
     private static IEnumerable<TestCaseData> Table()
     {
@@ -32,6 +33,8 @@ public sealed class FailurePolicyTests
         yield return Row("Permanent: ERROR at once with the provider's code", 1, TimeSpan.Zero, Undeliverable,
             new SendDecision.Fail("131026", "Message undeliverable"));
         yield return Row("Stopping: handed back, not counted", 2, TimeSpan.FromSeconds(3), Stopping, new SendDecision.HandBack());
+        yield return Row("Slot after the lease: handed back uncalled, not counted", 2, TimeSpan.FromSeconds(3), LateTurn,
+            new SendDecision.HandBack());
         yield return Row("Transient, first attempt: retry within 1 s", 1, TimeSpan.Zero, SomethingWentWrong,
             new SendDecision.RetryAt(now.AddSeconds(1), "131000: Something went wrong"));
         yield return Row("Transient, third attempt at half jitter: retry in 2 s", 3, TimeSpan.FromSeconds(10), SomethingWentWrong,

@@ -47,7 +47,7 @@ public sealed class PaceScheduleTests
         var dying = number.Start("b");
         number.Run(TimeSpan.FromSeconds(5), survivor, dying);
 
-        number.Kill(dying);
+        // Killed: the slots it had reserved are never called.
         number.Run(TimeSpan.FromSeconds(5), survivor);
 
         Assert.That(number.BusiestSecond(), Is.LessThanOrEqualTo(Limit));
@@ -56,32 +56,93 @@ public sealed class PaceScheduleTests
     }
 
     [Test]
-    public void Throttled_AfterABurstOf130429_CutsOnceAndClimbsBackToTheLimitWithinSeconds()
+    public void Throttled_AfterABurstOf130429_CutsOncePerOverloadAndClimbsBackToTheLimitWithinSeconds()
     {
         var number = new Number();
         var dispatcher = number.Start("a");
         number.Run(TimeSpan.FromSeconds(3), dispatcher);
-        var overrun = dispatcher.Grants.TakeLast(3).ToList();
+        var overrun = dispatcher.Calls.TakeLast(28).ToList();
 
-        // 28 calls of the overrun answered 130429 together, then one reserved a second after the cut: two cuts, not 29.
-        foreach (var grant in Enumerable.Repeat(overrun, 10).SelectMany(g => g).Take(28))
-        {
-            number.Throttled(grant);
-        }
-
+        // 28 calls of the overrun answered 130429 together: one cut, not 28.
+        overrun.ForEach(number.Throttled);
         var afterBurst = number.Rate;
-        number.Run(TimeSpan.FromSeconds(1), dispatcher);
-        number.Throttled(dispatcher.Grants[^1]);
+        // A call paced by that cut and rejected too, but within the settle time: still the same overload.
+        number.Run(TimeSpan.FromSeconds(0.2), dispatcher);
+        number.Throttled(dispatcher.Calls[^1]);
+        var settling = number.Rate;
+        number.Run(TimeSpan.FromSeconds(0.8), dispatcher);
+        number.Throttled(dispatcher.Calls[^1]);
         var afterSecondCut = number.Rate;
         var cutAt = number.Elapsed;
         number.Run(TimeSpan.FromSeconds(8), dispatcher);
 
         Assert.That(afterBurst, Is.EqualTo(Limit / 2.0));
+        Assert.That(settling, Is.EqualTo(Limit / 2.0), "a rejection within the settle time does not cut again");
         Assert.That(afterSecondCut, Is.EqualTo(Limit / 4.0), "half of the 40/s it held after the first cut");
         Assert.That(number.Rate, Is.EqualTo(Limit));
-        // Held 2 s, it climbs by a fifth of the limit per second: all of it 5.75 s on, no slow slots left a second later.
-        Assert.That(number.CallsBetween(cutAt + TimeSpan.FromSeconds(7), cutAt + TimeSpan.FromSeconds(8)), Is.InRange(Limit - 1, Limit));
+        // Held 1 s, it climbs by a fifth of the limit per second: all of it 4.75 s on, its calls too.
+        Assert.That(number.CallsBetween(cutAt + TimeSpan.FromSeconds(5), cutAt + TimeSpan.FromSeconds(6)), Is.InRange(Limit - 1, Limit + 1));
         Assert.That(number.BusiestSecond(), Is.LessThanOrEqualTo(Limit));
+    }
+
+    [Test]
+    public void Throttled_SlowsTheSlotsAlreadyReservedByEveryDispatcher_AtOnce()
+    {
+        var number = new Number();
+        var first = number.Start("a");
+        var second = number.Start("b");
+        number.Run(TimeSpan.FromSeconds(3), first, second);
+        var reservedAhead = first.Waiting + second.Waiting;
+
+        number.Throttled(first.Calls[^1]);
+        var cutAt = number.Elapsed;
+        number.Run(TimeSpan.FromSeconds(1), first, second);
+
+        Assert.That(reservedAhead, Is.GreaterThanOrEqualTo(Limit), "a second's calls were reserved when the cut came");
+        // Those reserved slots move later too: the second after the cut carries the cut pace, not the old one.
+        Assert.That(number.CallsBetween(cutAt, cutAt + TimeSpan.FromSeconds(1)), Is.InRange(Limit / 2 - 1, Limit / 2 + 1));
+    }
+
+    [Test]
+    public void Throttled_WhenTheProviderCutsTheLimitForSeconds_CallsFallToItAndClimbBackAfter()
+    {
+        var provider = new Provider(Limit);
+        var number = new Number(provider);
+        var first = number.Start("a");
+        var second = number.Start("b");
+        number.Run(TimeSpan.FromSeconds(3), first, second);
+
+        provider.Limit = Limit / 4;
+        number.Run(TimeSpan.FromSeconds(5), first, second);
+        provider.Limit = Limit;
+        number.Run(TimeSpan.FromSeconds(10), first, second);
+
+        Assert.That(number.CallsBetween(TimeSpan.Zero, TimeSpan.FromSeconds(3)), Is.InRange(3 * Limit - 1, 3 * Limit));
+        Assert.That(provider.Rejected, Is.LessThan(Limit), "fewer rejections than a second at the old pace");
+        // From a second into the cut to its end, the pair calls at about the provider's new limit.
+        Assert.That(number.CallsBetween(TimeSpan.FromSeconds(4), TimeSpan.FromSeconds(8)) / 4.0, Is.InRange(Limit / 8.0, Limit / 4.0 * 1.25));
+        // Back at the limit within 5 s of the provider's return, and no overshoot anywhere (but for a slot moved by a
+        // tick's rounding where a cut re-anchors the axis).
+        Assert.That(number.CallsBetween(TimeSpan.FromSeconds(13), TimeSpan.FromSeconds(18)), Is.InRange(5 * Limit - 2, 5 * Limit));
+        Assert.That(number.BusiestSecond(), Is.LessThanOrEqualTo(Limit + 1));
+    }
+
+    [Test]
+    public void LatestCall_CoversTheGrantEvenIfThePaceIsCutToItsLeast()
+    {
+        var now = new DateTime(2026, 1, 1, 12, 0, 0, DateTimeKind.Utc);
+        var schedule = new PaceSchedule(Limit);
+        var take = schedule.Take(schedule.Start(now), Limit, now);
+        var latest = schedule.LatestCall(take.State, take.Grant!, now);
+
+        var state = take.State;
+        foreach (var cut in Enumerable.Range(0, 4))
+        {
+            state = schedule.Throttled(state, new PaceTurn(now + TimeSpan.FromSeconds(cut), state.ThrottledAt), now + TimeSpan.FromSeconds(cut));
+        }
+
+        Assert.That(schedule.RateAt(state, now + TimeSpan.FromSeconds(3)), Is.EqualTo(Limit / 8.0), "cut to its least");
+        Assert.That(schedule.TimeOf(state, take.Grant!.End), Is.LessThanOrEqualTo(latest));
     }
 
     [Test]
@@ -120,12 +181,14 @@ public sealed class PaceScheduleTests
     {
         private readonly FakeTimeProvider _clock = new(new DateTime(2026, 1, 1, 12, 0, 0, DateTimeKind.Utc));
         private readonly PaceSchedule _schedule = new(Limit);
-        private readonly DateTime _began;
         private readonly List<Sender> _senders = [];
+        private readonly Provider? _provider;
+        private readonly DateTime _began;
         private PaceState _state;
 
-        public Number()
+        public Number(Provider? provider = null)
         {
+            _provider = provider;
             _began = Now;
             _state = _schedule.Start(Now);
         }
@@ -143,14 +206,17 @@ public sealed class PaceScheduleTests
             return sender;
         }
 
-        /// <summary>Every tick, the live senders take turns reserving a batch each until the schedule is full.</summary>
+        /// <summary>
+        /// Every tick, the live senders take turns reserving a batch each until the schedule is full, then make the calls
+        /// whose slots have come at the schedule's pace of the moment, in the order they come.
+        /// </summary>
         public void Run(TimeSpan duration, params Sender[] live)
         {
             var until = Now + duration;
             while (Now < until)
             {
                 // Who waited longest asks first, as waiters queue for the row's lock.
-                var asking = live.Where(s => s.RetryAt <= Now).OrderBy(s => s.Grants.LastOrDefault()?.TakenAt).ToList();
+                var asking = live.Where(s => s.RetryAt <= Now).OrderBy(s => s.AskedAt).ToList();
                 while (asking.Count > 0)
                 {
                     foreach (var sender in asking.ToList())
@@ -159,7 +225,7 @@ public sealed class PaceScheduleTests
                         _state = take.State;
                         if (take.Grant is { } grant)
                         {
-                            sender.Grants.Add(grant);
+                            sender.Reserved(grant, Now);
                         }
                         else
                         {
@@ -169,13 +235,17 @@ public sealed class PaceScheduleTests
                     }
                 }
 
+                var due = live.SelectMany(s => s.Due(_schedule, _state, Now)).OrderBy(call => call.At).ToList();
+                foreach (var call in due.Where(call => _provider?.Rejects(call.At) == true))
+                {
+                    Throttled(call);
+                }
+
                 _clock.Advance(Tick);
             }
         }
 
-        public void Kill(Sender sender) => sender.DiedAt = Now;
-
-        public void Throttled(PaceGrant grant) => _state = _schedule.Throttled(_state, grant, Now);
+        public void Throttled(PaceTurn call) => _state = _schedule.Throttled(_state, call, Now);
 
         public int CallsBetween(TimeSpan from, TimeSpan to) =>
             Calls().Count(call => call >= _began + from && call < _began + to);
@@ -187,21 +257,74 @@ public sealed class PaceScheduleTests
             return calls.Select(first => calls.Count(c => c >= first && c < first + TimeSpan.FromSeconds(1))).Max();
         }
 
-        private IEnumerable<DateTime> Calls() => _senders.SelectMany(s => s.Calls).Where(call => call < Now);
+        private IEnumerable<DateTime> Calls() => _senders.SelectMany(s => s.Calls).Select(call => call.At);
     }
 
-    /// <summary>A dispatcher: the grants it reserved, and its calls at their slots while it lives.</summary>
+    /// <summary>A dispatcher: the slots it reserved and has not called yet, and the calls it made.</summary>
     private sealed class Sender(string name)
     {
-        public List<PaceGrant> Grants { get; } = [];
+        private readonly Queue<DateTime> _waiting = new();
+
+        public List<PaceTurn> Calls { get; } = [];
 
         public DateTime RetryAt { get; set; }
 
-        public DateTime DiedAt { get; set; } = DateTime.MaxValue;
+        public DateTime AskedAt { get; private set; }
 
-        public List<DateTime> Calls =>
-            [.. Grants.SelectMany(g => Enumerable.Range(0, g.Count).Select(g.Slot)).Where(slot => slot < DiedAt)];
+        public int Waiting => _waiting.Count;
+
+        public void Reserved(PaceGrant grant, DateTime now)
+        {
+            AskedAt = now;
+            foreach (var index in Enumerable.Range(0, grant.Count))
+            {
+                _waiting.Enqueue(grant.Slot(index));
+            }
+        }
+
+        /// <summary>Calls the slots that have come by <paramref name="now"/>, each when it came.</summary>
+        public List<PaceTurn> Due(PaceSchedule schedule, PaceState state, DateTime now)
+        {
+            var due = new List<PaceTurn>();
+            while (_waiting.Count > 0 && schedule.TimeOf(state, _waiting.Peek()) is var comes && comes <= now)
+            {
+                _waiting.Dequeue();
+                due.Add(new PaceTurn(comes, state.ThrottledAt));
+            }
+
+            Calls.AddRange(due);
+            return due;
+        }
 
         public override string ToString() => name;
+    }
+
+    /// <summary>The provider's throughput limit: a bucket of one second's calls, answering 130429 when empty.</summary>
+    private sealed class Provider(int limit)
+    {
+        private double _tokens = limit;
+        private DateTime _refilledAt = DateTime.MinValue;
+
+        public int Limit { get; set; } = limit;
+
+        public int Rejected { get; private set; }
+
+        public bool Rejects(DateTime at)
+        {
+            if (_refilledAt != DateTime.MinValue)
+            {
+                _tokens = Math.Min(Limit, _tokens + ((at - _refilledAt).TotalSeconds * Limit));
+            }
+
+            _refilledAt = at;
+            if (_tokens < 1)
+            {
+                Rejected++;
+                return true;
+            }
+
+            _tokens--;
+            return false;
+        }
     }
 }

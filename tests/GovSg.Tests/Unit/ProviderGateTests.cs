@@ -66,7 +66,7 @@ public sealed class ProviderGateTests
     }
 
     [Test]
-    public async Task TurnAsync_WhenCallsWakeLateTogether_SpacesThemAtThePaceInsteadOfAtOnce()
+    public async Task SpacedAsync_WhenCallsWakeLateTogether_SpacesThemAtThePaceInsteadOfAtOnce()
     {
         var clock = new FakeTimeProvider(Now);
         var gate = Gate(clock);
@@ -78,12 +78,12 @@ public sealed class ProviderGateTests
         foreach (var slot in slots.Take(20))
         {
             clock.SetUtcNow(slot + TimeSpan.FromMilliseconds(1));
-            onTime.Add(await gate.TurnAsync(slot, interval));
+            onTime.Add(await gate.SpacedAsync(slot, interval));
         }
 
         // Held up for a second, the other 20 woke together: their slots had all passed.
         clock.Advance(TimeSpan.FromSeconds(1));
-        var late = await Task.WhenAll(slots.Skip(20).Select(slot => gate.TurnAsync(slot, interval)));
+        var late = await Task.WhenAll(slots.Skip(20).Select(slot => gate.SpacedAsync(slot, interval)));
 
         Assert.That(onTime, Is.EqualTo(slots.Take(20).Select(slot => slot + TimeSpan.FromMilliseconds(1))),
             "a call on time is made at once, and a timer's lag does not add up");
@@ -92,13 +92,13 @@ public sealed class ProviderGateTests
     }
 
     [Test]
-    public async Task TurnAsync_TheFirstCallGoesAlone_TheOthersWhenItCameBack()
+    public async Task SpacedAsync_TheFirstCallGoesAlone_TheOthersWhenItCameBack()
     {
         var gate = Gate();
         var interval = TimeSpan.FromMilliseconds(12.5);
 
-        var first = gate.TurnAsync(Now, interval);
-        var others = Enumerable.Range(1, 5).Select(i => gate.TurnAsync(Now, interval)).ToList();
+        var first = gate.SpacedAsync(Now, interval);
+        var others = Enumerable.Range(1, 5).Select(i => gate.SpacedAsync(Now, interval)).ToList();
         var waited = others.All(turn => !turn.IsCompleted);
         gate.CallReturned();
 

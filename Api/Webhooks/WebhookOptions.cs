@@ -30,6 +30,13 @@ public sealed class WebhookOptions : IValidatableObject
     [Range(typeof(TimeSpan), "00:00:00.100", "00:00:30")]
     public TimeSpan PublishTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// How long the first webhook waiting to be published waits for others to share its publish (StatusPublisher); zero
+    /// publishes at once whatever queued up meanwhile. Meta expects a median answer under 250 ms (SPEC §6).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:00.200")]
+    public TimeSpan PublishWindow { get; set; } = TimeSpan.FromMilliseconds(50);
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         for (var i = 0; i < AppSecrets.Length; i++)

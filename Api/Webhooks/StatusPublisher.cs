@@ -10,9 +10,10 @@ namespace GovSg.Api.Webhooks;
 /// <summary>
 /// Hands webhook statuses to the broker. Meta sends one status per webhook, three per message, so at agency rates a
 /// confirmed publish per webhook (and a delivery to the Dispatcher, and a transaction there) cost more than the rest of
-/// a message: the statuses of the webhooks that arrive within <see cref="WebhookOptions.PublishWindow"/> of the first
-/// one waiting go out in one confirmed publish, and each webhook is answered once the publish holding its statuses is
-/// confirmed (SPEC §6). The publish runs in the trace of the first of them, linked to the others'.
+/// a message: the statuses of the webhooks that queued up while the previous publish was being confirmed (and within
+/// <see cref="WebhookOptions.PublishWindow"/> of the first one waiting, when one is set) go out in one confirmed
+/// publish, and each webhook is answered once the publish holding its statuses is confirmed (SPEC §6). The publish runs
+/// in the trace of the first of them, linked to the others'.
 /// </summary>
 public sealed class StatusPublisher : IAsyncDisposable
 {

@@ -34,6 +34,7 @@ public static class FeatureExtensions
         builder.Services.AddSingleton<CallbackSettingsStore>();
         builder.Services.AddOptions<WebhookOptions>().BindConfiguration(WebhookOptions.SectionName)
             .ValidateDataAnnotations().ValidateOnStart();
+        builder.Services.AddSingleton<StatusPublisher>();
         return builder;
     }
 }

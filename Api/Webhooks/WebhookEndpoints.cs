@@ -1,6 +1,5 @@
 using GovSg.Api.Extensions;
 using GovSg.Api.Http;
-using GovSg.Contracts;
 using MassTransit;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
@@ -44,6 +43,7 @@ public static class WebhookEndpoints
     public static async Task<Results<Ok, ApiError>> ReceiveAsync(
         HttpRequest request,
         IBusControl bus,
+        StatusPublisher publisher,
         IOptions<WebhookOptions> options,
         ApiMetrics metrics,
         ILogger<WebhookMarker> logger,
@@ -95,7 +95,7 @@ public static class WebhookEndpoints
         timeout.CancelAfter(settings.PublishTimeout);
         try
         {
-            await bus.Publish(new ProviderStatusesReceived(parsed.Statuses), timeout.Token);
+            await publisher.PublishAsync(parsed.Statuses, timeout.Token);
         }
         catch (Exception exception) when (exception is not OperationCanceledException || timeout.IsCancellationRequested)
         {

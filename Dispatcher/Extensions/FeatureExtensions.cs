@@ -70,6 +70,7 @@ public static class FeatureExtensions
         builder.Services.AddOptions<SweepOptions>().BindConfiguration(SweepOptions.SectionName)
             .ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<SweepStore>();
+        builder.Services.AddSingleton<SweepSchedule>();
         builder.Services.AddSingleton<SendQueueProbe>();
         builder.Services.AddHostedService<Sweeper>();
         return builder;

@@ -1,5 +1,6 @@
 using Dapper;
 using GovSg.Callbacks;
+using GovSg.Dispatcher.Sweeping;
 using Npgsql;
 
 namespace GovSg.Dispatcher.Sending;
@@ -37,7 +38,7 @@ public sealed class ClaimedMessage
 /// opens a call (<c>call_open</c>) that every outcome closes; a message whose call is open is never claimed again,
 /// whatever its lease says: it is reconciled first (SPEC §5).
 /// </summary>
-public sealed class SendStore(NpgsqlDataSource dataSource)
+public sealed class SendStore(NpgsqlDataSource dataSource, SweepSchedule sweeps)
 {
     // The claim: only one dispatcher at a time, only once due, never after expiry, never for a user an operator has
     // disabled (SPEC §7: a stolen key's messages stay unsent). The lease (available_at and
@@ -129,15 +130,27 @@ public sealed class SendStore(NpgsqlDataSource dataSource)
 
     /// <summary>Makes the message due again at <paramref name="retryAt"/>; a null error keeps the last one.</summary>
     public Task<bool> RetryAsync(long id, int attempts, DateTime retryAt, string? lastError, CancellationToken cancellationToken) =>
-        ExecuteAsync(RetrySql, new { id, attempts, retryAt, lastError }, cancellationToken);
+        ScheduleAsync(RetrySql, retryAt, new { id, attempts, retryAt, lastError }, cancellationToken);
 
     public Task<bool> DeferAsync(long id, int attempts, DateTime resumeAt, string lastError, CancellationToken cancellationToken) =>
-        ExecuteAsync(DeferSql, new { id, attempts, resumeAt, lastError }, cancellationToken);
+        ScheduleAsync(DeferSql, resumeAt, new { id, attempts, resumeAt, lastError }, cancellationToken);
 
     /// <summary>Holds the message for reconciliation; false when a status adopted it first (or the attempt is stale).</summary>
     public Task<bool> HoldAsync(long id, int attempts, DateTime holdUntil, string lastError, DateTime now,
         CancellationToken cancellationToken) =>
-        ExecuteAsync(HoldSql, new { id, attempts, holdUntil, lastError, now }, cancellationToken);
+        ScheduleAsync(HoldSql, holdUntil, new { id, attempts, holdUntil, lastError, now }, cancellationToken);
+
+    /// <summary>Makes a message due at <paramref name="dueAt"/>, when the sweeper publishes its command, and tells it so.</summary>
+    private async Task<bool> ScheduleAsync(string sql, DateTime dueAt, object parameters, CancellationToken cancellationToken)
+    {
+        var scheduled = await ExecuteAsync(sql, parameters, cancellationToken);
+        if (scheduled)
+        {
+            sweeps.Due(dueAt);
+        }
+
+        return scheduled;
+    }
 
     /// <summary>Runs a status change that counts its changed rows itself (its status events come in the same statement).</summary>
     private async Task<bool> ChangeStatusAsync(string sql, object parameters, CancellationToken cancellationToken)

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using GovSg.Dispatcher.Extensions;
 using GovSg.Dispatcher.Sending;
+using GovSg.Dispatcher.Sweeping;
 using Microsoft.Extensions.Options;
 
 namespace GovSg.Dispatcher.Statuses;
@@ -9,6 +10,7 @@ namespace GovSg.Dispatcher.Statuses;
 public sealed class StatusApplier(
     StatusStore store,
     SendTraceStore sendTraces,
+    SweepSchedule sweeps,
     IOptions<StatusOptions> options,
     DispatcherMetrics metrics,
     TimeProvider time,
@@ -23,8 +25,13 @@ public sealed class StatusApplier(
     public async Task ApplyAsync(IReadOnlyList<StatusEvent> events, CancellationToken cancellationToken)
     {
         using var activity = await StartLinkedToSendsAsync(events, cancellationToken);
-        var (parked, adopted) = await store.ApplyAsync(events, time.GetUtcNow().UtcDateTime, _options.FirstRetry,
-            cancellationToken);
+        var now = time.GetUtcNow().UtcDateTime;
+        var (parked, adopted) = await store.ApplyAsync(events, now, _options.FirstRetry, cancellationToken);
+        if (parked > 0)
+        {
+            sweeps.Due(now + _options.FirstRetry);
+        }
+
         metrics.StatusesApplied(events.Count - parked, parked);
         metrics.Adopted(adopted);
     }

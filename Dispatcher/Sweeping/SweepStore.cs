@@ -4,6 +4,16 @@ using Npgsql;
 
 namespace GovSg.Dispatcher.Sweeping;
 
+/// <summary>When the sweep next has work: <see cref="Due"/> for every step but the lost-command one, which has its own.</summary>
+public sealed record SweepDue(DateTime? Due, DateTime? UnclaimedDue)
+{
+    public DateTime? Earliest => (Due, UnclaimedDue) switch
+    {
+        ({ } d, { } u) => d < u ? d : u,
+        (var d, var u) => d ?? u,
+    };
+}
+
 public sealed class SweepStore(NpgsqlDataSource dataSource)
 {
     // Claimed before (attempts > 0): a retry fell due, a claim lapsed or a pause ended; no command is in flight.
@@ -58,6 +68,31 @@ public sealed class SweepStore(NpgsqlDataSource dataSource)
         ), {StatusEventSql.RecordChanged}
         SELECT (c.m).id FROM changed c
         """;
+
+    // The earliest time any step of the sweep has work, each from its own index (the expiry's from the first row expiry
+    // may take now or later; rows it may not take yet — in a call, held, waiting for a retry — fall due through their
+    // sweep_at or the open call's available_at first). A past time means work now; null, none at all.
+    private const string NextDueSql = """
+        SELECT LEAST(
+            (SELECT min(next_attempt_at) FROM pending_status_events),
+            (SELECT min(available_at) FROM messages WHERE call_open AND status = 'UNSENT'),
+            (SELECT min(sweep_at) FROM messages WHERE status = 'UNSENT' AND attempts > 0),
+            (SELECT min(expires_at) FROM messages
+             WHERE status = 'UNSENT' AND available_at <= @now AND NOT call_open)),
+            (SELECT min(sweep_at) FROM messages WHERE status = 'UNSENT' AND attempts = 0)
+        """;
+
+    /// <summary>
+    /// When the sweep next has work (null: nothing at all), and, apart, when a never-claimed message may first count as
+    /// lost (the only step that needs the send queue's depth).
+    /// </summary>
+    public async Task<SweepDue> NextDueAsync(DateTime now, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var (due, unclaimedDue) = await connection.QuerySingleAsync<(DateTime?, DateTime?)>(new CommandDefinition(NextDueSql,
+            new { now }, cancellationToken: cancellationToken));
+        return new SweepDue(due, unclaimedDue);
+    }
 
     /// <summary>
     /// Takes messages whose command must be (re-)published — never-claimed ones only if due by

@@ -9,14 +9,18 @@ using Npgsql;
 namespace GovSg.Dispatcher.Sweeping;
 
 /// <summary>
-/// The safety net that makes "nothing accepted is ever lost" hold (SPEC §5, §8). Every interval, on every dispatcher
-/// (rows are taken with SKIP LOCKED, so replicas share the work): re-apply parked provider statuses; hold claims whose
-/// dispatcher died during the call for reconciliation; publish the commands of messages that are due — retries whose
-/// time came, holds that nothing adopted, and, when the send queue has no backlog, messages whose command never reached
-/// a dispatcher; and expire messages past their validity.
+/// The safety net that makes "nothing accepted is ever lost" hold (SPEC §5, §8). On every dispatcher (rows are taken
+/// with SKIP LOCKED, so replicas share the work): re-apply parked provider statuses; hold claims whose dispatcher died
+/// during the call for reconciliation; publish the commands of messages that are due — retries whose time came, holds
+/// that nothing adopted, and, when the send queue has no backlog, messages whose command never reached a dispatcher;
+/// and expire messages past their validity. It sweeps only when something is due: between sweeps it sleeps until the
+/// earliest due time in the database, or one this process reports (<see cref="SweepSchedule"/>), looking again at
+/// least every <see cref="SweepOptions.MaxInterval"/>, and while work stays due it sweeps every
+/// <see cref="SweepOptions.Interval"/>.
 /// </summary>
 public sealed class Sweeper(
     SweepStore store,
+    SweepSchedule schedule,
     StatusApplier statuses,
     SendQueueProbe queue,
     IBusControl bus,
@@ -32,23 +36,39 @@ public sealed class Sweeper(
     private readonly double _messagesPerSecond = whatsApp.Value.MessagesPerSecond;
     private readonly TimeSpan _reconcileHold = retry.Value.ReconcileHold;
 
+    // A message is due its pick-up deadline after it is stored, a lapsed claim its lease after the claim: looking at
+    // least that often finds either before it falls due, wherever it was written.
+    private readonly TimeSpan _maxSleep = new[] { options.Value.MaxInterval, options.Value.PickUpDeadline, retry.Value.ClaimLease }.Min();
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(_options.Interval, time);
-        while (await timer.WaitForNextTickAsync(stoppingToken))
+        while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
-                await SweepOnceAsync(stoppingToken);
+                schedule.Reset();
+                var now = time.GetUtcNow().UtcDateTime;
+                var due = await store.NextDueAsync(now, stoppingToken);
+                if (due.Earliest > now || due.Earliest is null)
+                {
+                    var ceiling = now + _maxSleep;
+                    await schedule.WaitAsync(due.Earliest < ceiling ? due.Earliest.Value : ceiling, stoppingToken);
+                    continue;
+                }
+
+                await SweepOnceAsync(due.UnclaimedDue <= now, stoppingToken);
             }
             catch (Exception exception) when (exception is NpgsqlException or TimeoutException or MassTransitException)
             {
                 logger.LogWarning(exception, "Sweep failed; trying again in {Interval}", _options.Interval);
             }
+
+            await Task.Delay(_options.Interval, time, stoppingToken);
         }
     }
 
-    public async Task SweepOnceAsync(CancellationToken cancellationToken)
+    /// <summary>One sweep; <paramref name="lostCommandsMayBeDue"/> false skips the lost-command step and its queue probe.</summary>
+    private async Task SweepOnceAsync(bool lostCommandsMayBeDue, CancellationToken cancellationToken)
     {
         int retried;
         do
@@ -82,7 +102,7 @@ public sealed class Sweeper(
         // A never-claimed message is presumed to have lost its command only while the queue has no backlog, and only
         // once its pick-up deadline is overdue by the time the dispatchers may need for what is queued and what they
         // can have fetched — at most one more deadline, so a lost command is still found within two.
-        var depth = await queue.DepthAsync(cancellationToken);
+        var depth = lostCommandsMayBeDue ? await queue.DepthAsync(cancellationToken) : null;
         DateTime? unclaimedDueBy = depth is { } d && d.Ready <= _options.BacklogThreshold
             ? now - TimeSpan.FromSeconds(Math.Min(_options.PickUpDeadline.TotalSeconds,
                 (d.Ready + (double)d.Consumers * _prefetch) / _messagesPerSecond))

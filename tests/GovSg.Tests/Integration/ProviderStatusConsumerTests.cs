@@ -3,6 +3,7 @@ using Dapper;
 using GovSg.Contracts;
 using GovSg.Dispatcher.Extensions;
 using GovSg.Dispatcher.Statuses;
+using GovSg.Dispatcher.Sweeping;
 using MassTransit;
 using MassTransit.Testing;
 using Microsoft.Extensions.DependencyInjection;
@@ -48,6 +49,7 @@ public sealed class ProviderStatusConsumerTests
         .AddSingleton<DispatcherMetrics>()
         .AddSingleton<StatusStore>()
         .AddSingleton<SendTraceStore>()
+        .AddSingleton<SweepSchedule>()
         .AddSingleton<StatusApplier>()
         .AddLogging()
         .AddMassTransitTestHarness(bus => bus.AddConsumer<ProviderStatusConsumer, ProviderStatusConsumerDefinition>())

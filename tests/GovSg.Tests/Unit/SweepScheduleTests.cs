@@ -15,13 +15,7 @@ public sealed class SweepScheduleTests
         var schedule = new SweepSchedule(clock);
 
         var waiting = schedule.WaitAsync(clock.GetUtcNow().UtcDateTime.AddSeconds(5), CancellationToken.None);
-        clock.Advance(TimeSpan.FromSeconds(4.9));
-        var completedEarly = waiting.IsCompleted;
-        clock.Advance(TimeSpan.FromSeconds(0.1));
-
-        Assert.That(completedEarly, Is.False);
-        await waiting.WaitAsync(Guard);
-        Assert.That(waiting.IsCompletedSuccessfully, Is.True);
+        await AssertReturnsAfterAsync(clock, waiting, TimeSpan.FromSeconds(5));
     }
 
     [Test]
@@ -33,13 +27,7 @@ public sealed class SweepScheduleTests
 
         var waiting = schedule.WaitAsync(start.AddSeconds(5), CancellationToken.None);
         schedule.Due(start.AddSeconds(1));
-        clock.Advance(TimeSpan.FromSeconds(0.9));
-        var completedEarly = waiting.IsCompleted;
-        clock.Advance(TimeSpan.FromSeconds(0.1));
-
-        Assert.That(completedEarly, Is.False);
-        await waiting.WaitAsync(Guard);
-        Assert.That(waiting.IsCompletedSuccessfully, Is.True);
+        await AssertReturnsAfterAsync(clock, waiting, TimeSpan.FromSeconds(1));
     }
 
     [Test]
@@ -51,13 +39,7 @@ public sealed class SweepScheduleTests
 
         var waiting = schedule.WaitAsync(start.AddSeconds(5), CancellationToken.None);
         schedule.Due(start.AddSeconds(10));
-        clock.Advance(TimeSpan.FromSeconds(4.9));
-        var completedEarly = waiting.IsCompleted;
-        clock.Advance(TimeSpan.FromSeconds(0.1));
-
-        Assert.That(completedEarly, Is.False);
-        await waiting.WaitAsync(Guard);
-        Assert.That(waiting.IsCompletedSuccessfully, Is.True);
+        await AssertReturnsAfterAsync(clock, waiting, TimeSpan.FromSeconds(5));
     }
 
     [Test]
@@ -69,10 +51,7 @@ public sealed class SweepScheduleTests
 
         schedule.Due(start.AddSeconds(1));
         var waiting = schedule.WaitAsync(start.AddSeconds(5), CancellationToken.None);
-        clock.Advance(TimeSpan.FromSeconds(1));
-
-        await waiting.WaitAsync(Guard);
-        Assert.That(waiting.IsCompletedSuccessfully, Is.True);
+        await AssertReturnsAfterAsync(clock, waiting, TimeSpan.FromSeconds(1));
     }
 
     [Test]
@@ -85,7 +64,13 @@ public sealed class SweepScheduleTests
         schedule.Due(start.AddSeconds(1));
         schedule.Reset();
         var waiting = schedule.WaitAsync(start.AddSeconds(5), CancellationToken.None);
-        clock.Advance(TimeSpan.FromSeconds(4.9));
+        await AssertReturnsAfterAsync(clock, waiting, TimeSpan.FromSeconds(5));
+    }
+
+    /// <summary>The wait is still running just before <paramref name="after"/> on the fake clock, and done at it.</summary>
+    private static async Task AssertReturnsAfterAsync(FakeTimeProvider clock, Task waiting, TimeSpan after)
+    {
+        clock.Advance(after - TimeSpan.FromSeconds(0.1));
         var completedEarly = waiting.IsCompleted;
         clock.Advance(TimeSpan.FromSeconds(0.1));
 

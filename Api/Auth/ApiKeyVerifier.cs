@@ -39,7 +39,7 @@ public sealed class ApiKeyVerifier(ApiKeyStore store, IOptions<AuthOptions> opti
         }
 
         var now = time.GetUtcNow().UtcDateTime;
-        var row = await _cache.GetOrLoadAsync(keyId, ct => store.FindAsync(keyId, ct), cancellationToken);
+        var row = await _cache.GetOrLoadAsync(keyId, () => store.FindAsync(keyId, CancellationToken.None), cancellationToken);
         if (row is null)
         {
             _refused.Add(keyId);

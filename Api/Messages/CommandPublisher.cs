@@ -43,6 +43,7 @@ public sealed class CommandPublisher : IReceiveEndpointObserver, IDisposable
 
     // MassTransit drops what is published before the bus has first connected: until then a drain only waits.
     private volatile bool _connectedOnce;
+    private readonly TaskCompletionSource _firstConnected = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public CommandPublisher(IBusControl bus, IOptions<RabbitMqOptions> options, ApiMetrics metrics, IHostApplicationLifetime lifetime,
         ILogger<CommandPublisher> logger)
@@ -67,12 +68,24 @@ public sealed class CommandPublisher : IReceiveEndpointObserver, IDisposable
     public Task Ready(ReceiveEndpointReady ready)
     {
         _connectedOnce = true;
+        _firstConnected.TrySetResult();
         if (_reconnected.CurrentCount == 0)
         {
             _reconnected.Release();
         }
 
         return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// Waits for the bus's first connection and declares what the commands are published to, so the first requests do
+    /// not set it up.
+    /// </summary>
+    public async Task WarmAsync(CancellationToken cancellationToken)
+    {
+        await _firstConnected.Task.WaitAsync(cancellationToken);
+        await _bus.GetPublishSendEndpoint<SendMessage>();
+        await _bus.GetPublishSendEndpoint<SendMessages>();
     }
 
     public void Dispose() => _reconnected.Dispose();

@@ -19,5 +19,5 @@ public sealed class GrantedTemplates(TemplateStore store, IOptions<TemplateOptio
 
     /// <summary>The template, if it exists and is granted to the user; a missing grant looks exactly like a missing template.</summary>
     public ValueTask<Template?> FindAsync(long userId, long templateId, CancellationToken cancellationToken) =>
-        _cache.GetOrLoadAsync((userId, templateId), ct => store.FindGrantedAsync(userId, templateId, ct), cancellationToken);
+        _cache.GetOrLoadAsync((userId, templateId), () => store.FindGrantedAsync(userId, templateId, CancellationToken.None), cancellationToken);
 }

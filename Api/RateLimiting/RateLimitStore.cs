@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Dapper;
 using GovSg.Api.Database;
 using Npgsql;
@@ -10,7 +11,8 @@ public sealed record BucketTake(long UserId, string Bucket, BucketLimit Limit, i
 /// <summary>
 /// The token buckets every Api replica shares, one row per user and bucket (0008_token_buckets.sql). Takes of one
 /// token (single sends, reads) are coalesced with concurrent ones into one statement, as the message inserts are:
-/// one statement per request would cost more database time than the send itself.
+/// one statement per request would cost more database time than the send itself. Under concurrent demand a take also
+/// asks for tokens ahead of it (<see cref="TokenLease"/>), which the next requests use without a round trip.
 /// </summary>
 public sealed class RateLimitStore : IAsyncDisposable
 {
@@ -48,13 +50,19 @@ public sealed class RateLimitStore : IAsyncDisposable
         ON CONFLICT (user_id, bucket) DO NOTHING
         """;
 
+    // Far more buckets than are busy at once; past it every lease is dropped, whose tokens then only pass unused.
+    private const int MaxLeases = 10_000;
+
     private readonly NpgsqlDataSource _dataSource;
     private readonly Batcher<BucketTake, TakeOutcome> _singleTakes;
+    private readonly ConcurrentDictionary<(long UserId, string Bucket), TokenLease> _leases = new();
 
     public RateLimitStore(NpgsqlDataSource dataSource)
     {
         _dataSource = dataSource;
-        _singleTakes = new Batcher<BucketTake, TakeOutcome>(TakeSinglesAsync, maxBatch: 500, concurrency: 2);
+        // One statement at a time: each batch first hands out what the one before it leased, so leased tokens go to
+        // the takes that queued meanwhile instead of passing unused beside a concurrent statement's refusals.
+        _singleTakes = new Batcher<BucketTake, TakeOutcome>(TakeSinglesAsync, maxBatch: 500, concurrency: 1);
     }
 
     /// <summary>Takes <paramref name="tokens"/> from the bucket if it holds that many.</summary>
@@ -65,7 +73,7 @@ public sealed class RateLimitStore : IAsyncDisposable
         var take = new BucketTake(userId, bucket, limit, tokens, now);
         if (tokens == 1)
         {
-            return await _singleTakes.RunAsync(take);
+            return HandOut(take) ?? await _singleTakes.RunAsync(take);
         }
 
         var (granted, fullAt) = (await TakeAsync([new BucketRequest(userId, bucket, limit, tokens, tokens)], now,
@@ -75,22 +83,52 @@ public sealed class RateLimitStore : IAsyncDisposable
 
     public ValueTask DisposeAsync() => _singleTakes.DisposeAsync();
 
+    private TakeOutcome? HandOut(BucketTake take) =>
+        _leases.TryGetValue((take.UserId, take.Bucket), out var lease) ? lease.TryHandOut(take.Limit, take.Now) : null;
+
     private async Task<IReadOnlyList<TakeOutcome>> TakeSinglesAsync(IReadOnlyList<BucketTake> batch)
     {
+        // Takes that queued while a lease was being taken use it first.
+        var outcomes = batch.Select(HandOut).ToArray();
         var now = batch.Max(t => t.Now);
-        var requests = batch.GroupBy(t => (t.UserId, t.Bucket))
-            .Select(g => new BucketRequest(g.Key.UserId, g.Key.Bucket, g.Last().Limit, g.Count(), 1)).ToList();
-        var states = await TakeAsync(requests, now, CancellationToken.None);
-
-        // The bucket's granted tokens go to its takes in arrival order.
-        var handedOut = new Dictionary<(long, string), int>();
-        return batch.Select(take =>
+        var waiting = Enumerable.Range(0, batch.Count).Where(i => outcomes[i] is null)
+            .GroupBy(i => (batch[i].UserId, batch[i].Bucket)).ToList();
+        var requests = waiting.Select(g =>
         {
-            var key = (take.UserId, take.Bucket);
-            var (granted, fullAt) = states[key];
-            var place = handedOut[key] = handedOut.GetValueOrDefault(key) + 1;
-            return TokenBucket.SingleOutcome(take.Limit, granted, fullAt, place, now);
+            var limit = batch[g.Last()].Limit;
+            var surplus = TokenLease.SurplusFor(limit, g.Count(), _leases.GetValueOrDefault(g.Key), now);
+            return new BucketRequest(g.Key.UserId, g.Key.Bucket, limit, g.Count() + surplus, 1);
         }).ToList();
+        var states = requests.Count > 0 ? await TakeAsync(requests, now, CancellationToken.None) : [];
+
+        // The bucket's granted tokens go to its takes in arrival order; what is left over is leased.
+        foreach (var (group, request) in waiting.Zip(requests))
+        {
+            var (granted, fullAt) = states[group.Key];
+            var place = 0;
+            foreach (var i in group)
+            {
+                outcomes[i] = TokenBucket.SingleOutcome(request.Limit, granted, fullAt, ++place, now);
+            }
+
+            if (granted > place)
+            {
+                Lease(group.Key, new TokenLease(request.Limit, granted, place, fullAt, now + TokenLease.Duration,
+                    request.Wanted - place));
+            }
+        }
+
+        return outcomes!;
+    }
+
+    private void Lease((long UserId, string Bucket) key, TokenLease lease)
+    {
+        if (_leases.Count >= MaxLeases)
+        {
+            _leases.Clear();
+        }
+
+        _leases[key] = lease;
     }
 
     private async Task<Dictionary<(long, string), (int Granted, DateTime FullAt)>> TakeAsync(

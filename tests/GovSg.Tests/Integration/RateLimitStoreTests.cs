@@ -1,3 +1,4 @@
+using Dapper;
 using GovSg.Api.RateLimiting;
 using Microsoft.Extensions.Time.Testing;
 
@@ -82,6 +83,34 @@ public sealed class RateLimitStoreTests
 
         var taken = outcomes.Take(30).Count(o => o.Granted) + (outcomes[30].Granted ? 20 : 0);
         Assert.That(taken, Is.InRange(21, 30), "everything granted fits in the bucket, and the bucket is used");
+    }
+
+    [Test]
+    public async Task TakeAsync_UnderConcurrentDemand_LeasesTokensTheNextTakesGetWithoutAskingTheBucket()
+    {
+        var limit = new BucketLimit(Rate: 1, Burst: 100);
+        var now = _time.GetUtcNow().UtcDateTime;
+
+        var concurrent = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ =>
+            _store.TakeAsync(_userId, "send:live", limit, 1, now, CancellationToken.None)));
+        // Emptied behind the store's back: what is granted from now on was leased by the concurrent takes.
+        await using (var connection = await TestEnvironment.Current.Database.OpenConnectionAsync())
+        {
+            await connection.ExecuteAsync("UPDATE rate_limit_buckets SET full_at = @full WHERE user_id = @user",
+                new { full = now + limit.Window, user = _userId });
+        }
+
+        var afterwards = new List<TakeOutcome>();
+        for (var i = 0; i < 20; i++)
+        {
+            afterwards.Add(await _store.TakeAsync(_userId, "send:live", limit, 1, now, CancellationToken.None));
+        }
+
+        var leased = afterwards.TakeWhile(o => o.Granted).Count();
+        Assert.That(concurrent.Select(o => o.Granted), Is.All.True);
+        Assert.That(leased, Is.InRange(1, TokenLease.MaxSurplus(limit)), "some, and at most a tenth of the burst");
+        Assert.That(afterwards.Skip(leased).Select(o => o.Granted), Is.All.False, "then the empty bucket refuses");
+        Assert.That(afterwards.Take(leased).Select(o => o.Remaining), Is.Ordered.Descending.And.Unique);
     }
 
     private Task<TakeOutcome> TakeAsync(string bucket, int tokens) =>

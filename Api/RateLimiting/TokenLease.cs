@@ -1,0 +1,65 @@
+namespace GovSg.Api.RateLimiting;
+
+/// <summary>
+/// Tokens of one shared bucket that a take got beyond the requests it served, which this replica hands out without a
+/// round trip until they run out or <see cref="Duration"/> passes. They were taken from the shared bucket, so the
+/// replicas together never grant more than it holds; tokens left when a lease ends are not given back, which only
+/// makes the limit stricter, by at most <see cref="MaxSurplus"/>. Each handed-out token reports the bucket as the
+/// take left it plus the lease's tokens still to come, as the takes coalesced into one statement do.
+/// </summary>
+public sealed class TokenLease(BucketLimit limit, int granted, int handedOut, DateTime fullAt, DateTime until, int surplus)
+{
+    /// <summary>How long a lease's tokens may be handed out.</summary>
+    public static readonly TimeSpan Duration = TimeSpan.FromSeconds(1);
+
+    private readonly Lock _lock = new();
+    private int _handedOut = handedOut;
+
+    /// <summary>What this lease asked for beyond the requests of its take.</summary>
+    public int Surplus => surplus;
+
+    /// <summary>When its tokens can no longer be handed out.</summary>
+    public DateTime Until => until;
+
+    /// <summary>Every token handed out: demand kept up with the lease, so the next may be larger.</summary>
+    public bool UsedUp
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _handedOut >= granted;
+            }
+        }
+    }
+
+    /// <summary>
+    /// The tokens a take at <paramref name="now"/> may ask for beyond the <paramref name="waiting"/> requests it serves.
+    /// A lone request asks for none, so a user sending one request at a time is limited exactly; concurrent ones ask for
+    /// as many again as wait beyond the first, and after a lease used up before it ended, for twice its surplus. A tenth
+    /// of the burst at most, so a small bucket stays exact and what a lease can strand is small.
+    /// </summary>
+    public static int SurplusFor(BucketLimit limit, int waiting, TokenLease? previous, DateTime now)
+    {
+        var keptUp = previous is { UsedUp: true } && now < previous.Until;
+        return Math.Clamp(keptUp ? Math.Max(waiting - 1, previous!.Surplus * 2) : waiting - 1, 0, MaxSurplus(limit));
+    }
+
+    /// <summary>The largest surplus a take of a bucket with <paramref name="limit"/> asks for.</summary>
+    public static int MaxSurplus(BucketLimit limit) => limit.Burst / 10;
+
+    /// <summary>The next token's outcome, or null when none is left, the lease ended or the user's limit changed.</summary>
+    public TakeOutcome? TryHandOut(BucketLimit current, DateTime now)
+    {
+        lock (_lock)
+        {
+            if (current != limit || now >= until || _handedOut >= granted)
+            {
+                return null;
+            }
+
+            _handedOut++;
+            return TokenBucket.SingleOutcome(limit, granted, fullAt, _handedOut, now);
+        }
+    }
+}

@@ -89,18 +89,18 @@ public sealed class StatusStore(NpgsqlDataSource dataSource)
 
     /// <summary>
     /// Applies the events; those whose provider id is not recorded yet (the webhook overtook the ACCEPTED write) are
-    /// parked in the same transaction for <see cref="RetryPendingAsync"/>. Returns how many were parked, and how many
-    /// messages were adopted.
+    /// parked for <see cref="RetryPendingAsync"/>. Returns how many were parked, and how many messages were adopted.
+    /// No transaction: each statement is whole by itself (a status change records its events in the same statement),
+    /// and the consumer retries a batch that failed part way until it succeeds, which re-applies nothing already
+    /// applied. So the usual batch (no unknown id, one event per message) is one statement and one round trip.
     /// </summary>
     public async Task<(int Parked, int Adopted)> ApplyAsync(IReadOnlyList<StatusEvent> events, DateTime now, TimeSpan firstRetry,
         CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var (unknown, adopted) = await ApplyOrAdoptAsync(connection, transaction, events, now, cancellationToken);
-        await ParkAsync(connection, transaction, unknown.Select(e => new PendingStatus(e, now, 0)).ToList(), now + firstRetry,
+        var (unknown, adopted) = await ApplyOrAdoptAsync(connection, null, events, now, cancellationToken);
+        await ParkAsync(connection, null, unknown.Select(e => new PendingStatus(e, now, 0)).ToList(), now + firstRetry,
             cancellationToken);
-        await transaction.CommitAsync(cancellationToken);
         return (unknown.Count, adopted);
     }
 
@@ -142,7 +142,7 @@ public sealed class StatusStore(NpgsqlDataSource dataSource)
     /// on that attempt adopt it, and then take their status like any other. Returns the events still unknown.
     /// </summary>
     private static async Task<(List<StatusEvent> Unknown, int Adopted)> ApplyOrAdoptAsync(NpgsqlConnection connection,
-        NpgsqlTransaction transaction, IReadOnlyList<StatusEvent> events, DateTime now, CancellationToken cancellationToken)
+        NpgsqlTransaction? transaction, IReadOnlyList<StatusEvent> events, DateTime now, CancellationToken cancellationToken)
     {
         var unknown = await ApplyRoundsAsync(connection, transaction, events, now, cancellationToken);
         // One adoption per call, in message order so concurrent batches lock rows alike.
@@ -172,7 +172,7 @@ public sealed class StatusStore(NpgsqlDataSource dataSource)
         return ([.. unknown.Where(e => !adopted.Contains(e.ProviderMessageId)), .. still], adopted.Count);
     }
 
-    private static async Task<List<StatusEvent>> ApplyRoundsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
+    private static async Task<List<StatusEvent>> ApplyRoundsAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction,
         IReadOnlyList<StatusEvent> events, DateTime now, CancellationToken cancellationToken)
     {
         var unknown = new List<StatusEvent>();
@@ -193,7 +193,7 @@ public sealed class StatusStore(NpgsqlDataSource dataSource)
         return unknown;
     }
 
-    private static async Task ParkAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
+    private static async Task ParkAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction,
         IReadOnlyList<PendingStatus> pending, DateTime nextAttempt, CancellationToken cancellationToken)
     {
         if (pending.Count == 0)

@@ -92,6 +92,21 @@ public sealed class PaceStoreTests
     }
 
     [Test]
+    public async Task ChangeAsync_WhenTheRowIsGoneSinceItWasSeen_StartsTheScheduleAfresh()
+    {
+        var store = NewStore();
+        var (seen, _) = await store.ChangeAsync(null, Initial, Take(10), CancellationToken.None);
+        // A migration that starts the schedule afresh (as 0024 did), while a Dispatcher keeps the state it saw.
+        await DeleteScheduleAsync();
+
+        var (stored, grant) = await store.ChangeAsync(seen, Initial, Take(3), CancellationToken.None);
+
+        Assert.That(grant!.First, Is.EqualTo(Initial.NextSlot));
+        Assert.That(stored with { Revision = 0 }, Is.EqualTo(Initial with { NextSlot = grant.End, Version = 1 }));
+        Assert.That(await store.ReadAsync(CancellationToken.None), Is.EqualTo(stored));
+    }
+
+    [Test]
     public async Task ChangeAsync_ACutAndReservationsAtOnce_KeepsBoth()
     {
         var stores = new[] { NewStore(), NewStore() };

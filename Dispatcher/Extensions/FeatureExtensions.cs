@@ -49,7 +49,6 @@ public static class FeatureExtensions
         builder.Services.AddOptions<StatusOptions>().BindConfiguration(StatusOptions.SectionName)
             .ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<StatusStore>();
-        builder.Services.AddSingleton<SendTraceStore>();
         builder.Services.AddSingleton<StatusApplier>();
         return builder;
     }

@@ -6,7 +6,12 @@ namespace GovSg.Dispatcher.Sending;
 /// <param name="ThrottledAt">When the last 130429 cut the pace.</param>
 /// <param name="ThrottledSlot">Where the schedule's axis stood at that moment.</param>
 /// <param name="Version">Counts reservations, so a dispatcher can tell whether its grant is still the latest.</param>
-public sealed record PaceState(DateTime NextSlot, double ThrottledRate, DateTime ThrottledAt, DateTime ThrottledSlot, long Version);
+/// <param name="Revision">
+/// Which write of the stored row this is (PostgreSQL's <c>xmin</c>; 0 before it is stored): a change is written only
+/// over the state it was computed from. The schedule never changes it.
+/// </param>
+public sealed record PaceState(DateTime NextSlot, double ThrottledRate, DateTime ThrottledAt, DateTime ThrottledSlot, long Version,
+    long Revision);
 
 /// <summary>Call slots reserved together: <see cref="Count"/> of them from <see cref="First"/>, <see cref="Interval"/> apart on the schedule's axis.</summary>
 public sealed record PaceGrant(DateTime First, TimeSpan Interval, int Count, long Version)
@@ -55,7 +60,7 @@ public sealed class PaceSchedule(double limit)
     private readonly TimeSpan _interval = TimeSpan.FromTicks((long)(TimeSpan.TicksPerSecond / limit));
 
     /// <summary>A schedule free from now on, never throttled.</summary>
-    public PaceState Start(DateTime now) => new(now, limit, DateTime.UnixEpoch, DateTime.UnixEpoch, 0);
+    public PaceState Start(DateTime now) => new(now, limit, DateTime.UnixEpoch, DateTime.UnixEpoch, 0, 0);
 
     /// <summary>The pace at <paramref name="now"/>, in calls per second.</summary>
     public double RateAt(PaceState state, DateTime now) =>

@@ -308,17 +308,21 @@ public sealed class ProviderGate(
                 $"The provider rejects our credentials ({error}); sending is paused and messages are kept"));
     }
 
+    /// <summary>
+    /// Changes the schedule from the state last seen, in one round trip unless another dispatcher changed it since; the
+    /// state stored after the change is the one seen from now on.
+    /// </summary>
     private async Task<T> ChangeAsync<T>(DateTime now, Func<PaceState, (PaceState State, T Result)> change,
         CancellationToken cancellationToken)
     {
-        PaceState? seen = null;
-        var result = await store.ChangeAsync(_schedule.Start(now), state =>
+        PaceState? seen;
+        lock (_lock)
         {
-            var changed = change(state);
-            seen = changed.State;
-            return changed;
-        }, cancellationToken);
-        Saw(seen!, now);
+            seen = _seen;
+        }
+
+        var (stored, result) = await store.ChangeAsync(seen, _schedule.Start(now), change, cancellationToken);
+        Saw(stored, now);
         return result;
     }
 

@@ -4,8 +4,8 @@ using MassTransit;
 namespace GovSg.Dispatcher.Statuses;
 
 /// <summary>
-/// Applies provider statuses in batches: the statuses of several webhook deliveries, in the order they arrived, in one
-/// transaction and a few UPDATEs.
+/// Applies provider statuses in batches: the statuses of several webhook deliveries, in the order they arrived, in a
+/// few UPDATEs (usually one).
 /// </summary>
 public sealed class ProviderStatusConsumer(StatusApplier applier) : IConsumer<Batch<ProviderStatusesReceived>>
 {

@@ -9,7 +9,6 @@ namespace GovSg.Dispatcher.Statuses;
 /// <summary>Applies provider statuses and retries the ones that arrived before their message's provider id.</summary>
 public sealed class StatusApplier(
     StatusStore store,
-    SendTraceStore sendTraces,
     SweepSchedule sweeps,
     IOptions<StatusOptions> options,
     DispatcherMetrics metrics,
@@ -22,11 +21,22 @@ public sealed class StatusApplier(
 
     private readonly StatusOptions _options = options.Value;
 
+    /// <summary>
+    /// Applies the events in a span, in the webhook's trace, linked to the spans of the calls its statuses report on
+    /// (SPEC §9.1): from a status one finds the send. The sends are read by the statements that apply the statuses, and
+    /// only when the span is recorded.
+    /// </summary>
     public async Task ApplyAsync(IReadOnlyList<StatusEvent> events, CancellationToken cancellationToken)
     {
-        using var activity = await StartLinkedToSendsAsync(events, cancellationToken);
+        using var activity = Source.StartActivity("apply statuses", ActivityKind.Internal);
         var now = time.GetUtcNow().UtcDateTime;
-        var (parked, adopted) = await store.ApplyAsync(events, now, _options.FirstRetry, cancellationToken);
+        var (parked, adopted, sendTraces) = await store.ApplyAsync(events, now, _options.FirstRetry, cancellationToken,
+            withSendTraces: activity is { IsAllDataRequested: true });
+        foreach (var call in sendTraces.Select(SendTrace.Parse).OfType<ActivityContext>().Distinct())
+        {
+            activity!.AddLink(new ActivityLink(call));
+        }
+
         if (parked > 0)
         {
             sweeps.Due(now + _options.FirstRetry);
@@ -34,22 +44,6 @@ public sealed class StatusApplier(
 
         metrics.StatusesApplied(events.Count - parked, parked);
         metrics.Adopted(adopted);
-    }
-
-    /// <summary>
-    /// A span, in the webhook's trace, linked to the spans of the calls its statuses report on (SPEC §9.1): from a
-    /// status one finds the send. The sends are looked up only when the span is recorded.
-    /// </summary>
-    private async Task<Activity?> StartLinkedToSendsAsync(IReadOnlyList<StatusEvent> events, CancellationToken cancellationToken)
-    {
-        if (!Source.HasListeners())
-        {
-            return null;
-        }
-
-        var sends = await sendTraces.FindAsync([.. events.Select(e => e.ProviderMessageId).Distinct()], cancellationToken);
-        var links = sends.Select(SendTrace.Parse).OfType<ActivityContext>().Distinct().Select(call => new ActivityLink(call));
-        return Source.StartActivity("apply statuses", ActivityKind.Internal, parentContext: default, links: links);
     }
 
     /// <summary>One pass over the parked statuses that are due; returns how many were looked at.</summary>

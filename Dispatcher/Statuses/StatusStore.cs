@@ -52,9 +52,13 @@ public sealed class StatusStore(NpgsqlDataSource dataSource)
         ), changed AS (
             SELECT a.m FROM applied a WHERE (a.m).status = a.reported
         ), {StatusEventSql.RecordChanged}
-        SELECT e.provider_message_id
+        SELECT e.provider_message_id AS "Unknown", NULL::text AS "SendTrace"
         FROM e
         WHERE NOT EXISTS (SELECT 1 FROM messages m WHERE m.provider_message_id = e.provider_message_id)
+        UNION ALL
+        SELECT NULL, m.send_trace
+        FROM messages m
+        WHERE @sendTraces AND m.provider_message_id IN (SELECT provider_message_id FROM e) AND m.send_trace IS NOT NULL
         """;
 
     // Guarded on the attempt, like the hold and the re-claim that ends it, so exactly one of the three wins. Accepted at
@@ -89,19 +93,34 @@ public sealed class StatusStore(NpgsqlDataSource dataSource)
 
     /// <summary>
     /// Applies the events; those whose provider id is not recorded yet (the webhook overtook the ACCEPTED write) are
-    /// parked in the same transaction for <see cref="RetryPendingAsync"/>. Returns how many were parked, and how many
-    /// messages were adopted.
+    /// parked for <see cref="RetryPendingAsync"/>. Returns how many were parked, how many messages were adopted, and,
+    /// when <paramref name="withSendTraces"/>, the send traces (<see cref="Sending.SendTrace"/>) of the calls the events
+    /// report on, read by the statements that apply them.
     /// </summary>
-    public async Task<(int Parked, int Adopted)> ApplyAsync(IReadOnlyList<StatusEvent> events, DateTime now, TimeSpan firstRetry,
-        CancellationToken cancellationToken)
+    public async Task<(int Parked, int Adopted, IReadOnlyList<string> SendTraces)> ApplyAsync(IReadOnlyList<StatusEvent> events,
+        DateTime now, TimeSpan firstRetry, CancellationToken cancellationToken, bool withSendTraces = false)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var sendTraces = withSendTraces ? new List<string>() : null;
+        // The usual batch, one event per message, is one statement and needs no transaction: a status change records its
+        // events in the same statement, and a batch that fails later is retried whole, re-applying nothing. What more a
+        // batch needs (rounds, adoptions, parking) runs in one transaction, so no one sees a message adopted without
+        // the status that adopted it.
+        var oneEach = events.DistinctBy(e => e.ProviderMessageId, StringComparer.Ordinal).Count() == events.Count;
+        var unknown = oneEach ? await ApplyRoundsAsync(connection, null, events, now, sendTraces, cancellationToken) : null;
+        if (unknown is { Count: 0 })
+        {
+            return (0, 0, sendTraces ?? []);
+        }
+
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var (unknown, adopted) = await ApplyOrAdoptAsync(connection, transaction, events, now, cancellationToken);
-        await ParkAsync(connection, transaction, unknown.Select(e => new PendingStatus(e, now, 0)).ToList(), now + firstRetry,
+        var (still, adopted) = unknown is null
+            ? await ApplyOrAdoptAsync(connection, transaction, events, now, sendTraces, cancellationToken)
+            : await AdoptAsync(connection, transaction, unknown, now, sendTraces, cancellationToken);
+        await ParkAsync(connection, transaction, still.Select(e => new PendingStatus(e, now, 0)).ToList(), now + firstRetry,
             cancellationToken);
         await transaction.CommitAsync(cancellationToken);
-        return (unknown.Count, adopted);
+        return (still.Count, adopted, sendTraces ?? []);
     }
 
     /// <summary>
@@ -121,7 +140,7 @@ public sealed class StatusStore(NpgsqlDataSource dataSource)
         }
 
         var (stillUnknown, adopted) = await ApplyOrAdoptAsync(connection, transaction, due.Select(r => r.ToEvent()).ToList(),
-            now, cancellationToken);
+            now, null, cancellationToken);
         var unknown = stillUnknown.ToHashSet(ReferenceEqualityComparer.Instance);
         var still = due.Where(r => unknown.Contains(r.ToEvent())).ToList();
         var dropped = still.Where(r => r.ReceivedAt <= now - maxAge).ToList();
@@ -139,12 +158,25 @@ public sealed class StatusStore(NpgsqlDataSource dataSource)
 
     /// <summary>
     /// Applies the events by provider id; those whose id is unknown but whose opaque data names a message still UNSENT
-    /// on that attempt adopt it, and then take their status like any other. Returns the events still unknown.
+    /// on that attempt adopt it, and then take their status like any other. Returns the events still unknown; the send
+    /// traces of the calls they report on are added to <paramref name="sendTraces"/>, when given.
     /// </summary>
     private static async Task<(List<StatusEvent> Unknown, int Adopted)> ApplyOrAdoptAsync(NpgsqlConnection connection,
-        NpgsqlTransaction transaction, IReadOnlyList<StatusEvent> events, DateTime now, CancellationToken cancellationToken)
+        NpgsqlTransaction transaction, IReadOnlyList<StatusEvent> events, DateTime now, List<string>? sendTraces,
+        CancellationToken cancellationToken)
     {
-        var unknown = await ApplyRoundsAsync(connection, transaction, events, now, cancellationToken);
+        var unknown = await ApplyRoundsAsync(connection, transaction, events, now, sendTraces, cancellationToken);
+        return await AdoptAsync(connection, transaction, unknown, now, sendTraces, cancellationToken);
+    }
+
+    /// <summary>
+    /// Adopts the messages that the <paramref name="unknown"/> events' opaque data names, when still UNSENT on that
+    /// attempt, and applies those events to them. Returns the events still unknown.
+    /// </summary>
+    private static async Task<(List<StatusEvent> Unknown, int Adopted)> AdoptAsync(NpgsqlConnection connection,
+        NpgsqlTransaction transaction, List<StatusEvent> unknown, DateTime now, List<string>? sendTraces,
+        CancellationToken cancellationToken)
+    {
         // One adoption per call, in message order so concurrent batches lock rows alike.
         var candidates = unknown.Where(e => e.MessageId is not null)
             .DistinctBy(e => (e.MessageId, e.Attempt))
@@ -168,17 +200,17 @@ public sealed class StatusStore(NpgsqlDataSource dataSource)
         }
 
         var applied = unknown.Where(e => adopted.Contains(e.ProviderMessageId)).ToList();
-        var still = await ApplyRoundsAsync(connection, transaction, applied, now, cancellationToken);
+        var still = await ApplyRoundsAsync(connection, transaction, applied, now, sendTraces, cancellationToken);
         return ([.. unknown.Where(e => !adopted.Contains(e.ProviderMessageId)), .. still], adopted.Count);
     }
 
-    private static async Task<List<StatusEvent>> ApplyRoundsAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
-        IReadOnlyList<StatusEvent> events, DateTime now, CancellationToken cancellationToken)
+    private static async Task<List<StatusEvent>> ApplyRoundsAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction,
+        IReadOnlyList<StatusEvent> events, DateTime now, List<string>? sendTraces, CancellationToken cancellationToken)
     {
         var unknown = new List<StatusEvent>();
         foreach (var round in Rounds(events))
         {
-            var missing = (await connection.QueryAsync<string>(new CommandDefinition(ApplySql, new
+            var rows = (await connection.QueryAsync<AppliedRow>(new CommandDefinition(ApplySql, new
             {
                 ids = round.Select(e => e.ProviderMessageId).ToArray(),
                 statuses = round.Select(e => e.Status).ToArray(),
@@ -186,12 +218,18 @@ public sealed class StatusStore(NpgsqlDataSource dataSource)
                 codes = round.Select(e => e.ErrorCode).ToArray(),
                 descriptions = round.Select(e => e.ErrorDescription).ToArray(),
                 now,
-            }, transaction, cancellationToken: cancellationToken))).ToHashSet(StringComparer.Ordinal);
+                sendTraces = sendTraces is not null,
+            }, transaction, cancellationToken: cancellationToken))).ToList();
+            var missing = rows.Select(r => r.Unknown).OfType<string>().ToHashSet(StringComparer.Ordinal);
             unknown.AddRange(round.Where(e => missing.Contains(e.ProviderMessageId)));
+            sendTraces?.AddRange(rows.Select(r => r.SendTrace).OfType<string>());
         }
 
         return unknown;
     }
+
+    /// <summary>A row of <see cref="ApplySql"/>: a provider id not recorded yet, or the send trace of a call reported on.</summary>
+    private sealed record AppliedRow(string? Unknown, string? SendTrace);
 
     private static async Task ParkAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
         IReadOnlyList<PendingStatus> pending, DateTime nextAttempt, CancellationToken cancellationToken)

@@ -48,7 +48,6 @@ public sealed class ProviderStatusConsumerTests
         .AddSingleton(Options.Create(new StatusOptions()))
         .AddSingleton<DispatcherMetrics>()
         .AddSingleton<StatusStore>()
-        .AddSingleton<SendTraceStore>()
         .AddSingleton<SweepSchedule>()
         .AddSingleton<StatusApplier>()
         .AddLogging()

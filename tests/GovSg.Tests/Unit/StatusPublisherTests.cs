@@ -20,11 +20,8 @@ public sealed class StatusPublisherTests
     [Test]
     public async Task PublishAsync_WhenWebhooksArriveWithinTheWindow_PublishesTheirStatusesOnceAndInOrder()
     {
-        var clock = new FakeTimeProvider();
-        await using var services = HarnessServices();
-        var harness = services.GetRequiredService<ITestHarness>();
-        await harness.Start();
-        await using var publisher = Publisher(harness.Bus, clock);
+        await using var bus = await Bus.StartAsync();
+        var (clock, harness, publisher) = (bus.Clock, bus.Harness, bus.Publisher);
 
         var first = publisher.PublishAsync([Status("wamid.1", "sent")], CancellationToken.None);
         var second = publisher.PublishAsync([Status("wamid.1", "delivered"), Status("wamid.2", "sent")], CancellationToken.None);
@@ -41,11 +38,8 @@ public sealed class StatusPublisherTests
     [Test]
     public async Task PublishAsync_WhenAWebhookArrivesAfterThePublish_PublishesItSeparately()
     {
-        var clock = new FakeTimeProvider();
-        await using var services = HarnessServices();
-        var harness = services.GetRequiredService<ITestHarness>();
-        await harness.Start();
-        await using var publisher = Publisher(harness.Bus, clock);
+        await using var bus = await Bus.StartAsync();
+        var (clock, harness, publisher) = (bus.Clock, bus.Harness, bus.Publisher);
 
         var first = publisher.PublishAsync([Status("wamid.1", "sent")], CancellationToken.None);
         await PassWindowAsync(clock, first);
@@ -70,12 +64,30 @@ public sealed class StatusPublisherTests
         await published;
     }
 
-    private static StatusPublisher Publisher(IBus bus, TimeProvider clock) =>
-        new(bus, Options.Create(new WebhookOptions { PublishWindow = Window }), clock);
-
     private static ProviderStatus Status(string id, string status) => new(id, status, DateTime.UnixEpoch, null, null);
 
-    private static ServiceProvider HarnessServices() => new ServiceCollection()
-        .AddMassTransitTestHarness()
-        .BuildServiceProvider(validateScopes: true);
+    /// <summary>A started in-memory bus and a publisher on it whose window runs on a fake clock.</summary>
+    private sealed class Bus(ServiceProvider services, ITestHarness harness, FakeTimeProvider clock) : IAsyncDisposable
+    {
+        public FakeTimeProvider Clock => clock;
+
+        public ITestHarness Harness => harness;
+
+        public StatusPublisher Publisher { get; } =
+            new(harness.Bus, Options.Create(new WebhookOptions { PublishWindow = Window }), clock);
+
+        public static async Task<Bus> StartAsync()
+        {
+            var services = new ServiceCollection().AddMassTransitTestHarness().BuildServiceProvider(validateScopes: true);
+            var harness = services.GetRequiredService<ITestHarness>();
+            await harness.Start();
+            return new Bus(services, harness, new FakeTimeProvider());
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Publisher.DisposeAsync();
+            await services.DisposeAsync();
+        }
+    }
 }

@@ -35,14 +35,22 @@ public sealed class TokenLease(BucketLimit limit, int granted, int handedOut, Da
 
     /// <summary>
     /// The tokens a take at <paramref name="now"/> may ask for beyond the <paramref name="waiting"/> requests it serves.
-    /// A lone request asks for none, so a user sending one request at a time is limited exactly; concurrent ones ask for
-    /// as many again as wait beyond the first, and after a lease used up before it ended, for twice its surplus. A tenth
-    /// of the burst at most, so a small bucket stays exact and what a lease can strand is small.
+    /// Concurrent requests ask for as many again as wait beyond the first. After a lease used up before it ended, the
+    /// take asks for twice that lease's surplus; after one that outlasted the demand, ended less than a
+    /// <see cref="Duration"/> ago, for half of it, so a steady demand settles between the two sizes instead of
+    /// starting over from its concurrency. A lone request in a quiet bucket asks for none, so a user sending one request
+    /// at a time is limited exactly. A tenth of the burst at most, so a small bucket stays exact and what a lease can
+    /// strand is small.
     /// </summary>
     public static int SurplusFor(BucketLimit limit, int waiting, TokenLease? previous, DateTime now)
     {
-        var keptUp = previous is { UsedUp: true } && now < previous.Until;
-        return Math.Clamp(keptUp ? Math.Max(waiting - 1, previous!.Surplus * 2) : waiting - 1, 0, MaxSurplus(limit));
+        var surplus = previous switch
+        {
+            { UsedUp: true } when now < previous.Until => Math.Max(waiting - 1, previous.Surplus * 2),
+            not null when now < previous.Until + Duration => Math.Max(waiting - 1, previous.Surplus / 2),
+            _ => waiting - 1,
+        };
+        return Math.Clamp(surplus, 0, MaxSurplus(limit));
     }
 
     /// <summary>The largest surplus a take of a bucket with <paramref name="limit"/> asks for.</summary>

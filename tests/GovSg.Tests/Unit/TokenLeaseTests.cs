@@ -40,7 +40,7 @@ public sealed class TokenLeaseTests
         Assert.That(TokenLease.SurplusFor(Limit, waiting, previous: null, Now), Is.EqualTo(surplus));
 
     [Test]
-    public void SurplusFor_AfterALeaseUsedUpInTime_Doubles_AndAfterOneLeftOrEndedStartsOver()
+    public void SurplusFor_AfterALeaseUsedUpInTime_Doubles_AfterOneThatOutlastedTheDemandHalves_AndAfterQuietStartsOver()
     {
         var usedUp = new TokenLease(Limit, granted: 9, handedOut: 1, Now, Now + TokenLease.Duration, surplus: 8);
         while (usedUp.TryHandOut(Limit, Now) is not null)
@@ -48,10 +48,14 @@ public sealed class TokenLeaseTests
         }
 
         var leftOver = new TokenLease(Limit, granted: 9, handedOut: 1, Now, Now + TokenLease.Duration, surplus: 8);
+        var quiet = Now + TokenLease.Duration * 2;
 
         Assert.That(TokenLease.SurplusFor(Limit, 1, usedUp, Now), Is.EqualTo(16));
-        Assert.That(TokenLease.SurplusFor(Limit, 1, usedUp, Now + TokenLease.Duration), Is.Zero, "demand that stopped");
-        Assert.That(TokenLease.SurplusFor(Limit, 1, leftOver, Now), Is.Zero);
+        Assert.That(TokenLease.SurplusFor(Limit, 1, leftOver, Now), Is.EqualTo(4));
+        Assert.That(TokenLease.SurplusFor(Limit, 1, usedUp, Now + TokenLease.Duration), Is.EqualTo(4), "demand that paused");
+        Assert.That(TokenLease.SurplusFor(Limit, 7, leftOver, Now), Is.EqualTo(6), "never less than the requests waiting");
+        Assert.That(TokenLease.SurplusFor(Limit, 1, usedUp, quiet), Is.Zero, "demand that stopped");
+        Assert.That(TokenLease.SurplusFor(Limit, 1, leftOver, quiet), Is.Zero);
         Assert.That(TokenLease.SurplusFor(new BucketLimit(Rate: 1, Burst: 9), 5, null, Now), Is.Zero, "a small bucket stays exact");
     }
 }

@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using System.Threading.Channels;
+using GovSg.Dispatcher.Scheduling;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -26,10 +26,7 @@ public sealed class CallbackWorker(
     private readonly CallbackOptions _options = options.Value;
     private readonly ConcurrentDictionary<long, int> _inFlight = new();
     private readonly ConcurrentDictionary<Task, bool> _deliveries = new();
-    private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1)
-    {
-        FullMode = BoundedChannelFullMode.DropWrite,
-    });
+    private readonly WakeSchedule _wake = new(time);
 
     private int _total;
 
@@ -40,6 +37,7 @@ public sealed class CallbackWorker(
         {
             try
             {
+                _wake.Reset();
                 if (Volatile.Read(ref _total) >= _options.MaxInFlight)
                 {
                     // Full: only a finishing delivery (which wakes this loop) makes room.
@@ -117,7 +115,7 @@ public sealed class CallbackWorker(
             _inFlight.AddOrUpdate(claimed.UserId, 0, (_, n) => n - 1);
             _inFlight.TryRemove(new KeyValuePair<long, int>(claimed.UserId, 0));
             Interlocked.Decrement(ref _total);
-            _wake.Writer.TryWrite(true);
+            _wake.Wake();
         }
     }
 
@@ -145,24 +143,10 @@ public sealed class CallbackWorker(
 
     private Dictionary<long, int> InFlight() => _inFlight.Where(p => p.Value > 0).ToDictionary();
 
-    private async Task SleepAsync(DateTime? until, CancellationToken stoppingToken)
+    private Task SleepAsync(DateTime? until, CancellationToken stoppingToken)
     {
-        var delay = until is { } due ? due - time.GetUtcNow().UtcDateTime : IdleWake;
-        if (delay <= TimeSpan.Zero)
-        {
-            return;
-        }
-
-        using var timeout = new CancellationTokenSource(delay < IdleWake ? delay : IdleWake, time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, stoppingToken);
-        try
-        {
-            await _wake.Reader.ReadAsync(linked.Token);
-        }
-        catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
-        {
-            // Time to look again.
-        }
+        var ceiling = time.GetUtcNow().UtcDateTime + IdleWake;
+        return _wake.WaitAsync(until < ceiling ? until.Value : ceiling, stoppingToken);
     }
 
     /// <summary>Holds one connection on LISTEN callback_events and turns each notification into a wake-up.</summary>
@@ -173,14 +157,14 @@ public sealed class CallbackWorker(
             try
             {
                 await using var connection = await dataSource.OpenConnectionAsync(stoppingToken);
-                connection.Notification += (_, _) => _wake.Writer.TryWrite(true);
+                connection.Notification += (_, _) => _wake.Wake();
                 await using (var listen = new NpgsqlCommand("LISTEN callback_events", connection))
                 {
                     await listen.ExecuteNonQueryAsync(stoppingToken);
                 }
 
                 // Events recorded while nobody listened are found by the next claim.
-                _wake.Writer.TryWrite(true);
+                _wake.Wake();
                 try
                 {
                     while (true)

@@ -1,4 +1,4 @@
-using System.Threading.Channels;
+using GovSg.Dispatcher.Scheduling;
 using GovSg.Dispatcher.Statuses;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -21,16 +21,16 @@ public sealed class SimulatedReceipts(
     private static readonly TimeSpan AfterFailure = TimeSpan.FromSeconds(1);
 
     private readonly TestKeyOptions _options = options.Value;
-    private readonly Channel<bool> _wake = Channel.CreateBounded<bool>(
-        new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly WakeSchedule _wake = new(time);
 
     /// <summary>A test message was just accepted: its first receipt may be due before the loop meant to look again.</summary>
-    public void Wake() => _wake.Writer.TryWrite(true);
+    public void Wake() => _wake.Wake();
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         while (!stoppingToken.IsCancellationRequested)
         {
+            _wake.Reset();
             TimeSpan wait;
             try
             {
@@ -42,7 +42,7 @@ public sealed class SimulatedReceipts(
                 wait = AfterFailure;
             }
 
-            await SleepAsync(wait, stoppingToken);
+            await _wake.WaitAsync(time.GetUtcNow().UtcDateTime + wait, stoppingToken);
         }
     }
 
@@ -71,25 +71,5 @@ public sealed class SimulatedReceipts(
 
         var next = receipts.Where(r => r.DueAt > now).Select(r => r.DueAt - now).DefaultIfEmpty(_options.Rescan).Min();
         return next < _options.Rescan ? next : _options.Rescan;
-    }
-
-    private async Task SleepAsync(TimeSpan wait, CancellationToken stoppingToken)
-    {
-        if (wait <= TimeSpan.Zero)
-        {
-            return;
-        }
-
-        using var timeout = new CancellationTokenSource(wait, time);
-        using var either = CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, stoppingToken);
-        try
-        {
-            await _wake.Reader.WaitToReadAsync(either.Token);
-            _wake.Reader.TryRead(out _);
-        }
-        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !stoppingToken.IsCancellationRequested)
-        {
-            // Time for the next receipt.
-        }
     }
 }

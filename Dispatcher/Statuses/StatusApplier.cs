@@ -30,8 +30,8 @@ public sealed class StatusApplier(
     {
         using var activity = Source.StartActivity("apply statuses", ActivityKind.Internal);
         var now = time.GetUtcNow().UtcDateTime;
-        var (parked, adopted, sendTraces) = await store.ApplyAsync(events, now, _options.FirstRetry, cancellationToken,
-            withSendTraces: activity is { IsAllDataRequested: true });
+        var (parked, adopted, sendTraces) = await store.ApplyAsync(events, now, _options.FirstRetry,
+            withSendTraces: activity is { IsAllDataRequested: true }, cancellationToken);
         foreach (var call in sendTraces.Select(SendTrace.Parse).OfType<ActivityContext>().Distinct())
         {
             activity!.AddLink(new ActivityLink(call));

@@ -98,7 +98,7 @@ public sealed class StatusStore(NpgsqlDataSource dataSource)
     /// report on, read by the statements that apply them.
     /// </summary>
     public async Task<(int Parked, int Adopted, IReadOnlyList<string> SendTraces)> ApplyAsync(IReadOnlyList<StatusEvent> events,
-        DateTime now, TimeSpan firstRetry, CancellationToken cancellationToken, bool withSendTraces = false)
+        DateTime now, TimeSpan firstRetry, bool withSendTraces, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var sendTraces = withSendTraces ? new List<string>() : null;

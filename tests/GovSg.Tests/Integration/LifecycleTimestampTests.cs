@@ -38,7 +38,7 @@ public sealed class LifecycleTimestampTests
         }
 
         await new StatusStore(Env.Database).ApplyAsync([new StatusEvent(wamid, status, provider, null, null)], DateTime.UtcNow,
-            TimeSpan.FromSeconds(1), CancellationToken.None);
+            TimeSpan.FromSeconds(1), withSendTraces: false, CancellationToken.None);
 
         await using var reader = await Env.Database.OpenConnectionAsync();
         var column = status switch { "SENT" => "sent_at", "DELIVERED" => "delivered_at", "READ" => "read_at", _ => "errored_at" };

@@ -93,7 +93,7 @@ public sealed class StatusRulesTests
     private static async Task ApplyAsync(params StatusEvent[] events)
     {
         var store = new StatusStore(Env.Database);
-        var (parked, _, _) = await store.ApplyAsync(events, DateTime.UtcNow, TimeSpan.FromMinutes(5), CancellationToken.None);
+        var (parked, _, _) = await store.ApplyAsync(events, DateTime.UtcNow, TimeSpan.FromMinutes(5), withSendTraces: false, CancellationToken.None);
         Assert.That(parked, Is.Zero, "every event here names a known message");
     }
 

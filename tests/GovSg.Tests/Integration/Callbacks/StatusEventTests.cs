@@ -33,9 +33,9 @@ public sealed class StatusEventTests
             Status(wamid, "DELIVERED", 2), Status(wamid, "SENT", 1), Status(wamid, "SENT", 1), Status(wamid, "READ", 3),
             Status(wamid, "DELIVERED", 2),
         ];
-        await statuses.ApplyAsync(batch, DateTime.UtcNow, TimeSpan.FromSeconds(1), CancellationToken.None);
-        await statuses.ApplyAsync(batch, DateTime.UtcNow, TimeSpan.FromSeconds(1), CancellationToken.None);
-        await statuses.ApplyAsync([Status(wamid, "ERROR", 4)], DateTime.UtcNow, TimeSpan.FromSeconds(1), CancellationToken.None);
+        await statuses.ApplyAsync(batch, DateTime.UtcNow, TimeSpan.FromSeconds(1), withSendTraces: false, CancellationToken.None);
+        await statuses.ApplyAsync(batch, DateTime.UtcNow, TimeSpan.FromSeconds(1), withSendTraces: false, CancellationToken.None);
+        await statuses.ApplyAsync([Status(wamid, "ERROR", 4)], DateTime.UtcNow, TimeSpan.FromSeconds(1), withSendTraces: false, CancellationToken.None);
 
         var events = await EventsAsync(id);
         Assert.That(events.Select(e => e.Status), Is.EqualTo(new[] { "ACCEPTED", "DELIVERED", "READ" }),
@@ -56,8 +56,8 @@ public sealed class StatusEventTests
 
         StatusEvent[] batch = [Status(wamid, "SENT", 1), Status(wamid, "DELIVERED", 2), Status(wamid, "READ", 3),
             Status(wamid, "READ", 3), Status(wamid, "SENT", 1)];
-        await statuses.ApplyAsync(batch, DateTime.UtcNow, TimeSpan.FromSeconds(1), CancellationToken.None);
-        await statuses.ApplyAsync(batch, DateTime.UtcNow, TimeSpan.FromSeconds(1), CancellationToken.None);
+        await statuses.ApplyAsync(batch, DateTime.UtcNow, TimeSpan.FromSeconds(1), withSendTraces: false, CancellationToken.None);
+        await statuses.ApplyAsync(batch, DateTime.UtcNow, TimeSpan.FromSeconds(1), withSendTraces: false, CancellationToken.None);
 
         var events = await EventsAsync(id);
         Assert.That(events.Select(e => e.Status), Is.EqualTo(new[] { "ACCEPTED", "SENT", "DELIVERED", "READ" }));
@@ -93,7 +93,7 @@ public sealed class StatusEventTests
         var (id, wamid) = await InsertMessageAsync(userId, attempts: 1);
 
         await new StatusStore(Env.Database).ApplyAsync([Status(wamid, "DELIVERED", 2) with { MessageId = id, Attempt = 1 }],
-            DateTime.UtcNow, TimeSpan.FromSeconds(1), CancellationToken.None);
+            DateTime.UtcNow, TimeSpan.FromSeconds(1), withSendTraces: false, CancellationToken.None);
 
         Assert.That((await EventsAsync(id)).Select(e => e.Status), Is.EqualTo(new[] { "ACCEPTED", "DELIVERED" }));
     }
@@ -138,7 +138,7 @@ public sealed class StatusEventTests
         var (id, wamid) = await InsertMessageAsync(user.Id);
 
         await new SendStore(Env.Database, new SweepSchedule(TimeProvider.System)).AcceptAsync([(id, wamid, null)], DateTime.UtcNow, CancellationToken.None);
-        await new StatusStore(Env.Database).ApplyAsync([Status(wamid, "READ", 1)], DateTime.UtcNow, TimeSpan.FromSeconds(1),
+        await new StatusStore(Env.Database).ApplyAsync([Status(wamid, "READ", 1)], DateTime.UtcNow, TimeSpan.FromSeconds(1), withSendTraces: false,
             CancellationToken.None);
 
         Assert.That(await EventsAsync(id), Is.Empty);

@@ -1,3 +1,4 @@
+using System.Data.Common;
 using Dapper;
 using MassTransit;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
@@ -49,14 +50,16 @@ internal static class HostingExtensions
             .ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton(sp =>
         {
-            var dataSource = new NpgsqlDataSourceBuilder(sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.Postgres)
+            var connectionString = sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.Postgres;
+            var dataSource = new NpgsqlDataSourceBuilder(connectionString)
                 .UseLoggerFactory(sp.GetRequiredService<ILoggerFactory>());
             // Nothing here changes session state, so the DISCARD ALL a pooled connection would send on every return is
             // pure overhead: it was the most frequent statement on the send path.
             dataSource.ConnectionStringBuilder.NoResetOnClose = true;
             // The same few dozen statements run all day: prepared on each physical connection after their fifth use,
-            // PostgreSQL stops parsing and planning them on every call. A connection string may give its own figure.
-            if (dataSource.ConnectionStringBuilder.MaxAutoPrepare == 0)
+            // PostgreSQL stops parsing and planning them on every call. A connection string that names its own figure
+            // keeps it (Max Auto Prepare=0 behind a pooler that cannot keep prepared statements).
+            if (!Names(connectionString, "Max Auto Prepare"))
             {
                 dataSource.ConnectionStringBuilder.MaxAutoPrepare = 64;
             }
@@ -66,6 +69,12 @@ internal static class HostingExtensions
         builder.Services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgres", tags: ["ready"]);
         return builder;
     }
+
+    /// <summary>Whether <paramref name="connectionString"/> sets <paramref name="keyword"/>, written with or without spaces.</summary>
+    private static bool Names(string connectionString, string keyword) =>
+        new DbConnectionStringBuilder { ConnectionString = connectionString }.Keys.Cast<string>().Any(key =>
+            string.Equals(key.Replace(" ", "", StringComparison.Ordinal), keyword.Replace(" ", "", StringComparison.Ordinal),
+                StringComparison.OrdinalIgnoreCase));
 
     /// <summary>MassTransit on RabbitMQ, with the service's own registrations (<paramref name="configure"/>).</summary>
     public static IHostApplicationBuilder AddRabbitMq(this IHostApplicationBuilder builder,

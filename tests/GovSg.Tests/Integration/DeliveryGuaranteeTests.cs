@@ -255,7 +255,7 @@ public sealed class DeliveryGuaranteeTests
     private static async Task<int> CountAsync(long[] ids, string condition)
     {
         await using var connection = await Env.Database.OpenConnectionAsync();
-        return await connection.ExecuteScalarAsync<int>($"SELECT count(*) FROM messages WHERE id = ANY(@ids) AND {condition}", new { ids });
+        return await connection.ExecuteScalarAsync<int>($"SELECT count(*) FROM messages WHERE id = ANY(@ids) AND ({condition})", new { ids });
     }
 
     private static async Task ExecuteAsync(string sql, long id)

@@ -17,6 +17,8 @@ public sealed class ShortLivedCache<TKey, TValue>(TimeSpan duration, TimeProvide
 
     private readonly ConcurrentDictionary<TKey, (TValue Value, long Until)> _entries = new();
     private readonly ConcurrentDictionary<TKey, Task<TValue?>> _loading = new();
+    // Orders a finished lookup's keeping against Forget, so nothing read before a change is kept after it.
+    private readonly Lock _forgetting = new();
     private readonly long _durationTicks = (long)(duration.TotalSeconds * time.TimestampFrequency);
 
     /// <summary>
@@ -40,8 +42,18 @@ public sealed class ShortLivedCache<TKey, TValue>(TimeSpan duration, TimeProvide
         return await loading.WaitAsync(cancellationToken);
     }
 
-    /// <summary>Drops what is kept for the key, so the next lookup asks again (a change made by this replica).</summary>
-    public void Forget(TKey key) => _entries.TryRemove(key, out _);
+    /// <summary>
+    /// Drops what is kept for the key, so the next lookup asks again (a change made by this replica). A lookup already
+    /// under way still answers its callers, who asked before the change, but what it read is not kept.
+    /// </summary>
+    public void Forget(TKey key)
+    {
+        lock (_forgetting)
+        {
+            _loading.TryRemove(key, out _);
+            _entries.TryRemove(key, out _);
+        }
+    }
 
     private async Task LoadAsync(TKey key, Func<Task<TValue?>> load, TaskCompletionSource<TValue?> result)
     {
@@ -49,8 +61,14 @@ public sealed class ShortLivedCache<TKey, TValue>(TimeSpan duration, TimeProvide
         try
         {
             var value = await load();
-            Keep(key, value, loadedAt);
-            _loading.TryRemove(KeyValuePair.Create(key, result.Task));
+            lock (_forgetting)
+            {
+                if (_loading.TryRemove(KeyValuePair.Create(key, result.Task)))
+                {
+                    Keep(key, value, loadedAt);
+                }
+            }
+
             result.SetResult(value);
         }
         catch (Exception exception)

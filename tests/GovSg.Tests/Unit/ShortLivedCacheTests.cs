@@ -78,4 +78,20 @@ public sealed class ShortLivedCacheTests
         Assert.That(async () => await leaving, Throws.InstanceOf<OperationCanceledException>());
         Assert.That(staying.Result?.Name, Is.EqualTo("one"));
     }
+
+    [Test]
+    public async Task Forget_DuringALookup_KeepsNothingItRead()
+    {
+        var cache = new ShortLivedCache<string, Row>(TimeSpan.FromSeconds(5), new FakeTimeProvider());
+        var before = new TaskCompletionSource<Row?>();
+
+        var inFlight = cache.GetOrLoadAsync("key", () => before.Task, CancellationToken.None).AsTask();
+        cache.Forget("key");
+        before.SetResult(new Row("read before the change"));
+        var answered = await inFlight;
+        var next = await cache.GetOrLoadAsync("key", () => Task.FromResult<Row?>(new Row("after")), CancellationToken.None);
+
+        Assert.That(answered?.Name, Is.EqualTo("read before the change"), "its caller asked before the change");
+        Assert.That(next?.Name, Is.EqualTo("after"));
+    }
 }

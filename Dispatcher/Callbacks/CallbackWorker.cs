@@ -60,7 +60,9 @@ public sealed class CallbackWorker(
             catch (Exception exception) when (exception is NpgsqlException or TimeoutException)
             {
                 logger.LogWarning(exception, "Claiming status events for callbacks failed; retrying");
-                await SleepAsync(time.GetUtcNow().UtcDateTime.AddSeconds(1), stoppingToken);
+                // Stopped during the back-off: leave the loop as above, so the listener and deliveries are awaited.
+                await SleepAsync(time.GetUtcNow().UtcDateTime.AddSeconds(1), stoppingToken)
+                    .ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             }
         }
 

@@ -80,10 +80,14 @@ public sealed class WakeScheduleTests
         Assert.That(async () => await waiting.WaitAsync(Guard), Throws.InstanceOf<OperationCanceledException>());
     }
 
-    /// <summary>The wait is still running just before <paramref name="after"/> on the fake clock, and done at it.</summary>
+    /// <summary>
+    /// The wait is still running just before <paramref name="after"/> on the fake clock, given real time to return had it
+    /// been due (its continuations run on the thread pool), and done at it.
+    /// </summary>
     private async Task AssertReturnsAfterAsync(Task waiting, TimeSpan after)
     {
         _clock.Advance(after - TimeSpan.FromSeconds(0.1));
+        await Task.WhenAny(waiting, Task.Delay(TimeSpan.FromMilliseconds(200)));
         var completedEarly = waiting.IsCompleted;
         _clock.Advance(TimeSpan.FromSeconds(0.1));
 

@@ -116,8 +116,8 @@ internal static class HostingExtensions
     }
 
     /// <summary>
-    /// MassTransit retries a lost broker connection at intervals that grow to 30 s (3, 6, 12, 24, then 30 s), so after an
-    /// outage of half a minute a service came back up to 30 s after the broker did, while its messages waited. The policy
+    /// MassTransit retries a lost broker connection at intervals that grow to 30 s (about 6, 8, 17, 27, then 30 s), so after
+    /// an outage of half a minute a service came back up to 30 s after the broker did, while its messages waited. The policy
     /// is fixed in its RabbitMQ host configuration, with no setting: this replaces it before the bus starts with one that
     /// retries the same failures (the transport's own policy decides which) every 1 to 5 s. False, and MassTransit's
     /// policy kept, when this MassTransit keeps it elsewhere; a test fails first.

@@ -67,8 +67,8 @@ public sealed class RecoveryTests
         broker.Cut();
         await Poll.UntilAsync(() => Task.FromResult(bus.CheckHealth().Status), s => s != BusHealthStatus.Healthy,
             TimeSpan.FromSeconds(10));
-        // MassTransit's own schedule tries again after about 6, 8, 17 and 27 s (each ±20 %): its third try comes within
-        // 34 s, its fourth 48 to 64 s after the loss, so a broker back at 36 s would wait 12 s or more.
+        // MassTransit's own schedule waits 3 s plus 3 s × 2^n (±20 %), at most 30 s, between tries: its third comes 26
+        // to 34 s after the loss and its fourth 48 to 64 s, so a broker back at 36 s would wait 12 s or more for it.
         await Task.Delay(TimeSpan.FromSeconds(36));
         broker.Restore();
         var back = Stopwatch.StartNew();

@@ -14,14 +14,7 @@ public sealed class TracingTests
     {
         var env = TestEnvironment.Current;
         var activities = new ConcurrentBag<Activity>();
-        using var listener = new ActivityListener
-        {
-            ShouldListenTo = source => source.Name is "Microsoft.AspNetCore" or "MassTransit" or "System.Net.Http" or "Npgsql"
-                or "GovSg.Dispatcher",
-            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
-            ActivityStopped = activities.Add,
-        };
-        ActivitySource.AddActivityListener(listener);
+        using var listener = Record(activities, "Microsoft.AspNetCore", "MassTransit", "System.Net.Http", "Npgsql", "GovSg.Dispatcher");
         var user = await env.CreateUserAsync();
         var (local, _) = TestRecipients.Next();
 
@@ -48,13 +41,7 @@ public sealed class TracingTests
     {
         var env = TestEnvironment.Current;
         var activities = new ConcurrentBag<Activity>();
-        using var listener = new ActivityListener
-        {
-            ShouldListenTo = source => source.Name is "Microsoft.AspNetCore" or "GovSg.Api" or "GovSg.Dispatcher",
-            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
-            ActivityStopped = activities.Add,
-        };
-        ActivitySource.AddActivityListener(listener);
+        using var listener = Record(activities, "Microsoft.AspNetCore", "GovSg.Api", "GovSg.Dispatcher");
         var user = await env.CreateUserAsync();
 
         var ids = await Task.WhenAll(Enumerable.Range(0, 40).Select(async _ =>
@@ -80,13 +67,7 @@ public sealed class TracingTests
     {
         var env = TestEnvironment.Current;
         var activities = new ConcurrentBag<Activity>();
-        using var listener = new ActivityListener
-        {
-            ShouldListenTo = source => source.Name is "Microsoft.AspNetCore" or "MassTransit" or "GovSg.Dispatcher",
-            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
-            ActivityStopped = activities.Add,
-        };
-        ActivitySource.AddActivityListener(listener);
+        using var listener = Record(activities, "Microsoft.AspNetCore", "MassTransit", "GovSg.Dispatcher");
         var user = await env.CreateUserAsync();
         var (local, _) = TestRecipients.Next();
 
@@ -111,13 +92,7 @@ public sealed class TracingTests
     {
         var env = TestEnvironment.Current;
         var activities = new ConcurrentBag<Activity>();
-        using var listener = new ActivityListener
-        {
-            ShouldListenTo = source => source.Name is "Microsoft.AspNetCore" or "GovSg.Tests",
-            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
-            ActivityStopped = activities.Add,
-        };
-        ActivitySource.AddActivityListener(listener);
+        using var listener = Record(activities, "Microsoft.AspNetCore", "GovSg.Tests");
         var user = await env.CreateUserAsync();
 
         var probe = await GetInTraceAsync(user.Client, "health/ready");
@@ -130,6 +105,19 @@ public sealed class TracingTests
         var health = activities.Where(a => a.TraceId == probe && a.Source.Name == "Microsoft.AspNetCore").ToList();
         Assert.That(health, Is.Not.Empty);
         Assert.That(health.Select(a => a.Recorded), Is.All.False, "health probes are filtered out of the traces");
+    }
+
+    /// <summary>Records, into <paramref name="activities"/>, every span of <paramref name="sources"/> that ends while it lives.</summary>
+    private static ActivityListener Record(ConcurrentBag<Activity> activities, params string[] sources)
+    {
+        var listener = new ActivityListener
+        {
+            ShouldListenTo = source => sources.Contains(source.Name),
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = activities.Add,
+        };
+        ActivitySource.AddActivityListener(listener);
+        return listener;
     }
 
     /// <summary>Makes the request inside a trace of its own, whose id it returns.</summary>

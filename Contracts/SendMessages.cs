@@ -1,7 +1,10 @@
 namespace GovSg.Contracts;
 
 /// <summary>
-/// Send the messages with these ids to the provider: one command for many messages accepted together (a batch send),
-/// so a batch does not cost one broker message per message. Carries ids only, never recipients or params.
+/// Send the messages with these ids to the provider: one command for many messages, so they do not cost one broker
+/// message each — a batch send's messages, or single sends whose commands queued up together. Carries ids only, never
+/// recipients or params. <see cref="Traces"/>, when present, holds each message's own trace (a W3C <c>traceparent</c>,
+/// null for a message sent outside any trace), in the order of <see cref="MessageIds"/>; without it every message
+/// belongs to the trace the command was published in.
 /// </summary>
-public sealed record SendMessages(long[] MessageIds);
+public sealed record SendMessages(long[] MessageIds, string?[]? Traces = null);

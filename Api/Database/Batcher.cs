@@ -4,10 +4,11 @@ using Npgsql;
 namespace GovSg.Api.Database;
 
 /// <summary>
-/// Coalesces concurrent single-row operations into one statement ("smart batching"): a batch is whatever queued up
-/// while the previous one was running, so a lone request goes at once and heavy load forms large batches — fewer
-/// round trips and commits, the same answers. A batch the server refuses for its data is run again item by item, so
-/// one bad item fails only its caller; any other failure fails each caller of the batch with the same exception.
+/// Coalesces concurrent single operations into one ("smart batching"): single-row statements into one statement, single
+/// sends' commands into one publish. A batch is whatever queued up while the previous one was running, so a lone
+/// request goes at once and heavy load forms large batches — fewer round trips, commits and confirms, the same answers.
+/// A batch the server refuses for its data is run again item by item, so one bad item fails only its caller; any other
+/// failure fails each caller of the batch with the same exception.
 /// </summary>
 public sealed class Batcher<TItem, TResult> : IAsyncDisposable
 {

@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
+using GovSg.Api.Database;
 using GovSg.Api.Extensions;
 using GovSg.Contracts;
 using MassTransit;
@@ -12,8 +14,11 @@ namespace GovSg.Api.Messages;
 /// after the commit would invite a second send (SPEC §8). A command that could not be published waits here, and a
 /// drain publishes what waits as soon as the broker takes it again — not when the lost-command sweep would find it;
 /// the sweep stays the safety net for commands this replica could not keep (it stopped, or too many waited).
+/// Single sends' commands that queue up while the previous one is being confirmed go out together, as one
+/// <see cref="SendMessages"/> that carries each message's trace: under load a confirmed publish per request costs the
+/// Api, the broker and the Dispatcher more than the rest of the request; a lone request is published at once.
 /// </summary>
-public sealed class CommandPublisher : IReceiveEndpointObserver, IDisposable
+public sealed class CommandPublisher : IReceiveEndpointObserver, IDisposable, IAsyncDisposable
 {
     /// <summary>
     /// Ids per batch command: a Dispatcher claims each command's messages in one statement, as it claims a batch of
@@ -31,11 +36,14 @@ public sealed class CommandPublisher : IReceiveEndpointObserver, IDisposable
     /// </summary>
     private static readonly TimeSpan AskAgainAfter = TimeSpan.FromSeconds(1);
 
+    private static readonly ActivitySource Source = new(ApiMetrics.MeterName);
+
     private readonly IBusControl _bus;
     private readonly ApiMetrics _metrics;
     private readonly ILogger<CommandPublisher> _logger;
     private readonly TimeSpan _timeout;
     private readonly CancellationToken _stopping;
+    private readonly Batcher<QueuedSend, bool> _singles;
     private readonly ConcurrentQueue<long> _waiting = new();
     private readonly SemaphoreSlim _reconnected = new(0, 1);
     private int _waitingCount;
@@ -55,10 +63,29 @@ public sealed class CommandPublisher : IReceiveEndpointObserver, IDisposable
         _stopping = lifetime.ApplicationStopping;
         // Observed from here rather than registered with the bus, which would need this publisher to build the bus.
         bus.ConnectReceiveEndpointObserver(this);
+        // The worker outlives the request that first resolves this: it must not carry that request's trace along.
+        using (ExecutionContext.SuppressFlow())
+        {
+            _singles = new Batcher<QueuedSend, bool>(PublishSinglesAsync, maxBatch: IdsPerCommand, concurrency: 1);
+        }
     }
 
-    public Task PublishAsync(long messageId, CancellationToken cancellationToken) =>
-        PublishAsync(new SendMessage(messageId), [messageId], cancellationToken);
+    /// <summary>
+    /// Publishes the command for one message, with the commands of the single sends that queued up behind the previous
+    /// publish. The request waits at most the publish timeout: a publish still under way then ends by itself, and a
+    /// command the broker did not take waits for the drain.
+    /// </summary>
+    public async Task PublishAsync(long messageId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _singles.RunAsync(new QueuedSend(messageId, Activity.Current?.Id)).WaitAsync(_timeout, cancellationToken);
+        }
+        catch (Exception exception) when (exception is TimeoutException || cancellationToken.IsCancellationRequested)
+        {
+            // Answered now; the command goes out (or waits for the broker) all the same.
+        }
+    }
 
     /// <summary>Publishes the commands for messages accepted together, <see cref="IdsPerCommand"/> ids to a command.</summary>
     public Task PublishAsync(IReadOnlyList<long> messageIds, CancellationToken cancellationToken) =>
@@ -90,11 +117,35 @@ public sealed class CommandPublisher : IReceiveEndpointObserver, IDisposable
 
     public void Dispose() => _reconnected.Dispose();
 
+    /// <summary>Publishes the single sends' commands still queued (they wait for the drain if the broker is gone).</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _singles.DisposeAsync();
+        Dispose();
+    }
+
     public Task Stopping(ReceiveEndpointStopping stopping) => Task.CompletedTask;
 
     public Task Completed(ReceiveEndpointCompleted completed) => Task.CompletedTask;
 
     public Task Faulted(ReceiveEndpointFaulted faulted) => Task.CompletedTask;
+
+    /// <summary>
+    /// One single send's command alone, or many as one <see cref="SendMessages"/> with their traces; the publish runs in
+    /// the first one's trace, linked to the others'. Never throws: what the broker does not take waits for the drain.
+    /// </summary>
+    private async Task<IReadOnlyList<bool>> PublishSinglesAsync(IReadOnlyList<QueuedSend> singles)
+    {
+        var links = singles.Skip(1).Select(s => ActivityContext.TryParse(s.Trace, null, out var trace) ? new ActivityLink(trace) : default)
+            .Where(link => link.Context != default);
+        using var activity = Source.StartActivity("publish commands", ActivityKind.Internal, singles[0].Trace, links: links);
+        activity?.SetTag("govsg.messages", singles.Count);
+        long[] ids = [.. singles.Select(s => s.MessageId)];
+        await (ids.Length == 1
+            ? PublishAsync(new SendMessage(ids[0]), ids, CancellationToken.None)
+            : PublishAsync(new SendMessages(ids, [.. singles.Select(s => s.Trace)]), ids, CancellationToken.None));
+        return [.. singles.Select(_ => true)];
+    }
 
     private async Task PublishAsync<TCommand>(TCommand command, IReadOnlyList<long> ids, CancellationToken cancellationToken)
         where TCommand : class
@@ -226,4 +277,7 @@ public sealed class CommandPublisher : IReceiveEndpointObserver, IDisposable
             _waiting.Enqueue(id);
         }
     }
+
+    /// <summary>A single send's message and the trace it was accepted in (a W3C <c>traceparent</c>).</summary>
+    private sealed record QueuedSend(long MessageId, string? Trace);
 }

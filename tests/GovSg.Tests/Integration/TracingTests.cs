@@ -37,6 +37,38 @@ public sealed class TracingTests
     }
 
     [Test]
+    public async Task ConcurrentSends_ShareCommandPublishes_AndEachMessageKeepsItsOwnTrace()
+    {
+        var env = TestEnvironment.Current;
+        var activities = new ConcurrentBag<Activity>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = source => source.Name is "Microsoft.AspNetCore" or "GovSg.Api" or "GovSg.Dispatcher",
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = activities.Add,
+        };
+        ActivitySource.AddActivityListener(listener);
+        var user = await env.CreateUserAsync();
+
+        var ids = await Task.WhenAll(Enumerable.Range(0, 40).Select(async _ =>
+        {
+            var (response, body) = await MessageJson.PostAsync(user.Client, MessageJson.OfficerCall(TestRecipients.Next().Local));
+            Assert.That((int)response.StatusCode, Is.EqualTo(201));
+            return long.Parse(body.Str("id"), System.Globalization.CultureInfo.InvariantCulture);
+        }));
+
+        var sends = await Poll.UntilAsync(
+            () => Task.FromResult(activities.Where(a => a.DisplayName == "send message" && a.GetTagItem("govsg.message_id") is long id && ids.Contains(id)).ToList()),
+            spans => spans.Count >= ids.Length);
+        var posts = activities.Where(a => a.DisplayName == "POST /v1/transactional/govsg/send" && a.GetTagItem("govsg.message_id") is long id && ids.Contains(id))
+            .ToDictionary(a => (long)a.GetTagItem("govsg.message_id")!, a => a.TraceId);
+        Assert.That(activities.Where(a => a.DisplayName == "publish commands").Select(a => (int)a.GetTagItem("govsg.messages")!).Max(),
+            Is.GreaterThan(1), "commands of concurrent sends went out together");
+        Assert.That(sends.Select(s => (s.TraceId, posts[(long)s.GetTagItem("govsg.message_id")!])), Has.All.Matches<(ActivityTraceId Send, ActivityTraceId Post)>(t => t.Send == t.Post),
+            "every message is sent in the trace of its own POST");
+    }
+
+    [Test]
     public async Task Webhook_AppliesStatusesInItsOwnTrace_LinkedToTheSendsProviderCall()
     {
         var env = TestEnvironment.Current;

@@ -14,7 +14,7 @@ namespace GovSg.Api.Messages;
 /// after the commit would invite a second send (SPEC §8). A command that could not be published waits here, and a
 /// drain publishes what waits as soon as the broker takes it again — not when the lost-command sweep would find it;
 /// the sweep stays the safety net for commands this replica could not keep (it stopped, or too many waited).
-/// Single sends' commands that queue up while the previous one is being confirmed go out together, as one
+/// Single sends' commands that queue up while earlier ones are being confirmed go out together, as one
 /// <see cref="SendMessages"/> that carries each message's trace: under load a confirmed publish per request costs the
 /// Api, the broker and the Dispatcher more than the rest of the request; a lone request is published at once.
 /// </summary>
@@ -25,6 +25,18 @@ public sealed class CommandPublisher : IReceiveEndpointObserver, IDisposable, IA
     /// single commands (50), so a batch of 1,000 costs 20 broker messages instead of 1,000.
     /// </summary>
     public const int IdsPerCommand = 50;
+
+    /// <summary>
+    /// Ids per command of single sends that queued up together: fewer than <see cref="IdsPerCommand"/>, so a burst's
+    /// commands still spread over several Dispatchers. Ingest at 64 in flight gained as much as with 50.
+    /// </summary>
+    private const int SinglesPerCommand = 20;
+
+    /// <summary>
+    /// Publishes of single sends' commands in flight at once: a lone request does not wait behind one being confirmed,
+    /// and SinglesPerCommand × this per confirm (about 2 ms) stays well above what the Api can ingest.
+    /// </summary>
+    private const int SinglePublishesInFlight = 2;
 
     /// <summary>About half an hour of a full number's traffic; beyond it the sweeper re-publishes what waits.</summary>
     public const int MaxWaiting = 100_000;
@@ -66,13 +78,13 @@ public sealed class CommandPublisher : IReceiveEndpointObserver, IDisposable, IA
         // The worker outlives the request that first resolves this: it must not carry that request's trace along.
         using (ExecutionContext.SuppressFlow())
         {
-            _singles = new Batcher<QueuedSend, bool>(PublishSinglesAsync, maxBatch: IdsPerCommand, concurrency: 1);
+            _singles = new Batcher<QueuedSend, bool>(PublishSinglesAsync, SinglesPerCommand, SinglePublishesInFlight);
         }
     }
 
     /// <summary>
-    /// Publishes the command for one message, with the commands of the single sends that queued up behind the previous
-    /// publish. The request waits at most the publish timeout: a publish still under way then ends by itself, and a
+    /// Publishes the command for one message, with the commands of the single sends that queued up behind the publishes
+    /// in flight. The request waits at most the publish timeout: a publish still under way then ends by itself, and a
     /// command the broker did not take waits for the drain.
     /// </summary>
     public async Task PublishAsync(long messageId, CancellationToken cancellationToken)

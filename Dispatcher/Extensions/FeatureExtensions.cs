@@ -70,6 +70,7 @@ public static class FeatureExtensions
             .ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<SweepStore>();
         builder.Services.AddSingleton<SweepSchedule>();
+        builder.Services.AddSingleton<SendCommandSizes>();
         builder.Services.AddSingleton<SendQueueProbe>();
         builder.Services.AddHostedService<Sweeper>();
         return builder;

@@ -5,11 +5,19 @@ using RabbitMQ.Client;
 
 namespace GovSg.Dispatcher.Sweeping;
 
-/// <summary>What the send queue holds: commands ready for delivery, and how many dispatchers consume it.</summary>
-public readonly record struct QueueDepth(uint Ready, uint Consumers);
+/// <summary>
+/// What the send queue holds: commands ready for delivery, how many dispatchers consume it, and how many messages a
+/// command has lately carried.
+/// </summary>
+public readonly record struct QueueDepth(uint Ready, uint Consumers, double IdsPerCommand)
+{
+    /// <summary>The messages the ready commands are estimated to carry.</summary>
+    public double ReadyMessages => Ready * IdsPerCommand;
+}
 
 /// <summary>Reads the send queue's depth (a passive declare on its own small connection).</summary>
-public sealed class SendQueueProbe(IOptions<RabbitMqOptions> options, ILogger<SendQueueProbe> logger) : IAsyncDisposable
+public sealed class SendQueueProbe(IOptions<RabbitMqOptions> options, SendCommandSizes sizes, ILogger<SendQueueProbe> logger)
+    : IAsyncDisposable
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
     private IConnection? _connection;
@@ -39,7 +47,7 @@ public sealed class SendQueueProbe(IOptions<RabbitMqOptions> options, ILogger<Se
             }
 
             var queue = await _channel.QueueDeclarePassiveAsync(QueueNames.SendMessage, cancellationToken);
-            return new QueueDepth(queue.MessageCount, queue.ConsumerCount);
+            return new QueueDepth(queue.MessageCount, queue.ConsumerCount, sizes.IdsPerCommand);
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {

@@ -100,12 +100,12 @@ public sealed class Sweeper(
         }
 
         // A never-claimed message is presumed to have lost its command only while the queue has no backlog, and only
-        // once its pick-up deadline is overdue by the time the dispatchers may need for what is queued and what they
-        // can have fetched — at most one more deadline, so a lost command is still found within two.
+        // once its pick-up deadline is overdue by the time the dispatchers may need for the messages queued and those
+        // they can have fetched — at most one more deadline, so a lost command is still found within two.
         var depth = lostCommandsMayBeDue ? await queue.DepthAsync(cancellationToken) : null;
-        DateTime? unclaimedDueBy = depth is { } d && d.Ready <= _options.BacklogThreshold
+        DateTime? unclaimedDueBy = depth is { } d && d.ReadyMessages <= _options.BacklogThreshold
             ? now - TimeSpan.FromSeconds(Math.Min(_options.PickUpDeadline.TotalSeconds,
-                (d.Ready + (double)d.Consumers * _prefetch) / _messagesPerSecond))
+                (d.Ready + (double)d.Consumers * _prefetch) * d.IdsPerCommand / _messagesPerSecond))
             : null;
         var due = await store.TakeDueAsync(now, now + _options.PickUpDeadline, unclaimedDueBy, _options.BatchSize,
             cancellationToken);

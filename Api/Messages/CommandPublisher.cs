@@ -97,6 +97,10 @@ public sealed class CommandPublisher : IReceiveEndpointObserver, IDisposable, IA
         {
             // Answered now; the command goes out (or waits for the broker) all the same.
         }
+        catch (ObjectDisposedException)
+        {
+            // The Api is stopping and publishes no more: the message is stored, and the sweeper re-publishes it.
+        }
     }
 
     /// <summary>Publishes the commands for messages accepted together, <see cref="IdsPerCommand"/> ids to a command.</summary>

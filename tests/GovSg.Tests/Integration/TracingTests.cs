@@ -41,13 +41,7 @@ public sealed class TracingTests
     {
         var env = TestEnvironment.Current;
         var activities = new ConcurrentBag<Activity>();
-        using var listener = new ActivityListener
-        {
-            ShouldListenTo = source => source.Name is "Microsoft.AspNetCore" or "GovSg.Api" or "GovSg.Dispatcher",
-            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
-            ActivityStopped = activities.Add,
-        };
-        ActivitySource.AddActivityListener(listener);
+        using var listener = Record(activities, "Microsoft.AspNetCore", "GovSg.Api", "GovSg.Dispatcher");
         var user = await env.CreateUserAsync();
 
         var ids = await Task.WhenAll(Enumerable.Range(0, 40).Select(async _ =>

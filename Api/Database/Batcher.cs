@@ -20,7 +20,7 @@ public sealed class Batcher<TItem, TResult> : IAsyncDisposable
     private readonly Task[] _workers;
 
     /// <param name="execute">Runs one batch; returns one result per item, in order.</param>
-    /// <param name="maxBatch">The most items in one statement.</param>
+    /// <param name="maxBatch">The most items in one batch: one statement, or one publish.</param>
     /// <param name="concurrency">How many batches may be in flight at once.</param>
     public Batcher(Func<IReadOnlyList<TItem>, Task<IReadOnlyList<TResult>>> execute, int maxBatch, int concurrency)
     {

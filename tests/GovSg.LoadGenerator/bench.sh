@@ -25,6 +25,8 @@ cd "$root"
 : "${BENCH_DELIVERED_DELAY_MS:=300}"
 : "${BENCH_READ_DELAY_MS:=600}"
 : "${BENCH_WEBHOOK_BATCH:=1}"            # simulator: statuses per webhook POST at most (Meta rarely batches them)
+: "${BENCH_WEBHOOK_CONCURRENCY:=100}"    # simulator: webhook POSTs in flight at most
+: "${BENCH_HISTORY:=200000}"             # e2e, dispatchers: older messages in the database when the load starts
 : "${BENCH_SEED_MESSAGES:=1000000}"      # reads: messages of the heavy user, and as many over 100 other users
 : "${BENCH_READ_ITERATIONS:=100}"        # reads: calls per query shape, sequentially and again concurrently
 : "${BENCH_READ_CONCURRENCY:=8}"
@@ -44,7 +46,7 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 export GOVSG_PORT WhatsApp__MessagesPerSecond=$BENCH_PROVIDER_RATE Simulator__MessagesPerSecond=0 Simulator__ErrorRate=0 \
   Simulator__LatencyMs=$BENCH_LATENCY_MS Simulator__SentDelayMs=$BENCH_SENT_DELAY_MS \
   Simulator__DeliveredDelayMs=$BENCH_DELIVERED_DELAY_MS Simulator__ReadDelayMs=$BENCH_READ_DELAY_MS \
-  Simulator__WebhookMaxBatch=$BENCH_WEBHOOK_BATCH
+  Simulator__WebhookMaxBatch=$BENCH_WEBHOOK_BATCH Simulator__WebhookConcurrency=$BENCH_WEBHOOK_CONCURRENCY
 # The `reads` scenario times queries, not the per-user read limit (SPEC §7), which would refuse most of them.
 export RateLimits__ReadsPerSecond=1000000 RateLimits__ReadBurst=1000000
 
@@ -93,7 +95,8 @@ load() { # run id, then send options
 }
 
 e2e() { # dispatcher count, then extra options
-  load "$(run_id "e2e-$1d")" --rate "$BENCH_RATE" --drain read --ceiling-concurrency "$BENCH_CEILING_CONCURRENCY" "${@:2}"
+  load "$(run_id "e2e-$1d")" --rate "$BENCH_RATE" --drain read --ceiling-concurrency "$BENCH_CEILING_CONCURRENCY" \
+    --history "$BENCH_HISTORY" "${@:2}"
 }
 
 case "$scenario" in

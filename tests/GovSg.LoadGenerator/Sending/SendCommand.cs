@@ -2,6 +2,7 @@ using GovSg.LoadGenerator.Ceilings;
 using GovSg.LoadGenerator.Cli;
 using GovSg.LoadGenerator.Cpu;
 using GovSg.LoadGenerator.Pipeline;
+using GovSg.LoadGenerator.Reads;
 using GovSg.LoadGenerator.Reporting;
 using GovSg.LoadGenerator.Setup;
 
@@ -11,14 +12,24 @@ namespace GovSg.LoadGenerator.Sending;
 /// <c>send</c>: creates the run's users, loads the Api, then (unless the dispatchers are stopped) waits for the messages
 /// to drain and reads the pipeline's timings from PostgreSQL, and finally measures the machine's ceilings — after the
 /// load, so the probes never compete with it. The CPU each part used is sampled from the end of the warm-up to the end
-/// of the load, or of the drain when there is one, so it covers the measured messages' whole way.
+/// of the load, or of the drain when there is one, so it covers the measured messages' whole way. With
+/// <c>--history</c> the database first gets that many older messages and fresh statistics, as a production one has:
+/// a brand-new table's first query plans are made for a table of a few rows, and kept until autovacuum first analyzes
+/// it, a minute or more into a run.
 /// </summary>
 internal sealed class SendCommand(SendOptions options, Connections connections, TimeProvider time) : IBenchmarkCommand
 {
+    private const int HistoryUsers = 100;
+
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         var progress = Console.Error;
         await using var dataSource = Database.Create(connections.Postgres, options.Ceilings?.Concurrency ?? 0);
+        if (options.History > 0)
+        {
+            await new ReadSeeder(dataSource, time, progress).SeedAsync(options.History / 2, HistoryUsers, cancellationToken);
+        }
+
         var users = await CreateUsersAsync(new RunUsers(dataSource, time), cancellationToken);
         await progress.WriteLineAsync($"[send] run {options.RunId}: {options.Users} users, {options.Plan.Describe()}");
 

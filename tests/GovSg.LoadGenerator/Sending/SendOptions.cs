@@ -14,7 +14,8 @@ internal sealed record SendOptions(
     DrainTarget Drain,
     TimeSpan DrainTimeout,
     CeilingOptions? Ceilings,
-    string PidFolder)
+    string PidFolder,
+    int History)
 {
     public static SendOptions From(CommandLine line, TimeProvider time)
     {
@@ -40,6 +41,7 @@ internal sealed record SendOptions(
             DrainTargets.Parse(line.String("drain"), DrainTarget.Read),
             line.Duration("drain-timeout") ?? TimeSpan.FromMinutes(10),
             line.Flag("no-ceilings") ? null : ceilings,
-            CpuCommand.PidFolder(line));
+            CpuCommand.PidFolder(line),
+            line.Int("history", 0, 100_000_000) ?? 0);
     }
 }

@@ -28,12 +28,12 @@ if [ "$(psql_admin -c 'SHOW max_connections')" -lt 300 ]; then
   psql_admin -c 'ALTER SYSTEM SET max_connections = 300'
   as_root pg_ctlcluster --skip-systemctl-redirect "$pg_version" main restart
 fi
-if [ "$(psql_admin -c 'SHOW autovacuum_naptime')" != "10s" ]; then
+if [ "$(psql_admin -c 'SHOW autovacuum_naptime')" != "20s" ]; then
   # A new table's first statistics come from autovacuum's first ANALYZE. Until then the services' prepared statements
   # keep plans made for a table of a few rows (the status update scans the whole table), so let that come within
   # seconds of the first writes rather than a minute (BENCHMARKS.md, "A benchmark of a brand-new table").
-  log "autovacuum every 10 s"
-  psql_admin -c "ALTER SYSTEM SET autovacuum_naptime = '10s'"
+  log "autovacuum every 20 s"
+  psql_admin -c "ALTER SYSTEM SET autovacuum_naptime = '20s'"
   psql_admin -c 'SELECT pg_reload_conf()' >/dev/null
 fi
 psql_admin -c "DO \$\$ BEGIN

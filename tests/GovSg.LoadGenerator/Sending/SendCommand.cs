@@ -15,7 +15,7 @@ namespace GovSg.LoadGenerator.Sending;
 /// of the load, or of the drain when there is one, so it covers the measured messages' whole way. With
 /// <c>--history</c> the database first gets that many older messages and fresh statistics, as a production one has:
 /// a brand-new table's first query plans are made for a table of a few rows, and kept until autovacuum first analyzes
-/// it, a minute or more into a run.
+/// it.
 /// </summary>
 internal sealed class SendCommand(SendOptions options, Connections connections, TimeProvider time) : IBenchmarkCommand
 {

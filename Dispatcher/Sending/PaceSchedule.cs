@@ -19,6 +19,24 @@ public sealed record PaceGrant(DateTime First, TimeSpan Interval, int Count, lon
     public DateTime Slot(int index) => First + Interval * index;
 
     public DateTime End => Slot(Count);
+
+    /// <summary>
+    /// Splits the grant into consecutive parts of <paramref name="counts"/> slots (which add up to <see cref="Count"/>).
+    /// Only the last part keeps the version, so only it can give slots back (<see cref="PaceSchedule.Release"/>): the
+    /// others' are followed by another part's.
+    /// </summary>
+    public IReadOnlyList<PaceGrant> Split(IReadOnlyList<int> counts)
+    {
+        var parts = new List<PaceGrant>(counts.Count);
+        var from = 0;
+        foreach (var count in counts)
+        {
+            parts.Add(new PaceGrant(Slot(from), Interval, count, parts.Count == counts.Count - 1 ? Version : Version - 1));
+            from += count;
+        }
+
+        return parts;
+    }
 }
 
 /// <summary>A call's turn: when it was made, and the cut (<see cref="PaceState.ThrottledAt"/>) its time was paced by.</summary>

@@ -25,8 +25,13 @@ public sealed class ProviderGate(
 
     private readonly Lock _lock = new();
     private readonly PaceSchedule _schedule = new(whatsApp.Value.MessagesPerSecond);
-    // Batches ask for slots one at a time, so only one of them waits on a full schedule and asks again.
+    /// <summary>The most slots one reservation made for several batches takes: one batch's, as a single batch may.</summary>
+    private const int MostSlotsMerged = 50;
+
+    // Batches ask for slots one at a time, so only one of them waits on a full schedule and asks again; the batches that
+    // queued up meanwhile are served together by the next one to get the turn.
     private readonly SemaphoreSlim _turn = new(1, 1);
+    private readonly List<Reservation> _queued = [];
     private readonly RetryOptions _retry = retry.Value;
     private PaceState? _seen;
     private DateTime _seenAt = DateTime.MinValue;
@@ -66,15 +71,64 @@ public sealed class ProviderGate(
     /// </summary>
     public async Task<PaceGrant?> ReserveAsync(int count, CancellationToken stopping)
     {
+        var mine = new Reservation(count);
+        lock (_lock)
+        {
+            _queued.Add(mine);
+        }
+
         try
         {
             await _turn.WaitAsync(stopping);
         }
         catch (OperationCanceledException)
         {
+            // Served meanwhile or not, the caller stops: slots it was granted pass unused.
+            lock (_lock)
+            {
+                _queued.Remove(mine);
+            }
+
             return null;
         }
 
+        try
+        {
+            if (!mine.Grant.Task.IsCompleted)
+            {
+                await ReserveQueuedAsync(mine, stopping);
+            }
+
+            return await mine.Grant.Task;
+        }
+        finally
+        {
+            _turn.Release();
+        }
+    }
+
+    /// <summary>
+    /// Makes one reservation for <paramref name="mine"/> and the reservations queued behind it, up to
+    /// <see cref="MostSlotsMerged"/> slots, and hands each its part: under load many small batches (single sends' commands
+    /// published together) would otherwise each wait a database round trip for the turn.
+    /// </summary>
+    private async Task ReserveQueuedAsync(Reservation mine, CancellationToken stopping)
+    {
+        List<Reservation> served;
+        lock (_lock)
+        {
+            _queued.Remove(mine);
+            served = [mine];
+            var slots = mine.Count;
+            while (_queued.Count > 0 && slots + _queued[0].Count <= MostSlotsMerged)
+            {
+                slots += _queued[0].Count;
+                served.Add(_queued[0]);
+                _queued.RemoveAt(0);
+            }
+        }
+
+        var count = served.Sum(r => r.Count);
         try
         {
             while (true)
@@ -87,7 +141,12 @@ public sealed class ProviderGate(
                 }, CancellationToken.None);
                 if (take.Grant is not null)
                 {
-                    return take.Grant;
+                    foreach (var (reservation, part) in served.Zip(take.Grant.Split([.. served.Select(r => r.Count)])))
+                    {
+                        reservation.Grant.TrySetResult(part);
+                    }
+
+                    return;
                 }
 
                 await Task.Delay(take.RetryAt - now, time, stopping);
@@ -95,11 +154,11 @@ public sealed class ProviderGate(
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
-            return null;
+            served.ForEach(r => r.Grant.TrySetResult(null));
         }
-        finally
+        catch (Exception exception)
         {
-            _turn.Release();
+            served.ForEach(r => r.Grant.TrySetException(exception));
         }
     }
 
@@ -392,4 +451,10 @@ public sealed class ProviderGate(
     private DateTime Now() => time.GetUtcNow().UtcDateTime;
 
     public void Dispose() => _turn.Dispose();
+
+    /// <summary>A batch's request for <see cref="Count"/> slots, and the grant it gets (null when stopping first).</summary>
+    private sealed record Reservation(int Count)
+    {
+        public TaskCompletionSource<PaceGrant?> Grant { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
 }

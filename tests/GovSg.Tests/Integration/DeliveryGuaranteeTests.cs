@@ -137,6 +137,24 @@ public sealed class DeliveryGuaranteeTests
     }
 
     [Test]
+    public async Task Dispatcher_SmallReservationsAskedForAtOnce_ShareScheduleChanges_AndEachGetsSlotsOfItsOwn()
+    {
+        var gate = Env.Dispatcher.Services.GetRequiredService<ProviderGate>();
+        var store = Env.Dispatcher.Services.GetRequiredService<PaceStore>();
+        var before = (await store.ReadAsync(CancellationToken.None))?.Version ?? 0;
+
+        // Coalesced single sends' commands ask for a few slots each: those that queue behind one reservation are
+        // served by the next together, rather than a database round trip each.
+        var grants = await Task.WhenAll(Enumerable.Range(0, 40).Select(_ => gate.ReserveAsync(3, CancellationToken.None)));
+        var after = (await store.ReadAsync(CancellationToken.None))!.Version;
+
+        var slots = grants.SelectMany(g => Enumerable.Range(0, g!.Count).Select(g.Slot)).ToList();
+        Assert.That(slots, Is.Unique.And.Count.EqualTo(120));
+        Assert.That(grants.Select(g => g!.Count), Is.All.EqualTo(3));
+        Assert.That(after - before, Is.InRange(3, 39), "40 reservations, at most 16 to a change of the schedule");
+    }
+
+    [Test]
     public async Task Send_WhileTheBrokerIsUnreachable_Answers201AtOnceAndTheSweeperPublishesItLater()
     {
         var user = await Env.CreateUserAsync();

@@ -176,6 +176,23 @@ public sealed class PaceScheduleTests
         Assert.That(schedule.Take(latest, 1, now).Grant!.First, Is.EqualTo(second.Grant.Slot(2)));
     }
 
+    [Test]
+    public void Split_GivesConsecutiveParts_OfWhichOnlyTheLastGivesSlotsBack()
+    {
+        var now = new DateTime(2026, 1, 1, 12, 0, 0, DateTimeKind.Utc);
+        var schedule = new PaceSchedule(Limit);
+        var take = schedule.Take(schedule.Start(now), 6, now);
+
+        var parts = take.Grant!.Split([1, 2, 3]);
+        var middle = schedule.Release(take.State, parts[1], parts[1].First, now);
+        var last = schedule.Release(take.State, parts[2], parts[2].Slot(1), now);
+
+        Assert.That(parts.Select(p => (p.First, p.Count)),
+            Is.EqualTo(new[] { (take.Grant.Slot(0), 1), (take.Grant.Slot(1), 2), (take.Grant.Slot(3), 3) }));
+        Assert.That(middle, Is.EqualTo(take.State), "the parts after it keep their slots");
+        Assert.That(last.NextSlot, Is.EqualTo(take.Grant.Slot(4)));
+    }
+
     /// <summary>One number's schedule, its clock, and the calls made at its slots.</summary>
     private sealed class Number
     {

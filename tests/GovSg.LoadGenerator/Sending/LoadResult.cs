@@ -9,6 +9,7 @@ namespace GovSg.LoadGenerator.Sending;
 internal sealed record LoadResult(
     LoadPlan Plan,
     LatencyHistogram Latency,
+    LatencyHistogram Lateness,
     StatusCounts Statuses,
     long NotIssued,
     TimeSpan Window)

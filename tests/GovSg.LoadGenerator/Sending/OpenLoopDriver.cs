@@ -61,6 +61,7 @@ internal sealed class OpenLoopDriver(SendClient client, SendingUsers users, Reci
     {
         try
         {
+            recorder?.Issued(dueAt);
             var status = await client.SendAsync(batchSize, user, recipients, cancellationToken);
             recorder?.Completed(status, dueAt);
         }

@@ -4,8 +4,9 @@ namespace GovSg.LoadGenerator.Sending;
 
 /// <summary>
 /// Collects what the measured (post-warm-up) requests saw: latency of the accepted ones, answers by status, sends not
-/// issued on time, how late the generator itself handed each send to the HTTP client, and when the last one completed — the end of the window the achieved rate is computed over, so a
-/// system that falls behind shows a lower rate instead of the offered one.
+/// issued on time, how late the generator itself handed each send to the HTTP client, and when the last one completed
+/// — the end of the window the achieved rate is computed over, so a system that falls behind shows a lower rate
+/// instead of the offered one.
 /// </summary>
 internal sealed class LoadRecorder(RunClock clock, int success)
 {

@@ -114,21 +114,19 @@ public sealed class ProviderGate(
     /// </summary>
     private async Task ReserveQueuedAsync(Reservation mine, CancellationToken stopping)
     {
-        List<Reservation> served;
+        List<Reservation> served = [mine];
+        var count = mine.Count;
         lock (_lock)
         {
             _queued.Remove(mine);
-            served = [mine];
-            var slots = mine.Count;
-            while (_queued.Count > 0 && slots + _queued[0].Count <= MostSlotsMerged)
+            while (_queued.Count > 0 && count + _queued[0].Count <= MostSlotsMerged)
             {
-                slots += _queued[0].Count;
+                count += _queued[0].Count;
                 served.Add(_queued[0]);
                 _queued.RemoveAt(0);
             }
         }
 
-        var count = served.Sum(r => r.Count);
         try
         {
             while (true)

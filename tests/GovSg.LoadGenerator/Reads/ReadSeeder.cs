@@ -17,6 +17,9 @@ internal sealed class ReadSeeder(NpgsqlDataSource dataSource, TimeProvider time,
 {
     public const string HeavyUserEmail = "loadgen-reads-heavy@loadgen.invalid";
 
+    /// <summary>The users the second half is spread over, unless told otherwise.</summary>
+    public const int DefaultSpreadUsers = 100;
+
     private const string Agency = "GovSg load generator, list reads";
 
     // One statement per chunk keeps each transaction and its progress line reasonable.

@@ -22,7 +22,7 @@ internal sealed class ReadsCommand(ReadsCommand.Options options, Connections con
     public static ReadsCommand From(CommandLine line, Connections connections, TimeProvider time) => new(new Options(
         line.Flag("seed"),
         line.Int("seed-messages", 1, 100_000_000) ?? 1_000_000,
-        line.Int("seed-users", 1, 10_000) ?? 100,
+        line.Int("seed-users", 1, 10_000) ?? ReadSeeder.DefaultSpreadUsers,
         line.Int("iterations", 1, 1_000_000) ?? 100,
         line.Int("concurrency", 1, 1_000) ?? 8,
         line.Duration("request-timeout") ?? TimeSpan.FromSeconds(30)), connections, time);

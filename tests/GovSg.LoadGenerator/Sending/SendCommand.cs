@@ -19,15 +19,13 @@ namespace GovSg.LoadGenerator.Sending;
 /// </summary>
 internal sealed class SendCommand(SendOptions options, Connections connections, TimeProvider time) : IBenchmarkCommand
 {
-    private const int HistoryUsers = 100;
-
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         var progress = Console.Error;
         await using var dataSource = Database.Create(connections.Postgres, options.Ceilings?.Concurrency ?? 0);
         if (options.History > 0)
         {
-            await new ReadSeeder(dataSource, time, progress).SeedAsync(options.History / 2, HistoryUsers, cancellationToken);
+            await new ReadSeeder(dataSource, time, progress).SeedAsync(options.History / 2, ReadSeeder.DefaultSpreadUsers, cancellationToken);
         }
 
         var users = await CreateUsersAsync(new RunUsers(dataSource, time), cancellationToken);

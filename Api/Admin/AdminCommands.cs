@@ -3,6 +3,7 @@ using GovSg.Api.Auth;
 using GovSg.Api.Callbacks;
 using GovSg.Api.Database;
 using GovSg.Api.Extensions;
+using GovSg.Api.Keys;
 using Microsoft.Extensions.Options;
 
 namespace GovSg.Api.Admin;
@@ -114,7 +115,8 @@ public static class AdminCommands
     {
         var email = Email();
         var label = Checked(new Option<string>("--label") { Description = "What the key is for.", DefaultValueFactory = _ => "default" },
-            text => text.Length is >= 1 and <= 100, "must be 1 to 100 characters");
+            text => text.Length is >= 1 and <= CreateKeyRequest.MaxLabelLength && !text.Any(char.IsControl),
+            "must be 1 to 100 characters, none of them control characters");
         var validDays = Checked(new Option<int>("--valid-days") { Description = "Days until the key expires, 1 to 365.", DefaultValueFactory = _ => 180 },
             days => days is >= 1 and <= 365, "must be between 1 and 365");
         var type = new Option<string>("--type")

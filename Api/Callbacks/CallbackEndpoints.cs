@@ -32,12 +32,16 @@ public static class CallbackEndpoints
                 Private, loopback and link-local addresses are refused. Live keys only.
                 """)
             .Accepts<CallbackSettingsRequestBody>("application/json")
-            .ProducesError(400, 401, 403, 413, 415, 503);
+            .AddEndpointFilter<ReadRateLimitFilter>()
+            .ProducesError(400, 401, 403, 413, 415, 429, 503)
+            .WithResponseHeaders([StatusCodes.Status429TooManyRequests], ApiHeaders.RetryAfter);
         group.MapPost("/rotate-secret", RotateSecretAsync).WithName("RotateCallbackSecret")
             .WithSummary("Rotate the callback signing secret")
             .WithDescription("A new secret, shown this once. The previous one stays valid for 24 h, during which every " +
                              "callback carries both signatures. Live keys only.")
-            .ProducesError(401, 403, 503);
+            .AddEndpointFilter<ReadRateLimitFilter>()
+            .ProducesError(401, 403, 429, 503)
+            .WithResponseHeaders([StatusCodes.Status429TooManyRequests], ApiHeaders.RetryAfter);
         return v1;
     }
 

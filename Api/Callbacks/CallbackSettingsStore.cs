@@ -58,10 +58,11 @@ public sealed class CallbackSettingsStore(NpgsqlDataSource dataSource)
         RETURNING secret
         """;
 
-    // The current secret keeps signing for the overlap; one rotated earlier stops now, so at most two signatures go out.
+    // The current secret keeps signing for the overlap; one rotated earlier stops now and is deleted, as is any whose
+    // overlap ended: a user has at most two secrets, so at most two signatures go out and rotations leave nothing behind.
     private const string RetireSecretsSql = """
-        UPDATE callback_secrets SET valid_until = CASE WHEN valid_until IS NULL THEN @overlapEnd ELSE @now END
-        WHERE user_id = @userId AND (valid_until IS NULL OR valid_until > @now)
+        WITH ended AS (DELETE FROM callback_secrets WHERE user_id = @userId AND valid_until IS NOT NULL)
+        UPDATE callback_secrets SET valid_until = @overlapEnd WHERE user_id = @userId AND valid_until IS NULL
         """;
 
     private const string InsertSecretSql = """
@@ -107,7 +108,7 @@ public sealed class CallbackSettingsStore(NpgsqlDataSource dataSource)
         await connection.ExecuteAsync(new CommandDefinition(LockSql, new { userId, now }, transaction,
             cancellationToken: cancellationToken));
         await connection.ExecuteAsync(new CommandDefinition(RetireSecretsSql,
-            new { userId, now, overlapEnd = now + RotationOverlap }, transaction, cancellationToken: cancellationToken));
+            new { userId, overlapEnd = now + RotationOverlap }, transaction, cancellationToken: cancellationToken));
         await connection.ExecuteAsync(new CommandDefinition(InsertSecretSql, new { userId, secret, now }, transaction,
             cancellationToken: cancellationToken));
         await transaction.CommitAsync(cancellationToken);

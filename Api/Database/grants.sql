@@ -65,8 +65,8 @@ GRANT SELECT, INSERT, UPDATE ON callback_settings TO govsg_api;
 GRANT SELECT, UPDATE ON callback_settings TO govsg_dispatcher;
 GRANT SELECT, INSERT, UPDATE ON callback_settings TO govsg_operator;
 
--- table: callback_secrets. The Dispatcher signs with them and never changes them.
-GRANT SELECT, INSERT, UPDATE ON callback_secrets TO govsg_api;
+-- table: callback_secrets. The Dispatcher signs with them and never changes them; a rotation deletes the ended ones.
+GRANT SELECT, INSERT, UPDATE, DELETE ON callback_secrets TO govsg_api;
 GRANT SELECT ON callback_secrets TO govsg_dispatcher;
 GRANT SELECT, INSERT, UPDATE ON callback_secrets TO govsg_operator;
 

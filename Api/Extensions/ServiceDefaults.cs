@@ -21,14 +21,26 @@ public static class ServiceDefaults
             json.SerializerOptions.Converters.Add(new UtcMillisecondsConverter());
             json.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default);
         });
-        // The webhook accepts up to 1 MiB; agency routes enforce their own 64 KiB limit (SPEC §3).
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = 1024 * 1024);
+        // The webhook accepts up to 1 MiB; agency routes enforce their own 64 KiB limit (SPEC §3). No Server header: what
+        // serves the Api is nobody's business.
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.Limits.MaxRequestBodySize = 1024 * 1024;
+            kestrel.AddServerHeader = false;
+        });
         builder.AddApiTelemetry();
         return builder;
     }
 
     public static WebApplication UseServiceDefaults(this WebApplication app)
     {
+        // Answers hold keys, secrets and citizens' numbers: no cache keeps one, and no browser reads one as another type.
+        app.Use(static (context, next) =>
+        {
+            context.Response.Headers.CacheControl = "no-store";
+            context.Response.Headers.XContentTypeOptions = "nosniff";
+            return next(context);
+        });
         app.UseMiddleware<ErrorEnvelopeMiddleware>();
         app.MapHealthEndpoints();
         app.MapOpenApiDocument();

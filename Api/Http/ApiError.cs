@@ -68,7 +68,10 @@ public sealed class ApiError(int statusCode, string code, string message) : IRes
         StatusCodes.Status429TooManyRequests => RateLimited(),
         StatusCodes.Status503ServiceUnavailable => ServiceUnavailable(),
         >= 500 => new(statusCode, "internal_server", "An unexpected error occurred"),
-        _ => new(statusCode, "api_validation", "The request could not be processed"),
+        // The rest refuse the request itself (a body that stopped arriving is 408): SPEC §3.1 has one code for that, and
+        // it goes with 400.
+        StatusCodes.Status408RequestTimeout => Validation("The request body did not arrive in time"),
+        _ => Validation("The request could not be processed"),
     };
 
     /// <summary>Written with the app's JSON options, so errors escape text as every other answer does.</summary>

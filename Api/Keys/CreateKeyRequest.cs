@@ -68,6 +68,7 @@ public sealed record CreateKeyRequest(string Label, int ValidDays, string? Type)
         {
             0 => ApiError.Validation("\"label\" is not allowed to be empty"),
             > MaxLabelLength => ApiError.Validation($"\"label\" length must be less than or equal to {MaxLabelLength} characters long"),
+            _ when label.Any(char.IsControl) => ApiError.Validation("\"label\" must not contain control characters"),
             _ => null,
         };
     }

@@ -21,8 +21,10 @@ public static class KeyEndpoints
             .WithSummary("Create an API key")
             .WithDescription("A new key for your user; the key itself is in this answer only. A test key creates test keys only.")
             .Accepts<CreateKeyRequestBody>("application/json")
+            .AddEndpointFilter<ReadRateLimitFilter>()
             .Produces<CreatedKeyResponse>(StatusCodes.Status201Created)
-            .ProducesError(400, 401, 403, 413, 415, 503);
+            .ProducesError(400, 401, 403, 413, 415, 429, 503)
+            .WithResponseHeaders([StatusCodes.Status429TooManyRequests], ApiHeaders.RetryAfter);
         group.MapGet("", ListAsync).WithName("ListApiKeys")
             .WithSummary("List your API keys")
             .WithDescription("Your keys, newest first, without the keys themselves. A test key sees test keys only.")
@@ -32,8 +34,10 @@ public static class KeyEndpoints
         group.MapDelete("/{keyId}", RevokeAsync).WithName("RevokeApiKey")
             .WithSummary("Revoke an API key")
             .WithDescription("Revokes the key at once; revoking the key that makes the call is allowed.")
+            .AddEndpointFilter<ReadRateLimitFilter>()
             .Produces(StatusCodes.Status204NoContent)
-            .ProducesError(401, 403, 404, 503);
+            .ProducesError(401, 403, 404, 429, 503)
+            .WithResponseHeaders([StatusCodes.Status429TooManyRequests], ApiHeaders.RetryAfter);
         return v1;
     }
 

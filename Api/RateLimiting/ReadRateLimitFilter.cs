@@ -2,7 +2,10 @@ using GovSg.Api.Auth;
 
 namespace GovSg.Api.RateLimiting;
 
-/// <summary>The read limit (SPEC §7): one read token per request, taken after authentication.</summary>
+/// <summary>
+/// The read limit (SPEC §7): one read token per request, taken after authentication. Key and callback-settings writes
+/// take one too: an honest caller makes a handful, and each one adds a row.
+/// </summary>
 public sealed class ReadRateLimitFilter(RateLimiter limiter) : IEndpointFilter
 {
     public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next) =>

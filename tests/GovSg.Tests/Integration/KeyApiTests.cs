@@ -20,6 +20,8 @@ public sealed class KeyApiTests
         var (listed, list) = await MessageJson.GetAsync(user.Client, KeysPath);
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Created));
+        Assert.That(response.Headers.CacheControl?.NoStore, Is.True, "no cache may keep the key");
+        Assert.That(response.Headers.GetValues("X-Content-Type-Options"), Is.EqualTo(new[] { "nosniff" }));
         Assert.That(created.EnumerateObject().Select(p => p.Name), Is.EqualTo(new[]
         {
             "id", "label", "type", "last_five", "created_at", "last_used_at", "valid_until", "revoked_at", "key",
@@ -45,6 +47,8 @@ public sealed class KeyApiTests
     [TestCase("""{}""", "\"label\" is required")]
     [TestCase("""{"label":""}""", "\"label\" is not allowed to be empty")]
     [TestCase("""{"label":7}""", "\"label\" must be a string")]
+    [TestCase("""{"label":"a\u0000b"}""", "\"label\" must not contain control characters")]
+    [TestCase("""{"label":"ok\u001b[2J\nkey revoked"}""", "\"label\" must not contain control characters")]
     [TestCase("""{"label":"x","valid_days":366}""", "\"valid_days\" must be less than or equal to 365")]
     [TestCase("""{"label":"x","valid_days":0}""", "\"valid_days\" must be greater than or equal to 1")]
     [TestCase("""{"label":"x","valid_days":"7"}""", "\"valid_days\" must be a number")]

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
 using System.Text.Json;
 using Dapper;
 
@@ -189,6 +191,45 @@ public sealed class RateLimitTests
         Assert.That((await MessageJson.PostRawAsync(client, Body)).Response.StatusCode, Is.EqualTo(HttpStatusCode.Created),
             "reads and sends have buckets of their own");
     }
+
+    [Test]
+    public async Task KeyAndCallbackWrites_TakeReadTokens_SoATenantCannotAddRowsWithoutBound()
+    {
+        var user = await Env.CreateUserAsync();
+        var api = Env.StartApi(new Dictionary<string, string?>
+        {
+            ["RateLimits:ReadsPerSecond"] = "1",
+            ["RateLimits:ReadBurst"] = "2",
+        });
+        var client = api.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", user.Key);
+        var clock = Stopwatch.StartNew();
+
+        var answers = new List<HttpResponseMessage>
+        {
+            await client.PutAsync("v1/callback-settings", Json("""{"url":"https://hooks.agency.example/govsg"}""")),
+            await client.PostAsync("v1/callback-settings/rotate-secret", null),
+        };
+        for (var i = 0; i < 4; i++)
+        {
+            answers.Add(await client.PostAsync("v1/api-keys", Json("""{"label":"one of many"}""")));
+        }
+
+        var limited = answers.Where(a => a.StatusCode == HttpStatusCode.TooManyRequests).ToList();
+        Assert.That(answers[0].StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That(limited, Has.Count.InRange(4 - (int)clock.Elapsed.TotalSeconds, 4));
+        foreach (var refused in limited)
+        {
+            Assert.That((await refused.Content.ReadFromJsonAsync<JsonElement>()).Str("code"), Is.EqualTo("rate_limit"));
+        }
+
+        await using var connection = await Env.Database.OpenConnectionAsync();
+        var created = answers.Skip(2).Count(a => a.StatusCode == HttpStatusCode.Created);
+        Assert.That(await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM api_keys WHERE user_id = @Id", new { user.Id }),
+            Is.EqualTo(1 + created), "a refused create stores no key");
+    }
+
+    private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
 
     private static string Header(HttpResponseMessage response, string name) => response.Headers.GetValues(name).Single();
 

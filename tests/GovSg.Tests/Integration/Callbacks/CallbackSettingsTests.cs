@@ -79,6 +79,29 @@ public sealed class CallbackSettingsTests
     }
 
     [Test]
+    public async Task RotateSecret_Again_DeletesTheSecretItsOverlapEnds_SoAtMostTwoAreKept()
+    {
+        var user = await Env.CreateUserAsync();
+        var first = await SetUrlAsync(user.Client, new Uri("https://hooks.agency.example/govsg"));
+
+        string? last = null;
+        for (var i = 0; i < 3; i++)
+        {
+            using var rotate = await user.Client.PostAsync("v1/callback-settings/rotate-secret", null);
+            Assert.That(rotate.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+            last = (await rotate.Content.ReadFromJsonAsync<JsonElement>()).Str("secret");
+        }
+
+        await using var connection = await Env.Database.OpenConnectionAsync();
+        var kept = (await connection.QueryAsync<(string Secret, DateTime? ValidUntil)>(
+            "SELECT secret, valid_until FROM callback_secrets WHERE user_id = @Id ORDER BY valid_until NULLS LAST", new { user.Id })).ToList();
+        Assert.That(kept, Has.Count.EqualTo(2));
+        Assert.That(kept.Select(k => k.Secret), Does.Not.Contain(first));
+        Assert.That(kept[1], Is.EqualTo((last!, (DateTime?)null)));
+        Assert.That(kept[0].ValidUntil, Is.EqualTo(DateTime.UtcNow.AddHours(24)).Within(TimeSpan.FromMinutes(1)));
+    }
+
+    [Test]
     public async Task TestKey_GetsUnauthorizedOnEveryRoute()
     {
         var user = await Env.CreateUserAsync();
@@ -108,6 +131,15 @@ public sealed class CallbackSettingsTests
     [TestCase("""{"url":"https://[fe80::1]/hook"}""", "\"url\" must not point to a private, loopback or link-local address")]
     [TestCase("""{"url":"https://0.0.0.0/hook"}""", "\"url\" must not point to a private, loopback or link-local address")]
     [TestCase("""{"url":"https://[::ffff:10.0.0.1]/hook"}""", "\"url\" must not point to a private, loopback or link-local address")]
+    [TestCase("""{"url":"https://[64:ff9b::a9fe:a9fe]/latest"}""", "\"url\" must not point to a private, loopback or link-local address")]
+    [TestCase("""{"url":"https://[2002:a9fe:a9fe::]/hook"}""", "\"url\" must not point to a private, loopback or link-local address")]
+    [TestCase("""{"url":"https://[::a9fe:a9fe]/hook"}""", "\"url\" must not point to a private, loopback or link-local address")]
+    [TestCase("""{"url":"https://192.0.0.1/hook"}""", "\"url\" must not point to a private, loopback or link-local address")]
+    [TestCase("""{"url":"https://198.18.0.1/hook"}""", "\"url\" must not point to a private, loopback or link-local address")]
+    [TestCase("""{"url":"https://[100::1]/hook"}""", "\"url\" must not point to a private, loopback or link-local address")]
+    [TestCase("""{"url":"https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/hook"}""", "\"url\" must not point to a private, loopback or link-local address")]
+    [TestCase("""{"url":"https://hooks.agency.example/a\u0000b"}""", "\"url\" must not contain control characters")]
+    [TestCase("""{"url":"https://hooks.agency.example/\u001b[2J\r\nurl: https://other.example/"}""", "\"url\" must not contain control characters")]
     public async Task Put_WhenTheBodyOrAddressIsRefused_Returns400AndStoresNothing(string json, string message)
     {
         var user = await Env.CreateUserAsync();
@@ -118,6 +150,20 @@ public sealed class CallbackSettingsTests
         Assert.That(body.Str("code"), Is.EqualTo("api_validation"));
         Assert.That(body.Str("message"), Is.EqualTo(message));
         Assert.That((await MessageJson.GetAsync(user.Client, "v1/callback-settings")).Body.Str("url"), Is.Empty);
+    }
+
+    [TestCase("https://203.0.114.7/hook")]
+    [TestCase("https://[2606:4700:4700::1111]/hook")]
+    [TestCase("https://[64:ff9b::cb00:7207]/hook")]
+    [TestCase("https://[2002:cb00:7207::1]/hook")]
+    public async Task Put_APublicAddressLiteral_IsStored(string url)
+    {
+        var user = await Env.CreateUserAsync();
+
+        var (response, body) = await PutAsync(user.Client, JsonSerializer.Serialize(new { url }));
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), body.ToString());
+        Assert.That(body.Str("url"), Is.EqualTo(url));
     }
 
     [TestCase("http://127.0.0.1:9/hook")]

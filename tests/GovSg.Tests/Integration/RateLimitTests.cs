@@ -163,14 +163,7 @@ public sealed class RateLimitTests
     [Test]
     public async Task Reads_BeyondTheReadBurst_Answer429WithRetryAfterAndNoRateLimitHeaders()
     {
-        var user = await Env.CreateUserAsync();
-        var api = Env.StartApi(new Dictionary<string, string?>
-        {
-            ["RateLimits:ReadsPerSecond"] = "1",
-            ["RateLimits:ReadBurst"] = "3",
-        });
-        var client = api.CreateClient();
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", user.Key);
+        var client = ClientWithReadLimit(await Env.CreateUserAsync(), burst: 3);
         var clock = Stopwatch.StartNew();
 
         var answers = new List<(HttpResponseMessage Response, JsonElement Body)>();
@@ -196,13 +189,7 @@ public sealed class RateLimitTests
     public async Task KeyAndCallbackWrites_TakeReadTokens_SoATenantCannotAddRowsWithoutBound()
     {
         var user = await Env.CreateUserAsync();
-        var api = Env.StartApi(new Dictionary<string, string?>
-        {
-            ["RateLimits:ReadsPerSecond"] = "1",
-            ["RateLimits:ReadBurst"] = "2",
-        });
-        var client = api.CreateClient();
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", user.Key);
+        var client = ClientWithReadLimit(user, burst: 2);
         var clock = Stopwatch.StartNew();
 
         var answers = new List<HttpResponseMessage>
@@ -227,6 +214,18 @@ public sealed class RateLimitTests
         var created = answers.Skip(2).Count(a => a.StatusCode == HttpStatusCode.Created);
         Assert.That(await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM api_keys WHERE user_id = @Id", new { user.Id }),
             Is.EqualTo(1 + created), "a refused create stores no key");
+    }
+
+    /// <summary>The user's client on an Api whose read limit is one a second with this burst.</summary>
+    private static HttpClient ClientWithReadLimit(TestUser user, int burst)
+    {
+        var client = Env.StartApi(new Dictionary<string, string?>
+        {
+            ["RateLimits:ReadsPerSecond"] = "1",
+            ["RateLimits:ReadBurst"] = burst.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        }).CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", user.Key);
+        return client;
     }
 
     private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");

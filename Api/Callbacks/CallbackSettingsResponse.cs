@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using GovSg.Api.Http;
 
 namespace GovSg.Api.Callbacks;
 
@@ -33,4 +34,5 @@ public sealed record CallbackSettingsUpdateResponse(
 public sealed record CallbackSecretResponse(string Secret);
 
 /// <summary>The set body as documented in OpenAPI; the handler parses the raw JSON itself to give exact messages.</summary>
+[RefusesUnknownFields]
 public sealed record CallbackSettingsRequestBody(string? Url);

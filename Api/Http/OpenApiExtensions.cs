@@ -139,6 +139,8 @@ public static class OpenApiExtensions
         {
             new() { Name = "Messages", Description = "Send transactional messages and read their status." },
             new() { Name = "Templates", Description = "The message templates granted to you." },
+            new() { Name = "API keys", Description = "Create, list and revoke your own API keys." },
+            new() { Name = "Callbacks", Description = "Where your status events are POSTed, and the secret that signs them." },
             new() { Name = "Provider webhooks", Description = "Status webhooks from the WhatsApp Cloud API (Meta only)." },
         };
         return Task.CompletedTask;
@@ -187,7 +189,8 @@ public static class OpenApiExtensions
     {
         400 => "The request is invalid: `api_validation`, `invalid_recipient` or `malformed`.",
         401 => "Not authenticated (`unauthenticated`): no valid API key, or (webhooks) no valid signature.",
-        403 => "Not allowed (`unauthorized`): the user or key is disabled, or (webhooks) the verify token is wrong.",
+        403 => "Not allowed (`unauthorized`): the user or key is disabled, or a test key asked for what only a live key " +
+               "may do; (webhooks) the verify token is wrong.",
         404 => "Not found, or not yours (`not_found`).",
         405 => "The method is not allowed on this route (`method_not_allowed`).",
         413 => "The body is too large (`payload_too_large`).",
@@ -226,11 +229,12 @@ public static class ApiHeaders
 
     public static readonly HeaderDoc PreferenceApplied = HeaderDoc.Text("Preference-Applied", "`wait=<n>` when the send waited.");
 
-    public static readonly HeaderDoc RateLimitLimit = HeaderDoc.Numeric("RateLimit-Limit", "Sends allowed per second.");
+    public static readonly HeaderDoc RateLimitLimit = HeaderDoc.Numeric("RateLimit-Limit",
+        "Your send bucket's burst: the most messages you may send at once. It refills at your rate per second.");
 
-    public static readonly HeaderDoc RateLimitRemaining = HeaderDoc.Numeric("RateLimit-Remaining", "Sends left in this second.");
+    public static readonly HeaderDoc RateLimitRemaining = HeaderDoc.Numeric("RateLimit-Remaining", "Whole send tokens left in the bucket.");
 
-    public static readonly HeaderDoc RateLimitReset = HeaderDoc.Numeric("RateLimit-Reset", "Seconds until the limit resets.");
+    public static readonly HeaderDoc RateLimitReset = HeaderDoc.Numeric("RateLimit-Reset", "Seconds until the bucket is full again.");
 
     public static readonly HeaderDoc RetryAfter = HeaderDoc.Numeric("Retry-After", "Seconds to wait before retrying.");
 

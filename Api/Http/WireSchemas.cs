@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using System.Text.Json.Serialization.Metadata;
+using GovSg.Api.Keys;
 using GovSg.Api.Messages;
 using GovSg.Api.Templates;
 using Microsoft.AspNetCore.OpenApi;
@@ -15,6 +16,7 @@ public enum Vocabulary
     MessageStatus,
     LanguageCode,
     ErrorCode,
+    KeyType,
 }
 
 /// <summary>The property takes one of a <see cref="Vocabulary"/>'s values (an enum in OpenAPI).</summary>
@@ -30,6 +32,10 @@ public sealed class WireDefaultAttribute(string json) : Attribute
 {
     public string Json { get; } = json;
 }
+
+/// <summary>A request body whose handler refuses any field it does not name (<c>"x" is not allowed</c>).</summary>
+[AttributeUsage(AttributeTargets.Class)]
+public sealed class RefusesUnknownFieldsAttribute : Attribute;
 
 /// <summary>Shapes schemas the way the wire really is, where the JSON serializer's own description falls short.</summary>
 internal static class WireSchemas
@@ -60,12 +66,17 @@ internal static class WireSchemas
         {
             DescribeProperty(schema, property);
         }
-        else if (context.JsonTypeInfo.Kind == JsonTypeInfoKind.Object && schema.Required is { } required)
+        else if (context.JsonTypeInfo.Kind == JsonTypeInfoKind.Object)
         {
             foreach (var optional in context.JsonTypeInfo.Properties.Where(p =>
                 Attribute<WireDefaultAttribute>(p.AttributeProvider) is not null || OmittedWhenNull(p.AttributeProvider)))
             {
-                required.Remove(optional.Name);
+                schema.Required?.Remove(optional.Name);
+            }
+
+            if (Attribute<RefusesUnknownFieldsAttribute>(type) is not null)
+            {
+                schema.AdditionalPropertiesAllowed = false;
             }
         }
 
@@ -91,23 +102,29 @@ internal static class WireSchemas
             schema.Default = JsonNode.Parse(fallback.Json);
             schema.Type &= ~JsonSchemaType.Null;
         }
+        else if (OmittedWhenNull(property))
+        {
+            // Left out rather than null, on the wire both ways.
+            schema.Type &= ~JsonSchemaType.Null;
+        }
     }
 
     /// <summary>
     /// A reference property that is left out when null (a batch entry's <c>message</c> or <c>error</c>) is optional and
-    /// never null; the generator still offers null as a choice beside the reference, which typed clients stumble on.
+    /// never null; the generator still offers null as a choice beside the reference (a <c>oneOf</c>), which typed clients
+    /// stumble on. It becomes the plain reference.
     /// </summary>
     public static Task OptionalReferencesAsync(OpenApiDocument document, OpenApiDocumentTransformerContext context,
         CancellationToken cancellationToken)
     {
         foreach (var schema in document.Components?.Schemas?.Values ?? [])
         {
-            foreach (var (name, property) in schema.Properties ?? new Dictionary<string, IOpenApiSchema>())
+            foreach (var (name, property) in schema.Properties?.ToList() ?? [])
             {
-                if (schema.Required?.Contains(name) != true && property is OpenApiSchema { OneOf: { Count: 2 } choices } concrete
-                    && choices.Any(choice => choice is OpenApiSchemaReference))
+                if (schema.Required?.Contains(name) != true && property is OpenApiSchema { OneOf: { Count: 2 } choices }
+                    && choices.FirstOrDefault(choice => choice is OpenApiSchemaReference) is { } reference)
                 {
-                    concrete.OneOf = [.. choices.Where(choice => choice is OpenApiSchemaReference)];
+                    schema.Properties![name] = reference;
                 }
             }
         }
@@ -123,6 +140,7 @@ internal static class WireSchemas
         Vocabulary.MessageStatus => ListQuery.Statuses,
         Vocabulary.LanguageCode => Template.Languages.Select(language => language.Code),
         Vocabulary.ErrorCode => ApiError.Codes,
+        Vocabulary.KeyType => CreateKeyRequest.Types,
         _ => throw new ArgumentOutOfRangeException(nameof(vocabulary), vocabulary, null),
     };
 

@@ -1,10 +1,14 @@
+using System.ComponentModel.DataAnnotations;
+using System.Text.Json.Serialization;
+using GovSg.Api.Http;
+
 namespace GovSg.Api.Keys;
 
 /// <summary>A key in the listing (SPEC §3.9): exactly these fields.</summary>
 public sealed record KeyResponse(
     string Id,
     string Label,
-    string Type,
+    [property: WireValues(Vocabulary.KeyType)] string Type,
     string? LastFive,
     DateTime CreatedAt,
     DateTime? LastUsedAt,
@@ -19,7 +23,7 @@ public sealed record KeyResponse(
 public sealed record CreatedKeyResponse(
     string Id,
     string Label,
-    string Type,
+    [property: WireValues(Vocabulary.KeyType)] string Type,
     string? LastFive,
     DateTime CreatedAt,
     DateTime? LastUsedAt,
@@ -33,5 +37,12 @@ public sealed record CreatedKeyResponse(
 
 public sealed record KeyListResponse(IReadOnlyList<KeyResponse> Data);
 
-/// <summary>The create body as documented in OpenAPI; the handler parses the raw JSON itself to give exact messages.</summary>
-public sealed record CreateKeyRequestBody(string Label, int? ValidDays, string? Type);
+/// <summary>
+/// The create body as documented in OpenAPI; the handler parses the raw JSON itself to give exact messages. A missing
+/// type is the calling key's.
+/// </summary>
+[RefusesUnknownFields]
+public sealed record CreateKeyRequestBody(
+    [property: MinLength(1), MaxLength(CreateKeyRequest.MaxLabelLength)] string Label,
+    [property: WireDefault("180"), Range(1, CreateKeyRequest.MaxValidDays)] int ValidDays,
+    [property: WireValues(Vocabulary.KeyType), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Type);

@@ -207,9 +207,11 @@ public static class MessageEndpoints
 }
 
 /// <summary>The batch body as documented in OpenAPI: 1 to 1,000 send bodies.</summary>
-public sealed record BatchRequestBody(IReadOnlyList<SendRequestBody> Messages);
+[RefusesUnknownFields]
+public sealed record BatchRequestBody([property: MinLength(1), MaxLength(BatchRequest.MaxItems)] IReadOnlyList<SendRequestBody> Messages);
 
 /// <summary>The send body as documented in OpenAPI; the handler parses the raw JSON itself to give exact messages.</summary>
+[RefusesUnknownFields]
 public sealed record SendRequestBody(
     [property: MinLength(1)] string Recipient,
     long TemplateId,

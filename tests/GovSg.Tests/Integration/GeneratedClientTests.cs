@@ -40,6 +40,8 @@ public sealed class GeneratedClientTests
     [TestCase("SendWithEveryFieldIdempotencyKeyAndPreferWait")]
     [TestCase("GetAndListWithFilters")]
     [TestCase("ListTemplates")]
+    [TestCase("CreateKeyWithOnlyALabelThenRevokeIt")]
+    [TestCase("SetCallbackUrlThenTurnCallbacksOff")]
     [TestCase("NotFoundSurfacesAsTypedError")]
     [TestCase("BadRequestSurfacesAsTypedError")]
     public async Task CSharpClient_WorksAgainstTheApi(string scenario)

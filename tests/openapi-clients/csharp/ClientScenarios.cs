@@ -72,6 +72,37 @@ public static class ClientScenarios
         Assert.That(appointment.Multilingual_support.Select(l => l.Language_code), Has.Member(LanguageResponseLanguage_code.Zh_CN));
     }
 
+    public static async Task CreateKeyWithOnlyALabelThenRevokeIt(HttpClient http, string recipient)
+    {
+        var client = new GovSgClient(http);
+
+        var created = await client.CreateApiKeyAsync(new CreateKeyRequestBody { Label = "booking system" });
+        var listed = await client.ListApiKeysAsync();
+        await client.RevokeApiKeyAsync(created.Id);
+        var after = await client.ListApiKeysAsync();
+
+        Assert.That(created.Key, Does.EndWith(created.Last_five));
+        Assert.That(created.Type.ToString(), Is.EqualTo("Live"), "a live key's new key is live");
+        Assert.That(created.Valid_until - created.Created_at, Is.EqualTo(TimeSpan.FromDays(180)), "valid_days defaults to 180");
+        Assert.That(listed.Data.Select(k => k.Id), Has.Member(created.Id));
+        Assert.That(after.Data.Single(k => k.Id == created.Id).Revoked_at, Is.Not.Null);
+    }
+
+    public static async Task SetCallbackUrlThenTurnCallbacksOff(HttpClient http, string recipient)
+    {
+        var client = new GovSgClient(http);
+
+        var set = await client.SetCallbackSettingsAsync(new CallbackSettingsRequestBody { Url = "https://hooks.agency.example/govsg" });
+        var off = await client.SetCallbackSettingsAsync(new CallbackSettingsRequestBody { Url = null });
+        var read = await client.GetCallbackSettingsAsync();
+
+        Assert.That(set.Url, Is.EqualTo("https://hooks.agency.example/govsg"));
+        Assert.That(set.Secret, Has.Length.GreaterThanOrEqualTo(32), "the first set shows the secret");
+        Assert.That(off.Secret, Is.Null, "later sets do not");
+        Assert.That(read.Url, Is.Null);
+        Assert.That(read.Secret_last_five, Is.EqualTo(set.Secret[^5..]));
+    }
+
     public static async Task NotFoundSurfacesAsTypedError(HttpClient http, string recipient)
     {
         var client = new GovSgClient(http);

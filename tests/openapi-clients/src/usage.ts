@@ -65,6 +65,15 @@ export async function templateLanguages(client: Client): Promise<string[]> {
   return data.data.flatMap((template) => template.multilingual_support.map((language) => language.language_code));
 }
 
+export async function createKeyWithOnlyALabel(client: Client): Promise<string> {
+  const { data, error } = await client.POST("/v1/api-keys", { body: { label: "booking system" } });
+  if (error) {
+    return fail(error);
+  }
+  const type: "live" | "test" = data.type;
+  return `${type}:${data.key}`;
+}
+
 export async function rejectsWrongTypes(client: Client, recipient: string): Promise<void> {
   // @ts-expect-error: language codes are an enum
   await client.POST("/v1/transactional/govsg/send", { body: { recipient, template_id: 3, language_code: "fr" } });

@@ -15,7 +15,11 @@ internal sealed class PostgresHealthCheck(NpgsqlDataSource dataSource) : IHealth
         }
         catch (Exception exception) when (exception is NpgsqlException or TimeoutException)
         {
-            return new HealthCheckResult(context.Registration.FailureStatus, "PostgreSQL is unreachable", exception);
+            // A refusal (a wrong password, a missing database, too many connections) is not an outage: name its code.
+            var reason = exception is PostgresException refused
+                ? $"PostgreSQL refused: {refused.SqlState} {refused.MessageText}"
+                : "PostgreSQL is unreachable";
+            return new HealthCheckResult(context.Registration.FailureStatus, reason, exception);
         }
     }
 }

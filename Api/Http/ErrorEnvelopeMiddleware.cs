@@ -40,8 +40,9 @@ public sealed class ErrorEnvelopeMiddleware(RequestDelegate next, ILogger<ErrorE
                 // The client went away; nobody reads this answer.
                 return ApiError.ForStatus(StatusCodes.Status400BadRequest);
             case var _ when IsDatabaseUnavailable(exception):
-                logger.LogWarning(exception, "Database unavailable while handling {Method} {Path}",
-                    context.Request.Method, context.Request.Path);
+                // One line a request, without the stack trace: during an outage every request takes this path.
+                logger.LogWarning("Database unavailable while handling {Method} {Path}: {Error}",
+                    context.Request.Method, context.Request.Path, exception.Message);
                 return ApiError.ServiceUnavailable();
             default:
                 var traceId = Activity.Current?.TraceId.ToString() ?? context.TraceIdentifier;

@@ -190,7 +190,7 @@ public sealed class CallbackWorker(
             }
             catch (Exception exception) when (exception is NpgsqlException or TimeoutException or IOException)
             {
-                logger.LogWarning(exception, "Listening for status events failed; reconnecting");
+                logger.LogWarning("Listening for status events failed ({Error}); reconnecting", exception.Message);
                 await Task.Delay(TimeSpan.FromSeconds(1), time, CancellationToken.None);
             }
         }

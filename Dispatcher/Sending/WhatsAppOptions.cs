@@ -43,7 +43,11 @@ public sealed class WhatsAppOptions : IValidatableObject
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
-        if (BaseUrl.Scheme != Uri.UriSchemeHttps && !(AllowInsecureBaseUrl && BaseUrl.Scheme == Uri.UriSchemeHttp))
+        if (!BaseUrl.IsAbsoluteUri)
+        {
+            yield return new ValidationResult($"WhatsApp:BaseUrl must be an absolute https URL, not \"{BaseUrl}\".", [nameof(BaseUrl)]);
+        }
+        else if (BaseUrl.Scheme != Uri.UriSchemeHttps && !(AllowInsecureBaseUrl && BaseUrl.Scheme == Uri.UriSchemeHttp))
         {
             yield return new ValidationResult(
                 "WhatsApp:BaseUrl must be https (WhatsApp:AllowInsecureBaseUrl=true allows http for local runs only).",

@@ -60,7 +60,8 @@ public sealed class Sweeper(
             }
             catch (Exception exception) when (exception is NpgsqlException or TimeoutException or MassTransitException)
             {
-                logger.LogWarning(exception, "Sweep failed; trying again in {Interval}", _options.Interval);
+                // The message is enough: an outage repeats this every interval, and a stack trace a time is only noise.
+                logger.LogWarning("Sweep failed ({Error}); trying again in {Interval}", exception.Message, _options.Interval);
             }
 
             await Task.Delay(_options.Interval, time, stoppingToken);

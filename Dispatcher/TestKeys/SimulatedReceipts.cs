@@ -38,7 +38,7 @@ public sealed class SimulatedReceipts(
             }
             catch (Exception exception) when (exception is NpgsqlException or TimeoutException)
             {
-                logger.LogWarning(exception, "Delivering simulated receipts failed; trying again in {Wait}", AfterFailure);
+                logger.LogWarning("Delivering simulated receipts failed ({Error}); trying again in {Wait}", exception.Message, AfterFailure);
                 wait = AfterFailure;
             }
 

@@ -39,6 +39,21 @@ public sealed class HealthTests
         Assert.That(health.GetProperty("checks").EnumerateObject(), Is.Empty);
     }
 
+    [Test]
+    public async Task Ready_WhenPostgreSqlRefusesTheLogin_NamesTheRefusalNotAnOutage()
+    {
+        var api = TestEnvironment.Current.StartApi(new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Postgres"] = $"{TestSettings.ApiPostgres};Password=wrong",
+        });
+        using var client = api.CreateClient();
+
+        var (response, health) = await MessageJson.GetAsync(client, "health/ready");
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable));
+        Assert.That(health.GetProperty("checks").GetProperty("postgres").Str("reason"), Does.StartWith("PostgreSQL refused: 28P01"));
+    }
+
     private static void AssertHealthy(HttpResponseMessage response, JsonElement health, params string[] checks)
     {
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));

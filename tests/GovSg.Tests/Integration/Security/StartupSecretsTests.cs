@@ -32,6 +32,15 @@ public sealed class StartupSecretsTests
     }
 
     [Test]
+    public async Task Dispatcher_WithAProviderUrlThatIsNotAUrl_RefusesToStartNamingTheSetting()
+    {
+        var start = () => Env.StartDispatcherAsync(new Dictionary<string, string?> { ["WhatsApp:BaseUrl"] = "not-a-url" });
+
+        await Assert.ThatAsync(start, Throws.InstanceOf<OptionsValidationException>()
+            .With.Message.Contains("WhatsApp:BaseUrl must be an absolute https URL, not \"not-a-url\""));
+    }
+
+    [Test]
     public async Task Dispatcher_WithAPlainHttpProviderUrl_AndNoLocalRunSetting_RefusesToStart()
     {
         var start = () => Env.StartDispatcherAsync(new Dictionary<string, string?> { ["WhatsApp:AllowInsecureBaseUrl"] = "false" });

@@ -5,6 +5,7 @@ using GovSg.Api.Keys;
 using GovSg.Api.Messages;
 using GovSg.Api.Templates;
 using GovSg.Api.Webhooks;
+using GovSg.Hosting;
 
 namespace GovSg.Api;
 
@@ -31,7 +32,7 @@ public partial class Program
         app.UseAuthorization();
         app.MapGroup("/v1").MapMessages().MapTemplates().MapWebhooks().MapKeys().MapCallbacks();
 
-        await app.RunAsync();
-        return 0;
+        await BrokerLoginRefusedObserver.RunAsync(app);
+        return Environment.ExitCode;
     }
 }

@@ -1,4 +1,5 @@
 using GovSg.Dispatcher.Extensions;
+using GovSg.Hosting;
 
 namespace GovSg.Dispatcher;
 
@@ -18,6 +19,6 @@ public partial class Program
 
         var app = builder.Build();
         app.MapServiceDefaults();
-        await app.RunAsync();
+        await BrokerLoginRefusedObserver.RunAsync(app);
     }
 }

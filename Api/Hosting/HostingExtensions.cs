@@ -89,6 +89,7 @@ internal static class HostingExtensions
             // few minutes after start: nothing leaves the system unasked (SECURITY.md). Note that the environment
             // variable MASSTRANSIT_USAGE_TELEMETRY=true would turn it back on; deployments never set it.
             bus.DisableUsageTelemetry();
+            bus.AddBusObserver<BrokerLoginRefusedObserver>();
             configure(bus);
             bus.UsingRabbitMq((context, rabbit) =>
             {

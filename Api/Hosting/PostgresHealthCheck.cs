@@ -15,10 +15,9 @@ internal sealed class PostgresHealthCheck(NpgsqlDataSource dataSource) : IHealth
         }
         catch (Exception exception) when (exception is NpgsqlException or TimeoutException)
         {
-            // A refusal (a wrong password, a missing database, too many connections) is not an outage: name its code.
-            var reason = exception is PostgresException refused
-                ? $"PostgreSQL refused: {refused.SqlState} {refused.MessageText}"
-                : "PostgreSQL is unreachable";
+            // A refusal (a wrong password, a missing database, too many connections) is not an outage: name its SQLSTATE,
+            // and no more, on a probe anyone can read.
+            var reason = exception is PostgresException refused ? $"PostgreSQL refused: {refused.SqlState}" : "PostgreSQL is unreachable";
             return new HealthCheckResult(context.Registration.FailureStatus, reason, exception);
         }
     }

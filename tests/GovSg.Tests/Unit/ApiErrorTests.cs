@@ -7,10 +7,19 @@ public sealed class ApiErrorTests
 {
     private static readonly Dictionary<string, int> StatusOfCode = new()
     {
-        ["api_validation"] = 400, ["invalid_recipient"] = 400, ["malformed"] = 400, ["unauthenticated"] = 401,
-        ["unauthorized"] = 403, ["not_found"] = 404, ["method_not_allowed"] = 405, ["payload_too_large"] = 413,
-        ["unsupported_media_type"] = 415, ["idempotency_mismatch"] = 422, ["rate_limit"] = 429,
-        ["internal_server"] = 500, ["service_unavailable"] = 503,
+        ["api_validation"] = 400,
+        ["invalid_recipient"] = 400,
+        ["malformed"] = 400,
+        ["unauthenticated"] = 401,
+        ["unauthorized"] = 403,
+        ["not_found"] = 404,
+        ["method_not_allowed"] = 405,
+        ["payload_too_large"] = 413,
+        ["unsupported_media_type"] = 415,
+        ["idempotency_mismatch"] = 422,
+        ["rate_limit"] = 429,
+        ["internal_server"] = 500,
+        ["service_unavailable"] = 503,
     };
 
     [Test]

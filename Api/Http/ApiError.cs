@@ -7,10 +7,21 @@ namespace GovSg.Api.Http;
 /// <summary>The wire shape of every error: exactly <c>{"code": "...", "message": "..."}</c> (SPEC §3.1).</summary>
 public sealed record ErrorBody([property: WireValues(Vocabulary.ErrorCode)] string Code, string Message);
 
-/// <summary>An error answer: the HTTP status plus the envelope. The one way errors leave the Api.</summary>
-public sealed class ApiError(int statusCode, string code, string message) : IResult, IStatusCodeHttpResult
+/// <summary>
+/// An error answer: the HTTP status plus the envelope, and <c>Retry-After</c> when the client is told when to try again.
+/// The one way errors leave the Api.
+/// </summary>
+public sealed class ApiError(int statusCode, string code, string message, int? retryAfterSeconds = null) : IResult, IStatusCodeHttpResult
 {
+    /// <summary>
+    /// What a 503 asks a client to wait: the database or the broker is away, and the Api takes requests again as soon as it
+    /// is back, without a restart; a database restart takes a few seconds.
+    /// </summary>
+    public const int ServiceUnavailableRetryAfterSeconds = 5;
+
     public int StatusCode { get; } = statusCode;
+
+    public int? RetryAfterSeconds { get; } = retryAfterSeconds;
 
     int? IStatusCodeHttpResult.StatusCode => StatusCode;
 
@@ -51,7 +62,8 @@ public sealed class ApiError(int statusCode, string code, string message) : IRes
         "unsupported_media_type", "Content-Type must be application/json");
 
     public static ApiError ServiceUnavailable() => new(StatusCodes.Status503ServiceUnavailable, "service_unavailable",
-        "The service is temporarily unavailable; nothing was stored. Retry shortly");
+        "The service is temporarily unavailable; nothing was stored. Retry after the time in Retry-After",
+        ServiceUnavailableRetryAfterSeconds);
 
     public static ApiError Internal(string traceId) => new(StatusCodes.Status500InternalServerError, "internal_server",
         $"An unexpected error occurred (trace id {traceId})");
@@ -78,6 +90,11 @@ public sealed class ApiError(int statusCode, string code, string message) : IRes
     public Task ExecuteAsync(HttpContext httpContext)
     {
         httpContext.Response.StatusCode = StatusCode;
+        if (RetryAfterSeconds is { } seconds)
+        {
+            httpContext.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
         var options = httpContext.RequestServices.GetRequiredService<IOptions<JsonOptions>>().Value.SerializerOptions;
         return httpContext.Response.WriteAsJsonAsync(Body, (JsonTypeInfo<ErrorBody>)options.GetTypeInfo(typeof(ErrorBody)),
             "application/json; charset=utf-8", httpContext.RequestAborted);

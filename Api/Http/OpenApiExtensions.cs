@@ -179,6 +179,12 @@ public static class OpenApiExtensions
                 {
                     ["application/json"] = new() { Schema = new OpenApiSchemaReference(nameof(ErrorBody), context.Document) },
                 };
+                if (status == StatusCodes.Status503ServiceUnavailable)
+                {
+                    var header = ApiHeaders.RetryAfter;
+                    concrete.Headers ??= new Dictionary<string, IOpenApiHeader>();
+                    concrete.Headers[header.Name] = new OpenApiHeader { Description = header.Description, Schema = header.Schema() };
+                }
             }
         }
 
@@ -197,7 +203,7 @@ public static class OpenApiExtensions
         415 => "The body is not `application/json` (`unsupported_media_type`).",
         422 => "The Idempotency-Key was used with a different body (`idempotency_mismatch`).",
         429 => "Over the rate limit (`rate_limit`); retry after `Retry-After` seconds.",
-        503 => "Temporarily unavailable, nothing stored (`service_unavailable`); retry shortly.",
+        503 => "Temporarily unavailable, nothing stored (`service_unavailable`); retry after `Retry-After` seconds.",
         _ => "An unexpected error (`internal_server`); the message carries a trace id.",
     };
 }

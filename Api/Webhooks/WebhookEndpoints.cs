@@ -88,6 +88,8 @@ public static class WebhookEndpoints
         // 200 only once every status is confirmed by the broker; otherwise 503 and Meta delivers the batch again.
         if (bus.CheckHealth().Status != BusHealthStatus.Healthy)
         {
+            logger.LogWarning("The broker is unavailable; answering 503 to a webhook with {Count} provider status(es) so that it is delivered again",
+                parsed.Statuses.Count);
             return ApiError.ServiceUnavailable();
         }
 
@@ -99,7 +101,9 @@ public static class WebhookEndpoints
         }
         catch (Exception exception) when (exception is not OperationCanceledException || timeout.IsCancellationRequested)
         {
-            logger.LogWarning(exception, "Could not hand {Count} provider status(es) to the broker; answering 503", parsed.Statuses.Count);
+            // The message is enough: during an outage every webhook takes this path.
+            logger.LogWarning("Could not hand {Count} provider status(es) to the broker ({Error}); answering 503",
+                parsed.Statuses.Count, exception.Message);
             return ApiError.ServiceUnavailable();
         }
 

@@ -211,6 +211,7 @@ public sealed class DeliveryGuaranteeTests
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable));
         Assert.That(error.Str("code"), Is.EqualTo("service_unavailable"));
+        Assert.That(response.Headers.RetryAfter?.Delta, Is.EqualTo(TimeSpan.FromSeconds(5)));
         Assert.That(ready.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable));
         Assert.That(live.StatusCode, Is.EqualTo(HttpStatusCode.OK));
     }

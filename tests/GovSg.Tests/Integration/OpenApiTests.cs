@@ -56,6 +56,7 @@ public sealed class OpenApiTests
             "Location", "Idempotency-Replayed", "Preference-Applied", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset",
         }));
         Assert.That(send.GetProperty("responses").GetProperty("429").GetProperty("headers").TryGetProperty("Retry-After", out _), Is.True);
+        Assert.That(send.GetProperty("responses").GetProperty("503").GetProperty("headers").TryGetProperty("Retry-After", out _), Is.True);
         Assert.That(send.GetProperty("responses").EnumerateObject().Select(r => r.Name),
             Is.SupersetOf(new[] { "400", "401", "403", "404", "405", "413", "415", "422", "429", "500", "503" }));
         var schemas = document.GetProperty("components").GetProperty("schemas");

@@ -115,6 +115,23 @@ public sealed class WebhookTests
     }
 
     [Test]
+    public async Task Receive_WhileTheBrokerIsUnreachable_Answers503SoMetaDeliversItAgain()
+    {
+        var (user, id, providerId) = await AcceptedWithoutWebhooksAsync();
+        var body = Webhooks.Body([new WebhookStatus(providerId, "delivered", DateTime.UtcNow)]);
+        var api = Env.StartApi(new Dictionary<string, string?> { ["RabbitMq:Port"] = "1" });
+
+        using var refused = await Webhooks.PostAsync(api.CreateClient(), body, Webhooks.Sign(body));
+        using var redelivered = await Webhooks.PostAsync(Env.Client(null), body, Webhooks.Sign(body));
+
+        Assert.That(refused.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable));
+        Assert.That(refused.Headers.RetryAfter?.Delta, Is.EqualTo(TimeSpan.FromSeconds(5)));
+        Assert.That(redelivered.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        var message = await MessageJson.WaitForStatusAsync(user.Client, id, "DELIVERED");
+        Assert.That(message.Str("status"), Is.EqualTo("DELIVERED"), "the redelivery applied what the 503 refused");
+    }
+
+    [Test]
     public async Task Receive_WhenTheStatusIsForAnotherPhoneNumber_IgnoresIt()
     {
         var (user, id, providerId) = await AcceptedWithoutWebhooksAsync();

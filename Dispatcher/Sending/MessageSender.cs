@@ -1,8 +1,10 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text.Json;
+using GovSg.Contracts;
 using GovSg.Dispatcher.Extensions;
 using GovSg.Dispatcher.TestKeys;
+using MassTransit;
 using Microsoft.Extensions.Options;
 
 namespace GovSg.Dispatcher.Sending;
@@ -24,6 +26,7 @@ public sealed class MessageSender(
     FailurePolicy policy,
     SendOutcomeWriter writer,
     TestSender testSender,
+    IBus bus,
     IOptions<RetryOptions> retryOptions,
     IOptions<WhatsAppOptions> whatsAppOptions,
     IHostApplicationLifetime stopping,
@@ -34,6 +37,9 @@ public sealed class MessageSender(
     private static readonly ActivitySource Source = new(DispatcherMetrics.Name);
 
     private static readonly SendOutcome Stopped = SendOutcome.NotCalled(FailureKind.Stopping, "The dispatcher stopped before the call");
+
+    /// <summary>How long returning unclaimed commands to the queue may hold a stopping dispatcher.</summary>
+    private static readonly TimeSpan ReturnTimeout = TimeSpan.FromSeconds(5);
 
     private static readonly SendOutcome LateTurn = SendOutcome.NotCalled(FailureKind.LateTurn,
         "The slot came too late for the call to end within the claim's lease");
@@ -69,9 +75,9 @@ public sealed class MessageSender(
         var now = Now();
         if (grant is null)
         {
-            // Stopping before any slot: the messages are left untouched (not claimed), so the lost-command sweep hands
-            // them to another dispatcher. Writing here could race the host disposing the database pool and leave a
-            // claim behind for its whole lease.
+            // Stopping before any slot: the messages are left unclaimed and their commands go back to the queue, as
+            // MassTransit acknowledges these deliveries when this returns.
+            await ReturnToQueueAsync(traces);
             return;
         }
 
@@ -113,7 +119,16 @@ public sealed class MessageSender(
             await Task.WhenAny(calls);
             var finished = calls.Where(c => c.IsCompleted).ToList();
             calls.RemoveAll(finished.Contains);
-            await RecordAsync(finished.Select(c => c.Result).ToList());
+            try
+            {
+                await RecordAsync(finished.Select(c => c.Result).ToList());
+            }
+            catch (Exception exception)
+            {
+                // Transient failures are retried inside; this one will not pass. The calls still under way are recorded
+                // all the same, and these messages' claims lapse into a hold that their statuses reconcile (SPEC §5).
+                logger.LogError(exception, "Recording the outcomes of {Count} provider call(s) failed", finished.Count);
+            }
         }
 
         if (stopping.ApplicationStopping.IsCancellationRequested)
@@ -123,6 +138,26 @@ public sealed class MessageSender(
         }
 
         await simulated;
+    }
+
+    /// <summary>
+    /// Publishes the commands of messages this dispatcher will not send, for another one to take at once. The bus stops
+    /// its receive endpoints before it disconnects, so the broker is still there; should it not take them, the
+    /// lost-command sweep finds the messages (SPEC §8).
+    /// </summary>
+    private async Task ReturnToQueueAsync(Dictionary<long, ActivityContext> traces)
+    {
+        try
+        {
+            using var timeout = new CancellationTokenSource(ReturnTimeout);
+            await bus.Publish(new SendMessages([.. traces.Keys], [.. traces.Values.Select(SendTrace.Format)]), timeout.Token);
+            logger.LogInformation("Stopping: returned {Count} unsent command(s) to the queue", traces.Count);
+        }
+        catch (Exception exception)
+        {
+            logger.LogWarning("Stopping: could not return {Count} unsent command(s) to the queue ({Error}); the sweep re-publishes them",
+                traces.Count, exception.Message);
+        }
     }
 
     /// <summary>The claimed messages the policy lets us call; the others get its decision at once.</summary>

@@ -6,6 +6,7 @@ using GovSg.Contracts;
 using GovSg.Dispatcher.Sending;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 
 namespace GovSg.Tests.Integration;
 
@@ -85,6 +86,31 @@ public sealed class DeliveryGuaranteeTests
         Assert.That(await CountAsync(ids, "attempts = 2"), Is.GreaterThan(0),
             "claimed by the slow dispatcher, then handed back and sent by the other rather than at the slow pace during shutdown");
         Assert.That(await ProviderCallsPerRecipientAsync(recipients), Is.All.EqualTo(1));
+    }
+
+    [Test]
+    public async Task Dispatcher_WhenStoppingBeforeItReservesSlots_ReturnsTheCommandsToTheQueue()
+    {
+        var user = await Env.CreateUserAsync();
+        // Accepted with no command published, and out of the lost-command sweep's reach for the test's length: only a
+        // command in the queue sends them now.
+        var api = Env.StartApi(new Dictionary<string, string?>
+        {
+            ["RabbitMq:Port"] = "1",
+            ["Messages:PickUpDeadline"] = "00:10:00",
+        });
+        var ids = await SendToAsync(user with { Client = WithKey(api.CreateClient(), user.Key) }, [TestRecipients.Next(), TestRecipients.Next()]);
+
+        await using var stopping = await Env.StartDispatcherAsync();
+        stopping.Services.GetRequiredService<IHostApplicationLifetime>().StopApplication();
+
+        // What the consumer does with commands delivered once the dispatcher is stopping.
+        await stopping.Services.GetRequiredService<MessageSender>()
+            .SendAsync([.. ids.Select(id => new SendCommand(id, default))], CancellationToken.None);
+        var finished = await Poll.UntilAsync(() => CountAsync(ids, "status <> 'UNSENT'"), n => n == ids.Length, TimeSpan.FromSeconds(15));
+
+        Assert.That(finished, Is.EqualTo(ids.Length), "returned to the queue and sent by the other dispatcher");
+        Assert.That(await CountAsync(ids, "attempts = 1"), Is.EqualTo(ids.Length), "claimed once, by the other dispatcher");
     }
 
     [Test]

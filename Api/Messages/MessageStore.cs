@@ -59,7 +59,8 @@ public sealed class MessageStore : IAsyncDisposable
 
     // Ids come from the identity sequence inside the statement, so each caller learns its own id even when a
     // conflicting idempotency key means its row was not inserted. Param names are \w+ (checked at template import), so
-    // a comma-joined list is a safe way to pass one text[] per row through unnest.
+    // a comma-joined list is a safe way to pass one text[] per row through unnest. Rows go in in idempotency-key order,
+    // so two statements that hold the same keys wait for each other in one order and never deadlock.
     private const string InsertSql = """
         WITH input AS (
             SELECT nextval('messages_id_seq') AS id, i.*
@@ -76,7 +77,7 @@ public sealed class MessageStore : IAsyncDisposable
                    string_to_array(param_order, ','), now, now, idempotency_key, request_hash, expires_at, now, sweep_at,
                    key_type
             FROM input
-            ORDER BY ord
+            ORDER BY user_id, key_type, idempotency_key, ord
             ON CONFLICT (user_id, key_type, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
             RETURNING id
         )
@@ -104,7 +105,8 @@ public sealed class MessageStore : IAsyncDisposable
         UPDATE messages SET idempotency_key = NULL WHERE id = @id AND idempotency_key IS NOT NULL
         """;
 
-    // One statement per sort order, each matching an index (0003_list_indexes.sql); absent filters fold away because
+    // One statement per sort order, each matching an index (`messages_user_created`, `messages_user_updated`,
+    // `messages_user_status_created`: 0017_test_keys.sql); absent filters fold away because
     // Npgsql's unnamed statements are planned with the actual parameter values. The status is tested for NULL as
     // text: a cast to the enum is only stable, so `@Status::message_status IS NULL` would not fold, and the planner
     // would walk the user's whole created_at index filtering for a status it could have looked up.

@@ -53,9 +53,6 @@ GRANT SELECT, INSERT, UPDATE ON rate_limit_buckets TO govsg_api;
 -- table: pending_status_events
 GRANT SELECT, INSERT, UPDATE, DELETE ON pending_status_events TO govsg_dispatcher;
 
--- table: dispatcher_instances (no longer used: the Dispatchers share one pace in provider_pace)
-REVOKE ALL ON dispatcher_instances FROM govsg_api, govsg_dispatcher, govsg_operator;
-
 -- table: provider_pace. The Dispatchers' one send schedule per WhatsApp number.
 GRANT SELECT, INSERT, UPDATE ON provider_pace TO govsg_dispatcher;
 

@@ -17,7 +17,7 @@ public static partial class RecipientNormalizer
     /// </summary>
     public static string? Normalize(string raw)
     {
-        // Model binding can leave a non-nullable string null when the field is missing; that is bad input, not a bug.
+        // The shape checks refuse a missing recipient before this; null still means "not valid", never an exception.
         if (raw is null)
         {
             return null;

@@ -121,13 +121,14 @@ public static class WebhookPayload
         return new ProviderStatus(id, kind, DateTime.UnixEpoch.AddSeconds(seconds), code, description, opaque);
     }
 
-    /// <summary>A non-empty string property; one holding a NUL, which PostgreSQL cannot store, counts as absent.</summary>
+    /// <summary>The error's numeric code as Meta wrote it, or <c>unknown</c>.</summary>
     private static string ErrorCode(JsonElement error) =>
         error.ValueKind == JsonValueKind.Object && error.TryGetProperty("code", out var code) &&
         code.ValueKind == JsonValueKind.Number
             ? code.GetRawText()
             : "unknown";
 
+    /// <summary>A non-empty string property; one holding a NUL, which PostgreSQL cannot store, counts as absent.</summary>
     private static bool TryGetString(JsonElement element, string name, out string value)
     {
         value = element.TryGetProperty(name, out var property) && property.ValueKind == JsonValueKind.String &&

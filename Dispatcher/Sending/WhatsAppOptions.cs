@@ -30,8 +30,8 @@ public sealed class WhatsAppOptions : IValidatableObject
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
-    /// The WhatsApp number's throughput limit (80/s by default, up to 1,000/s once upgraded), shared equally by the
-    /// dispatchers alive at the time.
+    /// The WhatsApp number's throughput limit (80/s by default, up to 1,000/s once upgraded), shared by every dispatcher
+    /// through one pace schedule in PostgreSQL (<c>provider_pace</c>).
     /// </summary>
     [Range(1, 100_000)] public int MessagesPerSecond { get; set; } = 80;
 

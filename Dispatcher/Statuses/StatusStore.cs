@@ -9,7 +9,7 @@ namespace GovSg.Dispatcher.Statuses;
 /// statuses only move forward (the enum is declared in lifecycle order, with ERROR last so it is never left);
 /// ERROR replaces UNSENT/ACCEPTED/SENT but never DELIVERED/READ (a late <c>failed</c> is ignored outright);
 /// each event fills its own timestamp column once, even when the status does not move, with the provider's time
-/// clamped so timestamps never go backwards (<see cref="LifecycleClock"/>, which this SQL mirrors); rows that would
+/// clamped so timestamps never go backwards (between the latest earlier and the earliest later timestamp); rows that would
 /// not change are not touched, so <c>updated_at</c> moves only with a real change. A status for a provider id we have
 /// not recorded, whose opaque data names a message still UNSENT on that very attempt, adopts it first (SPEC §5): Meta
 /// only reports on what it sent, so that call was accepted, whether or not its answer reached us. Both statements

@@ -1,6 +1,6 @@
 using GovSg.Contracts;
 
-namespace GovSg.Dispatcher.Statuses;
+namespace GovSg.Tests.Unit;
 
 /// <summary>A message's lifecycle timestamps as stored; null where not set.</summary>
 public sealed record LifecycleTimes(
@@ -13,7 +13,8 @@ public sealed record LifecycleTimes(
 /// Lifecycle timestamps never go backwards (SPEC §4). The provider reports whole seconds, so a <c>sent</c> at 12:00:00
 /// for a message accepted at 12:00:00.392 really happened in [12:00:00, 12:00:01): each status's time is stored
 /// clamped between the latest earlier timestamp already set and the earliest later one, in the order accepted, sent,
-/// delivered, read; an error is never before acceptance. StatusStore's ApplySql is this rule in SQL.
+/// delivered, read; an error is never before acceptance. The Dispatcher's StatusStore applies this rule in SQL;
+/// this is its model, which LifecycleTimestampTests holds the SQL to.
 /// </summary>
 public static class LifecycleClock
 {

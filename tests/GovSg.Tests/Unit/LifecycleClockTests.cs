@@ -1,5 +1,3 @@
-using GovSg.Dispatcher.Statuses;
-
 namespace GovSg.Tests.Unit;
 
 /// <summary>SPEC §4's clamping table: a provider time between the latest earlier and the earliest later timestamp.</summary>

@@ -17,22 +17,21 @@ public sealed class CallbackCommands(CallbackSettingsStore store, AdminStore adm
             throw new ArgumentException(refusal);
         }
 
-        var userId = await FindUserAsync(email, token);
-        var secret = await store.SetAsync(userId, url, now, token);
-        await ShowAsync(email, token);
+        var (secret, settings) = await store.SetAsync(await FindUserAsync(email, token), url, now, token);
+        Print(settings);
         if (secret is not null)
         {
             Console.WriteLine($"secret={secret}  (shown once)");
         }
     }
 
-    public async Task ShowAsync(string email, CancellationToken token)
-    {
-        var settings = await store.GetAsync(await FindUserAsync(email, token), token);
+    public async Task ShowAsync(string email, CancellationToken token) =>
+        Print(await store.GetAsync(await FindUserAsync(email, token), token));
+
+    private static void Print(CallbackSettingsRow settings) =>
         Console.WriteLine($"url={settings.Url}  secret_last_five={settings.SecretLastFive}  pending={settings.Pending}  " +
                           $"last_success={settings.LastSuccessAt:O}  last_failure={settings.LastFailureAt:O}  " +
                           $"last_failure_reason={settings.LastFailureReason}");
-    }
 
     private async Task<long> FindUserAsync(string email, CancellationToken token) =>
         await admin.FindUserIdAsync(email, token) ?? throw new ArgumentException($"no user {email}");

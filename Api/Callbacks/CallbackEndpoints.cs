@@ -83,9 +83,8 @@ public static class CallbackEndpoints
                 return shapeError;
             }
 
-            var secret = await store.SetAsync(caller.UserId, url, time.GetUtcNow().UtcDateTime.TruncateToMilliseconds(),
+            var (secret, settings) = await store.SetAsync(caller.UserId, url, time.GetUtcNow().UtcDateTime.TruncateToMilliseconds(),
                 cancellationToken);
-            var settings = await store.GetAsync(caller.UserId, cancellationToken);
             return TypedResults.Ok(CallbackSettingsUpdateResponse.From(settings, secret));
         }
     }

@@ -76,8 +76,13 @@ public sealed class CallbackSettingsStore(NpgsqlDataSource dataSource)
             cancellationToken: cancellationToken));
     }
 
-    /// <summary>Sets the URL (null turns callbacks off); returns the signing secret when this created the first one.</summary>
-    public async Task<string?> SetAsync(long userId, string? url, DateTime now, CancellationToken cancellationToken)
+    /// <summary>
+    /// Sets the URL (null turns callbacks off); returns the signing secret when this created the first one, and the
+    /// settings as committed, read in the same transaction: a secret is shown once, so no later read may stand between
+    /// its commit and the answer that carries it.
+    /// </summary>
+    public async Task<(string? Secret, CallbackSettingsRow Settings)> SetAsync(long userId, string? url, DateTime now,
+        CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
@@ -95,8 +100,10 @@ public sealed class CallbackSettingsStore(NpgsqlDataSource dataSource)
                 new { userId, secret = NewSecret(), now }, transaction, cancellationToken: cancellationToken));
         }
 
+        var settings = await connection.QuerySingleAsync<CallbackSettingsRow>(new CommandDefinition(GetSql, new { userId },
+            transaction, cancellationToken: cancellationToken));
         await transaction.CommitAsync(cancellationToken);
-        return secret;
+        return (secret, settings);
     }
 
     /// <summary>Creates a new signing secret; the previous one keeps signing for <see cref="RotationOverlap"/>.</summary>

@@ -79,7 +79,8 @@ public static class MessageEndpoints
 
         using (document)
         {
-            var result = await sender.SendAsync(caller, document!.RootElement, IdempotencyKey(context.Request), cancellationToken);
+            var result = await sender.SendAsync(caller, document!.RootElement, IdempotencyKey(context.Request),
+                context.Features.Get<IdempotencyLookup>(), cancellationToken);
             if (result.Error is not null)
             {
                 return result.Error;

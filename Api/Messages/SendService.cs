@@ -28,7 +28,10 @@ public sealed class SendService(
 {
     private readonly TimeSpan _pickUpDeadline = options.Value.PickUpDeadline;
 
-    public async Task<SendResult> SendAsync(Caller caller, JsonElement body, string? idempotencyKey,
+    /// <summary>
+    /// Sends one message; <paramref name="lookup"/> is what the key named when the send limit looked (null: look now).
+    /// </summary>
+    public async Task<SendResult> SendAsync(Caller caller, JsonElement body, string? idempotencyKey, IdempotencyLookup? lookup,
         CancellationToken cancellationToken)
     {
         byte[]? fingerprint = null;
@@ -40,7 +43,10 @@ public sealed class SendService(
             }
 
             fingerprint = Idempotency.Fingerprint(body);
-            if (await ReplayAsync(caller, idempotencyKey, fingerprint, cancellationToken) is { } replay)
+            var earlier = lookup is not null && lookup.Key == idempotencyKey
+                ? lookup.Earlier
+                : await messages.FindByIdempotencyKeyAsync(caller.UserId, caller.KeyType, idempotencyKey, cancellationToken);
+            if (await ReplayAsync(caller, idempotencyKey, fingerprint, earlier, cancellationToken) is { } replay)
             {
                 return replay;
             }
@@ -83,7 +89,8 @@ public sealed class SendService(
         if (id is null)
         {
             // A concurrent request with the same key won the insert; PostgreSQL made us wait for its commit.
-            if (await ReplayAsync(caller, idempotencyKey!, fingerprint!, cancellationToken) is { } replay)
+            var winner = await messages.FindByIdempotencyKeyAsync(caller.UserId, caller.KeyType, idempotencyKey!, cancellationToken);
+            if (await ReplayAsync(caller, idempotencyKey!, fingerprint!, winner, cancellationToken) is { } replay)
             {
                 return replay;
             }
@@ -101,10 +108,11 @@ public sealed class SendService(
     private static Dictionary<string, string> ParamsByName(ValidSend send) =>
         send.Request.Params.ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
 
-    private async Task<SendResult?> ReplayAsync(Caller caller, string key, byte[] fingerprint, CancellationToken cancellationToken)
+    /// <summary>The answer when <paramref name="existing"/>, the message the key names, makes this send a replay or a mismatch.</summary>
+    private async Task<SendResult?> ReplayAsync(Caller caller, string key, byte[] fingerprint, MessageRow? existing,
+        CancellationToken cancellationToken)
     {
         var windowStart = time.GetUtcNow().UtcDateTime - Idempotency.Window;
-        var existing = await messages.FindByIdempotencyKeyAsync(caller.UserId, caller.KeyType, key, cancellationToken);
         if (existing is null)
         {
             // One key per user and key type across both routes: a batch's key cannot name a single send (SPEC §3.8).

@@ -6,7 +6,8 @@ namespace GovSg.Api.RateLimiting;
 /// <summary>
 /// The send limit of a single send: one token (SPEC §7), taken before the body is read, so an empty bucket answers 429
 /// whatever the body (SPEC §3 order). Concurrent takes share one statement (<see cref="RateLimitStore"/>). A replay of
-/// an idempotent request sends nothing new, so it takes a read token instead.
+/// an idempotent request sends nothing new, so it takes a read token instead; the message its key names is passed on
+/// to the send (<see cref="IdempotencyLookup"/>), which then need not look it up again.
 /// </summary>
 public sealed class SendRateLimitFilter(RateLimiter limiter, MessageStore messages, TimeProvider time) : IEndpointFilter
 {
@@ -22,8 +23,16 @@ public sealed class SendRateLimitFilter(RateLimiter limiter, MessageStore messag
         return await limiter.TakeSendAsync(http, caller, 1) ?? await next(context);
     }
 
-    private async Task<bool> IsReplayAsync(HttpContext http, Caller caller) =>
-        http.Request.Headers.TryGetValue(Idempotency.HeaderName, out var key) && Idempotency.IsValidKey(key.ToString()) &&
-        await messages.FindByIdempotencyKeyAsync(caller.UserId, caller.KeyType, key.ToString(), http.RequestAborted) is { } earlier &&
-        earlier.CreatedAt > time.GetUtcNow().UtcDateTime - Idempotency.Window;
+    private async Task<bool> IsReplayAsync(HttpContext http, Caller caller)
+    {
+        if (!http.Request.Headers.TryGetValue(Idempotency.HeaderName, out var header) || header.ToString() is not { } key ||
+            !Idempotency.IsValidKey(key))
+        {
+            return false;
+        }
+
+        var earlier = await messages.FindByIdempotencyKeyAsync(caller.UserId, caller.KeyType, key, http.RequestAborted);
+        http.Features.Set(new IdempotencyLookup(key, earlier));
+        return earlier is not null && earlier.CreatedAt > time.GetUtcNow().UtcDateTime - Idempotency.Window;
+    }
 }

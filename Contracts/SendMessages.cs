@@ -7,4 +7,11 @@ namespace GovSg.Contracts;
 /// null for a message sent outside any trace), in the order of <see cref="MessageIds"/>; without it every message
 /// belongs to the trace the command was published in.
 /// </summary>
-public sealed record SendMessages(long[] MessageIds, string?[]? Traces = null);
+public sealed record SendMessages(long[] MessageIds, string?[]? Traces = null)
+{
+    /// <summary>
+    /// The most ids one command carries: a Dispatcher claims a command's messages in one statement, as it claims a
+    /// batch of 50 single commands, so a batch send of 1,000 costs 20 broker messages instead of 1,000.
+    /// </summary>
+    public const int MaxIds = 50;
+}

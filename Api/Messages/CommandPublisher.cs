@@ -20,11 +20,8 @@ namespace GovSg.Api.Messages;
 /// </summary>
 public sealed class CommandPublisher : IReceiveEndpointObserver, IDisposable, IAsyncDisposable
 {
-    /// <summary>
-    /// Ids per batch command: a Dispatcher claims each command's messages in one statement, as it claims a batch of
-    /// single commands (50), so a batch of 1,000 costs 20 broker messages instead of 1,000.
-    /// </summary>
-    public const int IdsPerCommand = 50;
+    /// <summary>Ids per batch command (<see cref="SendMessages.MaxIds"/>).</summary>
+    public const int IdsPerCommand = SendMessages.MaxIds;
 
     /// <summary>
     /// Ids per command of single sends that queued up together: fewer than <see cref="IdsPerCommand"/>, so a burst's

@@ -38,6 +38,11 @@ public sealed class SweepStore(NpgsqlDataSource dataSource)
         RETURNING id
         """;
 
+    // Taken, but its command did not go out: due again now.
+    private const string MakeDueSql = """
+        UPDATE messages SET sweep_at = @now WHERE id = ANY(@ids) AND status = 'UNSENT'
+        """;
+
     // A claim whose lease ended with its call still open: its dispatcher died or hung, maybe after the provider took the
     // message. Held for reconciliation like a timed-out call (SPEC §5), never simply claimed again.
     private const string HoldLapsedClaimsSql = """
@@ -112,6 +117,14 @@ public sealed class SweepStore(NpgsqlDataSource dataSource)
         }
 
         return due;
+    }
+
+    /// <summary>Makes taken messages whose command could not be published due again at <paramref name="now"/>.</summary>
+    public async Task MakeDueAsync(IReadOnlyList<long> ids, DateTime now, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await connection.ExecuteAsync(new CommandDefinition(MakeDueSql, new { ids = ids.ToArray(), now },
+            cancellationToken: cancellationToken));
     }
 
     /// <summary>Holds messages whose claim lapsed during their call until <paramref name="holdUntil"/>.</summary>

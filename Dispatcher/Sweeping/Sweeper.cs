@@ -115,8 +115,30 @@ public sealed class Sweeper(
             return;
         }
 
-        await Task.WhenAll(due.Select(id => bus.Publish(new SendMessage(id), cancellationToken)));
-        metrics.CommandsRepublished(due.Count);
-        logger.LogInformation("Published {Count} due send command(s)", due.Count);
+        // A command that does not go out makes its messages due again at once, not a pick-up deadline later.
+        var unpublished = (await Task.WhenAll(due.Chunk(SendMessages.MaxIds).Select(async ids =>
+        {
+            try
+            {
+                await bus.Publish(new SendMessages(ids), cancellationToken);
+                return [];
+            }
+            catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                logger.LogWarning("Publishing {Count} due send command(s) failed ({Error})", ids.Length, exception.Message);
+                return ids;
+            }
+        }))).SelectMany(ids => ids).ToList();
+        if (unpublished.Count > 0)
+        {
+            await store.MakeDueAsync(unpublished, now, CancellationToken.None);
+        }
+
+        var published = due.Count - unpublished.Count;
+        if (published > 0)
+        {
+            metrics.CommandsRepublished(published);
+            logger.LogInformation("Published the send commands of {Count} due message(s)", published);
+        }
     }
 }

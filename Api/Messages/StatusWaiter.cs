@@ -8,8 +8,9 @@ namespace GovSg.Api.Messages;
 /// waited-on ids in a single query per tick, so the database cost does not grow with the number of waiting requests;
 /// while nobody waits it sleeps until the first wait, so an idle replica does not wake every tick.
 /// Several requests may wait on one message (idempotent replays): the message is watched until the last of them
-/// leaves. Each user holds at most <see cref="MaxWaitsPerUser"/> waits at once (SPEC §7), so one agency cannot tie up a
-/// replica's requests.
+/// leaves. Each user holds at most <see cref="MaxWaitsPerUser"/> waits at once on each replica (SPEC §7 counts per user;
+/// with N replicas behind a balancer a user can hold up to N times as many): the cap protects a replica's requests from
+/// one agency, and counting across replicas would cost a database round trip on every wait.
 /// </summary>
 public sealed class StatusWaiter(NpgsqlDataSource dataSource, TimeProvider time, ILogger<StatusWaiter> logger) : BackgroundService
 {

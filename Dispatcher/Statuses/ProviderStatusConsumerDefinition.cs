@@ -9,7 +9,8 @@ namespace GovSg.Dispatcher.Statuses;
 /// time: statuses for one message usually arrive close together, and more batches in flight would mostly wait on each
 /// other's row locks. Meta was answered 200 long ago and will not send these statuses again, so a batch that fails
 /// because the database is away (or a deadlock) is retried in memory until the database is back, however long that
-/// takes: giving up would silently lose a `failed`. Every event is idempotent, so a retried batch is harmless.
+/// takes: giving up would silently lose a `failed`. Every event is idempotent, so a retried batch is harmless. The
+/// broker's <c>consumer_timeout</c> bounds "however long" (deploy/k8s/rabbitmq-cluster.yaml raises it to 24 h).
 /// </summary>
 public sealed class ProviderStatusConsumerDefinition : ConsumerDefinition<ProviderStatusConsumer>
 {

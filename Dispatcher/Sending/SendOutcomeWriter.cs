@@ -61,7 +61,7 @@ public sealed class SendOutcomeWriter(SendStore store, DispatcherMetrics metrics
 
                 break;
             case SendDecision.HandBack:
-                await Durably(ct => store.RetryAsync(message.Id, message.Attempts, now, lastError: null, ct));
+                await Durably(ct => store.HandBackAsync(message.Id, message.Attempts, now, ct));
                 break;
         }
     }

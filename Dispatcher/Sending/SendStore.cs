@@ -89,6 +89,14 @@ public sealed class SendStore(NpgsqlDataSource dataSource, SweepSchedule sweeps)
         WHERE id = @id AND status = 'UNSENT' AND attempts = @attempts
         """;
 
+    // Claimed, never called (the dispatcher stopped, or the slot came after the lease): due again at once. A re-send
+    // after a hold stays one for the claim that takes it next, so that call is still counted and held to the budget.
+    private const string HandBackSql = """
+        UPDATE messages SET available_at = @now, sweep_at = @now, call_open = false,
+            held_attempt = CASE WHEN held_attempt = attempts - 1 THEN attempts END
+        WHERE id = @id AND status = 'UNSENT' AND attempts = @attempts
+        """;
+
     // Credentials broken: the attempt does not count against the retry budget, which restarts on resumption.
     private const string DeferSql = """
         UPDATE messages SET available_at = @resumeAt, sweep_at = @resumeAt, first_attempt_at = NULL, last_error = @lastError,
@@ -131,6 +139,10 @@ public sealed class SendStore(NpgsqlDataSource dataSource, SweepSchedule sweeps)
     /// <summary>Makes the message due again at <paramref name="retryAt"/>; a null error keeps the last one.</summary>
     public Task<bool> RetryAsync(long id, int attempts, DateTime retryAt, string? lastError, CancellationToken cancellationToken) =>
         ScheduleAsync(RetrySql, retryAt, new { id, attempts, retryAt, lastError }, cancellationToken);
+
+    /// <summary>Returns a claimed message that was not called; due again at <paramref name="now"/>.</summary>
+    public Task<bool> HandBackAsync(long id, int attempts, DateTime now, CancellationToken cancellationToken) =>
+        ScheduleAsync(HandBackSql, now, new { id, attempts, now }, cancellationToken);
 
     public Task<bool> DeferAsync(long id, int attempts, DateTime resumeAt, string lastError, CancellationToken cancellationToken) =>
         ScheduleAsync(DeferSql, resumeAt, new { id, attempts, resumeAt, lastError }, cancellationToken);

@@ -134,6 +134,34 @@ public sealed class DeliveryGuaranteeTests
         Assert.That(await CountAsync([id], "status = 'UNSENT' AND attempts = 2 AND last_error = 'current'"), Is.EqualTo(1));
     }
 
+    [TestCase(true)]
+    [TestCase(false)]
+    public async Task SendStore_AClaimHandedBackUncalled_LeavesAReSendAReSend(bool afterAHold)
+    {
+        var user = await Env.CreateUserAsync();
+        var id = await AcceptWithoutCommandAsync(user);
+        var store = Env.Dispatcher.Services.GetRequiredService<GovSg.Dispatcher.Sending.SendStore>();
+        // The clock is the test's, minutes ahead, so the sweeper leaves the message to it.
+        var now = DateTime.UtcNow.AddMinutes(10);
+        var claim = (await store.ClaimAsync([id], now, now.AddMinutes(5), CancellationToken.None)).Single();
+        if (afterAHold)
+        {
+            // The call's outcome was unknown, and the hold ended with no status adopting it: the next call is a re-send.
+            await store.HoldAsync(id, claim.Attempts, now.AddMinutes(1), "timeout", now, CancellationToken.None);
+            now = now.AddMinutes(2);
+            claim = (await store.ClaimAsync([id], now, now.AddMinutes(5), CancellationToken.None)).Single();
+            Assert.That(claim.Resend, Is.True);
+        }
+
+        // The dispatcher stopped before the call.
+        var handedBack = await store.HandBackAsync(id, claim.Attempts, now, CancellationToken.None);
+        var next = (await store.ClaimAsync([id], now, now.AddMinutes(5), CancellationToken.None)).Single();
+
+        Assert.That(handedBack, Is.True);
+        Assert.That(next.Attempts, Is.EqualTo(claim.Attempts + 1));
+        Assert.That(next.Resend, Is.EqualTo(afterAHold), "only a re-send stays one");
+    }
+
     [Test]
     public async Task Dispatchers_ReserveCallSlotsFromTheNumbersOneSchedule_AndBothSlowDownOnA130429()
     {

@@ -10,7 +10,9 @@ namespace GovSg.Dispatcher.Statuses;
 /// ERROR replaces UNSENT/ACCEPTED/SENT but never DELIVERED/READ (a late <c>failed</c> is ignored outright);
 /// each event fills its own timestamp column once, even when the status does not move, with the provider's time
 /// clamped so timestamps never go backwards (between the latest earlier and the earliest later timestamp); rows that would
-/// not change are not touched, so <c>updated_at</c> moves only with a real change. A status for a provider id we have
+/// not change are not touched, so <c>updated_at</c> moves only with a real change, and then by at least a millisecond:
+/// the rounds of one batch share its time, and each state of a message a callback or a read shows has its own
+/// <c>updated_at</c> (SPEC §4, §11.1). A status for a provider id we have
 /// not recorded, whose opaque data names a message still UNSENT on that very attempt, adopts it first (SPEC §5): Meta
 /// only reports on what it sent, so that call was accepted, whether or not its answer reached us. Both statements
 /// record their status events themselves (SPEC §4): the rows whose status moved to the reported one, never a row that
@@ -40,7 +42,7 @@ public sealed class StatusStore(NpgsqlDataSource dataSource)
                 error_code = CASE WHEN e.status = 'ERROR' AND m.status < 'DELIVERED' THEN e.error_code ELSE m.error_code END,
                 error_description = CASE WHEN e.status = 'ERROR' AND m.status < 'DELIVERED' THEN e.error_description
                                          ELSE m.error_description END,
-                updated_at = GREATEST(m.updated_at, @now)
+                updated_at = GREATEST(m.updated_at + interval '1 millisecond', @now)
             FROM e
             WHERE m.provider_message_id = e.provider_message_id
               AND (   (e.status = 'ERROR' AND m.status < 'DELIVERED')
@@ -67,7 +69,7 @@ public sealed class StatusStore(NpgsqlDataSource dataSource)
         WITH changed AS (
             UPDATE messages m SET
                 status = 'ACCEPTED', accepted_at = COALESCE(m.attempted_at, @now),
-                updated_at = GREATEST(m.updated_at, @now), provider_message_id = a.provider_message_id, last_error = NULL,
+                updated_at = GREATEST(m.updated_at + interval '1 millisecond', @now), provider_message_id = a.provider_message_id, last_error = NULL,
                 call_open = false
             FROM unnest(@messageIds, @attempts, @ids) AS a(message_id, attempt, provider_message_id)
             WHERE m.id = a.message_id AND m.status = 'UNSENT' AND m.attempts = a.attempt

@@ -49,6 +49,41 @@ public sealed class LifecycleTimestampTests
     }
 
     [Test]
+    public async Task ApplyStatuses_InOneBatch_GiveEachStateOfTheMessageItsOwnUpdatedAt()
+    {
+        var user = await Env.CreateUserAsync();
+        var wamid = $"wamid.order.{Guid.NewGuid():N}";
+        var accepted = Milliseconds(DateTime.UtcNow.AddSeconds(-10));
+        await using (var connection = await Env.Database.OpenConnectionAsync())
+        {
+            await connection.ExecuteAsync("""
+                INSERT INTO messages (user_id, template_id, recipient, params, language_code, whatsapp_template_name,
+                                      param_order, status, created_at, updated_at, accepted_at, provider_message_id,
+                                      expires_at, available_at, sweep_at)
+                VALUES (@userId, 3, '+6591234567', '{}', 'en_GB', 'notice', '{}', 'ACCEPTED', @accepted, @accepted, @accepted,
+                        @wamid, @accepted + interval '1 day', @accepted, @accepted + interval '1 day')
+                """, new { userId = user.Id, accepted, wamid });
+        }
+
+        // Meta's one webhook with all three, newest first: READ moves the status, then the other two fill their times.
+        var now = Milliseconds(DateTime.UtcNow);
+        var occurred = accepted.AddSeconds(1);
+        await new StatusStore(Env.Database).ApplyAsync(
+            [new StatusEvent(wamid, "READ", occurred, null, null), new StatusEvent(wamid, "DELIVERED", occurred, null, null),
+             new StatusEvent(wamid, "SENT", occurred, null, null)],
+            now, TimeSpan.FromSeconds(1), withSendTraces: false, CancellationToken.None);
+
+        await using var reader = await Env.Database.OpenConnectionAsync();
+        var (status, updatedAt, sentAt) = await reader.QuerySingleAsync<(string, DateTime, DateTime?)>(
+            "SELECT status::text, updated_at, sent_at FROM messages WHERE provider_message_id = @wamid", new { wamid });
+        Assert.That((status, sentAt), Is.EqualTo(("READ", (DateTime?)occurred)));
+        Assert.That(updatedAt, Is.GreaterThan(now), "the READ state alone was stamped with the batch's time");
+    }
+
+    /// <summary>As the services store times: whole milliseconds.</summary>
+    private static DateTime Milliseconds(DateTime value) => value.AddTicks(-(value.Ticks % TimeSpan.TicksPerMillisecond));
+
+    [Test]
     public async Task Send_ThroughTheSimulator_NeverShowsATimestampBeforeAnEarlierOne()
     {
         var user = await Env.CreateUserAsync(grants: [3]);

@@ -25,6 +25,8 @@ public static class MessagingExtensions
         // shutting down) it would wait for a goodbye that never comes and sit out the host's whole shutdown timeout.
         builder.Services.Configure<MassTransitHostOptions>(host => host.StopTimeout = TimeSpan.FromSeconds(5));
         builder.Services.AddSingleton<CommandPublisher>();
+        // After the bus, so that on shutdown it stops first: it publishes what the last requests left queued.
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<CommandPublisher>());
         return builder;
     }
 }

@@ -17,8 +17,9 @@ public sealed class RabbitMqOptions
     [Required] public string Password { get; set; } = "guest";
 
     /// <summary>
-    /// The Api only: how long a request waits for the broker to confirm its command before leaving it to wait for the
-    /// broker's return; with the insert, the request stays within the 2 s SPEC §8 allows the broker to cost.
+    /// The Api only: how long a publish of send commands may wait for the broker's confirm before its commands wait for
+    /// the broker's return instead; a batch send's answer waits for its publishes, and with the insert it stays within
+    /// the 2 s SPEC §8 allows the broker to cost.
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00.050", "00:00:30")]
     public TimeSpan PublishTimeout { get; set; } = TimeSpan.FromSeconds(1);

@@ -9,16 +9,20 @@ using Microsoft.Extensions.Options;
 namespace GovSg.Api.Messages;
 
 /// <summary>
-/// Publishes the send command for a message that is already committed, never holding the request for the broker
-/// longer than <see cref="RabbitMqOptions.PublishTimeout"/> and not at all while the bus is known to be down: a 5xx
-/// after the commit would invite a second send (SPEC §8). A command that could not be published waits here, and a
-/// drain publishes what waits as soon as the broker takes it again — not when the lost-command sweep would find it;
-/// the sweep stays the safety net for commands this replica could not keep (it stopped, or too many waited).
-/// Single sends' commands that queue up while earlier ones are being confirmed go out together, as one
-/// <see cref="SendMessages"/> that carries each message's trace: under load a confirmed publish per request costs the
-/// Api, the broker and the Dispatcher more than the rest of the request; a lone request is published at once.
+/// Publishes the send commands of messages that are already committed. A single send is answered as soon as its
+/// message is committed, without waiting for the broker's confirm: the answer is 201 whatever happens to the publish
+/// (SPEC §8: a 5xx after the commit would invite a second send), so the wait only made every answer later. A batch send
+/// waits for its commands' confirms, which ride along with the statement that stored up to 1,000 messages, at most
+/// <see cref="RabbitMqOptions.PublishTimeout"/> and not at all while the bus is known to be down. A command the broker
+/// did not confirm within that time waits here, and a drain publishes what waits as soon as the broker takes it again —
+/// not when the lost-command sweep would find it; the sweep stays the safety net for commands this replica could not
+/// keep (it was killed, or too many waited). Single sends' commands that queue up while earlier ones are being
+/// confirmed go out together, as one <see cref="SendMessages"/> that carries each message's trace: under load a
+/// confirmed publish per request costs the Api, the broker and the Dispatcher more than the rest of the request; a
+/// lone request is published at once. On shutdown, once the server has answered its last request and before the bus
+/// stops (<see cref="StopAsync"/>), the single sends' commands still queued or being confirmed are published.
 /// </summary>
-public sealed class CommandPublisher : IReceiveEndpointObserver, IDisposable, IAsyncDisposable
+public sealed class CommandPublisher : IReceiveEndpointObserver, IHostedService, IDisposable, IAsyncDisposable
 {
     /// <summary>Ids per batch command (<see cref="SendMessages.MaxIds"/>).</summary>
     public const int IdsPerCommand = SendMessages.MaxIds;
@@ -81,22 +85,16 @@ public sealed class CommandPublisher : IReceiveEndpointObserver, IDisposable, IA
 
     /// <summary>
     /// Publishes the command for one message, with the commands of the single sends that queued up behind the publishes
-    /// in flight. The request waits at most the publish timeout: a publish still under way then ends by itself, and a
-    /// command the broker did not take waits for the drain.
+    /// in flight. Returns at once: the publish goes on without the request, and a command the broker does not take
+    /// waits for the drain.
     /// </summary>
-    public async Task PublishAsync(long messageId, CancellationToken cancellationToken)
+    public void Publish(long messageId)
     {
-        try
+        var queued = _singles.RunAsync(new QueuedSend(messageId, Activity.Current?.Id));
+        if (queued.IsFaulted)
         {
-            await _singles.RunAsync(new QueuedSend(messageId, Activity.Current?.Id)).WaitAsync(_timeout, cancellationToken);
-        }
-        catch (Exception exception) when (exception is TimeoutException || cancellationToken.IsCancellationRequested)
-        {
-            // Answered now; the command goes out (or waits for the broker) all the same.
-        }
-        catch (ObjectDisposedException)
-        {
-            // The Api is stopping and publishes no more: the message is stored, and the sweeper re-publishes it.
+            // Only once the Api has stopped publishing: the message is stored, and the sweeper re-publishes it.
+            _ = queued.Exception;
         }
     }
 
@@ -127,6 +125,14 @@ public sealed class CommandPublisher : IReceiveEndpointObserver, IDisposable, IA
         await _bus.GetPublishSendEndpoint<SendMessage>();
         await _bus.GetPublishSendEndpoint<SendMessages>();
     }
+
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>
+    /// Publishes the single sends' commands still queued or being confirmed. Registered after the bus, so this runs after
+    /// the server has stopped and before the bus stops (hosted services stop in reverse order).
+    /// </summary>
+    public async Task StopAsync(CancellationToken cancellationToken) => await _singles.DisposeAsync().AsTask().WaitAsync(cancellationToken);
 
     public void Dispose() => _reconnected.Dispose();
 

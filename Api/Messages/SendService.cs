@@ -100,7 +100,7 @@ public sealed class SendService(
         }
 
         Activity.Current?.SetTag("govsg.message_id", id.Value);
-        await publisher.PublishAsync(id.Value, cancellationToken);
+        publisher.Publish(id.Value);
         metrics.MessageAccepted();
         return new SendResult(Stored(id.Value, send, now), false, null);
     }

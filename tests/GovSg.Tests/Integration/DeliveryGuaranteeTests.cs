@@ -114,6 +114,34 @@ public sealed class DeliveryGuaranteeTests
     }
 
     [Test]
+    public async Task Api_StoppingRightAfterItsAnswers_PublishesTheCommandsStillQueued()
+    {
+        var user = await Env.CreateUserAsync();
+        // Stored with no command published, and out of the lost-command sweep's reach for the test's length.
+        var stored = Env.StartApi(new Dictionary<string, string?>
+        {
+            ["RabbitMq:Port"] = "1",
+            ["Messages:PickUpDeadline"] = "00:10:00",
+        });
+        var ids = await SendToAsync(user with { Client = WithKey(stored.CreateClient(), user.Key) },
+            Enumerable.Range(0, 40).Select(_ => TestRecipients.Next()));
+        var api = Env.StartApi(new Dictionary<string, string?>());
+        await TestSystem.WaitForBusAsync(api.Services);
+
+        // What the last requests before a SIGTERM leave behind: answered, their commands queued, then the host stops.
+        var publisher = api.Services.GetRequiredService<GovSg.Api.Messages.CommandPublisher>();
+        foreach (var id in ids)
+        {
+            publisher.Publish(id);
+        }
+
+        await api.DisposeAsync();
+        var finished = await Poll.UntilAsync(() => CountAsync(ids, "status <> 'UNSENT'"), n => n == ids.Length, TimeSpan.FromSeconds(15));
+
+        Assert.That(finished, Is.EqualTo(ids.Length), "published before the bus stopped, not left to the sweep");
+    }
+
+    [Test]
     public async Task SendStore_WhenAClaimLapsedAndWasTakenAgain_DropsTheStaleClaimsOutcome()
     {
         var user = await Env.CreateUserAsync();

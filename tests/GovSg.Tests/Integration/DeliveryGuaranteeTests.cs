@@ -91,15 +91,8 @@ public sealed class DeliveryGuaranteeTests
     [Test]
     public async Task Dispatcher_WhenStoppingBeforeItReservesSlots_ReturnsTheCommandsToTheQueue()
     {
-        var user = await Env.CreateUserAsync();
-        // Accepted with no command published, and out of the lost-command sweep's reach for the test's length: only a
-        // command in the queue sends them now.
-        var api = Env.StartApi(new Dictionary<string, string?>
-        {
-            ["RabbitMq:Port"] = "1",
-            ["Messages:PickUpDeadline"] = "00:10:00",
-        });
-        var ids = await SendToAsync(user with { Client = WithKey(api.CreateClient(), user.Key) }, [TestRecipients.Next(), TestRecipients.Next()]);
+        // Only a command in the queue sends them now.
+        var ids = await StoredOutOfTheSweepsReachAsync(2);
 
         await using var stopping = await Env.StartDispatcherAsync();
         stopping.Services.GetRequiredService<IHostApplicationLifetime>().StopApplication();
@@ -116,15 +109,7 @@ public sealed class DeliveryGuaranteeTests
     [Test]
     public async Task Api_StoppingRightAfterItsAnswers_PublishesTheCommandsStillQueued()
     {
-        var user = await Env.CreateUserAsync();
-        // Stored with no command published, and out of the lost-command sweep's reach for the test's length.
-        var stored = Env.StartApi(new Dictionary<string, string?>
-        {
-            ["RabbitMq:Port"] = "1",
-            ["Messages:PickUpDeadline"] = "00:10:00",
-        });
-        var ids = await SendToAsync(user with { Client = WithKey(stored.CreateClient(), user.Key) },
-            Enumerable.Range(0, 40).Select(_ => TestRecipients.Next()));
+        var ids = await StoredOutOfTheSweepsReachAsync(40);
         var api = Env.StartApi(new Dictionary<string, string?>());
         await TestSystem.WaitForBusAsync(api.Services);
 
@@ -340,6 +325,22 @@ public sealed class DeliveryGuaranteeTests
         var (response, body) = await MessageJson.PostAsync(client, MessageJson.OfficerCall(TestRecipients.Next().Local));
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Created));
         return long.Parse(body.Str("id"), CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>
+    /// Messages of a new user, accepted with no command published (the broker unreachable) and out of the lost-command
+    /// sweep's reach for a test's length (a ten-minute pick-up deadline).
+    /// </summary>
+    private static async Task<long[]> StoredOutOfTheSweepsReachAsync(int count)
+    {
+        var user = await Env.CreateUserAsync();
+        var api = Env.StartApi(new Dictionary<string, string?>
+        {
+            ["RabbitMq:Port"] = "1",
+            ["Messages:PickUpDeadline"] = "00:10:00",
+        });
+        return await SendToAsync(user with { Client = WithKey(api.CreateClient(), user.Key) },
+            Enumerable.Range(0, count).Select(_ => TestRecipients.Next()));
     }
 
     private static HttpClient WithKey(HttpClient client, string key)

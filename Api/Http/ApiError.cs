@@ -52,8 +52,8 @@ public sealed class ApiError(int statusCode, string code, string message, int? r
     public static ApiError IdempotencyMismatch() => new(StatusCodes.Status422UnprocessableEntity, "idempotency_mismatch",
         "Idempotency-Key was already used with a different request body");
 
-    public static ApiError RateLimited() =>
-        new(StatusCodes.Status429TooManyRequests, "rate_limit", "Too many requests; slow down and retry after the time in Retry-After");
+    public static ApiError RateLimited(int? retryAfterSeconds = null) => new(StatusCodes.Status429TooManyRequests, "rate_limit",
+        "Too many requests; slow down and retry after the time in Retry-After", retryAfterSeconds);
 
     public static ApiError PayloadTooLarge(int limit) =>
         new(StatusCodes.Status413PayloadTooLarge, "payload_too_large", $"Request body must not exceed {limit} bytes");

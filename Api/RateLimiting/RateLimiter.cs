@@ -28,7 +28,7 @@ public sealed class RateLimiter(RateLimitStore store, IOptions<RateLimitOptions>
 
     /// <summary>Takes one read token; the 429 to answer with when there is none. Reads carry no <c>RateLimit-*</c> headers.</summary>
     public async Task<ApiError?> TakeReadAsync(HttpContext http, Caller caller) =>
-        Refusal(http, await store.TakeAsync(caller.UserId, ReadBucket, _readLimit, 1, time.GetUtcNow().UtcDateTime,
+        Refusal(await store.TakeAsync(caller.UserId, ReadBucket, _readLimit, 1, time.GetUtcNow().UtcDateTime,
             http.RequestAborted));
 
     private static string SendBucket(Caller caller) => $"send:{caller.KeyType}";
@@ -39,10 +39,10 @@ public sealed class RateLimiter(RateLimitStore store, IOptions<RateLimitOptions>
         headers["RateLimit-Limit"] = Header(outcome.Limit);
         headers["RateLimit-Remaining"] = Header(outcome.Remaining);
         headers["RateLimit-Reset"] = Header(outcome.ResetSeconds);
-        return Refusal(http, outcome);
+        return Refusal(outcome);
     }
 
-    private ApiError? Refusal(HttpContext http, TakeOutcome outcome)
+    private ApiError? Refusal(TakeOutcome outcome)
     {
         if (outcome.Granted)
         {
@@ -50,8 +50,7 @@ public sealed class RateLimiter(RateLimitStore store, IOptions<RateLimitOptions>
         }
 
         metrics.RateLimited();
-        http.Response.Headers.RetryAfter = Header(outcome.RetryAfterSeconds);
-        return ApiError.RateLimited();
+        return ApiError.RateLimited(outcome.RetryAfterSeconds);
     }
 
     private static string Header(int value) => value.ToString(CultureInfo.InvariantCulture);

@@ -19,16 +19,16 @@ namespace GovSg.Api.Messages;
 /// keep (it was killed, or too many waited). Single sends' commands that queue up while earlier ones are being
 /// confirmed go out together, as one <see cref="SendMessages"/> that carries each message's trace: under load a
 /// confirmed publish per request costs the Api, the broker and the Dispatcher more than the rest of the request; a
-/// lone request is published at once. On shutdown, once the server has answered its last request and before the bus
-/// stops (<see cref="StopAsync"/>), the single sends' commands still queued or being confirmed are published.
+/// lone request is published at once. Commands queue here only up to <see cref="MaxQueuedSingles"/>: a broker that
+/// holds the connection open but stops confirming (a resource alarm, a half-open connection) must not grow the queue
+/// without bound while requests are answered at once, so beyond it a command goes to wait for the drain. On shutdown,
+/// once the server has answered its last request and before the bus stops (<see cref="StopAsync"/>), the single sends'
+/// commands still queued or being confirmed are published, for at most twice the publish timeout.
 /// </summary>
-public sealed class CommandPublisher : IReceiveEndpointObserver, IHostedService, IDisposable, IAsyncDisposable
+public sealed class CommandPublisher : IReceiveEndpointObserver, IHostedService, IDisposable
 {
-    /// <summary>Ids per batch command (<see cref="SendMessages.MaxIds"/>).</summary>
-    public const int IdsPerCommand = SendMessages.MaxIds;
-
     /// <summary>
-    /// Ids per command of single sends that queued up together: fewer than <see cref="IdsPerCommand"/>, so a burst's
+    /// Ids per command of single sends that queued up together: fewer than <see cref="SendMessages.MaxIds"/>, so a burst's
     /// commands still spread over several Dispatchers. Ingest at 64 in flight gained as much as with 50.
     /// </summary>
     private const int SinglesPerCommand = 20;
@@ -38,6 +38,12 @@ public sealed class CommandPublisher : IReceiveEndpointObserver, IHostedService,
     /// and SinglesPerCommand × this per confirm (about 2 ms) stays well above what the Api can ingest.
     /// </summary>
     private const int SinglePublishesInFlight = 2;
+
+    /// <summary>
+    /// Single sends' commands queued for a publish at most: a healthy broker confirms a publish in milliseconds, so the
+    /// queue stays far below this, and beyond it a command is not worth more than a place among those that wait.
+    /// </summary>
+    public const int MaxQueuedSingles = 1_000;
 
     /// <summary>About half an hour of a full number's traffic; beyond it the sweeper re-publishes what waits.</summary>
     public const int MaxWaiting = 100_000;
@@ -59,6 +65,7 @@ public sealed class CommandPublisher : IReceiveEndpointObserver, IHostedService,
     private readonly Batcher<QueuedSend, bool> _singles;
     private readonly ConcurrentQueue<long> _waiting = new();
     private readonly SemaphoreSlim _reconnected = new(0, 1);
+    private int _queuedSingles;
     private int _waitingCount;
     private int _draining;
 
@@ -90,17 +97,25 @@ public sealed class CommandPublisher : IReceiveEndpointObserver, IHostedService,
     /// </summary>
     public void Publish(long messageId)
     {
+        if (Interlocked.Increment(ref _queuedSingles) > MaxQueuedSingles)
+        {
+            Interlocked.Decrement(ref _queuedSingles);
+            Wait([messageId]);
+            return;
+        }
+
         var queued = _singles.RunAsync(new QueuedSend(messageId, Activity.Current?.Id));
         if (queued.IsFaulted)
         {
             // Only once the Api has stopped publishing: the message is stored, and the sweeper re-publishes it.
             _ = queued.Exception;
+            Interlocked.Decrement(ref _queuedSingles);
         }
     }
 
-    /// <summary>Publishes the commands for messages accepted together, <see cref="IdsPerCommand"/> ids to a command.</summary>
+    /// <summary>Publishes the commands for messages accepted together, <see cref="SendMessages.MaxIds"/> ids to a command.</summary>
     public Task PublishAsync(IReadOnlyList<long> messageIds, CancellationToken cancellationToken) =>
-        Task.WhenAll(messageIds.Chunk(IdsPerCommand).Select(ids => PublishAsync(new SendMessages(ids), ids, cancellationToken)));
+        Task.WhenAll(messageIds.Chunk(SendMessages.MaxIds).Select(ids => PublishAsync(new SendMessages(ids), ids, cancellationToken)));
 
     /// <summary>The bus's endpoint reconnected: a drain waiting to ask the broker again asks now.</summary>
     public Task Ready(ReceiveEndpointReady ready)
@@ -130,18 +145,30 @@ public sealed class CommandPublisher : IReceiveEndpointObserver, IHostedService,
 
     /// <summary>
     /// Publishes the single sends' commands still queued or being confirmed. Registered after the bus, so this runs after
-    /// the server has stopped and before the bus stops (hosted services stop in reverse order).
+    /// the server has stopped and before the bus stops (hosted services stop in reverse order). A broker that does not
+    /// confirm must not use up the host's whole stop: after twice the publish timeout, what is left is the sweeper's.
     /// </summary>
-    public async Task StopAsync(CancellationToken cancellationToken) => await _singles.DisposeAsync().AsTask().WaitAsync(cancellationToken);
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(2 * _timeout);
+        try
+        {
+            await _singles.DisposeAsync().AsTask().WaitAsync(deadline.Token);
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested)
+        {
+            // Reported below with the rest.
+        }
+
+        var left = Volatile.Read(ref _queuedSingles) + Volatile.Read(ref _waitingCount);
+        if (left > 0)
+        {
+            _logger.LogWarning("{Count} send command(s) were not published before the Api stopped; the sweeper publishes them", left);
+        }
+    }
 
     public void Dispose() => _reconnected.Dispose();
-
-    /// <summary>Publishes the single sends' commands still queued (they wait for the drain if the broker is gone).</summary>
-    public async ValueTask DisposeAsync()
-    {
-        await _singles.DisposeAsync();
-        Dispose();
-    }
 
     public Task Stopping(ReceiveEndpointStopping stopping) => Task.CompletedTask;
 
@@ -160,9 +187,17 @@ public sealed class CommandPublisher : IReceiveEndpointObserver, IHostedService,
         using var activity = Source.StartActivity("publish commands", ActivityKind.Internal, singles[0].Trace, links: links);
         activity?.SetTag("govsg.messages", singles.Count);
         long[] ids = [.. singles.Select(s => s.MessageId)];
-        await (ids.Length == 1
-            ? PublishAsync(new SendMessage(ids[0]), ids, CancellationToken.None)
-            : PublishAsync(new SendMessages(ids, [.. singles.Select(s => s.Trace)]), ids, CancellationToken.None));
+        try
+        {
+            await (ids.Length == 1
+                ? PublishAsync(new SendMessage(ids[0]), ids, CancellationToken.None)
+                : PublishAsync(new SendMessages(ids, [.. singles.Select(s => s.Trace)]), ids, CancellationToken.None));
+        }
+        finally
+        {
+            Interlocked.Add(ref _queuedSingles, -ids.Length);
+        }
+
         return [.. singles.Select(_ => true)];
     }
 
@@ -247,10 +282,12 @@ public sealed class CommandPublisher : IReceiveEndpointObserver, IHostedService,
                     await PublishWithinTimeoutAsync(new SendMessages(ids), _stopping);
                     published += ids.Length;
                 }
-                catch (Exception exception) when (!_stopping.IsCancellationRequested)
+                catch (Exception exception)
                 {
-                    _logger.LogDebug(exception, "The broker did not take waiting commands; asking again");
+                    // Put back even when stopping, so that what is left is counted.
                     Put(ids);
+                    _stopping.ThrowIfCancellationRequested();
+                    _logger.LogDebug(exception, "The broker did not take waiting commands; asking again");
                     await _reconnected.WaitAsync(AskAgainAfter, _stopping);
                 }
             }
@@ -278,8 +315,8 @@ public sealed class CommandPublisher : IReceiveEndpointObserver, IHostedService,
 
     private long[] Take()
     {
-        var ids = new List<long>(IdsPerCommand);
-        while (ids.Count < IdsPerCommand && _waiting.TryDequeue(out var id))
+        var ids = new List<long>(SendMessages.MaxIds);
+        while (ids.Count < SendMessages.MaxIds && _waiting.TryDequeue(out var id))
         {
             Interlocked.Decrement(ref _waitingCount);
             ids.Add(id);

@@ -1,0 +1,138 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Reflection;
+using GovSg.Api.Extensions;
+using GovSg.Api.Messages;
+using GovSg.Contracts;
+using GovSg.Tests.Integration;
+using MassTransit;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace GovSg.Tests.Unit;
+
+/// <summary>
+/// The Api's command publisher against a broker that keeps its connection and reports healthy but confirms nothing, as
+/// under a resource alarm or on a half-open connection.
+/// </summary>
+public sealed class CommandPublisherTests
+{
+    [Test]
+    public async Task Publish_WhileTheBrokerConfirmsNothing_SendsWhatIsBeyondTheQueuesBoundToWaitAtOnce()
+    {
+        var bus = SilentBus.Create();
+        using var lifetime = new Lifetime();
+        using var publisher = Publisher(bus.Bus, lifetime, TimeSpan.FromSeconds(30));
+
+        var firstBeyond = CommandPublisher.MaxQueuedSingles + 1;
+        for (var id = 1L; id <= firstBeyond + 99; id++)
+        {
+            publisher.Publish(id);
+        }
+
+        // No publish ends within the test (its timeout is 30 s), so only a command that went to wait at once is published
+        // by the drain; a queue without a bound would hold it behind the thousand before it.
+        var drained = await Poll.UntilAsync(() => Task.FromResult(bus.PublishedIds.Contains(firstBeyond)), seen => seen,
+            TimeSpan.FromSeconds(5));
+        Assert.That(drained, Is.True, "the first command beyond the bound is handed to the drain");
+        lifetime.Stop();
+        using var hostBudget = new CancellationTokenSource(TimeSpan.FromMilliseconds(100));
+        await publisher.StopAsync(hostBudget.Token);
+    }
+
+    [Test]
+    public async Task StopAsync_WhileTheBrokerConfirmsNothing_GivesUpAfterTwiceThePublishTimeout()
+    {
+        var bus = SilentBus.Create();
+        using var lifetime = new Lifetime();
+        var publishTimeout = TimeSpan.FromMilliseconds(200);
+        using var publisher = Publisher(bus.Bus, lifetime, publishTimeout);
+        for (var id = 1L; id <= CommandPublisher.MaxQueuedSingles; id++)
+        {
+            publisher.Publish(id);
+        }
+
+        // As the host stops it: stopping is signalled first, and the host gives its hosted services far longer.
+        lifetime.Stop();
+        using var hostBudget = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        var stopwatch = Stopwatch.StartNew();
+        await publisher.StopAsync(hostBudget.Token);
+
+        // A thousand commands at 40 a publish timeout would take 5 s; the host's budget is not this publisher's to spend.
+        Assert.That(stopwatch.Elapsed, Is.LessThan(publishTimeout * 2 + TimeSpan.FromSeconds(2)));
+        Assert.That(hostBudget.IsCancellationRequested, Is.False);
+    }
+
+    private static CommandPublisher Publisher(IBusControl bus, IHostApplicationLifetime lifetime, TimeSpan publishTimeout)
+    {
+        // RabbitMqOptions is compiled into both services, so this assembly sees two; the constructor names the Api's.
+        var optionsType = typeof(CommandPublisher).GetConstructors().Single().GetParameters()[1].ParameterType.GetGenericArguments()[0];
+        var settings = Activator.CreateInstance(optionsType)!;
+        optionsType.GetProperty("PublishTimeout")!.SetValue(settings, publishTimeout);
+        var options = typeof(Options).GetMethod(nameof(Options.Create))!.MakeGenericMethod(optionsType).Invoke(null, [settings]);
+        return (CommandPublisher)Activator.CreateInstance(typeof(CommandPublisher), bus, options, new ApiMetrics(), lifetime,
+            NullLogger<CommandPublisher>.Instance)!;
+    }
+
+    private sealed class Lifetime : IHostApplicationLifetime, IDisposable
+    {
+        private readonly CancellationTokenSource _stopping = new();
+
+        public CancellationToken ApplicationStarted => CancellationToken.None;
+
+        public CancellationToken ApplicationStopping => _stopping.Token;
+
+        public CancellationToken ApplicationStopped => CancellationToken.None;
+
+        public void StopApplication() => Stop();
+
+        public void Stop() => _stopping.Cancel();
+
+        public void Dispose() => _stopping.Dispose();
+    }
+
+    /// <summary>A bus that reports healthy and whose publishes never complete; it records the ids each one carried.</summary>
+    public class SilentBus : DispatchProxy
+    {
+        public ConcurrentBag<long> PublishedIds { get; } = [];
+
+        public static SilentBus Create() => (SilentBus)(object)Create<IBusControl, SilentBus>();
+
+        public IBusControl Bus => (IBusControl)(object)this;
+
+        protected override object? Invoke(MethodInfo? targetMethod, object?[]? args)
+        {
+            switch (targetMethod?.Name)
+            {
+                case nameof(IBusControl.CheckHealth):
+                    return BusHealthResult.Healthy("reachable", new Dictionary<string, EndpointHealthResult>());
+                case nameof(IBus.ConnectReceiveEndpointObserver):
+                    return new Handle();
+                case nameof(IBus.Publish) when args![0] is SendMessage single:
+                    PublishedIds.Add(single.MessageId);
+                    return new TaskCompletionSource().Task;
+                case nameof(IBus.Publish) when args![0] is SendMessages many:
+                    foreach (var id in many.MessageIds)
+                    {
+                        PublishedIds.Add(id);
+                    }
+
+                    return new TaskCompletionSource().Task;
+                default:
+                    throw new NotSupportedException(targetMethod?.Name);
+            }
+        }
+
+        private sealed class Handle : ConnectHandle
+        {
+            public void Disconnect()
+            {
+            }
+
+            public void Dispose()
+            {
+            }
+        }
+    }
+}

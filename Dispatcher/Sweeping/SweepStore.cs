@@ -38,9 +38,12 @@ public sealed class SweepStore(NpgsqlDataSource dataSource)
         RETURNING id
         """;
 
-    // Taken, but its command did not go out: due again now.
+    // Taken, but its command did not go out: due again now, a never-claimed message without waiting for a command that
+    // might still be queued (its deadline is already behind it). Only while the row still has the sweep the take gave
+    // it: a claim, a retry or a hold written since (the publish may have reached the broker after all) keeps its own.
     private const string MakeDueSql = """
-        UPDATE messages SET sweep_at = @now WHERE id = ANY(@ids) AND status = 'UNSENT'
+        UPDATE messages SET sweep_at = CASE WHEN attempts = 0 THEN @now - @pickUpDeadline ELSE @now END
+        WHERE id = ANY(@ids) AND status = 'UNSENT' AND sweep_at = @takenUntil
         """;
 
     // A claim whose lease ended with its call still open: its dispatcher died or hung, maybe after the provider took the
@@ -119,11 +122,15 @@ public sealed class SweepStore(NpgsqlDataSource dataSource)
         return due;
     }
 
-    /// <summary>Makes taken messages whose command could not be published due again at <paramref name="now"/>.</summary>
-    public async Task MakeDueAsync(IReadOnlyList<long> ids, DateTime now, CancellationToken cancellationToken)
+    /// <summary>
+    /// Makes messages taken until <paramref name="takenUntil"/> (<see cref="TakeDueAsync"/>'s next sweep) whose command
+    /// could not be published due again at <paramref name="now"/>, unless something has rescheduled them since.
+    /// </summary>
+    public async Task MakeDueAsync(IReadOnlyList<long> ids, DateTime now, DateTime takenUntil, TimeSpan pickUpDeadline,
+        CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await connection.ExecuteAsync(new CommandDefinition(MakeDueSql, new { ids = ids.ToArray(), now },
+        await connection.ExecuteAsync(new CommandDefinition(MakeDueSql, new { ids = ids.ToArray(), now, takenUntil, pickUpDeadline },
             cancellationToken: cancellationToken));
     }
 

@@ -108,8 +108,8 @@ public sealed class Sweeper(
             ? now - TimeSpan.FromSeconds(Math.Min(_options.PickUpDeadline.TotalSeconds,
                 (d.Ready + (double)d.Consumers * _prefetch) * d.IdsPerCommand / _messagesPerSecond))
             : null;
-        var due = await store.TakeDueAsync(now, now + _options.PickUpDeadline, unclaimedDueBy, _options.BatchSize,
-            cancellationToken);
+        var nextSweep = now + _options.PickUpDeadline;
+        var due = await store.TakeDueAsync(now, nextSweep, unclaimedDueBy, _options.BatchSize, cancellationToken);
         if (due.Count == 0)
         {
             return;
@@ -131,7 +131,7 @@ public sealed class Sweeper(
         }))).SelectMany(ids => ids).ToList();
         if (unpublished.Count > 0)
         {
-            await store.MakeDueAsync(unpublished, now, CancellationToken.None);
+            await store.MakeDueAsync(unpublished, now, nextSweep, _options.PickUpDeadline, CancellationToken.None);
         }
 
         var published = due.Count - unpublished.Count;

@@ -175,6 +175,44 @@ public sealed class DeliveryGuaranteeTests
         Assert.That(next.Resend, Is.EqualTo(afterAHold), "only a re-send stays one");
     }
 
+    [TestCase(false)]
+    [TestCase(true)]
+    public async Task SweepStore_ACommandTheSweepCouldNotPublish_IsDueAgainAtOnceUnlessRescheduledSince(bool claimedSince)
+    {
+        var user = await Env.CreateUserAsync();
+        var id = await AcceptWithoutCommandAsync(user);
+        var store = Env.Dispatcher.Services.GetRequiredService<SendStore>();
+        // The clock is the test's, minutes ahead, so the sweeper leaves the message to it. A sweep took the message (its
+        // next sweep a deadline away), and the publish of its command failed.
+        var now = DateTime.UtcNow.AddMinutes(10);
+        var deadline = TimeSpan.FromMinutes(1);
+        var takenUntil = now + deadline;
+        await using var connection = await Env.Database.OpenConnectionAsync();
+        await connection.ExecuteAsync("UPDATE messages SET sweep_at = @takenUntil WHERE id = @id", new { id, takenUntil });
+
+        // The command reached the broker after all, and the call it led to is to be retried in two minutes.
+        var retryAt = now.AddMinutes(2);
+        if (claimedSince)
+        {
+            var claim = (await store.ClaimAsync([id], now, now.AddMinutes(5), CancellationToken.None)).Single();
+            Assert.That(await store.RetryAsync(id, claim.Attempts, retryAt, "131000", CancellationToken.None), Is.True);
+        }
+
+        await new GovSg.Dispatcher.Sweeping.SweepStore(Env.Database).MakeDueAsync([id], now, takenUntil, deadline,
+            CancellationToken.None);
+
+        var sweepAt = await connection.ExecuteScalarAsync<DateTime>("SELECT sweep_at FROM messages WHERE id = @id", new { id });
+        if (claimedSince)
+        {
+            Assert.That(sweepAt, Is.EqualTo(retryAt).Within(TimeSpan.FromMilliseconds(1)), "the retry keeps its own time");
+        }
+        else
+        {
+            // Due for the strictest lost-command cut-off a sweep uses: a pick-up deadline before now.
+            Assert.That(sweepAt, Is.LessThanOrEqualTo(now - deadline));
+        }
+    }
+
     [Test]
     public async Task Dispatchers_ReserveCallSlotsFromTheNumbersOneSchedule_AndBothSlowDownOnA130429()
     {

@@ -31,7 +31,7 @@ public static class CallbackEndpoints
                 and discards pending events. The first set creates a signing secret, returned as `secret` this once.
                 Private, loopback and link-local addresses are refused. Live keys only.
                 """)
-            .Accepts<CallbackSettingsRequestBody>("application/json")
+            .AcceptsJson<CallbackSettingsRequestBody>()
             .AddEndpointFilter<ReadRateLimitFilter>()
             .ProducesError(400, 401, 403, 413, 415, 429, 503)
             .WithResponseHeaders([StatusCodes.Status429TooManyRequests], ApiHeaders.RetryAfter);
@@ -40,7 +40,7 @@ public static class CallbackEndpoints
             .WithDescription("A new secret, shown this once. The previous one stays valid for 24 h, during which every " +
                              "callback carries both signatures. Live keys only.")
             .AddEndpointFilter<ReadRateLimitFilter>()
-            .ProducesError(401, 403, 429, 503)
+            .ProducesError(401, 403, 413, 429, 503)
             .WithResponseHeaders([StatusCodes.Status429TooManyRequests], ApiHeaders.RetryAfter);
         return v1;
     }
@@ -89,12 +89,18 @@ public static class CallbackEndpoints
         }
     }
 
-    public static async Task<Results<Ok<CallbackSecretResponse>, ApiError>> RotateSecretAsync(Caller caller,
+    public static async Task<Results<Ok<CallbackSecretResponse>, ApiError>> RotateSecretAsync(HttpRequest request, Caller caller,
         CallbackSettingsStore store, TimeProvider time, CancellationToken cancellationToken)
     {
         if (TestKeyRefusal(caller) is { } refusal)
         {
             return refusal;
+        }
+
+        // The route takes no body and ignores one, but not one over the size SPEC §3 refuses on every agency route.
+        if (request.ContentLength > MessageEndpoints.MaxBodyBytes)
+        {
+            return ApiError.PayloadTooLarge(MessageEndpoints.MaxBodyBytes);
         }
 
         var secret = await store.RotateSecretAsync(caller.UserId, time.GetUtcNow().UtcDateTime.TruncateToMilliseconds(),

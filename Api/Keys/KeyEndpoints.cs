@@ -20,7 +20,7 @@ public static class KeyEndpoints
         group.MapPost("", CreateAsync).WithName("CreateApiKey")
             .WithSummary("Create an API key")
             .WithDescription("A new key for your user; the key itself is in this answer only. A test key creates test keys only.")
-            .Accepts<CreateKeyRequestBody>("application/json")
+            .AcceptsJson<CreateKeyRequestBody>()
             .AddEndpointFilter<ReadRateLimitFilter>()
             .Produces<CreatedKeyResponse>(StatusCodes.Status201Created)
             .ProducesError(400, 401, 403, 413, 415, 429, 503)

@@ -28,7 +28,7 @@ public static class MessageEndpoints
                 `Prefer: wait=<1..10>` the answer waits until the message has left `UNSENT` (or the time is up).
                 """)
             .AddEndpointFilter<SendRateLimitFilter>()
-            .Accepts<SendRequestBody>("application/json")
+            .AcceptsJson<SendRequestBody>()
             .Produces<MessageResponse>(StatusCodes.Status201Created)
             .ProducesError(400, 404, 413, 415, 422, 429, 503)
             .WithRequestHeader(ApiHeaders.IdempotencyKey)
@@ -39,7 +39,7 @@ public static class MessageEndpoints
         group.MapPost("/batch", SendBatchAsync).WithName("SendMessageBatch")
             .WithSummary("Send a template message to many recipients")
             .WithDescription("Up to 1,000 send bodies in one call; one entry per item in request order, accepted or rejected with the error a single send would get.")
-            .Accepts<BatchRequestBody>("application/json")
+            .AcceptsJson<BatchRequestBody>()
             .Produces<BatchResponse>()
             .ProducesError(400, 413, 415, 422, 429, 503)
             .WithRequestHeader(ApiHeaders.IdempotencyKey)

@@ -84,10 +84,11 @@ public sealed class AuthTests
         Assert.That(await Env.CountMessagesAsync(user.Id), Is.Zero);
     }
 
-    [Test]
-    public async Task Send_WhenUnauthenticatedAndMalformed_AnswersAuthenticationFirst()
+    [TestCase("application/json")]
+    [TestCase("text/plain")]
+    public async Task Send_WhenUnauthenticatedAndMalformed_AnswersAuthenticationFirst(string contentType)
     {
-        var (response, error) = await MessageJson.PostRawAsync(Env.Client(null), "{not json");
+        var (response, error) = await MessageJson.PostRawAsync(Env.Client(null), "{not json", contentType);
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized));
         Assert.That(error.Str("code"), Is.EqualTo("unauthenticated"));

@@ -71,20 +71,22 @@ public sealed class RateLimitTests
         Assert.That(answers.Where((_, i) => i % 2 == 0), Has.Some.EqualTo(HttpStatusCode.TooManyRequests));
     }
 
-    [Test]
-    public async Task Send_WhenOverTheLimit_RefusesBeforeLookingAtTheBody()
+    [TestCase("application/json", "malformed")]
+    [TestCase("text/plain", "unsupported_media_type")]
+    public async Task Send_WhenOverTheLimit_RefusesBeforeLookingAtTheBody(string contentType, string bodyError)
     {
         var user = await Env.CreateUserAsync(rateLimit: 1, burst: 1);
 
         var answers = new List<(HttpResponseMessage Response, JsonElement Body)>();
         for (var i = 0; i < 6; i++)
         {
-            answers.Add(await MessageJson.PostRawAsync(user.Client, "{not json"));
+            answers.Add(await MessageJson.PostRawAsync(user.Client, "{not json", contentType));
         }
 
         var codes = answers.Select(a => a.Body.Str("code")).ToList();
         Assert.That(codes.Count(c => c == "rate_limit"), Is.GreaterThanOrEqualTo(4));
-        Assert.That(codes.Count(c => c == "malformed"), Is.InRange(1, 2));
+        Assert.That(codes.Count(c => c == bodyError), Is.InRange(1, 2));
+        Assert.That(answers.Select(a => a.Response.Headers.Contains("RateLimit-Remaining")), Is.All.True);
     }
 
     // The token of a valid send is taken by the statement that stores it; a request that stores nothing takes its

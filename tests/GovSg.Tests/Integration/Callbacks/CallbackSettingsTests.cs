@@ -79,6 +79,22 @@ public sealed class CallbackSettingsTests
     }
 
     [Test]
+    public async Task RotateSecret_WithABodyOver64KiB_Answers413AndKeepsTheSecret()
+    {
+        var user = await Env.CreateUserAsync();
+        var first = await SetUrlAsync(user.Client, new Uri("https://hooks.agency.example/govsg"));
+
+        using var rotate = await user.Client.PostAsync("v1/callback-settings/rotate-secret",
+            new StringContent(new string('x', 64 * 1024 + 1), Encoding.UTF8, "application/json"));
+
+        Assert.That(rotate.StatusCode, Is.EqualTo(HttpStatusCode.RequestEntityTooLarge));
+        Assert.That((await rotate.Content.ReadFromJsonAsync<JsonElement>()).Str("code"), Is.EqualTo("payload_too_large"));
+        await using var connection = await Env.Database.OpenConnectionAsync();
+        Assert.That(await connection.ExecuteScalarAsync<string>(
+            "SELECT secret FROM callback_secrets WHERE user_id = @Id AND valid_until IS NULL", new { user.Id }), Is.EqualTo(first));
+    }
+
+    [Test]
     public async Task RotateSecret_Again_DeletesTheSecretItsOverlapEnds_SoAtMostTwoAreKept()
     {
         var user = await Env.CreateUserAsync();
@@ -110,9 +126,11 @@ public sealed class CallbackSettingsTests
 
         var (get, getBody) = await MessageJson.GetAsync(client, "v1/callback-settings");
         var (put, _) = await PutAsync(client, """{"url":"https://hooks.agency.example/govsg"}""");
+        using var putText = await client.PutAsync("v1/callback-settings", new StringContent("{", Encoding.UTF8, "text/plain"));
         using var rotate = await client.PostAsync("v1/callback-settings/rotate-secret", null);
 
-        Assert.That(new[] { get.StatusCode, put.StatusCode, rotate.StatusCode }, Is.All.EqualTo(HttpStatusCode.Forbidden));
+        Assert.That(new[] { get.StatusCode, put.StatusCode, putText.StatusCode, rotate.StatusCode },
+            Is.All.EqualTo(HttpStatusCode.Forbidden));
         Assert.That(getBody.Str("code"), Is.EqualTo("unauthorized"));
         Assert.That((await MessageJson.GetAsync(user.Client, "v1/callback-settings")).Body.Str("url"), Is.Empty);
     }

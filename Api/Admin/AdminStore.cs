@@ -79,7 +79,7 @@ public sealed class AdminStore(NpgsqlDataSource dataSource)
 
     private const string GrantSql = """
         INSERT INTO template_grants (user_id, template_id, granted_at)
-        SELECT u.id, @templateId, @now FROM users u WHERE u.email = @email
+        SELECT u.id, t.id, @now FROM users u, templates t WHERE u.email = @email AND t.id = @templateId
         ON CONFLICT (user_id, template_id) DO UPDATE SET granted_at = template_grants.granted_at
         """;
 

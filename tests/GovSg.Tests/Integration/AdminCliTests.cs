@@ -53,6 +53,18 @@ public sealed class AdminCliTests
     }
 
     [Test]
+    public async Task TemplateGrant_OfATemplateThatDoesNotExist_SaysNothingMatched()
+    {
+        var user = await Env.CreateUserAsync(grants: []);
+
+        var (code, output, error) = await RunCapturingAsync("admin", "template", "grant", "--email", user.Email, "--template", "999999");
+
+        Assert.That(code, Is.EqualTo(1));
+        Assert.That(output, Does.Contain("nothing matched"));
+        Assert.That(error, Is.Empty);
+    }
+
+    [Test]
     public async Task TemplateImport_WhenATemplateChanges_LeavesMessagesAlreadyAcceptedAsTheyWere()
     {
         var user = await Env.CreateUserAsync(grants: []);

@@ -31,6 +31,8 @@ public sealed class Sweeper(
     TimeProvider time,
     ILogger<Sweeper> logger) : BackgroundService
 {
+    private static readonly TimeSpan PublishTimeout = TimeSpan.FromSeconds(10);
+
     private readonly SweepOptions _options = options.Value;
     private readonly int _prefetch = SendMessageConsumerDefinition.PrefetchCount(whatsApp.Value);
     private readonly double _messagesPerSecond = whatsApp.Value.MessagesPerSecond;
@@ -115,12 +117,15 @@ public sealed class Sweeper(
             return;
         }
 
-        // A command that does not go out makes its messages due again at once, not a pick-up deadline later.
+        // A command that does not go out makes its messages due again at once, not a pick-up deadline later. A broker that
+        // blocks publishers (a resource alarm) holds a publish until it clears: the wait is bounded, so the next sweep's
+        // other steps (parked statuses, lapsed claims, expiry) are not held up with it.
         var unpublished = (await Task.WhenAll(due.Chunk(SendMessages.MaxIds).Select(async ids =>
         {
             try
             {
-                await bus.Publish(new SendMessages(ids), cancellationToken);
+                await Task.Run(() => bus.Publish(new SendMessages(ids), cancellationToken), cancellationToken)
+                    .WaitAsync(PublishTimeout, cancellationToken);
                 return [];
             }
             catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)

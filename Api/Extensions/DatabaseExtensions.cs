@@ -1,4 +1,5 @@
 using GovSg.Api.Database;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 
 namespace GovSg.Api.Extensions;
@@ -9,6 +10,9 @@ public static class DatabaseExtensions
     {
         builder.Services.AddOptions<DatabaseLimitOptions>().BindConfiguration(DatabaseLimitOptions.SectionName)
             .ValidateDataAnnotations().ValidateOnStart();
+        // While the database is away the Api answers 503 service_unavailable itself (SPEC §8) and hands webhooks to the
+        // broker, which needs no database: it stays in the load balancer, degraded. A refusal is a misconfiguration,
+        // and leaves it unready, so a rollout stops at its first new pod.
         builder.AddPostgres((sp, dataSource) =>
         {
             var timeout = sp.GetRequiredService<IOptions<DatabaseLimitOptions>>().Value.StatementTimeout;
@@ -19,7 +23,7 @@ public static class DatabaseExtensions
                 dataSource.ConnectionStringBuilder.Options =
                     $"{options} -c statement_timeout={(long)timeout.TotalMilliseconds}".TrimStart();
             }
-        });
+        }, whenUnreachable: HealthStatus.Degraded);
         builder.Services.AddSingleton<MigrationRunner>();
         return builder;
     }

@@ -3,6 +3,7 @@ using System.Reflection;
 using Dapper;
 using MassTransit;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Npgsql;
 using OpenTelemetry;
@@ -42,9 +43,13 @@ internal static class HostingExtensions
         return telemetry;
     }
 
-    /// <summary>The one <see cref="NpgsqlDataSource"/>, with <paramref name="configure"/> applied before it is built.</summary>
+    /// <summary>
+    /// The one <see cref="NpgsqlDataSource"/>, with <paramref name="configure"/> applied before it is built, and its
+    /// readiness check: a server that refuses (a wrong password, a missing database) makes the service unready, one that
+    /// cannot be reached <paramref name="whenUnreachable"/>.
+    /// </summary>
     public static IHostApplicationBuilder AddPostgres(this IHostApplicationBuilder builder,
-        Action<IServiceProvider, NpgsqlDataSourceBuilder>? configure = null)
+        Action<IServiceProvider, NpgsqlDataSourceBuilder>? configure = null, HealthStatus whenUnreachable = HealthStatus.Unhealthy)
     {
         DefaultTypeMap.MatchNamesWithUnderscores = true;
         builder.Services.AddOptions<DatabaseOptions>().BindConfiguration(DatabaseOptions.SectionName)
@@ -67,7 +72,7 @@ internal static class HostingExtensions
             configure?.Invoke(sp, dataSource);
             return dataSource.Build();
         });
-        builder.Services.AddHealthChecks().AddCheck<PostgresHealthCheck>("postgres", tags: ["ready"]);
+        builder.Services.AddHealthChecks().AddTypeActivatedCheck<PostgresHealthCheck>("postgres", null, ["ready"], whenUnreachable);
         return builder;
     }
 

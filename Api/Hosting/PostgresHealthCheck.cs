@@ -3,7 +3,7 @@ using Npgsql;
 
 namespace GovSg.Hosting;
 
-internal sealed class PostgresHealthCheck(NpgsqlDataSource dataSource) : IHealthCheck
+internal sealed class PostgresHealthCheck(NpgsqlDataSource dataSource, HealthStatus whenUnreachable) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
@@ -17,8 +17,9 @@ internal sealed class PostgresHealthCheck(NpgsqlDataSource dataSource) : IHealth
         {
             // A refusal (a wrong password, a missing database, too many connections) is not an outage: name its SQLSTATE,
             // and no more, on a probe anyone can read.
-            var reason = exception is PostgresException refused ? $"PostgreSQL refused: {refused.SqlState}" : "PostgreSQL is unreachable";
-            return new HealthCheckResult(context.Registration.FailureStatus, reason, exception);
+            return exception is PostgresException refused
+                ? new HealthCheckResult(context.Registration.FailureStatus, $"PostgreSQL refused: {refused.SqlState}", exception)
+                : new HealthCheckResult(whenUnreachable, "PostgreSQL is unreachable", exception);
         }
     }
 }

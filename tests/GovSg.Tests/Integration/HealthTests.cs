@@ -54,6 +54,24 @@ public sealed class HealthTests
         Assert.That(health.GetProperty("checks").GetProperty("postgres").Str("reason"), Does.StartWith("PostgreSQL refused: 28P01"));
     }
 
+    [Test]
+    public async Task Ready_OnTheApi_WhenPostgreSqlIsUnreachable_IsDegradedNotUnready()
+    {
+        // The Api answers 503 service_unavailable itself and takes webhooks meanwhile (SPEC §8), so it stays in the load
+        // balancer.
+        var api = TestEnvironment.Current.StartApi(new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Postgres"] = "Host=127.0.0.1;Port=1;Database=govsg;Username=govsg;Password=x;Timeout=2",
+        });
+        using var client = api.CreateClient();
+
+        var (response, health) = await MessageJson.GetAsync(client, "health/ready");
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        var postgres = health.GetProperty("checks").GetProperty("postgres");
+        Assert.That((postgres.Str("status"), postgres.Str("reason")), Is.EqualTo(("Degraded", "PostgreSQL is unreachable")));
+    }
+
     private static void AssertHealthy(HttpResponseMessage response, JsonElement health, params string[] checks)
     {
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));

@@ -26,7 +26,11 @@ public sealed class WhatsAppOptions : IValidatableObject
     [Required(ErrorMessage = "WhatsApp:AccessToken (env WhatsApp__AccessToken) is required.")]
     public string AccessToken { get; set; } = "";
 
-    [Range(typeof(TimeSpan), "00:00:00.100", "00:02:00")]
+    /// <summary>
+    /// A provider call's limit. At most 20 s: a stopping Dispatcher finishes its calls within its 30 s shutdown (and the
+    /// 45 s grace period of its pod), and a call it must abandon becomes a reconciliation hold.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00.100", "00:00:20")]
     public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>

@@ -22,6 +22,7 @@ public sealed class SendQueueProbe(IOptions<RabbitMqOptions> options, SendComman
     private readonly SemaphoreSlim _gate = new(1, 1);
     private IConnection? _connection;
     private IChannel? _channel;
+    private bool _failing;
 
     /// <summary>The queue's depth, or null when the broker cannot be asked.</summary>
     public async Task<QueueDepth?> DepthAsync(CancellationToken cancellationToken)
@@ -47,10 +48,20 @@ public sealed class SendQueueProbe(IOptions<RabbitMqOptions> options, SendComman
             }
 
             var queue = await _channel.QueueDeclarePassiveAsync(QueueNames.SendMessage, cancellationToken);
+            _failing = false;
             return new QueueDepth(queue.MessageCount, queue.ConsumerCount, sizes.IdsPerCommand);
         }
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
+            // The sweeper asks only while the bus is healthy, so a failure here is this probe's own (its connection, its
+            // permissions), and until it passes no lost command is re-published: worth a warning, once, not every sweep.
+            if (!_failing)
+            {
+                logger.LogWarning("Could not read the depth of {Queue} ({Error}); lost commands are not re-published until it can",
+                    QueueNames.SendMessage, exception.Message);
+            }
+
+            _failing = true;
             logger.LogDebug(exception, "Could not read the depth of {Queue}", QueueNames.SendMessage);
             await ResetAsync();
             return null;

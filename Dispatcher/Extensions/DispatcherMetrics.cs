@@ -1,5 +1,7 @@
 using System.Diagnostics.Metrics;
 using GovSg.Dispatcher.Sending;
+using GovSg.Dispatcher.Sweeping;
+using Npgsql;
 
 namespace GovSg.Dispatcher.Extensions;
 
@@ -22,8 +24,16 @@ public sealed class DispatcherMetrics : IDisposable
     private readonly Counter<long> _statusesDropped;
     private readonly Counter<long> _republished;
 
-    public DispatcherMetrics()
+    private readonly SweepStore? _sweeps;
+    private readonly TimeProvider _time;
+    private (DateTime ReadAt, long Count, DateTime? Oldest)? _backlog;
+
+    /// <param name="sweeps">Reads the UNSENT backlog for its gauges; without it (tests) there are none.</param>
+    /// <param name="time">The clock the backlog's age is measured on.</param>
+    public DispatcherMetrics(SweepStore? sweeps = null, TimeProvider? time = null)
     {
+        _sweeps = sweeps;
+        _time = time ?? TimeProvider.System;
         _providerLatency = _meter.CreateHistogram<double>("govsg.provider.duration", "s", "Provider send call latency");
         _providerCalls = _meter.CreateCounter<long>("govsg.provider.calls", description: "Provider send calls by outcome and code");
         _possibleDuplicates = _meter.CreateCounter<long>("govsg.provider.possible_duplicate",
@@ -42,6 +52,14 @@ public sealed class DispatcherMetrics : IDisposable
         _statusesDropped = _meter.CreateCounter<long>("govsg.statuses.dropped_unknown",
             description: "Parked provider statuses dropped after the retention period");
         _republished = _meter.CreateCounter<long>("govsg.commands.republished", description: "Send commands published by the sweeper");
+        if (sweeps is not null)
+        {
+            // Read only when metrics are collected (an exporter is configured), once for both gauges.
+            _meter.CreateObservableGauge("govsg.messages.unsent", UnsentCount,
+                description: "Messages stored and not yet accepted by the provider (UNSENT), of every Dispatcher");
+            _meter.CreateObservableGauge("govsg.messages.unsent.oldest_age", OldestUnsentAge, "s",
+                "Age of the oldest UNSENT message: it grows when messages are stuck, whatever the sends per second");
+        }
     }
 
     public void ProviderCall(TimeSpan duration, SendOutcome outcome)
@@ -76,4 +94,32 @@ public sealed class DispatcherMetrics : IDisposable
     public void CommandsRepublished(int count) => _republished.Add(count);
 
     public void Dispose() => _meter.Dispose();
+
+    private IEnumerable<Measurement<long>> UnsentCount() =>
+        Backlog() is { } backlog ? [new Measurement<long>(backlog.Count)] : [];
+
+    private IEnumerable<Measurement<double>> OldestUnsentAge() =>
+        Backlog() is { Oldest: { } oldest } ? [new Measurement<double>((_time.GetUtcNow().UtcDateTime - oldest).TotalSeconds)] : [];
+
+    /// <summary>The backlog, read at most once a second; none while the database cannot be read.</summary>
+    private (DateTime ReadAt, long Count, DateTime? Oldest)? Backlog()
+    {
+        var now = _time.GetUtcNow().UtcDateTime;
+        if (_backlog is { } cached && now - cached.ReadAt < TimeSpan.FromSeconds(1))
+        {
+            return cached;
+        }
+
+        try
+        {
+            var (count, oldest) = _sweeps!.ReadBacklog();
+            _backlog = (now, count, oldest);
+        }
+        catch (Exception exception) when (exception is NpgsqlException or TimeoutException)
+        {
+            _backlog = null;
+        }
+
+        return _backlog;
+    }
 }

@@ -90,6 +90,18 @@ public sealed class SweepStore(NpgsqlDataSource dataSource)
             (SELECT min(sweep_at) FROM messages WHERE status = 'UNSENT' AND attempts = 0)
         """;
 
+    // Every UNSENT row is in the expiry's partial index, so this reads the backlog, not the table.
+    private const string BacklogSql = """
+        SELECT count(*), min(created_at) FROM messages WHERE status = 'UNSENT'
+        """;
+
+    /// <summary>The messages not yet accepted by the provider, and when the oldest of them was accepted from its agency.</summary>
+    public (long Count, DateTime? Oldest) ReadBacklog()
+    {
+        using var connection = dataSource.OpenConnection();
+        return connection.QuerySingle<(long, DateTime?)>(BacklogSql);
+    }
+
     /// <summary>
     /// When the sweep next has work (null: nothing at all), and, apart, when a never-claimed message may first count as
     /// lost (the only step that needs the send queue's depth).

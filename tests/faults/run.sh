@@ -188,7 +188,7 @@ figures() { # back (ms or empty), load table file: prints one table row
     "$(jq '[.data | group_by(.to)[] | select(length > 1)] | length' "$logs/$scenario-sends.json")" \
     "$($sql "SELECT count(*) FROM messages WHERE accepted_at = attempted_at")" \
     "$(grep -E 'answered after 2 s' "$load" | awk '{print $NF}')" \
-    "$(grep -E 'errors: HTTP 5' "$load" | awk '{s += $NF} END {print s + 0}')" "$recovery"
+    "$(grep -E 'errors: HTTP 5' "$load" | awk '{gsub(",", "", $NF); s += $NF} END {print s + 0}')" "$recovery"
 }
 
 rows=()

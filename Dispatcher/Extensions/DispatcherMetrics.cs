@@ -29,8 +29,9 @@ public sealed class DispatcherMetrics : IDisposable
     private (DateTime ReadAt, long Count, DateTime? Oldest)? _backlog;
 
     /// <param name="sweeps">Reads the UNSENT backlog for its gauges; without it (tests) there are none.</param>
+    /// <param name="gate">Tells whether the provider rejects our credentials, for its gauge; without it, none.</param>
     /// <param name="time">The clock the backlog's age is measured on.</param>
-    public DispatcherMetrics(SweepStore? sweeps = null, TimeProvider? time = null)
+    public DispatcherMetrics(SweepStore? sweeps = null, ProviderGate? gate = null, TimeProvider? time = null)
     {
         _sweeps = sweeps;
         _time = time ?? TimeProvider.System;
@@ -52,6 +53,13 @@ public sealed class DispatcherMetrics : IDisposable
         _statusesDropped = _meter.CreateCounter<long>("govsg.statuses.dropped_unknown",
             description: "Parked provider statuses dropped after the retention period");
         _republished = _meter.CreateCounter<long>("govsg.commands.republished", description: "Send commands published by the sweeper");
+        if (gate is not null)
+        {
+            // Paused sending makes no calls, so the call counters alone look like an idle system.
+            _meter.CreateObservableGauge("govsg.provider.credentials_rejected", () => gate.CredentialsRejectedNow ? 1 : 0,
+                description: "1 while the provider rejects our credentials and sending is paused (messages are kept), else 0");
+        }
+
         if (sweeps is not null)
         {
             // Read only when metrics are collected (an exporter is configured), once for both gauges.

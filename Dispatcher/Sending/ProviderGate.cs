@@ -56,6 +56,9 @@ public sealed class ProviderGate(
         }
     }
 
+    /// <summary>Whether the provider rejected our credentials on the last call that reached it (sending is paused).</summary>
+    public bool CredentialsRejectedNow => Volatile.Read(ref _credentialError) is not null;
+
     /// <summary>When sending resumes, if it is paused now.</summary>
     public DateTime? PausedUntil(DateTime now)
     {

@@ -1,3 +1,5 @@
+using System.Diagnostics.Metrics;
+using GovSg.Dispatcher.Extensions;
 using GovSg.Dispatcher.Sending;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -106,6 +108,38 @@ public sealed class ProviderGateTests
         Assert.That(waited, Is.True, "the first call's set-up would otherwise hold them all and release them together");
         // Released together, they take the turns one interval apart in whatever order their continuations run.
         Assert.That(await Task.WhenAll(others), Is.EquivalentTo(Enumerable.Range(1, 5).Select(i => Now + interval * i)));
+    }
+
+    [Test]
+    public void Metrics_ReportWhileCredentialsAreRejected()
+    {
+        var gate = Gate();
+        using var metrics = new DispatcherMetrics(gate: gate);
+
+        var before = CredentialsGauge();
+        gate.CredentialsRejected(Now, "190: token expired");
+        var rejected = CredentialsGauge();
+        gate.ProviderAccepted();
+
+        Assert.That((before, rejected, CredentialsGauge()), Is.EqualTo((0, 1, 0)));
+    }
+
+    /// <summary>The largest value the credentials gauges of this process report: this test's, as no other rejects now.</summary>
+    private static int CredentialsGauge()
+    {
+        var seen = 0;
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument is { Name: "govsg.provider.credentials_rejected", Meter.Name: DispatcherMetrics.Name })
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<int>((_, value, _, _) => seen = Math.Max(seen, value));
+        listener.Start();
+        listener.RecordObservableInstruments();
+        return seen;
     }
 
     private static ProviderGate Gate(FakeTimeProvider? clock = null) => new(

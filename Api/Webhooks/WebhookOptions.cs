@@ -24,6 +24,7 @@ public sealed class WebhookOptions : IValidatableObject
 
     /// <summary>Our WhatsApp phone number id; statuses for any other number are ignored.</summary>
     [Required(ErrorMessage = "Webhooks:PhoneNumberId is required.")]
+    [RegularExpression("^[0-9]{1,32}$", ErrorMessage = "Webhooks:PhoneNumberId must be the sender number's id from WhatsApp Manager (digits).")]
     public string PhoneNumberId { get; set; } = "";
 
     /// <summary>How long to wait for the broker to confirm the statuses before answering 503 so Meta retries.</summary>

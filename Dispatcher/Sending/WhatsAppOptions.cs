@@ -21,7 +21,10 @@ public sealed class WhatsAppOptions : IValidatableObject
 
     [Required, RegularExpression(@"^v\d+\.\d+$")] public string ApiVersion { get; set; } = "v21.0";
 
-    [Required] public string PhoneNumberId { get; set; } = "";
+    /// <summary>The sender number's id; the one every call goes to, so a placeholder refuses to start.</summary>
+    [Required]
+    [RegularExpression("^[0-9]{1,32}$", ErrorMessage = "WhatsApp:PhoneNumberId must be the sender number's id from WhatsApp Manager (digits).")]
+    public string PhoneNumberId { get; set; } = "";
 
     [Required(ErrorMessage = "WhatsApp:AccessToken (env WhatsApp__AccessToken) is required.")]
     public string AccessToken { get; set; } = "";

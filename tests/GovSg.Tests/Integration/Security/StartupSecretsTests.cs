@@ -20,6 +20,17 @@ public sealed class StartupSecretsTests
         Assert.That(start, Throws.InstanceOf<OptionsValidationException>().With.Message.Contains(named));
     }
 
+    [Test]
+    public async Task Services_WithAPlaceholderPhoneNumberId_RefuseToStartNamingTheSetting()
+    {
+        var api = () => Env.StartApi(new Dictionary<string, string?> { ["Webhooks:PhoneNumberId"] = "REPLACE_ME" });
+        var dispatcher = () => Env.StartDispatcherAsync(new Dictionary<string, string?> { ["WhatsApp:PhoneNumberId"] = "REPLACE_ME" });
+
+        Assert.That(api, Throws.InstanceOf<OptionsValidationException>().With.Message.Contains("Webhooks:PhoneNumberId must be"));
+        await Assert.ThatAsync(dispatcher, Throws.InstanceOf<OptionsValidationException>()
+            .With.Message.Contains("WhatsApp:PhoneNumberId must be"));
+    }
+
     [TestCase("")]
     [TestCase("test-verify-token")]
     [TestCase(TestSettings.VerifyToken + "x")]

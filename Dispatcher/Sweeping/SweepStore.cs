@@ -90,12 +90,12 @@ public sealed class SweepStore(NpgsqlDataSource dataSource)
             (SELECT min(sweep_at) FROM messages WHERE status = 'UNSENT' AND attempts = 0)
         """;
 
-    // Every UNSENT row is in the expiry's partial index, so this reads the backlog, not the table.
+    // Every UNSENT row is in the expiry's partial index, so this reads the backlog's rows, not the whole table.
     private const string BacklogSql = """
         SELECT count(*), min(created_at) FROM messages WHERE status = 'UNSENT'
         """;
 
-    /// <summary>The messages not yet accepted by the provider, and when the oldest of them was accepted from its agency.</summary>
+    /// <summary>How many messages the provider has not accepted yet (UNSENT), and when the oldest of them was stored.</summary>
     public (long Count, DateTime? Oldest) ReadBacklog()
     {
         using var connection = dataSource.OpenConnection();

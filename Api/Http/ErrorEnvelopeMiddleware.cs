@@ -10,6 +10,12 @@ namespace GovSg.Api.Http;
 /// </summary>
 public sealed class ErrorEnvelopeMiddleware(RequestDelegate next, ILogger<ErrorEnvelopeMiddleware> logger)
 {
+    /// <summary>During a database outage every request fails alike: one line per this interval, with a count of the rest.</summary>
+    private static readonly TimeSpan OutageLogInterval = TimeSpan.FromSeconds(10);
+
+    private long _nextOutageLine;
+    private int _outageFailuresUnlogged;
+
     public async Task InvokeAsync(HttpContext context)
     {
         try
@@ -40,9 +46,7 @@ public sealed class ErrorEnvelopeMiddleware(RequestDelegate next, ILogger<ErrorE
                 // The client went away; nobody reads this answer.
                 return ApiError.ForStatus(StatusCodes.Status400BadRequest);
             case var _ when IsDatabaseUnavailable(exception):
-                // One line a request, without the stack trace: during an outage every request takes this path.
-                logger.LogWarning("Database unavailable while handling {Method} {Path}: {Error}",
-                    context.Request.Method, context.Request.Path, exception.Message);
+                LogOutage(context, exception);
                 return ApiError.ServiceUnavailable();
             default:
                 var traceId = Activity.Current?.TraceId.ToString() ?? context.TraceIdentifier;
@@ -50,6 +54,22 @@ public sealed class ErrorEnvelopeMiddleware(RequestDelegate next, ILogger<ErrorE
                     context.Request.Method, context.Request.Path, traceId);
                 return ApiError.Internal(traceId);
         }
+    }
+
+    /// <summary>Without the stack trace, and at most one line per <see cref="OutageLogInterval"/>.</summary>
+    private void LogOutage(HttpContext context, Exception exception)
+    {
+        var now = Environment.TickCount64;
+        var next = Volatile.Read(ref _nextOutageLine);
+        if (now < next
+            || Interlocked.CompareExchange(ref _nextOutageLine, now + (long)OutageLogInterval.TotalMilliseconds, next) != next)
+        {
+            Interlocked.Increment(ref _outageFailuresUnlogged);
+            return;
+        }
+
+        logger.LogWarning("Database unavailable while handling {Method} {Path}: {Error} ({Unlogged} more request(s) failed so since the last line)",
+            context.Request.Method, context.Request.Path, exception.Message, Interlocked.Exchange(ref _outageFailuresUnlogged, 0));
     }
 
     private static bool IsDatabaseUnavailable(Exception exception) => exception switch

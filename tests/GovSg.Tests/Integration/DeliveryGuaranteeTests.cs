@@ -323,6 +323,27 @@ public sealed class DeliveryGuaranteeTests
     }
 
     [Test]
+    public async Task Api_DuringADatabaseOutage_LogsOneLineForManyFailedRequests()
+    {
+        var user = await Env.CreateUserAsync();
+        var logs = new Security.LogCapture();
+        var api = Env.StartApi(new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Postgres"] = "Host=localhost;Port=1;Database=govsg_test;Username=govsg;Password=govsg;Timeout=2",
+        }, services => services.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(logs));
+        using var client = WithKey(api.CreateClient(), user.Key);
+
+        for (var i = 0; i < 5; i++)
+        {
+            var (response, _) = await MessageJson.PostAsync(client, MessageJson.OfficerCall(TestRecipients.Next().Local));
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable));
+        }
+
+        Assert.That(logs.Lines.Count(line => line.StartsWith("Database unavailable while handling", StringComparison.Ordinal)),
+            Is.EqualTo(1));
+    }
+
+    [Test]
     public async Task Sweeper_WhenAClaimLapsesBecauseItsDispatcherDied_HoldsItThenSendsItAgain()
     {
         var user = await Env.CreateUserAsync();

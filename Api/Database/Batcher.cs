@@ -29,6 +29,9 @@ public sealed class Batcher<TItem, TResult> : IAsyncDisposable
         _workers = Enumerable.Range(0, concurrency).Select(_ => Task.Run(WorkAsync)).ToArray();
     }
 
+    /// <summary>Items waiting for a batch, not counting those of the batches in flight.</summary>
+    public int Queued => _queue.Reader.Count;
+
     public Task<TResult> RunAsync(TItem item)
     {
         var result = new TaskCompletionSource<TResult>(TaskCreationOptions.RunContinuationsAsynchronously);

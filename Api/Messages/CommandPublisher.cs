@@ -3,6 +3,7 @@ using System.Diagnostics;
 using GovSg.Api.Database;
 using GovSg.Api.Extensions;
 using GovSg.Contracts;
+using GovSg.Hosting;
 using MassTransit;
 using Microsoft.Extensions.Options;
 
@@ -40,8 +41,8 @@ public sealed class CommandPublisher : IReceiveEndpointObserver, IHostedService,
     private const int SinglePublishesInFlight = 2;
 
     /// <summary>
-    /// Single sends' commands queued for a publish at most: a healthy broker confirms a publish in milliseconds, so the
-    /// queue stays far below this, and beyond it a command is not worth more than a place among those that wait.
+    /// Single sends' commands queued for a publish at most (besides the publishes in flight): a healthy broker confirms a
+    /// publish in milliseconds, so the queue stays far below this, and beyond it a command waits for the drain.
     /// </summary>
     public const int MaxQueuedSingles = 1_000;
 
@@ -65,7 +66,6 @@ public sealed class CommandPublisher : IReceiveEndpointObserver, IHostedService,
     private readonly Batcher<QueuedSend, bool> _singles;
     private readonly ConcurrentQueue<long> _waiting = new();
     private readonly SemaphoreSlim _reconnected = new(0, 1);
-    private int _queuedSingles;
     private int _waitingCount;
     private int _draining;
 
@@ -97,9 +97,8 @@ public sealed class CommandPublisher : IReceiveEndpointObserver, IHostedService,
     /// </summary>
     public void Publish(long messageId)
     {
-        if (Interlocked.Increment(ref _queuedSingles) > MaxQueuedSingles)
+        if (_singles.Queued >= MaxQueuedSingles)
         {
-            Interlocked.Decrement(ref _queuedSingles);
             Wait([messageId]);
             return;
         }
@@ -109,7 +108,6 @@ public sealed class CommandPublisher : IReceiveEndpointObserver, IHostedService,
         {
             // Only once the Api has stopped publishing: the message is stored, and the sweeper re-publishes it.
             _ = queued.Exception;
-            Interlocked.Decrement(ref _queuedSingles);
         }
     }
 
@@ -161,7 +159,7 @@ public sealed class CommandPublisher : IReceiveEndpointObserver, IHostedService,
             // Reported below with the rest.
         }
 
-        var left = Volatile.Read(ref _queuedSingles) + Volatile.Read(ref _waitingCount);
+        var left = _singles.Queued + Volatile.Read(ref _waitingCount);
         if (left > 0)
         {
             _logger.LogWarning("{Count} send command(s) were not published before the Api stopped; the sweeper publishes them", left);
@@ -187,16 +185,9 @@ public sealed class CommandPublisher : IReceiveEndpointObserver, IHostedService,
         using var activity = Source.StartActivity("publish commands", ActivityKind.Internal, singles[0].Trace, links: links);
         activity?.SetTag("govsg.messages", singles.Count);
         long[] ids = [.. singles.Select(s => s.MessageId)];
-        try
-        {
-            await (ids.Length == 1
-                ? PublishAsync(new SendMessage(ids[0]), ids, CancellationToken.None)
-                : PublishAsync(new SendMessages(ids, [.. singles.Select(s => s.Trace)]), ids, CancellationToken.None));
-        }
-        finally
-        {
-            Interlocked.Add(ref _queuedSingles, -ids.Length);
-        }
+        await (ids.Length == 1
+            ? PublishAsync(new SendMessage(ids[0]), ids, CancellationToken.None)
+            : PublishAsync(new SendMessages(ids, [.. singles.Select(s => s.Trace)]), ids, CancellationToken.None));
 
         return [.. singles.Select(_ => true)];
     }
@@ -216,25 +207,13 @@ public sealed class CommandPublisher : IReceiveEndpointObserver, IHostedService,
 
         try
         {
-            await PublishWithinTimeoutAsync(command, cancellationToken);
+            await _bus.PublishWithinAsync(command, _timeout, cancellationToken);
         }
         catch (Exception exception)
         {
             _logger.LogWarning(exception, "Publishing {Command} failed; it is published when the broker is back", command);
             Wait(ids);
         }
-    }
-
-    /// <summary>
-    /// A publish whose broker is stopping may ignore its token (it waits for a confirm that never comes) or block before
-    /// it returns a task, so it runs apart and the wait itself is bounded: the request is answered, and the command waits
-    /// for the broker's return.
-    /// </summary>
-    private async Task PublishWithinTimeoutAsync<TCommand>(TCommand command, CancellationToken cancellationToken) where TCommand : class
-    {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(_timeout);
-        await Task.Run(() => _bus.Publish(command, timeout.Token), timeout.Token).WaitAsync(timeout.Token);
     }
 
     private void Wait(IReadOnlyList<long> ids)
@@ -279,7 +258,7 @@ public sealed class CommandPublisher : IReceiveEndpointObserver, IHostedService,
 
                 try
                 {
-                    await PublishWithinTimeoutAsync(new SendMessages(ids), _stopping);
+                    await _bus.PublishWithinAsync(new SendMessages(ids), _timeout, _stopping);
                     published += ids.Length;
                 }
                 catch (Exception exception)

@@ -4,6 +4,7 @@ using System.Text.Json;
 using GovSg.Contracts;
 using GovSg.Dispatcher.Extensions;
 using GovSg.Dispatcher.TestKeys;
+using GovSg.Hosting;
 using MassTransit;
 using Microsoft.Extensions.Options;
 
@@ -149,8 +150,8 @@ public sealed class MessageSender(
     {
         try
         {
-            using var timeout = new CancellationTokenSource(ReturnTimeout);
-            await bus.Publish(new SendMessages([.. traces.Keys], [.. traces.Values.Select(SendTrace.Format)]), timeout.Token);
+            await bus.PublishWithinAsync(new SendMessages([.. traces.Keys], [.. traces.Values.Select(SendTrace.Format)]),
+                ReturnTimeout, CancellationToken.None);
             logger.LogInformation("Stopping: returned {Count} unsent command(s) to the queue", traces.Count);
         }
         catch (Exception exception)

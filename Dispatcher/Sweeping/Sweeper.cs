@@ -2,6 +2,7 @@ using GovSg.Contracts;
 using GovSg.Dispatcher.Extensions;
 using GovSg.Dispatcher.Sending;
 using GovSg.Dispatcher.Statuses;
+using GovSg.Hosting;
 using MassTransit;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -117,15 +118,14 @@ public sealed class Sweeper(
             return;
         }
 
-        // A command that does not go out makes its messages due again at once, not a pick-up deadline later. A broker that
-        // blocks publishers (a resource alarm) holds a publish until it clears: the wait is bounded, so the next sweep's
-        // other steps (parked statuses, lapsed claims, expiry) are not held up with it.
+        // A command that does not go out makes its messages due again at once, not a pick-up deadline later. The wait is
+        // bounded, so a broker that blocks publishers does not hold up the sweep's other steps (parked statuses, lapsed
+        // claims, expiry) with it.
         var unpublished = (await Task.WhenAll(due.Chunk(SendMessages.MaxIds).Select(async ids =>
         {
             try
             {
-                await Task.Run(() => bus.Publish(new SendMessages(ids), cancellationToken), cancellationToken)
-                    .WaitAsync(PublishTimeout, cancellationToken);
+                await bus.PublishWithinAsync(new SendMessages(ids), PublishTimeout, cancellationToken);
                 return [];
             }
             catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)

@@ -305,7 +305,7 @@ public sealed class DeliveryGuaranteeTests
         var user = await Env.CreateUserAsync();
         var api = Env.StartApi(new Dictionary<string, string?>
         {
-            ["ConnectionStrings:Postgres"] = "Host=localhost;Port=1;Database=govsg_test;Username=govsg;Password=govsg;Timeout=2",
+            ["ConnectionStrings:Postgres"] = TestSettings.UnreachablePostgres,
         });
         using var client = WithKey(api.CreateClient(), user.Key);
 
@@ -329,7 +329,7 @@ public sealed class DeliveryGuaranteeTests
         var logs = new Security.LogCapture();
         var api = Env.StartApi(new Dictionary<string, string?>
         {
-            ["ConnectionStrings:Postgres"] = "Host=localhost;Port=1;Database=govsg_test;Username=govsg;Password=govsg;Timeout=2",
+            ["ConnectionStrings:Postgres"] = TestSettings.UnreachablePostgres,
         }, services => services.AddSingleton<Microsoft.Extensions.Logging.ILoggerProvider>(logs));
         using var client = WithKey(api.CreateClient(), user.Key);
 
@@ -391,7 +391,7 @@ public sealed class DeliveryGuaranteeTests
     /// Messages of a new user, accepted with no command published (the broker unreachable) and out of the lost-command
     /// sweep's reach for a test's length (a ten-minute pick-up deadline).
     /// </summary>
-    private static async Task<long[]> StoredOutOfTheSweepsReachAsync(int count)
+    internal static async Task<long[]> StoredOutOfTheSweepsReachAsync(int count)
     {
         var user = await Env.CreateUserAsync();
         var api = Env.StartApi(new Dictionary<string, string?>

@@ -61,7 +61,7 @@ public sealed class HealthTests
         // balancer.
         var api = TestEnvironment.Current.StartApi(new Dictionary<string, string?>
         {
-            ["ConnectionStrings:Postgres"] = "Host=127.0.0.1;Port=1;Database=govsg;Username=govsg;Password=x;Timeout=2",
+            ["ConnectionStrings:Postgres"] = TestSettings.UnreachablePostgres,
         });
         using var client = api.CreateClient();
 

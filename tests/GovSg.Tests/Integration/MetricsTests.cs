@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
-using System.Net;
 using GovSg.Dispatcher.Extensions;
 
 namespace GovSg.Tests.Integration;
@@ -8,26 +7,12 @@ namespace GovSg.Tests.Integration;
 /// <summary>What an operator's dashboards and alerts read (SPEC §9.1).</summary>
 public sealed class MetricsTests
 {
-    private static TestSystem Env => TestEnvironment.Current;
-
     [Test]
     public async Task Dispatcher_WhenMetricsAreCollected_ReportsTheUnsentBacklogAndItsOldestMessage()
     {
         // Three messages stored while the broker is unreachable, out of the lost-command sweep's reach: they wait as UNSENT.
-        var user = await Env.CreateUserAsync();
-        var api = Env.StartApi(new Dictionary<string, string?>
-        {
-            ["RabbitMq:Port"] = "1",
-            ["Messages:PickUpDeadline"] = "00:10:00",
-        });
-        using var client = api.CreateClient();
-        client.DefaultRequestHeaders.Authorization = new("Bearer", user.Key);
         var firstSent = DateTime.UtcNow;
-        for (var i = 0; i < 3; i++)
-        {
-            var (response, _) = await MessageJson.PostAsync(client, MessageJson.OfficerCall(TestRecipients.Next().Local));
-            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Created));
-        }
+        await DeliveryGuaranteeTests.StoredOutOfTheSweepsReachAsync(3);
 
         await Task.Delay(TimeSpan.FromMilliseconds(1_100));
         var seen = Collect();

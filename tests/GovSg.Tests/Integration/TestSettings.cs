@@ -38,6 +38,9 @@ public static class TestSettings
     public const string VerifyToken = "test-verify-token-0123456789";
     public const string PhoneNumberId = "106540352242922";
 
+    /// <summary>A PostgreSQL no one listens on: every connection is refused at once.</summary>
+    public const string UnreachablePostgres = "Host=127.0.0.1;Port=1;Database=govsg;Username=govsg;Password=govsg;Timeout=2";
+
     /// <summary>The repository root, found from the test binaries, for files such as the demo templates.</summary>
     public static string RepositoryRoot { get; } = FindRoot();
 

@@ -42,6 +42,11 @@ public sealed class SendQueueProbe(IOptions<RabbitMqOptions> options, SendComman
                     UserName = o.Username,
                     Password = o.Password,
                     ClientProvidedName = "govsg-dispatcher-queue-probe",
+                    Ssl = new SslOption(o.Host, enabled: o.UseTls)
+                    {
+                        Version = HostingExtensions.BrokerTlsProtocols,
+                        CertificateValidationCallback = o.CertificateValidation(),
+                    },
                 };
                 _connection = await factory.CreateConnectionAsync(cancellationToken);
                 _channel = await _connection.CreateChannelAsync(cancellationToken: cancellationToken);

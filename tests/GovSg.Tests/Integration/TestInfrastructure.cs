@@ -1,3 +1,4 @@
+using System.Text;
 using Npgsql;
 using Testcontainers.PostgreSql;
 using Testcontainers.RabbitMq;
@@ -24,12 +25,11 @@ public sealed class TestInfrastructure : IAsyncDisposable
     };
 
     private readonly PostgreSqlContainer _postgres;
-    private readonly RabbitMqContainer _rabbitMq;
+    private RabbitMqContainer _rabbitMq = null!;
 
-    private TestInfrastructure(PostgreSqlContainer postgres, RabbitMqContainer rabbitMq)
+    private TestInfrastructure(PostgreSqlContainer postgres)
     {
         _postgres = postgres;
-        _rabbitMq = rabbitMq;
     }
 
     /// <summary>The running containers, for tests that change the broker's configuration (virtual hosts, policies).</summary>
@@ -54,16 +54,25 @@ public sealed class TestInfrastructure : IAsyncDisposable
             throw new InvalidOperationException($"{ImagesVariable} is '{choice}'; use {string.Join(" or ", Images.Keys)}");
         }
 
-        var infrastructure = new TestInfrastructure(
-            new PostgreSqlBuilder(images.Postgres)
-                .WithLabel(Label, "true")
-                // The Api, the Dispatchers and the admin CLI each keep a pool; PostgreSQL's default 100 is too few.
-                .WithCommand("-c", "max_connections=300")
-                .Build(),
-            new RabbitMqBuilder(images.RabbitMq).WithLabel(Label, "true").Build());
+        var infrastructure = new TestInfrastructure(new PostgreSqlBuilder(images.Postgres)
+            .WithLabel(Label, "true")
+            // The Api, the Dispatchers and the admin CLI each keep a pool; PostgreSQL's default 100 is too few.
+            .WithCommand("-c", "max_connections=300")
+            .Build());
+        BrokerTls tls;
         try
         {
-            await Task.WhenAll(infrastructure._postgres.StartAsync(), infrastructure._rabbitMq.StartAsync());
+            // The broker's TLS certificate names the host the tests reach containers by, which is known once one runs.
+            await infrastructure._postgres.StartAsync();
+            tls = BrokerTls.Create(infrastructure._postgres.Hostname);
+            var rabbitMq = new RabbitMqBuilder(images.RabbitMq).WithLabel(Label, "true").WithPortBinding(BrokerTls.Port, true);
+            foreach (var (path, content) in tls.ContainerFiles())
+            {
+                rabbitMq = rabbitMq.WithResourceMapping(Encoding.UTF8.GetBytes(content), path);
+            }
+
+            infrastructure._rabbitMq = rabbitMq.Build();
+            await infrastructure._rabbitMq.StartAsync();
         }
         catch
         {
@@ -88,14 +97,19 @@ public sealed class TestInfrastructure : IAsyncDisposable
             Database = "govsg_test",
             MaxPoolSize = 30,
         };
-        TestSettings.Use(database.ConnectionString, new Uri(infrastructure._rabbitMq.GetConnectionString()));
+        TestSettings.Use(database.ConnectionString, new Uri(infrastructure._rabbitMq.GetConnectionString()),
+            infrastructure._rabbitMq.GetMappedPublicPort(BrokerTls.Port), tls.AuthorityPem);
         Current = infrastructure;
         return infrastructure;
     }
 
     public async ValueTask DisposeAsync()
     {
+        File.Delete(TestSettings.RabbitTlsAuthorityFile);
         await _postgres.DisposeAsync();
-        await _rabbitMq.DisposeAsync();
+        if (_rabbitMq is not null)
+        {
+            await _rabbitMq.DisposeAsync();
+        }
     }
 }

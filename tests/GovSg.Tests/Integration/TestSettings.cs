@@ -29,6 +29,12 @@ public static class TestSettings
 
     public static string RabbitPassword { get; private set; } = "";
 
+    /// <summary>The broker's TLS port (<see cref="BrokerTls"/>).</summary>
+    public static int RabbitTlsPort { get; private set; }
+
+    /// <summary>A PEM file with the authority that signed the broker's TLS certificate, which nothing else trusts.</summary>
+    public static string RabbitTlsAuthorityFile { get; } = Path.Combine(Path.GetTempPath(), $"govsg-test-broker-ca-{Environment.ProcessId}.pem");
+
     /// <summary>The broker is the test run's own, so its default virtual host is.</summary>
     public static string RabbitVirtualHost { get; private set; } = "/";
 
@@ -49,9 +55,11 @@ public static class TestSettings
     private static string As((string Name, string Password) role) =>
         new Npgsql.NpgsqlConnectionStringBuilder(Postgres) { Username = role.Name, Password = role.Password }.ConnectionString;
 
-    internal static void Use(string postgres, Uri rabbitMq)
+    internal static void Use(string postgres, Uri rabbitMq, int rabbitTlsPort, string rabbitTlsAuthorityPem)
     {
         Postgres = postgres;
+        RabbitTlsPort = rabbitTlsPort;
+        File.WriteAllText(RabbitTlsAuthorityFile, rabbitTlsAuthorityPem);
         var credentials = rabbitMq.UserInfo.Split(':', 2);
         RabbitHost = rabbitMq.Host;
         RabbitPort = rabbitMq.Port;

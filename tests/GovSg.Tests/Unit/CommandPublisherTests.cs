@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Globalization;
 using System.Reflection;
 using GovSg.Api.Extensions;
 using GovSg.Api.Messages;
@@ -66,11 +67,10 @@ public sealed class CommandPublisherTests
 
     private static CommandPublisher Publisher(IBusControl bus, IHostApplicationLifetime lifetime, TimeSpan publishTimeout)
     {
-        // RabbitMqOptions is compiled into both services, so this assembly sees two; the constructor names the Api's.
-        var optionsType = typeof(CommandPublisher).GetConstructors().Single().GetParameters()[1].ParameterType.GetGenericArguments()[0];
-        var settings = Activator.CreateInstance(optionsType)!;
-        optionsType.GetProperty("PublishTimeout")!.SetValue(settings, publishTimeout);
-        var options = typeof(Options).GetMethod(nameof(Options.Create))!.MakeGenericMethod(optionsType).Invoke(null, [settings]);
+        var options = LinkedRabbitMqOptions.For(typeof(CommandPublisher), new Dictionary<string, string?>
+        {
+            ["RabbitMq:PublishTimeout"] = publishTimeout.ToString("c", CultureInfo.InvariantCulture),
+        });
         return (CommandPublisher)Activator.CreateInstance(typeof(CommandPublisher), bus, options, new ApiMetrics(), lifetime,
             NullLogger<CommandPublisher>.Instance)!;
     }

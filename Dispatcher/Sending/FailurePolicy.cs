@@ -48,9 +48,11 @@ public sealed class FailurePolicy(IOptions<RetryOptions> options, TimeProvider t
     private SendDecision Retry(ClaimedMessage message, SendOutcome outcome, DateTime now, double jitter, string error)
     {
         var delay = _retry.Backoff(message.Attempts, jitter);
-        if (outcome.Kind == FailureKind.PairRate && delay < _retry.PairRateDelay)
+        // A claim may take a message up to the clock tolerance early; the recipient's wait must still be whole.
+        var pairRateDelay = _retry.PairRateDelay + _retry.ClockTolerance;
+        if (outcome.Kind == FailureKind.PairRate && delay < pairRateDelay)
         {
-            delay = _retry.PairRateDelay;
+            delay = pairRateDelay;
         }
 
         var retryAt = now + delay;

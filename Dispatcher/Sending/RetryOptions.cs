@@ -20,6 +20,14 @@ public sealed class RetryOptions
     /// <summary>The least wait before a recipient that hit the pair rate limit (131056) is tried again.</summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:10:00")] public TimeSpan PairRateDelay { get; set; } = TimeSpan.FromSeconds(6);
 
+    /// <summary>
+    /// How far ahead of this Dispatcher's clock another process's clock may run. A message is due by the clock of the
+    /// process that scheduled it (the Api's for a new one), and its command can arrive sooner than this clock says it is
+    /// due: a claim takes a message due within this allowance, rather than skipping it and leaving it to the lost-command
+    /// sweep a pick-up deadline later. The pair-rate wait is lengthened by as much, so it is never cut short.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:10")] public TimeSpan ClockTolerance { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>How long a claim holds a message; past it, a message whose dispatcher died is dispatched again.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "00:30:00")] public TimeSpan ClaimLease { get; set; } = TimeSpan.FromSeconds(30);
 

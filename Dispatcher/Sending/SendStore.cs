@@ -1,6 +1,7 @@
 using Dapper;
 using GovSg.Callbacks;
 using GovSg.Dispatcher.Sweeping;
+using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace GovSg.Dispatcher.Sending;
@@ -38,9 +39,12 @@ public sealed class ClaimedMessage
 /// opens a call (<c>call_open</c>) that every outcome closes; a message whose call is open is never claimed again,
 /// whatever its lease says: it is reconciled first (SPEC §5).
 /// </summary>
-public sealed class SendStore(NpgsqlDataSource dataSource, SweepSchedule sweeps)
+public sealed class SendStore(NpgsqlDataSource dataSource, SweepSchedule sweeps, IOptions<RetryOptions> retry)
 {
-    // The claim: only one dispatcher at a time, only once due, never after expiry, never for a user an operator has
+    private readonly TimeSpan _clockTolerance = retry.Value.ClockTolerance;
+
+    // The claim: only one dispatcher at a time, only once due (by the clock of whoever scheduled it, within the clock
+    // tolerance: RetryOptions.ClockTolerance), never after expiry, never for a user an operator has
     // disabled (SPEC §7: a stolen key's messages stay unsent). The lease (available_at and
     // sweep_at) makes the message due again if this dispatcher dies before recording an outcome; the sweeper then holds
     // it for reconciliation, as the call may have been made.
@@ -52,7 +56,7 @@ public sealed class SendStore(NpgsqlDataSource dataSource, SweepSchedule sweeps)
             first_attempt_at = COALESCE(first_attempt_at, @now),
             attempted_at = @now,
             call_open = true
-        WHERE id = ANY(@ids) AND status = 'UNSENT' AND available_at <= @now AND expires_at > @now AND NOT call_open
+        WHERE id = ANY(@ids) AND status = 'UNSENT' AND available_at <= @dueBy AND expires_at > @now AND NOT call_open
           AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = messages.user_id AND u.disabled_at IS NOT NULL)
         RETURNING id, recipient, params::text AS params, language_code, whatsapp_template_name, param_order,
                   attempts, first_attempt_at, created_at, expires_at, last_error, key_type,
@@ -118,7 +122,7 @@ public sealed class SendStore(NpgsqlDataSource dataSource, SweepSchedule sweeps)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         return (await connection.QueryAsync<ClaimedMessage>(new CommandDefinition(ClaimSql,
-            new { ids = ids.ToArray(), now, leaseUntil }, cancellationToken: cancellationToken))).ToList();
+            new { ids = ids.ToArray(), now, dueBy = now + _clockTolerance, leaseUntil }, cancellationToken: cancellationToken))).ToList();
     }
 
     /// <summary>Records the provider's acceptance of several messages in one statement.</summary>

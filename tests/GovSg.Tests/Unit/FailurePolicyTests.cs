@@ -41,8 +41,8 @@ public sealed class FailurePolicyTests
             new SendDecision.RetryAt(now.AddSeconds(12), "131000: Something went wrong"), jitter: 0.5);
         yield return Row("Throughput: retried like any transient failure", 1, TimeSpan.Zero, Throughput,
             new SendDecision.RetryAt(now.AddSeconds(1), "130429: Rate limit hit"));
-        yield return Row("Pair rate: never sooner than 6 s", 1, TimeSpan.Zero, PairRate,
-            new SendDecision.RetryAt(now.AddSeconds(6), "131056: Pair rate limit hit"), jitter: 0.0);
+        yield return Row("Pair rate: never sooner than 6 s, even by a clock 1 s ahead (the clock tolerance)", 1, TimeSpan.Zero,
+            PairRate, new SendDecision.RetryAt(now.AddSeconds(7), "131056: Pair rate limit hit"), jitter: 0.0);
         yield return Row("Refused before the request left: retried freely, no hold", 1, TimeSpan.Zero, Refused,
             new SendDecision.RetryAt(now.AddSeconds(1), "provider_unavailable: Refused"));
         yield return Row("Transient past the 15-minute budget: retries exhausted", 10, TimeSpan.FromMinutes(14.9), SomethingWentWrong,

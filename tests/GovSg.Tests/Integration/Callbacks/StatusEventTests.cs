@@ -4,6 +4,7 @@ using GovSg.Api.Admin;
 using GovSg.Dispatcher.Sending;
 using GovSg.Dispatcher.Statuses;
 using GovSg.Dispatcher.Sweeping;
+using Microsoft.Extensions.Options;
 
 namespace GovSg.Tests.Integration.Callbacks;
 
@@ -23,7 +24,7 @@ public sealed class StatusEventTests
     {
         var userId = await CallbackUserAsync();
         var (id, wamid) = await InsertMessageAsync(userId);
-        var sends = new SendStore(Env.Database, new SweepSchedule(TimeProvider.System));
+        var sends = new SendStore(Env.Database, new SweepSchedule(TimeProvider.System), Options.Create(new RetryOptions()));
         var statuses = new StatusStore(Env.Database);
 
         await sends.AcceptAsync([(id, wamid, null)], DateTime.UtcNow, CancellationToken.None);
@@ -52,7 +53,7 @@ public sealed class StatusEventTests
         var userId = await CallbackUserAsync();
         var (id, wamid) = await InsertMessageAsync(userId);
         var statuses = new StatusStore(Env.Database);
-        await new SendStore(Env.Database, new SweepSchedule(TimeProvider.System)).AcceptAsync([(id, wamid, null)], DateTime.UtcNow, CancellationToken.None);
+        await new SendStore(Env.Database, new SweepSchedule(TimeProvider.System), Options.Create(new RetryOptions())).AcceptAsync([(id, wamid, null)], DateTime.UtcNow, CancellationToken.None);
 
         StatusEvent[] batch = [Status(wamid, "SENT", 1), Status(wamid, "DELIVERED", 2), Status(wamid, "READ", 3),
             Status(wamid, "READ", 3), Status(wamid, "SENT", 1)];
@@ -75,7 +76,7 @@ public sealed class StatusEventTests
     {
         var userId = await CallbackUserAsync();
         var (id, _) = await InsertMessageAsync(userId, attempts: 1);
-        var sends = new SendStore(Env.Database, new SweepSchedule(TimeProvider.System));
+        var sends = new SendStore(Env.Database, new SweepSchedule(TimeProvider.System), Options.Create(new RetryOptions()));
 
         var stale = await sends.FailAsync(id, 2, "131026", "undeliverable", DateTime.UtcNow, CancellationToken.None);
         var failed = await sends.FailAsync(id, 1, "131026", "undeliverable", DateTime.UtcNow, CancellationToken.None);
@@ -137,7 +138,7 @@ public sealed class StatusEventTests
         var user = await Env.CreateUserAsync();
         var (id, wamid) = await InsertMessageAsync(user.Id);
 
-        await new SendStore(Env.Database, new SweepSchedule(TimeProvider.System)).AcceptAsync([(id, wamid, null)], DateTime.UtcNow, CancellationToken.None);
+        await new SendStore(Env.Database, new SweepSchedule(TimeProvider.System), Options.Create(new RetryOptions())).AcceptAsync([(id, wamid, null)], DateTime.UtcNow, CancellationToken.None);
         await new StatusStore(Env.Database).ApplyAsync([Status(wamid, "READ", 1)], DateTime.UtcNow, TimeSpan.FromSeconds(1), withSendTraces: false,
             CancellationToken.None);
 
@@ -154,7 +155,7 @@ public sealed class StatusEventTests
         }
 
         var (id, wamid) = await InsertMessageAsync(userId);
-        await new SendStore(Env.Database, new SweepSchedule(TimeProvider.System)).AcceptAsync([(id, wamid, null)], DateTime.UtcNow, CancellationToken.None);
+        await new SendStore(Env.Database, new SweepSchedule(TimeProvider.System), Options.Create(new RetryOptions())).AcceptAsync([(id, wamid, null)], DateTime.UtcNow, CancellationToken.None);
 
         Assert.That(await EventsAsync(id), Is.Empty);
     }

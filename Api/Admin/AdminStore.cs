@@ -21,8 +21,19 @@ public sealed class AdminStore(NpgsqlDataSource dataSource)
         RETURNING id
         """;
 
+    // A user enabled again gets back the messages the Dispatcher's sweep parked until their expiry while the user was
+    // disabled (SweepStore): due at once, a never-claimed one as long lost (its command was skipped), a retry or a hold at
+    // its own time.
     private const string SetUserDisabledSql = """
-        UPDATE users SET disabled_at = CASE WHEN @disabled THEN COALESCE(disabled_at, @now) END WHERE email = @email
+        WITH changed AS (
+            UPDATE users SET disabled_at = CASE WHEN @disabled THEN COALESCE(disabled_at, @now) END WHERE email = @email
+            RETURNING id
+        ), unparked AS (
+            UPDATE messages m SET sweep_at = CASE WHEN m.attempts = 0 THEN m.available_at ELSE GREATEST(m.available_at, @now) END
+            FROM changed c
+            WHERE NOT @disabled AND m.user_id = c.id AND m.status = 'UNSENT' AND NOT m.call_open AND m.sweep_at >= m.expires_at
+        )
+        SELECT count(*) FROM changed
         """;
 
     // The user's messages the provider has not accepted (SPEC §7). Guarded on UNSENT, so a message accepted meanwhile
@@ -98,15 +109,11 @@ public sealed class AdminStore(NpgsqlDataSource dataSource)
     }
 
     public Task<int> SetUserDisabledAsync(string email, bool disabled, DateTime now, CancellationToken cancellationToken) =>
-        ExecuteAsync(SetUserDisabledSql, new { email, disabled, now }, cancellationToken);
+        CountAsync(SetUserDisabledSql, new { email, disabled, now }, cancellationToken);
 
     /// <summary>Cancels a disabled user's pending messages; returns how many.</summary>
-    public async Task<int> CancelPendingAsync(string email, DateTime now, CancellationToken cancellationToken)
-    {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        return await connection.ExecuteScalarAsync<int>(new CommandDefinition(CancelPendingSql, new { email, now },
-            cancellationToken: cancellationToken));
-    }
+    public Task<int> CancelPendingAsync(string email, DateTime now, CancellationToken cancellationToken) =>
+        CountAsync(CancelPendingSql, new { email, now }, cancellationToken);
 
     public async Task<long?> FindUserIdAsync(string email, CancellationToken cancellationToken)
     {
@@ -155,6 +162,13 @@ public sealed class AdminStore(NpgsqlDataSource dataSource)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         return await connection.ExecuteAsync(new CommandDefinition(sql, parameters, cancellationToken: cancellationToken));
+    }
+
+    /// <summary>Runs a statement that reports its own count (a CTE's rows), where rows affected would not.</summary>
+    private async Task<int> CountAsync(string sql, object parameters, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await connection.ExecuteScalarAsync<int>(new CommandDefinition(sql, parameters, cancellationToken: cancellationToken));
     }
 }
 

@@ -16,27 +16,32 @@ public sealed record SweepDue(DateTime? Due, DateTime? UnclaimedDue)
 
 public sealed class SweepStore(NpgsqlDataSource dataSource)
 {
-    // Claimed before (attempts > 0): a retry fell due, a claim lapsed or a pause ended; no command is in flight.
-    private const string TakeClaimedDueSql = """
-        UPDATE messages SET sweep_at = @nextSweep
-        WHERE id IN (SELECT id FROM messages
-                     WHERE status = 'UNSENT' AND attempts > 0 AND sweep_at <= @now
-                     ORDER BY sweep_at
-                     LIMIT @limit
-                     FOR UPDATE SKIP LOCKED)
-        RETURNING id
+    // Both takes park the messages of a disabled user (SPEC §7: no Dispatcher sends them) until their expiry instead of
+    // returning them: a command for them would only be skipped by the claim, and taken again a deadline later until the
+    // messages expire. Enabling the user makes them due again (AdminStore).
+    private static string TakeDueSql(string due) => $"""
+        WITH taken AS (
+            SELECT m.id, EXISTS (SELECT 1 FROM users u WHERE u.id = m.user_id AND u.disabled_at IS NOT NULL) AS parked
+            FROM messages m
+            WHERE {due}
+            ORDER BY m.sweep_at
+            LIMIT @limit
+            FOR UPDATE OF m SKIP LOCKED
+        ), moved AS (
+            UPDATE messages m SET sweep_at = CASE WHEN t.parked THEN GREATEST(m.expires_at, @nextSweep) ELSE @nextSweep END
+            FROM taken t
+            WHERE m.id = t.id
+            RETURNING m.id, t.parked
+        )
+        SELECT id FROM moved WHERE NOT parked
         """;
 
+    // Claimed before (attempts > 0): a retry fell due, a claim lapsed or a pause ended; no command is in flight.
+    private static readonly string TakeClaimedDueSql = TakeDueSql("m.status = 'UNSENT' AND m.attempts > 0 AND m.sweep_at <= @now");
+
     // Never claimed: the command may still be queued or fetched, so the caller says how old one must be to count as lost.
-    private const string TakeUnclaimedDueSql = """
-        UPDATE messages SET sweep_at = @nextSweep
-        WHERE id IN (SELECT id FROM messages
-                     WHERE status = 'UNSENT' AND attempts = 0 AND sweep_at <= @unclaimedDueBy
-                     ORDER BY sweep_at
-                     LIMIT @limit
-                     FOR UPDATE SKIP LOCKED)
-        RETURNING id
-        """;
+    private static readonly string TakeUnclaimedDueSql =
+        TakeDueSql("m.status = 'UNSENT' AND m.attempts = 0 AND m.sweep_at <= @unclaimedDueBy");
 
     // Taken, but its command did not go out: due again now, a never-claimed message without waiting for a command that
     // might still be queued (its deadline is already behind it). Only while the row still has the sweep the take gave

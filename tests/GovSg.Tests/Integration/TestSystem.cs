@@ -20,16 +20,12 @@ namespace GovSg.Tests.Integration;
 /// </summary>
 public sealed class TestSystem : IAsyncDisposable
 {
-    private const string TapQueue = "test-send-command-tap";
-
     private readonly List<IAsyncDisposable> _extraHosts = [];
-    private readonly IConnection _broker;
-    private readonly IChannel _tap;
+    private readonly BrokerTap _tap;
 
     private TestSystem(NpgsqlDataSource database, Host<GovSg.Api.Program> api, Host<GovSg.WhatsAppSimulator.Program> simulator,
-        Host<GovSg.Dispatcher.Program> dispatcher, IConnection broker, IChannel tap)
+        Host<GovSg.Dispatcher.Program> dispatcher, BrokerTap tap)
     {
-        _broker = broker;
         _tap = tap;
         Database = database;
         Api = api;
@@ -67,13 +63,9 @@ public sealed class TestSystem : IAsyncDisposable
         await WaitForBusAsync(api.Services);
         await WaitForBusAsync(dispatcher.Services);
 
-        // A queue of our own on the command exchange counts every SendMessage published, by anyone.
-        var broker = await BrokerConnection().CreateConnectionAsync();
-        var tap = await broker.CreateChannelAsync();
-        await tap.ExchangeDeclareAsync("GovSg.Contracts:SendMessage", ExchangeType.Fanout, durable: true);
-        await tap.QueueDeclareAsync(TapQueue, durable: false, exclusive: true, autoDelete: true);
-        await tap.QueueBindAsync(TapQueue, "GovSg.Contracts:SendMessage", "");
-        return new TestSystem(database, api, simulator, dispatcher, broker, tap);
+        // Counts every SendMessage published, by anyone.
+        var tap = await BrokerTap.StartAsync("GovSg.Contracts:SendMessage");
+        return new TestSystem(database, api, simulator, dispatcher, tap);
     }
 
     /// <summary>Another Dispatcher on the same queues, stopped with the system (or earlier, by disposing it).</summary>
@@ -177,7 +169,7 @@ public sealed class TestSystem : IAsyncDisposable
     }
 
     /// <summary>How many send commands have been published since the system started.</summary>
-    public async Task<uint> PublishedCommandCountAsync() => (await _tap.QueueDeclarePassiveAsync(TapQueue)).MessageCount;
+    public Task<uint> PublishedCommandCountAsync() => _tap.CountAsync();
 
     /// <summary>Makes the simulator answer sends to this recipient as the rule says (see the simulator's control API).</summary>
     public async Task SetRecipientRuleAsync(string recipientDigits, object rule)
@@ -212,7 +204,6 @@ public sealed class TestSystem : IAsyncDisposable
         await Api.DisposeAsync();
         SimulatorClient.Dispose();
         await _tap.DisposeAsync();
-        await _broker.DisposeAsync();
         await Database.DisposeAsync();
     }
 
@@ -302,7 +293,7 @@ public sealed class TestSystem : IAsyncDisposable
         await connection.ExecuteAsync($"CREATE DATABASE \"{target.Database}\"");
     }
 
-    private static ConnectionFactory BrokerConnection() =>
+    internal static ConnectionFactory BrokerConnection() =>
         new()
         {
             HostName = TestSettings.RabbitHost,

@@ -47,6 +47,41 @@ public sealed class DisabledUserTests
         Assert.That(refused.StatusCode, Is.EqualTo(HttpStatusCode.Forbidden));
     }
 
+    [Test]
+    public async Task Sweep_WhileTheUserIsDisabled_ParksTheirMessagesAndEnablingSendsThem()
+    {
+        var user = await Env.CreateUserAsync(grants: [3]);
+        var (local, digits) = TestRecipients.Next();
+        // One message was never claimed (its command was never published), one waits for a retry (its first attempt hit
+        // the pair rate): the sweep's two takes. Each falls due only after the user is disabled.
+        var api = Env.StartApi(new Dictionary<string, string?> { ["RabbitMq:Port"] = "1", ["Messages:PickUpDeadline"] = "00:00:05" });
+        using var client = api.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", user.Key);
+        await using var tap = await BrokerTap.StartAsync("GovSg.Contracts:SendMessages");
+        var neverClaimed = await QueueAsync(user with { Client = client }, local, 1);
+        await Env.SetRecipientRuleAsync(digits, new { send_error = new { http_status = 400, code = 131056 }, fail_times = 1 });
+        var retrying = await QueueAsync(user, local, 1);
+        await WaitForFirstAttemptsAsync(retrying);
+        long[] ids = [.. neverClaimed, .. retrying];
+
+        Assert.That((await AdminCliTests.RunAsync("admin", "user", "disable", "--email", user.Email)).Code, Is.Zero);
+        // Both fall due within 5 s; unparked, each would then be published every 2 s (the tests' pick-up deadline).
+        await Task.Delay(TimeSpan.FromSeconds(8));
+        var publishedWhileDisabled = (await tap.MessageIdsAsync()).Intersect(ids).Count();
+        await using (var connection = await Env.Database.OpenConnectionAsync())
+        {
+            Assert.That(await connection.ExecuteScalarAsync<long>(
+                "SELECT count(*) FROM messages WHERE id = ANY(@ids) AND status = 'UNSENT' AND sweep_at >= expires_at", new { ids }),
+                Is.EqualTo(ids.Length), "parked until they expire");
+        }
+
+        Assert.That((await AdminCliTests.RunAsync("admin", "user", "enable", "--email", user.Email)).Code, Is.Zero);
+        var sent = await Poll.UntilAsync(() => StatusesAsync(ids), s => s.All(m => m.Status != "UNSENT"), TimeSpan.FromSeconds(15));
+
+        Assert.That(publishedWhileDisabled, Is.Zero, "a disabled user's messages were published again and again");
+        Assert.That(sent.Select(m => m.Status), Is.All.Not.EqualTo("UNSENT"), "enabled again, the user's messages are sent");
+    }
+
     private static async Task<long[]> QueueAsync(TestUser user, string recipient, int count)
     {
         var ids = new List<long>();

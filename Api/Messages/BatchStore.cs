@@ -25,7 +25,7 @@ public sealed class BatchStore(NpgsqlDataSource dataSource)
         RETURNING id
         """;
 
-    private const string SetEntriesSql = "UPDATE message_batches SET entries = @entries::jsonb WHERE id = @id";
+    private const string SetEntriesSql = "UPDATE message_batches SET entries = @entries::json WHERE id = @id";
 
     private const string FindSql = """
         SELECT id, request_hash, entries::text AS entries, created_at

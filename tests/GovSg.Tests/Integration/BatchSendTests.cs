@@ -145,6 +145,26 @@ public sealed class BatchSendTests
     }
 
     [Test]
+    public async Task Batch_WithAKeyAndARejectedItemWhoseErrorEchoesANul_IsStoredAndReplayed()
+    {
+        // The rejected item's message echoes its recipient, NUL included (SPEC §3.8: as a single send would answer).
+        var user = await Env.CreateUserAsync();
+        var body = Batch([Valid(), """{"recipient":"9123\u00004567","template_id":3}"""]);
+
+        var (first, original) = await PostAsync(user.Client, body, "batch-nul");
+        var (replay, replayed) = await PostAsync(user.Client, body, "batch-nul");
+
+        Assert.That(first.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That(original.GetProperty("data")[1].GetProperty("error").Str("message"),
+            Is.EqualTo("recipient 9123\u00004567 is not a valid phone number"));
+        Assert.That(replay.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That(replay.Headers.GetValues("Idempotency-Replayed").Single(), Is.EqualTo("true"));
+        Assert.That(replayed.GetProperty("data")[1].GetProperty("error").ToString(),
+            Is.EqualTo(original.GetProperty("data")[1].GetProperty("error").ToString()));
+        Assert.That(await Env.CountMessagesAsync(user.Id), Is.EqualTo(1));
+    }
+
+    [Test]
     public async Task Batch_WhenTheKeyNamesAnotherBodyOrRoute_Answers422()
     {
         var user = await Env.CreateUserAsync();

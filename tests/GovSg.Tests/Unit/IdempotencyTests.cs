@@ -11,6 +11,11 @@ public sealed class IdempotencyTests
             Is.EqualTo(Fingerprint("""{ "b" : { "x":"1", "y":"2" }, "a" : 1 }""")));
 
     [Test]
+    public void Fingerprint_ReadsEscapesAsTheCharactersTheyStandFor() =>
+        Assert.That(Fingerprint("""{"recipient":"9123\u0034567","params":{"n":"a\/b"}}"""),
+            Is.EqualTo(Fingerprint("""{"recipient":"91234567","params":{"n":"a/b"}}""")));
+
+    [Test]
     public void Fingerprint_TellsANumberFromAString() =>
         Assert.That(Fingerprint("""{"template_id":1}"""), Is.Not.EqualTo(Fingerprint("""{"template_id":"1"}""")));
 

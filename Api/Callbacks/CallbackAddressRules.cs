@@ -44,7 +44,8 @@ internal static class CallbackAddressRules
             return "\"url\" must not contain control characters";
         }
 
-        if (!Uri.TryCreate(text, UriKind.Absolute, out var uri)
+        // Uri forgives surrounding spaces, which would then be stored; port 0 is no port anything listens on.
+        if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || text.Any(char.IsWhiteSpace) || uri.Port == 0
             || (uri.Scheme != Uri.UriSchemeHttps && !(allowInsecureLoopback && uri.Scheme == Uri.UriSchemeHttp)))
         {
             return allowInsecureLoopback
@@ -57,10 +58,13 @@ internal static class CallbackAddressRules
             return "\"url\" must not contain credentials";
         }
 
-        var loopbackName = uri.IdnHost.Equals("localhost", StringComparison.OrdinalIgnoreCase)
-                           || uri.IdnHost.EndsWith(".localhost", StringComparison.OrdinalIgnoreCase);
-        var refused = uri.HostNameType is UriHostNameType.IPv4 or UriHostNameType.IPv6
-            ? !IsAllowed(IPAddress.Parse(uri.IdnHost.Trim('[', ']')), allowInsecureLoopback)
+        // The host as a resolver reads it: a trailing dot names the same host, and a name that reads as an address is
+        // that address.
+        var host = uri.IdnHost.TrimEnd('.');
+        var loopbackName = host.Equals("localhost", StringComparison.OrdinalIgnoreCase)
+                           || host.EndsWith(".localhost", StringComparison.OrdinalIgnoreCase);
+        var refused = IPAddress.TryParse(host.Trim('[', ']'), out var literal)
+            ? !IsAllowed(literal, allowInsecureLoopback)
             : loopbackName && !allowInsecureLoopback;
         return refused ? "\"url\" must not point to a private, loopback or link-local address" : null;
     }

@@ -107,7 +107,7 @@ public static class AdminCommands
     private static Command UserEnable()
     {
         var email = Email();
-        return Verb("enable", "Enable a disabled user again.", [email], async (admin, parsed, token) =>
+        return Verb("enable", "Enable a disabled user again; their messages still valid are sent.", [email], async (admin, parsed, token) =>
             Report(await admin.Store.SetUserDisabledAsync(parsed.GetRequiredValue(email), false, admin.Now, token), "user enabled"));
     }
 

@@ -106,10 +106,11 @@ public static class WebhookPayload
         {
             var error = errors[0];
             code = error.TryGetProperty("code", out var c) && c.ToString() is var text && !text.Contains('\0') ? text : null;
-            TryGetString(error, "title", out var title);
-            TryGetString(error, "message", out var message);
-            var details = error.TryGetProperty("error_data", out var data) && data.ValueKind == JsonValueKind.Object &&
-                          TryGetString(data, "details", out var d) ? d : "";
+            var title = Text(error, "title");
+            var message = Text(error, "message");
+            var details = error.TryGetProperty("error_data", out var data) && data.ValueKind == JsonValueKind.Object
+                ? Text(data, "details")
+                : "";
             description = string.Join(": ", new[] { title, message == title ? "" : message, details }
                 .Where(s => s.Length > 0).Distinct());
         }
@@ -127,6 +128,12 @@ public static class WebhookPayload
         code.ValueKind == JsonValueKind.Number
             ? code.GetRawText()
             : "unknown";
+
+    /// <summary>Words for people: a string property without the NULs PostgreSQL cannot store, or empty.</summary>
+    private static string Text(JsonElement element, string name) =>
+        element.TryGetProperty(name, out var property) && property.ValueKind == JsonValueKind.String
+            ? property.GetString()!.Replace("\0", "", StringComparison.Ordinal)
+            : "";
 
     /// <summary>A non-empty string property; one holding a NUL, which PostgreSQL cannot store, counts as absent.</summary>
     private static bool TryGetString(JsonElement element, string name, out string value)

@@ -95,6 +95,20 @@ public sealed class WebhookPayloadTests
         Assert.That(WebhookPayload.Parse(Encoding.UTF8.GetBytes(body), Ours), Is.Null);
 
     [Test]
+    public void Parse_AnErrorWhoseWordsHoldANul_KeepsTheWordsWithoutIt()
+    {
+        var body = $$$"""
+            {"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{
+              "metadata":{"phone_number_id":"{{{Ours}}}"},"statuses":[{"id":"wamid.A","status":"failed",
+              "timestamp":"1700000001","errors":[{"code":131026,"title":"Message\u0000 undeliverable"}]}]}}]}]}
+            """;
+
+        var parsed = WebhookPayload.Parse(Encoding.UTF8.GetBytes(body), Ours);
+
+        Assert.That(parsed!.Statuses.Single().ErrorDescription, Is.EqualTo("Message undeliverable"));
+    }
+
+    [Test]
     public void Parse_WhenTheBytesAreNotUtf8_ReturnsNull()
     {
         var body = Encoding.UTF8.GetBytes($$$"""{"entry":[{"changes":[{"value":{"metadata":{"phone_number_id":"{{{Ours}}}"},"statuses":[{"id":"wamid.#","status":"sent","timestamp":"1700000001"}]}}]}]}""");

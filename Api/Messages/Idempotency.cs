@@ -21,6 +21,17 @@ public static class Idempotency
     public static ApiError InvalidKey() =>
         ApiError.Validation($"\"{HeaderName}\" must be 1 to 255 visible ASCII characters");
 
+    /// <summary>
+    /// The request's key, or null without one. Two or more of the header are refused, not joined into one key (as a
+    /// comma-separated list would be): a client or proxy that sends two is not saying which one it means.
+    /// </summary>
+    public static ApiError? ReadKey(HttpRequest request, out string? key)
+    {
+        var values = request.Headers[HeaderName];
+        key = values.Count == 1 ? values[0] : null;
+        return values.Count > 1 ? ApiError.Validation($"\"{HeaderName}\" must be sent once") : null;
+    }
+
     /// <summary>1 to 255 visible ASCII characters (0x21–0x7E).</summary>
     public static bool IsValidKey(string key) =>
         key.Length is >= 1 and <= 255 && !key.AsSpan().ContainsAnyExceptInRange('!', '~');

@@ -79,7 +79,12 @@ public static class MessageEndpoints
 
         using (document)
         {
-            var result = await sender.SendAsync(caller, document!.RootElement, IdempotencyKey(context.Request),
+            if (Idempotency.ReadKey(context.Request, out var idempotencyKey) is { } keyError)
+            {
+                return keyError;
+            }
+
+            var result = await sender.SendAsync(caller, document!.RootElement, idempotencyKey,
                 context.Features.Get<IdempotencyLookup>(), cancellationToken);
             if (result.Error is not null)
             {
@@ -110,7 +115,12 @@ public static class MessageEndpoints
 
         using (document)
         {
-            var result = await batches.SendAsync(context, caller, document!.RootElement, IdempotencyKey(context.Request));
+            if (Idempotency.ReadKey(context.Request, out var idempotencyKey) is { } keyError)
+            {
+                return keyError;
+            }
+
+            var result = await batches.SendAsync(context, caller, document!.RootElement, idempotencyKey);
             if (result.Error is not null)
             {
                 return result.Error;
@@ -173,9 +183,6 @@ public static class MessageEndpoints
         var (page, hasMore) = await store.ListAsync(caller.UserId, caller.KeyType, query!, cancellationToken);
         return TypedResults.Ok(new MessageListResponse(hasMore, page.Select(MessageResponse.From).ToList()));
     }
-
-    private static string? IdempotencyKey(HttpRequest request) =>
-        request.Headers.TryGetValue(Idempotency.HeaderName, out var key) ? key.ToString() : null;
 
     /// <summary>
     /// Honours <c>Prefer: wait</c> (or the user's default wait): the message's state once it left UNSENT or the time

@@ -25,8 +25,7 @@ public sealed class SendRateLimitFilter(RateLimiter limiter, MessageStore messag
 
     private async Task<bool> IsReplayAsync(HttpContext http, Caller caller)
     {
-        if (!http.Request.Headers.TryGetValue(Idempotency.HeaderName, out var header) || header.ToString() is not { } key ||
-            !Idempotency.IsValidKey(key))
+        if (Idempotency.ReadKey(http.Request, out var key) is not null || key is null || !Idempotency.IsValidKey(key))
         {
             return false;
         }

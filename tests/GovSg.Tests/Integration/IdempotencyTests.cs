@@ -117,6 +117,31 @@ public sealed class IdempotencyTests
         Assert.That(await Env.CountMessagesAsync(user.Id), Is.Zero);
     }
 
+    // HttpClient folds two values of a header into one line, so the request is written by hand, with the header twice
+    // as a proxy or a careless client would send it.
+    [TestCase(MessageJson.SendPath, """{"recipient":"81234008","template_id":3}""")]
+    [TestCase("v1/transactional/govsg/batch", """{"messages":[{"recipient":"81234008","template_id":3}]}""")]
+    public async Task Send_WithTheKeyHeaderTwice_Answers400AndStoresNothing(string path, string body)
+    {
+        var user = await Env.CreateUserAsync();
+        var address = user.Client.BaseAddress!;
+        var content = Encoding.UTF8.GetBytes(body);
+        var head = $"POST {new Uri(address, path).PathAndQuery} HTTP/1.1\r\nHost: {address.Authority}\r\n" +
+                   $"Authorization: {user.Client.DefaultRequestHeaders.Authorization}\r\n" +
+                   "Idempotency-Key: order-a\r\nIdempotency-Key: order-b\r\n" +
+                   $"Content-Type: application/json\r\nContent-Length: {content.Length}\r\nConnection: close\r\n\r\n";
+
+        using var tcp = new System.Net.Sockets.TcpClient();
+        await tcp.ConnectAsync(address.Host, address.Port);
+        await using var stream = tcp.GetStream();
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(head).Concat(content).ToArray());
+        var answer = await new StreamReader(stream).ReadToEndAsync();
+
+        Assert.That(answer, Does.StartWith("HTTP/1.1 400 "));
+        Assert.That(answer, Does.Contain("""{"code":"api_validation","message":"\"Idempotency-Key\" must be sent once"}"""));
+        Assert.That(await Env.CountMessagesAsync(user.Id), Is.Zero);
+    }
+
     private static async Task<(HttpResponseMessage Response, JsonElement Body)> PostAsync(TestUser user, string key, string body)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, MessageJson.SendPath)

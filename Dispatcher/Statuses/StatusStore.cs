@@ -9,7 +9,9 @@ namespace GovSg.Dispatcher.Statuses;
 /// statuses only move forward (the enum is declared in lifecycle order, with ERROR last so it is never left);
 /// ERROR replaces UNSENT/ACCEPTED/SENT but never DELIVERED/READ (a late <c>failed</c> is ignored outright);
 /// each event fills its own timestamp column once, even when the status does not move, with the provider's time
-/// clamped so timestamps never go backwards (between the latest earlier and the earliest later timestamp); rows that would
+/// clamped so timestamps never go backwards (between the latest earlier and the earliest later timestamp) and never lie
+/// ahead of the time the status is applied (a provider's clock, or a forged body signed with a leaked secret, cannot
+/// date a read in the future); rows that would
 /// not change are not touched, so <c>updated_at</c> moves only with a real change, and then by at least a millisecond:
 /// the rounds of one batch share its time, and each state of a message a callback or a read shows has its own
 /// <c>updated_at</c> (SPEC §4, §11.1). A status for a provider id we have
@@ -23,8 +25,9 @@ public sealed class StatusStore(NpgsqlDataSource dataSource)
 {
     private const string ApplySql = $"""
         WITH e AS (
-            SELECT * FROM unnest(@ids, @statuses::message_status[], @occurred, @codes, @descriptions)
-                AS e(provider_message_id, status, occurred_at, error_code, error_description)
+            SELECT provider_message_id, status, LEAST(occurred_at, @now) AS occurred_at, error_code, error_description
+            FROM unnest(@ids, @statuses::message_status[], @occurred, @codes, @descriptions)
+                AS u(provider_message_id, status, occurred_at, error_code, error_description)
         ), applied AS (
             UPDATE messages m SET
                 status = CASE

@@ -10,7 +10,8 @@ public sealed class LifecycleTimestampTests
     private static TestSystem Env => TestEnvironment.Current;
 
     [TestCaseSource(typeof(LifecycleClockTests), nameof(LifecycleClockTests.Table))]
-    public async Task ApplyStatus_StoresTheClampedTime(string status, LifecycleTimes times, DateTime provider, DateTime expected)
+    public async Task ApplyStatus_StoresTheClampedTime(string status, LifecycleTimes times, DateTime provider, DateTime applied,
+        DateTime expected)
     {
         var user = await Env.CreateUserAsync();
         var wamid = $"wamid.clamp.{Guid.NewGuid():N}";
@@ -37,7 +38,7 @@ public sealed class LifecycleTimestampTests
             });
         }
 
-        await new StatusStore(Env.Database).ApplyAsync([new StatusEvent(wamid, status, provider, null, null)], DateTime.UtcNow,
+        await new StatusStore(Env.Database).ApplyAsync([new StatusEvent(wamid, status, provider, null, null)], applied,
             TimeSpan.FromSeconds(1), withSendTraces: false, CancellationToken.None);
 
         await using var reader = await Env.Database.OpenConnectionAsync();
@@ -45,7 +46,7 @@ public sealed class LifecycleTimestampTests
         var stored = await reader.ExecuteScalarAsync<DateTime>($"SELECT {column} FROM messages WHERE provider_message_id = @wamid",
             new { wamid });
         Assert.That(stored, Is.EqualTo(expected));
-        Assert.That(stored, Is.EqualTo(LifecycleClock.Clamp(times, status, provider)));
+        Assert.That(stored, Is.EqualTo(LifecycleClock.Clamp(times, status, provider, applied)));
     }
 
     [Test]

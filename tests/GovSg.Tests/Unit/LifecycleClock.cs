@@ -13,12 +13,13 @@ public sealed record LifecycleTimes(
 /// Lifecycle timestamps never go backwards (SPEC §4). The provider reports whole seconds, so a <c>sent</c> at 12:00:00
 /// for a message accepted at 12:00:00.392 really happened in [12:00:00, 12:00:01): each status's time is stored
 /// clamped between the latest earlier timestamp already set and the earliest later one, in the order accepted, sent,
-/// delivered, read; an error is never before acceptance. The Dispatcher's StatusStore applies this rule in SQL;
-/// this is its model, which LifecycleTimestampTests holds the SQL to.
+/// delivered, read; an error is never before acceptance. A provider time later than the moment the status is applied
+/// is taken as that moment. The Dispatcher's StatusStore applies this rule in SQL; this is its model, which
+/// LifecycleTimestampTests holds the SQL to.
 /// </summary>
 public static class LifecycleClock
 {
-    public static DateTime Clamp(LifecycleTimes times, string status, DateTime providerTime)
+    public static DateTime Clamp(LifecycleTimes times, string status, DateTime providerTime, DateTime now)
     {
         DateTime?[] earlier = status switch
         {
@@ -34,7 +35,7 @@ public static class LifecycleClock
             _ => [],
         };
 
-        var time = later.Where(t => t is not null).Append(providerTime).Min()!.Value;
+        var time = later.Where(t => t is not null).Append(providerTime).Append(now).Min()!.Value;
         return earlier.Max() is { } floor && floor > time ? floor : time;
     }
 }

@@ -48,9 +48,7 @@ internal static class CallbackAddressRules
         if (!Uri.TryCreate(text, UriKind.Absolute, out var uri) || text.Any(char.IsWhiteSpace) || uri.Port == 0
             || (uri.Scheme != Uri.UriSchemeHttps && !(allowInsecureLoopback && uri.Scheme == Uri.UriSchemeHttp)))
         {
-            return allowInsecureLoopback
-                ? "\"url\" must be a valid uri with a scheme matching the https?|http pattern"
-                : "\"url\" must be a valid uri with a scheme matching the https pattern";
+            return InvalidUri(allowInsecureLoopback);
         }
 
         if (uri.UserInfo.Length > 0)
@@ -63,10 +61,28 @@ internal static class CallbackAddressRules
         var host = uri.IdnHost.TrimEnd('.');
         var loopbackName = host.Equals("localhost", StringComparison.OrdinalIgnoreCase)
                            || host.EndsWith(".localhost", StringComparison.OrdinalIgnoreCase);
-        var refused = IPAddress.TryParse(host.Trim('[', ']'), out var literal)
+        if (!IPAddress.TryParse(host.Trim('[', ']'), out var literal) && EndsInANumber(host))
+        {
+            // A URL parser reads such a name as an IPv4 address (WHATWG URL, "ends in a number"); this one is none.
+            return InvalidUri(allowInsecureLoopback);
+        }
+
+        var refused = literal is not null
             ? !IsAllowed(literal, allowInsecureLoopback)
             : loopbackName && !allowInsecureLoopback;
         return refused ? "\"url\" must not point to a private, loopback or link-local address" : null;
+    }
+
+    private static string InvalidUri(bool allowInsecureLoopback) => allowInsecureLoopback
+        ? "\"url\" must be a valid uri with a scheme matching the https?|http pattern"
+        : "\"url\" must be a valid uri with a scheme matching the https pattern";
+
+    /// <summary>The last label is decimal digits, or 0x and hex digits: the forms an IPv4 address's parts take.</summary>
+    private static bool EndsInANumber(string host)
+    {
+        var last = host[(host.LastIndexOf('.') + 1)..];
+        return last.Length > 0 && (char.IsAsciiDigit(last[0]) && last.All(char.IsAsciiDigit)
+                                   || last.StartsWith("0x", StringComparison.OrdinalIgnoreCase) && last[2..].All(char.IsAsciiHexDigit));
     }
 
     /// <summary>The IPv4 address an IPv6 one carries by a standard translation or tunnel, or null.</summary>

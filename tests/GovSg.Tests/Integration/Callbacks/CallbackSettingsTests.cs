@@ -160,6 +160,9 @@ public sealed class CallbackSettingsTests
     [TestCase("""{"url":"https://198.18.0.1/hook"}""", "\"url\" must not point to a private, loopback or link-local address")]
     [TestCase("""{"url":"https://[100::1]/hook"}""", "\"url\" must not point to a private, loopback or link-local address")]
     [TestCase("""{"url":"https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/hook"}""", "\"url\" must not point to a private, loopback or link-local address")]
+    [TestCase("""{"url":"https://256.0.0.1/hook"}""", "\"url\" must be a valid uri with a scheme matching the https?|http pattern")]
+    [TestCase("""{"url":"https://1.2.3.4.5/hook"}""", "\"url\" must be a valid uri with a scheme matching the https?|http pattern")]
+    [TestCase("""{"url":"https://hooks.agency.0x1F./hook"}""", "\"url\" must be a valid uri with a scheme matching the https?|http pattern")]
     [TestCase("""{"url":"https://hooks.agency.example/a\u0000b"}""", "\"url\" must not contain control characters")]
     [TestCase("""{"url":"https://hooks.agency.example/\u001b[2J\r\nurl: https://other.example/"}""", "\"url\" must not contain control characters")]
     public async Task Put_WhenTheBodyOrAddressIsRefused_Returns400AndStoresNothing(string json, string message)
@@ -178,7 +181,10 @@ public sealed class CallbackSettingsTests
     [TestCase("https://[2606:4700:4700::1111]/hook")]
     [TestCase("https://[64:ff9b::cb00:7207]/hook")]
     [TestCase("https://[2002:cb00:7207::1]/hook")]
-    public async Task Put_APublicAddressLiteral_IsStored(string url)
+    [TestCase("https://203.0.114.7./hook")]
+    [TestCase("https://311.agency.example/hook")]
+    [TestCase("https://hooks.agency.0x1g/hook")]
+    public async Task Put_APublicAddressOrANameThatIsNoAddress_IsStored(string url)
     {
         var user = await Env.CreateUserAsync();
 

@@ -95,8 +95,10 @@ public sealed class SendStore(NpgsqlDataSource dataSource, SweepSchedule sweeps,
 
     // Claimed, never called (the dispatcher stopped, or the slot came after the lease): due again at once. A re-send
     // after a hold stays one for the claim that takes it next, so that call is still counted and held to the budget.
+    // The retry budget counts from the first call: if this claim started it (its own time), the next claim starts it.
     private const string HandBackSql = """
         UPDATE messages SET available_at = @now, sweep_at = @now, call_open = false,
+            first_attempt_at = CASE WHEN first_attempt_at = attempted_at THEN NULL ELSE first_attempt_at END,
             held_attempt = CASE WHEN held_attempt = attempts - 1 THEN attempts END
         WHERE id = @id AND status = 'UNSENT' AND attempts = @attempts
         """;

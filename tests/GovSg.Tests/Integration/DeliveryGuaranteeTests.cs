@@ -202,6 +202,33 @@ public sealed class DeliveryGuaranteeTests
 
     [TestCase(false)]
     [TestCase(true)]
+    public async Task SendStore_AClaimHandedBackUncalled_DoesNotStartTheRetryBudget(bool calledBefore)
+    {
+        var user = await Env.CreateUserAsync();
+        var id = await AcceptWithoutCommandAsync(user);
+        var store = Env.Dispatcher.Services.GetRequiredService<SendStore>();
+        // The clock is the test's, minutes ahead, so the sweeper leaves the message to it.
+        var start = DateTime.UtcNow.AddMinutes(10);
+        var now = start;
+        if (calledBefore)
+        {
+            // A call that failed for a while: the budget runs from it.
+            var call = (await store.ClaimAsync([id], now, now.AddMinutes(5), CancellationToken.None)).Single();
+            await store.RetryAsync(id, call.Attempts, now, "131000", CancellationToken.None);
+        }
+
+        // A claim whose slot came after its lease, and the next claim twenty minutes on, as a long backlog makes them.
+        now = now.AddSeconds(1);
+        var late = (await store.ClaimAsync([id], now, now.AddMinutes(5), CancellationToken.None)).Single();
+        await store.HandBackAsync(id, late.Attempts, now, CancellationToken.None);
+        now = now.AddMinutes(20);
+        var next = (await store.ClaimAsync([id], now, now.AddMinutes(5), CancellationToken.None)).Single();
+
+        Assert.That(next.FirstAttemptAt, Is.EqualTo(calledBefore ? start : now).Within(TimeSpan.FromMilliseconds(1)));
+    }
+
+    [TestCase(false)]
+    [TestCase(true)]
     public async Task SweepStore_ACommandTheSweepCouldNotPublish_IsDueAgainAtOnceUnlessRescheduledSince(bool claimedSince)
     {
         var user = await Env.CreateUserAsync();

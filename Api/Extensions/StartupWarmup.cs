@@ -29,7 +29,9 @@ public sealed class StartupWarmup(
         bounded.CancelAfter(MaxWait);
         try
         {
-            await Task.WhenAll(WarmDatabaseAsync(bounded.Token), publisher.WarmAsync(bounded.Token));
+            // Also cut from outside: Npgsql's connection open does not stop at the token while a server hangs mid-way.
+            await Task.WhenAll(WarmDatabaseAsync(bounded.Token), publisher.WarmAsync(bounded.Token))
+                .WaitAsync(MaxWait, cancellationToken);
             logger.LogInformation("Warmed up in {Elapsed} ms", Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         }
         catch (Exception exception) when (!cancellationToken.IsCancellationRequested)

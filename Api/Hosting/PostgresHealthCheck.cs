@@ -5,21 +5,40 @@ namespace GovSg.Hosting;
 
 internal sealed class PostgresHealthCheck(NpgsqlDataSource dataSource, HealthStatus whenUnreachable) : IHealthCheck
 {
+    /// <summary>
+    /// The longest the check waits for PostgreSQL: less than the readiness probe's 3 s, so a database that hangs (a
+    /// partition, a fail-over) is reported in time rather than failing the probe. Npgsql would wait its own connect
+    /// timeout (15 s), and a cancelled query waits for its cancel request too, so the wait is cut from outside.
+    /// </summary>
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(2);
+
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
         try
         {
-            await using var command = dataSource.CreateCommand("SELECT 1");
-            await command.ExecuteScalarAsync(cancellationToken);
+            await SelectOneAsync(cancellationToken).WaitAsync(Timeout, cancellationToken);
             return HealthCheckResult.Healthy();
         }
         catch (Exception exception) when (exception is NpgsqlException or TimeoutException)
         {
             // A refusal (a wrong password, a missing database, too many connections) is not an outage: name its SQLSTATE,
             // and no more, on a probe anyone can read.
-            return exception is PostgresException refused
-                ? new HealthCheckResult(context.Registration.FailureStatus, $"PostgreSQL refused: {refused.SqlState}", exception)
-                : new HealthCheckResult(whenUnreachable, "PostgreSQL is unreachable", exception);
+            return exception switch
+            {
+                PostgresException refused =>
+                    new HealthCheckResult(context.Registration.FailureStatus, $"PostgreSQL refused: {refused.SqlState}", exception),
+                TimeoutException => new HealthCheckResult(whenUnreachable,
+                    $"PostgreSQL did not answer within {Timeout.TotalSeconds:0} s", exception),
+                _ => new HealthCheckResult(whenUnreachable, "PostgreSQL is unreachable", exception),
+            };
         }
+    }
+
+    private async Task SelectOneAsync(CancellationToken cancellationToken)
+    {
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        bounded.CancelAfter(Timeout);
+        await using var command = dataSource.CreateCommand("SELECT 1");
+        await command.ExecuteScalarAsync(bounded.Token);
     }
 }

@@ -1,5 +1,7 @@
+using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
+using Npgsql;
 
 namespace GovSg.Tests.Integration;
 
@@ -70,6 +72,33 @@ public sealed class HealthTests
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
         var postgres = health.GetProperty("checks").GetProperty("postgres");
         Assert.That((postgres.Str("status"), postgres.Str("reason")), Is.EqualTo(("Degraded", "PostgreSQL is unreachable")));
+    }
+
+    [Test]
+    public async Task Ready_OnTheApi_WhenPostgreSqlStopsAnswering_IsDegradedWithinTheReadinessProbesTimeout()
+    {
+        // A partition or a fail-over: connections stay open and nothing comes back. The probe gives up after 3 s
+        // (deploy/k8s), and a probe that times out takes the Api out of the Service, which must not happen (SPEC §8).
+        var postgres = new NpgsqlConnectionStringBuilder(TestSettings.ApiPostgres);
+        await using var database = TcpRelay.Start(postgres.Host!, postgres.Port);
+        postgres.Host = "127.0.0.1";
+        postgres.Port = database.Port;
+        var api = TestEnvironment.Current.StartApi(new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Postgres"] = postgres.ConnectionString,
+        });
+        using var client = api.CreateClient();
+        var (before, _) = await MessageJson.GetAsync(client, "health/ready");
+
+        database.Stall();
+        var clock = Stopwatch.StartNew();
+        var (response, health) = await MessageJson.GetAsync(client, "health/ready");
+
+        Assert.That(before.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(3)));
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        var check = health.GetProperty("checks").GetProperty("postgres");
+        Assert.That((check.Str("status"), check.Str("reason")), Is.EqualTo(("Degraded", "PostgreSQL did not answer within 2 s")));
     }
 
     private static void AssertHealthy(HttpResponseMessage response, JsonElement health, params string[] checks)

@@ -26,7 +26,8 @@ public sealed class CallbackSettingsStore(NpgsqlDataSource dataSource)
 
     private const string GetSql = """
         SELECT s.url, right(k.secret, 5) AS secret_last_five, s.last_success_at, s.last_failure_at, s.last_failure_reason,
-               (SELECT count(*) FROM status_events e WHERE e.user_id = @userId) AS pending
+               CASE WHEN s.url IS NULL THEN 0 ELSE (SELECT count(*) FROM status_events e WHERE e.user_id = @userId) END
+                   AS pending
         FROM (SELECT @userId AS user_id) u
         LEFT JOIN callback_settings s ON s.user_id = u.user_id
         LEFT JOIN callback_secrets k ON k.user_id = u.user_id AND k.valid_until IS NULL
@@ -48,7 +49,12 @@ public sealed class CallbackSettingsStore(NpgsqlDataSource dataSource)
         ON CONFLICT (user_id) DO UPDATE SET updated_at = excluded.updated_at
         """;
 
-    // Turning callbacks off discards what is pending (SPEC §11.1).
+    // The URL before this change, its row locked until the change commits.
+    private const string PreviousUrlSql = "SELECT url FROM callback_settings WHERE user_id = @userId FOR UPDATE";
+
+    // Turning callbacks off discards what is pending (SPEC §11.1). So does turning them on: what is pending then was
+    // recorded by a status change that raced the last turn-off (its statement read the URL before the discard, and
+    // committed after it), and belongs to the time callbacks were off.
     private const string DiscardPendingSql = "DELETE FROM status_events WHERE user_id = @userId";
 
     private const string CreateFirstSecretSql = """
@@ -86,15 +92,18 @@ public sealed class CallbackSettingsStore(NpgsqlDataSource dataSource)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var wasOff = await connection.ExecuteScalarAsync<string?>(new CommandDefinition(PreviousUrlSql, new { userId },
+            transaction, cancellationToken: cancellationToken)) is null;
         await connection.ExecuteAsync(new CommandDefinition(UpsertSql, new { userId, url, now }, transaction,
             cancellationToken: cancellationToken));
-        string? secret = null;
-        if (url is null)
+        if (url is null || wasOff)
         {
             await connection.ExecuteAsync(new CommandDefinition(DiscardPendingSql, new { userId }, transaction,
                 cancellationToken: cancellationToken));
         }
-        else
+
+        string? secret = null;
+        if (url is not null)
         {
             secret = await connection.QuerySingleOrDefaultAsync<string>(new CommandDefinition(CreateFirstSecretSql,
                 new { userId, secret = NewSecret(), now }, transaction, cancellationToken: cancellationToken));

@@ -18,6 +18,9 @@ public sealed class ClaimedEvent
     public int Attempts { get; init; }
     public DateTime CreatedAt { get; init; }
     public string Url { get; init; } = "";
+
+    /// <summary>The end of this claim's lease, as stored: the claim's mark on the event, which its retry checks.</summary>
+    public DateTime LeaseUntil { get; init; }
 }
 
 /// <summary>The connection to an address the rules refuse was closed before anything was sent.</summary>

@@ -31,7 +31,8 @@ public sealed class CallbackStore(NpgsqlDataSource dataSource)
         UPDATE status_events e SET next_attempt_at = @leaseUntil
         FROM candidates c, callback_settings s
         WHERE e.id = c.id AND s.user_id = e.user_id
-        RETURNING e.id, e.user_id, e.key_type, e.data::text AS data, e.attempts, e.created_at, s.url
+        RETURNING e.id, e.user_id, e.key_type, e.data::text AS data, e.attempts, e.created_at, s.url,
+                  e.next_attempt_at AS lease_until
         """;
 
     // Newest first: the current secret, then a rotated one still in its overlap.
@@ -61,18 +62,24 @@ public sealed class CallbackStore(NpgsqlDataSource dataSource)
         WHERE user_id = @userId
         """;
 
+    // Only while the claim's lease is the event's: once it lapsed and another Dispatcher claimed the event, a late retry
+    // would make it due during that delivery and let a third claim deliver it at the same time. A delivery or a drop
+    // deletes the event whoever holds it: it was delivered, or answered for good.
     private const string RetrySql = """
-        WITH retried AS (UPDATE status_events SET attempts = attempts + 1, next_attempt_at = @retryAt WHERE id = @id)
+        WITH retried AS (UPDATE status_events SET attempts = attempts + 1, next_attempt_at = @retryAt
+                         WHERE id = @id AND next_attempt_at = @leaseUntil)
         UPDATE callback_settings SET last_failure_at = @now, last_failure_reason = @reason,
             consecutive_failures = consecutive_failures + 1
         WHERE user_id = @userId
         RETURNING consecutive_failures
         """;
 
+    // An endpoint that answered (a 4xx the event is dropped for) is up: its run of failures ends, and so does its pause.
     private const string DropSql = """
         WITH dropped AS (DELETE FROM status_events WHERE id = @id)
         UPDATE callback_settings SET last_failure_at = @now, last_failure_reason = @reason,
-            consecutive_failures = consecutive_failures + CASE WHEN @endpointFailed THEN 1 ELSE 0 END
+            consecutive_failures = CASE WHEN @endpointFailed THEN consecutive_failures + 1 ELSE 0 END,
+            paused_until = CASE WHEN @endpointFailed THEN paused_until END
         WHERE user_id = @userId
         RETURNING consecutive_failures
         """;
@@ -133,7 +140,8 @@ public sealed class CallbackStore(NpgsqlDataSource dataSource)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         return await connection.ExecuteScalarAsync<int>(new CommandDefinition(RetrySql,
-            new { id = claimed.Id, userId = claimed.UserId, retryAt, reason, now }, cancellationToken: cancellationToken));
+            new { id = claimed.Id, userId = claimed.UserId, leaseUntil = claimed.LeaseUntil, retryAt, reason, now },
+            cancellationToken: cancellationToken));
     }
 
     /// <summary>Discards the event and records why; returns the endpoint's failures in a row.</summary>

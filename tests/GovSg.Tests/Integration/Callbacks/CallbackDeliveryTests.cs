@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using Dapper;
 using GovSg.Dispatcher.Callbacks;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
@@ -253,4 +254,57 @@ public sealed class CallbackDeliveryTests
     private static Dictionary<string, int> AttemptsByStatus(CallbackReceiver receiver, string messageId) =>
         receiver.Received.Where(r => r.MessageId == messageId).GroupBy(r => r.Status)
             .ToDictionary(g => g.Key, g => g.Count());
+
+    /// <summary>
+    /// An endpoint that had been failing and now answers (a 4xx for one event) is up: its next events must not wait for a
+    /// pause (up to Callbacks:MaxRetryDelay, 1 h by default).
+    /// </summary>
+    [Test]
+    public async Task Endpoint_ThatAnswersA4xxAfterARunOfFailures_IsNotPausedAgain()
+    {
+        await Env.RestartDispatcherAsync(new Dictionary<string, string?>
+        {
+            ["Callbacks:FirstRetryDelay"] = "00:10:00",
+            ["Callbacks:MaxRetryDelay"] = "01:00:00",
+        });
+        try
+        {
+            var requests = 0;
+            await using var receiver = await CallbackReceiver.StartAsync((_, _) =>
+                Task.FromResult(Interlocked.Increment(ref requests) == 1 ? Results.StatusCode(400) : Results.Ok()));
+            var user = await Env.CreateUserAsync();
+            await CallbackSettingsTests.SetUrlAsync(user.Client, receiver.Url);
+            await using (var connection = await Env.Database.OpenConnectionAsync())
+            {
+                // The endpoint failed 20 times in a row and its pause is over: the next event is a probe.
+                await connection.ExecuteAsync(
+                    "UPDATE callback_settings SET consecutive_failures = 20, paused_until = NULL WHERE user_id = @Id",
+                    new { user.Id });
+            }
+
+            var (response, body) = await MessageJson.PostAsync(user.Client, MessageJson.OfficerCall(TestRecipients.Next().Local));
+            Assert.That((int)response.StatusCode, Is.EqualTo(201), body.ToString());
+
+            await Poll.UntilAsync(() => Task.FromResult(receiver.Received.Count), n => n >= 1, TimeSpan.FromSeconds(15));
+            var received = await Poll.UntilAsync(() => Task.FromResult(receiver.Received.Count), n => n >= 2,
+                TimeSpan.FromSeconds(10));
+            DateTime? pausedUntil;
+            await using (var connection = await Env.Database.OpenConnectionAsync())
+            {
+                pausedUntil = await connection.ExecuteScalarAsync<DateTime?>(
+                    "SELECT paused_until FROM callback_settings WHERE user_id = @Id", new { user.Id });
+            }
+
+            Assert.Multiple(() =>
+            {
+                Assert.That(received, Is.GreaterThanOrEqualTo(2),
+                    $"the endpoint answered (400, then 200s) yet its next event waited; paused_until={pausedUntil:O}");
+                Assert.That(pausedUntil, Is.Null.Or.LessThan(DateTime.UtcNow), "an endpoint that answers is not failing");
+            });
+        }
+        finally
+        {
+            await Env.RestartDispatcherAsync();
+        }
+    }
 }

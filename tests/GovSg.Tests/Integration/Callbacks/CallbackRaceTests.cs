@@ -1,0 +1,138 @@
+using System.Net;
+using Dapper;
+using GovSg.Dispatcher.Callbacks;
+using GovSg.Dispatcher.Sending;
+using GovSg.Dispatcher.Statuses;
+using GovSg.Dispatcher.Sweeping;
+using Microsoft.Extensions.Options;
+
+namespace GovSg.Tests.Integration.Callbacks;
+
+/// <summary>Callbacks where two things happen at once: a status change and a turn-off, a lapsed lease and a new claim.</summary>
+public sealed class CallbackRaceTests
+{
+    private static TestSystem Env => TestEnvironment.Current;
+
+    /// <summary>
+    /// A status change whose statement began while callbacks were on, but that commits after the agency turned them off,
+    /// records its event after the discard. It must neither show as pending while callbacks are off nor be delivered
+    /// once they are turned on again (SPEC §11.1: "turning callbacks off discards them").
+    /// </summary>
+    [Test]
+    public async Task TurningCallbacksOff_WhileAStatusChangeWaitsOnItsMessage_LeavesNothingPendingOrDeliveredLater()
+    {
+        await using var receiver = await CallbackReceiver.StartAsync();
+        var user = await Env.CreateUserAsync();
+        var (id, wamid) = await InsertMessageAsync(user.Id);
+        await new SendStore(Env.Database, new SweepSchedule(TimeProvider.System), Options.Create(new RetryOptions()))
+            .AcceptAsync([(id, wamid, null)], DateTime.UtcNow, CancellationToken.None);
+        await CallbackSettingsTests.SetUrlAsync(user.Client, receiver.Url);
+
+        // Hold the message row, so the status statement (the Dispatcher's own StatusStore) waits inside its UPDATE.
+        await using var holder = await Env.Database.OpenConnectionAsync();
+        await using var hold = await holder.BeginTransactionAsync();
+        await holder.ExecuteAsync("SELECT 1 FROM messages WHERE id = @id FOR UPDATE", new { id }, hold);
+        var apply = new StatusStore(Env.Database).ApplyAsync(
+            [new StatusEvent(wamid, "DELIVERED", DateTime.UtcNow.AddSeconds(-1), null, null)], DateTime.UtcNow,
+            TimeSpan.FromSeconds(1), withSendTraces: false, CancellationToken.None);
+        var waiting = await Poll.UntilAsync(async () =>
+        {
+            await using var c = await Env.Database.OpenConnectionAsync();
+            return await c.ExecuteScalarAsync<long>("""
+                SELECT count(*) FROM pg_stat_activity
+                WHERE wait_event_type = 'Lock' AND query LIKE '%applied AS (%' AND pid <> pg_backend_pid()
+                """);
+        }, n => n > 0);
+        Assert.That(waiting, Is.GreaterThan(0), "the status statement is waiting on the message row");
+
+        // The agency turns callbacks off: 200, nothing pending.
+        var (off, offBody) = await CallbackSettingsTests.PutAsync(user.Client, """{"url":null}""");
+        Assert.That(off.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That(offBody.GetProperty("pending").GetInt64(), Is.Zero);
+
+        await hold.CommitAsync();
+        await apply;
+
+        var pendingWhileOff = (await MessageJson.GetAsync(user.Client, "v1/callback-settings")).Body.GetProperty("pending").GetInt64();
+
+        // Callbacks on again, later: nothing from the time they were off should arrive.
+        var (on, onBody) = await CallbackSettingsTests.PutAsync(user.Client,
+            System.Text.Json.JsonSerializer.Serialize(new { url = receiver.Url }));
+        Assert.That(on.StatusCode, Is.EqualTo(HttpStatusCode.OK), onBody.ToString());
+        // The agency's next message shows deliveries have resumed.
+        var (sent, sentBody) = await MessageJson.PostAsync(user.Client, MessageJson.OfficerCall(TestRecipients.Next().Local));
+        Assert.That((int)sent.StatusCode, Is.EqualTo(201), sentBody.ToString());
+        await Poll.UntilAsync(() => Task.FromResult(receiver.Received.Count(r => r.MessageId == sentBody.Str("id"))), n => n > 0,
+            TimeSpan.FromSeconds(15));
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        var stale = receiver.Received.Where(r => r.MessageId == id.ToString(System.Globalization.CultureInfo.InvariantCulture))
+            .Select(r => r.Status).ToList();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(pendingWhileOff, Is.Zero, "callbacks are off: nothing may be pending");
+            Assert.That(stale, Is.Empty, $"(all received: {string.Join(' ', receiver.Received.Select(r => r.MessageId + ':' + r.Status))}) an event of the time callbacks were off was delivered after turning them on");
+        });
+    }
+
+    /// <summary>
+    /// Once a lease lapsed and another Dispatcher claimed the event, the first one's late retry must not move
+    /// next_attempt_at back before the second's lease: a third claim would then deliver the event while the second
+    /// delivery is still under way (CallbackOptions.Lease: never delivered twice at once).
+    /// </summary>
+    [Test]
+    public async Task Retry_AfterItsLeaseLapsedAndAnotherClaimTookTheEvent_DoesNotMakeItDueDuringThatDelivery()
+    {
+        var user = await Env.CreateUserAsync();
+        var t0 = DateTime.UtcNow.AddDays(2);
+        long eventId;
+        await using (var connection = await Env.Database.OpenConnectionAsync())
+        {
+            // Paused and due only far ahead, so the running Dispatcher never touches it; the test's claims pass that time.
+            await connection.ExecuteAsync("""
+                INSERT INTO callback_settings (user_id, url, updated_at, paused_until)
+                VALUES (@Id, 'https://hooks.agency.example/x', now(), now() + interval '1 day')
+                """, new { user.Id });
+            eventId = await connection.ExecuteScalarAsync<long>("""
+                INSERT INTO status_events (user_id, message_id, key_type, created_at, data, next_attempt_at)
+                VALUES (@Id, 1, 'live', @t0, '{}', @t0) RETURNING id
+                """, new { user.Id, t0 });
+        }
+
+        var store = new CallbackStore(Env.Database);
+        var lease = new CallbackOptions().Lease;
+        var none = new Dictionary<long, int>();
+
+        async Task<List<long>> ClaimAt(DateTime now) =>
+            (await store.ClaimAsync(none, now, now + lease, 8, 5, 100, CancellationToken.None))
+            .Where(c => c.UserId == user.Id).Select(c => c.Id).ToList();
+
+        var a = await ClaimAt(t0);                                // Dispatcher A claims; its lease ends at t0 + lease.
+        var bAt = t0 + lease + TimeSpan.FromSeconds(1);
+        var b = await ClaimAt(bAt);                               // A stalled past its lease: B claims, lease to bAt + lease.
+        var claimedByA = new ClaimedEvent { Id = eventId, UserId = user.Id, CreatedAt = t0, LeaseUntil = t0 + lease };
+        // A's attempt failed (5xx); its outcome write schedules a retry 1 s later, by its own reckoning.
+        await store.RetryAsync(claimedByA, bAt + TimeSpan.FromSeconds(1), "HTTP 503", bAt, CancellationToken.None);
+        var c = await ClaimAt(bAt + TimeSpan.FromSeconds(2));     // B's attempt is still under way (lease till bAt + lease).
+
+        Assert.That(a, Is.EqualTo(new[] { eventId }));
+        Assert.That(b, Is.EqualTo(new[] { eventId }));
+        Assert.That(c, Is.Empty, "the event is claimed a third time while B's lease still runs: two deliveries at once");
+    }
+
+    /// <summary>An UNSENT message no Dispatcher or sweeper will pick up by itself (its times lie far ahead).</summary>
+    internal static async Task<(long Id, string Wamid)> InsertMessageAsync(long userId, string keyType = "live")
+    {
+        var wamid = $"wamid.review.{Guid.NewGuid():N}";
+        await using var connection = await Env.Database.OpenConnectionAsync();
+        var id = await connection.ExecuteScalarAsync<long>("""
+            INSERT INTO messages (user_id, template_id, recipient, params, language_code, whatsapp_template_name, param_order,
+                                  created_at, updated_at, expires_at, available_at, sweep_at, attempts, key_type)
+            VALUES (@userId, 3, '+6591234567', '{}', 'en_GB', 'notice', '{}', now() - interval '1 minute',
+                    now() - interval '1 minute', now() + interval '1 day', now() + interval '1 day', now() + interval '1 day',
+                    0, @keyType)
+            RETURNING id
+            """, new { userId, keyType });
+        return (id, wamid);
+    }
+}

@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using GovSg.Contracts;
 
 namespace GovSg.Api.Extensions;
 
@@ -8,7 +9,7 @@ public sealed class ApiMetrics : IDisposable
     public const string MeterName = "GovSg.Api";
 
     private readonly Meter _meter = new(MeterName);
-    private readonly Counter<long> _accepted;
+    private readonly Counter<long> _stored;
     private readonly Counter<long> _deferred;
     private readonly Counter<long> _webhookStatuses;
     private readonly Counter<long> _webhookUnparsable;
@@ -16,22 +17,29 @@ public sealed class ApiMetrics : IDisposable
 
     public ApiMetrics()
     {
-        _accepted = _meter.CreateCounter<long>("govsg.messages.accepted", description: "Messages stored as UNSENT");
+        // Not "accepted": that is the provider's word for a message it took (the ACCEPTED status).
+        _stored = _meter.CreateCounter<long>("govsg.messages.stored", description: "Messages stored as UNSENT, single sends and batch items");
         _deferred = _meter.CreateCounter<long>("govsg.commands.deferred",
             description: "Send commands not published at acceptance (broker down or slow); published when the broker is back");
-        _webhookStatuses = _meter.CreateCounter<long>("govsg.webhook.statuses", description: "Provider statuses handed on");
+        _webhookStatuses = _meter.CreateCounter<long>("govsg.webhook.statuses",
+            description: "Provider statuses handed on, by the provider's status (sent, delivered, read, failed) and a failure's code");
         _webhookUnparsable = _meter.CreateCounter<long>("govsg.webhook.unparsable",
             description: "Correctly signed webhook bodies that could not be parsed (answered 200 and dropped)");
         _rateLimited = _meter.CreateCounter<long>("govsg.requests.rate_limited", description: "Requests refused with 429");
     }
 
-    public void MessageAccepted() => _accepted.Add(1);
-
-    public void MessagesAccepted(int count) => _accepted.Add(count);
+    public void MessagesStored(int count) => _stored.Add(count);
 
     public void CommandDeferred() => _deferred.Add(1);
 
-    public void WebhookStatuses(int count) => _webhookStatuses.Add(count);
+    public void WebhookStatuses(IEnumerable<ProviderStatus> statuses)
+    {
+        foreach (var status in statuses)
+        {
+            _webhookStatuses.Add(1, new KeyValuePair<string, object?>("status", status.Status),
+                new KeyValuePair<string, object?>("code", status.ErrorCode));
+        }
+    }
 
     public void WebhookUnparsable() => _webhookUnparsable.Add(1);
 

@@ -83,7 +83,7 @@ public sealed class BatchService(
 
         Activity.Current?.SetTag("govsg.batch_size", checks.Count);
         await publisher.PublishAsync(ids, http.RequestAborted);
-        metrics.MessagesAccepted(ids.Count);
+        metrics.MessagesStored(ids.Count);
         var data = Entries(checks, ids, (id, send) => new BatchEntry(0, SendService.Stored(id, send, now), null),
                 error => new BatchEntry(0, null, error.Body))
             .Select((entry, index) => entry with { Index = index }).ToList();

@@ -107,7 +107,7 @@ public static class WebhookEndpoints
             return ApiError.ServiceUnavailable();
         }
 
-        metrics.WebhookStatuses(parsed.Statuses.Count);
+        metrics.WebhookStatuses(parsed.Statuses);
         return TypedResults.Ok();
     }
 

@@ -10,6 +10,15 @@ public sealed class DispatcherMetrics : IDisposable
 {
     public const string Name = "GovSg.Dispatcher";
 
+    /// <summary>
+    /// Bucket bounds for durations in seconds, from a fast provider call to an hour-long backlog: without them an
+    /// exporter uses its default bounds (0, 5, 10, 25 ... 10,000), made for milliseconds, and every call falls in one.
+    /// </summary>
+    private static readonly InstrumentAdvice<double> Seconds = new()
+    {
+        HistogramBucketBoundaries = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600],
+    };
+
     private readonly Meter _meter = new(Name);
     private readonly Histogram<double> _providerLatency;
     private readonly Counter<long> _providerCalls;
@@ -35,7 +44,7 @@ public sealed class DispatcherMetrics : IDisposable
     {
         _sweeps = sweeps;
         _time = time ?? TimeProvider.System;
-        _providerLatency = _meter.CreateHistogram<double>("govsg.provider.duration", "s", "Provider send call latency");
+        _providerLatency = _meter.CreateHistogram("govsg.provider.duration", "s", "Provider send call latency", advice: Seconds);
         _providerCalls = _meter.CreateCounter<long>("govsg.provider.calls", description: "Provider send calls by outcome and code");
         _possibleDuplicates = _meter.CreateCounter<long>("govsg.provider.possible_duplicate",
             description: "Messages sent again after a reconciliation hold that no status ended: the provider may have sent both");
@@ -46,7 +55,7 @@ public sealed class DispatcherMetrics : IDisposable
         _statusChanges = _meter.CreateCounter<long>("govsg.messages.status_changes", description: "Messages moved to a status by the send path");
         _claimSkipped = _meter.CreateCounter<long>("govsg.commands.skipped",
             description: "Commands for messages already claimed, finished, not yet due or expired");
-        _queueLag = _meter.CreateHistogram<double>("govsg.queue.lag", "s", "Time from acceptance to the first claim");
+        _queueLag = _meter.CreateHistogram("govsg.queue.lag", "s", "Time from acceptance to the first claim", advice: Seconds);
         _statusesApplied = _meter.CreateCounter<long>("govsg.statuses.applied", description: "Provider statuses applied");
         _statusesParked = _meter.CreateCounter<long>("govsg.statuses.parked",
             description: "Provider statuses for a provider id not recorded yet, parked for retry");

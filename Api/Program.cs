@@ -13,8 +13,10 @@ public partial class Program
 {
     public static async Task<int> Main(string[] args)
     {
-        // Operator verbs share the Api image: `migrate` runs as a Kubernetes Job, `admin ...` from a shell.
-        if (args is ["migrate", ..] or ["admin", ..])
+        // Operator verbs share the Api image: `migrate` runs as a Kubernetes Job, `admin ...` from a shell. Any other word
+        // (a mistyped verb) or a request for help goes to the verbs' parser too, which says what there is; the server
+        // starts with no arguments, or only settings (`--urls ...`).
+        if (args is [var first, ..] && (!first.StartsWith('-') || first is "-h" or "-?" or "--help"))
         {
             return await AdminCommands.RunAsync(args);
         }
@@ -26,13 +28,13 @@ public partial class Program
         builder.AddApiKeyAuthentication();
         builder.AddFeatures();
 
-        var app = builder.Build();
-        app.UseServiceDefaults();
-        app.UseAuthentication();
-        app.UseAuthorization();
-        app.MapGroup("/v1").MapMessages().MapTemplates().MapWebhooks().MapKeys().MapCallbacks();
-
-        await BrokerLoginRefusedObserver.RunAsync(app);
+        await BrokerLoginRefusedObserver.RunAsync(builder, app =>
+        {
+            app.UseServiceDefaults();
+            app.UseAuthentication();
+            app.UseAuthorization();
+            app.MapGroup("/v1").MapMessages().MapTemplates().MapWebhooks().MapKeys().MapCallbacks();
+        });
         return Environment.ExitCode;
     }
 }

@@ -17,8 +17,6 @@ public partial class Program
         builder.AddSweeping();
         builder.AddCallbacks();
 
-        var app = builder.Build();
-        app.MapServiceDefaults();
-        await BrokerLoginRefusedObserver.RunAsync(app);
+        await BrokerLoginRefusedObserver.RunAsync(builder, app => app.MapServiceDefaults());
     }
 }

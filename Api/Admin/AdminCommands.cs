@@ -89,12 +89,12 @@ public static class AdminCommands
             async (admin, parsed, token) =>
             {
                 var address = parsed.GetRequiredValue(email);
-                if (await admin.Store.SetUserDisabledAsync(address, true, admin.Now, token) == 0)
+                if (Report(await admin.Store.SetUserDisabledAsync(address, true, admin.Now, token), "user disabled",
+                        $"no user {address}") != 0)
                 {
-                    return Report(0, "user disabled");
+                    return 1;
                 }
 
-                Console.WriteLine("user disabled");
                 if (parsed.GetValue(cancelPending))
                 {
                     Console.WriteLine($"{await admin.Store.CancelPendingAsync(address, admin.Now, token)} pending message(s) cancelled");
@@ -108,7 +108,10 @@ public static class AdminCommands
     {
         var email = Email();
         return Verb("enable", "Enable a disabled user again; their messages still valid are sent.", [email], async (admin, parsed, token) =>
-            Report(await admin.Store.SetUserDisabledAsync(parsed.GetRequiredValue(email), false, admin.Now, token), "user enabled"));
+        {
+            var address = parsed.GetRequiredValue(email);
+            return Report(await admin.Store.SetUserDisabledAsync(address, false, admin.Now, token), "user enabled", $"no user {address}");
+        });
     }
 
     private static Command KeyCreate()
@@ -132,7 +135,7 @@ public static class AdminCommands
     private static async Task<int> CreateKeyAsync(Operator admin, string email, string label, int validDays, string type,
         CancellationToken token)
     {
-        var userId = await admin.Store.FindUserIdAsync(email, token) ?? throw new ArgumentException($"no user {email}");
+        var userId = await RequireUserAsync(admin, email, token);
         var pepper = admin.Services.GetRequiredService<IOptions<AuthOptions>>().Value;
         if (pepper.KeyPepper.Length < 32)
         {
@@ -155,7 +158,9 @@ public static class AdminCommands
         var email = Email();
         return Verb("list", "List a user's keys (never the keys themselves).", [email], async (admin, parsed, token) =>
         {
-            foreach (var key in await admin.Store.ListKeysAsync(parsed.GetRequiredValue(email), token))
+            var address = parsed.GetRequiredValue(email);
+            await RequireUserAsync(admin, address, token);
+            foreach (var key in await admin.Store.ListKeysAsync(address, token))
             {
                 Console.WriteLine($"{key.KeyId}  type={key.Type}  label={key.Label}  created={key.CreatedAt:O}  last_used={key.LastUsedAt:O}  " +
                                   $"valid_until={key.ValidUntil:O}  revoked={key.RevokedAt:O}  disabled={key.DisabledAt:O}");
@@ -169,7 +174,10 @@ public static class AdminCommands
     {
         var keyId = KeyId();
         return Verb("revoke", "Revoke a key for good.", [keyId], async (admin, parsed, token) =>
-            Report(await admin.Store.RevokeKeyAsync(parsed.GetRequiredValue(keyId), admin.Now, token), "key revoked"));
+        {
+            var id = parsed.GetRequiredValue(keyId);
+            return Report(await admin.Store.RevokeKeyAsync(id, admin.Now, token), "key revoked", $"no key {id}");
+        });
     }
 
     private static Command KeySetDisabled(string verb, bool disabled)
@@ -177,7 +185,12 @@ public static class AdminCommands
         var keyId = KeyId();
         return Verb(verb, disabled ? "Disable a key until it is enabled again." : "Enable a disabled key again.", [keyId],
             async (admin, parsed, token) =>
-                Report(await admin.Store.SetKeyDisabledAsync(parsed.GetRequiredValue(keyId), disabled, admin.Now, token), $"key {verb}d"));
+            {
+                // A revoked key is revoked for good: enabling (or disabling) it would only say something untrue.
+                var id = parsed.GetRequiredValue(keyId);
+                return Report(await admin.Store.SetKeyDisabledAsync(id, disabled, admin.Now, token), $"key {verb}d",
+                    $"no key {id} that is not revoked");
+            });
     }
 
     private static Command TemplateImport()
@@ -199,14 +212,22 @@ public static class AdminCommands
     {
         var (email, template) = (Email(), TemplateId());
         return Verb("grant", "Let a user send a template.", [email, template], async (admin, parsed, token) =>
-            Report(await admin.Store.GrantAsync(parsed.GetRequiredValue(email), parsed.GetValue(template), admin.Now, token), "granted"));
+        {
+            var (address, id) = (parsed.GetRequiredValue(email), parsed.GetValue(template));
+            await RequireUserAsync(admin, address, token);
+            return Report(await admin.Store.GrantAsync(address, id, admin.Now, token), "granted", $"no template {id}");
+        });
     }
 
     private static Command TemplateRevoke()
     {
         var (email, template) = (Email(), TemplateId());
         return Verb("revoke", "Stop a user sending a template.", [email, template], async (admin, parsed, token) =>
-            Report(await admin.Store.RevokeGrantAsync(parsed.GetRequiredValue(email), parsed.GetValue(template), token), "grant revoked"));
+        {
+            var (address, id) = (parsed.GetRequiredValue(email), parsed.GetValue(template));
+            await RequireUserAsync(admin, address, token);
+            return Report(await admin.Store.RevokeGrantAsync(address, id, token), "grant revoked", $"{address} has no grant of template {id}");
+        });
     }
 
     private static Command CallbackSet()
@@ -242,7 +263,20 @@ public static class AdminCommands
         });
     }
 
-    private static Option<string> Email() => Text("--email", "The user's email address.");
+    /// <summary>
+    /// A user's email address, trimmed and in lower case: users are named by it, and one typed differently must not make
+    /// a second user (migration 0027 folded the addresses stored before).
+    /// </summary>
+    private static Option<string> Email() => Checked(new Option<string>("--email")
+    {
+        Description = "The user's email address (compared in lower case).",
+        Required = true,
+        CustomParser = result => result.Tokens is [var token] ? token.Value.Trim().ToLowerInvariant() : "",
+    }, IsEmailAddress, "must be an email address, such as ops@agency.gov.sg");
+
+    private static bool IsEmailAddress(string text) =>
+        text.Split('@') is [{ Length: > 0 }, { Length: > 2 } domain] && domain.Trim('.').Contains('.') &&
+        domain[0] != '.' && domain[^1] != '.' && !text.Any(c => char.IsWhiteSpace(c) || char.IsControl(c));
 
     private static Option<string> KeyId() => Text("--key-id", "The key's id, as `admin key list` prints it.");
 
@@ -296,9 +330,17 @@ public static class AdminCommands
                 return await run(new Operator(services, services.GetRequiredService<AdminStore>(), now), parsed, token);
             }
             catch (Exception exception) when (exception is ArgumentException or FormatException or InvalidOperationException
-                                                  or OptionsValidationException or IOException or Npgsql.PostgresException)
+                                                  or OptionsValidationException or IOException or UnauthorizedAccessException
+                                                  or System.Text.Json.JsonException or Npgsql.NpgsqlException or TimeoutException)
             {
-                await Console.Error.WriteLineAsync($"error: {exception.Message}");
+                // An operator's mistake or an unreachable database: what went wrong, with its causes, and no stack trace.
+                var causes = new List<string>();
+                for (var cause = exception; cause is not null; cause = cause.InnerException)
+                {
+                    causes.Add(cause.Message);
+                }
+
+                await Console.Error.WriteLineAsync($"error: {string.Join(": ", causes.Distinct())}");
                 return 1;
             }
         });
@@ -320,11 +362,21 @@ public static class AdminCommands
         return builder.Build();
     }
 
-    private static int Report(int rows, string what)
+    /// <summary>Says what was done (exit 0), or, when no row matched, what was not there (exit 1).</summary>
+    private static int Report(int rows, string done, string notFound)
     {
-        Console.WriteLine(rows > 0 ? what : "nothing matched");
-        return rows > 0 ? 0 : 1;
+        if (rows == 0)
+        {
+            Console.Error.WriteLine($"error: {notFound}");
+            return 1;
+        }
+
+        Console.WriteLine(done);
+        return 0;
     }
+
+    private static async Task<long> RequireUserAsync(Operator admin, string email, CancellationToken token) =>
+        await admin.Store.FindUserIdAsync(email, token) ?? throw new ArgumentException($"no user {email}");
 
     /// <summary>What a verb works with: the host's services, the operator's store, and the moment the verb runs.</summary>
     private sealed record Operator(IServiceProvider Services, AdminStore Store, DateTime Now);

@@ -64,7 +64,8 @@ public sealed class AdminStore(NpgsqlDataSource dataSource)
     private const string RevokeKeySql = "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, @now) WHERE key_id = @keyId";
 
     private const string SetKeyDisabledSql = """
-        UPDATE api_keys SET disabled_at = CASE WHEN @disabled THEN COALESCE(disabled_at, @now) END WHERE key_id = @keyId
+        UPDATE api_keys SET disabled_at = CASE WHEN @disabled THEN COALESCE(disabled_at, @now) END
+        WHERE key_id = @keyId AND revoked_at IS NULL
         """;
 
     private const string ListKeysSql = """

@@ -1,4 +1,5 @@
 using MassTransit;
+using Microsoft.Extensions.Options;
 
 namespace GovSg.Hosting;
 
@@ -24,18 +25,43 @@ internal sealed class BrokerLoginRefusedObserver(IHostApplicationLifetime lifeti
         return Task.CompletedTask;
     }
 
-    /// <summary>Runs the service until it stops; a stop for a reason already logged (above) ends with its exit code.</summary>
-    public static async Task RunAsync(WebApplication app)
+    /// <summary>
+    /// Builds the service, lets <paramref name="configure"/> map its endpoints, and runs it until it stops; a stop for a
+    /// reason already logged (above) ends with its exit code. Settings that fail validation (at start, or when mapping
+    /// needs them) stop the process with exit code 1 and one line naming them, rather than an unhandled exception (an
+    /// abort, exit code 134, and a core dump on every restart of a crash loop).
+    /// </summary>
+    public static async Task RunAsync(WebApplicationBuilder builder, Action<WebApplication> configure)
     {
+        var app = builder.Build();
+        // Read before running: the host is disposed when the run ends.
+        var isTheProcess = System.Reflection.Assembly.GetEntryAssembly()?.GetName().Name == app.Environment.ApplicationName;
+        var logger = app.Logger;
         try
         {
+            configure(app);
             await app.RunAsync();
         }
         catch (OperationCanceledException) when (Environment.ExitCode != 0)
         {
             // Stopped while still starting: the start is cancelled, which is no news.
         }
+        // Only when the service is the process: a host inside another (a test's) is given the exception instead.
+        catch (Exception exception) when (InvalidSettings(exception) is [_, ..] failures && isTheProcess)
+        {
+            logger.LogCritical("Invalid configuration, not starting: {Failures}", string.Join(" ", failures));
+            Environment.ExitCode = 1;
+        }
     }
+
+    /// <summary>What settings validation refused, when that is all the exception is (the host gathers every option's).</summary>
+    private static List<string> InvalidSettings(Exception exception) => exception switch
+    {
+        OptionsValidationException invalid => [.. invalid.Failures],
+        AggregateException many when many.InnerExceptions.All(e => e is OptionsValidationException) =>
+            [.. many.InnerExceptions.SelectMany(InvalidSettings)],
+        _ => [],
+    };
 
     private static bool IsLoginRefused(Exception? exception) => exception switch
     {

@@ -53,15 +53,92 @@ public sealed class AdminCliTests
     }
 
     [Test]
-    public async Task TemplateGrant_OfATemplateThatDoesNotExist_SaysNothingMatched()
+    public async Task TemplateGrant_OfATemplateThatDoesNotExist_SaysWhichIsMissing()
     {
         var user = await Env.CreateUserAsync(grants: []);
 
         var (code, output, error) = await RunCapturingAsync("admin", "template", "grant", "--email", user.Email, "--template", "999999");
 
         Assert.That(code, Is.EqualTo(1));
-        Assert.That(output, Does.Contain("nothing matched"));
-        Assert.That(error, Is.Empty);
+        Assert.That(output, Is.Empty);
+        Assert.That(error, Is.EqualTo($"error: no template 999999{Environment.NewLine}"));
+    }
+
+    [TestCase("template", "grant", "--template", "3")]
+    [TestCase("template", "revoke", "--template", "3")]
+    [TestCase("key", "list")]
+    [TestCase("user", "disable")]
+    [TestCase("callback", "show")]
+    public async Task Verb_ForAUserThatDoesNotExist_SaysSoAndFails(params string[] verb)
+    {
+        const string email = "nobody@agency.gov.sg";
+
+        var (code, output, error) = await RunCapturingAsync(["admin", .. verb[..2], "--email", email, .. verb[2..]]);
+
+        Assert.That((code, output), Is.EqualTo((1, "")));
+        Assert.That(error, Does.StartWith("error: no user nobody@agency.gov.sg"));
+    }
+
+    [Test]
+    public async Task KeyEnable_OfARevokedKey_RefusesAndLeavesItRevoked()
+    {
+        var user = await Env.CreateUserAsync(grants: [3]);
+        Assert.That((await RunAsync("admin", "key", "revoke", "--key-id", user.KeyId)).Code, Is.Zero);
+
+        var (code, output, error) = await RunCapturingAsync("admin", "key", "enable", "--key-id", user.KeyId);
+
+        Assert.That((code, output), Is.EqualTo((1, "")));
+        Assert.That(error, Does.Contain($"no key {user.KeyId} that is not revoked"));
+        var (sent, _) = await MessageJson.PostRawAsync(user.Client, """{"recipient":"91234567","template_id":3}""");
+        Assert.That(sent.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized));
+    }
+
+    [Test]
+    public async Task UserUpsert_WithTheAddressInAnotherCaseOrSpaced_NamesTheSameUser()
+    {
+        var email = $"cli-{Guid.NewGuid():N}@agency.gov.sg";
+        Assert.That((await RunAsync("admin", "user", "upsert", "--email", email, "--agency", "CLI Agency")).Code, Is.Zero);
+
+        var (code, output) = await RunAsync("admin", "user", "upsert", "--email", $" {email.ToUpperInvariant()} ", "--agency", "CLI Agency",
+            "--rate-limit", "7");
+
+        Assert.That(code, Is.Zero);
+        Assert.That(output, Does.Contain(email));
+        Assert.That(await UserCountAsync(email), Is.EqualTo(1));
+        await using var connection = await Env.Database.OpenConnectionAsync();
+        Assert.That(await connection.ExecuteScalarAsync<int>("SELECT rate_limit_per_second FROM users WHERE email = @email", new { email }),
+            Is.EqualTo(7));
+    }
+
+    [TestCase("not an email")]
+    [TestCase("ops@agency")]
+    [TestCase("ops@@agency.gov.sg")]
+    [TestCase("@agency.gov.sg")]
+    public async Task UserUpsert_WithSomethingThatIsNoEmailAddress_RefusesIt(string email)
+    {
+        var (code, _, error) = await RunCapturingAsync("admin", "user", "upsert", "--email", email, "--agency", "CLI Agency");
+
+        Assert.That(code, Is.EqualTo(2));
+        Assert.That(error, Does.Contain("--email must be an email address"));
+    }
+
+    [Test]
+    public async Task Verb_WhenTheDatabaseIsUnreachable_SaysSoInOneLine()
+    {
+        var (code, output, error) = await RunAgainstAsync(TestSettings.UnreachablePostgres, "admin", "key", "list", "--email",
+            "ops@agency.gov.sg");
+
+        Assert.That((code, output), Is.EqualTo((1, "")));
+        Assert.That(error, Does.StartWith("error: Failed to connect to 127.0.0.1:1"));
+        Assert.That(error.TrimEnd().Split('\n'), Has.Length.EqualTo(1), "no stack trace");
+    }
+
+    [Test]
+    public async Task ApiExecutable_WithAMistypedVerb_IsRefusedByTheVerbsParserNotStartedAsAServer()
+    {
+        var run = GovSg.Api.Program.Main(["amdin", "key", "list", "--email", "ops@agency.gov.sg"]);
+
+        Assert.That(await run.WaitAsync(TimeSpan.FromSeconds(30)), Is.EqualTo(2));
     }
 
     [Test]
@@ -189,11 +266,15 @@ public sealed class AdminCliTests
     }
 
     /// <summary>Runs a verb; returns its exit code, its output and its error output.</summary>
-    private static async Task<(int Code, string Output, string Error)> RunCapturingAsync(params string[] args)
+    private static Task<(int Code, string Output, string Error)> RunCapturingAsync(params string[] args) =>
+        RunAgainstAsync(TestSettings.OperatorPostgres, args);
+
+    /// <summary>Runs a verb against the given database.</summary>
+    private static async Task<(int Code, string Output, string Error)> RunAgainstAsync(string postgres, params string[] args)
     {
         var (output, error) = (new StringWriter(), new StringWriter());
         var (console, consoleError) = (Console.Out, Console.Error);
-        Environment.SetEnvironmentVariable("ConnectionStrings__Postgres", TestSettings.OperatorPostgres);
+        Environment.SetEnvironmentVariable("ConnectionStrings__Postgres", postgres);
         Environment.SetEnvironmentVariable("Auth__KeyPepper", TestSettings.Pepper);
         Console.SetOut(output);
         Console.SetError(error);

@@ -152,8 +152,9 @@ public sealed class WebhookTests
         var user = await Env.CreateUserAsync();
         var providerId = $"wamid.early-{Guid.NewGuid():N}";
 
-        // After the acceptance written below: a lifecycle time is never before an earlier one (SPEC §4).
-        var deliveredAt = DateTime.UnixEpoch.AddSeconds(DateTimeOffset.UtcNow.AddHours(1).ToUnixTimeSeconds());
+        // After the acceptance written below (an hour ago): a lifecycle time is never before an earlier one (SPEC §4),
+        // nor after the time it is applied.
+        var deliveredAt = DateTime.UnixEpoch.AddSeconds(DateTimeOffset.UtcNow.AddMinutes(-30).ToUnixTimeSeconds());
         using var response = await Webhooks.PostSignedAsync(Env.Client(null),
             [new WebhookStatus(providerId, "delivered", deliveredAt)]);
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
@@ -230,7 +231,8 @@ public sealed class WebhookTests
             INSERT INTO messages (user_id, template_id, recipient, params, language_code, whatsapp_template_name, param_order,
                                   status, created_at, updated_at, accepted_at, provider_message_id, expires_at, available_at,
                                   sweep_at, attempts)
-            VALUES (@userId, 3, '+6591234567', '{}', 'en_GB', 'govsg_service_notice_v1', '{}', 'ACCEPTED', now(), now(), now(),
+            VALUES (@userId, 3, '+6591234567', '{}', 'en_GB', 'govsg_service_notice_v1', '{}', 'ACCEPTED',
+                    now() - interval '1 hour', now() - interval '1 hour', now() - interval '1 hour',
                     @providerId, now() + interval '1 day', now(), now() + interval '1 day', 1)
             RETURNING id
             """, new { userId = user.Id, providerId });

@@ -142,6 +142,11 @@ public static class AdminCommands
             throw new ArgumentException("Auth:KeyPepper (env Auth__KeyPepper) must be set to the Api's pepper");
         }
 
+        if (!await admin.Services.GetRequiredService<PepperCheck>().MatchesAsync(token))
+        {
+            throw new ArgumentException($"{PepperCheck.Mismatch}: a key made with it would never work");
+        }
+
         var (plainText, keyId, hash) = ApiKeys.Generate(pepper.PepperBytes);
         var validUntil = admin.Now.AddDays(validDays);
         await admin.Store.InsertKeyAsync(userId, keyId, hash, ApiKeys.LastFive(plainText), label, type, admin.Now, validUntil, token);
@@ -356,6 +361,7 @@ public static class AdminCommands
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<AdminStore>();
         builder.Services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.SectionName);
+        builder.Services.AddSingleton<PepperCheck>();
         builder.Services.AddOptions<CallbackOptions>().BindConfiguration(CallbackOptions.SectionName);
         builder.Services.AddSingleton<CallbackSettingsStore>();
         builder.Services.AddSingleton<CallbackCommands>();

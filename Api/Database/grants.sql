@@ -72,3 +72,6 @@ GRANT SELECT, INSERT, UPDATE ON callback_secrets TO govsg_operator;
 GRANT SELECT, DELETE ON status_events TO govsg_api;
 GRANT SELECT, INSERT, UPDATE, DELETE ON status_events TO govsg_dispatcher;
 GRANT SELECT, INSERT, DELETE ON status_events TO govsg_operator;
+
+-- table: key_pepper. The fingerprint of the key pepper: recorded by whoever uses a pepper first, read by both after.
+GRANT SELECT, INSERT ON key_pepper TO govsg_api, govsg_operator;

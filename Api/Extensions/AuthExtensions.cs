@@ -11,6 +11,8 @@ public static class AuthExtensions
             .ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<ApiKeyStore>();
         builder.Services.AddSingleton<ApiKeyVerifier>();
+        builder.Services.AddSingleton<PepperCheck>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<PepperCheck>());
         builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
         builder.Services.AddAuthorization();

@@ -31,6 +31,7 @@ bash deploy/local/down.sh >/dev/null 2>&1 || true
 rand() { head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
 (umask 077 && touch "$state/secrets.env")
 chmod 600 "$state/secrets.env"
+grep -q '^Auth__KeyPepper=' "$state/secrets.env" || new_pepper=1
 for name in Auth__KeyPepper Webhooks__VerifyToken Webhooks__AppSecrets__0 WhatsApp__AccessToken \
             GOVSG_PG_API_PASSWORD GOVSG_PG_DISPATCHER_PASSWORD GOVSG_PG_OPERATOR_PASSWORD \
             RABBITMQ_API_PASSWORD RABBITMQ_DISPATCHER_PASSWORD; do
@@ -76,6 +77,9 @@ admin() { ConnectionStrings__Postgres=$(postgres_as govsg_operator "$GOVSG_PG_OP
 
 log "migrating and seeding"
 migrate >"$state/logs/migrate.log" 2>&1 || { cat "$state/logs/migrate.log"; exit 1; }
+# A key pepper made just now (a new .local folder beside an older database) replaces the one the database recorded: the
+# keys made with that one can never be verified again anyway, and the Api refuses a pepper it did not record.
+[ -z "${new_pepper:-}" ] || as_root su postgres -c "psql -qX -d $database -c 'DELETE FROM key_pepper'" >/dev/null
 email=demo@agency.gov.sg
 admin user upsert --email "$email" --agency "Demo Agency" --rate-limit 100 >/dev/null
 admin template import --file "$root/deploy/local/templates.json" >/dev/null

@@ -94,6 +94,22 @@ public sealed class AdminCliTests
     }
 
     [Test]
+    public async Task KeyCreate_WithAnotherPepperThanTheApis_RefusesAndCreatesNoKey()
+    {
+        // The test system's Api recorded its pepper when it started; this one would make a key it can never verify.
+        var user = await Env.CreateUserAsync(grants: []);
+
+        var (code, output, error) = await RunAgainstAsync(TestSettings.OperatorPostgres, "another-pepper-0123456789abcdef0123456789",
+            "admin", "key", "create", "--email", user.Email);
+
+        Assert.That((code, output), Is.EqualTo((1, "")));
+        Assert.That(error, Does.StartWith("error: Auth:KeyPepper (env Auth__KeyPepper) is not the pepper this database's API keys were made with"));
+        await using var connection = await Env.Database.OpenConnectionAsync();
+        Assert.That(await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM api_keys WHERE user_id = @Id", new { user.Id }),
+            Is.EqualTo(1), "only the key the test user was made with");
+    }
+
+    [Test]
     public async Task UserUpsert_WithTheAddressInAnotherCaseOrSpaced_NamesTheSameUser()
     {
         var email = $"cli-{Guid.NewGuid():N}@agency.gov.sg";
@@ -125,7 +141,7 @@ public sealed class AdminCliTests
     [Test]
     public async Task Verb_WhenTheDatabaseIsUnreachable_SaysSoInOneLine()
     {
-        var (code, output, error) = await RunAgainstAsync(TestSettings.UnreachablePostgres, "admin", "key", "list", "--email",
+        var (code, output, error) = await RunAgainstAsync(TestSettings.UnreachablePostgres, TestSettings.Pepper, "admin", "key", "list", "--email",
             "ops@agency.gov.sg");
 
         Assert.That((code, output), Is.EqualTo((1, "")));
@@ -267,15 +283,16 @@ public sealed class AdminCliTests
 
     /// <summary>Runs a verb; returns its exit code, its output and its error output.</summary>
     private static Task<(int Code, string Output, string Error)> RunCapturingAsync(params string[] args) =>
-        RunAgainstAsync(TestSettings.OperatorPostgres, args);
+        RunAgainstAsync(TestSettings.OperatorPostgres, TestSettings.Pepper, args);
 
-    /// <summary>Runs a verb against the given database.</summary>
-    private static async Task<(int Code, string Output, string Error)> RunAgainstAsync(string postgres, params string[] args)
+    /// <summary>Runs a verb against the given database, with the given key pepper.</summary>
+    private static async Task<(int Code, string Output, string Error)> RunAgainstAsync(string postgres, string pepper,
+        params string[] args)
     {
         var (output, error) = (new StringWriter(), new StringWriter());
         var (console, consoleError) = (Console.Out, Console.Error);
         Environment.SetEnvironmentVariable("ConnectionStrings__Postgres", postgres);
-        Environment.SetEnvironmentVariable("Auth__KeyPepper", TestSettings.Pepper);
+        Environment.SetEnvironmentVariable("Auth__KeyPepper", pepper);
         Console.SetOut(output);
         Console.SetError(error);
         try

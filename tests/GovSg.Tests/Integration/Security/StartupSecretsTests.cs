@@ -21,6 +21,16 @@ public sealed class StartupSecretsTests
     }
 
     [Test]
+    public void Api_WithAnotherKeyPepperThanTheDatabaseRecorded_RefusesToStart()
+    {
+        // Every key it verified would fail: 401 for every agency, from a replica that looks healthy.
+        var start = () => Env.StartApi(new Dictionary<string, string?> { ["Auth:KeyPepper"] = "another-pepper-0123456789abcdef0123456789" });
+
+        Assert.That(start, Throws.InstanceOf<OptionsValidationException>()
+            .With.Message.Contains("Auth:KeyPepper (env Auth__KeyPepper) is not the pepper this database's API keys were made with"));
+    }
+
+    [Test]
     public async Task ApiProcess_WithAShortVerifyToken_ExitsWithCode1AndOneLineNamingTheSetting()
     {
         // The executable itself, as Kubernetes runs it: a refusal must not be an abort (134) with a core dump per restart.

@@ -44,14 +44,15 @@ public sealed class PepperCheck(NpgsqlDataSource dataSource, IOptions<AuthOption
 
     /// <summary>
     /// At the Api's start: another pepper refuses to start, as a setting that fails validation does. A database that
-    /// cannot be read does not: the Api starts and answers 503 then (SPEC §8), and a later start checks again.
+    /// cannot be read (or does not answer within the warm-up's bound) does not: the Api starts and answers 503 then
+    /// (SPEC §8), and a later start checks again.
     /// </summary>
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         bool matches;
         try
         {
-            matches = await MatchesAsync(cancellationToken);
+            matches = await MatchesAsync(cancellationToken).WaitAsync(Extensions.StartupWarmup.MaxWait, cancellationToken);
         }
         catch (Exception exception) when (exception is NpgsqlException or TimeoutException)
         {

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using GovSg.Api.Auth;
 using GovSg.Api.Callbacks;
 using GovSg.Api.Database;
@@ -29,7 +30,7 @@ public static class AdminCommands
         Migrate(),
         new Command("admin", "Manage users, API keys, templates and grants (SPEC §7).")
         {
-            new Command("user", "Agency users and their limits.") { UserUpsert(), UserDisable(), UserEnable() },
+            new Command("user", "Agency users and their limits.") { UserUpsert(), UserShow(), UserDisable(), UserEnable() },
             new Command("key", "Users' API keys.")
             {
                 KeyCreate(), KeyList(), KeyRevoke(), KeySetDisabled("disable", disabled: true), KeySetDisabled("enable", disabled: false),
@@ -72,6 +73,22 @@ public static class AdminCommands
                 Console.WriteLine($"user {userId} {parsed.GetRequiredValue(email)}");
                 return 0;
             });
+    }
+
+    private static Command UserShow()
+    {
+        var email = Email();
+        return Verb("show", "Show a user's limits, state and granted templates.", [email], async (admin, parsed, token) =>
+        {
+            var address = parsed.GetRequiredValue(email);
+            var user = await admin.Store.ShowUserAsync(address, token) ?? throw new ArgumentException($"no user {address}");
+            Console.WriteLine($"user {user.Id} {user.Email}  agency={user.Agency}  rate_limit={user.RateLimitPerSecond}/s  " +
+                              $"burst={user.RateLimitBurst?.ToString(CultureInfo.InvariantCulture) ?? "60 × the rate"}  " +
+                              $"default_wait={user.DefaultWaitSeconds}s  validity={user.MessageValidity:c}  " +
+                              $"created={user.CreatedAt:O}  disabled={user.DisabledAt:O}");
+            Console.WriteLine($"templates granted: {(user.Templates.Length == 0 ? "none" : string.Join(", ", user.Templates))}");
+            return 0;
+        });
     }
 
     /// <summary>
@@ -354,7 +371,8 @@ public static class AdminCommands
 
     private static IHost BuildHost()
     {
-        var builder = Host.CreateApplicationBuilder();
+        // The settings beside the executable, wherever it is run from (the working directory is the host's default).
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { ContentRootPath = AppContext.BaseDirectory });
         // A migration or cancelling a large backlog may rightly take longer than a request may.
         builder.Configuration[$"{DatabaseLimitOptions.SectionName}:{nameof(DatabaseLimitOptions.StatementTimeout)}"] ??= "00:00:00";
         builder.AddDatabase();

@@ -56,6 +56,13 @@ public sealed class AdminStore(NpgsqlDataSource dataSource)
 
     private const string UserIdSql = "SELECT id FROM users WHERE email = @email";
 
+    private const string ShowUserSql = """
+        SELECT u.id, u.email, u.agency, u.rate_limit_per_second, u.rate_limit_burst, u.default_wait_seconds,
+               u.message_validity, u.created_at, u.disabled_at,
+               ARRAY(SELECT g.template_id FROM template_grants g WHERE g.user_id = u.id ORDER BY g.template_id) AS templates
+        FROM users u WHERE u.email = @email
+        """;
+
     private const string InsertKeySql = """
         INSERT INTO api_keys (user_id, key_id, secret_hash, last_five, label, type, created_at, valid_until)
         VALUES (@userId, @keyId, @secretHash, @lastFive, @label, @type, @now, @validUntil)
@@ -123,6 +130,14 @@ public sealed class AdminStore(NpgsqlDataSource dataSource)
             cancellationToken: cancellationToken));
     }
 
+    /// <summary>The user's settings and granted templates, or null when there is no such user.</summary>
+    public async Task<UserSummary?> ShowUserAsync(string email, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await connection.QuerySingleOrDefaultAsync<UserSummary>(new CommandDefinition(ShowUserSql, new { email },
+            cancellationToken: cancellationToken));
+    }
+
     public Task<int> InsertKeyAsync(long userId, string keyId, byte[] secretHash, string lastFive, string label, string type,
         DateTime now, DateTime validUntil, CancellationToken cancellationToken) =>
         ExecuteAsync(InsertKeySql, new { userId, keyId, secretHash, lastFive, label, type, now, validUntil }, cancellationToken);
@@ -183,4 +198,21 @@ public sealed class KeySummary
     public DateTime ValidUntil { get; init; }
     public DateTime? RevokedAt { get; init; }
     public DateTime? DisabledAt { get; init; }
+}
+
+public sealed class UserSummary
+{
+    public long Id { get; init; }
+    public string Email { get; init; } = "";
+    public string Agency { get; init; } = "";
+    public int RateLimitPerSecond { get; init; }
+
+    /// <summary>Null when never set: then 60 × the rate (SPEC §7).</summary>
+    public int? RateLimitBurst { get; init; }
+
+    public int DefaultWaitSeconds { get; init; }
+    public TimeSpan MessageValidity { get; init; }
+    public DateTime CreatedAt { get; init; }
+    public DateTime? DisabledAt { get; init; }
+    public long[] Templates { get; init; } = [];
 }

@@ -33,14 +33,14 @@ internal sealed class BrokerLoginRefusedObserver(IHostApplicationLifetime lifeti
     /// </summary>
     public static async Task RunAsync(WebApplicationBuilder builder, Action<WebApplication> configure)
     {
-        var app = builder.Build();
-        // Read before running: the host is disposed when the run ends.
+        // Disposed last, after anything below is logged: disposing flushes the console log.
+        await using var app = builder.Build();
         var isTheProcess = System.Reflection.Assembly.GetEntryAssembly()?.GetName().Name == app.Environment.ApplicationName;
-        var logger = app.Logger;
         try
         {
             configure(app);
-            await app.RunAsync();
+            await app.StartAsync();
+            await app.WaitForShutdownAsync();
         }
         catch (OperationCanceledException) when (Environment.ExitCode != 0)
         {
@@ -49,7 +49,7 @@ internal sealed class BrokerLoginRefusedObserver(IHostApplicationLifetime lifeti
         // Only when the service is the process: a host inside another (a test's) is given the exception instead.
         catch (Exception exception) when (InvalidSettings(exception) is [_, ..] failures && isTheProcess)
         {
-            logger.LogCritical("Invalid configuration, not starting: {Failures}", string.Join(" ", failures));
+            app.Logger.LogCritical("Invalid configuration, not starting: {Failures}", string.Join(" ", failures));
             Environment.ExitCode = 1;
         }
     }

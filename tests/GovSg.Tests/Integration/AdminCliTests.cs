@@ -64,6 +64,25 @@ public sealed class AdminCliTests
         Assert.That(error, Is.EqualTo($"error: no template 999999{Environment.NewLine}"));
     }
 
+    [Test]
+    public async Task UserShow_PrintsTheLimitsStateAndGrantsUpsertAndGrantSet()
+    {
+        var email = $"cli-{Guid.NewGuid():N}@agency.gov.sg";
+        await RunAsync("admin", "user", "upsert", "--email", email, "--agency", "Show Agency", "--rate-limit", "7", "--default-wait", "3",
+            "--validity", "02:00:00");
+        await RunAsync("admin", "template", "grant", "--email", email, "--template", "3");
+        await RunAsync("admin", "template", "grant", "--email", email, "--template", "1");
+        await RunAsync("admin", "user", "disable", "--email", email);
+
+        var (code, output) = await RunAsync("admin", "user", "show", "--email", email.ToUpperInvariant());
+
+        Assert.That(code, Is.Zero);
+        Assert.That(output, Does.Contain($"{email}  agency=Show Agency  rate_limit=7/s  burst=60 × the rate  default_wait=3s  validity=02:00:00"));
+        Assert.That(output, Does.Match(@"disabled=\d{4}-\d\d-\d\dT"), "disabled, and since when");
+        Assert.That(output, Does.Contain("templates granted: 1, 3"));
+    }
+
+    [TestCase("user", "show")]
     [TestCase("template", "grant", "--template", "3")]
     [TestCase("template", "revoke", "--template", "3")]
     [TestCase("key", "list")]
@@ -293,6 +312,9 @@ public sealed class AdminCliTests
         var (console, consoleError) = (Console.Out, Console.Error);
         Environment.SetEnvironmentVariable("ConnectionStrings__Postgres", postgres);
         Environment.SetEnvironmentVariable("Auth__KeyPepper", pepper);
+        // The Api's log levels: the appsettings.json in the test binaries is whichever referenced project's was copied
+        // last (the simulator's logs every Npgsql command), and the verbs' output is asserted line by line.
+        Environment.SetEnvironmentVariable("Logging__LogLevel__Npgsql", "Warning");
         Console.SetOut(output);
         Console.SetError(error);
         try
@@ -306,6 +328,7 @@ public sealed class AdminCliTests
             Console.SetError(consoleError);
             Environment.SetEnvironmentVariable("ConnectionStrings__Postgres", null);
             Environment.SetEnvironmentVariable("Auth__KeyPepper", null);
+            Environment.SetEnvironmentVariable("Logging__LogLevel__Npgsql", null);
         }
     }
 }

@@ -39,7 +39,16 @@ public sealed class StartupSecretsTests
             WorkingDirectory = AppContext.BaseDirectory,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
-            Environment = { ["Webhooks__VerifyToken"] = "guessable", ["ASPNETCORE_URLS"] = "http://127.0.0.1:0" },
+            // Every other setting valid, whichever referenced project's appsettings.json the test binaries hold.
+            Environment =
+            {
+                ["Webhooks__VerifyToken"] = "guessable",
+                ["ConnectionStrings__Postgres"] = TestSettings.UnreachablePostgres,
+                ["Auth__KeyPepper"] = TestSettings.Pepper,
+                ["Webhooks__AppSecrets__0"] = TestSettings.AppSecret,
+                ["Webhooks__PhoneNumberId"] = TestSettings.PhoneNumberId,
+                ["ASPNETCORE_URLS"] = "http://127.0.0.1:0",
+            },
         };
         using var process = System.Diagnostics.Process.Start(start)!;
         var output = process.StandardOutput.ReadToEndAsync();

@@ -33,12 +33,13 @@ internal sealed class BrokerLoginRefusedObserver(IHostApplicationLifetime lifeti
     /// </summary>
     public static async Task RunAsync(WebApplicationBuilder builder, Action<WebApplication> configure)
     {
-        // Disposed last, after anything below is logged: disposing flushes the console log.
-        await using var app = builder.Build();
+        var app = builder.Build();
         var isTheProcess = System.Reflection.Assembly.GetEntryAssembly()?.GetName().Name == app.Environment.ApplicationName;
+        var starting = false;
         try
         {
             configure(app);
+            starting = true;
             await app.StartAsync();
             await app.WaitForShutdownAsync();
         }
@@ -47,10 +48,20 @@ internal sealed class BrokerLoginRefusedObserver(IHostApplicationLifetime lifeti
             // Stopped while still starting: the start is cancelled, which is no news.
         }
         // Only when the service is the process: a host inside another (a test's) is given the exception instead.
-        catch (Exception exception) when (InvalidSettings(exception) is [_, ..] failures && isTheProcess)
+        catch (Exception exception) when (isTheProcess && InvalidSettings(exception) is [_, ..] failures)
         {
             app.Logger.LogCritical("Invalid configuration, not starting: {Failures}", string.Join(" ", failures));
             Environment.ExitCode = 1;
+        }
+        finally
+        {
+            // As WebApplication.RunAsync disposes it, after the line above (disposing flushes the console log). A host
+            // inside another that failed before starting is left to its owner, which reads it as the exception reaches
+            // it (WebApplicationFactory).
+            if (starting || isTheProcess)
+            {
+                await app.DisposeAsync();
+            }
         }
     }
 

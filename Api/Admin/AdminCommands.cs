@@ -35,7 +35,7 @@ public static class AdminCommands
             {
                 KeyCreate(), KeyList(), KeyRevoke(), KeySetDisabled("disable", disabled: true), KeySetDisabled("enable", disabled: false),
             },
-            new Command("template", "Templates and which users may send them.") { TemplateImport(), TemplateGrant(), TemplateRevoke() },
+            new Command("template", "Templates and which users may send them.") { TemplateImport(), TemplateList(), TemplateGrant(), TemplateRevoke() },
             new Command("callback", "Where a user's status callbacks go (SPEC §11.1).") { CallbackSet(), CallbackShow() },
         },
     };
@@ -229,6 +229,18 @@ public static class AdminCommands
             return 0;
         });
     }
+
+    private static Command TemplateList() =>
+        Verb("list", "List the templates: id, name, WhatsApp name and parameters.", [], async (admin, _, token) =>
+        {
+            foreach (var template in await admin.Store.ListTemplatesAsync(token))
+            {
+                Console.WriteLine($"{template.Id}  name={template.Name}  whatsapp={template.WhatsappTemplateName}  " +
+                                  $"params=[{string.Join(", ", template.Params)}]  updated={template.UpdatedAt:O}");
+            }
+
+            return 0;
+        });
 
     private static Command TemplateGrant()
     {

@@ -82,6 +82,10 @@ public sealed class AdminStore(NpgsqlDataSource dataSource)
         ORDER BY k.created_at
         """;
 
+    private const string ListTemplatesSql = """
+        SELECT id, name, whatsapp_template_name, params, updated_at FROM templates ORDER BY id
+        """;
+
     private const string UpsertTemplateSql = """
         INSERT INTO templates (id, name, whatsapp_template_name, body, params, param_metadata, translations,
                                created_at, updated_at)
@@ -155,6 +159,13 @@ public sealed class AdminStore(NpgsqlDataSource dataSource)
             cancellationToken: cancellationToken))).ToList();
     }
 
+    public async Task<IReadOnlyList<TemplateSummary>> ListTemplatesAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return (await connection.QueryAsync<TemplateSummary>(new CommandDefinition(ListTemplatesSql,
+            cancellationToken: cancellationToken))).ToList();
+    }
+
     public Task<int> UpsertTemplateAsync(TemplateDefinition template, DateTime now, CancellationToken cancellationToken) =>
         ExecuteAsync(UpsertTemplateSql, new
         {
@@ -215,4 +226,13 @@ public sealed class UserSummary
     public DateTime CreatedAt { get; init; }
     public DateTime? DisabledAt { get; init; }
     public long[] Templates { get; init; } = [];
+}
+
+public sealed class TemplateSummary
+{
+    public long Id { get; init; }
+    public string Name { get; init; } = "";
+    public string WhatsappTemplateName { get; init; } = "";
+    public string[] Params { get; init; } = [];
+    public DateTime UpdatedAt { get; init; }
 }

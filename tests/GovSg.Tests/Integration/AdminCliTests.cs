@@ -82,6 +82,19 @@ public sealed class AdminCliTests
         Assert.That(output, Does.Contain("templates granted: 1, 3"));
     }
 
+    [Test]
+    public async Task TemplateList_PrintsEachTemplateWithItsWhatsAppNameAndParameters()
+    {
+        var file = await WriteTemplateAsync("govsg_cli_list_v1", "Hello {{name}}", ["name"], "");
+        Assert.That((await RunAsync("admin", "template", "import", "--file", file)).Code, Is.Zero);
+
+        var (code, output) = await RunAsync("admin", "template", "list");
+
+        Assert.That(code, Is.Zero);
+        Assert.That(output.Split('\n'), Has.Some.StartsWith("90  name=CLI test  whatsapp=govsg_cli_list_v1  params=[name]  updated="));
+        Assert.That(output.Split('\n'), Has.Some.StartsWith("3  name="));
+    }
+
     [TestCase("user", "show")]
     [TestCase("template", "grant", "--template", "3")]
     [TestCase("template", "revoke", "--template", "3")]

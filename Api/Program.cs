@@ -28,7 +28,7 @@ public partial class Program
         builder.AddApiKeyAuthentication();
         builder.AddFeatures();
 
-        await BrokerLoginRefusedObserver.RunAsync(builder, app =>
+        await builder.RunAsync(app =>
         {
             app.UseServiceDefaults();
             app.UseAuthentication();

@@ -17,6 +17,6 @@ public partial class Program
         builder.AddSweeping();
         builder.AddCallbacks();
 
-        await BrokerLoginRefusedObserver.RunAsync(builder, app => app.MapServiceDefaults());
+        await builder.RunAsync(app => app.MapServiceDefaults());
     }
 }

@@ -25,7 +25,9 @@ public sealed class SendRateLimitFilter(RateLimiter limiter, MessageStore messag
 
     private async Task<bool> IsReplayAsync(HttpContext http, Caller caller)
     {
-        if (Idempotency.ReadKey(http.Request, out var key) is not null || key is null || !Idempotency.IsValidKey(key))
+        // Two keys (refused by the send) or an invalid one name no earlier message.
+        _ = Idempotency.ReadKey(http.Request, out var key);
+        if (key is null || !Idempotency.IsValidKey(key))
         {
             return false;
         }

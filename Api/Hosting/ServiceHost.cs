@@ -1,0 +1,56 @@
+using Microsoft.Extensions.Options;
+
+namespace GovSg.Hosting;
+
+/// <summary>How both services run: the one place that turns a failed start into an exit code.</summary>
+internal static class ServiceHost
+{
+    /// <summary>
+    /// Builds the service, lets <paramref name="configure"/> map its endpoints, and runs it until it stops; a stop for a
+    /// reason already logged (<see cref="BrokerLoginRefusedObserver"/>) ends with its exit code. Settings that fail
+    /// validation (at start, or when mapping needs them) stop the process with exit code 1 and one line naming them,
+    /// rather than an unhandled exception (an abort, exit code 134, and a core dump on every restart of a crash loop).
+    /// </summary>
+    public static async Task RunAsync(this WebApplicationBuilder builder, Action<WebApplication> configure)
+    {
+        var app = builder.Build();
+        var isTheProcess = System.Reflection.Assembly.GetEntryAssembly()?.GetName().Name == app.Environment.ApplicationName;
+        var starting = false;
+        try
+        {
+            configure(app);
+            starting = true;
+            await app.StartAsync();
+            await app.WaitForShutdownAsync();
+        }
+        catch (OperationCanceledException) when (Environment.ExitCode != 0)
+        {
+            // Stopped while still starting: the start is cancelled, which is no news.
+        }
+        // Only when the service is the process: a host inside another (a test's) is given the exception instead.
+        catch (Exception exception) when (isTheProcess && InvalidSettings(exception) is [_, ..] failures)
+        {
+            app.Logger.LogCritical("Invalid configuration, not starting: {Failures}", string.Join(" ", failures));
+            Environment.ExitCode = 1;
+        }
+        finally
+        {
+            // As WebApplication.RunAsync disposes it, after the line above (disposing flushes the console log). A host
+            // inside another that failed before starting is left to its owner, which reads it as the exception reaches
+            // it (WebApplicationFactory).
+            if (starting || isTheProcess)
+            {
+                await app.DisposeAsync();
+            }
+        }
+    }
+
+    /// <summary>What settings validation refused, when that is all the exception is (the host gathers every option's).</summary>
+    private static List<string> InvalidSettings(Exception exception) => exception switch
+    {
+        OptionsValidationException invalid => [.. invalid.Failures],
+        AggregateException many when many.InnerExceptions.All(e => e is OptionsValidationException) =>
+            [.. many.InnerExceptions.SelectMany(InvalidSettings)],
+        _ => [],
+    };
+}

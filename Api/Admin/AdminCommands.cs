@@ -17,6 +17,9 @@ namespace GovSg.Api.Admin;
 /// </summary>
 public static class AdminCommands
 {
+    /// <summary>A shorter validity would expire messages that wait in an ordinary backlog or for their first retry.</summary>
+    private static readonly TimeSpan MinimumValidity = TimeSpan.FromMinutes(1);
+
     public static async Task<int> RunAsync(string[] args)
     {
         var parsed = Verbs().Parse(args);
@@ -30,7 +33,7 @@ public static class AdminCommands
         Migrate(),
         new Command("admin", "Manage users, API keys, templates and grants (SPEC §7).")
         {
-            new Command("user", "Agency users and their limits.") { UserUpsert(), UserShow(), UserDisable(), UserEnable() },
+            new Command("user", "Agency users and their limits.") { UserUpsert(), UserList(), UserShow(), UserDisable(), UserEnable() },
             new Command("key", "Users' API keys.")
             {
                 KeyCreate(), KeyList(), KeyRevoke(), KeySetDisabled("disable", disabled: true), KeySetDisabled("enable", disabled: false),
@@ -51,7 +54,8 @@ public static class AdminCommands
     private static Command UserUpsert()
     {
         var email = Email();
-        var agency = Text("--agency", "The agency the user sends for.");
+        var agency = Checked(new Option<string?>("--agency") { Description = "The agency the user sends for [required for a new user]." },
+            text => text is null || !string.IsNullOrWhiteSpace(text), "must not be empty");
         var rateLimit = Checked(new Option<int?>("--rate-limit") { Description = "Messages per second [default for a new user: 10]." },
             rate => rate is null or > 0, "must be greater than 0");
         var burst = Checked(new Option<int?>("--burst") { Description = "Messages the user may send at once [default: 60 × the rate]." },
@@ -63,16 +67,32 @@ public static class AdminCommands
         var validity = Checked(new Option<TimeSpan?>("--validity")
         {
             Description = "How long a message may wait for the provider, [d.]hh:mm:ss [default for a new user: 1.00:00:00].",
-        }, time => time is null || time > TimeSpan.Zero, "must be longer than zero");
+        }, time => time is null || time >= MinimumValidity, "must be at least a minute");
         return Verb("upsert", "Create a user, or change the given settings of an existing one.",
             [email, agency, rateLimit, burst, defaultWait, validity], async (admin, parsed, token) =>
             {
-                var userId = await admin.Store.UpsertUserAsync(parsed.GetRequiredValue(email), parsed.GetRequiredValue(agency),
-                    parsed.GetValue(rateLimit), parsed.GetValue(burst), parsed.GetValue(defaultWait), parsed.GetValue(validity),
-                    admin.Now, token);
-                Console.WriteLine($"user {userId} {parsed.GetRequiredValue(email)}");
+                var address = parsed.GetRequiredValue(email);
+                var userId = await admin.Store.SaveUserAsync(address, parsed.GetValue(agency), parsed.GetValue(rateLimit),
+                                 parsed.GetValue(burst), parsed.GetValue(defaultWait), parsed.GetValue(validity), admin.Now, token)
+                             ?? throw new ArgumentException($"no user {address}: a new user needs --agency");
+                Console.WriteLine($"user {userId} {address}");
                 return 0;
             });
+    }
+
+    private static Command UserList()
+    {
+        var agency = Checked(new Option<string?>("--agency") { Description = "Only the users of this agency." },
+            text => text is null || !string.IsNullOrWhiteSpace(text), "must not be empty");
+        return Verb("list", "List the users: id, email, agency, limits and whether disabled.", [agency], async (admin, parsed, token) =>
+        {
+            foreach (var user in await admin.Store.ListUsersAsync(parsed.GetValue(agency), token))
+            {
+                Console.WriteLine(Describe(user));
+            }
+
+            return 0;
+        });
     }
 
     private static Command UserShow()
@@ -82,14 +102,16 @@ public static class AdminCommands
         {
             var address = parsed.GetRequiredValue(email);
             var user = await admin.Store.ShowUserAsync(address, token) ?? throw new ArgumentException($"no user {address}");
-            Console.WriteLine($"user {user.Id} {user.Email}  agency={user.Agency}  rate_limit={user.RateLimitPerSecond}/s  " +
-                              $"burst={user.RateLimitBurst?.ToString(CultureInfo.InvariantCulture) ?? "60 × the rate"}  " +
-                              $"default_wait={user.DefaultWaitSeconds}s  validity={user.MessageValidity:c}  " +
-                              $"created={user.CreatedAt:O}  disabled={user.DisabledAt:O}");
+            Console.WriteLine(Describe(user));
             Console.WriteLine($"templates granted: {(user.Templates.Length == 0 ? "none" : string.Join(", ", user.Templates))}");
             return 0;
         });
     }
+
+    private static string Describe(UserSummary user) =>
+        $"user {user.Id} {user.Email}  agency={user.Agency}  rate_limit={user.RateLimitPerSecond}/s  " +
+        $"burst={user.RateLimitBurst?.ToString(CultureInfo.InvariantCulture) ?? "60 × the rate"}  " +
+        $"default_wait={user.DefaultWaitSeconds}s  validity={user.MessageValidity:c}  created={user.CreatedAt:O}  disabled={user.DisabledAt:O}";
 
     /// <summary>
     /// Disables the user (their keys answer 403 and no Dispatcher claims their messages); with --cancel-pending, their

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Dapper;
 using GovSg.Callbacks;
 using Npgsql;
@@ -7,11 +8,14 @@ namespace GovSg.Api.Admin;
 /// <summary>The operator's writes (SPEC §7): users, keys, templates and grants.</summary>
 public sealed class AdminStore(NpgsqlDataSource dataSource)
 {
+    // Without an agency, only an existing user is changed (the insert is skipped, and nothing is returned for a new one).
     private const string UpsertUserSql = """
         INSERT INTO users (email, agency, rate_limit_per_second, rate_limit_burst, default_wait_seconds, message_validity,
                            created_at)
-        VALUES (@email, @agency, COALESCE(@rateLimit, 10), @burst, COALESCE(@defaultWait, 0),
-                COALESCE(@validity, interval '24 hours'), @now)
+        SELECT @email, COALESCE(@agency, u.agency), COALESCE(@rateLimit, 10), @burst, COALESCE(@defaultWait, 0),
+               COALESCE(@validity, interval '24 hours'), @now
+        FROM (SELECT NULL) one LEFT JOIN users u ON u.email = @email
+        WHERE @agency IS NOT NULL OR u.id IS NOT NULL
         ON CONFLICT (email) DO UPDATE SET
             agency = excluded.agency,
             rate_limit_per_second = COALESCE(@rateLimit, users.rate_limit_per_second),
@@ -56,9 +60,15 @@ public sealed class AdminStore(NpgsqlDataSource dataSource)
 
     private const string UserIdSql = "SELECT id FROM users WHERE email = @email";
 
-    private const string ShowUserSql = """
-        SELECT u.id, u.email, u.agency, u.rate_limit_per_second, u.rate_limit_burst, u.default_wait_seconds,
-               u.message_validity, u.created_at, u.disabled_at,
+    private const string UserColumns = """
+        u.id, u.email, u.agency, u.rate_limit_per_second, u.rate_limit_burst, u.default_wait_seconds, u.message_validity,
+        u.created_at, u.disabled_at
+        """;
+
+    private const string ListUsersSql = $"SELECT {UserColumns} FROM users u WHERE @agency IS NULL OR u.agency = @agency ORDER BY u.id";
+
+    private const string ShowUserSql = $"""
+        SELECT {UserColumns},
                ARRAY(SELECT g.template_id FROM template_grants g WHERE g.user_id = u.id ORDER BY g.template_id) AS templates
         FROM users u WHERE u.email = @email
         """;
@@ -111,12 +121,19 @@ public sealed class AdminStore(NpgsqlDataSource dataSource)
         WHERE g.user_id = u.id AND u.email = @email AND g.template_id = @templateId
         """;
 
+    /// <summary>Creates the user, or changes the settings given; returns its id.</summary>
     /// <param name="burst">The user's burst; when never set, 60 × the rate (SPEC §7).</param>
     public async Task<long> UpsertUserAsync(string email, string agency, int? rateLimit, int? burst, int? defaultWait,
+        TimeSpan? validity, DateTime now, CancellationToken cancellationToken) =>
+        await SaveUserAsync(email, agency, rateLimit, burst, defaultWait, validity, now, cancellationToken)
+        ?? throw new UnreachableException("a user with an agency is always stored");
+
+    /// <summary>As <see cref="UpsertUserAsync"/>, but without an agency only an existing user is changed: null when there is none.</summary>
+    public async Task<long?> SaveUserAsync(string email, string? agency, int? rateLimit, int? burst, int? defaultWait,
         TimeSpan? validity, DateTime now, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        return await connection.ExecuteScalarAsync<long>(new CommandDefinition(UpsertUserSql,
+        return await connection.ExecuteScalarAsync<long?>(new CommandDefinition(UpsertUserSql,
             new { email, agency, rateLimit, burst, defaultWait, validity, now }, cancellationToken: cancellationToken));
     }
 
@@ -132,6 +149,13 @@ public sealed class AdminStore(NpgsqlDataSource dataSource)
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         return await connection.ExecuteScalarAsync<long?>(new CommandDefinition(UserIdSql, new { email },
             cancellationToken: cancellationToken));
+    }
+
+    public async Task<IReadOnlyList<UserSummary>> ListUsersAsync(string? agency, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return (await connection.QueryAsync<UserSummary>(new CommandDefinition(ListUsersSql, new { agency },
+            cancellationToken: cancellationToken))).ToList();
     }
 
     /// <summary>The user's settings and granted templates, or null when there is no such user.</summary>

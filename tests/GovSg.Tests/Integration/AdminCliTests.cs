@@ -158,6 +158,42 @@ public sealed class AdminCliTests
             Is.EqualTo(7));
     }
 
+    [Test]
+    public async Task UserUpsert_WithoutAnAgency_ChangesOnlyTheSettingsGiven_AndCreatesNoUser()
+    {
+        var email = $"cli-{Guid.NewGuid():N}@agency.gov.sg";
+        await RunAsync("admin", "user", "upsert", "--email", email, "--agency", "Kept Agency", "--rate-limit", "7");
+
+        var (changed, output) = await RunAsync("admin", "user", "upsert", "--email", email, "--default-wait", "4");
+        var (_, shown) = await RunAsync("admin", "user", "show", "--email", email);
+        var newEmail = $"cli-{Guid.NewGuid():N}@agency.gov.sg";
+        var (refused, _, error) = await RunCapturingAsync("admin", "user", "upsert", "--email", newEmail, "--rate-limit", "7");
+
+        Assert.That(changed, Is.Zero);
+        Assert.That(output, Does.Contain(email));
+        Assert.That(shown, Does.Contain("agency=Kept Agency  rate_limit=7/s  burst=60 × the rate  default_wait=4s"));
+        Assert.That(refused, Is.EqualTo(1));
+        Assert.That(error, Is.EqualTo($"error: no user {newEmail}: a new user needs --agency{Environment.NewLine}"));
+        Assert.That(await UserCountAsync(newEmail), Is.Zero);
+    }
+
+    [Test]
+    public async Task UserList_PrintsEveryUser_OrThoseOfOneAgency()
+    {
+        var agency = $"List Agency {Guid.NewGuid():N}";
+        var (first, second) = ($"cli-{Guid.NewGuid():N}@agency.gov.sg", $"cli-{Guid.NewGuid():N}@agency.gov.sg");
+        await RunAsync("admin", "user", "upsert", "--email", first, "--agency", agency, "--rate-limit", "3");
+        await RunAsync("admin", "user", "upsert", "--email", second, "--agency", "Another Agency");
+
+        var (code, all) = await RunAsync("admin", "user", "list");
+        var (_, one) = await RunAsync("admin", "user", "list", "--agency", agency);
+
+        Assert.That(code, Is.Zero);
+        Assert.That(all, Does.Contain($"{first}  agency={agency}  rate_limit=3/s").And.Contain($"{second}  agency=Another Agency"));
+        Assert.That(one.Split('\n', StringSplitOptions.RemoveEmptyEntries), Has.Exactly(1).Items);
+        Assert.That(one, Does.Contain(first));
+    }
+
     [TestCase("not an email")]
     [TestCase("ops@agency")]
     [TestCase("ops@@agency.gov.sg")]
@@ -228,10 +264,10 @@ public sealed class AdminCliTests
     private static readonly string[][] Verbs =
     [
         ["migrate"],
-        ["admin", "user", "upsert"], ["admin", "user", "disable"], ["admin", "user", "enable"],
-        ["admin", "key", "create"], ["admin", "key", "list"], ["admin", "key", "revoke"], ["admin", "key", "disable"],
+        ["admin", "user", "upsert"], ["admin", "user", "list"], ["admin", "user", "show"], ["admin", "user", "disable"],
+        ["admin", "user", "enable"], ["admin", "key", "create"], ["admin", "key", "list"], ["admin", "key", "revoke"], ["admin", "key", "disable"],
         ["admin", "key", "enable"],
-        ["admin", "template", "import"], ["admin", "template", "grant"], ["admin", "template", "revoke"],
+        ["admin", "template", "import"], ["admin", "template", "list"], ["admin", "template", "grant"], ["admin", "template", "revoke"],
     ];
 
     [TestCaseSource(nameof(Verbs))]
@@ -257,8 +293,8 @@ public sealed class AdminCliTests
         Assert.That(await UserCountAsync(email), Is.Zero);
     }
 
-    [TestCase("--validity", "-01:00:00", "--validity must be longer than zero.")]
-    [TestCase("--validity", "00:00:00", "--validity must be longer than zero.")]
+    [TestCase("--validity", "-01:00:00", "--validity must be at least a minute.")]
+    [TestCase("--validity", "00:00:00.001", "--validity must be at least a minute.")]
     [TestCase("--rate-limit", "0", "--rate-limit must be greater than 0.")]
     [TestCase("--burst", "-5", "--burst must be greater than 0.")]
     [TestCase("--default-wait", "11", "--default-wait must be between 0 and 10.")]

@@ -21,9 +21,16 @@ namespace GovSg.Hosting;
 /// </summary>
 internal static class HostingExtensions
 {
+    private static readonly string[] OtlpEndpoints =
+    [
+        "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
+    ];
+
     /// <summary>
-    /// Traces, metrics and logs (exported over OTLP when configured) of HttpClient, Npgsql, MassTransit, the runtime,
-    /// and the service's own source and meter named <paramref name="name"/>.
+    /// Traces, metrics and logs of HttpClient, Npgsql, MassTransit, the runtime, and the service's own source and meter
+    /// named <paramref name="name"/>, exported over OTLP once OpenTelemetry's variables name an endpoint: the common
+    /// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> or a signal's own (<c>OTEL_EXPORTER_OTLP_TRACES_ENDPOINT</c> and so on).
     /// </summary>
     public static OpenTelemetryBuilder AddTelemetry(this IHostApplicationBuilder builder, string serviceName, string name)
     {
@@ -37,7 +44,7 @@ internal static class HostingExtensions
             .WithMetrics(metrics => metrics
                 .AddHttpClientInstrumentation()
                 .AddMeter(name, "MassTransit", "Npgsql", "System.Runtime"));
-        if (!string.IsNullOrEmpty(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
+        if (OtlpEndpoints.Any(key => !string.IsNullOrEmpty(builder.Configuration[key])))
         {
             telemetry.UseOtlpExporter();
         }

@@ -70,9 +70,9 @@ public static partial class RecipientNormalizer
     [GeneratedRegex(@"[ .()\-]")]
     private static partial Regex Separators();
 
-    [GeneratedRegex(@"^\+?[0-9]+$")]
+    [GeneratedRegex(@"\A\+?[0-9]+\z")]
     private static partial Regex Digits();
 
-    [GeneratedRegex(@"^(?:\+?65)?(?<national>[89][0-9]{7})$")]
+    [GeneratedRegex(@"\A(?:\+?65)?(?<national>[89][0-9]{7})\z")]
     private static partial Regex SingaporeMobile();
 }

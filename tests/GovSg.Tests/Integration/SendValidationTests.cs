@@ -45,6 +45,23 @@ public sealed class SendValidationTests
         Assert.That(await Env.PublishedCommandCountAsync(), Is.EqualTo(published));
     }
 
+    // SPEC §3.6: "anything else non-numeric (besides one leading +) is invalid"; a line break is no separator.
+    [TestCase("91234567\n")]
+    [TestCase("+6591234567\n")]
+    [TestCase("14128018888\n")]
+    public async Task Send_WhenTheRecipientEndsInALineBreak_AnswersInvalidRecipientAndStoresNothing(string recipient)
+    {
+        var user = await Env.CreateUserAsync();
+        var body = System.Text.Json.JsonSerializer.Serialize(new { recipient, template_id = 3 });
+
+        var (response, error) = await MessageJson.PostRawAsync(user.Client, body);
+
+        Assert.That((int)response.StatusCode, Is.EqualTo(400));
+        Assert.That(error.Str("code"), Is.EqualTo("invalid_recipient"));
+        Assert.That(error.Str("message"), Is.EqualTo($"recipient {recipient} is not a valid phone number"));
+        Assert.That(await Env.CountMessagesAsync(user.Id), Is.Zero);
+    }
+
     [Test]
     public async Task Send_WhenTheTemplateExistsButIsNotGranted_LooksExactlyLikeAMissingOne()
     {

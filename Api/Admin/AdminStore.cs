@@ -26,14 +26,14 @@ public sealed class AdminStore(NpgsqlDataSource dataSource)
         """;
 
     // A user enabled again gets back the messages the Dispatcher's sweep parked until their expiry while the user was
-    // disabled (SweepStore): due at once, a never-claimed one as long lost (its command was skipped), a retry or a hold at
-    // its own time.
+    // disabled (SweepStore), with no command in flight: sweep_at goes back to the message's own due time, when it was
+    // stored for a never-claimed one (long lost: its command was skipped), a retry's or a hold's time for the others.
     private const string SetUserDisabledSql = """
         WITH changed AS (
             UPDATE users SET disabled_at = CASE WHEN @disabled THEN COALESCE(disabled_at, @now) END WHERE email = @email
             RETURNING id
         ), unparked AS (
-            UPDATE messages m SET sweep_at = CASE WHEN m.attempts = 0 THEN m.available_at ELSE GREATEST(m.available_at, @now) END
+            UPDATE messages m SET sweep_at = m.available_at
             FROM changed c
             WHERE NOT @disabled AND m.user_id = c.id AND m.status = 'UNSENT' AND NOT m.call_open AND m.sweep_at >= m.expires_at
         )

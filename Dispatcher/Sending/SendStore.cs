@@ -123,8 +123,14 @@ public sealed class SendStore(NpgsqlDataSource dataSource, SweepSchedule sweeps,
         CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        return (await connection.QueryAsync<ClaimedMessage>(new CommandDefinition(ClaimSql,
+        var claimed = (await connection.QueryAsync<ClaimedMessage>(new CommandDefinition(ClaimSql,
             new { ids = ids.ToArray(), now, dueBy = now + _clockTolerance, leaseUntil }, cancellationToken: cancellationToken))).ToList();
+        if (claimed.Count > 0)
+        {
+            sweeps.Claimed(claimed.Max(message => message.CreatedAt));
+        }
+
+        return claimed;
     }
 
     /// <summary>Records the provider's acceptance of several messages in one statement.</summary>

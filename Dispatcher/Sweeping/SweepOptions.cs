@@ -22,8 +22,9 @@ public sealed class SweepOptions
     [Range(1, 100_000)] public int BatchSize { get; set; } = 1_000;
 
     /// <summary>
-    /// Messages in the send queue (its ready commands times the ids a command has lately carried) above which
-    /// unclaimed messages are presumed still queued rather than lost, so a backlog never triggers mass re-publishing.
+    /// Messages in the send queue (its ready commands times the ids a command has lately carried) above which a command
+    /// past its pick-up deadline is presumed still queued, and lost only once the queue has moved past it, so a backlog
+    /// never triggers mass re-publishing.
     /// </summary>
     [Range(0, 10_000_000)] public int BacklogThreshold { get; set; } = 1_000;
 }

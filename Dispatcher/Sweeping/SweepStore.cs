@@ -4,16 +4,6 @@ using Npgsql;
 
 namespace GovSg.Dispatcher.Sweeping;
 
-/// <summary>When the sweep next has work: <see cref="Due"/> for every step but the lost-command one, which has its own.</summary>
-public sealed record SweepDue(DateTime? Due, DateTime? UnclaimedDue)
-{
-    public DateTime? Earliest => (Due, UnclaimedDue) switch
-    {
-        ({ } d, { } u) => d < u ? d : u,
-        (var d, var u) => d ?? u,
-    };
-}
-
 public sealed class SweepStore(NpgsqlDataSource dataSource)
 {
     // Both takes park the messages of a disabled user (SPEC §7: no Dispatcher sends them) until their expiry instead of
@@ -36,18 +26,22 @@ public sealed class SweepStore(NpgsqlDataSource dataSource)
         SELECT id FROM moved WHERE NOT parked
         """;
 
-    // Claimed before (attempts > 0): a retry fell due, a claim lapsed or a pause ended; no command is in flight.
-    private static readonly string TakeClaimedDueSql = TakeDueSql("m.status = 'UNSENT' AND m.attempts > 0 AND m.sweep_at <= @now");
+    // Claimed before (attempts > 0). While sweep_at is the message's own due time (available_at: a retry fell due, a
+    // pause or a hold ended, a claim was handed back), no command is in flight and one is published at once. Once a
+    // sweep has published one, sweep_at is that command's pick-up deadline; it is presumed lost, and published again,
+    // only when the deadline is at or before @lostBy (none when null), as a never-claimed message's command is.
+    private static readonly string TakeClaimedDueSql = TakeDueSql(
+        "m.status = 'UNSENT' AND m.attempts > 0 AND m.sweep_at <= @now AND (m.sweep_at = m.available_at OR m.sweep_at <= @lostBy)");
 
-    // Never claimed: the command may still be queued or fetched, so the caller says how old one must be to count as lost.
-    private static readonly string TakeUnclaimedDueSql =
-        TakeDueSql("m.status = 'UNSENT' AND m.attempts = 0 AND m.sweep_at <= @unclaimedDueBy");
+    // Never claimed: the command the Api published may still be queued or fetched; sweep_at is its pick-up deadline.
+    private static readonly string TakeUnclaimedDueSql = TakeDueSql("m.status = 'UNSENT' AND m.attempts = 0 AND m.sweep_at <= @lostBy");
 
-    // Taken, but its command did not go out: due again now, a never-claimed message without waiting for a command that
-    // might still be queued (its deadline is already behind it). Only while the row still has the sweep the take gave
-    // it: a claim, a retry or a hold written since (the publish may have reached the broker after all) keeps its own.
+    // Taken, but its command did not go out: due again at once, with no command in flight, so sweep_at goes back to the
+    // message's own due time (for a never-claimed one, when it was stored: long past its deadline). Only while the row
+    // still has the sweep the take gave it: a claim, a retry or a hold written since (the publish may have reached the
+    // broker after all) keeps its own.
     private const string MakeDueSql = """
-        UPDATE messages SET sweep_at = CASE WHEN attempts = 0 THEN @now - @pickUpDeadline ELSE @now END
+        UPDATE messages SET sweep_at = available_at
         WHERE id = ANY(@ids) AND status = 'UNSENT' AND sweep_at = @takenUntil
         """;
 
@@ -91,8 +85,8 @@ public sealed class SweepStore(NpgsqlDataSource dataSource)
             (SELECT min(available_at) FROM messages WHERE call_open AND status = 'UNSENT'),
             (SELECT min(sweep_at) FROM messages WHERE status = 'UNSENT' AND attempts > 0),
             (SELECT min(expires_at) FROM messages
-             WHERE status = 'UNSENT' AND available_at <= @now AND NOT call_open)),
-            (SELECT min(sweep_at) FROM messages WHERE status = 'UNSENT' AND attempts = 0)
+             WHERE status = 'UNSENT' AND available_at <= @now AND NOT call_open),
+            (SELECT min(sweep_at) FROM messages WHERE status = 'UNSENT' AND attempts = 0))
         """;
 
     // Every UNSENT row is in the expiry's partial index, so this reads the backlog's rows, not the whole table.
@@ -107,30 +101,27 @@ public sealed class SweepStore(NpgsqlDataSource dataSource)
         return connection.QuerySingle<(long, DateTime?)>(BacklogSql);
     }
 
-    /// <summary>
-    /// When the sweep next has work (null: nothing at all), and, apart, when a never-claimed message may first count as
-    /// lost (the only step that needs the send queue's depth).
-    /// </summary>
-    public async Task<SweepDue> NextDueAsync(DateTime now, CancellationToken cancellationToken)
+    /// <summary>When the sweep next has work (a past time: now; null: nothing at all).</summary>
+    public async Task<DateTime?> NextDueAsync(DateTime now, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        var (due, unclaimedDue) = await connection.QuerySingleAsync<(DateTime?, DateTime?)>(new CommandDefinition(NextDueSql,
-            new { now }, cancellationToken: cancellationToken));
-        return new SweepDue(due, unclaimedDue);
+        return await connection.ExecuteScalarAsync<DateTime?>(new CommandDefinition(NextDueSql, new { now },
+            cancellationToken: cancellationToken));
     }
 
     /// <summary>
-    /// Takes messages whose command must be (re-)published — never-claimed ones only if due by
-    /// <paramref name="unclaimedDueBy"/>, none when it is null — and moves their next sweep to <paramref name="nextSweep"/>.
+    /// Takes messages whose command must be (re-)published — those with none in flight, and those whose command's pick-up
+    /// deadline is at or before <paramref name="lostBy"/> (none when it is null) — and moves their next sweep to
+    /// <paramref name="nextSweep"/>.
     /// </summary>
-    public async Task<IReadOnlyList<long>> TakeDueAsync(DateTime now, DateTime nextSweep, DateTime? unclaimedDueBy, int limit,
+    public async Task<IReadOnlyList<long>> TakeDueAsync(DateTime now, DateTime nextSweep, DateTime? lostBy, int limit,
         CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        var parameters = new { now, nextSweep, limit, unclaimedDueBy };
+        var parameters = new { now, nextSweep, limit, lostBy };
         var due = (await connection.QueryAsync<long>(new CommandDefinition(TakeClaimedDueSql, parameters,
             cancellationToken: cancellationToken))).ToList();
-        if (unclaimedDueBy is not null && due.Count < limit)
+        if (lostBy is not null && due.Count < limit)
         {
             due.AddRange(await connection.QueryAsync<long>(new CommandDefinition(TakeUnclaimedDueSql,
                 parameters with { limit = limit - due.Count }, cancellationToken: cancellationToken)));
@@ -141,13 +132,12 @@ public sealed class SweepStore(NpgsqlDataSource dataSource)
 
     /// <summary>
     /// Makes messages taken until <paramref name="takenUntil"/> (<see cref="TakeDueAsync"/>'s next sweep) whose command
-    /// could not be published due again at <paramref name="now"/>, unless something has rescheduled them since.
+    /// could not be published due again at once, unless something has rescheduled them since.
     /// </summary>
-    public async Task MakeDueAsync(IReadOnlyList<long> ids, DateTime now, DateTime takenUntil, TimeSpan pickUpDeadline,
-        CancellationToken cancellationToken)
+    public async Task MakeDueAsync(IReadOnlyList<long> ids, DateTime takenUntil, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await connection.ExecuteAsync(new CommandDefinition(MakeDueSql, new { ids = ids.ToArray(), now, takenUntil, pickUpDeadline },
+        await connection.ExecuteAsync(new CommandDefinition(MakeDueSql, new { ids = ids.ToArray(), takenUntil },
             cancellationToken: cancellationToken));
     }
 

@@ -13,8 +13,8 @@ namespace GovSg.Dispatcher.Sweeping;
 /// The safety net that makes "nothing accepted is ever lost" hold (SPEC §5, §8). On every dispatcher (rows are taken
 /// with SKIP LOCKED, so replicas share the work): re-apply parked provider statuses; hold claims whose dispatcher died
 /// during the call for reconciliation; publish the commands of messages that are due — retries whose time came, holds
-/// that nothing adopted, and, when the send queue has no backlog, messages whose command never reached a dispatcher;
-/// and expire messages past their validity. It sweeps only when something is due: between sweeps it sleeps until the
+/// that nothing adopted, and messages whose command was lost (the Api's, or one a sweep published) — and expire
+/// messages past their validity. It sweeps only when something is due: between sweeps it sleeps until the
 /// earliest due time in the database, or one this process reports (<see cref="SweepSchedule"/>), looking again at
 /// least every <see cref="SweepOptions.MaxInterval"/>, and while work stays due it sweeps every
 /// <see cref="SweepOptions.Interval"/>.
@@ -52,14 +52,14 @@ public sealed class Sweeper(
                 schedule.Reset();
                 var now = time.GetUtcNow().UtcDateTime;
                 var due = await store.NextDueAsync(now, stoppingToken);
-                if (due.Earliest > now || due.Earliest is null)
+                if (due > now || due is null)
                 {
                     var ceiling = now + _maxSleep;
-                    await schedule.WaitAsync(due.Earliest < ceiling ? due.Earliest.Value : ceiling, stoppingToken);
+                    await schedule.WaitAsync(due < ceiling ? due.Value : ceiling, stoppingToken);
                     continue;
                 }
 
-                await SweepOnceAsync(due.UnclaimedDue <= now, stoppingToken);
+                await SweepOnceAsync(stoppingToken);
             }
             catch (Exception exception) when (exception is NpgsqlException or TimeoutException or MassTransitException)
             {
@@ -71,8 +71,7 @@ public sealed class Sweeper(
         }
     }
 
-    /// <summary>One sweep; <paramref name="lostCommandsMayBeDue"/> false skips the lost-command step and its queue probe.</summary>
-    private async Task SweepOnceAsync(bool lostCommandsMayBeDue, CancellationToken cancellationToken)
+    private async Task SweepOnceAsync(CancellationToken cancellationToken)
     {
         int retried;
         do
@@ -103,16 +102,18 @@ public sealed class Sweeper(
             return;
         }
 
-        // A never-claimed message is presumed to have lost its command only while the queue has no backlog, and only
-        // once its pick-up deadline is overdue by the time the dispatchers may need for the messages queued and those
-        // they can have fetched — at most one more deadline, so a lost command is still found within two.
-        var depth = lostCommandsMayBeDue ? await queue.DepthAsync(cancellationToken) : null;
-        DateTime? unclaimedDueBy = depth is { } d && d.ReadyMessages <= _options.BacklogThreshold
+        // A command in flight (the Api's, or one a sweep published) is presumed lost once its pick-up deadline is
+        // overdue: while the queue has no backlog, by the time the dispatchers may need for the messages queued and those
+        // they can have fetched, at most one more deadline, so a lost command is found within two; behind a backlog,
+        // once this process has claimed a message stored a deadline after the command went out, so the backlog itself
+        // is never re-published, and a command lost in it is found as soon as the queue has moved past it.
+        var depth = await queue.DepthAsync(cancellationToken);
+        DateTime? lostBy = depth is { } d && d.ReadyMessages <= _options.BacklogThreshold
             ? now - TimeSpan.FromSeconds(Math.Min(_options.PickUpDeadline.TotalSeconds,
                 (d.Ready + (double)d.Consumers * _prefetch) * d.IdsPerCommand / _messagesPerSecond))
-            : null;
+            : schedule.ClaimedUpTo is { } claimedUpTo ? (claimedUpTo < now ? claimedUpTo : now) : null;
         var nextSweep = now + _options.PickUpDeadline;
-        var due = await store.TakeDueAsync(now, nextSweep, unclaimedDueBy, _options.BatchSize, cancellationToken);
+        var due = await store.TakeDueAsync(now, nextSweep, lostBy, _options.BatchSize, cancellationToken);
         if (due.Count == 0)
         {
             return;
@@ -136,7 +137,7 @@ public sealed class Sweeper(
         }))).SelectMany(ids => ids).ToList();
         if (unpublished.Count > 0)
         {
-            await store.MakeDueAsync(unpublished, now, nextSweep, _options.PickUpDeadline, CancellationToken.None);
+            await store.MakeDueAsync(unpublished, nextSweep, CancellationToken.None);
         }
 
         var published = due.Count - unpublished.Count;

@@ -250,8 +250,7 @@ public sealed class DeliveryGuaranteeTests
             Assert.That(await store.RetryAsync(id, claim.Attempts, retryAt, "131000", CancellationToken.None), Is.True);
         }
 
-        await new GovSg.Dispatcher.Sweeping.SweepStore(Env.Database).MakeDueAsync([id], now, takenUntil, deadline,
-            CancellationToken.None);
+        await new GovSg.Dispatcher.Sweeping.SweepStore(Env.Database).MakeDueAsync([id], takenUntil, CancellationToken.None);
 
         var sweepAt = await connection.ExecuteScalarAsync<DateTime>("SELECT sweep_at FROM messages WHERE id = @id", new { id });
         if (claimedSince)
@@ -260,7 +259,8 @@ public sealed class DeliveryGuaranteeTests
         }
         else
         {
-            // Due for the strictest lost-command cut-off a sweep uses: a pick-up deadline before now.
+            // Due for the strictest lost-command cut-off a sweep uses (a pick-up deadline before now): back to when the
+            // message was stored.
             Assert.That(sweepAt, Is.LessThanOrEqualTo(now - deadline));
         }
     }

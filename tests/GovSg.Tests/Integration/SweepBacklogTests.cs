@@ -1,0 +1,134 @@
+using Dapper;
+using GovSg.Contracts;
+using MassTransit;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace GovSg.Tests.Integration;
+
+/// <summary>
+/// The sweep behind a send-queue backlog (SPEC §5, §8): a command waiting in the queue is not re-published every pick-up
+/// deadline, and a command lost in it is still re-published once the queue has moved past it. In tests the deadline is
+/// 2 s and the sweep looks every 200 ms. One Dispatcher at 50 calls/s (a prefetch of 200 commands, a backlog threshold
+/// of 20 messages) in front of 1,200 queued commands has the shape of production's backlog at a test's size.
+/// </summary>
+[NonParallelizable]
+public sealed class SweepBacklogTests
+{
+    private static readonly Dictionary<string, string?> SlowDispatcher = new()
+    {
+        ["WhatsApp:MessagesPerSecond"] = "50",
+        ["WhatsApp:MaxConcurrentSends"] = "50",
+        ["Sweep:BacklogThreshold"] = "20",
+    };
+
+    private static TestSystem Env => TestEnvironment.Current;
+
+    [Test]
+    public async Task DueRetriesWaitingBehindABacklog_HaveTheirCommandPublishedOnce()
+    {
+        var user = await Env.CreateUserAsync();
+        await Env.Dispatcher.DisposeAsync();
+        try
+        {
+            await using var slow = await Env.StartDispatcherAsync(SlowDispatcher);
+            var backlog = await QueueBacklogAsync(user);
+            await using var tap = await BrokerTap.StartAsync("GovSg.Contracts:SendMessages");
+            // Claimed once before, and due now (a retry, a pause or a hold that ended): no command in flight.
+            var retries = await InsertAsync(user, 10, attempts: 1, storedAgo: TimeSpan.Zero, sweepIn: TimeSpan.Zero);
+
+            await Task.Delay(TimeSpan.FromSeconds(10));
+            var published = (await tap.MessageIdsAsync()).Where(retries.Contains).GroupBy(id => id)
+                .ToDictionary(g => g.Key, g => g.Count());
+            var waiting = await CountAsync(retries, "status = 'UNSENT' AND attempts = 1");
+            await DrainAsync(backlog);
+
+            Assert.That(waiting, Is.EqualTo(retries.Length), "the retries' commands were still behind the backlog");
+            Assert.That(published.Keys, Is.EquivalentTo(retries), "each retry's command went out");
+            Assert.That(published.Values, Is.All.EqualTo(1), "and only once, five deadlines later");
+        }
+        finally
+        {
+            await Env.RestartDispatcherAsync();
+        }
+    }
+
+    [Test]
+    public async Task ACommandLostBeforeABacklog_IsRepublishedOnceTheQueueMovesPastIt()
+    {
+        var user = await Env.CreateUserAsync();
+        await Env.Dispatcher.DisposeAsync();
+        try
+        {
+            await using var slow = await Env.StartDispatcherAsync(SlowDispatcher);
+            var backlog = await QueueBacklogAsync(user);
+            await using var tap = await BrokerTap.StartAsync("GovSg.Contracts:SendMessages");
+            // Stored 30 s ago, before the backlog's messages, and its command lost: fourteen deadlines overdue.
+            var lost = (await InsertAsync(user, 1, attempts: 0, storedAgo: TimeSpan.FromSeconds(30),
+                sweepIn: TimeSpan.FromSeconds(-28))).Single();
+
+            var published = new List<long>();
+            var republished = await Poll.UntilAsync(async () =>
+            {
+                published.AddRange(await tap.MessageIdsAsync());
+                return published.Count(id => id == lost);
+            }, n => n > 0, TimeSpan.FromSeconds(10));
+            var backlogSent = await CountAsync(backlog, "status <> 'UNSENT'");
+            await DrainAsync(backlog);
+
+            Assert.That(republished, Is.EqualTo(1), $"the lost command was not re-published while {backlogSent} newer messages were sent");
+            Assert.That(backlogSent, Is.LessThan(backlog.Length - 200), "the backlog lasted");
+        }
+        finally
+        {
+            await Env.RestartDispatcherAsync();
+        }
+    }
+
+    /// <summary>1,200 messages stored now, their commands queued one by one, and their own sweeps an hour away.</summary>
+    private static async Task<long[]> QueueBacklogAsync(TestUser user)
+    {
+        var backlog = await InsertAsync(user, 1_200, attempts: 0, storedAgo: TimeSpan.Zero, sweepIn: TimeSpan.FromHours(1));
+        var bus = Env.Api.Services.GetRequiredService<IBus>();
+        foreach (var id in backlog)
+        {
+            await bus.Publish(new SendMessage(id));
+        }
+
+        return backlog;
+    }
+
+    /// <summary>
+    /// Messages stored as the Api stores them (template 3 takes no params), with no command published: a never-claimed
+    /// one available since it was stored, a claimed one due again (available) when its sweep comes.
+    /// </summary>
+    private static async Task<long[]> InsertAsync(TestUser user, int count, int attempts, TimeSpan storedAgo, TimeSpan sweepIn)
+    {
+        var recipients = Enumerable.Range(0, count).Select(_ => "+65" + TestRecipients.Next().Local).ToArray();
+        await using var connection = await Env.Database.OpenConnectionAsync();
+        return [.. await connection.QueryAsync<long>("""
+            INSERT INTO messages (user_id, template_id, recipient, params, language_code, whatsapp_template_name, param_order,
+                                  status, created_at, updated_at, expires_at, available_at, sweep_at, attempts,
+                                  first_attempt_at, attempted_at, call_open, key_type)
+            SELECT @userId, 3, r, '{}', 'en_GB', 'govsg_service_notice_v1', '{}', 'UNSENT', now() - @storedAgo,
+                   now() - @storedAgo, now() + interval '1 day',
+                   CASE WHEN @attempts > 0 THEN now() + @sweepIn ELSE now() - @storedAgo END, now() + @sweepIn, @attempts, CASE WHEN @attempts > 0 THEN now() END, CASE WHEN @attempts > 0 THEN now() END,
+                   false, 'live'
+            FROM unnest(@recipients) AS r
+            RETURNING id
+            """, new { userId = user.Id, recipients, attempts, storedAgo, sweepIn })];
+    }
+
+    /// <summary>
+    /// Waits for the backlog to be sent: a Dispatcher stopped with hundreds of commands fetched outlasts its shutdown
+    /// timeout while its pace hands them back.
+    /// </summary>
+    private static async Task DrainAsync(long[] backlog) =>
+        await Poll.UntilAsync(() => CountAsync(backlog, "status = 'UNSENT'"), n => n == 0, TimeSpan.FromSeconds(60));
+
+    private static async Task<int> CountAsync(long[] ids, string condition)
+    {
+        await using var connection = await Env.Database.OpenConnectionAsync();
+        return await connection.ExecuteScalarAsync<int>($"SELECT count(*) FROM messages WHERE id = ANY(@ids) AND ({condition})",
+            new { ids });
+    }
+}

@@ -48,7 +48,7 @@ public sealed class AdminStore(NpgsqlDataSource dataSource)
     private const string CancelPendingSql = $"""
         WITH changed AS (
             UPDATE messages m SET
-                status = 'ERROR', errored_at = @now, updated_at = @now, error_code = 'cancelled',
+                status = 'ERROR', errored_at = {StatusEventSql.ChangedAt}, updated_at = {StatusEventSql.ChangedAt}, error_code = 'cancelled',
                 error_description = 'Cancelled by an operator: the sending user was disabled'
             FROM users u
             WHERE u.email = @email AND u.disabled_at IS NOT NULL AND m.user_id = u.id AND m.status = 'UNSENT'

@@ -7,6 +7,14 @@ namespace GovSg.Callbacks;
 internal static class StatusEventSql
 {
     /// <summary>
+    /// The time a status change is stamped with (<c>updated_at</c>, and the lifecycle timestamp it sets): <c>@now</c>,
+    /// but always after the row's last change (<c>m</c>). The claim may take a message up to the clock tolerance before
+    /// it is due by this clock, so with an Api whose clock is ahead, <c>@now</c> alone could come before
+    /// <c>created_at</c>, and <c>updated_at</c> would go back (SPEC §4: the timestamps never go backwards).
+    /// </summary>
+    public const string ChangedAt = "GREATEST(m.updated_at + interval '1 millisecond', @now)";
+
+    /// <summary>
     /// A data-modifying CTE, placed after a CTE <c>changed</c> whose column <c>m</c> is the <c>messages</c> row as the
     /// statement left it (<c>RETURNING m</c>), one row per status change; <c>@now</c> is the event's time. It records one
     /// event per row, only for users whose callbacks are on: for everyone else it costs one primary-key probe per change.

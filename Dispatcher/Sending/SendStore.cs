@@ -67,7 +67,7 @@ public sealed class SendStore(NpgsqlDataSource dataSource, SweepSchedule sweeps,
     private const string AcceptSql = $"""
         WITH changed AS (
             UPDATE messages m SET
-                status = 'ACCEPTED', accepted_at = @now, updated_at = @now, provider_message_id = a.provider_message_id,
+                status = 'ACCEPTED', accepted_at = {StatusEventSql.ChangedAt}, updated_at = {StatusEventSql.ChangedAt}, provider_message_id = a.provider_message_id,
                 last_error = NULL, call_open = false, send_trace = a.send_trace
             FROM unnest(@ids, @providerMessageIds, @sendTraces) AS a(id, provider_message_id, send_trace)
             WHERE m.id = a.id AND m.status = 'UNSENT'
@@ -79,7 +79,7 @@ public sealed class SendStore(NpgsqlDataSource dataSource, SweepSchedule sweeps,
     private const string FailSql = $"""
         WITH changed AS (
             UPDATE messages m SET
-                status = 'ERROR', errored_at = @now, updated_at = @now, error_code = @code,
+                status = 'ERROR', errored_at = {StatusEventSql.ChangedAt}, updated_at = {StatusEventSql.ChangedAt}, error_code = @code,
                 error_description = @description, call_open = false
             WHERE id = @id AND status = 'UNSENT' AND attempts = @attempts
             RETURNING m

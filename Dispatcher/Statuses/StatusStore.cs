@@ -45,7 +45,7 @@ public sealed class StatusStore(NpgsqlDataSource dataSource)
                 error_code = CASE WHEN e.status = 'ERROR' AND m.status < 'DELIVERED' THEN e.error_code ELSE m.error_code END,
                 error_description = CASE WHEN e.status = 'ERROR' AND m.status < 'DELIVERED' THEN e.error_description
                                          ELSE m.error_description END,
-                updated_at = GREATEST(m.updated_at + interval '1 millisecond', @now)
+                updated_at = {StatusEventSql.ChangedAt}
             FROM e
             WHERE m.provider_message_id = e.provider_message_id
               AND (   (e.status = 'ERROR' AND m.status < 'DELIVERED')
@@ -71,8 +71,8 @@ public sealed class StatusStore(NpgsqlDataSource dataSource)
     private const string AdoptSql = $"""
         WITH changed AS (
             UPDATE messages m SET
-                status = 'ACCEPTED', accepted_at = COALESCE(m.attempted_at, @now),
-                updated_at = GREATEST(m.updated_at + interval '1 millisecond', @now), provider_message_id = a.provider_message_id, last_error = NULL,
+                status = 'ACCEPTED', accepted_at = GREATEST(COALESCE(m.attempted_at, @now), m.created_at),
+                updated_at = {StatusEventSql.ChangedAt}, provider_message_id = a.provider_message_id, last_error = NULL,
                 call_open = false
             FROM unnest(@messageIds, @attempts, @ids) AS a(message_id, attempt, provider_message_id)
             WHERE m.id = a.message_id AND m.status = 'UNSENT' AND m.attempts = a.attempt

@@ -63,7 +63,7 @@ public sealed class SweepStore(NpgsqlDataSource dataSource)
     private const string ExpireSql = $"""
         WITH changed AS (
             UPDATE messages m SET
-                status = 'ERROR', errored_at = @now, updated_at = @now, error_code = 'expired',
+                status = 'ERROR', errored_at = {StatusEventSql.ChangedAt}, updated_at = {StatusEventSql.ChangedAt}, error_code = 'expired',
                 error_description = 'Not accepted by the provider within the message''s validity'
                                     || COALESCE('; last error ' || m.last_error, '')
             WHERE m.id IN (SELECT id FROM messages

@@ -471,11 +471,6 @@ public sealed class DeliveryGuaranteeTests
     private static Task<int[]> ProviderCallsPerRecipientAsync(IEnumerable<(string Local, string Digits)> recipients) =>
         Task.WhenAll(recipients.Select(async r => (await Env.SimulatorSendsAsync(r.Digits)).Count));
 
-    private sealed class LeadingTime(TimeSpan lead) : TimeProvider
-    {
-        public override DateTimeOffset GetUtcNow() => System.GetUtcNow() + lead;
-    }
-
     private static async Task<int> CountAsync(long[] ids, string condition)
     {
         await using var connection = await Env.Database.OpenConnectionAsync();

@@ -111,7 +111,7 @@ public sealed class DeliveryGuaranteeTests
     {
         // A new message is due by the Api's clock. A Dispatcher whose clock is behind by more than a command's trip must
         // still claim it from its command, not skip it and leave it to the lost-command sweep a pick-up deadline later
-        // (2 s in the tests, 60 s by default).
+        // (2 s in the tests, 60 s by default). Nor may its acceptance then be stamped before the message was created.
         var user = await Env.CreateUserAsync();
         var api = Env.StartApi(new Dictionary<string, string?>(), services =>
             services.AddSingleton<TimeProvider>(new LeadingTime(TimeSpan.FromMilliseconds(500))));
@@ -119,16 +119,20 @@ public sealed class DeliveryGuaranteeTests
         using var client = api.CreateClient();
         client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", user.Key);
         var took = new List<TimeSpan>();
+        var shown = new List<string[]>();
         foreach (var _ in Enumerable.Range(0, 4))
         {
             var started = DateTime.UtcNow;
             var (_, message) = await MessageJson.PostAsync(client, MessageJson.OfficerCall(TestRecipients.Next().Local));
-            await MessageJson.WaitForStatusAsync(client, message.Str("id"), "ACCEPTED", "SENT", "DELIVERED", "READ");
+            var accepted = await MessageJson.WaitForStatusAsync(client, message.Str("id"), "ACCEPTED", "SENT", "DELIVERED", "READ");
             took.Add(DateTime.UtcNow - started);
+            shown.Add([accepted.Str("created_at"), accepted.Str("accepted_at"), accepted.Str("updated_at")]);
         }
 
         // The first may still pay for the new Api's first publish; the rest must not wait for a sweep.
         Assert.That(took.Skip(1), Is.All.LessThan(TimeSpan.FromSeconds(1.5)));
+        Assert.That(shown.Select(times => times.Select(t => DateTime.Parse(t, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind))),
+            Is.All.Ordered, "created_at, accepted_at, updated_at: " + string.Join("; ", shown.Select(t => string.Join(" ", t))));
     }
 
     [Test]
@@ -470,6 +474,11 @@ public sealed class DeliveryGuaranteeTests
 
     private static Task<int[]> ProviderCallsPerRecipientAsync(IEnumerable<(string Local, string Digits)> recipients) =>
         Task.WhenAll(recipients.Select(async r => (await Env.SimulatorSendsAsync(r.Digits)).Count));
+
+    private sealed class LeadingTime(TimeSpan lead) : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => System.GetUtcNow() + lead;
+    }
 
     private static async Task<int> CountAsync(long[] ids, string condition)
     {

@@ -1,7 +1,6 @@
 using Dapper;
 using GovSg.Dispatcher.Statuses;
 using GovSg.Tests.Unit;
-using Microsoft.Extensions.DependencyInjection;
 
 namespace GovSg.Tests.Integration;
 
@@ -99,35 +98,4 @@ public sealed class LifecycleTimestampTests
         Assert.That(read.Str("status"), Is.EqualTo("READ"));
         Assert.That(times, Is.Ordered, "the simulator reports whole seconds, as Meta does");
     }
-
-    /// <summary>
-    /// The claim takes a message up to the clock tolerance (1 s) before it is due by the Dispatcher's clock, for an Api
-    /// whose clock is ahead; the acceptance must then not stamp a time before the message was created.
-    /// </summary>
-    [Test]
-    public async Task Send_FromAnApiWhoseClockIsAhead_IsNeverAcceptedBeforeItWasCreated()
-    {
-        var user = await Env.CreateUserAsync();
-        var api = Env.StartApi(new Dictionary<string, string?>(), services =>
-            services.AddSingleton<TimeProvider>(new LeadingTime(TimeSpan.FromMilliseconds(800))));
-        await TestSystem.WaitForBusAsync(api.Services);
-        using var client = api.CreateClient();
-        client.DefaultRequestHeaders.Authorization = user.Client.DefaultRequestHeaders.Authorization;
-
-        var shown = new List<string>();
-        foreach (var _ in Enumerable.Range(0, 4))
-        {
-            var (_, created) = await MessageJson.PostAsync(client, MessageJson.OfficerCall(TestRecipients.Next().Local));
-            var message = await MessageJson.WaitForStatusAsync(client, created.Str("id"), "ACCEPTED", "SENT", "DELIVERED", "READ");
-            shown.Add($"{message.Str("created_at")} {message.Str("accepted_at")} {message.Str("updated_at")}");
-        }
-
-        Assert.That(shown.Select(times => times.Split(' ')).Select(t => (Created: t[0], Accepted: t[1], Updated: t[2])),
-            Has.All.Matches<(string Created, string Accepted, string Updated)>(t =>
-                Parse(t.Created) <= Parse(t.Accepted) && Parse(t.Accepted) <= Parse(t.Updated)),
-            "created_at accepted_at updated_at: " + string.Join("; ", shown));
-    }
-
-    private static DateTime Parse(string time) =>
-        DateTime.Parse(time, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.RoundtripKind);
 }

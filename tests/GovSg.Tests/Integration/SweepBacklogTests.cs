@@ -24,15 +24,9 @@ public sealed class SweepBacklogTests
     private static TestSystem Env => TestEnvironment.Current;
 
     [Test]
-    public async Task DueRetriesWaitingBehindABacklog_HaveTheirCommandPublishedOnce()
-    {
-        var user = await Env.CreateUserAsync();
-        await Env.Dispatcher.DisposeAsync();
-        try
+    public Task DueRetriesWaitingBehindABacklog_HaveTheirCommandPublishedOnce() =>
+        BehindABacklogAsync(async (user, _, tap) =>
         {
-            await using var slow = await Env.StartDispatcherAsync(SlowDispatcher);
-            var backlog = await QueueBacklogAsync(user);
-            await using var tap = await BrokerTap.StartAsync("GovSg.Contracts:SendMessages");
             // Claimed once before, and due now (a retry, a pause or a hold that ended): no command in flight.
             var retries = await InsertAsync(user, 10, attempts: 1, storedAgo: TimeSpan.Zero, sweepIn: TimeSpan.Zero);
 
@@ -40,28 +34,19 @@ public sealed class SweepBacklogTests
             var published = (await tap.MessageIdsAsync()).Where(retries.Contains).GroupBy(id => id)
                 .ToDictionary(g => g.Key, g => g.Count());
             var waiting = await CountAsync(retries, "status = 'UNSENT' AND attempts = 1");
-            await DrainAsync(backlog);
 
-            Assert.That(waiting, Is.EqualTo(retries.Length), "the retries' commands were still behind the backlog");
-            Assert.That(published.Keys, Is.EquivalentTo(retries), "each retry's command went out");
-            Assert.That(published.Values, Is.All.EqualTo(1), "and only once, five deadlines later");
-        }
-        finally
-        {
-            await Env.RestartDispatcherAsync();
-        }
-    }
+            return () =>
+            {
+                Assert.That(waiting, Is.EqualTo(retries.Length), "the retries' commands were still behind the backlog");
+                Assert.That(published.Keys, Is.EquivalentTo(retries), "each retry's command went out");
+                Assert.That(published.Values, Is.All.EqualTo(1), "and only once, five deadlines later");
+            };
+        });
 
     [Test]
-    public async Task ACommandLostBeforeABacklog_IsRepublishedOnceTheQueueMovesPastIt()
-    {
-        var user = await Env.CreateUserAsync();
-        await Env.Dispatcher.DisposeAsync();
-        try
+    public Task ACommandLostBeforeABacklog_IsRepublishedOnceTheQueueMovesPastIt() =>
+        BehindABacklogAsync(async (user, backlog, tap) =>
         {
-            await using var slow = await Env.StartDispatcherAsync(SlowDispatcher);
-            var backlog = await QueueBacklogAsync(user);
-            await using var tap = await BrokerTap.StartAsync("GovSg.Contracts:SendMessages");
             // Stored 30 s ago, before the backlog's messages, and its command lost: fourteen deadlines overdue.
             var lost = (await InsertAsync(user, 1, attempts: 0, storedAgo: TimeSpan.FromSeconds(30),
                 sweepIn: TimeSpan.FromSeconds(-28))).Single();
@@ -73,10 +58,42 @@ public sealed class SweepBacklogTests
                 return published.Count(id => id == lost);
             }, n => n > 0, TimeSpan.FromSeconds(10));
             var backlogSent = await CountAsync(backlog, "status <> 'UNSENT'");
-            await DrainAsync(backlog);
 
-            Assert.That(republished, Is.EqualTo(1), $"the lost command was not re-published while {backlogSent} newer messages were sent");
-            Assert.That(backlogSent, Is.LessThan(backlog.Length - 200), "the backlog lasted");
+            return () =>
+            {
+                Assert.That(republished, Is.EqualTo(1), $"the lost command was not re-published while {backlogSent} newer messages were sent");
+                Assert.That(backlogSent, Is.LessThan(backlog.Length - 200), "the backlog lasted");
+            };
+        });
+
+    /// <summary>
+    /// Runs <paramref name="measure"/> with the slow Dispatcher alone in front of a queued backlog and a tap on the
+    /// sweep's commands, then lets the backlog drain before checking what it measured: a Dispatcher stopped with hundreds
+    /// of commands fetched outlasts its shutdown timeout while its pace hands them back.
+    /// </summary>
+    private static async Task BehindABacklogAsync(Func<TestUser, long[], BrokerTap, Task<Action>> measure)
+    {
+        var user = await Env.CreateUserAsync();
+        await Env.Dispatcher.DisposeAsync();
+        try
+        {
+            await using var slow = await Env.StartDispatcherAsync(SlowDispatcher);
+            await using (var connection = await TestSystem.BrokerConnection().CreateConnectionAsync())
+            await using (var channel = await connection.CreateChannelAsync())
+            {
+                Assert.That((await channel.QueueDeclarePassiveAsync(QueueNames.SendMessage)).ConsumerCount, Is.EqualTo(1),
+                    "the slow Dispatcher is the send queue's only consumer");
+            }
+
+            var backlog = await QueueBacklogAsync(user);
+            Action check;
+            await using (var tap = await BrokerTap.StartAsync("GovSg.Contracts:SendMessages"))
+            {
+                check = await measure(user, backlog, tap);
+            }
+
+            await Poll.UntilAsync(() => CountAsync(backlog, "status = 'UNSENT'"), n => n == 0, TimeSpan.FromSeconds(60));
+            check();
         }
         finally
         {
@@ -117,13 +134,6 @@ public sealed class SweepBacklogTests
             RETURNING id
             """, new { userId = user.Id, recipients, attempts, storedAgo, sweepIn })];
     }
-
-    /// <summary>
-    /// Waits for the backlog to be sent: a Dispatcher stopped with hundreds of commands fetched outlasts its shutdown
-    /// timeout while its pace hands them back.
-    /// </summary>
-    private static async Task DrainAsync(long[] backlog) =>
-        await Poll.UntilAsync(() => CountAsync(backlog, "status = 'UNSENT'"), n => n == 0, TimeSpan.FromSeconds(60));
 
     private static async Task<int> CountAsync(long[] ids, string condition)
     {

@@ -19,7 +19,7 @@ public sealed class ErrorTextTests
     public async Task Dispatcher_RetryingAProviderError_LogsItsCodeButNotItsText()
     {
         var logs = new LogCapture();
-        await Env.StartDispatcherAsync(services: s => s.AddSingleton<ILoggerProvider>(logs));
+        await using var dispatcher = await Env.StartDispatcherAsync(services: s => s.AddSingleton<ILoggerProvider>(logs));
         var user = await Env.CreateUserAsync(grants: [3]);
         var (local, digits) = TestRecipients.Next();
         await Env.SetRecipientRuleAsync(digits, new

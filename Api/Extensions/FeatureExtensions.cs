@@ -19,6 +19,7 @@ public static class FeatureExtensions
             .ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<GrantedTemplates>();
         builder.Services.AddSingleton<SendValidator>();
+        builder.Services.AddSingleton<IdempotencyGate>();
         builder.Services.AddSingleton<SendService>();
         builder.Services.AddSingleton<BatchStore>();
         builder.Services.AddSingleton<BatchService>();

@@ -21,11 +21,16 @@ public static class ServiceDefaults
             json.SerializerOptions.Converters.Add(new UtcMillisecondsConverter());
             json.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default);
         });
-        // The webhook accepts up to 1 MiB; agency routes enforce their own 64 KiB limit (SPEC §3). No Server header: what
-        // serves the Api is nobody's business.
+        // The webhook accepts up to 1 MiB; agency routes enforce their own 64 KiB limit (SPEC §3). Kestrel refuses an
+        // overlong request line (8 KiB) or header block (32 KiB) itself, with an empty 414 or 431 that no middleware can
+        // put in the error envelope; up to the body's 1 MiB they reach the Api, whose own checks refuse a long query or
+        // Idempotency-Key in the envelope (SPEC §3.1). No Server header: what serves the Api is nobody's business.
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            kestrel.Limits.MaxRequestBodySize = 1024 * 1024;
+            const int mebibyte = 1024 * 1024;
+            kestrel.Limits.MaxRequestBodySize = mebibyte;
+            kestrel.Limits.MaxRequestLineSize = mebibyte;
+            kestrel.Limits.MaxRequestHeadersTotalSize = mebibyte;
             kestrel.AddServerHeader = false;
         });
         builder.AddApiTelemetry();

@@ -22,6 +22,7 @@ public sealed class BatchService(
     MessageStore messages,
     CommandPublisher publisher,
     RateLimiter limiter,
+    IdempotencyGate gate,
     ApiMetrics metrics,
     TimeProvider time)
 {
@@ -36,24 +37,29 @@ public sealed class BatchService(
         var burst = RateLimiter.SendLimit(caller).Burst;
         if (items.Count > burst)
         {
+            // Still a send answer, so it carries the bucket's RateLimit-* headers (SPEC §7): a take of no tokens reads them.
+            await limiter.TakeSendAsync(http, caller, 0);
             return Failed(ApiError.Validation($"Batch of {items.Count} messages exceeds your burst allowance of {burst}"));
         }
 
-        BatchKey? key = null;
-        if (idempotencyKey is not null)
+        if (idempotencyKey is null)
         {
-            if (!Idempotency.IsValidKey(idempotencyKey))
-            {
-                return Failed(Idempotency.InvalidKey());
-            }
-
-            key = new BatchKey(caller.KeyType, idempotencyKey, Idempotency.Fingerprint(body));
-            if (await ReplayAsync(http, caller, key) is { } replay)
-            {
-                return replay;
-            }
+            return await SendNewAsync(http, caller, items, null);
         }
 
+        if (!Idempotency.IsValidKey(idempotencyKey))
+        {
+            return Failed(Idempotency.InvalidKey());
+        }
+
+        var key = new BatchKey(caller.KeyType, idempotencyKey, Idempotency.Fingerprint(body));
+        using var held = await gate.EnterAsync(caller.UserId, caller.KeyType, idempotencyKey, cancellationToken);
+        return await ReplayAsync(http, caller, key) ?? await SendNewAsync(http, caller, items, key);
+    }
+
+    private async Task<BatchResult> SendNewAsync(HttpContext http, Caller caller, IReadOnlyList<JsonElement> items, BatchKey? key)
+    {
+        var cancellationToken = http.RequestAborted;
         if (await limiter.TakeSendAsync(http, caller, items.Count) is { } refusal)
         {
             return Failed(refusal);
@@ -107,16 +113,17 @@ public sealed class BatchService(
         var cancellationToken = http.RequestAborted;
         var windowStart = time.GetUtcNow().UtcDateTime - Idempotency.Window;
         var existing = await batches.FindAsync(caller.UserId, caller.KeyType, key.Key, cancellationToken);
-        if (existing is null)
-        {
-            var single = await messages.FindByIdempotencyKeyAsync(caller.UserId, caller.KeyType, key.Key, cancellationToken);
-            return single is not null && single.CreatedAt > windowStart ? Failed(ApiError.IdempotencyMismatch()) : null;
-        }
-
-        if (existing.CreatedAt <= windowStart)
+        if (existing is not null && existing.CreatedAt <= windowStart)
         {
             await batches.ReleaseAsync(existing.Id, cancellationToken);
-            return null;
+            existing = null;
+        }
+
+        if (existing is null)
+        {
+            // One key across both routes, even when a single send took it after an expired batch had held it.
+            var single = await messages.FindByIdempotencyKeyAsync(caller.UserId, caller.KeyType, key.Key, cancellationToken);
+            return single is not null && single.CreatedAt > windowStart ? Failed(ApiError.IdempotencyMismatch()) : null;
         }
 
         if (!existing.RequestHash.AsSpan().SequenceEqual(key.RequestHash))

@@ -113,17 +113,18 @@ public sealed class SendService(
         CancellationToken cancellationToken)
     {
         var windowStart = time.GetUtcNow().UtcDateTime - Idempotency.Window;
-        if (existing is null)
-        {
-            // One key per user and key type across both routes: a batch's key cannot name a single send (SPEC §3.8).
-            var batch = await batches.FindAsync(caller.UserId, caller.KeyType, key, cancellationToken);
-            return batch is not null && batch.CreatedAt > windowStart ? Failed(ApiError.IdempotencyMismatch()) : null;
-        }
-
-        if (existing.CreatedAt <= windowStart)
+        if (existing is not null && existing.CreatedAt <= windowStart)
         {
             await messages.ReleaseIdempotencyKeyAsync(existing.Id, cancellationToken);
-            return null;
+            existing = null;
+        }
+
+        if (existing is null)
+        {
+            // One key per user and key type across both routes: a batch's key cannot name a single send (SPEC §3.8),
+            // even one a batch took after an expired single send had held it.
+            var batch = await batches.FindAsync(caller.UserId, caller.KeyType, key, cancellationToken);
+            return batch is not null && batch.CreatedAt > windowStart ? Failed(ApiError.IdempotencyMismatch()) : null;
         }
 
         return existing.RequestHash.AsSpan().SequenceEqual(fingerprint)

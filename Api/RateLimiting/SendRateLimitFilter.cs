@@ -7,15 +7,26 @@ namespace GovSg.Api.RateLimiting;
 /// The send limit of a single send: one token (SPEC §7), taken before the body is read, so an empty bucket answers 429
 /// whatever the body (SPEC §3 order). Concurrent takes share one statement (<see cref="RateLimitStore"/>). A replay of
 /// an idempotent request sends nothing new, so it takes a read token instead; the message its key names is passed on
-/// to the send (<see cref="IdempotencyLookup"/>), which then need not look it up again.
+/// to the send (<see cref="IdempotencyLookup"/>), which then need not look it up again. A send with a key is looked up
+/// only once no other send with that key is under way here (<see cref="IdempotencyGate"/>), and holds the key until
+/// it is answered.
 /// </summary>
-public sealed class SendRateLimitFilter(RateLimiter limiter, MessageStore messages, TimeProvider time) : IEndpointFilter
+public sealed class SendRateLimitFilter(RateLimiter limiter, MessageStore messages, IdempotencyGate gate, TimeProvider time)
+    : IEndpointFilter
 {
     public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
         var http = context.HttpContext;
         var caller = http.Features.Get<Caller>()!;
-        if (await IsReplayAsync(http, caller))
+        // Two keys (refused by the send) or an invalid one name no earlier message.
+        _ = Idempotency.ReadKey(http.Request, out var key);
+        if (key is null || !Idempotency.IsValidKey(key))
+        {
+            return await limiter.TakeSendAsync(http, caller, 1) ?? await next(context);
+        }
+
+        using var held = await gate.EnterAsync(caller.UserId, caller.KeyType, key, http.RequestAborted);
+        if (await IsReplayAsync(http, caller, key))
         {
             return await limiter.TakeReadAsync(http, caller) ?? await next(context);
         }
@@ -23,15 +34,8 @@ public sealed class SendRateLimitFilter(RateLimiter limiter, MessageStore messag
         return await limiter.TakeSendAsync(http, caller, 1) ?? await next(context);
     }
 
-    private async Task<bool> IsReplayAsync(HttpContext http, Caller caller)
+    private async Task<bool> IsReplayAsync(HttpContext http, Caller caller, string key)
     {
-        // Two keys (refused by the send) or an invalid one name no earlier message.
-        _ = Idempotency.ReadKey(http.Request, out var key);
-        if (key is null || !Idempotency.IsValidKey(key))
-        {
-            return false;
-        }
-
         var earlier = await messages.FindByIdempotencyKeyAsync(caller.UserId, caller.KeyType, key, http.RequestAborted);
         http.Features.Set(new IdempotencyLookup(key, earlier));
         return earlier is not null && earlier.CreatedAt > time.GetUtcNow().UtcDateTime - Idempotency.Window;

@@ -102,6 +102,52 @@ public sealed class IdempotencyTests
         Assert.That(fresh.Str("id"), Is.Not.EqualTo(old.Str("id")));
     }
 
+    // SPEC §3.8: "a key already used on the other route ... → 422 idempotency_mismatch". A single send older than the
+    // window must not let a fresh batch's key be taken again by a single send.
+    [Test]
+    public async Task Send_WithAKeyABatchTookAfterAnExpiredSingleSendHeldIt_Answers422()
+    {
+        var user = await Env.CreateUserAsync();
+        const string single = """{"recipient":"81234011","template_id":3}""";
+        await PostAsync(user, "reused", single);
+        await using (var connection = await Env.Database.OpenConnectionAsync())
+        {
+            await connection.ExecuteAsync("UPDATE messages SET created_at = created_at - interval '25 hours' WHERE user_id = @id",
+                new { id = user.Id });
+        }
+
+        var (batch, _) = await PostBatchAsync(user, "reused", """{"messages":[{"recipient":"81234012","template_id":3}]}""");
+        var (again, error) = await PostAsync(user, "reused", single);
+
+        Assert.That(batch.StatusCode, Is.EqualTo(HttpStatusCode.OK), "the single send's key had expired");
+        Assert.That(again.StatusCode, Is.EqualTo(HttpStatusCode.UnprocessableEntity), "the key now names a batch of the last 24 h");
+        Assert.That(error.Str("code"), Is.EqualTo("idempotency_mismatch"));
+        Assert.That(await Env.CountMessagesAsync(user.Id), Is.EqualTo(2));
+    }
+
+    [Test]
+    public async Task Batch_WithAKeyASingleSendTookAfterAnExpiredBatchHeldIt_Answers422()
+    {
+        var user = await Env.CreateUserAsync();
+        const string batch = """{"messages":[{"recipient":"81234013","template_id":3}]}""";
+        await PostBatchAsync(user, "reused-batch", batch);
+        await using (var connection = await Env.Database.OpenConnectionAsync())
+        {
+            await connection.ExecuteAsync("""
+                UPDATE messages SET created_at = created_at - interval '25 hours' WHERE user_id = @id;
+                UPDATE message_batches SET created_at = created_at - interval '25 hours' WHERE user_id = @id;
+                """, new { id = user.Id });
+        }
+
+        var (single, _) = await PostAsync(user, "reused-batch", """{"recipient":"81234014","template_id":3}""");
+        var (again, error) = await PostBatchAsync(user, "reused-batch", batch);
+
+        Assert.That(single.StatusCode, Is.EqualTo(HttpStatusCode.Created), "the batch's key had expired");
+        Assert.That(again.StatusCode, Is.EqualTo(HttpStatusCode.UnprocessableEntity), "the key now names a single send of the last 24 h");
+        Assert.That(error.Str("code"), Is.EqualTo("idempotency_mismatch"));
+        Assert.That(await Env.CountMessagesAsync(user.Id), Is.EqualTo(2));
+    }
+
     [TestCase("")]
     [TestCase("has space")]
     [TestCase(null)]
@@ -140,6 +186,16 @@ public sealed class IdempotencyTests
         Assert.That(answer, Does.StartWith("HTTP/1.1 400 "));
         Assert.That(answer, Does.Contain("""{"code":"api_validation","message":"\"Idempotency-Key\" must be sent once"}"""));
         Assert.That(await Env.CountMessagesAsync(user.Id), Is.Zero);
+    }
+
+    private static async Task<(HttpResponseMessage Response, JsonElement Body)> PostBatchAsync(TestUser user, string key, string body)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "v1/transactional/govsg/batch")
+        {
+            Content = new StringContent(body, Encoding.UTF8, "application/json"),
+        };
+        request.Headers.TryAddWithoutValidation("Idempotency-Key", key);
+        return await MessageJson.SendAsync(user.Client, request);
     }
 
     private static async Task<(HttpResponseMessage Response, JsonElement Body)> PostAsync(TestUser user, string key, string body)

@@ -191,6 +191,18 @@ public sealed class ListMessagesTests
         Assert.That(error.Str("message"), Is.EqualTo(message));
     }
 
+    // SPEC §3.1: "Nothing else ever reaches a client: ... no empty 4xx bodies"; §8: "Bad input of any kind gets a 4xx
+    // with the envelope".
+    [Test]
+    public async Task List_WithAnOverlongQuery_AnswersInTheEnvelope()
+    {
+        using var response = await _user.Client.GetAsync($"{ListPath}?status={new string('x', 9000)}");
+        var text = await response.Content.ReadAsStringAsync();
+
+        Assert.That((int)response.StatusCode, Is.InRange(400, 499));
+        Assert.That(text, Does.StartWith("""{"code":"""), $"HTTP {(int)response.StatusCode} answered '{text}'");
+    }
+
     private async Task<JsonElement> ListAsync(string query)
     {
         var (response, page) = await MessageJson.GetAsync(_user.Client, ListPath + query);

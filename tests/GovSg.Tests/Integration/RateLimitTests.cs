@@ -139,6 +139,63 @@ public sealed class RateLimitTests
         Assert.That(replayed.Str("id"), Is.EqualTo(original.Str("id")));
     }
 
+    // SPEC §3.2: "Concurrent duplicates yield exactly one message: the losers wait for the winner and replay it. Replays
+    // are not rate-limited." With one token, the duplicates must not be refused for the winner's token.
+    [Test]
+    public async Task Send_WithConcurrentDuplicatesAndOneToken_EveryDuplicateReplaysTheOneMessage()
+    {
+        var user = await Env.CreateUserAsync(rateLimit: 1, burst: 1);
+
+        var answers = await Task.WhenAll(Enumerable.Range(0, 10).Select(_ => PostWithKeyAsync(user, "one-token")));
+
+        Assert.That(await Env.CountMessagesAsync(user.Id), Is.EqualTo(1));
+        Assert.That(answers.Select(a => a.Item1.StatusCode), Is.All.EqualTo(HttpStatusCode.Created),
+            "a duplicate waits for the winner and replays it");
+    }
+
+    // SPEC §3.8: "concurrent duplicates make one batch (the losers wait and replay)"; §7: replays take no send token.
+    [Test]
+    public async Task Batch_WithConcurrentDuplicatesUsingTheWholeBurst_EveryDuplicateReplaysTheOneBatch()
+    {
+        var user = await Env.CreateUserAsync(rateLimit: 1, burst: 50);
+        var body = """{"messages":[""" + string.Join(',', Enumerable.Repeat(Body, 50)) + "]}";
+
+        var answers = await Task.WhenAll(Enumerable.Range(0, 4).Select(async _ =>
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "v1/transactional/govsg/batch")
+            {
+                Content = new StringContent(body, Encoding.UTF8, "application/json"),
+            };
+            request.Headers.Add("Idempotency-Key", "whole-burst");
+            return await MessageJson.SendAsync(user.Client, request);
+        }));
+
+        Assert.That(await Env.CountMessagesAsync(user.Id), Is.EqualTo(50));
+        Assert.That(answers.Select(a => a.Response.StatusCode), Is.All.EqualTo(HttpStatusCode.OK),
+            "a duplicate waits for the winner and replays it");
+    }
+
+    // SPEC §7: "every send answer carries RateLimit-Limit (the burst), RateLimit-Remaining ... and RateLimit-Reset"; the
+    // OpenAPI document lists them on every answer of the batch route. A batch refused for the burst takes no token.
+    [Test]
+    public async Task Batch_OverTheBurst_CarriesTheRateLimitHeaders()
+    {
+        var user = await Env.CreateUserAsync(rateLimit: 1, burst: 4);
+        var body = """{"messages":[""" + string.Join(',', Enumerable.Repeat(Body, 5)) + "]}";
+        using var request = new HttpRequestMessage(HttpMethod.Post, "v1/transactional/govsg/batch")
+        {
+            Content = new StringContent(body, Encoding.UTF8, "application/json"),
+        };
+
+        var (response, error) = await MessageJson.SendAsync(user.Client, request);
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        Assert.That(error.Str("message"), Is.EqualTo("Batch of 5 messages exceeds your burst allowance of 4"));
+        Assert.That(response.Headers.Contains("RateLimit-Limit"), Is.True, "RateLimit-Limit (the burst) on a send answer");
+        Assert.That(Header(response, "RateLimit-Limit"), Is.EqualTo("4"));
+        Assert.That(Header(response, "RateLimit-Remaining"), Is.EqualTo("4"));
+    }
+
     [Test]
     public async Task Send_WhenTheIdempotencyKeyIsOlderThanItsWindow_IsLimitedLikeANewSend()
     {

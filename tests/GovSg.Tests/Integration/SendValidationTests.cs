@@ -62,6 +62,25 @@ public sealed class SendValidationTests
         Assert.That(await Env.CountMessagesAsync(user.Id), Is.Zero);
     }
 
+    // SPEC §3.1: "no empty 4xx bodies"; §3.2: the key is 1..255 visible ASCII characters, else a 400 in the envelope.
+    [Test]
+    public async Task Send_WithAnOverlongIdempotencyKey_AnswersInTheEnvelopeAndStoresNothing()
+    {
+        var user = await Env.CreateUserAsync();
+        using var request = new HttpRequestMessage(HttpMethod.Post, MessageJson.SendPath)
+        {
+            Content = new StringContent("""{"recipient":"91234567","template_id":3}""", System.Text.Encoding.UTF8, "application/json"),
+        };
+        request.Headers.TryAddWithoutValidation("Idempotency-Key", new string('k', 40_000));
+
+        using var response = await user.Client.SendAsync(request);
+        var text = await response.Content.ReadAsStringAsync();
+
+        Assert.That((int)response.StatusCode, Is.InRange(400, 499));
+        Assert.That(text, Does.StartWith("""{"code":"""), $"HTTP {(int)response.StatusCode} answered '{text}'");
+        Assert.That(await Env.CountMessagesAsync(user.Id), Is.Zero);
+    }
+
     [Test]
     public async Task Send_WhenTheTemplateExistsButIsNotGranted_LooksExactlyLikeAMissingOne()
     {

@@ -1,0 +1,40 @@
+using System.Collections.Concurrent;
+
+namespace GovSg.Api.Messages;
+
+/// <summary>
+/// Sends that carry the same <c>Idempotency-Key</c> (of one user and key type, on either route) run one at a time in this
+/// process: a duplicate waits for the first to finish, then finds its message or batch and replays it, taking a read
+/// token rather than a send token (SPEC §3.2, §3.8, §7). Without the wait, a duplicate that arrived while the first was
+/// under way took a send token of its own, or was refused 429 for the token the first had taken. Duplicates that reach
+/// different replicas still meet at the insert's unique index and replay there.
+/// </summary>
+public sealed class IdempotencyGate
+{
+    private readonly ConcurrentDictionary<(long UserId, string KeyType, string Key), Task> _held = new();
+
+    /// <summary>Waits until no other send with this key is under way here; disposing the result lets the next one in.</summary>
+    public async Task<IDisposable> EnterAsync(long userId, string keyType, string key, CancellationToken cancellationToken)
+    {
+        var entry = (userId, keyType, key);
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        while (!_held.TryAdd(entry, done.Task))
+        {
+            if (_held.TryGetValue(entry, out var other))
+            {
+                await other.WaitAsync(cancellationToken);
+            }
+        }
+
+        return new Held(this, entry, done);
+    }
+
+    private sealed class Held(IdempotencyGate gate, (long, string, string) entry, TaskCompletionSource done) : IDisposable
+    {
+        public void Dispose()
+        {
+            gate._held.TryRemove(KeyValuePair.Create(entry, done.Task));
+            done.TrySetResult();
+        }
+    }
+}

@@ -20,13 +20,9 @@ public sealed class SendRateLimitFilter(RateLimiter limiter, MessageStore messag
         var caller = http.Features.Get<Caller>()!;
         // Two keys (refused by the send) or an invalid one name no earlier message.
         _ = Idempotency.ReadKey(http.Request, out var key);
-        if (key is null || !Idempotency.IsValidKey(key))
-        {
-            return await limiter.TakeSendAsync(http, caller, 1) ?? await next(context);
-        }
-
-        using var held = await gate.EnterAsync(caller.UserId, caller.KeyType, key, http.RequestAborted);
-        if (await IsReplayAsync(http, caller, key))
+        var keyed = key is not null && Idempotency.IsValidKey(key);
+        using var held = keyed ? await gate.EnterAsync(caller.UserId, caller.KeyType, key!, http.RequestAborted) : null;
+        if (keyed && await IsReplayAsync(http, caller, key!))
         {
             return await limiter.TakeReadAsync(http, caller) ?? await next(context);
         }

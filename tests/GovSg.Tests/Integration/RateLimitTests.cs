@@ -158,17 +158,8 @@ public sealed class RateLimitTests
     public async Task Batch_WithConcurrentDuplicatesUsingTheWholeBurst_EveryDuplicateReplaysTheOneBatch()
     {
         var user = await Env.CreateUserAsync(rateLimit: 1, burst: 50);
-        var body = """{"messages":[""" + string.Join(',', Enumerable.Repeat(Body, 50)) + "]}";
 
-        var answers = await Task.WhenAll(Enumerable.Range(0, 4).Select(async _ =>
-        {
-            using var request = new HttpRequestMessage(HttpMethod.Post, "v1/transactional/govsg/batch")
-            {
-                Content = new StringContent(body, Encoding.UTF8, "application/json"),
-            };
-            request.Headers.Add("Idempotency-Key", "whole-burst");
-            return await MessageJson.SendAsync(user.Client, request);
-        }));
+        var answers = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => PostBatchAsync(user, 50, "whole-burst")));
 
         Assert.That(await Env.CountMessagesAsync(user.Id), Is.EqualTo(50));
         Assert.That(answers.Select(a => a.Response.StatusCode), Is.All.EqualTo(HttpStatusCode.OK),
@@ -181,13 +172,8 @@ public sealed class RateLimitTests
     public async Task Batch_OverTheBurst_CarriesTheRateLimitHeaders()
     {
         var user = await Env.CreateUserAsync(rateLimit: 1, burst: 4);
-        var body = """{"messages":[""" + string.Join(',', Enumerable.Repeat(Body, 5)) + "]}";
-        using var request = new HttpRequestMessage(HttpMethod.Post, "v1/transactional/govsg/batch")
-        {
-            Content = new StringContent(body, Encoding.UTF8, "application/json"),
-        };
 
-        var (response, error) = await MessageJson.SendAsync(user.Client, request);
+        var (response, error) = await PostBatchAsync(user, 5, key: null);
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
         Assert.That(error.Str("message"), Is.EqualTo("Batch of 5 messages exceeds your burst allowance of 4"));
@@ -290,6 +276,21 @@ public sealed class RateLimitTests
     private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
 
     private static string Header(HttpResponseMessage response, string name) => response.Headers.GetValues(name).Single();
+
+    /// <summary>A batch of <paramref name="items"/> copies of <see cref="Body"/>, with an Idempotency-Key when one is given.</summary>
+    private static async Task<(HttpResponseMessage Response, JsonElement Body)> PostBatchAsync(TestUser user, int items, string? key)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "v1/transactional/govsg/batch")
+        {
+            Content = Json("""{"messages":[""" + string.Join(',', Enumerable.Repeat(Body, items)) + "]}"),
+        };
+        if (key is not null)
+        {
+            request.Headers.Add("Idempotency-Key", key);
+        }
+
+        return await MessageJson.SendAsync(user.Client, request);
+    }
 
     private static Task<(HttpResponseMessage, JsonElement)> PostWithKeyAsync(TestUser user, string key) =>
         MessageJson.PostAsync(user.Client, JsonDocument.Parse(Body).RootElement,

@@ -14,7 +14,7 @@ public sealed class IdempotencyGate
     private readonly ConcurrentDictionary<(long UserId, string KeyType, string Key), Task> _held = new();
 
     /// <summary>Waits until no other send with this key is under way here; disposing the result lets the next one in.</summary>
-    public async Task<IDisposable> EnterAsync(long userId, string keyType, string key, CancellationToken cancellationToken)
+    public async Task<Hold> EnterAsync(long userId, string keyType, string key, CancellationToken cancellationToken)
     {
         var entry = (userId, keyType, key);
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -26,10 +26,11 @@ public sealed class IdempotencyGate
             }
         }
 
-        return new Held(this, entry, done);
+        return new Hold(this, entry, done);
     }
 
-    private sealed class Held(IdempotencyGate gate, (long, string, string) entry, TaskCompletionSource done) : IDisposable
+    /// <summary>A send's turn with its key; disposing it (again is harmless) lets the next send with the key in.</summary>
+    public sealed class Hold(IdempotencyGate gate, (long, string, string) entry, TaskCompletionSource done) : IDisposable
     {
         public void Dispose()
         {

@@ -9,7 +9,7 @@ namespace GovSg.Api.RateLimiting;
 /// an idempotent request sends nothing new, so it takes a read token instead; the message its key names is passed on
 /// to the send (<see cref="IdempotencyLookup"/>), which then need not look it up again. A send with a key is looked up
 /// only once no other send with that key is under way here (<see cref="IdempotencyGate"/>), and holds the key until
-/// it is answered.
+/// its message is stored or replayed (the send lets it go before any <c>Prefer: wait</c>).
 /// </summary>
 public sealed class SendRateLimitFilter(RateLimiter limiter, MessageStore messages, IdempotencyGate gate, TimeProvider time)
     : IEndpointFilter
@@ -22,6 +22,11 @@ public sealed class SendRateLimitFilter(RateLimiter limiter, MessageStore messag
         _ = Idempotency.ReadKey(http.Request, out var key);
         var keyed = key is not null && Idempotency.IsValidKey(key);
         using var held = keyed ? await gate.EnterAsync(caller.UserId, caller.KeyType, key!, http.RequestAborted) : null;
+        if (held is not null)
+        {
+            http.Features.Set(held);
+        }
+
         if (keyed && await IsReplayAsync(http, caller, key!))
         {
             return await limiter.TakeReadAsync(http, caller) ?? await next(context);

@@ -59,11 +59,11 @@ public sealed class SendQueueProbe(IOptions<RabbitMqOptions> options, SendComman
         catch (Exception exception) when (exception is not OperationCanceledException)
         {
             // The sweeper asks only while the bus is healthy, so a failure here is this probe's own (its connection, its
-            // permissions), and until it passes a lost command is found only behind the messages this process claims
-            // (Sweeper): worth a warning, once, not every sweep.
+            // permissions), and until it passes no lost command of a never-claimed message is re-published: worth a
+            // warning, once, not every sweep.
             if (!_failing)
             {
-                logger.LogWarning("Could not read the depth of {Queue} ({Error}); until it can, lost commands are re-published only behind the messages this dispatcher claims",
+                logger.LogWarning("Could not read the depth of {Queue} ({Error}); lost commands of never-claimed messages are not re-published until it can",
                     QueueNames.SendMessage, exception.Message);
             }
 

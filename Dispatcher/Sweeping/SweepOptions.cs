@@ -23,7 +23,7 @@ public sealed class SweepOptions
 
     /// <summary>
     /// Messages in the send queue (its ready commands times the ids a command has lately carried) above which a command
-    /// past its pick-up deadline is presumed still queued, and lost only once the queue has moved past it, so a backlog
+    /// past its pick-up deadline is presumed still queued (a sweep's own, until the queue has moved past it), so a backlog
     /// never triggers mass re-publishing.
     /// </summary>
     [Range(0, 10_000_000)] public int BacklogThreshold { get; set; } = 1_000;

@@ -14,9 +14,10 @@ public sealed class SweepSchedule(TimeProvider time) : WakeSchedule(time)
 
     /// <summary>
     /// How far this process has seen the send queue consumed: the latest time at which a message it claimed was stored.
-    /// Commands are published about when their messages are stored (or re-published), and the queue is first in, first
-    /// out; so once a message stored a pick-up deadline after a command went out has been claimed, that command has most
-    /// likely been lost, however long the queue behind it. Null until this process claims a message.
+    /// A sweep publishes its commands as it takes them, behind the commands of every message stored before, and the queue
+    /// is first in, first out; so once a message stored a pick-up deadline after such a command went out has been
+    /// claimed, that command has most likely been lost, however long the queue behind it (Sweeper). Null until this
+    /// process claims a message.
     /// </summary>
     public DateTime? ClaimedUpTo => Volatile.Read(ref _claimedUpTo) is > 0 and var ticks ? new DateTime(ticks, DateTimeKind.Utc) : null;
 

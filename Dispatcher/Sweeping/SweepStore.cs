@@ -29,12 +29,15 @@ public sealed class SweepStore(NpgsqlDataSource dataSource)
     // Claimed before (attempts > 0). While sweep_at is the message's own due time (available_at: a retry fell due, a
     // pause or a hold ended, a claim was handed back), no command is in flight and one is published at once. Once a
     // sweep has published one, sweep_at is that command's pick-up deadline; it is presumed lost, and published again,
-    // only when the deadline is at or before @lostBy (none when null), as a never-claimed message's command is.
-    private static readonly string TakeClaimedDueSql = TakeDueSql(
-        "m.status = 'UNSENT' AND m.attempts > 0 AND m.sweep_at <= @now AND (m.sweep_at = m.available_at OR m.sweep_at <= @lostBy)");
+    // only when the deadline is at or before @republishedLostBy (none when null).
+    private static readonly string TakeClaimedDueSql = TakeDueSql("""
+        m.status = 'UNSENT' AND m.attempts > 0 AND m.sweep_at <= @now
+        AND (m.sweep_at = m.available_at OR m.sweep_at <= @republishedLostBy)
+        """);
 
     // Never claimed: the command the Api published may still be queued or fetched; sweep_at is its pick-up deadline.
-    private static readonly string TakeUnclaimedDueSql = TakeDueSql("m.status = 'UNSENT' AND m.attempts = 0 AND m.sweep_at <= @lostBy");
+    private static readonly string TakeUnclaimedDueSql =
+        TakeDueSql("m.status = 'UNSENT' AND m.attempts = 0 AND m.sweep_at <= @unclaimedLostBy");
 
     // Taken, but its command did not go out: due again at once, with no command in flight, so sweep_at goes back to the
     // message's own due time (for a never-claimed one, when it was stored: long past its deadline). Only while the row
@@ -111,17 +114,17 @@ public sealed class SweepStore(NpgsqlDataSource dataSource)
 
     /// <summary>
     /// Takes messages whose command must be (re-)published — those with none in flight, and those whose command's pick-up
-    /// deadline is at or before <paramref name="lostBy"/> (none when it is null) — and moves their next sweep to
-    /// <paramref name="nextSweep"/>.
+    /// deadline is at or before <paramref name="republishedLostBy"/> (a sweep's) or <paramref name="unclaimedLostBy"/>
+    /// (the Api's; none when null) — and moves their next sweep to <paramref name="nextSweep"/>.
     /// </summary>
-    public async Task<IReadOnlyList<long>> TakeDueAsync(DateTime now, DateTime nextSweep, DateTime? lostBy, int limit,
-        CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<long>> TakeDueAsync(DateTime now, DateTime nextSweep, DateTime? republishedLostBy,
+        DateTime? unclaimedLostBy, int limit, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        var parameters = new { now, nextSweep, limit, lostBy };
+        var parameters = new { now, nextSweep, limit, republishedLostBy, unclaimedLostBy };
         var due = (await connection.QueryAsync<long>(new CommandDefinition(TakeClaimedDueSql, parameters,
             cancellationToken: cancellationToken))).ToList();
-        if (lostBy is not null && due.Count < limit)
+        if (unclaimedLostBy is not null && due.Count < limit)
         {
             due.AddRange(await connection.QueryAsync<long>(new CommandDefinition(TakeUnclaimedDueSql,
                 parameters with { limit = limit - due.Count }, cancellationToken: cancellationToken)));

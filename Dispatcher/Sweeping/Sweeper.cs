@@ -102,18 +102,24 @@ public sealed class Sweeper(
             return;
         }
 
-        // A command in flight (the Api's, or one a sweep published) is presumed lost once its pick-up deadline is
-        // overdue: while the queue has no backlog, by the time the dispatchers may need for the messages queued and those
-        // they can have fetched, at most one more deadline, so a lost command is found within two; behind a backlog,
-        // once this process has claimed a message stored a deadline after the command went out, so the backlog itself
-        // is never re-published, and a command lost in it is found as soon as the queue has moved past it.
+        // A command in flight is presumed lost once its pick-up deadline is overdue. While the queue has no backlog, by the
+        // time the dispatchers may need for the messages queued and those they can have fetched, at most one more
+        // deadline, so a lost command is found within two. Behind a backlog, only a command a sweep published, and only
+        // once this process has claimed a message stored a deadline after it went out: the queue is first in, first out,
+        // so it has moved past that command. The Api's own commands are not judged that way, because the Api may publish
+        // them long after their messages were stored (held through a broker outage, then drained behind newer ones); a
+        // backlog must never have them all re-published. Until the depth can be read, a sweep's command is presumed lost
+        // a deadline after it went out, as it always was.
         var depth = await queue.DepthAsync(cancellationToken);
-        DateTime? lostBy = depth is { } d && d.ReadyMessages <= _options.BacklogThreshold
+        DateTime? unclaimedLostBy = depth is { } d && d.ReadyMessages <= _options.BacklogThreshold
             ? now - TimeSpan.FromSeconds(Math.Min(_options.PickUpDeadline.TotalSeconds,
                 (d.Ready + (double)d.Consumers * _prefetch) * d.IdsPerCommand / _messagesPerSecond))
-            : schedule.ClaimedUpTo is { } claimedUpTo ? (claimedUpTo < now ? claimedUpTo : now) : null;
+            : null;
+        var republishedLostBy = unclaimedLostBy ?? (depth is null ? now
+            : schedule.ClaimedUpTo is { } claimedUpTo ? (claimedUpTo < now ? claimedUpTo : now) : null);
         var nextSweep = now + _options.PickUpDeadline;
-        var due = await store.TakeDueAsync(now, nextSweep, lostBy, _options.BatchSize, cancellationToken);
+        var due = await store.TakeDueAsync(now, nextSweep, republishedLostBy, unclaimedLostBy, _options.BatchSize,
+            cancellationToken);
         if (due.Count == 0)
         {
             return;

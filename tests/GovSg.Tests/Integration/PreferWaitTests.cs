@@ -41,6 +41,26 @@ public sealed class PreferWaitTests
         Assert.That(response.Headers.GetValues("Preference-Applied").Single(), Is.EqualTo("wait=1"));
     }
 
+    [Test]
+    public async Task Duplicate_OfASendThatWaits_IsAnsweredWithoutWaitingForIt()
+    {
+        var user = await Env.CreateUserAsync();
+        var (local, digits) = TestRecipients.Next();
+        await Env.SetRecipientRuleAsync(digits, new { extra_delay_ms = 5_000, webhooks = "none" });
+        var first = PostAsync(user, local, "wait=4", "waits-long");
+        await Task.Delay(TimeSpan.FromMilliseconds(500));
+        var clock = Stopwatch.StartNew();
+
+        var (duplicate, replayed) = await PostAsync(user, local, null, "waits-long");
+        var answeredIn = clock.Elapsed;
+        var (_, original) = await first;
+
+        Assert.That(duplicate.StatusCode, Is.EqualTo(HttpStatusCode.Created));
+        Assert.That(duplicate.Headers.GetValues("Idempotency-Replayed").Single(), Is.EqualTo("true"));
+        Assert.That(replayed.Str("id"), Is.EqualTo(original.Str("id")));
+        Assert.That(answeredIn, Is.LessThan(TimeSpan.FromSeconds(2.5)), "not held for the first send's 4 s wait");
+    }
+
     [TestCase("wait=0")]
     [TestCase("wait=11")]
     [TestCase("wait=soon")]
@@ -67,7 +87,7 @@ public sealed class PreferWaitTests
     }
 
     private static async Task<(HttpResponseMessage Response, System.Text.Json.JsonElement Body)> PostAsync(TestUser user,
-        string recipient, string? prefer)
+        string recipient, string? prefer, string? idempotencyKey = null)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, MessageJson.SendPath)
         {
@@ -76,6 +96,11 @@ public sealed class PreferWaitTests
         if (prefer is not null)
         {
             request.Headers.TryAddWithoutValidation("Prefer", prefer);
+        }
+
+        if (idempotencyKey is not null)
+        {
+            request.Headers.Add("Idempotency-Key", idempotencyKey);
         }
 
         return await MessageJson.SendAsync(user.Client, request);

@@ -14,9 +14,10 @@ internal sealed class PostgresHealthCheck(NpgsqlDataSource dataSource, HealthSta
 
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
+        var query = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         try
         {
-            await SelectOneAsync(cancellationToken).WaitAsync(Timeout, cancellationToken);
+            await SelectOneAsync(query.Token).WaitAsync(Timeout, cancellationToken);
             return HealthCheckResult.Healthy();
         }
         catch (Exception exception) when (exception is NpgsqlException or TimeoutException)
@@ -32,13 +33,19 @@ internal sealed class PostgresHealthCheck(NpgsqlDataSource dataSource, HealthSta
                 _ => new HealthCheckResult(whenUnreachable, "PostgreSQL is unreachable", exception),
             };
         }
+        finally
+        {
+            // A query still waiting is cancelled once the answer is known, and on another thread: Npgsql sends PostgreSQL
+            // its cancel request synchronously on the thread that cancels and waits for the server to hang up. Cancelled
+            // by a timer, it held a pool thread just as the timeout's own timer fell due, and the answer came late.
+            _ = query.CancelAsync().ContinueWith(static (_, source) => ((CancellationTokenSource)source!).Dispose(), query,
+                CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+        }
     }
 
     private async Task SelectOneAsync(CancellationToken cancellationToken)
     {
-        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        bounded.CancelAfter(Timeout);
         await using var command = dataSource.CreateCommand("SELECT 1");
-        await command.ExecuteScalarAsync(bounded.Token);
+        await command.ExecuteScalarAsync(cancellationToken);
     }
 }

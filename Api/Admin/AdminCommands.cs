@@ -54,8 +54,7 @@ public static class AdminCommands
     private static Command UserUpsert()
     {
         var email = Email();
-        var agency = Checked(new Option<string?>("--agency") { Description = "The agency the user sends for [required for a new user]." },
-            text => text is null || !string.IsNullOrWhiteSpace(text), "must not be empty");
+        var agency = Agency("The agency the user sends for [required for a new user].");
         var rateLimit = Checked(new Option<int?>("--rate-limit") { Description = "Messages per second [default for a new user: 10]." },
             rate => rate is null or > 0, "must be greater than 0");
         var burst = Checked(new Option<int?>("--burst") { Description = "Messages the user may send at once [default: 60 × the rate]." },
@@ -82,8 +81,7 @@ public static class AdminCommands
 
     private static Command UserList()
     {
-        var agency = Checked(new Option<string?>("--agency") { Description = "Only the users of this agency." },
-            text => text is null || !string.IsNullOrWhiteSpace(text), "must not be empty");
+        var agency = Agency("Only the users of this agency.");
         return Verb("list", "List the users: id, email, agency, limits and whether disabled.", [agency], async (admin, parsed, token) =>
         {
             foreach (var user in await admin.Store.ListUsersAsync(parsed.GetValue(agency), token))
@@ -329,6 +327,9 @@ public static class AdminCommands
         Required = true,
         CustomParser = result => result.Tokens is [var token] ? token.Value.Trim().ToLowerInvariant() : "",
     }, IsEmailAddress, "must be an email address, such as ops@agency.gov.sg");
+
+    private static Option<string?> Agency(string description) => Checked(new Option<string?>("--agency") { Description = description },
+        text => text is null || !string.IsNullOrWhiteSpace(text), "must not be empty");
 
     private static bool IsEmailAddress(string text) =>
         text.Split('@') is [{ Length: > 0 }, { Length: > 2 } domain] && domain.Trim('.').Contains('.') &&

@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using System.Globalization;
 
 namespace GovSg.Dispatcher.Callbacks;
 
@@ -21,9 +22,14 @@ public sealed class CallbackOptions
     [Range(typeof(TimeSpan), "00:00:00.010", "1.00:00:00")]
     public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromHours(1);
 
-    /// <summary>An event not delivered within this time of its creation is dropped.</summary>
+    /// <summary>An event not delivered within this time of its creation is dropped, whether or not it was attempted.</summary>
     [Range(typeof(TimeSpan), "00:00:01", "7.00:00:00")]
     public TimeSpan Budget { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>The budget as the reasons an agency reads name it: "24 h".</summary>
+    public string BudgetText => Budget >= TimeSpan.FromHours(1)
+        ? string.Create(CultureInfo.InvariantCulture, $"{Budget.TotalHours:0.#} h")
+        : string.Create(CultureInfo.InvariantCulture, $"{Budget.TotalSeconds:0.#} s");
 
     /// <summary>Deliveries one Dispatcher has under way for one user: a slow endpoint holds at most this many.</summary>
     [Range(1, 1_000)]

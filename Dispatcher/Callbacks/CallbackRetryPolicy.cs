@@ -40,7 +40,7 @@ public sealed class CallbackRetryPolicy(IOptions<CallbackOptions> options, TimeP
 
         var at = time.GetUtcNow().UtcDateTime + Backoff(attempts);
         return at > eventCreatedAt + _options.Budget
-            ? new DeliveryDecision.Drop($"{result.Description}: gave up after {_options.Budget.TotalHours:0.#} h", EndpointFailed: true)
+            ? new DeliveryDecision.Drop($"{result.Description}: gave up after {_options.BudgetText}", EndpointFailed: true)
             : new DeliveryDecision.RetryAt(at, result.Description);
     }
 

@@ -7,7 +7,8 @@ namespace GovSg.Dispatcher.Callbacks;
 /// The delivery worker's reads and writes of status events and endpoint health. A claim moves the event's
 /// next_attempt_at past the attempt's timeout (its lease) under FOR UPDATE SKIP LOCKED, so Dispatchers share the events
 /// without two delivering one at once. Claims honour each user's cap on deliveries under way in this Dispatcher, skip
-/// paused endpoints, and take a single event (a probe) from an endpoint that has been failing.
+/// paused endpoints, and take a single event (a probe) from an endpoint that has been failing. An event created at or
+/// before @givenUpBefore (past the retry budget) is never claimed: <see cref="GiveUpAsync"/> deletes it, paused or not.
 /// </summary>
 public sealed class CallbackStore(NpgsqlDataSource dataSource)
 {
@@ -20,7 +21,7 @@ public sealed class CallbackStore(NpgsqlDataSource dataSource)
             LEFT JOIN busy b ON b.user_id = s.user_id
             CROSS JOIN LATERAL (
                 SELECT id FROM status_events e
-                WHERE e.user_id = s.user_id AND e.next_attempt_at <= @now
+                WHERE e.user_id = s.user_id AND e.next_attempt_at <= @now AND e.created_at > @givenUpBefore
                 ORDER BY e.next_attempt_at
                 LIMIT GREATEST(0, CASE WHEN s.consecutive_failures >= @failureThreshold THEN 1 ELSE @perUser END
                                   - COALESCE(b.in_flight, 0))
@@ -51,7 +52,8 @@ public sealed class CallbackStore(NpgsqlDataSource dataSource)
         SELECT min(GREATEST(d.due, s.paused_until))
         FROM callback_settings s
         LEFT JOIN busy b ON b.user_id = s.user_id
-        CROSS JOIN LATERAL (SELECT min(e.next_attempt_at) AS due FROM status_events e WHERE e.user_id = s.user_id) d
+        CROSS JOIN LATERAL (SELECT min(e.next_attempt_at) AS due FROM status_events e
+                            WHERE e.user_id = s.user_id AND e.created_at > @givenUpBefore) d
         WHERE s.url IS NOT NULL AND d.due IS NOT NULL
           AND COALESCE(b.in_flight, 0) < CASE WHEN s.consecutive_failures >= @failureThreshold THEN 1 ELSE @perUser END
         """;
@@ -84,12 +86,31 @@ public sealed class CallbackStore(NpgsqlDataSource dataSource)
         RETURNING consecutive_failures
         """;
 
+    // Oldest first, a bounded number at a time; each user whose events were given up is told why in the settings' last
+    // failure (GET /v1/callback-settings). An event under delivery is skipped: its attempt's outcome decides it.
+    private const string GiveUpSql = """
+        WITH expired AS (
+            DELETE FROM status_events WHERE id IN (
+                SELECT id FROM status_events WHERE created_at <= @givenUpBefore
+                ORDER BY created_at LIMIT @limit FOR UPDATE SKIP LOCKED)
+            RETURNING user_id
+        ), counted AS (
+            SELECT user_id, count(*) AS n FROM expired GROUP BY user_id
+        ), told AS (
+            UPDATE callback_settings s SET last_failure_at = @now,
+                last_failure_reason = c.n || ' event(s) not delivered within ' || @budget || ': given up'
+            FROM counted c
+            WHERE s.user_id = c.user_id
+        )
+        SELECT COALESCE(sum(n), 0)::int FROM counted
+        """;
+
     private const string PauseSql = """
         UPDATE callback_settings SET paused_until = GREATEST(paused_until, @until) WHERE user_id = @userId
         """;
 
     public async Task<IReadOnlyList<ClaimedEvent>> ClaimAsync(IReadOnlyDictionary<long, int> inFlight, DateTime now,
-        DateTime leaseUntil, int perUser, int failureThreshold, int limit, CancellationToken cancellationToken)
+        DateTime givenUpBefore, DateTime leaseUntil, int perUser, int failureThreshold, int limit, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         return (await connection.QueryAsync<ClaimedEvent>(new CommandDefinition(ClaimSql, new
@@ -97,6 +118,7 @@ public sealed class CallbackStore(NpgsqlDataSource dataSource)
             busyUsers = inFlight.Keys.ToArray(),
             busyCounts = inFlight.Values.ToArray(),
             now,
+            givenUpBefore,
             leaseUntil,
             perUser,
             failureThreshold,
@@ -114,14 +136,15 @@ public sealed class CallbackStore(NpgsqlDataSource dataSource)
         return rows.ToLookup(r => r.UserId, r => r.Secret);
     }
 
-    public async Task<DateTime?> NextDueAsync(IReadOnlyDictionary<long, int> inFlight, int perUser, int failureThreshold,
-        CancellationToken cancellationToken)
+    public async Task<DateTime?> NextDueAsync(IReadOnlyDictionary<long, int> inFlight, DateTime givenUpBefore, int perUser,
+        int failureThreshold, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         return await connection.ExecuteScalarAsync<DateTime?>(new CommandDefinition(NextDueSql, new
         {
             busyUsers = inFlight.Keys.ToArray(),
             busyCounts = inFlight.Values.ToArray(),
+            givenUpBefore,
             perUser,
             failureThreshold,
         }, cancellationToken: cancellationToken));
@@ -151,6 +174,18 @@ public sealed class CallbackStore(NpgsqlDataSource dataSource)
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         return await connection.ExecuteScalarAsync<int>(new CommandDefinition(DropSql,
             new { id = claimed.Id, userId = claimed.UserId, reason, endpointFailed, now }, cancellationToken: cancellationToken));
+    }
+
+    /// <summary>
+    /// Deletes up to <paramref name="limit"/> events created at or before <paramref name="givenUpBefore"/>, recording on
+    /// each user's settings how many were given up within <paramref name="budget"/>; returns how many.
+    /// </summary>
+    public async Task<int> GiveUpAsync(DateTime givenUpBefore, string budget, int limit, DateTime now,
+        CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await connection.ExecuteScalarAsync<int>(new CommandDefinition(GiveUpSql, new { givenUpBefore, budget, limit, now },
+            cancellationToken: cancellationToken));
     }
 
     public async Task PauseAsync(long userId, DateTime until, CancellationToken cancellationToken)

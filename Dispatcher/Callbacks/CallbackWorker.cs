@@ -23,12 +23,18 @@ public sealed class CallbackWorker(
     /// <summary>A safety net only: a notification cannot be lost while the listener is connected, and it wakes on reconnect.</summary>
     private static readonly TimeSpan IdleWake = TimeSpan.FromMinutes(5);
 
+    /// <summary>How often events past the retry budget are looked for (at most; sooner for a shorter budget).</summary>
+    private static readonly TimeSpan GiveUpEvery = TimeSpan.FromMinutes(1);
+
+    private const int GiveUpBatch = 10_000;
+
     private readonly CallbackOptions _options = options.Value;
     private readonly ConcurrentDictionary<long, int> _inFlight = new();
     private readonly ConcurrentDictionary<Task, bool> _deliveries = new();
     private readonly WakeSchedule _wake = new(time);
 
     private int _total;
+    private DateTime _nextGiveUp;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -38,6 +44,11 @@ public sealed class CallbackWorker(
             try
             {
                 _wake.Reset();
+                if (time.GetUtcNow().UtcDateTime >= _nextGiveUp)
+                {
+                    await GiveUpAsync(stoppingToken);
+                }
+
                 if (Volatile.Read(ref _total) >= _options.MaxInFlight)
                 {
                     // Full: only a finishing delivery (which wakes this loop) makes room.
@@ -50,8 +61,9 @@ public sealed class CallbackWorker(
                     continue;
                 }
 
-                await SleepAsync(await store.NextDueAsync(InFlight(), _options.MaxInFlightPerUser,
-                    _options.EndpointFailureThreshold, stoppingToken), stoppingToken);
+                var due = await store.NextDueAsync(InFlight(), GivenUpBefore(), _options.MaxInFlightPerUser,
+                    _options.EndpointFailureThreshold, stoppingToken);
+                await SleepAsync(due < _nextGiveUp ? due : _nextGiveUp, stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -75,7 +87,7 @@ public sealed class CallbackWorker(
     {
         var room = _options.MaxInFlight - Volatile.Read(ref _total);
         var now = time.GetUtcNow().UtcDateTime;
-        var claimed = await store.ClaimAsync(InFlight(), now, now + _options.Lease,
+        var claimed = await store.ClaimAsync(InFlight(), now, now - _options.Budget, now + _options.Lease,
             _options.MaxInFlightPerUser, _options.EndpointFailureThreshold, room, stoppingToken);
         if (claimed.Count == 0)
         {
@@ -94,6 +106,24 @@ public sealed class CallbackWorker(
 
         return claimed.Count == room;
     }
+
+    /// <summary>
+    /// Deletes the events past the retry budget (SPEC §11.1), those of a paused endpoint too, which no attempt would
+    /// reach until the pause ends: they are neither kept without bound nor delivered days late.
+    /// </summary>
+    private async Task GiveUpAsync(CancellationToken stoppingToken)
+    {
+        var now = time.GetUtcNow().UtcDateTime;
+        var given = await store.GiveUpAsync(now - _options.Budget, _options.BudgetText, GiveUpBatch, now, stoppingToken);
+        if (given > 0)
+        {
+            logger.LogWarning("Gave up {Count} status event(s) not delivered within {Budget}", given, _options.BudgetText);
+        }
+
+        _nextGiveUp = given == GiveUpBatch ? now : now + (_options.Budget < GiveUpEvery ? _options.Budget : GiveUpEvery);
+    }
+
+    private DateTime GivenUpBefore() => time.GetUtcNow().UtcDateTime - _options.Budget;
 
     private async Task DeliverAsync(ClaimedEvent claimed, IReadOnlyList<string> secrets, CancellationToken stoppingToken)
     {

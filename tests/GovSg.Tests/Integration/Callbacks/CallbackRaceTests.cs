@@ -104,7 +104,7 @@ public sealed class CallbackRaceTests
         var none = new Dictionary<long, int>();
 
         async Task<List<long>> ClaimAt(DateTime now) =>
-            (await store.ClaimAsync(none, now, now + lease, 8, 5, 100, CancellationToken.None))
+            (await store.ClaimAsync(none, now, now - new CallbackOptions().Budget, now + lease, 8, 5, 100, CancellationToken.None))
             .Where(c => c.UserId == user.Id).Select(c => c.Id).ToList();
 
         var a = await ClaimAt(t0);                                // Dispatcher A claims; its lease ends at t0 + lease.

@@ -45,10 +45,16 @@ internal static class ServiceHost
         }
     }
 
-    /// <summary>What settings validation refused, when that is all the exception is (the host gathers every option's).</summary>
+    /// <summary>
+    /// What settings validation refused, when that is all the exception is (the host gathers every option's), or the
+    /// setting the configuration binder could not read as its type ("5s" for a TimeSpan, which wants 00:00:05). The
+    /// binder's message names the setting and its value; the values it converts are numbers and times, never secrets.
+    /// </summary>
     private static List<string> InvalidSettings(Exception exception) => exception switch
     {
         OptionsValidationException invalid => [.. invalid.Failures],
+        InvalidOperationException unreadable when unreadable.Message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal) =>
+            [unreadable.Message],
         AggregateException many when many.InnerExceptions.All(e => e is OptionsValidationException) =>
             [.. many.InnerExceptions.SelectMany(InvalidSettings)],
         _ => [],

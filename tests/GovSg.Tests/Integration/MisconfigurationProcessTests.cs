@@ -1,0 +1,106 @@
+using System.Diagnostics;
+
+namespace GovSg.Tests.Integration;
+
+/// <summary>
+/// Outside review (operations): a setting that cannot be read at all must stop the executable as a setting that fails
+/// validation does (SPEC §9.1 "validated at start with a clear message"; ServiceHost: exit code 1 and one line, not an
+/// abort with exit code 134 and a core dump on every restart of a crash loop). Run as Kubernetes runs them: the
+/// executables themselves.
+/// </summary>
+public sealed class MisconfigurationProcessTests
+{
+    [Test]
+    public async Task ApiProcess_WithADurationWrittenAsFiveSeconds_ExitsWithCode1AndOneLineNamingTheSetting()
+    {
+        // "5s" is what an operator used to Go or Kubernetes writes; TimeSpan wants 00:00:05.
+        var (code, written) = await RunAsync("GovSg.Api.dll", ApiSettings(("Database__StatementTimeout", "5s")));
+
+        Assert.That(code, Is.EqualTo(1), Tail(written));
+        Assert.That(written, Does.Contain("Invalid configuration, not starting").And.Contain("Database:StatementTimeout"));
+        Assert.That(written, Does.Not.Contain("Unhandled exception"));
+    }
+
+    [Test]
+    public async Task ApiProcess_WithAMisspeltConnectionStringKeyword_ExitsWithCode1AndOneLineNamingTheSetting()
+    {
+        var (code, written) = await RunAsync("GovSg.Api.dll",
+            ApiSettings(("ConnectionStrings__Postgres", "Host=127.0.0.1;Port=1;Database=govsg;Username=govsg;Password=govsg;Tmeout=2")));
+
+        Assert.That(code, Is.EqualTo(1), Tail(written));
+        Assert.That(written, Does.Contain("Invalid configuration, not starting").And.Contain("ConnectionStrings:Postgres"));
+        Assert.That(written, Does.Not.Contain("Unhandled exception"));
+    }
+
+    [Test]
+    public async Task DispatcherProcess_WithAProviderTimeoutWrittenAsTenSeconds_ExitsWithCode1AndOneLineNamingTheSetting()
+    {
+        var (code, written) = await RunAsync("GovSg.Dispatcher.dll", new Dictionary<string, string>
+        {
+            ["ConnectionStrings__Postgres"] = TestSettings.UnreachablePostgres,
+            ["RabbitMq__Port"] = "1",
+            ["WhatsApp__PhoneNumberId"] = TestSettings.PhoneNumberId,
+            ["WhatsApp__AccessToken"] = TestSettings.AccessToken,
+            ["WhatsApp__BaseUrl"] = "https://graph.facebook.com/",
+            ["WhatsApp__Timeout"] = "10s",
+        });
+
+        Assert.That(code, Is.EqualTo(1), Tail(written));
+        Assert.That(written, Does.Contain("Invalid configuration, not starting").And.Contain("WhatsApp:Timeout"));
+        Assert.That(written, Does.Not.Contain("Unhandled exception"));
+    }
+
+    private static Dictionary<string, string> ApiSettings(params (string Key, string Value)[] overrides)
+    {
+        var settings = new Dictionary<string, string>
+        {
+            ["ConnectionStrings__Postgres"] = TestSettings.UnreachablePostgres,
+            ["RabbitMq__Port"] = "1",
+            ["Auth__KeyPepper"] = TestSettings.Pepper,
+            ["Webhooks__VerifyToken"] = TestSettings.VerifyToken,
+            ["Webhooks__AppSecrets__0"] = TestSettings.AppSecret,
+            ["Webhooks__PhoneNumberId"] = TestSettings.PhoneNumberId,
+        };
+        foreach (var (key, value) in overrides)
+        {
+            settings[key] = value;
+        }
+
+        return settings;
+    }
+
+    private static string Tail(string written) => written.Length > 1500 ? written[..1500] : written;
+
+    private static async Task<(int Code, string Written)> RunAsync(string dll, Dictionary<string, string> settings)
+    {
+        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, dll)])
+        {
+            WorkingDirectory = AppContext.BaseDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        start.Environment["ASPNETCORE_URLS"] = "http://127.0.0.1:0";
+        start.Environment["Urls"] = "http://127.0.0.1:0";
+        // No core file per run on this machine; the exit code is what Kubernetes sees either way.
+        start.Environment["DOTNET_DbgEnableMiniDump"] = "0";
+        foreach (var (key, value) in settings)
+        {
+            start.Environment[key] = value;
+        }
+
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        try
+        {
+            await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        }
+        catch (TimeoutException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw;
+        }
+
+        return (process.ExitCode, await output + await error);
+    }
+}

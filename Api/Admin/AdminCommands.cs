@@ -20,6 +20,8 @@ public static class AdminCommands
     /// <summary>A shorter validity would expire messages that wait in an ordinary backlog or for their first retry.</summary>
     private static readonly TimeSpan MinimumValidity = TimeSpan.FromMinutes(1);
 
+    private static readonly TimeSpan MaximumValidity = TimeSpan.FromDays(30);
+
     public static async Task<int> RunAsync(string[] args)
     {
         var parsed = Verbs().Parse(args);
@@ -55,10 +57,12 @@ public static class AdminCommands
     {
         var email = Email();
         var agency = Agency("The agency the user sends for [required for a new user].");
-        var rateLimit = Checked(new Option<int?>("--rate-limit") { Description = "Messages per second [default for a new user: 10]." },
-            rate => rate is null or > 0, "must be greater than 0");
+        // A token per 10 µs is the finest the buckets keep (PostgreSQL's intervals count microseconds), and far beyond
+        // what one WhatsApp number sends; a validity of 30 days is the longest a message is worth sending late.
+        var rateLimit = Checked(new Option<int?>("--rate-limit") { Description = "Messages per second, at most 100000 [default for a new user: 10]." },
+            rate => rate is null or (> 0 and <= 100_000), "must be between 1 and 100000");
         var burst = Checked(new Option<int?>("--burst") { Description = "Messages the user may send at once [default: 60 × the rate]." },
-            tokens => tokens is null or > 0, "must be greater than 0");
+            tokens => tokens is null or (> 0 and <= 10_000_000), "must be between 1 and 10000000");
         var defaultWait = Checked(new Option<int?>("--default-wait")
         {
             Description = "Seconds a send waits for the provider when it asks no Prefer: wait, 0 to 10 [default for a new user: 0].",
@@ -66,7 +70,7 @@ public static class AdminCommands
         var validity = Checked(new Option<TimeSpan?>("--validity")
         {
             Description = "How long a message may wait for the provider, [d.]hh:mm:ss [default for a new user: 1.00:00:00].",
-        }, time => time is null || time >= MinimumValidity, "must be at least a minute");
+        }, time => time is null || (time >= MinimumValidity && time <= MaximumValidity), "must be between a minute and 30 days");
         return Verb("upsert", "Create a user, or change the given settings of an existing one.",
             [email, agency, rateLimit, burst, defaultWait, validity], async (admin, parsed, token) =>
             {
@@ -240,9 +244,11 @@ public static class AdminCommands
         var file = Text("--file", "A JSON file holding an array of templates (see deploy/local/templates.json).");
         return Verb("import", "Create or update templates from a file.", [file], async (admin, parsed, token) =>
         {
-            foreach (var template in TemplateDefinition.Load(parsed.GetRequiredValue(file)))
+            // All or none: a file refused half-way would leave some templates new and the rest old.
+            var templates = TemplateDefinition.Load(parsed.GetRequiredValue(file));
+            await admin.Store.UpsertTemplatesAsync(templates, admin.Now, token);
+            foreach (var template in templates)
             {
-                await admin.Store.UpsertTemplateAsync(template, admin.Now, token);
                 Console.WriteLine($"template {template.Id} {template.WhatsAppTemplateName}");
             }
 

@@ -190,18 +190,28 @@ public sealed class AdminStore(NpgsqlDataSource dataSource)
             cancellationToken: cancellationToken))).ToList();
     }
 
-    public Task<int> UpsertTemplateAsync(TemplateDefinition template, DateTime now, CancellationToken cancellationToken) =>
-        ExecuteAsync(UpsertTemplateSql, new
+    /// <summary>Creates or updates the templates in one transaction: all of them, or none.</summary>
+    public async Task UpsertTemplatesAsync(IReadOnlyList<TemplateDefinition> templates, DateTime now, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        foreach (var template in templates)
         {
-            template.Id,
-            template.Name,
-            template.WhatsAppTemplateName,
-            template.Body,
-            Params = template.Params.ToArray(),
-            ParamMetadata = template.ParamMetadataJson,
-            Translations = template.TranslationsJson,
-            Now = now,
-        }, cancellationToken);
+            await connection.ExecuteAsync(new CommandDefinition(UpsertTemplateSql, new
+            {
+                template.Id,
+                template.Name,
+                template.WhatsAppTemplateName,
+                template.Body,
+                Params = template.Params.ToArray(),
+                ParamMetadata = template.ParamMetadataJson,
+                Translations = template.TranslationsJson,
+                Now = now,
+            }, transaction, cancellationToken: cancellationToken));
+        }
+
+        await transaction.CommitAsync(cancellationToken);
+    }
 
     public Task<int> GrantAsync(string email, long templateId, DateTime now, CancellationToken cancellationToken) =>
         ExecuteAsync(GrantSql, new { email, templateId, now }, cancellationToken);

@@ -29,6 +29,11 @@ public sealed partial record TemplateDefinition(
             template.Validate();
         }
 
+        if (templates.GroupBy(t => t.Id).FirstOrDefault(g => g.Count() > 1) is { } repeated)
+        {
+            throw new InvalidOperationException($"Template {repeated.Key} is given twice");
+        }
+
         return templates;
     }
 
@@ -48,6 +53,11 @@ public sealed partial record TemplateDefinition(
             {
                 throw new InvalidOperationException(
                     $"Template {Id}: language {translation.LanguageCode} is not one of the additional languages zh_CN, ms, ta");
+            }
+
+            if (bodies.Any(b => b.Language == translation.LanguageCode))
+            {
+                throw new InvalidOperationException($"Template {Id}: language {translation.LanguageCode} is given twice");
             }
 
             bodies.Add((translation.LanguageCode, translation.Body));

@@ -261,6 +261,32 @@ public sealed class AdminCliTests
         Assert.That(code, Is.EqualTo(1));
     }
 
+    [Test]
+    public async Task TemplateImport_WhenALaterTemplateOfTheFileIsRefused_WritesNoneOfThem()
+    {
+        // Both templates pass the shape checks; the second names one language twice. Found by an outside review: the
+        // first was committed before the second failed.
+        var (first, second) = (Random.Shared.NextInt64(1_000_000, 2_000_000), Random.Shared.NextInt64(2_000_000, 3_000_000));
+        var file = Path.Combine(Path.GetTempPath(), $"govsg-cli-templates-{Guid.NewGuid():N}.json");
+        await File.WriteAllTextAsync(file, $$$"""
+            [
+              {"id": {{{first}}}, "name": "Pair one", "whatsapp_template_name": "govsg_pair_one", "body": "Hi {{name}}",
+               "params": ["name"]},
+              {"id": {{{second}}}, "name": "Pair two", "whatsapp_template_name": "govsg_pair_two", "body": "Hi {{name}}",
+               "params": ["name"],
+               "multilingual_support": [{"language_code": "ms", "body": "Hai {{name}}"}, {"language_code": "ms", "body": "Helo {{name}}"}]}
+            ]
+            """);
+
+        var (code, _, error) = await RunCapturingAsync("admin", "template", "import", "--file", file);
+
+        await using var connection = await Env.Database.OpenConnectionAsync();
+        Assert.That(code, Is.EqualTo(1));
+        Assert.That(error, Does.Contain($"Template {second}: language ms is given twice"));
+        Assert.That(await connection.QueryAsync<long>("SELECT id FROM templates WHERE id = ANY(@ids)", new { ids = new[] { first, second } }),
+            Is.Empty);
+    }
+
     private static readonly string[][] Verbs =
     [
         ["migrate"],
@@ -293,10 +319,16 @@ public sealed class AdminCliTests
         Assert.That(await UserCountAsync(email), Is.Zero);
     }
 
-    [TestCase("--validity", "-01:00:00", "--validity must be at least a minute.")]
-    [TestCase("--validity", "00:00:00.001", "--validity must be at least a minute.")]
-    [TestCase("--rate-limit", "0", "--rate-limit must be greater than 0.")]
-    [TestCase("--burst", "-5", "--burst must be greater than 0.")]
+    [TestCase("--validity", "-01:00:00", "--validity must be between a minute and 30 days.")]
+    [TestCase("--validity", "00:00:00.001", "--validity must be between a minute and 30 days.")]
+    [TestCase("--rate-limit", "0", "--rate-limit must be between 1 and 100000.")]
+    [TestCase("--burst", "-5", "--burst must be between 1 and 10000000.")]
+    // Upper bounds (found by an outside review): a validity of 4,000,000 days overflowed the expiry of every send, and
+    // 100,000,000 a second made a token's interval zero in the bucket statement: each send of the user answered 500.
+    [TestCase("--validity", "4000000.00:00:00", "--validity must be between a minute and 30 days.")]
+    [TestCase("--validity", "30.00:00:01", "--validity must be between a minute and 30 days.")]
+    [TestCase("--rate-limit", "100000000", "--rate-limit must be between 1 and 100000.")]
+    [TestCase("--burst", "10000001", "--burst must be between 1 and 10000000.")]
     [TestCase("--default-wait", "11", "--default-wait must be between 0 and 10.")]
     public async Task UserUpsert_WhenAValueIsOutOfRange_RefusesIt_AndStoresNothing(string option, string value, string message)
     {

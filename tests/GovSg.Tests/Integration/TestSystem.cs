@@ -51,10 +51,7 @@ public sealed class TestSystem : IAsyncDisposable
         var database = NpgsqlDataSource.Create(TestSettings.Postgres);
         await new MigrationRunner(database, NullLogger<MigrationRunner>.Instance).MigrateAsync(CancellationToken.None);
         var admin = new AdminStore(database);
-        foreach (var template in TemplateDefinition.Load(TestSettings.TemplatesFile))
-        {
-            await admin.UpsertTemplateAsync(template, DateTime.UtcNow, CancellationToken.None);
-        }
+        await admin.UpsertTemplatesAsync(TemplateDefinition.Load(TestSettings.TemplatesFile), DateTime.UtcNow, CancellationToken.None);
 
         var api = new Host<GovSg.Api.Program>(ApiSettings(), kestrel: true).Start();
         var simulator = new Host<GovSg.WhatsAppSimulator.Program>(SimulatorSettings(new Uri(api.Address, "v1/callback/govsg")),

@@ -1,7 +1,6 @@
 using System.Diagnostics.Metrics;
 using GovSg.Dispatcher.Sending;
 using GovSg.Dispatcher.Sweeping;
-using Npgsql;
 
 namespace GovSg.Dispatcher.Extensions;
 
@@ -35,7 +34,11 @@ public sealed class DispatcherMetrics : IDisposable
 
     private readonly SweepStore? _sweeps;
     private readonly TimeProvider _time;
+    private static readonly TimeSpan BacklogWait = TimeSpan.FromSeconds(1);
+
+    private readonly Lock _backlogLock = new();
     private (DateTime ReadAt, long Count, DateTime? Oldest)? _backlog;
+    private Task<(long Count, DateTime? Oldest)>? _reading;
 
     /// <param name="sweeps">Reads the UNSENT backlog for its gauges; without it (tests) there are none.</param>
     /// <param name="gate">Tells whether the provider rejects our credentials, for its gauge; without it, none.</param>
@@ -118,25 +121,32 @@ public sealed class DispatcherMetrics : IDisposable
     private IEnumerable<Measurement<double>> OldestUnsentAge() =>
         Backlog() is { Oldest: { } oldest } ? [new Measurement<double>((_time.GetUtcNow().UtcDateTime - oldest).TotalSeconds)] : [];
 
-    /// <summary>The backlog, read at most once a second; none while the database cannot be read.</summary>
+    /// <summary>
+    /// The backlog, read at most once a second; none while the database cannot be read. The collection that needs it waits
+    /// at most <see cref="BacklogWait"/>: it runs on the thread that collects every instrument of the process, so a
+    /// database that hangs (a partition, a fail-over) must not hold up the other metrics, which are needed most then.
+    /// One read at a time: a hung one is waited for by the next collections, not joined by more.
+    /// </summary>
     private (DateTime ReadAt, long Count, DateTime? Oldest)? Backlog()
     {
-        var now = _time.GetUtcNow().UtcDateTime;
-        if (_backlog is { } cached && now - cached.ReadAt < TimeSpan.FromSeconds(1))
+        lock (_backlogLock)
         {
-            return cached;
-        }
+            var now = _time.GetUtcNow().UtcDateTime;
+            if (_backlog is { } cached && now - cached.ReadAt < TimeSpan.FromSeconds(1))
+            {
+                return cached;
+            }
 
-        try
-        {
-            var (count, oldest) = _sweeps!.ReadBacklog();
-            _backlog = (now, count, oldest);
-        }
-        catch (Exception exception) when (exception is NpgsqlException or TimeoutException)
-        {
-            _backlog = null;
-        }
+            _reading ??= _sweeps!.ReadBacklogAsync();
+            if (!((IAsyncResult)_reading).AsyncWaitHandle.WaitOne(BacklogWait))
+            {
+                return null;
+            }
 
-        return _backlog;
+            var reading = _reading;
+            _reading = null;
+            _backlog = reading.IsCompletedSuccessfully ? (now, reading.Result.Count, reading.Result.Oldest) : null;
+            return _backlog;
+        }
     }
 }

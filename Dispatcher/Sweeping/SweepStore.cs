@@ -98,10 +98,10 @@ public sealed class SweepStore(NpgsqlDataSource dataSource)
         """;
 
     /// <summary>How many messages the provider has not accepted yet (UNSENT), and when the oldest of them was stored.</summary>
-    public (long Count, DateTime? Oldest) ReadBacklog()
+    public async Task<(long Count, DateTime? Oldest)> ReadBacklogAsync()
     {
-        using var connection = dataSource.OpenConnection();
-        return connection.QuerySingle<(long, DateTime?)>(BacklogSql);
+        await using var connection = await dataSource.OpenConnectionAsync();
+        return await connection.QuerySingleAsync<(long, DateTime?)>(BacklogSql);
     }
 
     /// <summary>When the sweep next has work (a past time: now; null: nothing at all).</summary>

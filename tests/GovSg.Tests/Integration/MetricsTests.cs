@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
+using Dapper;
 using GovSg.Dispatcher.Extensions;
 
 namespace GovSg.Tests.Integration;
@@ -7,19 +8,22 @@ namespace GovSg.Tests.Integration;
 /// <summary>What an operator's dashboards and alerts read (SPEC §9.1).</summary>
 public sealed class MetricsTests
 {
+    private static TestSystem Env => TestEnvironment.Current;
+
     [Test]
     public async Task Dispatcher_WhenMetricsAreCollected_ReportsTheUnsentBacklogAndItsOldestMessage()
     {
         // Three messages stored while the broker is unreachable, out of the lost-command sweep's reach: they wait as UNSENT.
-        var firstSent = DateTime.UtcNow;
-        await DeliveryGuaranteeTests.StoredOutOfTheSweepsReachAsync(3);
+        var ids = await DeliveryGuaranteeTests.StoredOutOfTheSweepsReachAsync(3);
+        await using var connection = await Env.Database.OpenConnectionAsync();
+        var firstStored = await connection.ExecuteScalarAsync<DateTime>("SELECT min(created_at) FROM messages WHERE id = ANY(@ids)", new { ids });
 
         await Task.Delay(TimeSpan.FromMilliseconds(1_100));
         var seen = Collect();
 
         Assert.That(seen.GetValueOrDefault("govsg.messages.unsent"), Is.GreaterThanOrEqualTo(3));
         Assert.That(seen.GetValueOrDefault("govsg.messages.unsent.oldest_age"),
-            Is.GreaterThanOrEqualTo((DateTime.UtcNow - firstSent).TotalSeconds - 0.5));
+            Is.GreaterThanOrEqualTo((DateTime.UtcNow - firstStored).TotalSeconds - 0.5));
     }
 
     /// <summary>One collection of the Dispatchers' backlog gauges, as an exporter's reader makes it: the largest value seen.</summary>

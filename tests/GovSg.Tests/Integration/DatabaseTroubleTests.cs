@@ -1,0 +1,79 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using System.Net;
+using GovSg.Dispatcher.Extensions;
+using GovSg.Dispatcher.Sweeping;
+using Npgsql;
+
+namespace GovSg.Tests.Integration;
+
+/// <summary>Outside review (operations): how the services behave while PostgreSQL is in trouble.</summary>
+public sealed class DatabaseTroubleTests
+{
+    private static TestSystem Env => TestEnvironment.Current;
+
+    [Test]
+    public async Task DispatcherGauges_WhilePostgreSqlStopsAnswering_DoNotHoldUpMetricCollection()
+    {
+        // The RUNBOOK's first alert is govsg.messages.unsent.oldest_age. Its callback reads PostgreSQL synchronously, with
+        // no bound of its own, on the thread that collects every instrument of the process for the exporter: during a
+        // partition or a fail-over (connections open, nothing answers) each collection waits for Npgsql's command timeout.
+        var postgres = new NpgsqlConnectionStringBuilder(TestSettings.DispatcherPostgres);
+        await using var relay = TcpRelay.Start(postgres.Host!, postgres.Port);
+        postgres.Host = "127.0.0.1";
+        postgres.Port = relay.Port;
+        await using var dataSource = NpgsqlDataSource.Create(postgres.ConnectionString);
+        using var metrics = new DispatcherMetrics(new SweepStore(dataSource));
+        var before = Collect();
+        await Task.Delay(TimeSpan.FromSeconds(1.5)); // past the gauges' one-second cache
+
+        relay.Stall();
+        var clock = Stopwatch.StartNew();
+        var collection = Task.Run(Collect);
+        var finished = await Task.WhenAny(collection, Task.Delay(TimeSpan.FromSeconds(10))) == collection;
+        var elapsed = clock.Elapsed;
+        relay.Cut(); // lets a collection still waiting fail, so the test leaves nothing behind
+        await collection.ContinueWith(_ => { }, TaskScheduler.Default);
+
+        Assert.That(before, Is.True, "the gauges were read while PostgreSQL answered");
+        Assert.That(finished, Is.True, $"one collection of the process's metrics was still waiting after {elapsed.TotalSeconds:0.0} s");
+        Assert.That(elapsed, Is.LessThan(TimeSpan.FromSeconds(3)));
+    }
+
+    [Test]
+    public async Task Send_WhenPostgreSqlRefusesTheApisLogin_AnswersServiceUnavailableNot500()
+    {
+        // A password rotated on the server before the Secret (or the reverse): nothing is stored and the agency should
+        // retry later, which is what 503 service_unavailable says (SPEC §8); 500 internal_server is for bugs.
+        var user = await Env.CreateUserAsync();
+        var api = Env.StartApi(new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Postgres"] = $"{TestSettings.ApiPostgres};Password=wrong",
+        });
+        using var client = api.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", user.Key);
+
+        var (response, body) = await MessageJson.PostAsync(client, MessageJson.OfficerCall(TestRecipients.Next().Local));
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable), body.ToString());
+        Assert.That(body.Str("code"), Is.EqualTo("service_unavailable"));
+    }
+
+    /// <summary>Reads every observable instrument of the Dispatcher's meter once; true when the backlog gauge reported.</summary>
+    private static bool Collect()
+    {
+        var seen = false;
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == DispatcherMetrics.Name && instrument.Name == "govsg.messages.unsent")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, _, _, _) => seen = true);
+        listener.Start();
+        listener.RecordObservableInstruments();
+        return seen;
+    }
+}

@@ -24,28 +24,22 @@ public static class ServiceDefaults
         // The webhook accepts up to 1 MiB; agency routes enforce their own 64 KiB limit (SPEC §3). Kestrel refuses an
         // overlong request line (8 KiB) or header block (32 KiB) itself, with an empty 414 or 431 that no middleware can
         // put in the error envelope; up to the body's 1 MiB they reach the Api, whose own checks refuse a long query or
-        // Idempotency-Key in the envelope (SPEC §3.1). No Server header: what serves the Api is nobody's business.
+        // Idempotency-Key in the envelope (SPEC §3.1).
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             const int mebibyte = 1024 * 1024;
             kestrel.Limits.MaxRequestBodySize = mebibyte;
             kestrel.Limits.MaxRequestLineSize = mebibyte;
             kestrel.Limits.MaxRequestHeadersTotalSize = mebibyte;
-            kestrel.AddServerHeader = false;
         });
+        builder.AddSecurityHeaders();
         builder.AddApiTelemetry();
         return builder;
     }
 
     public static WebApplication UseServiceDefaults(this WebApplication app)
     {
-        // Answers hold keys, secrets and citizens' numbers: no cache keeps one, and no browser reads one as another type.
-        app.Use(static (context, next) =>
-        {
-            context.Response.Headers.CacheControl = "no-store";
-            context.Response.Headers.XContentTypeOptions = "nosniff";
-            return next(context);
-        });
+        app.UseSecurityHeaders();
         app.UseMiddleware<ErrorEnvelopeMiddleware>();
         app.MapHealthEndpoints();
         app.MapOpenApiDocument();

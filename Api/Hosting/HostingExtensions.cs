@@ -170,6 +170,29 @@ internal static class HostingExtensions
         return true;
     }
 
+    /// <summary>
+    /// The headers SECURITY.md promises on every answer of both services: answers hold keys, secrets and citizens'
+    /// numbers, so no cache keeps one and no browser reads one as another type; and no <c>Server</c> header, since what
+    /// serves them is nobody's business.
+    /// </summary>
+    public static WebApplicationBuilder AddSecurityHeaders(this WebApplicationBuilder builder)
+    {
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
+        return builder;
+    }
+
+    /// <inheritdoc cref="AddSecurityHeaders(WebApplicationBuilder)"/>
+    public static WebApplication UseSecurityHeaders(this WebApplication app)
+    {
+        app.Use(static (context, next) =>
+        {
+            context.Response.Headers.CacheControl = "no-store";
+            context.Response.Headers.XContentTypeOptions = "nosniff";
+            return next(context);
+        });
+        return app;
+    }
+
     /// <summary><c>/health/live</c> (the process answers) and <c>/health/ready</c> (the checks tagged ready), as JSON.</summary>
     public static WebApplication MapHealthEndpoints(this WebApplication app)
     {

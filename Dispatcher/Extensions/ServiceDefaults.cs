@@ -11,8 +11,9 @@ public static class ServiceDefaults
         // In-flight provider calls finish on shutdown (SPEC §8); the longest is one provider timeout plus the write.
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = TimeSpan.FromSeconds(30));
         builder.AddTelemetry("govsg-dispatcher", DispatcherMetrics.Name);
+        builder.AddSecurityHeaders();
         return builder;
     }
 
-    public static WebApplication MapServiceDefaults(this WebApplication app) => app.MapHealthEndpoints();
+    public static WebApplication MapServiceDefaults(this WebApplication app) => app.UseSecurityHeaders().MapHealthEndpoints();
 }

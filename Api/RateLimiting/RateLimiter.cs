@@ -7,13 +7,12 @@ using Microsoft.Extensions.Options;
 namespace GovSg.Api.RateLimiting;
 
 /// <summary>
-/// The per-user limits of SPEC §7 over the shared buckets: sends take one token per message from the bucket of the
-/// caller's key type, reads one token from the user's read bucket.
+/// The per-user limits of SPEC §7 over the shared buckets: sends take one token per message, reads one token, each
+/// from the user's bucket for the caller's key type. Live and test keys have separate buckets (SPEC §7, §11.2), reads'
+/// too: an agency's tests polling hard with a test key never get its production integration refused.
 /// </summary>
 public sealed class RateLimiter(RateLimitStore store, IOptions<RateLimitOptions> options, ApiMetrics metrics, TimeProvider time)
 {
-    private const string ReadBucket = "read";
-
     private readonly BucketLimit _readLimit = new(options.Value.ReadsPerSecond, options.Value.ReadBurst);
 
     public static BucketLimit SendLimit(Caller caller) => new(caller.RateLimitPerSecond, caller.RateLimitBurst);
@@ -28,10 +27,12 @@ public sealed class RateLimiter(RateLimitStore store, IOptions<RateLimitOptions>
 
     /// <summary>Takes one read token; the 429 to answer with when there is none. Reads carry no <c>RateLimit-*</c> headers.</summary>
     public async Task<ApiError?> TakeReadAsync(HttpContext http, Caller caller) =>
-        Refusal(await store.TakeAsync(caller.UserId, ReadBucket, _readLimit, 1, time.GetUtcNow().UtcDateTime,
+        Refusal(await store.TakeAsync(caller.UserId, ReadBucket(caller), _readLimit, 1, time.GetUtcNow().UtcDateTime,
             http.RequestAborted));
 
     private static string SendBucket(Caller caller) => $"send:{caller.KeyType}";
+
+    private static string ReadBucket(Caller caller) => $"read:{caller.KeyType}";
 
     private ApiError? Answer(HttpContext http, TakeOutcome outcome)
     {

@@ -231,6 +231,29 @@ public sealed class RateLimitTests
     }
 
     [Test]
+    public async Task Reads_WithATestKey_TakeFromABucketOfTheirOwn()
+    {
+        // Live and test keys have separate buckets (SPEC §7, §11.2): an agency's tests polling hard with a test key must
+        // not get its production integration refused. Found by an outside review: reads shared one bucket per user.
+        var user = await Env.CreateUserAsync();
+        var live = ClientWithReadLimit(user, burst: 3);
+        var test = ClientWithReadLimit(user, burst: 3);
+        var (testKey, _) = await Env.CreateKeyAsync(user.Id, DateTime.UtcNow.AddDays(1), "test");
+        test.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", testKey);
+
+        var testReads = new List<HttpStatusCode>();
+        for (var i = 0; i < 5; i++)
+        {
+            testReads.Add((await MessageJson.GetAsync(test, "v1/transactional/govsg")).Response.StatusCode);
+        }
+
+        var (liveRead, body) = await MessageJson.GetAsync(live, "v1/transactional/govsg");
+
+        Assert.That(testReads, Does.Contain(HttpStatusCode.TooManyRequests), "the test key used up its own read bucket");
+        Assert.That(liveRead.StatusCode, Is.EqualTo(HttpStatusCode.OK), body.ToString());
+    }
+
+    [Test]
     public async Task KeyAndCallbackWrites_TakeReadTokens_SoATenantCannotAddRowsWithoutBound()
     {
         var user = await Env.CreateUserAsync();

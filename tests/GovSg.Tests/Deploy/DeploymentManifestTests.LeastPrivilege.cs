@@ -62,14 +62,16 @@ public sealed partial class DeploymentManifestTests
         Assert.That(brokerClients, Is.EquivalentTo(new[] { ApiDeployment, DispatcherDeployment }));
     }
 
-    [TestCase(ApiDeployment, new[] { 5432, 5672, 4317, 4318 })]
-    [TestCase(DispatcherDeployment, new[] { 5432, 5672, 443, 4317, 4318 })]
+    [TestCase(ApiDeployment, new[] { 5432, 5672, 5671, 4317, 4318 })]
+    [TestCase(DispatcherDeployment, new[] { 5432, 5672, 5671, 4317, 4318 })]
     [TestCase("govsg-migrate", new[] { 5432 })]
     public void NetworkPolicies_LetEachWorkloadOutOnlyToWhatItUses(string workload, int[] ports)
     {
         var egress = PolicyFor(workload)!.Root["spec"]["egress"].Items.SelectMany(Ports);
 
         Assert.That(egress, Is.EquivalentTo(ports), "the Api never calls the provider; the migrations need only PostgreSQL");
+        Assert.That(PolicyFor(workload)!.Root["spec"]["egress"].Items.Count(rule => !rule["ports"].Exists && rule["to"].Exists),
+            Is.EqualTo(workload == DispatcherDeployment ? 1 : 0), "only the Dispatcher calls out on any port (the provider, callbacks)");
     }
 
     [Test]

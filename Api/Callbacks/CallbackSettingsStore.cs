@@ -57,6 +57,13 @@ public sealed class CallbackSettingsStore(NpgsqlDataSource dataSource)
     // committed after it), and belongs to the time callbacks were off.
     private const string DiscardPendingSql = "DELETE FROM status_events WHERE user_id = @userId";
 
+    // A new URL is a fresh start for what waits: an agency that fixes a broken endpoint gets its pending events now, not
+    // after backoffs of up to an hour earned by the old one. An event under delivery to the old URL may be delivered
+    // again meanwhile (at least once; receivers deduplicate by event id).
+    private const string RetryPendingNowSql = """
+        UPDATE status_events SET next_attempt_at = @now WHERE user_id = @userId AND next_attempt_at > @now
+        """;
+
     private const string CreateFirstSecretSql = """
         INSERT INTO callback_secrets (user_id, secret, created_at)
         SELECT @userId, @secret, @now
@@ -92,13 +99,18 @@ public sealed class CallbackSettingsStore(NpgsqlDataSource dataSource)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var wasOff = await connection.ExecuteScalarAsync<string?>(new CommandDefinition(PreviousUrlSql, new { userId },
-            transaction, cancellationToken: cancellationToken)) is null;
+        var previous = await connection.ExecuteScalarAsync<string?>(new CommandDefinition(PreviousUrlSql, new { userId },
+            transaction, cancellationToken: cancellationToken));
         await connection.ExecuteAsync(new CommandDefinition(UpsertSql, new { userId, url, now }, transaction,
             cancellationToken: cancellationToken));
-        if (url is null || wasOff)
+        if (url is null || previous is null)
         {
             await connection.ExecuteAsync(new CommandDefinition(DiscardPendingSql, new { userId }, transaction,
+                cancellationToken: cancellationToken));
+        }
+        else if (url != previous)
+        {
+            await connection.ExecuteAsync(new CommandDefinition(RetryPendingNowSql, new { userId, now }, transaction,
                 cancellationToken: cancellationToken));
         }
 

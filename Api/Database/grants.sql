@@ -68,10 +68,13 @@ GRANT SELECT ON callback_secrets TO govsg_dispatcher;
 GRANT SELECT, INSERT, UPDATE ON callback_secrets TO govsg_operator;
 
 -- table: status_events. Recorded by every status change (the Dispatcher's, and the operator's cancel-pending), delivered
--- by the Dispatcher, counted and discarded (callbacks turned off) by the Api and the operator.
+-- by the Dispatcher, counted and discarded (callbacks turned off) by the Api and the operator, who also make them due
+-- at once when the URL changes.
 GRANT SELECT, DELETE ON status_events TO govsg_api;
+GRANT UPDATE (next_attempt_at) ON status_events TO govsg_api;
 GRANT SELECT, INSERT, UPDATE, DELETE ON status_events TO govsg_dispatcher;
 GRANT SELECT, INSERT, DELETE ON status_events TO govsg_operator;
+GRANT UPDATE (next_attempt_at) ON status_events TO govsg_operator;
 
 -- table: key_pepper. The fingerprint of the key pepper: recorded by whoever uses a pepper first, read by both after.
 GRANT SELECT, INSERT ON key_pepper TO govsg_api, govsg_operator;

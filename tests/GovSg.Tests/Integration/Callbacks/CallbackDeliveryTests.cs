@@ -96,6 +96,32 @@ public sealed class CallbackDeliveryTests
     }
 
     [Test]
+    public async Task NewUrl_AfterTheOldOneFailed_GetsThePendingEventsAtOnce()
+    {
+        // An agency fixes a broken endpoint: what waits goes to the new URL now, not after the old one's backoff (up to
+        // an hour). Found by an outside review.
+        await using var broken = await CallbackReceiver.StartAsync((_, _) => Task.FromResult(Results.StatusCode(503)));
+        await using var fixedOne = await CallbackReceiver.StartAsync();
+        var user = await Env.CreateUserAsync();
+        await CallbackSettingsTests.SetUrlAsync(user.Client, broken.Url);
+        var messageId = await SendAsync(user);
+        await Poll.UntilAsync(() => Task.FromResult(AttemptsByStatus(broken, messageId)), a => a.ContainsKey("ACCEPTED"));
+        await using (var connection = await Env.Database.OpenConnectionAsync())
+        {
+            // The backoff the failures would have reached by now.
+            await connection.ExecuteAsync("UPDATE status_events SET next_attempt_at = now() + interval '1 hour' WHERE user_id = @Id",
+                new { user.Id });
+        }
+
+        var (changed, _) = await CallbackSettingsTests.PutAsync(user.Client, JsonSerializer.Serialize(new { url = fixedOne.Url }));
+        var delivered = await Poll.UntilAsync(() => Task.FromResult(AttemptsByStatus(fixedOne, messageId)),
+            a => a.ContainsKey("ACCEPTED"), TimeSpan.FromSeconds(15));
+
+        Assert.That(changed.StatusCode, Is.EqualTo(System.Net.HttpStatusCode.OK));
+        Assert.That(delivered.Keys, Does.Contain("ACCEPTED"), "the event waiting on the old URL's backoff went to the new one");
+    }
+
+    [Test]
     public async Task Receiver400_IsNotRetried_AndTheFailureIsRecorded()
     {
         await using var receiver = await CallbackReceiver.StartAsync((_, _) => Task.FromResult(Results.StatusCode(400)));

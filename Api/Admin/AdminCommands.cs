@@ -159,7 +159,7 @@ public static class AdminCommands
     {
         var email = Email();
         var label = Checked(new Option<string>("--label") { Description = "What the key is for.", DefaultValueFactory = _ => "default" },
-            text => text.Length is >= 1 and <= CreateKeyRequest.MaxLabelLength && !text.Any(char.IsControl),
+            text => text.Length is >= 1 and <= CreateKeyRequest.MaxLabelLength && !CreateKeyRequest.HasControlCharacters(text),
             "must be 1 to 100 characters, none of them control characters");
         var validDays = Checked(new Option<int>("--valid-days") { Description = "Days until the key expires, 1 to 365.", DefaultValueFactory = _ => 180 },
             days => days is >= 1 and <= 365, "must be between 1 and 365");

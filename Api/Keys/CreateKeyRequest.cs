@@ -68,10 +68,17 @@ public sealed record CreateKeyRequest(string Label, int ValidDays, string? Type)
         {
             0 => ApiError.Validation("\"label\" is not allowed to be empty"),
             > MaxLabelLength => ApiError.Validation($"\"label\" length must be less than or equal to {MaxLabelLength} characters long"),
-            _ when label.Any(char.IsControl) => ApiError.Validation("\"label\" must not contain control characters"),
+            _ when HasControlCharacters(label) => ApiError.Validation("\"label\" must not contain control characters"),
             _ => null,
         };
     }
+
+    /// <summary>
+    /// C0 and C1 controls, and the bidirectional controls (embeddings, overrides, isolates): a label is shown on operators'
+    /// terminals and agencies' pages, where U+202E would show it reversed, or reorder what follows it on the line.
+    /// </summary>
+    public static bool HasControlCharacters(string text) =>
+        text.Any(c => char.IsControl(c) || c is (>= '\u202A' and <= '\u202E') or (>= '\u2066' and <= '\u2069'));
 
     private static ApiError? ParseValidDays(JsonElement? value, out int days)
     {

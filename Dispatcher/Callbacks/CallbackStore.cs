@@ -86,23 +86,27 @@ public sealed class CallbackStore(NpgsqlDataSource dataSource)
         RETURNING consecutive_failures
         """;
 
-    // Oldest first, a bounded number at a time; each user whose events were given up is told why in the settings' last
-    // failure (GET /v1/callback-settings). An event under delivery is skipped: its attempt's outcome decides it.
+    // Oldest first, a bounded number at a time. Only due events: one under delivery holds its lease in next_attempt_at
+    // (a claim takes none past the budget, so a lease ends within a lease of it), and its attempt's outcome decides it;
+    // once the lease lapses (its Dispatcher died) it is due and given up here.
     private const string GiveUpSql = """
         WITH expired AS (
             DELETE FROM status_events WHERE id IN (
-                SELECT id FROM status_events WHERE created_at <= @givenUpBefore
+                SELECT id FROM status_events WHERE created_at <= @givenUpBefore AND next_attempt_at <= @now
                 ORDER BY created_at LIMIT @limit FOR UPDATE SKIP LOCKED)
             RETURNING user_id
-        ), counted AS (
-            SELECT user_id, count(*) AS n FROM expired GROUP BY user_id
-        ), told AS (
-            UPDATE callback_settings s SET last_failure_at = @now,
-                last_failure_reason = c.n || ' event(s) not delivered within ' || @budget || ': given up'
-            FROM counted c
-            WHERE s.user_id = c.user_id
         )
-        SELECT COALESCE(sum(n), 0)::int FROM counted
+        SELECT user_id, count(*)::int AS count FROM expired GROUP BY user_id
+        """;
+
+    // Each user whose events were given up is told why in the settings' last failure (GET /v1/callback-settings). A
+    // statement of its own, after the delete committed: a URL change locks the settings row, then the events, so one
+    // statement locking both the other way round could deadlock with it.
+    private const string ToldGivenUpSql = """
+        UPDATE callback_settings s SET last_failure_at = @now,
+            last_failure_reason = g.count || ' event(s) not delivered within ' || @budget || ': given up'
+        FROM unnest(@userIds, @counts) AS g(user_id, count)
+        WHERE s.user_id = g.user_id
         """;
 
     private const string PauseSql = """
@@ -177,15 +181,27 @@ public sealed class CallbackStore(NpgsqlDataSource dataSource)
     }
 
     /// <summary>
-    /// Deletes up to <paramref name="limit"/> events created at or before <paramref name="givenUpBefore"/>, recording on
-    /// each user's settings how many were given up within <paramref name="budget"/>; returns how many.
+    /// Deletes up to <paramref name="limit"/> due events created at or before <paramref name="givenUpBefore"/>, recording
+    /// on each user's settings how many were given up within <paramref name="budget"/>; returns how many.
     /// </summary>
     public async Task<int> GiveUpAsync(DateTime givenUpBefore, string budget, int limit, DateTime now,
         CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        return await connection.ExecuteScalarAsync<int>(new CommandDefinition(GiveUpSql, new { givenUpBefore, budget, limit, now },
-            cancellationToken: cancellationToken));
+        var given = (await connection.QueryAsync<(long UserId, int Count)>(new CommandDefinition(GiveUpSql,
+            new { givenUpBefore, limit, now }, cancellationToken: cancellationToken))).ToList();
+        if (given.Count > 0)
+        {
+            await connection.ExecuteAsync(new CommandDefinition(ToldGivenUpSql, new
+            {
+                userIds = given.Select(g => g.UserId).ToArray(),
+                counts = given.Select(g => g.Count).ToArray(),
+                budget,
+                now,
+            }, cancellationToken: cancellationToken));
+        }
+
+        return given.Sum(g => g.Count);
     }
 
     public async Task PauseAsync(long userId, DateTime until, CancellationToken cancellationToken)

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Dapper;
+using GovSg.Dispatcher.Callbacks;
 
 namespace GovSg.Tests.Integration.Callbacks;
 
@@ -65,5 +66,62 @@ public sealed class CallbackBudgetTests
         {
             await Env.RestartDispatcherAsync();
         }
+    }
+
+    /// <summary>
+    /// An event claimed within its budget that crosses it while its POST is under way is left to the attempt: a claim
+    /// holds no row lock during the delivery, only its lease. Found by a review of the give-up: it deleted the event and
+    /// told the agency "1 event(s) ... given up" for one the receiver then accepted.
+    /// </summary>
+    [Test]
+    public async Task GiveUp_OfAnEventUnderDelivery_SkipsIt_AsItsCommentSays()
+    {
+        var user = await Env.CreateUserAsync();
+        var options = new CallbackOptions { Budget = TimeSpan.FromSeconds(2) };
+        // Far ahead of the running Dispatcher, which never touches the event (paused, and due only then).
+        var claimAt = DateTime.UtcNow.AddDays(3);
+        long eventId;
+        await using (var connection = await Env.Database.OpenConnectionAsync())
+        {
+            await connection.ExecuteAsync("""
+                INSERT INTO callback_settings (user_id, url, updated_at, paused_until)
+                VALUES (@Id, 'https://hooks.agency.example/x', now(), now() + interval '1 day')
+                """, new { user.Id });
+            // Created 1 s before the claim: well within its budget when claimed.
+            eventId = await connection.ExecuteScalarAsync<long>("""
+                INSERT INTO status_events (user_id, message_id, key_type, created_at, data, next_attempt_at)
+                VALUES (@Id, 1, 'live', @created, '{}', @created) RETURNING id
+                """, new { user.Id, created = claimAt.AddSeconds(-1) });
+        }
+
+        var store = new CallbackStore(Env.Database);
+        var claimed = await store.ClaimAsync(new Dictionary<long, int>(), claimAt, claimAt - options.Budget,
+            claimAt + options.Lease, 8, 5, 100, CancellationToken.None);
+        var mine = claimed.Where(c => c.UserId == user.Id).ToList();
+        Assert.That(mine.Select(c => c.Id), Is.EqualTo(new[] { eventId }), "the test's claim took the event");
+
+        // 3 s later the POST is still under way (timeout 5 s), and the give-up round runs: the event is now 4 s old.
+        var giveUpAt = claimAt.AddSeconds(3);
+        await store.GiveUpAsync(giveUpAt - options.Budget, options.BudgetText, 10_000, giveUpAt, CancellationToken.None);
+        long left;
+        await using (var connection = await Env.Database.OpenConnectionAsync())
+        {
+            left = await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM status_events WHERE id = @eventId", new { eventId });
+        }
+
+        // The receiver then answers 200: the event was delivered.
+        await store.DeliveredAsync(mine[0], giveUpAt.AddSeconds(1), CancellationToken.None);
+        string? reason;
+        await using (var connection = await Env.Database.OpenConnectionAsync())
+        {
+            reason = await connection.ExecuteScalarAsync<string?>(
+                "SELECT last_failure_reason FROM callback_settings WHERE user_id = @Id", new { user.Id });
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(left, Is.EqualTo(1), "the give-up deleted an event whose delivery was under way (lease held)");
+            Assert.That(reason, Is.Null, "the agency is told an event was given up, though the receiver accepted it");
+        });
     }
 }

@@ -11,17 +11,19 @@ internal sealed class DatabaseOptions : IValidatableObject
     public string Postgres { get; set; } = "";
 
     /// <summary>
-    /// A connection string Npgsql cannot read (a misspelt keyword, a port that is not a number) is refused at start, as a
-    /// missing one is, rather than failing the first statement. Npgsql's own message names the keyword, never its value.
+    /// A connection string Npgsql cannot use (a misspelt keyword, a port that is not a number, no host, a maximum pool
+    /// smaller than the minimum) is refused at start, as a missing one is, rather than failing the first statement or
+    /// the start with an unhandled exception. It is checked by building a data source from it, which connects to nothing.
+    /// Npgsql's own messages name the keyword, never its value.
     /// </summary>
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         string? refusal = null;
         try
         {
-            _ = new NpgsqlConnectionStringBuilder(Postgres);
+            using var _ = new NpgsqlDataSourceBuilder(Postgres).Build();
         }
-        catch (ArgumentException exception)
+        catch (Exception exception) when (exception is ArgumentException or NotSupportedException)
         {
             refusal = exception.Message;
         }
@@ -29,7 +31,7 @@ internal sealed class DatabaseOptions : IValidatableObject
         if (refusal is not null)
         {
             yield return new ValidationResult(
-                $"ConnectionStrings:Postgres (env ConnectionStrings__Postgres) is not a connection string Npgsql reads: {refusal}",
+                $"ConnectionStrings:Postgres (env ConnectionStrings__Postgres) is not a connection string Npgsql can use: {refusal}",
                 [nameof(Postgres)]);
         }
     }

@@ -3,10 +3,9 @@ using System.Diagnostics;
 namespace GovSg.Tests.Integration;
 
 /// <summary>
-/// Outside review (operations): a setting that cannot be read at all must stop the executable as a setting that fails
-/// validation does (SPEC §9.1 "validated at start with a clear message"; ServiceHost: exit code 1 and one line, not an
+/// A setting that cannot be read at all must stop the executable as a setting that fails validation does (SPEC §9.1 "validated at start with a clear message"; ServiceHost: exit code 1 and one line, not an
 /// abort with exit code 134 and a core dump on every restart of a crash loop). Run as Kubernetes runs them: the
-/// executables themselves.
+/// executables themselves. (Found by an outside review of operations.)
 /// </summary>
 public sealed class MisconfigurationProcessTests
 {
@@ -47,6 +46,27 @@ public sealed class MisconfigurationProcessTests
 
         Assert.That(code, Is.EqualTo(1), Tail(written));
         Assert.That(written, Does.Contain("Invalid configuration, not starting").And.Contain("WhatsApp:Timeout"));
+        Assert.That(written, Does.Not.Contain("Unhandled exception"));
+    }
+
+    // What only building a data source refuses (found by a review of the check above): no host, a maximum pool under the
+    // minimum. The Dispatcher's hosted services build it at start.
+    [TestCase("Database=govsg;Username=govsg;Password=govsg")]
+    [TestCase("Host=127.0.0.1;Port=1;Database=govsg;Username=govsg;Password=govsg;Minimum Pool Size=10;Maximum Pool Size=5")]
+    public async Task DispatcherProcess_WithAConnectionStringNpgsqlCannotBuild_ExitsWithCode1AndOneLineNamingTheSetting(string connectionString)
+    {
+        var (code, written) = await RunAsync("GovSg.Dispatcher.dll", new Dictionary<string, string>
+        {
+            ["ConnectionStrings__Postgres"] = connectionString,
+            ["RabbitMq__Port"] = "1",
+            ["WhatsApp__PhoneNumberId"] = TestSettings.PhoneNumberId,
+            ["WhatsApp__AccessToken"] = TestSettings.AccessToken,
+            ["WhatsApp__BaseUrl"] = "https://graph.facebook.com/",
+            ["PGHOST"] = "",
+        });
+
+        Assert.That(code, Is.EqualTo(1), Tail(written));
+        Assert.That(written, Does.Contain("Invalid configuration, not starting").And.Contain("ConnectionStrings:Postgres"));
         Assert.That(written, Does.Not.Contain("Unhandled exception"));
     }
 

@@ -39,6 +39,7 @@ public sealed class DispatcherMetrics : IDisposable
     private readonly Lock _backlogLock = new();
     private (DateTime ReadAt, long Count, DateTime? Oldest)? _backlog;
     private Task<(long Count, DateTime? Oldest)>? _reading;
+    private long _readingSince;
 
     /// <param name="sweeps">Reads the UNSENT backlog for its gauges; without it (tests) there are none.</param>
     /// <param name="gate">Tells whether the provider rejects our credentials, for its gauge; without it, none.</param>
@@ -122,10 +123,11 @@ public sealed class DispatcherMetrics : IDisposable
         Backlog() is { Oldest: { } oldest } ? [new Measurement<double>((_time.GetUtcNow().UtcDateTime - oldest).TotalSeconds)] : [];
 
     /// <summary>
-    /// The backlog, read at most once a second; none while the database cannot be read. The collection that needs it waits
-    /// at most <see cref="BacklogWait"/>: it runs on the thread that collects every instrument of the process, so a
-    /// database that hangs (a partition, a fail-over) must not hold up the other metrics, which are needed most then.
-    /// One read at a time: a hung one is waited for by the next collections, not joined by more.
+    /// The backlog, read at most once a second; none while the database cannot be read. A collection waits for a read
+    /// at most <see cref="BacklogWait"/> from the read's start, both gauges together: it runs on the thread that collects
+    /// every instrument of the process, so a database that hangs (a partition, a fail-over) must not hold up the other
+    /// metrics, which are needed most then. One read at a time: a hung one is not joined by more, and the collections
+    /// after its wait ran out answer at once, without the backlog, until it ends.
     /// </summary>
     private (DateTime ReadAt, long Count, DateTime? Oldest)? Backlog()
     {
@@ -137,14 +139,21 @@ public sealed class DispatcherMetrics : IDisposable
                 return cached;
             }
 
-            _reading ??= _sweeps!.ReadBacklogAsync();
-            if (!((IAsyncResult)_reading).AsyncWaitHandle.WaitOne(BacklogWait))
+            if (_reading is null)
+            {
+                _reading = _sweeps!.ReadBacklogAsync();
+                _readingSince = Environment.TickCount64;
+            }
+
+            var left = _readingSince + (long)BacklogWait.TotalMilliseconds - Environment.TickCount64;
+            if (!((IAsyncResult)_reading).AsyncWaitHandle.WaitOne(TimeSpan.FromMilliseconds(Math.Max(0, left))))
             {
                 return null;
             }
 
             var reading = _reading;
             _reading = null;
+            _ = reading.Exception; // a failed read is no backlog, and no unobserved exception either
             _backlog = reading.IsCompletedSuccessfully ? (now, reading.Result.Count, reading.Result.Oldest) : null;
             return _backlog;
         }

@@ -74,11 +74,12 @@ public sealed record CreateKeyRequest(string Label, int ValidDays, string? Type)
     }
 
     /// <summary>
-    /// C0 and C1 controls, and the bidirectional controls (embeddings, overrides, isolates): a label is shown on operators'
-    /// terminals and agencies' pages, where U+202E would show it reversed, or reorder what follows it on the line.
+    /// C0 and C1 controls, and the bidirectional controls (marks, embeddings, overrides, isolates): a label is shown on
+    /// operators' terminals and agencies' pages, where U+202E would show it reversed, or reorder what follows it on the line.
     /// </summary>
     public static bool HasControlCharacters(string text) =>
-        text.Any(c => char.IsControl(c) || c is (>= '\u202A' and <= '\u202E') or (>= '\u2066' and <= '\u2069'));
+        text.Any(c => char.IsControl(c)
+                      || c is '\u061C' or '\u200E' or '\u200F' or (>= '\u202A' and <= '\u202E') or (>= '\u2066' and <= '\u2069'));
 
     private static ApiError? ParseValidDays(JsonElement? value, out int days)
     {

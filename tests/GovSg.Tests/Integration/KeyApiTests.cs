@@ -51,6 +51,7 @@ public sealed class KeyApiTests
     [TestCase("""{"label":"ok\u001b[2J\nkey revoked"}""", "\"label\" must not contain control characters")]
     // A right-to-left override shows what follows it reversed on an operator's terminal (an outside review).
     [TestCase("""{"label":"ci \u202Edesrever"}""", "\"label\" must not contain control characters")]
+    [TestCase("""{"label":"ci \u200F"}""", "\"label\" must not contain control characters")]
     [TestCase("""{"label":"x","valid_days":366}""", "\"valid_days\" must be less than or equal to 365")]
     [TestCase("""{"label":"x","valid_days":0}""", "\"valid_days\" must be greater than or equal to 1")]
     [TestCase("""{"label":"x","valid_days":"7"}""", "\"valid_days\" must be a number")]

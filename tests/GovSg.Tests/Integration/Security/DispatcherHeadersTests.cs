@@ -4,8 +4,8 @@ using System.Reflection;
 namespace GovSg.Tests.Integration.Security;
 
 /// <summary>
-/// Outside review (security, operations): the headers SECURITY.md promises on every answer, on the
-/// Dispatcher's health endpoints too.
+/// The headers SECURITY.md promises on every answer, on the Dispatcher's health endpoints too (an outside review found
+/// them missing there).
 /// </summary>
 public sealed class DispatcherHeadersTests
 {

@@ -15,9 +15,7 @@ public sealed class MisconfigurationProcessTests
         // "5s" is what an operator used to Go or Kubernetes writes; TimeSpan wants 00:00:05.
         var (code, written) = await RunAsync("GovSg.Api.dll", ApiSettings(("Database__StatementTimeout", "5s")));
 
-        Assert.That(code, Is.EqualTo(1), Tail(written));
-        Assert.That(written, Does.Contain("Invalid configuration, not starting").And.Contain("Database:StatementTimeout"));
-        Assert.That(written, Does.Not.Contain("Unhandled exception"));
+        AssertRefusedNaming(code, written, "Database:StatementTimeout");
     }
 
     [Test]
@@ -26,27 +24,15 @@ public sealed class MisconfigurationProcessTests
         var (code, written) = await RunAsync("GovSg.Api.dll",
             ApiSettings(("ConnectionStrings__Postgres", "Host=127.0.0.1;Port=1;Database=govsg;Username=govsg;Password=govsg;Tmeout=2")));
 
-        Assert.That(code, Is.EqualTo(1), Tail(written));
-        Assert.That(written, Does.Contain("Invalid configuration, not starting").And.Contain("ConnectionStrings:Postgres"));
-        Assert.That(written, Does.Not.Contain("Unhandled exception"));
+        AssertRefusedNaming(code, written, "ConnectionStrings:Postgres");
     }
 
     [Test]
     public async Task DispatcherProcess_WithAProviderTimeoutWrittenAsTenSeconds_ExitsWithCode1AndOneLineNamingTheSetting()
     {
-        var (code, written) = await RunAsync("GovSg.Dispatcher.dll", new Dictionary<string, string>
-        {
-            ["ConnectionStrings__Postgres"] = TestSettings.UnreachablePostgres,
-            ["RabbitMq__Port"] = "1",
-            ["WhatsApp__PhoneNumberId"] = TestSettings.PhoneNumberId,
-            ["WhatsApp__AccessToken"] = TestSettings.AccessToken,
-            ["WhatsApp__BaseUrl"] = "https://graph.facebook.com/",
-            ["WhatsApp__Timeout"] = "10s",
-        });
+        var (code, written) = await RunAsync("GovSg.Dispatcher.dll", DispatcherSettings(("WhatsApp__Timeout", "10s")));
 
-        Assert.That(code, Is.EqualTo(1), Tail(written));
-        Assert.That(written, Does.Contain("Invalid configuration, not starting").And.Contain("WhatsApp:Timeout"));
-        Assert.That(written, Does.Not.Contain("Unhandled exception"));
+        AssertRefusedNaming(code, written, "WhatsApp:Timeout");
     }
 
     // What only building a data source refuses (found by a review of the check above): no host, a maximum pool under the
@@ -55,24 +41,31 @@ public sealed class MisconfigurationProcessTests
     [TestCase("Host=127.0.0.1;Port=1;Database=govsg;Username=govsg;Password=govsg;Minimum Pool Size=10;Maximum Pool Size=5")]
     public async Task DispatcherProcess_WithAConnectionStringNpgsqlCannotBuild_ExitsWithCode1AndOneLineNamingTheSetting(string connectionString)
     {
-        var (code, written) = await RunAsync("GovSg.Dispatcher.dll", new Dictionary<string, string>
+        var (code, written) = await RunAsync("GovSg.Dispatcher.dll",
+            DispatcherSettings(("ConnectionStrings__Postgres", connectionString), ("PGHOST", "")));
+
+        AssertRefusedNaming(code, written, "ConnectionStrings:Postgres");
+    }
+
+    private static void AssertRefusedNaming(int code, string written, string setting)
+    {
+        Assert.That(code, Is.EqualTo(1), Tail(written));
+        Assert.That(written, Does.Contain("Invalid configuration, not starting").And.Contain(setting));
+        Assert.That(written, Does.Not.Contain("Unhandled exception"));
+    }
+
+    private static Dictionary<string, string> DispatcherSettings(params (string Key, string Value)[] overrides) =>
+        WithOverrides(new Dictionary<string, string>
         {
-            ["ConnectionStrings__Postgres"] = connectionString,
+            ["ConnectionStrings__Postgres"] = TestSettings.UnreachablePostgres,
             ["RabbitMq__Port"] = "1",
             ["WhatsApp__PhoneNumberId"] = TestSettings.PhoneNumberId,
             ["WhatsApp__AccessToken"] = TestSettings.AccessToken,
             ["WhatsApp__BaseUrl"] = "https://graph.facebook.com/",
-            ["PGHOST"] = "",
-        });
+        }, overrides);
 
-        Assert.That(code, Is.EqualTo(1), Tail(written));
-        Assert.That(written, Does.Contain("Invalid configuration, not starting").And.Contain("ConnectionStrings:Postgres"));
-        Assert.That(written, Does.Not.Contain("Unhandled exception"));
-    }
-
-    private static Dictionary<string, string> ApiSettings(params (string Key, string Value)[] overrides)
-    {
-        var settings = new Dictionary<string, string>
+    private static Dictionary<string, string> ApiSettings(params (string Key, string Value)[] overrides) =>
+        WithOverrides(new Dictionary<string, string>
         {
             ["ConnectionStrings__Postgres"] = TestSettings.UnreachablePostgres,
             ["RabbitMq__Port"] = "1",
@@ -80,7 +73,10 @@ public sealed class MisconfigurationProcessTests
             ["Webhooks__VerifyToken"] = TestSettings.VerifyToken,
             ["Webhooks__AppSecrets__0"] = TestSettings.AppSecret,
             ["Webhooks__PhoneNumberId"] = TestSettings.PhoneNumberId,
-        };
+        }, overrides);
+
+    private static Dictionary<string, string> WithOverrides(Dictionary<string, string> settings, (string Key, string Value)[] overrides)
+    {
         foreach (var (key, value) in overrides)
         {
             settings[key] = value;

@@ -78,21 +78,10 @@ public sealed class CallbackBudgetTests
     {
         var user = await Env.CreateUserAsync();
         var options = new CallbackOptions { Budget = TimeSpan.FromSeconds(2) };
-        // Far ahead of the running Dispatcher, which never touches the event (paused, and due only then).
+        // Far ahead of the running Dispatcher, which never touches the event; created 1 s before the claim, well within
+        // its budget when claimed.
         var claimAt = DateTime.UtcNow.AddDays(3);
-        long eventId;
-        await using (var connection = await Env.Database.OpenConnectionAsync())
-        {
-            await connection.ExecuteAsync("""
-                INSERT INTO callback_settings (user_id, url, updated_at, paused_until)
-                VALUES (@Id, 'https://hooks.agency.example/x', now(), now() + interval '1 day')
-                """, new { user.Id });
-            // Created 1 s before the claim: well within its budget when claimed.
-            eventId = await connection.ExecuteScalarAsync<long>("""
-                INSERT INTO status_events (user_id, message_id, key_type, created_at, data, next_attempt_at)
-                VALUES (@Id, 1, 'live', @created, '{}', @created) RETURNING id
-                """, new { user.Id, created = claimAt.AddSeconds(-1) });
-        }
+        var eventId = await CallbackRaceTests.PausedEventAsync(user.Id, claimAt.AddSeconds(-1));
 
         var store = new CallbackStore(Env.Database);
         var claimed = await store.ClaimAsync(new Dictionary<long, int>(), claimAt, claimAt - options.Budget,

@@ -85,19 +85,7 @@ public sealed class CallbackRaceTests
     {
         var user = await Env.CreateUserAsync();
         var t0 = DateTime.UtcNow.AddDays(2);
-        long eventId;
-        await using (var connection = await Env.Database.OpenConnectionAsync())
-        {
-            // Paused and due only far ahead, so the running Dispatcher never touches it; the test's claims pass that time.
-            await connection.ExecuteAsync("""
-                INSERT INTO callback_settings (user_id, url, updated_at, paused_until)
-                VALUES (@Id, 'https://hooks.agency.example/x', now(), now() + interval '1 day')
-                """, new { user.Id });
-            eventId = await connection.ExecuteScalarAsync<long>("""
-                INSERT INTO status_events (user_id, message_id, key_type, created_at, data, next_attempt_at)
-                VALUES (@Id, 1, 'live', @t0, '{}', @t0) RETURNING id
-                """, new { user.Id, t0 });
-        }
+        var eventId = await PausedEventAsync(user.Id, t0);
 
         var store = new CallbackStore(Env.Database);
         var lease = new CallbackOptions().Lease;
@@ -134,5 +122,22 @@ public sealed class CallbackRaceTests
             RETURNING id
             """, new { userId, keyType });
         return (id, wamid);
+    }
+
+    /// <summary>
+    /// An event created, and due, at <paramref name="createdAt"/> (days ahead) for a user whose endpoint is paused for a
+    /// day: the running Dispatcher never touches it, and a test's own claims at that time take it.
+    /// </summary>
+    internal static async Task<long> PausedEventAsync(long userId, DateTime createdAt)
+    {
+        await using var connection = await Env.Database.OpenConnectionAsync();
+        await connection.ExecuteAsync("""
+            INSERT INTO callback_settings (user_id, url, updated_at, paused_until)
+            VALUES (@userId, 'https://hooks.agency.example/x', now(), now() + interval '1 day')
+            """, new { userId });
+        return await connection.ExecuteScalarAsync<long>("""
+            INSERT INTO status_events (user_id, message_id, key_type, created_at, data, next_attempt_at)
+            VALUES (@userId, 1, 'live', @createdAt, '{}', @createdAt) RETURNING id
+            """, new { userId, createdAt });
     }
 }

@@ -37,7 +37,9 @@ public sealed class DatabaseTroubleTests
 
         Assert.That(before, Is.True, "the gauges were read while PostgreSQL answered");
         Assert.That(finished, Is.True, $"one collection of the process's metrics was still waiting after {elapsed.TotalSeconds:0.0} s");
-        Assert.That(elapsed, Is.LessThan(TimeSpan.FromSeconds(1.5)), "both gauges wait for one read, at most a second");
+        // Both gauges wait for one read, at most a second from its start (each waiting its own second took 2 s); the rest
+        // is room for a busy machine's scheduling.
+        Assert.That(elapsed, Is.LessThan(TimeSpan.FromSeconds(1.9)));
     }
 
     [Test]

@@ -15,13 +15,10 @@ public sealed class DatabaseTroubleTests
     [Test]
     public async Task DispatcherGauges_WhilePostgreSqlStopsAnswering_DoNotHoldUpMetricCollection()
     {
-        // The RUNBOOK's first alert is govsg.messages.unsent.oldest_age. Its callback reads PostgreSQL synchronously, with
-        // no bound of its own, on the thread that collects every instrument of the process for the exporter: during a
-        // partition or a fail-over (connections open, nothing answers) each collection waits for Npgsql's command timeout.
-        var postgres = new NpgsqlConnectionStringBuilder(TestSettings.DispatcherPostgres);
-        await using var relay = TcpRelay.Start(postgres.Host!, postgres.Port);
-        postgres.Host = "127.0.0.1";
-        postgres.Port = relay.Port;
+        // The RUNBOOK's first alert is govsg.messages.unsent.oldest_age. Its gauges are read on the thread that collects
+        // every instrument of the process for the exporter: during a partition or a fail-over (connections open, nothing
+        // answers) they must not hold it for Npgsql's command timeout, as their synchronous read once did.
+        await using var relay = TcpRelay.InFrontOfPostgres(TestSettings.DispatcherPostgres, out var postgres);
         await using var dataSource = NpgsqlDataSource.Create(postgres.ConnectionString);
         using var metrics = new DispatcherMetrics(new SweepStore(dataSource));
         var before = Collect();

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
-using Npgsql;
 
 namespace GovSg.Tests.Integration;
 
@@ -79,10 +78,7 @@ public sealed class HealthTests
     {
         // A partition or a fail-over: connections stay open and nothing comes back. The probe gives up after 3 s
         // (deploy/k8s), and a probe that times out takes the Api out of the Service, which must not happen (SPEC §8).
-        var postgres = new NpgsqlConnectionStringBuilder(TestSettings.ApiPostgres);
-        await using var database = TcpRelay.Start(postgres.Host!, postgres.Port);
-        postgres.Host = "127.0.0.1";
-        postgres.Port = database.Port;
+        await using var database = TcpRelay.InFrontOfPostgres(TestSettings.ApiPostgres, out var postgres);
         var api = TestEnvironment.Current.StartApi(new Dictionary<string, string?>
         {
             ["ConnectionStrings:Postgres"] = postgres.ConnectionString,

@@ -3,12 +3,21 @@ using System.Diagnostics;
 namespace GovSg.Tests.Integration;
 
 /// <summary>
-/// A setting that cannot be read at all must stop the executable as a setting that fails validation does (SPEC §9.1 "validated at start with a clear message"; ServiceHost: exit code 1 and one line, not an
-/// abort with exit code 134 and a core dump on every restart of a crash loop). Run as Kubernetes runs them: the
-/// executables themselves. (Found by an outside review of operations.)
+/// Settings that fail validation, or cannot be read at all, stop the executable with exit code 1 and one line naming
+/// them (SPEC §9.1 "validated at start with a clear message"; ServiceHost), not an abort with exit code 134 and a core
+/// dump on every restart of a crash loop. Run as Kubernetes runs them: the executables themselves.
 /// </summary>
 public sealed class MisconfigurationProcessTests
 {
+    [Test]
+    public async Task ApiProcess_WithAShortVerifyToken_ExitsWithCode1AndOneLineNamingTheSetting()
+    {
+        // A secret that fails validation (SPEC §9.1), as Kubernetes runs the executable.
+        var (code, written) = await RunAsync("GovSg.Api.dll", ApiSettings(("Webhooks__VerifyToken", "guessable")));
+
+        AssertRefusedNaming(code, written, "Webhooks:VerifyToken");
+    }
+
     [Test]
     public async Task ApiProcess_WithADurationWrittenAsFiveSeconds_ExitsWithCode1AndOneLineNamingTheSetting()
     {

@@ -117,10 +117,7 @@ public sealed class RecoveryTests
             ".*", ".*", ".*");
         await TestInfrastructure.Current.RabbitMqCtlAsync("set_policy", "-p", virtualHost, "delivery-limit", "^send-message$",
             """{"delivery-limit":1}""", "--apply-to", "queues");
-        var database = new Npgsql.NpgsqlConnectionStringBuilder(TestSettings.Postgres);
-        await using var relay = TcpRelay.Start(database.Host!, database.Port);
-        database.Host = "127.0.0.1";
-        database.Port = relay.Port;
+        await using var relay = TcpRelay.InFrontOfPostgres(TestSettings.Postgres, out var database);
         database.Timeout = 2;
         await Env.StartDispatcherAsync(new Dictionary<string, string?>
         {

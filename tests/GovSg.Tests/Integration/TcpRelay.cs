@@ -35,6 +35,16 @@ public sealed class TcpRelay : IAsyncDisposable
         return relay;
     }
 
+    /// <summary>A relay in front of the PostgreSQL that <paramref name="connectionString"/> names, and the same string through it.</summary>
+    public static TcpRelay InFrontOfPostgres(string connectionString, out Npgsql.NpgsqlConnectionStringBuilder relayed)
+    {
+        relayed = new Npgsql.NpgsqlConnectionStringBuilder(connectionString);
+        var relay = Start(relayed.Host!, relayed.Port);
+        relayed.Host = "127.0.0.1";
+        relayed.Port = relay.Port;
+        return relay;
+    }
+
     /// <summary>Holds every byte in both directions until <see cref="Cut"/>.</summary>
     public void Stall()
     {

@@ -61,8 +61,8 @@ public sealed class CallbackWorker(
                     continue;
                 }
 
-                var due = await store.NextDueAsync(InFlight(), GivenUpBefore(), _options.MaxInFlightPerUser,
-                    _options.EndpointFailureThreshold, stoppingToken);
+                var due = await store.NextDueAsync(InFlight(), time.GetUtcNow().UtcDateTime - _options.Budget,
+                    _options.MaxInFlightPerUser, _options.EndpointFailureThreshold, stoppingToken);
                 await SleepAsync(due < _nextGiveUp ? due : _nextGiveUp, stoppingToken);
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -122,8 +122,6 @@ public sealed class CallbackWorker(
 
         _nextGiveUp = given == GiveUpBatch ? now : now + (_options.Budget < GiveUpEvery ? _options.Budget : GiveUpEvery);
     }
-
-    private DateTime GivenUpBefore() => time.GetUtcNow().UtcDateTime - _options.Budget;
 
     private async Task DeliverAsync(ClaimedEvent claimed, IReadOnlyList<string> secrets, CancellationToken stoppingToken)
     {

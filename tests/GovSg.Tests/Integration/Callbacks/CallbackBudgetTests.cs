@@ -37,10 +37,11 @@ public sealed class CallbackBudgetTests
             Assert.That((int)response.StatusCode, Is.EqualTo(201), body.ToString());
             await MessageJson.WaitForStatusAsync(user.Client, body.Str("id"), "READ");
 
-            // Every event is given up within a give-up round of its budget, while the endpoint is still paused.
+            // Every event is given up within a give-up round of its budget, while the endpoint is still paused; the reason is
+            // written just after the events go.
             var settings = await Poll.UntilAsync(
                 async () => (await MessageJson.GetAsync(user.Client, "v1/callback-settings")).Body,
-                s => s.GetProperty("pending").GetInt64() == 0, TimeSpan.FromSeconds(20));
+                s => s.GetProperty("pending").GetInt64() == 0 && s.Str("last_failure_reason") != "", TimeSpan.FromSeconds(20));
             // The pause ends (as a probe that got through would end it); a new event then shows the endpoint is reached.
             await using (var connection = await Env.Database.OpenConnectionAsync())
             {

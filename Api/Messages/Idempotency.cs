@@ -37,8 +37,10 @@ public static class Idempotency
         key.Length is >= 1 and <= 255 && !key.AsSpan().ContainsAnyExceptInRange('!', '~');
 
     /// <summary>
-    /// SHA-256 of the body re-written canonically: object keys sorted, no whitespace, values as given (so <c>1</c> and
-    /// <c>"1"</c> differ, while key order and formatting do not).
+    /// SHA-256 of the body re-written canonically, as the old API's <c>JSON.parse</c> read it: object keys sorted (a
+    /// repeated key keeps its last value), no whitespace, numbers by their value (<c>3</c>, <c>3.0</c> and <c>3e0</c> are
+    /// one number, as JavaScript's doubles), strings unescaped. So <c>1</c> and <c>"1"</c> differ, while key order and
+    /// formatting do not.
     /// </summary>
     public static byte[] Fingerprint(JsonElement body)
     {
@@ -75,6 +77,9 @@ public static class Idempotency
                 }
 
                 writer.WriteEndArray();
+                break;
+            case JsonValueKind.Number when element.TryGetDouble(out var number) && double.IsFinite(number):
+                writer.WriteNumberValue(number);
                 break;
             default:
                 element.WriteTo(writer);

@@ -136,35 +136,41 @@ public sealed record SendRequest(
             return ApiError.Validation("\"params\" must be an object");
         }
 
-        // A repeated name keeps its first place and its last value; the index makes that linear in the body's size.
-        var list = new List<KeyValuePair<string, string>>();
+        // A repeated name keeps its first place and its last value, as JSON.parse read it, and only that value is
+        // checked; the index makes that linear in the body's size.
+        var named = new List<(string Name, JsonElement Value)>();
         var places = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var property in element.EnumerateObject())
         {
-            if (property.Value.ValueKind != JsonValueKind.String)
-            {
-                return ApiError.Validation($"\"params.{property.Name}\" must be a string");
-            }
-
-            var text = property.Value.GetString()!;
-            if (text.Length == 0)
-            {
-                return ApiError.Validation($"\"params.{property.Name}\" is not allowed to be empty");
-            }
-
             if (places.TryGetValue(property.Name, out var place))
             {
-                list[place] = new(property.Name, text);
+                named[place] = (property.Name, property.Value);
                 continue;
             }
 
+            places.Add(property.Name, named.Count);
+            named.Add((property.Name, property.Value));
+        }
+
+        var list = new List<KeyValuePair<string, string>>(Math.Min(named.Count, MaxParams));
+        foreach (var (name, given) in named)
+        {
             if (list.Count == MaxParams)
             {
                 return ApiError.Validation($"\"params\" must have less than or equal to {MaxParams} keys");
             }
 
-            places.Add(property.Name, list.Count);
-            list.Add(new(property.Name, text));
+            if (given.ValueKind != JsonValueKind.String)
+            {
+                return ApiError.Validation($"\"params.{name}\" must be a string");
+            }
+
+            if (given.GetString() is not { Length: > 0 } text)
+            {
+                return ApiError.Validation($"\"params.{name}\" is not allowed to be empty");
+            }
+
+            list.Add(new(name, text));
         }
 
         parameters = list;

@@ -56,6 +56,25 @@ public sealed class IdempotencyTests
         Assert.That(await Env.CountMessagesAsync(user.Id), Is.EqualTo(1));
     }
 
+    // SPEC §3.2: bodies are "compared after parsing: key order and whitespace don't matter, `1` and `"1"` differ". Once
+    // parsed, 3, 3.0 and 3e0 are one number (the old API's JSON.parse gives 3 for each): a retry whose client writes the
+    // number another way is the same request, and must replay, not be refused as a different body.
+    [TestCase("3.0")]
+    [TestCase("3e0")]
+    public async Task Send_WithTheSameKeyAndTheSameNumberWrittenAnotherWay_Replays(string templateId)
+    {
+        var user = await Env.CreateUserAsync();
+        var local = TestRecipients.Next().Local;
+        var (_, original) = await PostAsync(user, "same-number", $$"""{"recipient":"{{local}}","template_id":3}""");
+
+        var (response, replayed) = await PostAsync(user, "same-number", $$"""{"recipient":"{{local}}","template_id":{{templateId}}}""");
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Created), replayed.ToString());
+        Assert.That(response.Headers.GetValues("Idempotency-Replayed").Single(), Is.EqualTo("true"));
+        Assert.That(replayed.Str("id"), Is.EqualTo(original.Str("id")));
+        Assert.That(await Env.CountMessagesAsync(user.Id), Is.EqualTo(1));
+    }
+
     [Test]
     public async Task Send_WithConcurrentDuplicates_CreatesExactlyOneMessageAndEveryoneGetsIt()
     {

@@ -45,6 +45,22 @@ public sealed class SendValidationTests
         Assert.That(await Env.PublishedCommandCountAsync(), Is.EqualTo(published));
     }
 
+    // SPEC §3: compatible with the old API, which read bodies with JSON.parse, where a repeated name keeps its last value:
+    // a param name's earlier values are neither kept nor checked.
+    [TestCase("\"\"")]
+    [TestCase("1")]
+    [TestCase("null")]
+    public async Task Send_WhenAParamNameIsRepeated_KeepsItsLastValueAsTheOldApiDid(string earlierValue)
+    {
+        var user = await Env.CreateUserAsync(grants: [2]);
+        var body = $$$"""{"recipient":"91234567","template_id":2,"params":{"venue":{{{earlierValue}}},"venue":"Blk 1","date":"1 May","time":"1 PM","reference":"R1"}}""";
+
+        var (response, message) = await MessageJson.PostRawAsync(user.Client, body);
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Created), message.ToString());
+        Assert.That(message.GetProperty("params").GetProperty("venue").GetString(), Is.EqualTo("Blk 1"));
+    }
+
     // SPEC §3.6: "anything else non-numeric (besides one leading +) is invalid"; a line break is no separator.
     [TestCase("91234567\n")]
     [TestCase("+6591234567\n")]

@@ -56,6 +56,9 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON pending_status_events TO govsg_dispatche
 -- table: provider_pace. The Dispatchers' one send schedule per WhatsApp number.
 GRANT SELECT, INSERT, UPDATE ON provider_pace TO govsg_dispatcher;
 
+-- table: recipient_waits. The Dispatchers' pair-rate waits: written on a 131056, read by every claim.
+GRANT SELECT, INSERT, UPDATE, DELETE ON recipient_waits TO govsg_dispatcher;
+
 -- table: callback_settings. Every status change reads it (to record events only for users with callbacks on); the
 -- Dispatcher records each delivery's outcome on it.
 GRANT SELECT, INSERT, UPDATE ON callback_settings TO govsg_api;

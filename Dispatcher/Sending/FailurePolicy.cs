@@ -38,21 +38,22 @@ public sealed class FailurePolicy(IOptions<RetryOptions> options, TimeProvider t
     /// <summary>
     /// Null when the claimed message is to be called; otherwise what becomes of it instead. A hold that nothing
     /// adopted ends in a re-send only if the call it reconciled was made within the retry budget: a hold is never
-    /// skipped, but it does not buy another try.
+    /// skipped, but it does not buy another try. A message to a recipient still in its pair-rate wait is handed back
+    /// until the wait ends.
     /// </summary>
     public SendDecision? BeforeCall(ClaimedMessage message) =>
         message.Resend && message.HeldAt > message.FirstAttemptAt + _retry.Budget
             ? Exhausted(message.Attempts - 1, message.LastError ?? "unknown")
-            : null;
+            : message.RecipientWaitUntil is { } until
+                ? new SendDecision.HandBack(until)
+                : null;
 
     private SendDecision Retry(ClaimedMessage message, SendOutcome outcome, DateTime now, double jitter, string error)
     {
         var delay = _retry.Backoff(message.Attempts, jitter);
-        // A claim may take a message up to the clock tolerance early; the recipient's wait must still be whole.
-        var pairRateDelay = _retry.PairRateDelay + _retry.ClockTolerance;
-        if (outcome.Kind == FailureKind.PairRate && delay < pairRateDelay)
+        if (outcome.Kind == FailureKind.PairRate && delay < _retry.RecipientWait)
         {
-            delay = pairRateDelay;
+            delay = _retry.RecipientWait;
         }
 
         var retryAt = now + delay;

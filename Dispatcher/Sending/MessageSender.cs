@@ -7,6 +7,7 @@ using GovSg.Dispatcher.TestKeys;
 using GovSg.Hosting;
 using MassTransit;
 using Microsoft.Extensions.Options;
+using Npgsql;
 
 namespace GovSg.Dispatcher.Sending;
 
@@ -233,7 +234,7 @@ public sealed class MessageSender(
         var now = Now();
         foreach (var result in results)
         {
-            await ObserveAsync(result.Turn, result.Outcome, now);
+            await ObserveAsync(result, now);
         }
 
         var decisions = results
@@ -246,8 +247,9 @@ public sealed class MessageSender(
     private static SendDecision WithCall(SendDecision decision, ActivityContext call) =>
         decision is SendDecision.Accept accept ? accept with { CallTrace = call } : decision;
 
-    private async Task ObserveAsync(PaceTurn? turn, SendOutcome outcome, DateTime now)
+    private async Task ObserveAsync(CallResult result, DateTime now)
     {
+        var (message, outcome, _, turn) = result;
         if (outcome.Accepted)
         {
             gate.ProviderAccepted();
@@ -262,6 +264,26 @@ public sealed class MessageSender(
         else if (outcome.Kind == FailureKind.Throughput && turn is not null)
         {
             await gate.ThroughputExceededAsync(turn);
+        }
+        else if (outcome.Kind == FailureKind.PairRate)
+        {
+            await WaitForRecipientAsync(message, now);
+        }
+    }
+
+    /// <summary>
+    /// Holds every message to the recipient back for the pair-rate wait, not only this one (SPEC §5); claims read the
+    /// wait. Without it recorded, the next message to the recipient only meets another 131056 and waits then.
+    /// </summary>
+    private async Task WaitForRecipientAsync(ClaimedMessage message, DateTime now)
+    {
+        try
+        {
+            await store.WaitForRecipientAsync(message.Recipient, now + _retry.RecipientWait, now, CancellationToken.None);
+        }
+        catch (Exception exception) when (exception is NpgsqlException or TimeoutException)
+        {
+            logger.LogWarning(exception, "Could not record the pair-rate wait after message {MessageId}", message.Id);
         }
     }
 

@@ -7,8 +7,11 @@ namespace GovSg.Dispatcher.Sending;
 public static class ProviderErrors
 {
     private static readonly HashSet<int> TransientCodes = [131000, 131016, 133004];
-    private static readonly HashSet<int> ThroughputCodes = [130429, 4, 80007];
-    private static readonly HashSet<int> CredentialCodes = [190, 131031];
+    // 131048 (spam rate limit hit): Meta restricts how much the number may send; a rate limit, so not permanent.
+    private static readonly HashSet<int> ThroughputCodes = [130429, 4, 80007, 131048];
+
+    // 131042 (business eligibility payment issue): our account's billing; every send fails until an operator fixes it.
+    private static readonly HashSet<int> CredentialCodes = [190, 131031, 131042];
 
     // SPEC §5's permanent codes are permanent whatever HTTP status carries them.
     private static readonly HashSet<int> PermanentCodes =

@@ -42,6 +42,12 @@ public sealed class RetryOptions
 
     [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")] public TimeSpan MaxCredentialPause { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// How long a recipient that hit the pair rate limit waits: a claim may take a message up to the clock tolerance
+    /// early, and the recipient's wait must still be whole.
+    /// </summary>
+    public TimeSpan RecipientWait => PairRateDelay + ClockTolerance;
+
     /// <summary>Exponential backoff with full jitter: uniform in [0, min(max, first × 2^(attempt−1))].</summary>
     public TimeSpan Backoff(int attempt, double random)
     {

@@ -31,6 +31,9 @@ public abstract record SendDecision
     /// </summary>
     public sealed record HoldUntil(DateTime Until, string LastError) : SendDecision;
 
-    /// <summary>Not called: due again at once for another dispatcher, its retry budget and last error kept.</summary>
-    public sealed record HandBack : SendDecision;
+    /// <summary>
+    /// Not called: due again at <paramref name="Until"/>, or at once when null, for any dispatcher; its retry budget and
+    /// last error kept.
+    /// </summary>
+    public sealed record HandBack(DateTime? Until = null) : SendDecision;
 }

@@ -60,8 +60,8 @@ public sealed class SendOutcomeWriter(SendStore store, DispatcherMetrics metrics
                 }
 
                 break;
-            case SendDecision.HandBack:
-                await Durably(ct => store.HandBackAsync(message.Id, message.Attempts, now, ct));
+            case SendDecision.HandBack handBack:
+                await Durably(ct => store.HandBackAsync(message.Id, message.Attempts, handBack.Until ?? now, ct));
                 break;
         }
     }

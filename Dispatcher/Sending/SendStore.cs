@@ -29,6 +29,9 @@ public sealed class ClaimedMessage
 
     /// <summary>When the last hold began: the time the previous attempt's outcome became unknown.</summary>
     public DateTime? HeldAt { get; init; }
+
+    /// <summary>Until when no message may go to this recipient: a 131056 answered a call to it (SPEC §5).</summary>
+    public DateTime? RecipientWaitUntil { get; init; }
 }
 
 /// <summary>
@@ -60,7 +63,9 @@ public sealed class SendStore(NpgsqlDataSource dataSource, SweepSchedule sweeps,
           AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = messages.user_id AND u.disabled_at IS NOT NULL)
         RETURNING id, recipient, params::text AS params, language_code, whatsapp_template_name, param_order,
                   attempts, first_attempt_at, created_at, expires_at, last_error, key_type,
-                  COALESCE(held_attempt = attempts - 1, false) AS resend, held_at
+                  COALESCE(held_attempt = attempts - 1, false) AS resend, held_at,
+                  (SELECT w.until FROM recipient_waits w WHERE w.recipient = messages.recipient AND w.until > @now)
+                      AS recipient_wait_until
         """;
 
     // Acceptance and failure change the status, so each records its status events in the same statement (SPEC §4).
@@ -93,11 +98,12 @@ public sealed class SendStore(NpgsqlDataSource dataSource, SweepSchedule sweeps,
         WHERE id = @id AND status = 'UNSENT' AND attempts = @attempts
         """;
 
-    // Claimed, never called (the dispatcher stopped, or the slot came after the lease): due again at once. A re-send
-    // after a hold stays one for the claim that takes it next, so that call is still counted and held to the budget.
+    // Claimed, never called (the dispatcher stopped, the slot came after the lease, or the recipient is waited for): due
+    // again at once or when the wait ends. A re-send after a hold stays one for the claim that takes it next, so that
+    // call is still counted and held to the budget.
     // The retry budget counts from the first call: if this claim started it (its own time), the next claim starts it.
     private const string HandBackSql = """
-        UPDATE messages SET available_at = @now, sweep_at = @now, call_open = false,
+        UPDATE messages SET available_at = @dueAt, sweep_at = @dueAt, call_open = false,
             first_attempt_at = CASE WHEN first_attempt_at = attempted_at THEN NULL ELSE first_attempt_at END,
             held_attempt = CASE WHEN held_attempt = attempts - 1 THEN attempts END
         WHERE id = @id AND status = 'UNSENT' AND attempts = @attempts
@@ -116,6 +122,12 @@ public sealed class SendStore(NpgsqlDataSource dataSource, SweepSchedule sweeps,
         UPDATE messages SET available_at = @holdUntil, sweep_at = @holdUntil, last_error = @lastError,
             call_open = false, held_attempt = attempts, held_at = @now
         WHERE id = @id AND status = 'UNSENT' AND attempts = @attempts
+        """;
+
+    private const string WaitForRecipientSql = """
+        WITH ended AS (DELETE FROM recipient_waits WHERE until <= @now AND recipient <> @recipient)
+        INSERT INTO recipient_waits (recipient, until) VALUES (@recipient, @until)
+        ON CONFLICT (recipient) DO UPDATE SET until = GREATEST(recipient_waits.until, excluded.until)
         """;
 
     /// <summary>Claims those of the messages that are due; the others are someone else's, finished, or expired.</summary>
@@ -152,9 +164,20 @@ public sealed class SendStore(NpgsqlDataSource dataSource, SweepSchedule sweeps,
     public Task<bool> RetryAsync(long id, int attempts, DateTime retryAt, string? lastError, CancellationToken cancellationToken) =>
         ScheduleAsync(RetrySql, retryAt, new { id, attempts, retryAt, lastError }, cancellationToken);
 
-    /// <summary>Returns a claimed message that was not called; due again at <paramref name="now"/>.</summary>
-    public Task<bool> HandBackAsync(long id, int attempts, DateTime now, CancellationToken cancellationToken) =>
-        ScheduleAsync(HandBackSql, now, new { id, attempts, now }, cancellationToken);
+    /// <summary>Returns a claimed message that was not called; due again at <paramref name="dueAt"/>.</summary>
+    public Task<bool> HandBackAsync(long id, int attempts, DateTime dueAt, CancellationToken cancellationToken) =>
+        ScheduleAsync(HandBackSql, dueAt, new { id, attempts, dueAt }, cancellationToken);
+
+    /// <summary>
+    /// Keeps every dispatcher from calling <paramref name="recipient"/> before <paramref name="until"/> (a later wait
+    /// already recorded stands); waits that have ended are cleared on the way.
+    /// </summary>
+    public async Task WaitForRecipientAsync(string recipient, DateTime until, DateTime now, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await connection.ExecuteAsync(new CommandDefinition(WaitForRecipientSql, new { recipient, until, now },
+            cancellationToken: cancellationToken));
+    }
 
     public Task<bool> DeferAsync(long id, int attempts, DateTime resumeAt, string lastError, CancellationToken cancellationToken) =>
         ScheduleAsync(DeferSql, resumeAt, new { id, attempts, resumeAt, lastError }, cancellationToken);

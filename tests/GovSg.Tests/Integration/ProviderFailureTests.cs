@@ -128,6 +128,34 @@ public sealed class ProviderFailureTests
 
     [Test]
     [Category(ChangesTheDispatcher)]
+    public async Task Send_AfterTheRecipientHitThePairRateLimit_WaitsThePairRateDelayBeforeSendingThatRecipientAnotherMessage()
+    {
+        // A pair-rate wait far longer than the rest of the pipeline takes, and a budget that outlasts it.
+        await Env.RestartDispatcherAsync(new Dictionary<string, string?>
+        {
+            ["Retry:PairRateDelay"] = "00:00:05",
+            ["Retry:Budget"] = "00:00:30",
+        });
+        var user = await Env.CreateUserAsync();
+        var (local, digits) = TestRecipients.Next();
+        await Env.SetRecipientRuleAsync(digits, new { send_error = new { http_status = 400, code = 131056 }, fail_times = 1 });
+
+        var first = await SendAsync(user, local);
+        // The first call to this recipient was answered 131056; it was made at attempted_at, before that answer.
+        var firstCall = await Poll.UntilAsync(() => LastCallAsync(first), c => c.LastError?.StartsWith("131056", StringComparison.Ordinal) == true);
+        var second = await SendAsync(user, local);
+        await MessageJson.WaitForStatusAsync(user.Client, second, "ACCEPTED", "SENT", "DELIVERED", "READ", "ERROR");
+
+        // SPEC §5: "131056 (pair rate: wait at least 6 s before that recipient is tried again)" — the recipient, not
+        // only the message that was refused: another message to the same number is held back as well.
+        // A claim that meets the wait hands the message back uncalled, so the call that went out may be a later attempt.
+        var secondSend = (await Env.SimulatorSendsAsync(digits)).Single(s => s.OpaqueData?.StartsWith($"m:{second}:", StringComparison.Ordinal) == true);
+        Assert.That(secondSend.ReceivedAt - firstCall.AttemptedAt, Is.GreaterThanOrEqualTo(TimeSpan.FromSeconds(5)),
+            "another message to the recipient went out within the pair-rate delay after its 131056");
+    }
+
+    [Test]
+    [Category(ChangesTheDispatcher)]
     public async Task Send_WhenTheProviderRejectsOurCredentialsForLongerThanTheRetryBudget_KeepsTheMessageAndSendsItLater()
     {
         var user = await Env.CreateUserAsync();
@@ -147,6 +175,14 @@ public sealed class ProviderFailureTests
         var (response, body) = await MessageJson.PostAsync(user.Client, MessageJson.OfficerCall(recipient));
         Assert.That((int)response.StatusCode, Is.EqualTo(201), body.ToString());
         return body.Str("id");
+    }
+
+    private static async Task<(DateTimeOffset AttemptedAt, string? LastError)> LastCallAsync(string id)
+    {
+        await using var connection = await Env.Database.OpenConnectionAsync();
+        var row = await connection.QuerySingleAsync<(DateTime AttemptedAt, string? LastError)>(
+            "SELECT attempted_at, last_error FROM messages WHERE id = @id", new { id = long.Parse(id, CultureInfo.InvariantCulture) });
+        return (new DateTimeOffset(DateTime.SpecifyKind(row.AttemptedAt, DateTimeKind.Utc)), row.LastError);
     }
 
     private static async Task<int> AttemptsAsync(string id)

@@ -86,6 +86,16 @@ public sealed class FailurePolicyTests
         return policy.BeforeCall(message) is SendDecision.Fail fail ? $"{fail.Code}: {fail.Description}" : null;
     }
 
+    [Test]
+    public void BeforeCall_ToARecipientInItsPairRateWait_HandsTheMessageBackUntilTheWaitEnds()
+    {
+        var policy = new FailurePolicy(Options.Create(new RetryOptions()), new FakeTimeProvider(FirstTry));
+        var waitEnds = FirstTry.AddSeconds(5);
+        var message = new ClaimedMessage { Id = 7, Attempts = 1, FirstAttemptAt = FirstTry, ExpiresAt = ValidUntil, RecipientWaitUntil = waitEnds };
+
+        Assert.That(policy.BeforeCall(message), Is.EqualTo(new SendDecision.HandBack(waitEnds)));
+    }
+
     [TestCaseSource(nameof(Table))]
     public void Decide(int attempt, TimeSpan elapsed, DateTime expiresAt, SendOutcome outcome, TimeSpan? pausedFor,
         double jitter, SendDecision expected)

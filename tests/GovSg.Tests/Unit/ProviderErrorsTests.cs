@@ -7,6 +7,8 @@ public sealed class ProviderErrorsTests
     [TestCase(400, 130429, FailureKind.Throughput)]
     [TestCase(400, 4, FailureKind.Throughput)]
     [TestCase(400, 80007, FailureKind.Throughput)]
+    // "Spam rate limit hit": Meta restricts what the number may send. A rate limit, so not permanent (SPEC §5).
+    [TestCase(400, 131048, FailureKind.Throughput)]
     [TestCase(400, 131056, FailureKind.PairRate)]
     [TestCase(500, 131000, FailureKind.Transient)]
     [TestCase(400, 131000, FailureKind.Transient)]
@@ -28,6 +30,8 @@ public sealed class ProviderErrorsTests
     [TestCase(401, 190, FailureKind.CredentialsBroken)]
     [TestCase(400, 190, FailureKind.CredentialsBroken)]
     [TestCase(403, 131031, FailureKind.CredentialsBroken)]
+    // "Business eligibility payment issue": our account's billing, not the message; its messages are kept (SPEC §5).
+    [TestCase(400, 131042, FailureKind.CredentialsBroken)]
     [TestCase(403, 200, FailureKind.CredentialsBroken)]
     [TestCase(400, 999999, FailureKind.Permanent)]
     [TestCase(500, 999999, FailureKind.Transient)]

@@ -126,7 +126,7 @@ public sealed class BatchService(
             return single is not null && single.CreatedAt > windowStart ? Failed(ApiError.IdempotencyMismatch()) : null;
         }
 
-        if (!existing.RequestHash.AsSpan().SequenceEqual(key.RequestHash))
+        if (!key.Fingerprint.Matches(existing.RequestHash))
         {
             return Failed(ApiError.IdempotencyMismatch());
         }

@@ -13,7 +13,7 @@ public sealed class BatchRow
 }
 
 /// <summary>The idempotency key a batch is stored under (per key type), with the fingerprint of its body.</summary>
-public sealed record BatchKey(string KeyType, string Key, byte[] RequestHash);
+public sealed record BatchKey(string KeyType, string Key, BodyFingerprint Fingerprint);
 
 public sealed class BatchStore(NpgsqlDataSource dataSource)
 {
@@ -47,7 +47,7 @@ public sealed class BatchStore(NpgsqlDataSource dataSource)
         if (key is not null)
         {
             batchId = await connection.ExecuteScalarAsync<long?>(new CommandDefinition(ClaimSql,
-                new { userId, keyType = key.KeyType, key = key.Key, requestHash = key.RequestHash, now }, transaction, cancellationToken: cancellationToken));
+                new { userId, keyType = key.KeyType, key = key.Key, requestHash = key.Fingerprint.Hash, now }, transaction, cancellationToken: cancellationToken));
             if (batchId is null)
             {
                 return null;

@@ -37,23 +37,29 @@ public static class Idempotency
         key.Length is >= 1 and <= 255 && !key.AsSpan().ContainsAnyExceptInRange('!', '~');
 
     /// <summary>
-    /// SHA-256 of the body re-written canonically, as the old API's <c>JSON.parse</c> read it: object keys sorted (a
-    /// repeated key keeps its last value), no whitespace, numbers by their value (<c>3</c>, <c>3.0</c> and <c>3e0</c> are
-    /// one number, as JavaScript's doubles), strings unescaped. So <c>1</c> and <c>"1"</c> differ, while key order and
-    /// formatting do not.
+    /// SHA-256 of the body re-written canonically, as it reads once parsed: object keys sorted (a repeated key keeps its
+    /// last value, as the old API's <c>JSON.parse</c> kept it), no whitespace, strings unescaped, and numbers by their
+    /// exact value (<c>3</c>, <c>3.0</c> and <c>3e0</c> are one number; <c>2.0000000000000001</c>, which the send checks
+    /// refuse as no integer, is another). So <c>1</c> and <c>"1"</c> differ, while key order and formatting do not.
     /// </summary>
-    public static byte[] Fingerprint(JsonElement body)
+    public static BodyFingerprint Fingerprint(JsonElement body) => new(body, Hash(body, numbersByValue: true));
+
+    /// <summary>
+    /// With <paramref name="numbersByValue"/> false, numbers are kept as written: the fingerprint stored before
+    /// 2026-12-02, which keys of the 24 h before an upgrade still carry.
+    /// </summary>
+    internal static byte[] Hash(JsonElement body, bool numbersByValue)
     {
         var buffer = new ArrayBufferWriter<byte>(256);
         using (var writer = new Utf8JsonWriter(buffer))
         {
-            WriteCanonical(writer, body);
+            WriteCanonical(writer, body, numbersByValue);
         }
 
         return SHA256.HashData(buffer.WrittenSpan);
     }
 
-    private static void WriteCanonical(Utf8JsonWriter writer, JsonElement element)
+    private static void WriteCanonical(Utf8JsonWriter writer, JsonElement element, bool numbersByValue)
     {
         switch (element.ValueKind)
         {
@@ -64,7 +70,7 @@ public static class Idempotency
                              .OrderBy(p => p.Name, StringComparer.Ordinal))
                 {
                     writer.WritePropertyName(property.Name);
-                    WriteCanonical(writer, property.Value);
+                    WriteCanonical(writer, property.Value, numbersByValue);
                 }
 
                 writer.WriteEndObject();
@@ -73,17 +79,33 @@ public static class Idempotency
                 writer.WriteStartArray();
                 foreach (var item in element.EnumerateArray())
                 {
-                    WriteCanonical(writer, item);
+                    WriteCanonical(writer, item, numbersByValue);
                 }
 
                 writer.WriteEndArray();
                 break;
-            case JsonValueKind.Number when element.TryGetDouble(out var number) && double.IsFinite(number):
-                writer.WriteNumberValue(number);
+            // Read as the send checks read numbers (exactly, as a decimal), trailing zeros dropped; a number beyond a
+            // decimal stays as written.
+            case JsonValueKind.Number when numbersByValue && element.TryGetDecimal(out var number):
+                writer.WriteNumberValue(number / 1.0000000000000000000000000000m);
                 break;
             default:
                 element.WriteTo(writer);
                 break;
         }
     }
+}
+
+/// <summary>A body's fingerprint, and whether a stored one is this body's (SPEC §3.2).</summary>
+public sealed class BodyFingerprint(JsonElement body, byte[] hash)
+{
+    /// <summary>What a new message or batch stores.</summary>
+    public byte[] Hash { get; } = hash;
+
+    /// <summary>
+    /// Whether <paramref name="stored"/> fingerprints this body, also when it was stored before numbers were compared by
+    /// value: a retry of the very same bytes replays through an upgrade.
+    /// </summary>
+    public bool Matches(byte[] stored) =>
+        stored.AsSpan().SequenceEqual(Hash) || stored.AsSpan().SequenceEqual(Idempotency.Hash(body, numbersByValue: false));
 }

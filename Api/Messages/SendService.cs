@@ -34,7 +34,7 @@ public sealed class SendService(
     public async Task<SendResult> SendAsync(Caller caller, JsonElement body, string? idempotencyKey, IdempotencyLookup? lookup,
         CancellationToken cancellationToken)
     {
-        byte[]? fingerprint = null;
+        BodyFingerprint? fingerprint = null;
         if (idempotencyKey is not null)
         {
             if (!Idempotency.IsValidKey(idempotencyKey))
@@ -59,7 +59,7 @@ public sealed class SendService(
     }
 
     /// <summary>What the insert stores for a valid send accepted now.</summary>
-    public NewMessage ToNewMessage(Caller caller, ValidSend send, DateTime now, string? idempotencyKey, byte[]? fingerprint) =>
+    public NewMessage ToNewMessage(Caller caller, ValidSend send, DateTime now, string? idempotencyKey, BodyFingerprint? fingerprint) =>
         new(caller.UserId,
             send.Template.Id,
             send.Recipient,
@@ -71,7 +71,7 @@ public sealed class SendService(
             now + caller.MessageValidity,
             now + _pickUpDeadline,
             idempotencyKey,
-            fingerprint,
+            fingerprint?.Hash,
             caller.KeyType);
 
     /// <summary>The message object of a send just stored as UNSENT, without reading it back.</summary>
@@ -80,7 +80,7 @@ public sealed class SendService(
             send.Template.Id.ToString(CultureInfo.InvariantCulture), ParamsByName(send), send.Request.LanguageCode,
             now, now, null, null, null, null, null, null, null, MessageStatus.Unsent);
 
-    private async Task<SendResult> AcceptAsync(Caller caller, ValidSend send, string? idempotencyKey, byte[]? fingerprint,
+    private async Task<SendResult> AcceptAsync(Caller caller, ValidSend send, string? idempotencyKey, BodyFingerprint? fingerprint,
         CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow().UtcDateTime.TruncateToMilliseconds();
@@ -109,7 +109,7 @@ public sealed class SendService(
         send.Request.Params.ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
 
     /// <summary>The answer when <paramref name="existing"/>, the message the key names, makes this send a replay or a mismatch.</summary>
-    private async Task<SendResult?> ReplayAsync(Caller caller, string key, byte[] fingerprint, MessageRow? existing,
+    private async Task<SendResult?> ReplayAsync(Caller caller, string key, BodyFingerprint fingerprint, MessageRow? existing,
         CancellationToken cancellationToken)
     {
         var windowStart = time.GetUtcNow().UtcDateTime - Idempotency.Window;
@@ -127,7 +127,7 @@ public sealed class SendService(
             return batch is not null && batch.CreatedAt > windowStart ? Failed(ApiError.IdempotencyMismatch()) : null;
         }
 
-        return existing.RequestHash.AsSpan().SequenceEqual(fingerprint)
+        return existing.RequestHash is { } stored && fingerprint.Matches(stored)
             ? new SendResult(MessageResponse.From(existing), true, null)
             : Failed(ApiError.IdempotencyMismatch());
     }

@@ -27,6 +27,7 @@ public sealed class FailurePolicy(IOptions<RetryOptions> options, TimeProvider t
         {
             FailureKind.Permanent => new SendDecision.Fail(outcome.ErrorCode, outcome.ErrorDescription),
             FailureKind.Stopping or FailureKind.LateTurn => new SendDecision.HandBack(),
+            FailureKind.RecipientWaiting => new SendDecision.HandBack(message.RecipientWaitUntil),
             FailureKind.CredentialsBroken or FailureKind.Paused =>
                 WithinValidity(message, Spread(now, pausedUntil ?? now, jitter), error, at => new SendDecision.DeferUntil(at, error)),
             // Meta may have sent it: a hold, even past the budget or the validity, so a status can still adopt it.

@@ -46,10 +46,19 @@ public sealed class MessageSender(
     private static readonly SendOutcome LateTurn = SendOutcome.NotCalled(FailureKind.LateTurn,
         "The slot came too late for the call to end within the claim's lease");
 
+    private static readonly SendOutcome RecipientWaiting = SendOutcome.NotCalled(FailureKind.RecipientWaiting,
+        "The recipient met the pair rate limit since the claim");
+
     private readonly RetryOptions _retry = retryOptions.Value;
     private readonly WhatsAppOptions _whatsApp = whatsAppOptions.Value;
 
     private readonly ConcurrentDictionary<Task, byte> _underWay = new();
+
+    /// <summary>
+    /// The pair-rate waits this dispatcher met, for the calls it claimed before they began; claims read every
+    /// dispatcher's waits from the database.
+    /// </summary>
+    private readonly ConcurrentDictionary<string, DateTime> _recipientWaits = new(StringComparer.Ordinal);
 
     /// <summary>Sends a batch; the batch is tracked until its outcomes are recorded (see <see cref="DrainAsync"/>).</summary>
     public Task SendAsync(IReadOnlyList<SendCommand> commands, CancellationToken cancellationToken)
@@ -212,7 +221,18 @@ public sealed class MessageSender(
                         SendOutcome.NotCalled(FailureKind.Paused, "Sending paused: the provider rejected our credentials"), call, null);
                 }
 
-                return new CallResult(message, await client.SendAsync(ToOutgoing(message), CancellationToken.None), call, turn);
+                if (RecipientWaitUntil(message.Recipient) is { } until)
+                {
+                    return new CallResult(message with { RecipientWaitUntil = until }, RecipientWaiting, call, null);
+                }
+
+                var outcome = await client.SendAsync(ToOutgoing(message), CancellationToken.None);
+                if (outcome.Kind == FailureKind.PairRate)
+                {
+                    WaitForRecipient(message.Recipient, Now() + _retry.RecipientWait);
+                }
+
+                return new CallResult(message, outcome, call, turn);
             }
             finally
             {
@@ -226,6 +246,25 @@ public sealed class MessageSender(
             return new CallResult(message, SendOutcome.Failure(FailureKind.Transient, "dispatcher_error",
                 "Unexpected failure while calling the provider", possiblySent: true), call, null);
         }
+    }
+
+    /// <summary>Until when the recipient waits after a 131056 this dispatcher met; null when it does not.</summary>
+    private DateTime? RecipientWaitUntil(string recipient)
+    {
+        var now = Now();
+        return _recipientWaits.TryGetValue(recipient, out var until) && until > now ? until : null;
+    }
+
+    /// <summary>Records a wait at once, for the calls of this batch still to come, and drops the waits that have ended.</summary>
+    private void WaitForRecipient(string recipient, DateTime until)
+    {
+        var now = Now();
+        foreach (var ended in _recipientWaits.Where(w => w.Value <= now))
+        {
+            _recipientWaits.TryRemove(ended);
+        }
+
+        _recipientWaits.AddOrUpdate(recipient, until, (_, earlier) => earlier > until ? earlier : until);
     }
 
     /// <summary>The gate learns from each outcome first, so the policy sees the pause a rejection has just started.</summary>

@@ -29,6 +29,11 @@ public enum FailureKind
     /// may send it. Handed back like <see cref="Stopping"/>.
     /// </summary>
     LateTurn,
+
+    /// <summary>
+    /// Not called: its recipient is in a pair-rate wait that began after the claim. Handed back until the wait ends.
+    /// </summary>
+    RecipientWaiting,
 }
 
 /// <summary>The result of one provider call: accepted with the provider's id, or a classified failure.</summary>

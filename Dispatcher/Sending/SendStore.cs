@@ -7,7 +7,7 @@ using Npgsql;
 namespace GovSg.Dispatcher.Sending;
 
 /// <summary>A claimed message: what the provider call needs, plus the retry bookkeeping.</summary>
-public sealed class ClaimedMessage
+public sealed record ClaimedMessage
 {
     public long Id { get; init; }
     public string Recipient { get; init; } = "";

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net.Http.Json;
 using Dapper;
 
 namespace GovSg.Tests.Integration;
@@ -152,6 +153,46 @@ public sealed class ProviderFailureTests
         var secondSend = (await Env.SimulatorSendsAsync(digits)).Single(s => s.OpaqueData?.StartsWith($"m:{second}:", StringComparison.Ordinal) == true);
         Assert.That(secondSend.ReceivedAt - firstCall.AttemptedAt, Is.GreaterThanOrEqualTo(TimeSpan.FromSeconds(5)),
             "another message to the recipient went out within the pair-rate delay after its 131056");
+    }
+
+    [Test]
+    [Category(ChangesTheDispatcher)]
+    public async Task Batch_WhenOneOfTwoMessagesToARecipientHitsThePairRateLimit_WaitsThePairRateDelayBeforeCallingTheOther()
+    {
+        // One call a second: the second message's call comes a second after the first's, long after that first call's
+        // 131056 was answered and the recipient's wait recorded. A pair-rate wait far longer than that, and a budget that
+        // outlasts it.
+        await Env.RestartDispatcherAsync(new Dictionary<string, string?>
+        {
+            ["Retry:PairRateDelay"] = "00:00:05",
+            ["Retry:Budget"] = "00:00:30",
+            ["WhatsApp:MessagesPerSecond"] = "1",
+        });
+        var user = await Env.CreateUserAsync();
+        var (local, digits) = TestRecipients.Next();
+        await Env.SetRecipientRuleAsync(digits, new { send_error = new { http_status = 400, code = 131056 }, fail_times = 1 });
+
+        // One batch is one command: both messages are claimed together, and called one slot apart.
+        using var request = new HttpRequestMessage(HttpMethod.Post, "v1/transactional/govsg/batch")
+        {
+            Content = JsonContent.Create(new { messages = new[] { MessageJson.OfficerCall(local), MessageJson.OfficerCall(local) } }),
+        };
+        var (response, body) = await MessageJson.SendAsync(user.Client, request);
+        Assert.That((int)response.StatusCode, Is.EqualTo(200), body.ToString());
+        var ids = body.GetProperty("data").EnumerateArray().Select(e => e.GetProperty("message").Str("id")).ToList();
+
+        // Whichever was called first was answered 131056; its call was made at attempted_at, before that answer.
+        var refused = await Poll.UntilAsync(async () => await Task.WhenAll(ids.Select(async id => (Id: id, Call: await LastCallAsync(id)))),
+            calls => calls.Any(c => c.Call.LastError?.StartsWith("131056", StringComparison.Ordinal) == true));
+        var (firstId, firstCall) = refused.First(c => c.Call.LastError?.StartsWith("131056", StringComparison.Ordinal) == true);
+        var other = ids.Single(id => id != firstId);
+        await MessageJson.WaitForStatusAsync(user.Client, other, "ACCEPTED", "SENT", "DELIVERED", "READ", "ERROR");
+
+        // SPEC §5: "131056 (pair rate: wait at least 6 s before that recipient is tried again)". The other message was
+        // claimed before the wait was recorded, but called after it: it must wait too.
+        var otherSend = (await Env.SimulatorSendsAsync(digits)).Single(s => s.OpaqueData?.StartsWith($"m:{other}:", StringComparison.Ordinal) == true);
+        Assert.That(otherSend.ReceivedAt - firstCall.AttemptedAt, Is.GreaterThanOrEqualTo(TimeSpan.FromSeconds(5)),
+            "the recipient's other message went out within the pair-rate delay after its 131056");
     }
 
     [Test]

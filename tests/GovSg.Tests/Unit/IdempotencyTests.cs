@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using GovSg.Api.Messages;
 
@@ -23,6 +25,40 @@ public sealed class IdempotencyTests
     public void Fingerprint_TellsDifferentValuesApart() =>
         Assert.That(Fingerprint("""{"params":{"a":"x"}}"""), Is.Not.EqualTo(Fingerprint("""{"params":{"a":"y"}}""")));
 
+    // SPEC §3.2: "the same key from the same user within 24 h returns the message's current state". A key stored before
+    // numbers were compared by value holds the SHA-256 of the canonical text with each number as written, which for a body
+    // already in canonical form is the body's own bytes. A retry of those very bytes after the upgrade must still match
+    // it, not answer 422 idempotency_mismatch, also for a number written another way (Python's 3.0, Java's BigDecimal
+    // 12.50) or an integer past 2^53.
+    [TestCase("""{"recipient":"91234567","template_id":3}""")]
+    [TestCase("""{"recipient":"91234567","template_id":3.0}""")]
+    [TestCase("""{"messages":[{"params":{"amount":12.50},"recipient":"91234567","template_id":3}]}""")]
+    [TestCase("""{"messages":[{"params":{"reference":12345678901234567},"recipient":"91234567","template_id":3}]}""")]
+    public void Fingerprint_OfABodyStoredBeforeNumbersWereComparedByValue_StillMatchesARetryOfTheSameBytes(string json) =>
+        Assert.That(Idempotency.Fingerprint(JsonDocument.Parse(json).RootElement).Matches(SHA256.HashData(Encoding.UTF8.GetBytes(json))));
+
+    [Test]
+    public void Fingerprint_ComparesNumbersByValue() =>
+        Assert.That(Fingerprint("""{"template_id":3,"params":{"a":[12.5]}}"""),
+            Is.EqualTo(Fingerprint("""{"template_id":3.0,"params":{"a":[1.250e1]}}""")));
+
+    // SPEC §3.2: bodies are "compared after parsing", and this Api's own parsing tells these two apart: template_id 2 is
+    // sent, 2.0000000000000001 is refused ("template_id" must be an integer; SendRequest reads numbers exactly). As
+    // doubles they are one number, so a batch whose item was rejected for the second replays that rejection, under the
+    // same key, to the batch retried with the item corrected (its message is never sent), and a single send replays a
+    // message to a body it would refuse, where both should answer 422 idempotency_mismatch.
+    [Test]
+    public void Fingerprint_TellsApartNumbersTheSendChecksReadDifferently()
+    {
+        const string sent = """{"recipient":"91234567","template_id":2}""";
+        const string refused = """{"recipient":"91234567","template_id":2.0000000000000001}""";
+        Assert.That(SendRequest.TryParse(JsonDocument.Parse(sent).RootElement, out _), Is.Null);
+        Assert.That(SendRequest.TryParse(JsonDocument.Parse(refused).RootElement, out _)?.Body.Message,
+            Is.EqualTo("\"template_id\" must be an integer"));
+
+        Assert.That(Fingerprint(sent), Is.Not.EqualTo(Fingerprint(refused)));
+    }
+
     [TestCase("k", true)]
     [TestCase("order-2024-0001_retry:1", true)]
     [TestCase("", false)]
@@ -39,5 +75,5 @@ public sealed class IdempotencyTests
         Assert.That(Idempotency.IsValidKey(new string('k', 256)), Is.False);
     }
 
-    private static byte[] Fingerprint(string json) => Idempotency.Fingerprint(JsonDocument.Parse(json).RootElement);
+    private static byte[] Fingerprint(string json) => Idempotency.Fingerprint(JsonDocument.Parse(json).RootElement).Hash;
 }

@@ -125,7 +125,10 @@ public sealed class SendStore(NpgsqlDataSource dataSource, SweepSchedule sweeps,
         """;
 
     private const string WaitForRecipientSql = """
-        WITH ended AS (DELETE FROM recipient_waits WHERE until <= @now AND recipient <> @recipient)
+        WITH ended AS (
+            -- Rows another writer holds are left to it: waiting for them could deadlock two writers.
+            DELETE FROM recipient_waits WHERE recipient IN (
+                SELECT recipient FROM recipient_waits WHERE until <= @now AND recipient <> @recipient FOR UPDATE SKIP LOCKED))
         INSERT INTO recipient_waits (recipient, until) VALUES (@recipient, @until)
         ON CONFLICT (recipient) DO UPDATE SET until = GREATEST(recipient_waits.until, excluded.until)
         """;

@@ -144,6 +144,14 @@ public sealed class ProviderFailureTests
         var first = await SendAsync(user, local);
         // The first call to this recipient was answered 131056; it was made at attempted_at, before that answer.
         var firstCall = await Poll.UntilAsync(() => LastCallAsync(first), c => c.LastError?.StartsWith("131056", StringComparison.Ordinal) == true);
+        // The wait is shared: every Dispatcher's claim reads it from the database, where it is written before the outcome.
+        await using (var connection = await Env.Database.OpenConnectionAsync())
+        {
+            var waitEnds = await connection.QuerySingleOrDefaultAsync<DateTime?>(
+                "SELECT until FROM recipient_waits WHERE recipient = @recipient", new { recipient = "+" + digits });
+            Assert.That(waitEnds, Is.GreaterThanOrEqualTo(firstCall.AttemptedAt.UtcDateTime.AddSeconds(5)));
+        }
+
         var second = await SendAsync(user, local);
         await MessageJson.WaitForStatusAsync(user.Client, second, "ACCEPTED", "SENT", "DELIVERED", "READ", "ERROR");
 

@@ -229,7 +229,7 @@ public sealed class MessageSender(
                 var outcome = await client.SendAsync(ToOutgoing(message), CancellationToken.None);
                 if (outcome.Kind == FailureKind.PairRate)
                 {
-                    WaitForRecipient(message.Recipient, Now() + _retry.RecipientWait);
+                    RememberRecipientWait(message.Recipient, Now() + _retry.RecipientWait);
                 }
 
                 return new CallResult(message, outcome, call, turn);
@@ -256,7 +256,7 @@ public sealed class MessageSender(
     }
 
     /// <summary>Records a wait at once, for the calls of this batch still to come, and drops the waits that have ended.</summary>
-    private void WaitForRecipient(string recipient, DateTime until)
+    private void RememberRecipientWait(string recipient, DateTime until)
     {
         var now = Now();
         foreach (var ended in _recipientWaits.Where(w => w.Value <= now))
@@ -306,7 +306,7 @@ public sealed class MessageSender(
         }
         else if (outcome.Kind == FailureKind.PairRate)
         {
-            await WaitForRecipientAsync(message, now);
+            await RecordRecipientWaitAsync(message, now);
         }
     }
 
@@ -314,7 +314,7 @@ public sealed class MessageSender(
     /// Holds every message to the recipient back for the pair-rate wait, not only this one (SPEC §5); claims read the
     /// wait. Without it recorded, the next message to the recipient only meets another 131056 and waits then.
     /// </summary>
-    private async Task WaitForRecipientAsync(ClaimedMessage message, DateTime now)
+    private async Task RecordRecipientWaitAsync(ClaimedMessage message, DateTime now)
     {
         try
         {

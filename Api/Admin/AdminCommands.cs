@@ -5,6 +5,7 @@ using GovSg.Api.Callbacks;
 using GovSg.Api.Database;
 using GovSg.Api.Extensions;
 using GovSg.Api.Keys;
+using GovSg.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace GovSg.Api.Admin;
@@ -159,7 +160,7 @@ public static class AdminCommands
     {
         var email = Email();
         var label = Checked(new Option<string>("--label") { Description = "What the key is for.", DefaultValueFactory = _ => "default" },
-            text => text.Length is >= 1 and <= CreateKeyRequest.MaxLabelLength && !CreateKeyRequest.HasControlCharacters(text),
+            text => text.Length is >= 1 and <= CreateKeyRequest.MaxLabelLength && !DisplayText.HasControlCharacters(text),
             "must be 1 to 100 characters, none of them control characters");
         var validDays = Checked(new Option<int>("--valid-days") { Description = "Days until the key expires, 1 to 365.", DefaultValueFactory = _ => 180 },
             days => days is >= 1 and <= 365, "must be between 1 and 365");

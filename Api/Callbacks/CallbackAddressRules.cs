@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using GovSg.Hosting;
 
 namespace GovSg.Callbacks;
 
@@ -39,7 +40,7 @@ internal static class CallbackAddressRules
             return $"\"url\" length must be less than or equal to {MaxUrlLength} characters long";
         }
 
-        if (text.Any(char.IsControl))
+        if (DisplayText.HasControlCharacters(text))
         {
             return "\"url\" must not contain control characters";
         }

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using GovSg.Api.Http;
+using GovSg.Hosting;
 
 namespace GovSg.Api.Keys;
 
@@ -68,18 +69,10 @@ public sealed record CreateKeyRequest(string Label, int ValidDays, string? Type)
         {
             0 => ApiError.Validation("\"label\" is not allowed to be empty"),
             > MaxLabelLength => ApiError.Validation($"\"label\" length must be less than or equal to {MaxLabelLength} characters long"),
-            _ when HasControlCharacters(label) => ApiError.Validation("\"label\" must not contain control characters"),
+            _ when DisplayText.HasControlCharacters(label) => ApiError.Validation("\"label\" must not contain control characters"),
             _ => null,
         };
     }
-
-    /// <summary>
-    /// C0 and C1 controls, and the bidirectional controls (marks, embeddings, overrides, isolates): a label is shown on
-    /// operators' terminals and agencies' pages, where U+202E would show it reversed, or reorder what follows it on the line.
-    /// </summary>
-    public static bool HasControlCharacters(string text) =>
-        text.Any(c => char.IsControl(c)
-                      || c is '\u061C' or '\u200E' or '\u200F' or (>= '\u202A' and <= '\u202E') or (>= '\u2066' and <= '\u2069'));
 
     private static ApiError? ParseValidDays(JsonElement? value, out int days)
     {

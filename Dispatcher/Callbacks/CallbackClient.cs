@@ -23,14 +23,18 @@ public sealed class ClaimedEvent
     public DateTime LeaseUntil { get; init; }
 }
 
-/// <summary>The connection to an address the rules refuse was closed before anything was sent.</summary>
-public sealed class CallbackAddressRefusedException(IPAddress address)
-    : IOException($"refused address {address}: private, loopback or link-local");
+/// <summary>
+/// The host resolved to no address the rules allow, so nothing was connected to. The reason the agency reads names
+/// neither the address nor anything about its ports: it would map the Dispatcher's network for whoever sets the URL.
+/// </summary>
+public sealed class CallbackAddressRefusedException()
+    : IOException("refused address: the host is private, loopback or link-local");
 
 /// <summary>
 /// POSTs one signed event (SPEC §11.1). Server-side request forgery is stopped where it happens: the handler's connect
-/// callback checks the address each connection actually reached (so DNS rebinding cannot slip past a separate lookup),
-/// redirects are never followed, and no proxy stands in between.
+/// callback resolves the host itself, connects only to the addresses the rules allow, and checks the address the
+/// connection actually reached (so DNS rebinding cannot slip past a separate lookup); redirects are never followed,
+/// and no proxy stands in between.
 /// </summary>
 public sealed class CallbackClient(HttpClient http, IOptions<CallbackOptions> options, TimeProvider time)
 {
@@ -42,14 +46,21 @@ public sealed class CallbackClient(HttpClient http, IOptions<CallbackOptions> op
         PooledConnectionLifetime = TimeSpan.FromMinutes(1),
         ConnectCallback = async (context, cancellationToken) =>
         {
+            var allowed = (await Dns.GetHostAddressesAsync(context.DnsEndPoint.Host, cancellationToken))
+                .Where(address => CallbackAddressRules.IsAllowed(address, allowLoopback))
+                .ToArray();
+            if (allowed.Length == 0)
+            {
+                throw new CallbackAddressRefusedException();
+            }
+
             var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
             try
             {
-                await socket.ConnectAsync(context.DnsEndPoint, cancellationToken);
-                var address = ((IPEndPoint)socket.RemoteEndPoint!).Address;
-                if (!CallbackAddressRules.IsAllowed(address, allowLoopback))
+                await socket.ConnectAsync(allowed, context.DnsEndPoint.Port, cancellationToken);
+                if (!CallbackAddressRules.IsAllowed(((IPEndPoint)socket.RemoteEndPoint!).Address, allowLoopback))
                 {
-                    throw new CallbackAddressRefusedException(address);
+                    throw new CallbackAddressRefusedException();
                 }
 
                 return new NetworkStream(socket, ownsSocket: true);

@@ -22,12 +22,14 @@ internal sealed class PostgresHealthCheck(NpgsqlDataSource dataSource, HealthSta
         }
         catch (Exception exception) when (exception is NpgsqlException or TimeoutException)
         {
-            // A refusal (a wrong password, a missing database, too many connections) is not an outage: name its SQLSTATE,
-            // and no more, on a probe anyone can read.
+            // A refusal names its SQLSTATE, and no more, on a probe anyone can read. A server restarting or full is an
+            // outage like one that cannot be reached; one that refuses our login (a wrong password, a missing database)
+            // is a misconfiguration.
             return exception switch
             {
-                PostgresException refused =>
-                    new HealthCheckResult(context.Registration.FailureStatus, $"PostgreSQL refused: {refused.SqlState}", exception),
+                PostgresException refused => new HealthCheckResult(
+                    PostgresRefusals.IsPassing(refused) ? whenUnreachable : context.Registration.FailureStatus,
+                    $"PostgreSQL refused: {refused.SqlState}", exception),
                 TimeoutException => new HealthCheckResult(whenUnreachable,
                     $"PostgreSQL did not answer within {Timeout.TotalSeconds:0} s", exception),
                 _ => new HealthCheckResult(whenUnreachable, "PostgreSQL is unreachable", exception),

@@ -76,8 +76,9 @@ public sealed class ErrorEnvelopeMiddleware(RequestDelegate next, ILogger<ErrorE
     {
         NpgsqlException { IsTransient: true } => true,
         NpgsqlException { InnerException: SocketException or TimeoutException or IOException } => true,
+        PostgresException refused when PostgresRefusals.IsPassing(refused) => true,
         // 57014: cancelled by statement_timeout; the database could not answer in the time a request may take.
-        PostgresException { SqlState: "57P01" or "57P02" or "57P03" or "53300" or "57014" } => true,
+        PostgresException { SqlState: "57014" } => true,
         // 28000, 28P01, 3D000: the server refuses the login (a password rotated on one side first, a database not there
         // yet). Nothing could be stored, and the request may be retried once an operator has put it right.
         PostgresException { SqlState: "28000" or "28P01" or "3D000" } => true,

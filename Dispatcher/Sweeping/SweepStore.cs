@@ -94,10 +94,14 @@ public sealed class SweepStore(NpgsqlDataSource dataSource)
 
     // Every UNSENT row is in the expiry's partial index, so this reads the backlog's rows, not the whole table.
     private const string BacklogSql = """
-        SELECT count(*), min(created_at) FROM messages WHERE status = 'UNSENT'
+        SELECT count(*), min(m.created_at) FROM messages m
+        WHERE m.status = 'UNSENT' AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = m.user_id AND u.disabled_at IS NOT NULL)
         """;
 
-    /// <summary>How many messages the provider has not accepted yet (UNSENT), and when the oldest of them was stored.</summary>
+    /// <summary>
+    /// How many messages the provider has not accepted yet (UNSENT), and when the oldest of them was stored. A disabled
+    /// user's messages are left out: they wait, unsent on purpose, until they expire.
+    /// </summary>
     public async Task<(long Count, DateTime? Oldest)> ReadBacklogAsync()
     {
         await using var connection = await dataSource.OpenConnectionAsync();

@@ -1,5 +1,8 @@
+using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Net;
+using System.Net.Sockets;
+using System.Text;
 using System.Text.Json;
 
 namespace GovSg.Tests.Integration;
@@ -97,6 +100,29 @@ public sealed class HealthTests
         Assert.That((check.Str("status"), check.Str("reason")), Is.EqualTo(("Degraded", "PostgreSQL did not answer within 2 s")));
     }
 
+    [TestCase("57P03", "the database system is starting up")]
+    [TestCase("57P03", "the database system is shutting down")]
+    [TestCase("53300", "sorry, too many clients already")]
+    public async Task Ready_OnTheApi_WhenPostgreSqlIsRestartingOrFull_IsDegradedNotUnready(string sqlState, string message)
+    {
+        // What a PostgreSQL that is restarting (crash recovery, a managed fail-over's new primary catching up) or out of
+        // connections answers every new connection: a FATAL with a SQLSTATE, not a refused socket. It is an outage, not a
+        // misconfiguration: the Api answers such requests 503 service_unavailable itself (ErrorEnvelopeMiddleware) and
+        // must stay in the Service, degraded, to do so and to keep taking webhooks (deploy/k8s/README.md, RUNBOOK.md
+        // "PostgreSQL is down"). Unready, every Api pod leaves the Service at once for as long as the restart lasts.
+        await using var postgres = RefusingPostgres.Start(sqlState, message);
+        var api = TestEnvironment.Current.StartApi(new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Postgres"] = $"Host=127.0.0.1;Port={postgres.Port};Database=govsg;Username=govsg_api;Password=x;Timeout=2",
+        });
+        using var client = api.CreateClient();
+
+        var (response, health) = await MessageJson.GetAsync(client, "health/ready");
+
+        var check = health.GetProperty("checks").GetProperty("postgres");
+        Assert.That((response.StatusCode, check.Str("status")), Is.EqualTo((HttpStatusCode.OK, "Degraded")), check.Str("reason"));
+    }
+
     private static void AssertHealthy(HttpResponseMessage response, JsonElement health, params string[] checks)
     {
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
@@ -108,6 +134,107 @@ public sealed class HealthTests
             Assert.That(entry.Str("status"), Is.EqualTo("Healthy"), name);
             Assert.That(entry.GetProperty("duration_ms").GetDouble(), Is.GreaterThanOrEqualTo(0), name);
             Assert.That(entry.TryGetProperty("reason", out _), Is.False, "a reason only when unhealthy");
+        }
+    }
+
+    /// <summary>
+    /// A server that speaks just enough of PostgreSQL's protocol to turn every connection away as a real one does while
+    /// it starts, stops or is full: it declines TLS and GSS encryption, reads the startup message and answers it with a
+    /// FATAL ErrorResponse carrying <c>sqlState</c>, then hangs up.
+    /// </summary>
+    private sealed class RefusingPostgres : IAsyncDisposable
+    {
+        private const int SslRequest = 80877103;
+        private const int GssEncRequest = 80877104;
+        private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+        private readonly CancellationTokenSource _stopped = new();
+        private readonly byte[] _refusal;
+        private Task _accepting = Task.CompletedTask;
+
+        private RefusingPostgres(string sqlState, string message)
+        {
+            var fields = new MemoryStream();
+            foreach (var (code, value) in new[] { ('S', "FATAL"), ('V', "FATAL"), ('C', sqlState), ('M', message) })
+            {
+                fields.WriteByte((byte)code);
+                fields.Write(Encoding.UTF8.GetBytes(value));
+                fields.WriteByte(0);
+            }
+
+            fields.WriteByte(0);
+            var body = fields.ToArray();
+            _refusal = new byte[5 + body.Length];
+            _refusal[0] = (byte)'E';
+            BinaryPrimitives.WriteInt32BigEndian(_refusal.AsSpan(1), 4 + body.Length);
+            body.CopyTo(_refusal, 5);
+        }
+
+        public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
+
+        public static RefusingPostgres Start(string sqlState, string message)
+        {
+            var server = new RefusingPostgres(sqlState, message);
+            server._listener.Start();
+            server._accepting = server.AcceptAsync();
+            return server;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await _stopped.CancelAsync();
+            _listener.Stop();
+            await _accepting.ContinueWith(_ => { }, TaskScheduler.Default);
+            _stopped.Dispose();
+        }
+
+        private async Task AcceptAsync()
+        {
+            while (!_stopped.IsCancellationRequested)
+            {
+                TcpClient client;
+                try
+                {
+                    client = await _listener.AcceptTcpClientAsync(_stopped.Token);
+                }
+                catch (Exception exception) when (exception is SocketException or ObjectDisposedException or OperationCanceledException)
+                {
+                    return;
+                }
+
+                _ = RefuseAsync(client);
+            }
+        }
+
+        private async Task RefuseAsync(TcpClient client)
+        {
+            using (client)
+            {
+                try
+                {
+                    var stream = client.GetStream();
+                    var header = new byte[8];
+                    while (true)
+                    {
+                        await stream.ReadExactlyAsync(header, _stopped.Token);
+                        var length = BinaryPrimitives.ReadInt32BigEndian(header);
+                        var code = BinaryPrimitives.ReadInt32BigEndian(header.AsSpan(4));
+                        if (code is SslRequest or GssEncRequest)
+                        {
+                            await stream.WriteAsync("N"u8.ToArray(), _stopped.Token);
+                            continue;
+                        }
+
+                        await stream.ReadExactlyAsync(new byte[length - 8], _stopped.Token);
+                        await stream.WriteAsync(_refusal, _stopped.Token);
+                        return;
+                    }
+                }
+                catch (Exception exception) when (exception is IOException or SocketException or EndOfStreamException
+                                                      or OperationCanceledException or ObjectDisposedException)
+                {
+                    // The client gave up first.
+                }
+            }
         }
     }
 }

@@ -26,6 +26,33 @@ public sealed class MetricsTests
             Is.GreaterThanOrEqualTo((DateTime.UtcNow - firstStored).TotalSeconds - 0.5));
     }
 
+    [Test]
+    public async Task Dispatcher_WhileADisabledUsersMessagesWaitForTheirExpiry_DoesNotReportThemAsTheOldestStuckMessage()
+    {
+        // `admin user disable` (a stolen key) parks the user's unsent messages until they expire, a day by default and up to
+        // 30 days (README "Operating it"): they are held on purpose, not stuck. The alert gauge must not take its age from
+        // them: README says the age "is what grows when messages are stuck", and RUNBOOK.md that it "grows only when
+        // nothing sends". Counted, one disabled user pages the on-call for a day with nothing in the runbook to find, and
+        // hides any message that really is stuck behind an age that is already high.
+        var ids = await DeliveryGuaranteeTests.StoredOutOfTheSweepsReachAsync(1);
+        await using var connection = await Env.Database.OpenConnectionAsync();
+        var email = await connection.ExecuteScalarAsync<string>(
+            "SELECT u.email::text FROM users u JOIN messages m ON m.user_id = u.id WHERE m.id = @id", new { id = ids[0] });
+        Assert.That((await AdminCliTests.RunAsync("admin", "user", "disable", "--email", email!)).Code, Is.Zero);
+        // Two hours later, as far as the message is concerned: still well within its validity.
+        await connection.ExecuteAsync("UPDATE messages SET created_at = created_at - interval '2 hours' WHERE id = @id", new { id = ids[0] });
+
+        // Past the gauges' one-second cache. A collection whose read of the backlog is still under way has no backlog
+        // gauges at all; the next has them.
+        await Task.Delay(TimeSpan.FromMilliseconds(1_100));
+        var seen = await Poll.UntilAsync(() => Task.FromResult(Collect()), s => s.ContainsKey("govsg.messages.unsent.oldest_age"));
+
+        Assert.That(await connection.ExecuteScalarAsync<string>("SELECT status::text FROM messages WHERE id = @id", new { id = ids[0] }),
+            Is.EqualTo("UNSENT"), "parked, waiting for its expiry");
+        Assert.That(seen["govsg.messages.unsent.oldest_age"], Is.LessThan(TimeSpan.FromHours(1).TotalSeconds),
+            "the oldest age is the parked message's");
+    }
+
     /// <summary>One collection of the Dispatchers' backlog gauges, as an exporter's reader makes it: the largest value seen.</summary>
     private static ConcurrentDictionary<string, double> Collect()
     {

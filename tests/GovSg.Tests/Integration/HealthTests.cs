@@ -175,7 +175,7 @@ public sealed class HealthTests
         {
             var server = new RefusingPostgres(sqlState, message);
             server._listener.Start();
-            server._accepting = server.AcceptAsync();
+            server._accepting = TcpRelay.AcceptEachAsync(server._listener, server.RefuseAsync, server._stopped.Token);
             return server;
         }
 
@@ -185,24 +185,6 @@ public sealed class HealthTests
             _listener.Stop();
             await _accepting.ContinueWith(_ => { }, TaskScheduler.Default);
             _stopped.Dispose();
-        }
-
-        private async Task AcceptAsync()
-        {
-            while (!_stopped.IsCancellationRequested)
-            {
-                TcpClient client;
-                try
-                {
-                    client = await _listener.AcceptTcpClientAsync(_stopped.Token);
-                }
-                catch (Exception exception) when (exception is SocketException or ObjectDisposedException or OperationCanceledException)
-                {
-                    return;
-                }
-
-                _ = RefuseAsync(client);
-            }
         }
 
         private async Task RefuseAsync(TcpClient client)

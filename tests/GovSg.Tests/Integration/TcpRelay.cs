@@ -94,24 +94,25 @@ public sealed class TcpRelay : IAsyncDisposable
             _listener = listener;
         }
 
-        _accepting = AcceptAsync(listener);
+        _accepting = AcceptEachAsync(listener, RelayAsync, _stopped.Token);
     }
 
-    private async Task AcceptAsync(TcpListener listener)
+    /// <summary>Hands each connection <paramref name="listener"/> accepts to <paramref name="serve"/> until stopped.</summary>
+    public static async Task AcceptEachAsync(TcpListener listener, Func<TcpClient, Task> serve, CancellationToken stopped)
     {
-        while (!_stopped.IsCancellationRequested)
+        while (!stopped.IsCancellationRequested)
         {
             TcpClient client;
             try
             {
-                client = await listener.AcceptTcpClientAsync(_stopped.Token);
+                client = await listener.AcceptTcpClientAsync(stopped);
             }
             catch (Exception exception) when (exception is SocketException or ObjectDisposedException or OperationCanceledException)
             {
                 return;
             }
 
-            _ = RelayAsync(client);
+            _ = serve(client);
         }
     }
 

@@ -24,11 +24,12 @@ public sealed class ClaimedEvent
 }
 
 /// <summary>
-/// The host resolved to no address the rules allow, so nothing was connected to. The reason the agency reads names
-/// neither the address nor anything about its ports: it would map the Dispatcher's network for whoever sets the URL.
+/// The host resolved to no address the rules allow, or to none at all, so nothing was connected to. The reason the
+/// agency reads tells neither apart and names no address: it would map the Dispatcher's network (which internal names
+/// exist, where they are, which ports answer) for whoever sets the URL.
 /// </summary>
 public sealed class CallbackAddressRefusedException()
-    : IOException("refused address: the host is private, loopback or link-local");
+    : IOException("connection failed: the host has no address callbacks may reach (it does not resolve, or only to a private, loopback or link-local one)");
 
 /// <summary>
 /// POSTs one signed event (SPEC §11.1). Server-side request forgery is stopped where it happens: the handler's connect
@@ -46,9 +47,18 @@ public sealed class CallbackClient(HttpClient http, IOptions<CallbackOptions> op
         PooledConnectionLifetime = TimeSpan.FromMinutes(1),
         ConnectCallback = async (context, cancellationToken) =>
         {
-            var allowed = (await Dns.GetHostAddressesAsync(context.DnsEndPoint.Host, cancellationToken))
-                .Where(address => CallbackAddressRules.IsAllowed(address, allowLoopback))
-                .ToArray();
+            IPAddress[] allowed;
+            try
+            {
+                allowed = (await Dns.GetHostAddressesAsync(context.DnsEndPoint.Host, cancellationToken))
+                    .Where(address => CallbackAddressRules.IsAllowed(address, allowLoopback))
+                    .ToArray();
+            }
+            catch (SocketException)
+            {
+                allowed = [];
+            }
+
             if (allowed.Length == 0)
             {
                 throw new CallbackAddressRefusedException();

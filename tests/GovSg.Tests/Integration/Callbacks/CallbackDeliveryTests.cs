@@ -192,7 +192,7 @@ public sealed class CallbackDeliveryTests
     public async Task Delivery_ChecksTheAddressItConnectedTo_AndRefusesLoopbackWithoutTheLocalSetting()
     {
         await using var receiver = await CallbackReceiver.StartAsync();
-        // A host name, so only the connected address (not the URL as set) reveals loopback.
+        // A host name, so only the resolved address (not the URL as set) reveals loopback.
         var url = $"http://localhost:{receiver.Url.Port}/hook";
         var claimed = new ClaimedEvent { Id = 1, UserId = 1, KeyType = "live", Data = "{}", CreatedAt = DateTime.UtcNow, Url = url };
         var options = Options.Create(new CallbackOptions());
@@ -203,7 +203,7 @@ public sealed class CallbackDeliveryTests
         var allowed = await new CallbackClient(local, options, TimeProvider.System).PostAsync(claimed, ["secret"], CancellationToken.None);
 
         Assert.That(refused.StatusCode, Is.Null);
-        Assert.That(refused.Description, Does.Contain("refused address"));
+        Assert.That(refused.Description, Does.Contain("no address callbacks may reach"));
         Assert.That(allowed.StatusCode, Is.EqualTo(200), "the same endpoint is reachable when loopback is allowed");
         Assert.That(receiver.Received, Has.Count.EqualTo(1));
     }

@@ -58,6 +58,23 @@ public sealed class CallbackProbeTests
         });
     }
 
+    [Test]
+    public async Task Refusal_TellsTheAgencyNothingANameThatDoesNotResolveWouldNot()
+    {
+        // In a cluster, an internal service name (postgres, vault.secrets.svc.cluster.local) resolves to a refused address
+        // and any other name does not resolve at all. If the two read differently, a callback URL enumerates which internal
+        // names exist: the map of the Dispatcher's network SECURITY.md says a callback URL cannot draw. localhost stands in
+        // for an internal name; .invalid never resolves (RFC 6761).
+        var port = ClosedPort();
+
+        var internalName = await PostStrictAsync($"https://localhost:{port}/hook");
+        var noSuchName = await PostStrictAsync($"https://no-such-service.invalid:{port}/hook");
+
+        Assert.That((internalName.StatusCode, noSuchName.StatusCode), Is.EqualTo(((int?)null, (int?)null)), "both are failed attempts");
+        Assert.That(internalName.Description, Is.EqualTo(noSuchName.Description),
+            "last_failure_reason tells a name that resolves to an internal address from one that does not exist");
+    }
+
     private static async Task<AttemptResult> PostStrictAsync(string url)
     {
         var claimed = new ClaimedEvent { Id = 1, UserId = 1, KeyType = "live", Data = "{}", CreatedAt = DateTime.UtcNow, Url = url };

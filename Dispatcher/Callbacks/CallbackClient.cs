@@ -24,9 +24,10 @@ public sealed class ClaimedEvent
 }
 
 /// <summary>
-/// The host resolved to no address the rules allow, or to none at all, so nothing was connected to. The reason the
-/// agency reads tells neither apart and names no address: it would map the Dispatcher's network (which internal names
-/// exist, where they are, which ports answer) for whoever sets the URL.
+/// The host resolved to no address the rules allow, or to none at all (or the connection reached a refused one, and
+/// was closed before anything was sent). The reason the agency reads tells these apart in no way and names no address:
+/// it would map the Dispatcher's network (which internal names exist, where they are, which ports answer) for whoever
+/// sets the URL.
 /// </summary>
 public sealed class CallbackAddressRefusedException()
     : IOException("connection failed: the host has no address callbacks may reach (it does not resolve, or only to a private, loopback or link-local one)");

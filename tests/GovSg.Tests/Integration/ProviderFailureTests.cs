@@ -131,15 +131,7 @@ public sealed class ProviderFailureTests
     [Category(ChangesTheDispatcher)]
     public async Task Send_AfterTheRecipientHitThePairRateLimit_WaitsThePairRateDelayBeforeSendingThatRecipientAnotherMessage()
     {
-        // A pair-rate wait far longer than the rest of the pipeline takes, and a budget that outlasts it.
-        await Env.RestartDispatcherAsync(new Dictionary<string, string?>
-        {
-            ["Retry:PairRateDelay"] = "00:00:05",
-            ["Retry:Budget"] = "00:00:30",
-        });
-        var user = await Env.CreateUserAsync();
-        var (local, digits) = TestRecipients.Next();
-        await Env.SetRecipientRuleAsync(digits, new { send_error = new { http_status = 400, code = 131056 }, fail_times = 1 });
+        var (user, local, digits) = await PairRateRecipientAsync();
 
         var first = await SendAsync(user, local);
         // The first call to this recipient was answered 131056; it was made at attempted_at, before that answer.
@@ -155,12 +147,8 @@ public sealed class ProviderFailureTests
         var second = await SendAsync(user, local);
         await MessageJson.WaitForStatusAsync(user.Client, second, "ACCEPTED", "SENT", "DELIVERED", "READ", "ERROR");
 
-        // SPEC §5: "131056 (pair rate: wait at least 6 s before that recipient is tried again)" — the recipient, not
-        // only the message that was refused: another message to the same number is held back as well.
-        // A claim that meets the wait hands the message back uncalled, so the call that went out may be a later attempt.
-        var secondSend = (await Env.SimulatorSendsAsync(digits)).Single(s => s.OpaqueData?.StartsWith($"m:{second}:", StringComparison.Ordinal) == true);
-        Assert.That(secondSend.ReceivedAt - firstCall.AttemptedAt, Is.GreaterThanOrEqualTo(TimeSpan.FromSeconds(5)),
-            "another message to the recipient went out within the pair-rate delay after its 131056");
+        // The recipient, not only the message that was refused: another message to the same number is held back too.
+        await AssertCalledAfterThePairRateWaitAsync(digits, second, firstCall.AttemptedAt);
     }
 
     [Test]
@@ -168,17 +156,8 @@ public sealed class ProviderFailureTests
     public async Task Batch_WhenOneOfTwoMessagesToARecipientHitsThePairRateLimit_WaitsThePairRateDelayBeforeCallingTheOther()
     {
         // One call a second: the second message's call comes a second after the first's, long after that first call's
-        // 131056 was answered and the recipient's wait recorded. A pair-rate wait far longer than that, and a budget that
-        // outlasts it.
-        await Env.RestartDispatcherAsync(new Dictionary<string, string?>
-        {
-            ["Retry:PairRateDelay"] = "00:00:05",
-            ["Retry:Budget"] = "00:00:30",
-            ["WhatsApp:MessagesPerSecond"] = "1",
-        });
-        var user = await Env.CreateUserAsync();
-        var (local, digits) = TestRecipients.Next();
-        await Env.SetRecipientRuleAsync(digits, new { send_error = new { http_status = 400, code = 131056 }, fail_times = 1 });
+        // 131056 was answered and the recipient's wait recorded.
+        var (user, local, digits) = await PairRateRecipientAsync(("WhatsApp:MessagesPerSecond", "1"));
 
         // One batch is one command: both messages are claimed together, and called one slot apart.
         using var request = new HttpRequestMessage(HttpMethod.Post, "v1/transactional/govsg/batch")
@@ -196,11 +175,38 @@ public sealed class ProviderFailureTests
         var other = ids.Single(id => id != firstId);
         await MessageJson.WaitForStatusAsync(user.Client, other, "ACCEPTED", "SENT", "DELIVERED", "READ", "ERROR");
 
-        // SPEC §5: "131056 (pair rate: wait at least 6 s before that recipient is tried again)". The other message was
-        // claimed before the wait was recorded, but called after it: it must wait too.
-        var otherSend = (await Env.SimulatorSendsAsync(digits)).Single(s => s.OpaqueData?.StartsWith($"m:{other}:", StringComparison.Ordinal) == true);
-        Assert.That(otherSend.ReceivedAt - firstCall.AttemptedAt, Is.GreaterThanOrEqualTo(TimeSpan.FromSeconds(5)),
-            "the recipient's other message went out within the pair-rate delay after its 131056");
+        // The other message was claimed before the wait was recorded, but called after it: it must wait too.
+        await AssertCalledAfterThePairRateWaitAsync(digits, other, firstCall.AttemptedAt);
+    }
+
+    /// <summary>
+    /// A recipient whose first call is answered 131056, with the Dispatcher restarted on a pair-rate wait (5 s) far
+    /// longer than the rest of the pipeline takes and a retry budget that outlasts it.
+    /// </summary>
+    private static async Task<(TestUser User, string Local, string Digits)> PairRateRecipientAsync(params (string Key, string Value)[] settings)
+    {
+        var dispatcher = new Dictionary<string, string?> { ["Retry:PairRateDelay"] = "00:00:05", ["Retry:Budget"] = "00:00:30" };
+        foreach (var (key, value) in settings)
+        {
+            dispatcher[key] = value;
+        }
+
+        await Env.RestartDispatcherAsync(dispatcher);
+        var user = await Env.CreateUserAsync();
+        var (local, digits) = TestRecipients.Next();
+        await Env.SetRecipientRuleAsync(digits, new { send_error = new { http_status = 400, code = 131056 }, fail_times = 1 });
+        return (user, local, digits);
+    }
+
+    /// <summary>
+    /// SPEC §5: "131056 (pair rate: wait at least 6 s before that recipient is tried again)". A claim that meets the wait
+    /// hands the message back uncalled, so the call that went out may be a later attempt.
+    /// </summary>
+    private static async Task AssertCalledAfterThePairRateWaitAsync(string digits, string id, DateTimeOffset refusedCallAt)
+    {
+        var call = (await Env.SimulatorSendsAsync(digits)).Single(s => s.OpaqueData?.StartsWith($"m:{id}:", StringComparison.Ordinal) == true);
+        Assert.That(call.ReceivedAt - refusedCallAt, Is.GreaterThanOrEqualTo(TimeSpan.FromSeconds(5)),
+            "another message to the recipient went out within the pair-rate wait after its 131056");
     }
 
     [Test]

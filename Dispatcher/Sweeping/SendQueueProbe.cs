@@ -19,15 +19,21 @@ public readonly record struct QueueDepth(uint Ready, uint Consumers, double IdsP
 public sealed class SendQueueProbe(IOptions<RabbitMqOptions> options, SendCommandSizes sizes, ILogger<SendQueueProbe> logger)
     : IAsyncDisposable
 {
+    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(5);
+
     private readonly SemaphoreSlim _gate = new(1, 1);
     private IConnection? _connection;
     private IChannel? _channel;
     private bool _failing;
 
-    /// <summary>The queue's depth, or null when the broker cannot be asked.</summary>
+    /// <summary>The queue's depth, or null when the broker cannot be asked within <see cref="AskTimeout"/>.</summary>
     public async Task<QueueDepth?> DepthAsync(CancellationToken cancellationToken)
     {
         await _gate.WaitAsync(cancellationToken);
+        // A broker that hangs (a frozen node, a partition that drops packets) would hold the sweep for the client's 20 s
+        // RPC timeout, which ends as a cancellation, not an error.
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(AskTimeout);
         try
         {
             if (_channel is not { IsOpen: true })
@@ -48,15 +54,15 @@ public sealed class SendQueueProbe(IOptions<RabbitMqOptions> options, SendComman
                         CertificateValidationCallback = o.CertificateValidation(),
                     },
                 };
-                _connection = await factory.CreateConnectionAsync(cancellationToken);
-                _channel = await _connection.CreateChannelAsync(cancellationToken: cancellationToken);
+                _connection = await factory.CreateConnectionAsync(timeout.Token);
+                _channel = await _connection.CreateChannelAsync(cancellationToken: timeout.Token);
             }
 
-            var queue = await _channel.QueueDeclarePassiveAsync(QueueNames.SendMessage, cancellationToken);
+            var queue = await _channel.QueueDeclarePassiveAsync(QueueNames.SendMessage, timeout.Token);
             _failing = false;
             return new QueueDepth(queue.MessageCount, queue.ConsumerCount, sizes.IdsPerCommand);
         }
-        catch (Exception exception) when (exception is not OperationCanceledException)
+        catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
         {
             // The sweeper asks only while the bus is healthy, so a failure here is this probe's own (its connection, its
             // permissions), and until it passes no lost command of a never-claimed message is re-published: worth a

@@ -66,6 +66,12 @@ public sealed class Sweeper(
                 // The message is enough: an outage repeats this every interval, and a stack trace a time is only noise.
                 logger.LogWarning("Sweep failed ({Error}); trying again in {Interval}", exception.Message, _options.Interval);
             }
+            catch (Exception exception) when (!stoppingToken.IsCancellationRequested)
+            {
+                // Anything else is a bug or a failure no one foresaw. The sweep is the safety net of every message, so it
+                // must not end with it (an unhandled exception would stop the whole Dispatcher, on every replica at once).
+                logger.LogError(exception, "Sweep failed; trying again in {Interval}", _options.Interval);
+            }
 
             await Task.Delay(_options.Interval, time, stoppingToken);
         }

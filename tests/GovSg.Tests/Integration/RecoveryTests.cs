@@ -5,6 +5,7 @@ using System.Net.Http.Headers;
 using Dapper;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 
 namespace GovSg.Tests.Integration;
 
@@ -146,6 +147,64 @@ public sealed class RecoveryTests
         Assert.That(message.Str("status"), Is.EqualTo("ACCEPTED").Or.EqualTo("SENT").Or.EqualTo("DELIVERED").Or.EqualTo("READ"));
         Assert.That(restored.Elapsed, Is.LessThan(TimeSpan.FromSeconds(10)), "sent within seconds of the database's return");
         Assert.That(await ErrorQueueDepthAsync(virtualHost), Is.Zero, "nothing parked in send-message_error");
+    }
+
+    [Test]
+    public async Task Dispatcher_WhenTheBrokerStopsAnsweringDuringASweep_KeepsSweepingWithoutARestart()
+    {
+        // The test's dispatcher, behind the relay, is the only one sweeping: nothing else can send what it leaves.
+        await Env.Dispatcher.DisposeAsync();
+        try
+        {
+            var user = await Env.CreateUserAsync();
+            await using var broker = TcpRelay.Start(TestSettings.RabbitHost, TestSettings.RabbitPort);
+            await using var dispatcher = await Env.StartDispatcherAsync(new Dictionary<string, string?>
+            {
+                ["RabbitMq:Host"] = "127.0.0.1",
+                ["RabbitMq:Port"] = broker.Port.ToString(CultureInfo.InvariantCulture),
+            });
+            var lifetime = dispatcher.Services.GetRequiredService<IHostApplicationLifetime>();
+            // A claim whose dispatcher died: the sweep holds it, then reads the send queue's depth and publishes its command.
+            var first = await InsertLapsedClaimAsync(user);
+            await Poll.UntilAsync(() => StatusAsync(first), s => s != "UNSENT", TimeSpan.FromSeconds(20));
+
+            // The broker stops answering (a hung node, a partition that drops packets) while the bus still looks healthy,
+            // and the next sweep has work: it asks the broker for the queue's depth and waits.
+            broker.Stall();
+            var second = await InsertLapsedClaimAsync(user);
+            await Task.Delay(TimeSpan.FromSeconds(25));
+            broker.Cut();
+            broker.Restore();
+
+            var status = await Poll.UntilAsync(() => StatusAsync(second), s => s != "UNSENT", TimeSpan.FromSeconds(20));
+            Assert.That(lifetime.ApplicationStopping.IsCancellationRequested, Is.False,
+                "the Dispatcher stopped itself after a sweep's question to a hung broker timed out");
+            Assert.That(status, Is.Not.EqualTo("UNSENT"), "the lapsed claim was never held and sent once the broker was back");
+        }
+        finally
+        {
+            await Env.RestartDispatcherAsync();
+        }
+    }
+
+    /// <summary>A message as a dispatcher that claimed it and died before calling leaves it: its lease ends in 300 ms.</summary>
+    private static async Task<long> InsertLapsedClaimAsync(TestUser user)
+    {
+        await using var connection = await Env.Database.OpenConnectionAsync();
+        return await connection.ExecuteScalarAsync<long>("""
+            INSERT INTO messages (user_id, template_id, recipient, params, language_code, whatsapp_template_name, param_order,
+                                  status, created_at, updated_at, expires_at, available_at, sweep_at, attempts,
+                                  first_attempt_at, attempted_at, call_open)
+            VALUES (@userId, 3, @recipient, '{}', 'en_GB', 'govsg_service_notice_v1', '{}', 'UNSENT', now(), now(),
+                    now() + interval '1 day', now() + interval '300 ms', now() + interval '300 ms', 1, now(), now(), true)
+            RETURNING id
+            """, new { userId = user.Id, recipient = "+65" + TestRecipients.Next().Local });
+    }
+
+    private static async Task<string> StatusAsync(long id)
+    {
+        await using var connection = await Env.Database.OpenConnectionAsync();
+        return await connection.ExecuteScalarAsync<string>("SELECT status::text FROM messages WHERE id = @id", new { id }) ?? "";
     }
 
     private static async Task<uint> ErrorQueueDepthAsync(string virtualHost)

@@ -88,7 +88,17 @@ public sealed class StatusPublisher : IAsyncDisposable
         using var timeout = new CancellationTokenSource(_options.PublishTimeout, _time);
         try
         {
-            await _bus.Publish(new ProviderStatusesReceived([.. batch.SelectMany(p => p.Statuses)]), timeout.Token);
+            // Mandatory: RabbitMQ confirms a message it could route nowhere (a broker restored without its queues, before
+            // a Dispatcher declared them again) and drops it. Returned instead, it fails the webhooks, which Meta retries.
+            await _bus.Publish(new ProviderStatusesReceived([.. batch.SelectMany(p => p.Statuses)]),
+                context =>
+                {
+                    if (context.TryGetPayload<RabbitMqSendContext>(out var rabbitMq))
+                    {
+                        rabbitMq.Mandatory = true;
+                    }
+                },
+                timeout.Token);
             batch.ForEach(p => p.Published.TrySetResult());
         }
         catch (Exception exception)

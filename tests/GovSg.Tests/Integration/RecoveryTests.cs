@@ -187,6 +187,45 @@ public sealed class RecoveryTests
         }
     }
 
+    [Test]
+    public async Task Webhook_WhileTheBrokerHasNoStatusQueue_IsNotAnswered200ForStatusesThatReachNoQueue()
+    {
+        // A broker that has lost its definitions (re-created, restored empty) and to which no Dispatcher has connected
+        // since: the status exchange the Api publishes to leads to no queue, and RabbitMQ confirms what it drops.
+        var virtualHost = $"recovery-{Guid.NewGuid():N}";
+        await TestInfrastructure.Current.RabbitMqCtlAsync("add_vhost", virtualHost);
+        await TestInfrastructure.Current.RabbitMqCtlAsync("set_permissions", "-p", virtualHost, TestSettings.RabbitUsername,
+            ".*", ".*", ".*");
+        var api = Env.StartApi(new Dictionary<string, string?> { ["RabbitMq:VirtualHost"] = virtualHost });
+        await TestSystem.WaitForBusAsync(api.Services);
+        var user = await Env.CreateUserAsync();
+        var wamid = $"wamid.no-queue-{Guid.NewGuid():N}";
+        await using (var connection = await Env.Database.OpenConnectionAsync())
+        {
+            await connection.ExecuteAsync("""
+                INSERT INTO messages (user_id, template_id, recipient, params, language_code, whatsapp_template_name, param_order,
+                                      status, created_at, updated_at, accepted_at, expires_at, available_at, sweep_at, attempts,
+                                      first_attempt_at, attempted_at, provider_message_id)
+                VALUES (@userId, 3, @recipient, '{}', 'en_GB', 'govsg_service_notice_v1', '{}', 'ACCEPTED', now(), now(), now(),
+                        now() + interval '1 day', now(), now(), 1, now(), now(), @wamid)
+                """, new { userId = user.Id, recipient = "+65" + TestRecipients.Next().Local, wamid });
+        }
+
+        using var response = await Webhooks.PostSignedAsync(api.CreateClient(),
+            [new WebhookStatus(wamid, "delivered", DateTime.UtcNow)]);
+        // Meta is done with a webhook answered 200; the Dispatchers that then connect must still find the status.
+        await Env.StartDispatcherAsync(new Dictionary<string, string?> { ["RabbitMq:VirtualHost"] = virtualHost });
+        var status = await Poll.UntilAsync(async () =>
+        {
+            await using var connection = await Env.Database.OpenConnectionAsync();
+            return await connection.ExecuteScalarAsync<string>(
+                "SELECT status::text FROM messages WHERE provider_message_id = @wamid", new { wamid });
+        }, s => s == "DELIVERED", TimeSpan.FromSeconds(10));
+
+        Assert.That((response.StatusCode, status), Is.Not.EqualTo((HttpStatusCode.OK, "ACCEPTED")),
+            "answered 200 for a status the broker dropped: Meta will not send it again and it is never applied");
+    }
+
     /// <summary>A message as a dispatcher that claimed it and died before calling leaves it: its lease ends in 300 ms.</summary>
     private static async Task<long> InsertLapsedClaimAsync(TestUser user)
     {

@@ -46,6 +46,9 @@ public sealed class MessageSender(
     private static readonly SendOutcome LateTurn = SendOutcome.NotCalled(FailureKind.LateTurn,
         "The slot came too late for the call to end within the claim's lease");
 
+    /// <summary>How long a batch waits for its slots before its test messages are answered without them.</summary>
+    private static readonly TimeSpan TestMessagesWait = TimeSpan.FromMilliseconds(100);
+
     private static readonly SendOutcome RecipientWaiting = SendOutcome.NotCalled(FailureKind.RecipientWaiting,
         "The recipient met the pair rate limit since the claim");
 
@@ -82,7 +85,9 @@ public sealed class MessageSender(
         var traces = commands.DistinctBy(c => c.MessageId).ToDictionary(c => c.MessageId, c => c.Trace);
         // Slots are reserved before the claim, so the claim's lease covers the wait for the last of them and the call
         // after it: a lease that lapsed while a message waited its turn would let another dispatcher send it too.
-        var grant = await gate.ReserveAsync(traces.Count, stopping.ApplicationStopping);
+        var reserving = gate.ReserveAsync(traces.Count, stopping.ApplicationStopping);
+        var simulatedFirst = await SimulateWhileReservingAsync(reserving, traces, cancellationToken);
+        var grant = await reserving;
         var now = Now();
         if (grant is null)
         {
@@ -99,12 +104,8 @@ public sealed class MessageSender(
         {
             claimed = await store.ClaimAsync([.. traces.Keys], now, leaseUntil, cancellationToken);
             // The rest are already sent, finished, claimed by another dispatcher, not yet due, or expired.
-            metrics.ClaimsSkipped(commands.Count - claimed.Count);
-            foreach (var message in claimed.Where(m => m.Attempts == 1))
-            {
-                metrics.QueueLag(now - message.CreatedAt);
-            }
-
+            metrics.ClaimsSkipped(commands.Count - claimed.Count - simulatedFirst.Count);
+            Claimed(claimed, now);
             toCall = await WithoutRefusedAsync([.. claimed.Where(m => !TestProvider.IsTest(m))], now);
         }
         finally
@@ -149,6 +150,48 @@ public sealed class MessageSender(
         }
 
         await simulated;
+        await simulatedFirst.Written;
+    }
+
+    /// <summary>
+    /// Answers the batch's test messages at once when its slots do not come within <see cref="TestMessagesWait"/>: a
+    /// test message never reaches the provider nor counts against its rate (SPEC §11.2), so it does not wait behind
+    /// the live messages that fill the number's schedule. A batch whose slots come at once runs no statement more.
+    /// </summary>
+    private async Task<(int Count, Task Written)> SimulateWhileReservingAsync(Task<PaceGrant?> reserving,
+        Dictionary<long, ActivityContext> traces, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await reserving.WaitAsync(TestMessagesWait, time, CancellationToken.None);
+            return (0, Task.CompletedTask);
+        }
+        catch (TimeoutException)
+        {
+        }
+
+        var now = Now();
+        try
+        {
+            var claimed = await store.ClaimTestMessagesAsync([.. traces.Keys], now, now + _whatsApp.Timeout + _retry.ClaimLease,
+                cancellationToken);
+            Claimed(claimed, now);
+            return (claimed.Count, testSender.SendAsync(claimed, now));
+        }
+        catch (Exception exception) when (exception is NpgsqlException or TimeoutException)
+        {
+            // Claimed with the live messages, then.
+            logger.LogWarning("Claiming test messages ahead of their batch's slots failed ({Error})", exception.Message);
+            return (0, Task.CompletedTask);
+        }
+    }
+
+    private void Claimed(IReadOnlyList<ClaimedMessage> claimed, DateTime now)
+    {
+        foreach (var message in claimed.Where(m => m.Attempts == 1))
+        {
+            metrics.QueueLag(now - message.CreatedAt);
+        }
     }
 
     /// <summary>

@@ -60,6 +60,7 @@ public sealed class SendStore(NpgsqlDataSource dataSource, SweepSchedule sweeps,
             attempted_at = @now,
             call_open = true
         WHERE id = ANY(@ids) AND status = 'UNSENT' AND available_at <= @dueBy AND expires_at > @now AND NOT call_open
+          AND (NOT @testOnly OR key_type = 'test')
           AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = messages.user_id AND u.disabled_at IS NOT NULL)
         RETURNING id, recipient, params::text AS params, language_code, whatsapp_template_name, param_order,
                   attempts, first_attempt_at, created_at, expires_at, last_error, key_type,
@@ -134,12 +135,22 @@ public sealed class SendStore(NpgsqlDataSource dataSource, SweepSchedule sweeps,
         """;
 
     /// <summary>Claims those of the messages that are due; the others are someone else's, finished, or expired.</summary>
-    public async Task<IReadOnlyList<ClaimedMessage>> ClaimAsync(IReadOnlyList<long> ids, DateTime now, DateTime leaseUntil,
-        CancellationToken cancellationToken)
+    public Task<IReadOnlyList<ClaimedMessage>> ClaimAsync(IReadOnlyList<long> ids, DateTime now, DateTime leaseUntil,
+        CancellationToken cancellationToken) =>
+        ClaimAsync(ids, now, leaseUntil, testOnly: false, cancellationToken);
+
+    /// <summary>Claims those of the messages that are test messages (SPEC §11.2) and due; they take no slot of the pace.</summary>
+    public Task<IReadOnlyList<ClaimedMessage>> ClaimTestMessagesAsync(IReadOnlyList<long> ids, DateTime now, DateTime leaseUntil,
+        CancellationToken cancellationToken) =>
+        ClaimAsync(ids, now, leaseUntil, testOnly: true, cancellationToken);
+
+    private async Task<IReadOnlyList<ClaimedMessage>> ClaimAsync(IReadOnlyList<long> ids, DateTime now, DateTime leaseUntil,
+        bool testOnly, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var claimed = (await connection.QueryAsync<ClaimedMessage>(new CommandDefinition(ClaimSql,
-            new { ids = ids.ToArray(), now, dueBy = now + _clockTolerance, leaseUntil }, cancellationToken: cancellationToken))).ToList();
+            new { ids = ids.ToArray(), now, dueBy = now + _clockTolerance, leaseUntil, testOnly },
+            cancellationToken: cancellationToken))).ToList();
         if (claimed.Count > 0)
         {
             sweeps.Claimed(claimed.Max(message => message.CreatedAt));

@@ -166,6 +166,46 @@ public sealed class TestKeyTests
         }
     }
 
+    // SPEC §11.2: a test message "never reaches WhatsApp and never counts against the provider's rate: the Dispatcher
+    // simulates the provider — ACCEPTED at once". An agency's sandbox sends are not held behind a live campaign that the
+    // number's pace is still working through.
+    [Test]
+    public async Task Send_WithATestKeyWhileALiveBatchFillsTheProvidersPace_IsAcceptedAtOnce()
+    {
+        var (user, test) = await UserWithTestKeyAsync();
+        var campaign = $$"""{"messages":[{{string.Join(',', Enumerable.Range(0, 10).Select(_ =>
+            $$"""{"recipient":"{{TestRecipients.Next().Local}}","template_id":3}"""))}}]}""";
+        // One call a second: the live batch takes the number's schedule for some 10 s.
+        await Env.RestartDispatcherAsync(new Dictionary<string, string?> { ["WhatsApp:MessagesPerSecond"] = "1" });
+        List<string> liveIds = [];
+        try
+        {
+            var (_, live) = await MessageJson.SendAsync(user.Client, new HttpRequestMessage(HttpMethod.Post, BatchPath)
+            {
+                Content = new StringContent(campaign, Encoding.UTF8, "application/json"),
+            });
+            liveIds = Ids(live);
+            await MessageJson.WaitForStatusAsync(user.Client, liveIds[0], "ACCEPTED", "SENT", "DELIVERED", "READ");
+
+            var (_, sandbox) = await MessageJson.PostAsync(test, MessageJson.OfficerCall(TestRecipients.Next().Local),
+                request => request.Headers.Add("Prefer", "wait=5"));
+            var liveStillUnsent = await CountUnsentAsync(user.Client, liveIds);
+
+            Assert.That(liveStillUnsent, Is.GreaterThan(0), "the live batch was still being paced");
+            Assert.That(sandbox.Str("status"), Is.EqualTo("ACCEPTED"),
+                "the test message is accepted at once, not after the live messages' slots");
+        }
+        finally
+        {
+            // The live messages' slots pass before the next test, whose sends would otherwise wait for them.
+            await Poll.UntilAsync(() => CountUnsentAsync(user.Client, liveIds), n => n == 0, TimeSpan.FromSeconds(30));
+            await Env.RestartDispatcherAsync();
+        }
+    }
+
+    private static async Task<int> CountUnsentAsync(HttpClient client, IEnumerable<string> ids) =>
+        (await Task.WhenAll(ids.Select(id => MessageJson.GetMessageAsync(client, id)))).Count(m => m.Str("status") == "UNSENT");
+
     [Test]
     public async Task GetAndList_SeeOnlyMessagesOfTheCallingKeysType()
     {

@@ -98,9 +98,9 @@ public static class CallbackEndpoints
         }
 
         // The route takes no body and ignores one, but not one over the size SPEC §3 refuses on every agency route.
-        if (request.ContentLength > MessageEndpoints.MaxBodyBytes)
+        if ((await RequestBody.ReadAsync(request, MessageEndpoints.MaxBodyBytes, cancellationToken)).Error is { } tooLarge)
         {
-            return ApiError.PayloadTooLarge(MessageEndpoints.MaxBodyBytes);
+            return tooLarge;
         }
 
         var secret = await store.RotateSecretAsync(caller.UserId, time.GetUtcNow().UtcDateTime.TruncateToMilliseconds(),

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.AspNetCore.OpenApi;
+using Microsoft.AspNetCore.OutputCaching;
 using Microsoft.OpenApi;
 using Scalar.AspNetCore;
 
@@ -20,6 +21,7 @@ public static class OpenApiExtensions
 
     public static WebApplicationBuilder AddOpenApiDocument(this WebApplicationBuilder builder)
     {
+        builder.Services.AddOutputCache();
         builder.Services.AddOpenApi(options =>
         {
             // 3.0 rather than 3.1: NSwag reads `nullable: true`, not the 3.1 type arrays.
@@ -35,15 +37,47 @@ public static class OpenApiExtensions
         return builder;
     }
 
-    /// <summary>The document, and the Scalar reference at <c>/docs</c> (its script is served from the package).</summary>
+    /// <summary>
+    /// The document, and the Scalar reference at <c>/docs</c> (its script is served from the package). Anyone may fetch
+    /// the document, and building it runs every transformer over every route: it cannot change while the Api runs, so
+    /// it is built once and then served from memory.
+    /// </summary>
     public static WebApplication MapOpenApiDocument(this WebApplication app)
     {
-        app.MapOpenApi(DocumentPath);
+        app.UseOutputCache();
+        app.MapOpenApi(DocumentPath).CacheOutput(policy => policy.AddPolicy<BuiltOnce>());
         app.MapScalarApiReference("/docs", scalar => scalar
             .WithTitle("GovSg WhatsApp API")
             .DisableDefaultFonts()
             .WithOpenApiRoutePattern(DocumentPath));
         return app;
+    }
+
+    /// <summary>
+    /// Caches the answer for every caller alike: the default policy would build it again for any request with an
+    /// <c>Authorization</c> header, and for each <c>Host</c> header sent.
+    /// </summary>
+    private sealed class BuiltOnce : IOutputCachePolicy
+    {
+        public ValueTask CacheRequestAsync(OutputCacheContext context, CancellationToken cancellationToken)
+        {
+            context.EnableOutputCaching = true;
+            context.AllowCacheLookup = true;
+            context.AllowCacheStorage = true;
+            context.AllowLocking = true;
+            context.ResponseExpirationTimeSpan = TimeSpan.FromDays(365);
+            context.CacheVaryByRules.VaryByHost = false;
+            return ValueTask.CompletedTask;
+        }
+
+        public ValueTask ServeFromCacheAsync(OutputCacheContext context, CancellationToken cancellationToken) =>
+            ValueTask.CompletedTask;
+
+        public ValueTask ServeResponseAsync(OutputCacheContext context, CancellationToken cancellationToken)
+        {
+            context.AllowCacheStorage = context.HttpContext.Response.StatusCode == StatusCodes.Status200OK;
+            return ValueTask.CompletedTask;
+        }
     }
 
     /// <summary>Documents the error envelope for each status an endpoint can answer with.</summary>

@@ -122,6 +122,26 @@ public sealed class KeyApiTests
         Assert.That(refused.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized));
     }
 
+    [Test]
+    public async Task Revoke_WithAChunkedBodyOver64KiB_Answers413AndKeepsTheKey()
+    {
+        // The route takes no body, but SPEC §3 refuses one over 64 KiB on every agency route, sent chunked too.
+        var user = await Env.CreateUserAsync();
+        var (_, created) = await CreateAsync(user.Client, new { label = "kept" });
+        using var request = new HttpRequestMessage(HttpMethod.Delete, $"{KeysPath}/{created.Str("id")}")
+        {
+            Content = new StringContent(new string('x', 64 * 1024 + 1), System.Text.Encoding.UTF8, "application/json"),
+        };
+        request.Headers.TransferEncodingChunked = true;
+
+        using var revoke = await user.Client.SendAsync(request);
+        var (stillWorks, _) = await MessageJson.GetAsync(Env.Client(created.Str("key")), KeysPath);
+
+        Assert.That(revoke.StatusCode, Is.EqualTo(HttpStatusCode.RequestEntityTooLarge));
+        Assert.That((await revoke.Content.ReadFromJsonAsync<JsonElement>()).Str("code"), Is.EqualTo("payload_too_large"));
+        Assert.That(stillWorks.StatusCode, Is.EqualTo(HttpStatusCode.OK), "the key was not revoked");
+    }
+
     [TestCase("other")]
     [TestCase("unknown")]
     [TestCase("malformed")]

@@ -1,4 +1,5 @@
 using System.Net;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace GovSg.Tests.Integration;
 
@@ -83,5 +84,30 @@ public sealed class OpenApiTests
         Assert.That(page, Does.Contain("openapi/v1.json"));
         Assert.That(page, Does.Not.Contain("https://"), "no CDN");
         Assert.That(script.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+    }
+
+    [Test]
+    public async Task OpenApi_ServedAgain_IsNotBuiltAgain()
+    {
+        // Anyone may fetch the document, without a key or a limit, and building it costs about a hundred times what a
+        // health probe does (88 KB through every transformer): a document that cannot change while the Api runs is built
+        // once, or a few requests a second keep a replica's cores busy for nobody.
+        var builds = 0;
+        var api = TestEnvironment.Current.StartApi(new Dictionary<string, string?>(), services =>
+            services.Configure<Microsoft.AspNetCore.OpenApi.OpenApiOptions>("v1", options =>
+                options.AddDocumentTransformer((_, _, _) =>
+                {
+                    Interlocked.Increment(ref builds);
+                    return Task.CompletedTask;
+                })));
+        using var client = api.CreateClient();
+
+        for (var i = 0; i < 5; i++)
+        {
+            var (response, _) = await MessageJson.GetAsync(client, "openapi/v1.json");
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        }
+
+        Assert.That(builds, Is.EqualTo(1), "the document was built for every request");
     }
 }

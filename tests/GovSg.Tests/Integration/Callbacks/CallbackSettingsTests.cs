@@ -95,6 +95,28 @@ public sealed class CallbackSettingsTests
     }
 
     [Test]
+    public async Task RotateSecret_WithAChunkedBodyOver64KiB_Answers413AndKeepsTheSecret()
+    {
+        // The same body as above without a Content-Length (chunked, as a streaming client sends it): its size is known
+        // only by reading it, and SPEC §3 refuses it all the same.
+        var user = await Env.CreateUserAsync();
+        var first = await SetUrlAsync(user.Client, new Uri("https://hooks.agency.example/govsg"));
+        using var request = new HttpRequestMessage(HttpMethod.Post, "v1/callback-settings/rotate-secret")
+        {
+            Content = new StringContent(new string('x', 64 * 1024 + 1), Encoding.UTF8, "application/json"),
+        };
+        request.Headers.TransferEncodingChunked = true;
+
+        using var rotate = await user.Client.SendAsync(request);
+
+        Assert.That(rotate.StatusCode, Is.EqualTo(HttpStatusCode.RequestEntityTooLarge));
+        Assert.That((await rotate.Content.ReadFromJsonAsync<JsonElement>()).Str("code"), Is.EqualTo("payload_too_large"));
+        await using var connection = await Env.Database.OpenConnectionAsync();
+        Assert.That(await connection.ExecuteScalarAsync<string>(
+            "SELECT secret FROM callback_secrets WHERE user_id = @Id AND valid_until IS NULL", new { user.Id }), Is.EqualTo(first));
+    }
+
+    [Test]
     public async Task RotateSecret_Again_DeletesTheSecretItsOverlapEnds_SoAtMostTwoAreKept()
     {
         var user = await Env.CreateUserAsync();

@@ -101,6 +101,16 @@ public sealed class MessageStore : IAsyncDisposable
         WHERE user_id = @userId AND key_type = @keyType AND idempotency_key = @key
         """;
 
+    // Never kept: rolled back in every case. Its only use is that PostgreSQL makes it wait for a transaction inserting
+    // the same key, and then tells whether a message holds the key.
+    private const string TryIdempotencyKeySql = """
+        INSERT INTO messages (user_id, key_type, idempotency_key, template_id, recipient, params, language_code,
+                              whatsapp_template_name, param_order, created_at, updated_at, expires_at, available_at, sweep_at)
+        VALUES (@userId, @keyType, @key, 0, '', '{}', '', '', '{}', now(), now(), now(), now(), now())
+        ON CONFLICT (user_id, key_type, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+        RETURNING id
+        """;
+
     private const string ReleaseIdempotencyKeySql = """
         UPDATE messages SET idempotency_key = NULL WHERE id = @id AND idempotency_key IS NOT NULL
         """;
@@ -186,6 +196,31 @@ public sealed class MessageStore : IAsyncDisposable
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
         return await connection.QuerySingleOrDefaultAsync<MessageRow>(new CommandDefinition(FindByIdempotencyKeySql,
             new { userId, keyType, key }, cancellationToken: cancellationToken));
+    }
+
+    /// <summary>
+    /// The message the key names, once a request storing one under it right now (on any Api) has finished: a read does
+    /// not see a message whose insert has not committed, so the key is first tried by an insert that waits for it and
+    /// is rolled back. Null when no message holds the key.
+    /// </summary>
+    public async Task<MessageRow?> FindByIdempotencyKeyOnceStoredAsync(long userId, string keyType, string key,
+        CancellationToken cancellationToken)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        var parameters = new { userId, keyType, key };
+        await using (var attempt = await connection.BeginTransactionAsync(cancellationToken))
+        {
+            var free = await connection.ExecuteScalarAsync<long?>(new CommandDefinition(TryIdempotencyKeySql, parameters,
+                attempt, cancellationToken: cancellationToken));
+            await attempt.RollbackAsync(cancellationToken);
+            if (free is not null)
+            {
+                return null;
+            }
+        }
+
+        return await connection.QuerySingleOrDefaultAsync<MessageRow>(new CommandDefinition(FindByIdempotencyKeySql,
+            parameters, cancellationToken: cancellationToken));
     }
 
     /// <summary>

@@ -9,7 +9,8 @@ namespace GovSg.Api.RateLimiting;
 /// an idempotent request sends nothing new, so it takes a read token instead; the message its key names is passed on
 /// to the send (<see cref="IdempotencyLookup"/>), which then need not look it up again. A send with a key is looked up
 /// only once no other send with that key is under way here (<see cref="IdempotencyGate"/>), and holds the key until
-/// its message is stored or replayed (the send lets it go before any <c>Prefer: wait</c>).
+/// its message is stored or replayed (the send lets it go before any <c>Prefer: wait</c>). One that another Api is
+/// storing under the key cannot be seen until it commits; a keyed send refused a token waits for it, and replays it.
 /// </summary>
 public sealed class SendRateLimitFilter(RateLimiter limiter, MessageStore messages, IdempotencyGate gate, TimeProvider time)
     : IEndpointFilter
@@ -27,17 +28,27 @@ public sealed class SendRateLimitFilter(RateLimiter limiter, MessageStore messag
             http.Features.Set(held);
         }
 
-        if (keyed && await IsReplayAsync(http, caller, key!))
+        if (keyed && IsReplay(http, key!,
+                await messages.FindByIdempotencyKeyAsync(caller.UserId, caller.KeyType, key!, http.RequestAborted)))
         {
             return await limiter.TakeReadAsync(http, caller) ?? await next(context);
         }
 
-        return await limiter.TakeSendAsync(http, caller, 1) ?? await next(context);
+        if (await limiter.TakeSendAsync(http, caller, 1) is not { } refused)
+        {
+            return await next(context);
+        }
+
+        // A send with the same key on another Api may be storing its message now, which the lookup above cannot see: this
+        // one waits for it and replays it, as concurrent duplicates on one Api do, rather than being refused (SPEC §3.2).
+        return keyed && IsReplay(http, key!,
+            await messages.FindByIdempotencyKeyOnceStoredAsync(caller.UserId, caller.KeyType, key!, http.RequestAborted))
+            ? await limiter.TakeReadAsync(http, caller) ?? await next(context)
+            : refused;
     }
 
-    private async Task<bool> IsReplayAsync(HttpContext http, Caller caller, string key)
+    private bool IsReplay(HttpContext http, string key, MessageRow? earlier)
     {
-        var earlier = await messages.FindByIdempotencyKeyAsync(caller.UserId, caller.KeyType, key, http.RequestAborted);
         http.Features.Set(new IdempotencyLookup(key, earlier));
         return earlier is not null && earlier.CreatedAt > time.GetUtcNow().UtcDateTime - Idempotency.Window;
     }

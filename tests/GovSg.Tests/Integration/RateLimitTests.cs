@@ -153,6 +153,44 @@ public sealed class RateLimitTests
             "a duplicate waits for the winner and replays it");
     }
 
+    // SPEC §3.2: "Concurrent duplicates yield exactly one message: the losers wait for the winner and replay it. Replays are
+    // not rate-limited"; §7: the bucket is shared by all Api replicas, so a client's retry may reach another replica while
+    // its first request is still under way there.
+    [Test]
+    public async Task Send_WithConcurrentDuplicatesOnTwoApisAndOneToken_TheDuplicateReplaysTheOneMessage()
+    {
+        var user = await Env.CreateUserAsync(rateLimit: 1, burst: 1);
+        var other = Env.StartApi(new Dictionary<string, string?>()).CreateClient();
+        other.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", user.Key);
+
+        // Inserts wait behind the test's lock, so the first send is under way (its token taken) when the duplicate arrives.
+        await using var holder = await Env.Database.OpenConnectionAsync();
+        await using var hold = await holder.BeginTransactionAsync();
+        await holder.ExecuteAsync("LOCK TABLE messages IN SHARE MODE", transaction: hold);
+        var first = PostWithKeyAsync(user, "retried-elsewhere");
+        var waiting = await Poll.UntilAsync(async () =>
+        {
+            await using var c = await Env.Database.OpenConnectionAsync();
+            return await c.ExecuteScalarAsync<long>("""
+                SELECT count(*) FROM pg_stat_activity
+                WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO messages%' AND pid <> pg_backend_pid()
+                """);
+        }, n => n > 0);
+        Assert.That(waiting, Is.GreaterThan(0), "the first send is waiting to insert its message");
+        var duplicate = MessageJson.PostAsync(other, JsonDocument.Parse(Body).RootElement,
+            request => request.Headers.Add("Idempotency-Key", "retried-elsewhere"));
+        await Task.WhenAny(duplicate, Task.Delay(TimeSpan.FromSeconds(2)));
+        await hold.CommitAsync();
+
+        var (firstResponse, firstMessage) = await first;
+        var (duplicateResponse, duplicateBody) = await duplicate;
+        Assert.That(firstResponse.StatusCode, Is.EqualTo(HttpStatusCode.Created), firstMessage.ToString());
+        Assert.That(duplicateResponse.StatusCode, Is.EqualTo(HttpStatusCode.Created),
+            $"the duplicate waits for the first and replays it, not refused for the first's token: {duplicateBody}");
+        Assert.That(duplicateBody.Str("id"), Is.EqualTo(firstMessage.Str("id")));
+        Assert.That(await Env.CountMessagesAsync(user.Id), Is.EqualTo(1));
+    }
+
     // SPEC §3.8: "concurrent duplicates make one batch (the losers wait and replay)"; §7: replays take no send token.
     [Test]
     public async Task Batch_WithConcurrentDuplicatesUsingTheWholeBurst_EveryDuplicateReplaysTheOneBatch()

@@ -46,8 +46,11 @@ public sealed class MessageSender(
     private static readonly SendOutcome LateTurn = SendOutcome.NotCalled(FailureKind.LateTurn,
         "The slot came too late for the call to end within the claim's lease");
 
-    /// <summary>How long a batch waits for its slots before its test messages are answered without them.</summary>
-    private static readonly TimeSpan TestMessagesWait = TimeSpan.FromMilliseconds(100);
+    /// <summary>
+    /// How long a batch waits for its slots before its test messages are answered without them: far longer than the
+    /// reservation's round trip, even on a busy database, so that only a full schedule costs the extra claim.
+    /// </summary>
+    private static readonly TimeSpan TestMessagesWait = TimeSpan.FromSeconds(1);
 
     private static readonly SendOutcome RecipientWaiting = SendOutcome.NotCalled(FailureKind.RecipientWaiting,
         "The recipient met the pair rate limit since the claim");

@@ -249,7 +249,7 @@ public sealed class ReconciliationTests
     /// A message as a dispatcher leaves it once it has claimed it and begun the call (or, with no attempts, before any
     /// claim), with no command in the queue.
     /// </summary>
-    private static async Task<long> InsertClaimedAsync(TestUser user, string local, TimeSpan leaseEnd, int attempts = 1,
+    internal static async Task<long> InsertClaimedAsync(TestUser user, string local, TimeSpan leaseEnd, int attempts = 1,
         TimeSpan? validity = null)
     {
         await using var connection = await Env.Database.OpenConnectionAsync();

@@ -15,6 +15,9 @@ namespace GovSg.Tests.Integration;
 /// </summary>
 public sealed class RecoveryTests
 {
+    /// <summary>The lease of a claim whose dispatcher died before calling: it lapses at once, for the sweep to hold it.</summary>
+    private static readonly TimeSpan LapsesSoon = TimeSpan.FromMilliseconds(300);
+
     private static TestSystem Env => TestEnvironment.Current;
 
     // The longest allowed: a request that waited on the broker would take this long.
@@ -112,10 +115,7 @@ public sealed class RecoveryTests
     {
         // A broker of the test's own (a virtual host) whose send queue drops a command requeued even once, so only a
         // retry that keeps the command on its consumer can survive the outage.
-        var virtualHost = $"recovery-{Guid.NewGuid():N}";
-        await TestInfrastructure.Current.RabbitMqCtlAsync("add_vhost", virtualHost);
-        await TestInfrastructure.Current.RabbitMqCtlAsync("set_permissions", "-p", virtualHost, TestSettings.RabbitUsername,
-            ".*", ".*", ".*");
+        var virtualHost = await NewVirtualHostAsync();
         await TestInfrastructure.Current.RabbitMqCtlAsync("set_policy", "-p", virtualHost, "delivery-limit", "^send-message$",
             """{"delivery-limit":1}""", "--apply-to", "queues");
         await using var relay = TcpRelay.InFrontOfPostgres(TestSettings.Postgres, out var database);
@@ -165,13 +165,13 @@ public sealed class RecoveryTests
             });
             var lifetime = dispatcher.Services.GetRequiredService<IHostApplicationLifetime>();
             // A claim whose dispatcher died: the sweep holds it, then reads the send queue's depth and publishes its command.
-            var first = await InsertLapsedClaimAsync(user);
+            var first = await ReconciliationTests.InsertClaimedAsync(user, TestRecipients.Next().Local, LapsesSoon);
             await Poll.UntilAsync(() => StatusAsync(first), s => s != "UNSENT", TimeSpan.FromSeconds(20));
 
             // The broker stops answering (a hung node, a partition that drops packets) while the bus still looks healthy,
             // and the next sweep has work: it asks the broker for the queue's depth and waits.
             broker.Stall();
-            var second = await InsertLapsedClaimAsync(user);
+            var second = await ReconciliationTests.InsertClaimedAsync(user, TestRecipients.Next().Local, LapsesSoon);
             await Task.Delay(TimeSpan.FromSeconds(25));
             broker.Cut();
             broker.Restore();
@@ -192,10 +192,7 @@ public sealed class RecoveryTests
     {
         // A broker that has lost its definitions (re-created, restored empty) and to which no Dispatcher has connected
         // since: the status exchange the Api publishes to leads to no queue, and RabbitMQ confirms what it drops.
-        var virtualHost = $"recovery-{Guid.NewGuid():N}";
-        await TestInfrastructure.Current.RabbitMqCtlAsync("add_vhost", virtualHost);
-        await TestInfrastructure.Current.RabbitMqCtlAsync("set_permissions", "-p", virtualHost, TestSettings.RabbitUsername,
-            ".*", ".*", ".*");
+        var virtualHost = await NewVirtualHostAsync();
         var api = Env.StartApi(new Dictionary<string, string?> { ["RabbitMq:VirtualHost"] = virtualHost });
         await TestSystem.WaitForBusAsync(api.Services);
         var user = await Env.CreateUserAsync();
@@ -226,18 +223,14 @@ public sealed class RecoveryTests
             "answered 200 for a status the broker dropped: Meta will not send it again and it is never applied");
     }
 
-    /// <summary>A message as a dispatcher that claimed it and died before calling leaves it: its lease ends in 300 ms.</summary>
-    private static async Task<long> InsertLapsedClaimAsync(TestUser user)
+    /// <summary>A broker of the test's own: a virtual host with nothing declared in it.</summary>
+    private static async Task<string> NewVirtualHostAsync()
     {
-        await using var connection = await Env.Database.OpenConnectionAsync();
-        return await connection.ExecuteScalarAsync<long>("""
-            INSERT INTO messages (user_id, template_id, recipient, params, language_code, whatsapp_template_name, param_order,
-                                  status, created_at, updated_at, expires_at, available_at, sweep_at, attempts,
-                                  first_attempt_at, attempted_at, call_open)
-            VALUES (@userId, 3, @recipient, '{}', 'en_GB', 'govsg_service_notice_v1', '{}', 'UNSENT', now(), now(),
-                    now() + interval '1 day', now() + interval '300 ms', now() + interval '300 ms', 1, now(), now(), true)
-            RETURNING id
-            """, new { userId = user.Id, recipient = "+65" + TestRecipients.Next().Local });
+        var virtualHost = $"recovery-{Guid.NewGuid():N}";
+        await TestInfrastructure.Current.RabbitMqCtlAsync("add_vhost", virtualHost);
+        await TestInfrastructure.Current.RabbitMqCtlAsync("set_permissions", "-p", virtualHost, TestSettings.RabbitUsername,
+            ".*", ".*", ".*");
+        return virtualHost;
     }
 
     private static async Task<string> StatusAsync(long id)

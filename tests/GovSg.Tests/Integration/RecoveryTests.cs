@@ -210,8 +210,10 @@ public sealed class RecoveryTests
 
         using var response = await Webhooks.PostSignedAsync(api.CreateClient(),
             [new WebhookStatus(wamid, "delivered", DateTime.UtcNow)]);
-        // Meta is done with a webhook answered 200; the Dispatchers that then connect must still find the status.
-        await Env.StartDispatcherAsync(new Dictionary<string, string?> { ["RabbitMq:VirtualHost"] = virtualHost });
+        // Meta is done with a webhook answered 200; the Dispatchers that then connect must still find the status. This one
+        // is stopped with the test: its sweep shares the database, and would publish later tests' due messages elsewhere.
+        await using var dispatcher = await Env.StartDispatcherAsync(
+            new Dictionary<string, string?> { ["RabbitMq:VirtualHost"] = virtualHost });
         var status = await Poll.UntilAsync(async () =>
         {
             await using var connection = await Env.Database.OpenConnectionAsync();

@@ -95,8 +95,10 @@ public sealed class MessageSender(
         if (grant is null)
         {
             // Stopping before any slot: the messages are left unclaimed and their commands go back to the queue, as
-            // MassTransit acknowledges these deliveries when this returns.
+            // MassTransit acknowledges these deliveries when this returns (a test message answered meanwhile is skipped
+            // by its next claim).
             await ReturnToQueueAsync(traces);
+            await simulatedFirst.Written;
             return;
         }
 

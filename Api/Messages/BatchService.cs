@@ -62,7 +62,11 @@ public sealed class BatchService(
         var cancellationToken = http.RequestAborted;
         if (await limiter.TakeSendAsync(http, caller, items.Count) is { } refusal)
         {
-            return Failed(refusal);
+            // A batch with the same key on another Api may be storing now, which the replay's lookup cannot see: this one
+            // waits for it and replays it, as concurrent duplicates on one Api do, rather than being refused (SPEC §3.8).
+            return key is not null && await batches.IsKeyTakenOnceStoredAsync(caller.UserId, key, cancellationToken)
+                ? await ReplayAsync(http, caller, key) ?? Failed(refusal)
+                : Failed(refusal);
         }
 
         var checks = await validator.ValidateManyAsync(caller.UserId, items, cancellationToken);

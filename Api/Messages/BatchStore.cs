@@ -67,6 +67,22 @@ public sealed class BatchStore(NpgsqlDataSource dataSource)
         return ids;
     }
 
+    /// <summary>
+    /// Whether a batch holds the key, once a request storing one under it right now (on any Api) has finished: a read
+    /// does not see a batch whose transaction has not committed, so the key is tried by a claim that waits for it and is
+    /// rolled back.
+    /// </summary>
+    public async Task<bool> IsKeyTakenOnceStoredAsync(long userId, BatchKey key, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var attempt = await connection.BeginTransactionAsync(cancellationToken);
+        var free = await connection.ExecuteScalarAsync<long?>(new CommandDefinition(ClaimSql,
+            new { userId, keyType = key.KeyType, key = key.Key, requestHash = key.Fingerprint.Hash, now = DateTime.UtcNow },
+            attempt, cancellationToken: cancellationToken));
+        await attempt.RollbackAsync(cancellationToken);
+        return free is null;
+    }
+
     public async Task<BatchRow?> FindAsync(long userId, string keyType, string key, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);

@@ -160,35 +160,33 @@ public sealed class RateLimitTests
     public async Task Send_WithConcurrentDuplicatesOnTwoApisAndOneToken_TheDuplicateReplaysTheOneMessage()
     {
         var user = await Env.CreateUserAsync(rateLimit: 1, burst: 1);
-        var other = Env.StartApi(new Dictionary<string, string?>()).CreateClient();
-        other.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", user.Key);
 
-        // Inserts wait behind the test's lock, so the first send is under way (its token taken) when the duplicate arrives.
-        await using var holder = await Env.Database.OpenConnectionAsync();
-        await using var hold = await holder.BeginTransactionAsync();
-        await holder.ExecuteAsync("LOCK TABLE messages IN SHARE MODE", transaction: hold);
-        var first = PostWithKeyAsync(user, "retried-elsewhere");
-        var waiting = await Poll.UntilAsync(async () =>
-        {
-            await using var c = await Env.Database.OpenConnectionAsync();
-            return await c.ExecuteScalarAsync<long>("""
-                SELECT count(*) FROM pg_stat_activity
-                WHERE wait_event_type = 'Lock' AND query LIKE '%INSERT INTO messages%' AND pid <> pg_backend_pid()
-                """);
-        }, n => n > 0);
-        Assert.That(waiting, Is.GreaterThan(0), "the first send is waiting to insert its message");
-        var duplicate = MessageJson.PostAsync(other, JsonDocument.Parse(Body).RootElement,
-            request => request.Headers.Add("Idempotency-Key", "retried-elsewhere"));
-        await Task.WhenAny(duplicate, Task.Delay(TimeSpan.FromSeconds(2)));
-        await hold.CommitAsync();
+        var ((firstResponse, firstMessage), (duplicateResponse, duplicateBody)) =
+            await OnTwoApisWhileTheFirstStoresAsync(user, sender => PostWithKeyAsync(sender, "retried-elsewhere"));
 
-        var (firstResponse, firstMessage) = await first;
-        var (duplicateResponse, duplicateBody) = await duplicate;
         Assert.That(firstResponse.StatusCode, Is.EqualTo(HttpStatusCode.Created), firstMessage.ToString());
         Assert.That(duplicateResponse.StatusCode, Is.EqualTo(HttpStatusCode.Created),
             $"the duplicate waits for the first and replays it, not refused for the first's token: {duplicateBody}");
         Assert.That(duplicateBody.Str("id"), Is.EqualTo(firstMessage.Str("id")));
         Assert.That(await Env.CountMessagesAsync(user.Id), Is.EqualTo(1));
+    }
+
+    // The same for batches (SPEC §3.8: "concurrent duplicates make one batch (the losers wait and replay)").
+    [Test]
+    public async Task Batch_WithConcurrentDuplicatesOnTwoApisUsingTheWholeBurst_TheDuplicateReplaysTheOneBatch()
+    {
+        var user = await Env.CreateUserAsync(rateLimit: 1, burst: 5);
+
+        var ((firstResponse, firstBatch), (duplicateResponse, duplicateBody)) =
+            await OnTwoApisWhileTheFirstStoresAsync(user, sender => PostBatchAsync(sender, 5, "batch-retried-elsewhere"));
+
+        Assert.That(firstResponse.StatusCode, Is.EqualTo(HttpStatusCode.OK), firstBatch.ToString());
+        Assert.That(duplicateResponse.StatusCode, Is.EqualTo(HttpStatusCode.OK),
+            $"the duplicate waits for the first and replays it, not refused for the first's tokens: {duplicateBody}");
+        Assert.That(duplicateResponse.Headers.GetValues("Idempotency-Replayed"), Is.EqualTo(new[] { "true" }));
+        Assert.That(duplicateBody.GetProperty("data").EnumerateArray().Select(e => e.GetProperty("message").Str("id")),
+            Is.EqualTo(firstBatch.GetProperty("data").EnumerateArray().Select(e => e.GetProperty("message").Str("id"))));
+        Assert.That(await Env.CountMessagesAsync(user.Id), Is.EqualTo(5));
     }
 
     // SPEC §3.8: "concurrent duplicates make one batch (the losers wait and replay)"; §7: replays take no send token.
@@ -337,6 +335,48 @@ public sealed class RateLimitTests
     private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
 
     private static string Header(HttpResponseMessage response, string name) => response.Headers.GetValues(name).Single();
+
+    /// <summary>
+    /// A request sent on the test's Api and the same request on another, sent while the first is storing: the user's
+    /// message rows are inserted (the key taken, the tokens spent) but not committed until the duplicate has had its
+    /// chance. A trigger holds them there, on a lock the test holds; a lock on the whole table would hold the duplicate's
+    /// own look at the key as well, and let it run first.
+    /// </summary>
+    private static async Task<((HttpResponseMessage, JsonElement) First, (HttpResponseMessage, JsonElement) Duplicate)>
+        OnTwoApisWhileTheFirstStoresAsync(TestUser user, Func<TestUser, Task<(HttpResponseMessage, JsonElement)>> post)
+    {
+        var other = Env.StartApi(new Dictionary<string, string?>()).CreateClient();
+        other.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", user.Key);
+        await using var holder = await Env.Database.OpenConnectionAsync();
+        await holder.ExecuteAsync("SELECT pg_advisory_lock(@id)", new { id = user.Id });
+        await holder.ExecuteAsync($"""
+            CREATE OR REPLACE FUNCTION test_wait_for_advisory_lock() RETURNS trigger LANGUAGE plpgsql AS
+            'BEGIN PERFORM pg_advisory_xact_lock_shared(NEW.user_id); RETURN NULL; END';
+            CREATE TRIGGER hold_user_{user.Id} AFTER INSERT ON messages FOR EACH ROW WHEN (NEW.user_id = {user.Id})
+                EXECUTE FUNCTION test_wait_for_advisory_lock();
+            """);
+        try
+        {
+            var first = post(user);
+            var waiting = await Poll.UntilAsync(async () =>
+            {
+                await using var c = await Env.Database.OpenConnectionAsync();
+                return await c.ExecuteScalarAsync<long>("""
+                    SELECT count(*) FROM pg_stat_activity
+                    WHERE wait_event = 'advisory' AND query LIKE '%INSERT INTO messages%' AND pid <> pg_backend_pid()
+                    """);
+            }, n => n > 0);
+            Assert.That(waiting, Is.GreaterThan(0), "the first has inserted its messages and waits to commit");
+            var duplicate = post(user with { Client = other });
+            await Task.WhenAny(duplicate, Task.Delay(TimeSpan.FromSeconds(2)));
+            await holder.ExecuteAsync("SELECT pg_advisory_unlock(@id)", new { id = user.Id });
+            return (await first, await duplicate);
+        }
+        finally
+        {
+            await holder.ExecuteAsync($"DROP TRIGGER hold_user_{user.Id} ON messages");
+        }
+    }
 
     /// <summary>A batch of <paramref name="items"/> copies of <see cref="Body"/>, with an Idempotency-Key when one is given.</summary>
     private static async Task<(HttpResponseMessage Response, JsonElement Body)> PostBatchAsync(TestUser user, int items, string? key)

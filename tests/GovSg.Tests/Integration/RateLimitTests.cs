@@ -358,14 +358,7 @@ public sealed class RateLimitTests
         try
         {
             var first = post(user);
-            var waiting = await Poll.UntilAsync(async () =>
-            {
-                await using var c = await Env.Database.OpenConnectionAsync();
-                return await c.ExecuteScalarAsync<long>("""
-                    SELECT count(*) FROM pg_stat_activity
-                    WHERE wait_event = 'advisory' AND query LIKE '%INSERT INTO messages%' AND pid <> pg_backend_pid()
-                    """);
-            }, n => n > 0);
+            var waiting = await Env.StatementsWaitingOnALockAsync("INSERT INTO messages");
             Assert.That(waiting, Is.GreaterThan(0), "the first has inserted its messages and waits to commit");
             var duplicate = post(user with { Client = other });
             await Task.WhenAny(duplicate, Task.Delay(TimeSpan.FromSeconds(2)));

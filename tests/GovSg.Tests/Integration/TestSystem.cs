@@ -165,6 +165,20 @@ public sealed class TestSystem : IAsyncDisposable
         return await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM messages WHERE user_id = @userId", new { userId });
     }
 
+    /// <summary>
+    /// Waits until another session's statement containing <paramref name="statementPart"/> waits on a lock (a row, a
+    /// transaction, an advisory lock); returns how many do, 0 when none did within the poll's deadline.
+    /// </summary>
+    public Task<long> StatementsWaitingOnALockAsync(string statementPart) =>
+        Poll.UntilAsync(async () =>
+        {
+            await using var connection = await Database.OpenConnectionAsync();
+            return await connection.ExecuteScalarAsync<long>("""
+                SELECT count(*) FROM pg_stat_activity
+                WHERE wait_event_type = 'Lock' AND strpos(query, @statementPart) > 0 AND pid <> pg_backend_pid()
+                """, new { statementPart });
+        }, n => n > 0);
+
     /// <summary>How many send commands have been published since the system started.</summary>
     public Task<uint> PublishedCommandCountAsync() => _tap.CountAsync();
 

@@ -35,14 +35,7 @@ public sealed class CallbackRaceTests
         var apply = new StatusStore(Env.Database).ApplyAsync(
             [new StatusEvent(wamid, "DELIVERED", DateTime.UtcNow.AddSeconds(-1), null, null)], DateTime.UtcNow,
             TimeSpan.FromSeconds(1), withSendTraces: false, CancellationToken.None);
-        var waiting = await Poll.UntilAsync(async () =>
-        {
-            await using var c = await Env.Database.OpenConnectionAsync();
-            return await c.ExecuteScalarAsync<long>("""
-                SELECT count(*) FROM pg_stat_activity
-                WHERE wait_event_type = 'Lock' AND query LIKE '%applied AS (%' AND pid <> pg_backend_pid()
-                """);
-        }, n => n > 0);
+        var waiting = await Env.StatementsWaitingOnALockAsync("applied AS (");
         Assert.That(waiting, Is.GreaterThan(0), "the status statement is waiting on the message row");
 
         // The agency turns callbacks off: 200, nothing pending.

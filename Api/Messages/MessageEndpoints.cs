@@ -50,6 +50,7 @@ public static class MessageEndpoints
             .WithSummary("Get a message")
             .WithDescription("The message's current state. Another user's message, or one sent with the other key type (live or test), is not found.")
             .AddEndpointFilter<ReadRateLimitFilter>()
+            .IgnoresBody()
             .ProducesError(400, 404, 429, 503)
             .WithResponseHeaders([StatusCodes.Status429TooManyRequests], ApiHeaders.RetryAfter);
         group.MapGet("", ListAsync).WithName("ListMessages")
@@ -57,6 +58,7 @@ public static class MessageEndpoints
             .WithDescription("Your messages of the calling key's type (live or test), newest first unless `sort_by` says otherwise; page with `limit` and `offset`.")
             .AddOpenApiOperationTransformer(ListQuery.DescribeAsync)
             .AddEndpointFilter<ReadRateLimitFilter>()
+            .IgnoresBody()
             .ProducesError(400, 429, 503)
             .WithResponseHeaders([StatusCodes.Status429TooManyRequests], ApiHeaders.RetryAfter);
         return v1;

@@ -203,6 +203,27 @@ public sealed class ListMessagesTests
         Assert.That(text, Does.StartWith("""{"code":"""), $"HTTP {(int)response.StatusCode} answered '{text}'");
     }
 
+    // SPEC §3: "Agency request bodies over 64 KiB are rejected (413)"; SECURITY.md: "a route that takes no body still
+    // reads one up to the cap, chunked too, and refuses it beyond, before acting".
+    [TestCase("v1/transactional/govsg", false)]
+    [TestCase("v1/transactional/govsg", true)]
+    [TestCase("v1/govsg/templates", false)]
+    [TestCase("v1/api-keys", true)]
+    [TestCase("v1/callback-settings", false)]
+    public async Task Read_WithABodyOver64KiB_Answers413(string path, bool chunked)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, path)
+        {
+            Content = new StringContent(new string('x', 64 * 1024 + 1), System.Text.Encoding.UTF8, "application/json"),
+        };
+        request.Headers.TransferEncodingChunked = chunked;
+
+        var (response, body) = await MessageJson.SendAsync(_user.Client, request);
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.RequestEntityTooLarge), body.ToString());
+        Assert.That(body.Str("code"), Is.EqualTo("payload_too_large"));
+    }
+
     private async Task<JsonElement> ListAsync(string query)
     {
         var (response, page) = await MessageJson.GetAsync(_user.Client, ListPath + query);

@@ -82,6 +82,7 @@ public sealed class ErrorEnvelopeMiddleware(RequestDelegate next, ILogger<ErrorE
         // 28000, 28P01, 3D000: the server refuses the login (a password rotated on one side first, a database not there
         // yet). Nothing could be stored, and the request may be retried once an operator has put it right.
         PostgresException { SqlState: "28000" or "28P01" or "3D000" } => true,
+        NpgsqlException readOnly when PostgresRefusals.TakesNoWrites(readOnly) => true,
         TimeoutException => true,
         _ => false,
     };

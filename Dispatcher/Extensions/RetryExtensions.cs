@@ -24,6 +24,10 @@ public static class RetryExtensions
                 TimeSpan.FromMilliseconds(200));
         });
 
-    /// <summary>A failure the database's return cures (Npgsql marks connection failures, shutdowns and deadlocks).</summary>
-    public static bool IsDatabaseAway(NpgsqlException exception) => exception.IsTransient;
+    /// <summary>
+    /// A failure the database's return cures: those Npgsql marks transient (connection failures, shutdowns, a full disk,
+    /// deadlocks) and a server that takes no writes now (<see cref="PostgresRefusals.TakesNoWrites"/>).
+    /// </summary>
+    public static bool IsDatabaseAway(NpgsqlException exception) =>
+        exception.IsTransient || PostgresRefusals.TakesNoWrites(exception);
 }

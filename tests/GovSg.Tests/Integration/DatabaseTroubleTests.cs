@@ -41,6 +41,29 @@ public sealed class DatabaseTroubleTests
     }
 
     [Test]
+    public async Task Send_WhenPostgreSqlIsReadOnly_AnswersServiceUnavailableNot500()
+    {
+        // RUNBOOK "PostgreSQL is down, or full": "Agency requests get 503 service_unavailable with Retry-After";
+        // SPEC §8: "Database down: 503 service_unavailable (nothing was stored)... Bad input of any kind gets a 4xx; a 500 is a bug."
+        // A database that takes no writes (a fail-over's old primary now a standby, or a managed server put read-only as its
+        // disk fills) answers every INSERT with SQLSTATE 25006: nothing is stored and the agency should retry later.
+        var user = await Env.CreateUserAsync();
+        var api = Env.StartApi(new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Postgres"] = $"{TestSettings.ApiPostgres};Options=-c default_transaction_read_only=on",
+        });
+        using var client = api.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", user.Key);
+
+        var (response, body) = await MessageJson.PostAsync(client, MessageJson.OfficerCall(TestRecipients.Next().Local));
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable), body.ToString());
+        Assert.That(body.Str("code"), Is.EqualTo("service_unavailable"));
+        Assert.That(response.Headers.RetryAfter, Is.Not.Null);
+        Assert.That(await Env.CountMessagesAsync(user.Id), Is.Zero);
+    }
+
+    [Test]
     public async Task Send_WhenPostgreSqlRefusesTheApisLogin_AnswersServiceUnavailableNot500()
     {
         // A password rotated on the server before the Secret (or the reverse): nothing is stored and the agency should

@@ -6,6 +6,7 @@ using Dapper;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Npgsql;
 
 namespace GovSg.Tests.Integration;
 
@@ -147,6 +148,54 @@ public sealed class RecoveryTests
         Assert.That(message.Str("status"), Is.EqualTo("ACCEPTED").Or.EqualTo("SENT").Or.EqualTo("DELIVERED").Or.EqualTo("READ"));
         Assert.That(restored.Elapsed, Is.LessThan(TimeSpan.FromSeconds(10)), "sent within seconds of the database's return");
         Assert.That(await ErrorQueueDepthAsync(virtualHost), Is.Zero, "nothing parked in send-message_error");
+    }
+
+    [Test]
+    public async Task SendCommand_WhileTheDatabaseTakesNoWrites_IsSentWithinSecondsOfTheirReturn()
+    {
+        // A database that takes no writes (SQLSTATE 25006: a fail-over left the Dispatcher on the old primary, now a
+        // standby, or the server was put read-only) is away for writes like a restarting one (RUNBOOK): the command is
+        // retried until writes are back, not discarded after the endpoint's short retry (2.6 s) and left to the sweep a
+        // pick-up deadline later. The Dispatcher logs in as a role of the test's own, read-only until the test says.
+        var role = $"govsg_dispatcher_ro_{Guid.NewGuid():N}"[..40];
+        await using var admin = await Env.Database.OpenConnectionAsync();
+        await admin.ExecuteAsync($"""
+            CREATE ROLE {role} LOGIN PASSWORD 'read-only-for-now' IN ROLE {DatabaseRoles.Dispatcher.Name};
+            ALTER ROLE {role} SET default_transaction_read_only = on;
+            """);
+        var virtualHost = await NewVirtualHostAsync();
+        await using var dispatcher = await Env.StartDispatcherAsync(new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Postgres"] = new NpgsqlConnectionStringBuilder(TestSettings.Postgres)
+            {
+                Username = role,
+                Password = "read-only-for-now",
+            }.ConnectionString,
+            ["RabbitMq:VirtualHost"] = virtualHost,
+        });
+        var api = Env.StartApi(new Dictionary<string, string?>
+        {
+            ["RabbitMq:VirtualHost"] = virtualHost,
+            ["Messages:PickUpDeadline"] = LongPickUpDeadline.ToString("c", CultureInfo.InvariantCulture),
+        });
+        await TestSystem.WaitForBusAsync(api.Services);
+        var user = await Env.CreateUserAsync();
+        using var client = WithKey(api.CreateClient(), user.Key);
+
+        var (response, body) = await MessageJson.PostAsync(client, MessageJson.OfficerCall(TestRecipients.Next().Local));
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Created));
+        await Task.Delay(TimeSpan.FromSeconds(5));
+        // Writes are back: new sessions may write, and the read-only ones end (as a fail-over's would).
+        await admin.ExecuteAsync($"""
+            ALTER ROLE {role} RESET default_transaction_read_only;
+            SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{role}';
+            """);
+        var restored = Stopwatch.StartNew();
+
+        var status = await Poll.UntilAsync(() => StatusAsync(long.Parse(body.Str("id"), CultureInfo.InvariantCulture)),
+            s => s != "UNSENT", TimeSpan.FromSeconds(20));
+        Assert.That(status, Is.Not.EqualTo("UNSENT"), "the command was dropped while the database took no writes");
+        Assert.That(restored.Elapsed, Is.LessThan(TimeSpan.FromSeconds(10)), "sent within seconds of the writes' return");
     }
 
     [Test]

@@ -73,6 +73,37 @@ public sealed class OpenApiTests
         Assert.That(schemas.EnumerateObject().Select(s => s.Name), Has.None.EqualTo("JsonElement"));
     }
 
+    // README.md: "`Api/Api.http` holds a ready request for every route." Every operation of the served document must
+    // have one (the callback-settings routes have none).
+    [Test]
+    public async Task ApiHttp_HoldsARequestForEveryDocumentedOperation()
+    {
+        using var client = TestEnvironment.Current.Client(null);
+        var (_, document) = await MessageJson.GetAsync(client, "openapi/v1.json");
+        var requests = File.ReadAllLines(Path.Combine(TestSettings.RepositoryRoot, "Api", "Api.http"))
+            .Select(line => System.Text.RegularExpressions.Regex.Match(line, @"^(GET|POST|PUT|DELETE|PATCH) \{\{baseUrl\}\}([^?\s]*)"))
+            .Where(m => m.Success)
+            .Select(m => (Method: m.Groups[1].Value, Path: m.Groups[2].Value))
+            .ToList();
+
+        var missing = new List<string>();
+        foreach (var path in document.GetProperty("paths").EnumerateObject())
+        {
+            var pattern = "^" + System.Text.RegularExpressions.Regex.Replace(
+                System.Text.RegularExpressions.Regex.Escape(path.Name), @"\\\{[^}]+}", "[^/]+") + "/?$";
+            foreach (var operation in path.Value.EnumerateObject())
+            {
+                var method = operation.Name.ToUpperInvariant();
+                if (!requests.Any(r => r.Method == method && System.Text.RegularExpressions.Regex.IsMatch(r.Path, pattern)))
+                {
+                    missing.Add($"{method} {path.Name}");
+                }
+            }
+        }
+
+        Assert.That(missing, Is.Empty, "operations without a request in Api/Api.http");
+    }
+
     [Test]
     public async Task Docs_ServesTheReferenceFromTheAssembly()
     {

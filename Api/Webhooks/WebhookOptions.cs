@@ -23,7 +23,7 @@ public sealed class WebhookOptions : IValidatableObject
     public string[] AppSecrets { get; set; } = [];
 
     /// <summary>Our WhatsApp phone number id; statuses for any other number are ignored.</summary>
-    [Required(ErrorMessage = "Webhooks:PhoneNumberId is required.")]
+    [Required(ErrorMessage = "Webhooks:PhoneNumberId (env Webhooks__PhoneNumberId) is required.")]
     [RegularExpression("^[0-9]{1,32}$", ErrorMessage = "Webhooks:PhoneNumberId must be the sender number's id from WhatsApp Manager (digits).")]
     public string PhoneNumberId { get; set; } = "";
 

@@ -22,7 +22,7 @@ public sealed class WhatsAppOptions : IValidatableObject
     [Required, RegularExpression(@"^v\d+\.\d+$")] public string ApiVersion { get; set; } = "v21.0";
 
     /// <summary>The sender number's id; the one every call goes to, so a placeholder refuses to start.</summary>
-    [Required]
+    [Required(ErrorMessage = "WhatsApp:PhoneNumberId (env WhatsApp__PhoneNumberId) is required.")]
     [RegularExpression("^[0-9]{1,32}$", ErrorMessage = "WhatsApp:PhoneNumberId must be the sender number's id from WhatsApp Manager (digits).")]
     public string PhoneNumberId { get; set; } = "";
 

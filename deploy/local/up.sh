@@ -55,6 +55,10 @@ set -a
 DOTNET_CLI_TELEMETRY_OPTOUT=1
 DOTNET_NOLOGO=1
 Logging__Console__FormatterName=simple
+# The simulator's sender number (its appsettings.json): the services ship without one, so that none calls Meta for a
+# number that is not ours.
+WhatsApp__PhoneNumberId=106540352242922
+Webhooks__PhoneNumberId=106540352242922
 # Local runs only: callbacks may go to http on loopback, e.g. the simulator's sink at http://localhost:8090/_sim/callbacks.
 Callbacks__AllowInsecureLoopback=true
 set +a

@@ -37,6 +37,7 @@ token=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
 export ConnectionStrings__Postgres="Host=127.0.0.1;Port=$((base + 1));Database=govsg;Username=govsg;Password=govsg;Maximum Pool Size=32"
 export RabbitMq__Host=127.0.0.1 RabbitMq__Port=$((base + 2)) Auth__KeyPepper=$token Webhooks__VerifyToken=$token
 export Webhooks__AppSecrets__0=$token WhatsApp__AccessToken=$token Logging__Console__FormatterName=simple
+export WhatsApp__PhoneNumberId=106540352242922 Webhooks__PhoneNumberId=106540352242922 # the simulator's sender number
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 api() { (cd "$(bin Api)" && dotnet GovSg.Api.dll "$@"); }
 # The migration runner grants each part's role its tables, so the roles must exist first (SECURITY.md).

@@ -13,7 +13,7 @@ public sealed class MisconfigurationProcessTests
     public async Task ApiProcess_WithAShortVerifyToken_ExitsWithCode1AndOneLineNamingTheSetting()
     {
         // A secret that fails validation (SPEC §9.1), as Kubernetes runs the executable.
-        var (code, written) = await RunAsync("GovSg.Api.dll", ApiSettings(("Webhooks__VerifyToken", "guessable")));
+        var (code, written) = await RunAsync("Api", ApiSettings(("Webhooks__VerifyToken", "guessable")));
 
         AssertRefusedNaming(code, written, "Webhooks:VerifyToken");
     }
@@ -22,7 +22,7 @@ public sealed class MisconfigurationProcessTests
     public async Task ApiProcess_WithADurationWrittenAsFiveSeconds_ExitsWithCode1AndOneLineNamingTheSetting()
     {
         // "5s" is what an operator used to Go or Kubernetes writes; TimeSpan wants 00:00:05.
-        var (code, written) = await RunAsync("GovSg.Api.dll", ApiSettings(("Database__StatementTimeout", "5s")));
+        var (code, written) = await RunAsync("Api", ApiSettings(("Database__StatementTimeout", "5s")));
 
         AssertRefusedNaming(code, written, "Database:StatementTimeout");
     }
@@ -30,7 +30,7 @@ public sealed class MisconfigurationProcessTests
     [Test]
     public async Task ApiProcess_WithAMisspeltConnectionStringKeyword_ExitsWithCode1AndOneLineNamingTheSetting()
     {
-        var (code, written) = await RunAsync("GovSg.Api.dll",
+        var (code, written) = await RunAsync("Api",
             ApiSettings(("ConnectionStrings__Postgres", "Host=127.0.0.1;Port=1;Database=govsg;Username=govsg;Password=govsg;Tmeout=2")));
 
         AssertRefusedNaming(code, written, "ConnectionStrings:Postgres");
@@ -39,7 +39,7 @@ public sealed class MisconfigurationProcessTests
     [Test]
     public async Task DispatcherProcess_WithAProviderTimeoutWrittenAsTenSeconds_ExitsWithCode1AndOneLineNamingTheSetting()
     {
-        var (code, written) = await RunAsync("GovSg.Dispatcher.dll", DispatcherSettings(("WhatsApp__Timeout", "10s")));
+        var (code, written) = await RunAsync("Dispatcher", DispatcherSettings(("WhatsApp__Timeout", "10s")));
 
         AssertRefusedNaming(code, written, "WhatsApp:Timeout");
     }
@@ -50,10 +50,25 @@ public sealed class MisconfigurationProcessTests
     [TestCase("Host=127.0.0.1;Port=1;Database=govsg;Username=govsg;Password=govsg;Minimum Pool Size=10;Maximum Pool Size=5")]
     public async Task DispatcherProcess_WithAConnectionStringNpgsqlCannotBuild_ExitsWithCode1AndOneLineNamingTheSetting(string connectionString)
     {
-        var (code, written) = await RunAsync("GovSg.Dispatcher.dll",
+        var (code, written) = await RunAsync("Dispatcher",
             DispatcherSettings(("ConnectionStrings__Postgres", connectionString), ("PGHOST", "")));
 
         AssertRefusedNaming(code, written, "ConnectionStrings:Postgres");
+    }
+
+    [TestCase("Dispatcher", "WhatsApp__PhoneNumberId", "WhatsApp:PhoneNumberId")]
+    [TestCase("Api", "Webhooks__PhoneNumberId", "Webhooks:PhoneNumberId")]
+    public async Task ServiceAsShipped_WithoutTheSenderNumbersId_ExitsWithCode1AndOneLineNamingTheSetting(string service,
+        string variable, string setting)
+    {
+        // deploy/k8s/README.md: the id "ships as REPLACE_ME, which both services refuse at start, so no pod calls Meta for
+        // a number that is not yours". Nor may a deployment that leaves it out start on an example id of the image's own.
+        var settings = service == "Api" ? ApiSettings() : DispatcherSettings();
+        settings.Remove(variable);
+
+        var (code, written) = await RunAsync(service, settings);
+
+        AssertRefusedNaming(code, written, setting);
     }
 
     private static void AssertRefusedNaming(int code, string written, string setting)
@@ -96,11 +111,17 @@ public sealed class MisconfigurationProcessTests
 
     private static string Tail(string written) => written.Length > 1500 ? written[..1500] : written;
 
-    private static async Task<(int Code, string Written)> RunAsync(string dll, Dictionary<string, string> settings)
+    /// <summary>
+    /// Runs the service from its own build output, with the appsettings.json its image ships (the test binaries' folder
+    /// holds the simulator's).
+    /// </summary>
+    private static async Task<(int Code, string Written)> RunAsync(string service, Dictionary<string, string> settings)
     {
-        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, dll)])
+        var configuration = new DirectoryInfo(AppContext.BaseDirectory).Parent!.Name; // bin/<configuration>/net10.0
+        var directory = Path.Combine(TestSettings.RepositoryRoot, service, "bin", configuration, "net10.0");
+        var start = new ProcessStartInfo("dotnet", [Path.Combine(directory, $"GovSg.{service}.dll")])
         {
-            WorkingDirectory = AppContext.BaseDirectory,
+            WorkingDirectory = directory,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
         };

@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using System.Net.Security;
+using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
 namespace GovSg.Hosting;
@@ -49,13 +50,7 @@ public sealed class RabbitMqOptions : IValidatableObject
             return null;
         }
 
-        var authorities = new X509Certificate2Collection();
-        authorities.ImportFromPemFile(TlsCaCertificate);
-        if (authorities.Count == 0)
-        {
-            throw new InvalidOperationException($"{SectionName}:{nameof(TlsCaCertificate)}: no PEM certificate in '{TlsCaCertificate}'");
-        }
-
+        var authorities = Authorities();
         return (_, certificate, chain, errors) =>
         {
             // A name mismatch or no certificate at all is never forgiven; only the chain is built again, on our root.
@@ -103,6 +98,32 @@ public sealed class RabbitMqOptions : IValidatableObject
         {
             yield return new ValidationResult($"{SectionName}:{nameof(TlsCaCertificate)}: no file at '{TlsCaCertificate}'",
                 [nameof(TlsCaCertificate)]);
+        }
+        else if (ReadableAuthorities() is 0)
+        {
+            yield return new ValidationResult(
+                $"{SectionName}:{nameof(TlsCaCertificate)}: no PEM certificate in '{TlsCaCertificate}'", [nameof(TlsCaCertificate)]);
+        }
+    }
+
+    /// <summary>The certificates in <see cref="TlsCaCertificate"/> (validated at start to hold at least one).</summary>
+    private X509Certificate2Collection Authorities()
+    {
+        var authorities = new X509Certificate2Collection();
+        authorities.ImportFromPemFile(TlsCaCertificate!);
+        return authorities;
+    }
+
+    /// <summary>How many certificates the file holds; 0 when it cannot be read as PEM at all.</summary>
+    private int ReadableAuthorities()
+    {
+        try
+        {
+            return Authorities().Count;
+        }
+        catch (Exception exception) when (exception is CryptographicException or IOException or UnauthorizedAccessException)
+        {
+            return 0;
         }
     }
 }

@@ -44,6 +44,27 @@ public sealed class MisconfigurationProcessTests
         AssertRefusedNaming(code, written, "WhatsApp:Timeout");
     }
 
+    [Test]
+    public async Task ApiProcess_WithATlsCaCertificateFileThatHoldsNoCertificate_ExitsWithCode1AndOneLineNamingTheSetting()
+    {
+        // README "Operating it": "Settings that fail validation stop either service with exit code 1 and one critical log
+        // line naming them"; SPEC §9.1 "validated at start with a clear message". A file that is there but holds no PEM
+        // certificate (a key, an empty file, a DER file) is as wrong as a missing one, which is refused at start.
+        var file = Path.Combine(Path.GetTempPath(), $"govsg-not-a-ca-{Guid.NewGuid():N}.pem");
+        await File.WriteAllTextAsync(file, "this is not a certificate\n");
+        try
+        {
+            var (code, written) = await RunAsync("Api",
+                ApiSettings(("RabbitMq__UseTls", "true"), ("RabbitMq__TlsCaCertificate", file)));
+
+            AssertRefusedNaming(code, written, "RabbitMq:TlsCaCertificate");
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
     // What only building a data source refuses (found by a review of the check above): no host, a maximum pool under the
     // minimum. The Dispatcher's hosted services build it at start.
     [TestCase("Database=govsg;Username=govsg;Password=govsg")]

@@ -24,7 +24,7 @@ internal static class HealthReportWriter
             json.WriteNumber("duration_ms", Math.Round(entry.Duration.TotalMilliseconds, 1));
             if (entry.Status != HealthStatus.Healthy)
             {
-                json.WriteString("reason", entry.Description ?? "Check failed");
+                json.WriteString("reason", Reason(name, entry));
             }
 
             json.WriteEndObject();
@@ -34,4 +34,12 @@ internal static class HealthReportWriter
         json.WriteEndObject();
         await json.FlushAsync(context.RequestAborted);
     }
+
+    /// <summary>
+    /// MassTransit's own check describes the bus's endpoints ("Not ready: not started"), not what they wait for: the
+    /// reason names the broker, as the database check names PostgreSQL.
+    /// </summary>
+    private static string Reason(string name, HealthReportEntry entry) => name == "masstransit-bus"
+        ? $"RabbitMQ connection or endpoints not ready ({entry.Description ?? "no description"})"
+        : entry.Description ?? "Check failed";
 }

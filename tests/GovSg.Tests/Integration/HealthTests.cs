@@ -123,6 +123,24 @@ public sealed class HealthTests
         Assert.That((response.StatusCode, check.Str("status")), Is.EqualTo((HttpStatusCode.OK, "Degraded")), check.Str("reason"));
     }
 
+    [Test]
+    public async Task Ready_OnTheApi_WhenRabbitMqIsUnreachable_GivesAReasonThatNamesTheBroker()
+    {
+        // SPEC §9.1: "/health/ready (database and broker) ... answering JSON with one entry per check (status, duration, and
+        // a reason when unhealthy)"; RUNBOOK: "The Dispatchers' /health/ready (each check has a reason): the database or
+        // the broker unreachable from them." The bus check said only "Not ready: not started", which tells an on-call SRE
+        // nothing about the broker, where the postgres check says "PostgreSQL is unreachable".
+        var api = TestEnvironment.Current.StartApi(new Dictionary<string, string?> { ["RabbitMq:Port"] = "1" });
+        using var client = api.CreateClient();
+
+        var (_, health) = await Poll.UntilAsync(() => MessageJson.GetAsync(client, "health/ready"),
+            r => r.Item2.GetProperty("checks").GetProperty("masstransit-bus").Str("status") != "Healthy");
+
+        var bus = health.GetProperty("checks").GetProperty("masstransit-bus");
+        Assert.That(bus.Str("status"), Is.Not.EqualTo("Healthy"));
+        Assert.That(bus.Str("reason"), Does.Match("(?i)rabbitmq|broker"), "the reason says the broker cannot be reached");
+    }
+
     private static void AssertHealthy(HttpResponseMessage response, JsonElement health, params string[] checks)
     {
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));

@@ -17,8 +17,11 @@ internal sealed class PostgresHealthCheck(NpgsqlDataSource dataSource, HealthSta
         var query = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         try
         {
-            await SelectOneAsync(query.Token).WaitAsync(Timeout, cancellationToken);
-            return HealthCheckResult.Healthy();
+            // A server that answers but takes no writes (a fail-over's old primary, a server put read-only) refuses every
+            // send and claim (SQLSTATE 25006): an outage too, named as one.
+            return await TakesWritesAsync(query.Token).WaitAsync(Timeout, cancellationToken)
+                ? HealthCheckResult.Healthy()
+                : new HealthCheckResult(whenUnreachable, "PostgreSQL takes no writes (read-only)");
         }
         catch (Exception exception) when (exception is NpgsqlException or TimeoutException)
         {
@@ -45,9 +48,9 @@ internal sealed class PostgresHealthCheck(NpgsqlDataSource dataSource, HealthSta
         }
     }
 
-    private async Task SelectOneAsync(CancellationToken cancellationToken)
+    private async Task<bool> TakesWritesAsync(CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand("SELECT 1");
-        await command.ExecuteScalarAsync(cancellationToken);
+        await using var command = dataSource.CreateCommand("SELECT current_setting('transaction_read_only') = 'off'");
+        return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
     }
 }

@@ -102,7 +102,7 @@ public sealed class RabbitMqOptions : IValidatableObject
         else if (ReadableAuthorities() is 0)
         {
             yield return new ValidationResult(
-                $"{SectionName}:{nameof(TlsCaCertificate)}: no PEM certificate in '{TlsCaCertificate}'", [nameof(TlsCaCertificate)]);
+                $"{SectionName}:{nameof(TlsCaCertificate)}: no PEM certificate could be read from '{TlsCaCertificate}'", [nameof(TlsCaCertificate)]);
         }
     }
 

@@ -124,6 +124,24 @@ public sealed class HealthTests
     }
 
     [Test]
+    public async Task Ready_OnTheApi_WhenPostgreSqlTakesNoWrites_IsDegradedAndSaysSo()
+    {
+        // A server that answers but takes no writes (a fail-over's old primary, now a standby) refuses every send (503,
+        // SQLSTATE 25006); RUNBOOK: /health/ready says so, where a `SELECT 1` would have called it healthy.
+        var api = TestEnvironment.Current.StartApi(new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Postgres"] = $"{TestSettings.ApiPostgres};Options=-c default_transaction_read_only=on",
+        });
+        using var client = api.CreateClient();
+
+        var (response, health) = await MessageJson.GetAsync(client, "health/ready");
+
+        var check = health.GetProperty("checks").GetProperty("postgres");
+        Assert.That((response.StatusCode, check.Str("status"), check.Str("reason")),
+            Is.EqualTo((HttpStatusCode.OK, "Degraded", "PostgreSQL takes no writes (read-only)")));
+    }
+
+    [Test]
     public async Task Ready_OnTheApi_WhenRabbitMqIsUnreachable_GivesAReasonThatNamesTheBroker()
     {
         // SPEC §9.1: "/health/ready (database and broker) ... answering JSON with one entry per check (status, duration, and

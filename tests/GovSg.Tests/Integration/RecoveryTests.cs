@@ -126,13 +126,7 @@ public sealed class RecoveryTests
             ["ConnectionStrings:Postgres"] = database.ConnectionString,
             ["RabbitMq:VirtualHost"] = virtualHost,
         });
-        var api = Env.StartApi(new Dictionary<string, string?>
-        {
-            ["RabbitMq:VirtualHost"] = virtualHost,
-            ["Messages:PickUpDeadline"] = LongPickUpDeadline.ToString("c", CultureInfo.InvariantCulture),
-        });
-        await TestSystem.WaitForBusAsync(api.Services);
-        var user = await Env.CreateUserAsync();
+        var (api, user) = await ApiOnAsync(virtualHost);
         using var client = WithKey(api.CreateClient(), user.Key);
 
         relay.Cut();
@@ -173,13 +167,7 @@ public sealed class RecoveryTests
             }.ConnectionString,
             ["RabbitMq:VirtualHost"] = virtualHost,
         });
-        var api = Env.StartApi(new Dictionary<string, string?>
-        {
-            ["RabbitMq:VirtualHost"] = virtualHost,
-            ["Messages:PickUpDeadline"] = LongPickUpDeadline.ToString("c", CultureInfo.InvariantCulture),
-        });
-        await TestSystem.WaitForBusAsync(api.Services);
-        var user = await Env.CreateUserAsync();
+        var (api, user) = await ApiOnAsync(virtualHost);
         using var client = WithKey(api.CreateClient(), user.Key);
 
         var (response, body) = await MessageJson.PostAsync(client, MessageJson.OfficerCall(TestRecipients.Next().Local));
@@ -272,6 +260,21 @@ public sealed class RecoveryTests
 
         Assert.That((response.StatusCode, status), Is.Not.EqualTo((HttpStatusCode.OK, "ACCEPTED")),
             "answered 200 for a status the broker dropped: Meta will not send it again and it is never applied");
+    }
+
+    /// <summary>
+    /// An Api on the test's own broker, its bus connected, whose messages the lost-command sweep leaves alone for the
+    /// test's length; and a user to send with.
+    /// </summary>
+    private static async Task<(Host<GovSg.Api.Program> Api, TestUser User)> ApiOnAsync(string virtualHost)
+    {
+        var api = Env.StartApi(new Dictionary<string, string?>
+        {
+            ["RabbitMq:VirtualHost"] = virtualHost,
+            ["Messages:PickUpDeadline"] = LongPickUpDeadline.ToString("c", CultureInfo.InvariantCulture),
+        });
+        await TestSystem.WaitForBusAsync(api.Services);
+        return (api, await Env.CreateUserAsync());
     }
 
     /// <summary>A broker of the test's own: a virtual host with nothing declared in it.</summary>

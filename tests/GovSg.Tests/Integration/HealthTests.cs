@@ -46,16 +46,10 @@ public sealed class HealthTests
     [Test]
     public async Task Ready_WhenPostgreSqlRefusesTheLogin_NamesTheRefusalNotAnOutage()
     {
-        var api = TestEnvironment.Current.StartApi(new Dictionary<string, string?>
-        {
-            ["ConnectionStrings:Postgres"] = $"{TestSettings.ApiPostgres};Password=wrong",
-        });
-        using var client = api.CreateClient();
-
-        var (response, health) = await MessageJson.GetAsync(client, "health/ready");
+        var (response, check) = await ReadyOnPostgresAsync($"{TestSettings.ApiPostgres};Password=wrong");
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable));
-        Assert.That(health.GetProperty("checks").GetProperty("postgres").Str("reason"), Does.StartWith("PostgreSQL refused: 28P01"));
+        Assert.That(check.Str("reason"), Does.StartWith("PostgreSQL refused: 28P01"));
     }
 
     [Test]
@@ -128,15 +122,8 @@ public sealed class HealthTests
     {
         // A server that answers but takes no writes (a fail-over's old primary, now a standby) refuses every send (503,
         // SQLSTATE 25006); RUNBOOK: /health/ready says so, where a `SELECT 1` would have called it healthy.
-        var api = TestEnvironment.Current.StartApi(new Dictionary<string, string?>
-        {
-            ["ConnectionStrings:Postgres"] = $"{TestSettings.ApiPostgres};Options=-c default_transaction_read_only=on",
-        });
-        using var client = api.CreateClient();
+        var (response, check) = await ReadyOnPostgresAsync($"{TestSettings.ApiPostgres};Options=-c default_transaction_read_only=on");
 
-        var (response, health) = await MessageJson.GetAsync(client, "health/ready");
-
-        var check = health.GetProperty("checks").GetProperty("postgres");
         Assert.That((response.StatusCode, check.Str("status"), check.Str("reason")),
             Is.EqualTo((HttpStatusCode.OK, "Degraded", "PostgreSQL takes no writes (read-only)")));
     }
@@ -157,6 +144,15 @@ public sealed class HealthTests
         var bus = health.GetProperty("checks").GetProperty("masstransit-bus");
         Assert.That(bus.Str("status"), Is.Not.EqualTo("Healthy"));
         Assert.That(bus.Str("reason"), Does.Match("(?i)rabbitmq|broker"), "the reason says the broker cannot be reached");
+    }
+
+    /// <summary>The answer of /health/ready on an Api using this PostgreSQL, and its check of it.</summary>
+    private static async Task<(HttpResponseMessage Response, JsonElement Check)> ReadyOnPostgresAsync(string connectionString)
+    {
+        var api = TestEnvironment.Current.StartApi(new Dictionary<string, string?> { ["ConnectionStrings:Postgres"] = connectionString });
+        using var client = api.CreateClient();
+        var (response, health) = await MessageJson.GetAsync(client, "health/ready");
+        return (response, health.GetProperty("checks").GetProperty("postgres"));
     }
 
     private static void AssertHealthy(HttpResponseMessage response, JsonElement health, params string[] checks)

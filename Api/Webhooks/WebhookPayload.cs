@@ -115,6 +115,13 @@ public static class WebhookPayload
                 .Where(s => s.Length > 0).Distinct());
         }
 
+        // Meta always gives a failure its errors; one without them still ends in an ERROR that says so (SPEC §4).
+        if (kind == "failed")
+        {
+            code ??= "unknown";
+            description = string.IsNullOrEmpty(description) ? "The provider reported the message failed and gave no reason" : description;
+        }
+
         // Meta echoes what our send call carried; anything longer than it allows is not ours.
         var opaque = TryGetString(status, "biz_opaque_callback_data", out var echoed) && echoed.Length <= MaxOpaqueDataLength
             ? echoed

@@ -74,6 +74,22 @@ public sealed class WebhookTests
         Assert.That(message.Str("accepted_at"), Is.Not.Empty);
     }
 
+    // SPEC §4: "or `ERROR` (`errored_at`, `error_code`, `error_description`)" — an ERROR always says why.
+    // SPEC §6: "Process **every** status in every entry" — a `failed` without Meta's `errors` array still ends in a coded ERROR.
+    [Test]
+    public async Task Receive_WhenAFailedStatusCarriesNoErrorsArray_EndsInErrorWithAnErrorCodeAndDescription()
+    {
+        var (user, id, providerId) = await AcceptedWithoutWebhooksAsync();
+
+        using var response = await Webhooks.PostSignedAsync(Env.Client(null), [new WebhookStatus(providerId, "failed", DateTime.UtcNow)]);
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        var message = await MessageJson.WaitForStatusAsync(user.Client, id, "ERROR");
+        Assert.That(message.Str("status"), Is.EqualTo("ERROR"));
+        Assert.That(message.Str("error_code"), Is.Not.Empty, "an ERROR with error_code null tells the agency nothing");
+        Assert.That(message.Str("error_description"), Is.Not.Empty);
+    }
+
     [TestCase(null)]
     [TestCase("sha256=0000000000000000000000000000000000000000000000000000000000000000")]
     [TestCase("sha256=nothex")]

@@ -31,15 +31,14 @@ public sealed class BatchService(
         var cancellationToken = http.RequestAborted;
         if (BatchRequest.TryParse(body, out var items) is { } requestError)
         {
-            return Failed(requestError);
+            return await RefuseAsync(http, caller, requestError);
         }
 
         var burst = RateLimiter.SendLimit(caller).Burst;
         if (items.Count > burst)
         {
-            // Still a send answer, so it carries the bucket's RateLimit-* headers (SPEC §7): a take of no tokens reads them.
-            await limiter.TakeSendAsync(http, caller, 0);
-            return Failed(ApiError.Validation($"Batch of {items.Count} messages exceeds your burst allowance of {burst}"));
+            return await RefuseAsync(http, caller,
+                ApiError.Validation($"Batch of {items.Count} messages exceeds your burst allowance of {burst}"));
         }
 
         if (idempotencyKey is null)
@@ -49,7 +48,7 @@ public sealed class BatchService(
 
         if (!Idempotency.IsValidKey(idempotencyKey))
         {
-            return Failed(Idempotency.InvalidKey());
+            return await RefuseAsync(http, caller, Idempotency.InvalidKey());
         }
 
         var key = new BatchKey(caller.KeyType, idempotencyKey, Idempotency.Fingerprint(body));
@@ -148,6 +147,16 @@ public sealed class BatchService(
             : new BatchEntry(index, null, entry.Error)).ToList();
         var acceptedCount = stored.Count(e => e.Id is not null);
         return new BatchResult(new BatchResponse(acceptedCount, stored.Count - acceptedCount, data), true, null);
+    }
+
+    /// <summary>
+    /// A batch refused before its tokens are counted. Still a send answer, so it carries the bucket's RateLimit-* headers
+    /// (SPEC §7): a take of no tokens reads them.
+    /// </summary>
+    public async Task<BatchResult> RefuseAsync(HttpContext http, Caller caller, ApiError error)
+    {
+        await limiter.TakeSendAsync(http, caller, 0);
+        return Failed(error);
     }
 
     private static BatchResult Failed(ApiError error) => new(null, false, error);

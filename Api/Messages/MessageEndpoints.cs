@@ -112,19 +112,13 @@ public static class MessageEndpoints
         CancellationToken cancellationToken)
     {
         var (document, transportError) = await JsonRequest.ReadAsync(context.Request, MaxBatchBodyBytes, cancellationToken);
-        if (transportError is not null)
-        {
-            return transportError;
-        }
-
         using (document)
         {
-            if (Idempotency.ReadKey(context.Request, out var idempotencyKey) is { } keyError)
-            {
-                return keyError;
-            }
-
-            var result = await batches.SendAsync(context, caller, document!.RootElement, idempotencyKey);
+            string? idempotencyKey = null;
+            var refusal = transportError ?? Idempotency.ReadKey(context.Request, out idempotencyKey);
+            var result = refusal is not null
+                ? await batches.RefuseAsync(context, caller, refusal)
+                : await batches.SendAsync(context, caller, document!.RootElement, idempotencyKey);
             if (result.Error is not null)
             {
                 return result.Error;

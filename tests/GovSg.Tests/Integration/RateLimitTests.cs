@@ -218,6 +218,25 @@ public sealed class RateLimitTests
         Assert.That(Header(response, "RateLimit-Remaining"), Is.EqualTo("4"));
     }
 
+    // SPEC §7: "every send answer carries RateLimit-Limit (the burst), RateLimit-Remaining ... and RateLimit-Reset"; a
+    // batch refused by its request-level checks is a send answer as much as one refused for the burst (and a single send's 400).
+    [TestCase("""{}""")]
+    [TestCase("""{"messages":[]}""")]
+    [TestCase("""{"messages":[{"recipient":"91234567","template_id":3}],"priority":1}""")]
+    public async Task Batch_RefusedByItsRequestLevelChecks_CarriesTheRateLimitHeaders(string body)
+    {
+        var user = await Env.CreateUserAsync(rateLimit: 1, burst: 4);
+        using var request = new HttpRequestMessage(HttpMethod.Post, "v1/transactional/govsg/batch") { Content = Json(body) };
+
+        var (response, error) = await MessageJson.SendAsync(user.Client, request);
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        Assert.That(error.Str("code"), Is.EqualTo("api_validation"));
+        Assert.That(response.Headers.Contains("RateLimit-Limit"), Is.True, "RateLimit-Limit (the burst) on a send answer");
+        Assert.That(Header(response, "RateLimit-Limit"), Is.EqualTo("4"));
+        Assert.That(Header(response, "RateLimit-Remaining"), Is.EqualTo("4"));
+    }
+
     [Test]
     public async Task Send_WhenTheIdempotencyKeyIsOlderThanItsWindow_IsLimitedLikeANewSend()
     {

@@ -214,6 +214,27 @@ public sealed class BatchSendTests
         Assert.That(readBody.GetProperty("rejected").GetInt32(), Is.EqualTo(1000));
     }
 
+    // SPEC §3: "Agency request bodies over 64 KiB are rejected (413), batch sends over 4 MiB": a batch just under 4 MiB is
+    // read whether it arrives with a Content-Length or chunked (as HttpClient's JsonContent sends it).
+    [Test]
+    public async Task Batch_JustUnderFourMebibytesSentChunked_IsRead()
+    {
+        var user = await Env.CreateUserAsync();
+        var batch = Batch([Valid()]);
+        var body = batch[..^1] + new string(' ', 4 * 1024 * 1024 - 1 - batch.Length) + "}";
+        using var request = new HttpRequestMessage(HttpMethod.Post, BatchPath)
+        {
+            Content = new StreamContent(new MemoryStream(Encoding.UTF8.GetBytes(body))) { Headers = { { "Content-Type", "application/json" } } },
+        };
+        request.Headers.TransferEncodingChunked = true;
+
+        var (response, answer) = await MessageJson.SendAsync(user.Client, request);
+
+        Assert.That(Encoding.UTF8.GetByteCount(body), Is.EqualTo(4 * 1024 * 1024 - 1));
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), answer.ToString());
+        Assert.That(await Env.CountMessagesAsync(user.Id), Is.EqualTo(1));
+    }
+
     private static string Valid() => $$"""{"recipient":"{{TestRecipients.Next().Local}}","template_id":3}""";
 
     private static string Batch(IEnumerable<string> items) => """{"messages":[""" + string.Join(',', items) + "]}";

@@ -183,6 +183,25 @@ public sealed class SendValidationTests
         Assert.That(error.Str("code"), Is.EqualTo("payload_too_large"));
     }
 
+    // SPEC §3: "Order of handling ... transport checks (413, 415, `malformed`)": an over-size body with the wrong content
+    // type is answered 413 whether its size is announced (Content-Length) or only seen while reading it (chunked).
+    [Test]
+    public async Task Send_WhenAChunkedBodyIsOver64KiBAndNotJson_Answers413First()
+    {
+        var body = $$"""{"recipient":"91234567","template_id":3,"pad":"{{new string('x', 70_000)}}"}""";
+        using var request = new HttpRequestMessage(HttpMethod.Post, MessageJson.SendPath)
+        {
+            Content = new StreamContent(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(body))) { Headers = { { "Content-Type", "text/plain" } } },
+        };
+        request.Headers.TransferEncodingChunked = true;
+
+        var (response, error) = await MessageJson.SendAsync(_user.Client, request);
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.RequestEntityTooLarge), error.ToString());
+        Assert.That(error.Str("code"), Is.EqualTo("payload_too_large"));
+        Assert.That(await Env.CountMessagesAsync(_user.Id), Is.Zero);
+    }
+
     [Test]
     public async Task UnknownRoute_AnswersNotFoundInTheEnvelope()
     {

@@ -29,7 +29,8 @@ public static class JsonRequest
         }
 
         // A chunked body's size is known only once read, and 413 comes before 415 (SPEC §3).
-        var (bytes, bodyError) = request.HasJsonContentType() || request.ContentLength is null
+        var json = request.HasJsonContentType();
+        var (bytes, bodyError) = json || request.ContentLength is null
             ? await RequestBody.ReadAsync(request, limit, cancellationToken)
             : (null, null);
         if (bodyError is not null)
@@ -37,7 +38,7 @@ public static class JsonRequest
             return (null, bodyError);
         }
 
-        if (!request.HasJsonContentType())
+        if (!json)
         {
             return (null, ApiError.UnsupportedMediaType());
         }

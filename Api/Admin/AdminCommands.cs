@@ -139,7 +139,13 @@ public static class AdminCommands
 
                 if (parsed.GetValue(cancelPending))
                 {
-                    Console.WriteLine($"{await admin.Store.CancelPendingAsync(address, admin.Now, token)} pending message(s) cancelled");
+                    var (cancelled, marked) = await admin.Store.CancelPendingAsync(address, admin.Now, token);
+                    Console.WriteLine($"{cancelled} pending message(s) cancelled");
+                    if (marked > 0)
+                    {
+                        Console.WriteLine($"{marked} more in a provider call, or held to reconcile one: each is cancelled " +
+                            "when that ends, unless the provider took it");
+                    }
                 }
 
                 return 0;

@@ -41,21 +41,30 @@ public sealed class AdminStore(NpgsqlDataSource dataSource)
         """;
 
     // The user's messages the provider has not accepted (SPEC §7). Guarded on UNSENT, so a message accepted meanwhile
-    // keeps its status. A message whose call may be under way, or that is held to reconcile such a call (SPEC §5), is
-    // left alone: the provider may have sent it, and a status can still adopt it; once its hold ends no Dispatcher
-    // claims it (the user is disabled), so running the command again, or expiry, ends it.
+    // keeps its status. A message whose call may be under way, or that is held to reconcile such a call (SPEC §5), cannot
+    // be ended yet: the provider may have sent it, and a status can still adopt it. It is marked instead, and its expiry
+    // brought forward to now, so the sweep's expiry ends it as cancelled once its call or hold ends unadopted (SweepStore).
     // Records its status events in the same statement (SPEC §4).
     private const string CancelPendingSql = $"""
-        WITH changed AS (
+        WITH pending AS (
+            SELECT m.id, m.call_open OR (m.held_attempt IS NOT DISTINCT FROM m.attempts AND m.available_at > @now) AS busy
+            FROM messages m JOIN users u ON u.id = m.user_id
+            WHERE u.email = @email AND u.disabled_at IS NOT NULL AND m.status = 'UNSENT'
+            FOR UPDATE OF m
+        ), changed AS (
             UPDATE messages m SET
-                status = 'ERROR', errored_at = {StatusEventSql.ChangedAt}, updated_at = {StatusEventSql.ChangedAt}, error_code = 'cancelled',
-                error_description = 'Cancelled by an operator: the sending user was disabled'
-            FROM users u
-            WHERE u.email = @email AND u.disabled_at IS NOT NULL AND m.user_id = u.id AND m.status = 'UNSENT'
-              AND NOT m.call_open AND NOT (m.held_attempt IS NOT DISTINCT FROM m.attempts AND m.available_at > @now)
+                status = 'ERROR', errored_at = {StatusEventSql.ChangedAt}, updated_at = {StatusEventSql.ChangedAt},
+                error_code = {StatusEventSql.CancelledCode}, error_description = {StatusEventSql.CancelledDescription}
+            FROM pending p
+            WHERE m.id = p.id AND NOT p.busy AND m.status = 'UNSENT'
             RETURNING m
+        ), marked AS (
+            UPDATE messages m SET cancel_requested_at = COALESCE(m.cancel_requested_at, @now), expires_at = LEAST(m.expires_at, @now)
+            FROM pending p
+            WHERE m.id = p.id AND p.busy AND m.status = 'UNSENT'
+            RETURNING m.id
         ), {StatusEventSql.RecordChanged}
-        SELECT count(*) FROM changed
+        SELECT (SELECT count(*) FROM changed) AS cancelled, (SELECT count(*) FROM marked) AS marked
         """;
 
     private const string UserIdSql = "SELECT id FROM users WHERE email = @email";
@@ -140,9 +149,17 @@ public sealed class AdminStore(NpgsqlDataSource dataSource)
     public Task<int> SetUserDisabledAsync(string email, bool disabled, DateTime now, CancellationToken cancellationToken) =>
         CountAsync(SetUserDisabledSql, new { email, disabled, now }, cancellationToken);
 
-    /// <summary>Cancels a disabled user's pending messages; returns how many.</summary>
-    public Task<int> CancelPendingAsync(string email, DateTime now, CancellationToken cancellationToken) =>
-        CountAsync(CancelPendingSql, new { email, now }, cancellationToken);
+    /// <summary>
+    /// Cancels a disabled user's pending messages; returns how many, and how many more are in a provider call or held to
+    /// reconcile one, each to end as cancelled when that is over unless the provider took it.
+    /// </summary>
+    public async Task<(int Cancelled, int Marked)> CancelPendingAsync(string email, DateTime now, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var (cancelled, marked) = await connection.QuerySingleAsync<(long, long)>(new CommandDefinition(CancelPendingSql,
+            new { email, now }, cancellationToken: cancellationToken));
+        return ((int)cancelled, (int)marked);
+    }
 
     public async Task<long?> FindUserIdAsync(string email, CancellationToken cancellationToken)
     {

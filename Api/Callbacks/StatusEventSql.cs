@@ -15,6 +15,15 @@ internal static class StatusEventSql
     public const string ChangedAt = "GREATEST(m.updated_at + interval '1 millisecond', @now)";
 
     /// <summary>
+    /// The error code and description (SQL literals) an operator's <c>--cancel-pending</c> ends a message with (SPEC §7):
+    /// at once by the command, or by the sweep's expiry once the call or hold that kept the command from ending it is over.
+    /// </summary>
+    public const string CancelledCode = "'cancelled'";
+
+    /// <inheritdoc cref="CancelledCode"/>
+    public const string CancelledDescription = "'Cancelled by an operator: the sending user was disabled'";
+
+    /// <summary>
     /// A data-modifying CTE, placed after a CTE <c>changed</c> whose column <c>m</c> is the <c>messages</c> row as the
     /// statement left it (<c>RETURNING m</c>), one row per status change; <c>@now</c> is the event's time. It records one
     /// event per row, only for users whose callbacks are on: for everyone else it costs one primary-key probe per change.

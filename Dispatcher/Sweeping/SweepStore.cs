@@ -62,13 +62,16 @@ public sealed class SweepStore(NpgsqlDataSource dataSource)
         RETURNING id
         """;
 
-    // Expiry changes the status, so it records its status events in the same statement (SPEC §4).
+    // Expiry changes the status, so it records its status events in the same statement (SPEC §4). A message an operator
+    // asked to cancel while its call or hold was under way had its expiry brought forward (AdminStore): it ends cancelled.
     private const string ExpireSql = $"""
         WITH changed AS (
             UPDATE messages m SET
-                status = 'ERROR', errored_at = {StatusEventSql.ChangedAt}, updated_at = {StatusEventSql.ChangedAt}, error_code = 'expired',
-                error_description = 'Not accepted by the provider within the message''s validity'
-                                    || COALESCE('; last error ' || m.last_error, '')
+                status = 'ERROR', errored_at = {StatusEventSql.ChangedAt}, updated_at = {StatusEventSql.ChangedAt},
+                error_code = CASE WHEN m.cancel_requested_at IS NULL THEN 'expired' ELSE {StatusEventSql.CancelledCode} END,
+                error_description = CASE WHEN m.cancel_requested_at IS NULL
+                    THEN 'Not accepted by the provider within the message''s validity' || COALESCE('; last error ' || m.last_error, '')
+                    ELSE {StatusEventSql.CancelledDescription} END
             WHERE m.id IN (SELECT id FROM messages
                            WHERE status = 'UNSENT' AND expires_at <= @now AND available_at <= @now AND NOT call_open
                            ORDER BY expires_at

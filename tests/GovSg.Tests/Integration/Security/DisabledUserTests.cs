@@ -48,6 +48,32 @@ public sealed class DisabledUserTests
     }
 
     [Test]
+    public async Task DisableWithCancelPending_WhileAMessageIsHeldToReconcile_CancelsItOnceTheHoldEnds()
+    {
+        var user = await Env.CreateUserAsync(grants: [3]);
+        var (local, digits) = TestRecipients.Next();
+        // The provider takes the message but answers after the Dispatcher's timeout and reports no status: the message is
+        // held to reconcile the call, and no status adopts it.
+        await Env.SetRecipientRuleAsync(digits, new { extra_delay_ms = 2_500, delay_times = 1, webhooks = "none" });
+        var ids = await QueueAsync(user, local, 1);
+        var held = await Poll.UntilAsync(() => CountAsync(ids, "held_attempt = attempts AND NOT call_open"), n => n == 1,
+            TimeSpan.FromSeconds(10));
+        Assert.That(held, Is.EqualTo(1), "the message is held to reconcile its timed-out call");
+
+        var (code, output) = await AdminCliTests.RunAsync("admin", "user", "disable", "--cancel-pending", "--email", user.Email);
+        var duringHold = await StatusesAsync(ids);
+        // Enabling the user again does not undo the operator's cancellation.
+        Assert.That((await AdminCliTests.RunAsync("admin", "user", "enable", "--email", user.Email)).Code, Is.Zero);
+        var ended = await Poll.UntilAsync(() => StatusesAsync(ids), s => s.All(m => m.Status != "UNSENT"), TimeSpan.FromSeconds(15));
+
+        Assert.That(code, Is.Zero);
+        Assert.That(output, Does.Contain("0 pending message(s) cancelled").And.Contain("1 more in a provider call, or held"));
+        Assert.That(duringHold, Is.All.EqualTo(("UNSENT", (string?)null)), "a held message is not cancelled before its hold ends");
+        Assert.That(ended, Is.All.EqualTo(("ERROR", (string?)"cancelled")));
+        Assert.That(await Env.SimulatorSendsAsync(digits), Has.Count.EqualTo(1), "sent once, by the call that timed out");
+    }
+
+    [Test]
     public async Task Sweep_WhileTheUserIsDisabled_ParksTheirMessagesAndEnablingSendsThem()
     {
         var user = await Env.CreateUserAsync(grants: [3]);
@@ -68,12 +94,8 @@ public sealed class DisabledUserTests
         // Both fall due within 5 s; unparked, each would then be published every 2 s (the tests' pick-up deadline).
         await Task.Delay(TimeSpan.FromSeconds(8));
         var publishedWhileDisabled = (await tap.MessageIdsAsync()).Intersect(ids).Count();
-        await using (var connection = await Env.Database.OpenConnectionAsync())
-        {
-            Assert.That(await connection.ExecuteScalarAsync<long>(
-                "SELECT count(*) FROM messages WHERE id = ANY(@ids) AND status = 'UNSENT' AND sweep_at >= expires_at", new { ids }),
-                Is.EqualTo(ids.Length), "parked until they expire");
-        }
+        Assert.That(await CountAsync(ids, "status = 'UNSENT' AND sweep_at >= expires_at"), Is.EqualTo(ids.Length),
+            "parked until they expire");
 
         Assert.That((await AdminCliTests.RunAsync("admin", "user", "enable", "--email", user.Email)).Code, Is.Zero);
         var sent = await Poll.UntilAsync(() => StatusesAsync(ids), s => s.All(m => m.Status != "UNSENT"), TimeSpan.FromSeconds(15));
@@ -97,13 +119,15 @@ public sealed class DisabledUserTests
 
     private static async Task WaitForFirstAttemptsAsync(long[] ids)
     {
-        var tried = await Poll.UntilAsync(async () =>
-        {
-            await using var connection = await Env.Database.OpenConnectionAsync();
-            return await connection.ExecuteScalarAsync<long>(
-                "SELECT count(*) FROM messages WHERE id = ANY(@ids) AND attempts > 0 AND status = 'UNSENT'", new { ids });
-        }, n => n == ids.Length, TimeSpan.FromSeconds(5));
+        var tried = await Poll.UntilAsync(() => CountAsync(ids, "attempts > 0 AND status = 'UNSENT'"), n => n == ids.Length,
+            TimeSpan.FromSeconds(5));
         Assert.That(tried, Is.EqualTo(ids.Length), "every message failed its first attempt and waits for a retry");
+    }
+
+    private static async Task<long> CountAsync(long[] ids, string condition)
+    {
+        await using var connection = await Env.Database.OpenConnectionAsync();
+        return await connection.ExecuteScalarAsync<long>($"SELECT count(*) FROM messages WHERE id = ANY(@ids) AND {condition}", new { ids });
     }
 
     private static async Task<IReadOnlyList<(string Status, string? Code)>> StatusesAsync(long[] ids)

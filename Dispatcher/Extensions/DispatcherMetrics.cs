@@ -91,7 +91,7 @@ public sealed class DispatcherMetrics : IDisposable
             new KeyValuePair<string, object?>("code", outcome.Accepted ? null : outcome.ErrorCode));
     }
 
-    public void PossibleDuplicates(int count) => _possibleDuplicates.Add(count);
+    public void PossibleDuplicate() => _possibleDuplicates.Add(1);
 
     public void Adopted(int count) => _adopted.Add(count);
 

@@ -120,9 +120,6 @@ public sealed class MessageSender(
             await gate.ReleaseAsync(grant, grant.Slot(toCall.Count));
         }
 
-        // Sent again after a hold that no status ended: the provider may have the previous attempt too.
-        metrics.PossibleDuplicates(toCall.Count(m => m.Resend));
-
         // From here each call runs to completion even during shutdown: abandoning it would leave its outcome unknown.
         // Only a message still waiting for its slot is handed back when the dispatcher stops.
         // A call must end within the lease: a slot later than that (the pace was cut after the claim) is not used.
@@ -272,6 +269,13 @@ public sealed class MessageSender(
                 if (RecipientWaitUntil(message.Recipient) is { } until)
                 {
                     return new CallResult(message with { RecipientWaitUntil = until }, RecipientWaiting, call, null);
+                }
+
+                if (message.Resend)
+                {
+                    // Sent again after a hold that no status ended: the provider may have the previous attempt too.
+                    // Counted here, when the call is made: a claim handed back uncalled is counted by the one that calls.
+                    metrics.PossibleDuplicate();
                 }
 
                 var outcome = await client.SendAsync(ToOutgoing(message), CancellationToken.None);

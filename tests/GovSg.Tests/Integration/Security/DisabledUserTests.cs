@@ -1,4 +1,6 @@
+using System.Globalization;
 using System.Net;
+using System.Text.RegularExpressions;
 using Dapper;
 
 namespace GovSg.Tests.Integration.Security;
@@ -40,10 +42,17 @@ public sealed class DisabledUserTests
 
         var (code, output) = await AdminCliTests.RunAsync("admin", "user", "disable", "--cancel-pending", "--email", user.Email);
         var (refused, _) = await MessageJson.PostRawAsync(user.Client, $$"""{"recipient":"{{local}}","template_id":3}""");
+        // On a busy machine an attempt may still be in its call, or held to reconcile one that timed out: such a message
+        // is counted apart and ends cancelled once that is over.
+        var ended = await Poll.UntilAsync(() => StatusesAsync(ids), s => s.All(m => m.Status != "UNSENT"), TimeSpan.FromSeconds(15));
+        var counts = Regex.Match(output, @"(\d+) pending message\(s\) cancelled(?:\n(\d+) more in a provider call)?");
 
         Assert.That(code, Is.Zero);
-        Assert.That(output, Does.Contain("3 pending message(s) cancelled"));
-        Assert.That(await StatusesAsync(ids), Is.All.EqualTo(("ERROR", (string?)"cancelled")));
+        Assert.That(counts.Success, Is.True, output);
+        Assert.That(int.Parse(counts.Groups[1].Value, CultureInfo.InvariantCulture)
+                    + (counts.Groups[2].Success ? int.Parse(counts.Groups[2].Value, CultureInfo.InvariantCulture) : 0),
+            Is.EqualTo(ids.Length), output);
+        Assert.That(ended, Is.All.EqualTo(("ERROR", (string?)"cancelled")));
         Assert.That(refused.StatusCode, Is.EqualTo(HttpStatusCode.Forbidden));
     }
 

@@ -20,6 +20,9 @@ public sealed class DispatcherHeadersTests
             .GetMethod("DispatcherSettings", BindingFlags.NonPublic | BindingFlags.Static)!
             .Invoke(null, [Env.Simulator.Address])!;
         await using var dispatcher = new Host<GovSg.Dispatcher.Program>(settings, kestrel: true).Start();
+        // Stopped while its bus is still starting, a host would leave the bus's consumers on the shared queues once that
+        // start completes, on a disposed container: they would fault the commands and statuses of every later test.
+        await TestSystem.WaitForBusAsync(dispatcher.Services);
         using var http = new HttpClient { BaseAddress = dispatcher.Address };
 
         using var response = await http.GetAsync("health/live");

@@ -113,7 +113,8 @@ public sealed class WhatsAppClient(IWhatsAppCloudApi api, IOptions<WhatsAppOptio
         return SendOutcome.Failure(
             ProviderErrors.Classify(httpStatus, code),
             code?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? httpStatus.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            description.Length > 0 ? description : $"HTTP {httpStatus}");
+            description.Length > 0 ? description : $"HTTP {httpStatus}",
+            possiblySent: code is null && IsGatewayFailure(httpStatus));
     }
 
     /// <summary>A body that is not Meta's JSON comes from something in between (a proxy, a load balancer).</summary>
@@ -121,6 +122,14 @@ public sealed class WhatsAppClient(IWhatsAppCloudApi api, IOptions<WhatsAppOptio
     {
         401 or 403 => SendOutcome.Failure(FailureKind.CredentialsBroken, httpStatus.ToString(System.Globalization.CultureInfo.InvariantCulture), $"HTTP {httpStatus} without an error body"),
         429 => SendOutcome.Failure(FailureKind.Throughput, "429", "HTTP 429 without an error body"),
-        _ => SendOutcome.Failure(FailureKind.Transient, "provider_unavailable", $"HTTP {httpStatus} with a body that is not the provider's JSON"),
+        _ => SendOutcome.Failure(FailureKind.Transient, "provider_unavailable", $"HTTP {httpStatus} with a body that is not the provider's JSON",
+            possiblySent: IsGatewayFailure(httpStatus)),
     };
+
+    /// <summary>
+    /// A 502 or 504 that carries no provider error code is a gateway's between us and Meta: the request passed it, and
+    /// Meta may have sent the message without the gateway relaying the answer. Like a timeout, its outcome is unknown
+    /// (SPEC §5: reconcile before sending again). A 503 or 500 from a gateway means it did not pass the request on.
+    /// </summary>
+    private static bool IsGatewayFailure(int httpStatus) => httpStatus is 502 or 504;
 }

@@ -7,7 +7,8 @@ namespace GovSg.Dispatcher.Callbacks;
 /// The delivery worker's reads and writes of status events and endpoint health. A claim moves the event's
 /// next_attempt_at past the attempt's timeout (its lease) under FOR UPDATE SKIP LOCKED, so Dispatchers share the events
 /// without two delivering one at once. Claims honour each user's cap on deliveries under way in this Dispatcher, skip
-/// paused endpoints, and take a single event (a probe) from an endpoint that has been failing. An event created at or
+/// paused endpoints, and take a single event (a probe) from an endpoint that has been failing; when there are fewer slots
+/// than such events, the longest due go first, whichever users they belong to. An event created at or
 /// before @givenUpBefore (past the retry budget) is never claimed: <see cref="GiveUpAsync"/> deletes it, paused or not.
 /// </summary>
 public sealed class CallbackStore(NpgsqlDataSource dataSource)
@@ -20,13 +21,14 @@ public sealed class CallbackStore(NpgsqlDataSource dataSource)
             FROM callback_settings s
             LEFT JOIN busy b ON b.user_id = s.user_id
             CROSS JOIN LATERAL (
-                SELECT id FROM status_events e
+                SELECT id, next_attempt_at FROM status_events e
                 WHERE e.user_id = s.user_id AND e.next_attempt_at <= @now AND e.created_at > @givenUpBefore
                 ORDER BY e.next_attempt_at
                 LIMIT GREATEST(0, CASE WHEN s.consecutive_failures >= @failureThreshold THEN 1 ELSE @perUser END
                                   - COALESCE(b.in_flight, 0))
                 FOR UPDATE SKIP LOCKED) e
             WHERE s.url IS NOT NULL AND (s.paused_until IS NULL OR s.paused_until <= @now)
+            ORDER BY e.next_attempt_at
             LIMIT @limit
         )
         UPDATE status_events e SET next_attempt_at = @leaseUntil

@@ -25,7 +25,7 @@ public sealed class CallbackSettingsStore(NpgsqlDataSource dataSource)
     public static readonly TimeSpan RotationOverlap = TimeSpan.FromHours(24);
 
     private const string GetSql = """
-        SELECT s.url, right(k.secret, 5) AS secret_last_five, s.last_success_at, s.last_failure_at, s.last_failure_reason,
+        SELECT s.url, k.secret_last_five, s.last_success_at, s.last_failure_at, s.last_failure_reason,
                CASE WHEN s.url IS NULL THEN 0 ELSE (SELECT count(*) FROM status_events e WHERE e.user_id = @userId) END
                    AS pending
         FROM (SELECT @userId AS user_id) u
@@ -68,7 +68,7 @@ public sealed class CallbackSettingsStore(NpgsqlDataSource dataSource)
         INSERT INTO callback_secrets (user_id, secret, created_at)
         SELECT @userId, @secret, @now
         WHERE NOT EXISTS (SELECT 1 FROM callback_secrets WHERE user_id = @userId AND valid_until IS NULL)
-        RETURNING secret
+        RETURNING id
         """;
 
     // The current secret keeps signing for the overlap; one rotated earlier stops now and is deleted, as is any whose
@@ -117,8 +117,11 @@ public sealed class CallbackSettingsStore(NpgsqlDataSource dataSource)
         string? secret = null;
         if (url is not null)
         {
-            secret = await connection.QuerySingleOrDefaultAsync<string>(new CommandDefinition(CreateFirstSecretSql,
-                new { userId, secret = NewSecret(), now }, transaction, cancellationToken: cancellationToken));
+            // The roles that run this cannot read secrets back (grants.sql): the new one is known here.
+            var candidate = NewSecret();
+            var created = await connection.QuerySingleOrDefaultAsync<long?>(new CommandDefinition(CreateFirstSecretSql,
+                new { userId, secret = candidate, now }, transaction, cancellationToken: cancellationToken));
+            secret = created is null ? null : candidate;
         }
 
         var settings = await connection.QuerySingleAsync<CallbackSettingsRow>(new CommandDefinition(GetSql, new { userId },

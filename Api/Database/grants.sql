@@ -65,10 +65,13 @@ GRANT SELECT, INSERT, UPDATE ON callback_settings TO govsg_api;
 GRANT SELECT, UPDATE ON callback_settings TO govsg_dispatcher;
 GRANT SELECT, INSERT, UPDATE ON callback_settings TO govsg_operator;
 
--- table: callback_secrets. The Dispatcher signs with them and never changes them; a rotation deletes the ended ones.
-GRANT SELECT, INSERT, UPDATE, DELETE ON callback_secrets TO govsg_api;
+-- table: callback_secrets. Only the Dispatcher, which signs with them, reads a secret; the Api and the CLI create them
+-- and show their last five characters. A rotation (the Api's) ends the current one and deletes the ended ones.
+GRANT SELECT (id, user_id, created_at, valid_until, secret_last_five) ON callback_secrets TO govsg_api, govsg_operator;
+GRANT INSERT (user_id, secret, created_at) ON callback_secrets TO govsg_api, govsg_operator;
+GRANT UPDATE (valid_until) ON callback_secrets TO govsg_api;
+GRANT DELETE ON callback_secrets TO govsg_api;
 GRANT SELECT ON callback_secrets TO govsg_dispatcher;
-GRANT SELECT, INSERT, UPDATE ON callback_secrets TO govsg_operator;
 
 -- table: status_events. Recorded by every status change (the Dispatcher's, and the operator's cancel-pending), delivered
 -- by the Dispatcher, counted and discarded (callbacks turned off) by the Api and the operator, who also make them due

@@ -49,6 +49,12 @@ public static class WebhookEndpoints
         ILogger<WebhookMarker> logger,
         CancellationToken cancellationToken)
     {
+        // A request without a well-formed signature is refused before its body is read: unsigned traffic costs no buffer.
+        if (WebhookSignature.Parse(request.Headers[WebhookSignature.HeaderName]) is not { } claimed)
+        {
+            return InvalidSignature();
+        }
+
         var (body, bodyError) = await RequestBody.ReadAsync(request, MaxBodyBytes, cancellationToken);
         if (bodyError is not null)
         {
@@ -56,9 +62,9 @@ public static class WebhookEndpoints
         }
 
         var settings = options.Value;
-        if (!WebhookSignature.IsValid(request.Headers[WebhookSignature.HeaderName], body, settings.AppSecrets))
+        if (!WebhookSignature.Matches(claimed, body, settings.AppSecrets))
         {
-            return ApiError.Unauthenticated("Invalid or missing X-Hub-Signature-256");
+            return InvalidSignature();
         }
 
         var parsed = WebhookPayload.Parse(body!, settings.PhoneNumberId);
@@ -110,6 +116,8 @@ public static class WebhookEndpoints
         metrics.WebhookStatuses(parsed.Statuses);
         return TypedResults.Ok();
     }
+
+    private static ApiError InvalidSignature() => ApiError.Unauthenticated("Invalid or missing X-Hub-Signature-256");
 
     /// <summary>Names the log category of the webhook endpoints.</summary>
     public sealed class WebhookMarker;

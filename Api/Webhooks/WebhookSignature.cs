@@ -9,28 +9,32 @@ public static class WebhookSignature
     public const string HeaderName = "X-Hub-Signature-256";
     private const string Prefix = "sha256=";
 
-    public static bool IsValid(string? header, ReadOnlySpan<byte> body, IEnumerable<string> secrets)
+    /// <summary>The digest a header claims, or null when it is missing or not <c>sha256=</c> and 64 hex digits.</summary>
+    public static byte[]? Parse(string? header)
     {
         if (header is null || !header.StartsWith(Prefix, StringComparison.OrdinalIgnoreCase) || header.Length != Prefix.Length + 64)
         {
-            return false;
+            return null;
         }
 
-        byte[] expected;
         try
         {
-            expected = Convert.FromHexString(header.AsSpan(Prefix.Length));
+            return Convert.FromHexString(header.AsSpan(Prefix.Length));
         }
         catch (FormatException)
         {
-            return false;
+            return null;
         }
+    }
 
+    /// <summary>Whether <paramref name="claimed"/> (from <see cref="Parse"/>) is the body's HMAC under one of the secrets.</summary>
+    public static bool Matches(byte[] claimed, ReadOnlySpan<byte> body, IEnumerable<string> secrets)
+    {
         var valid = false;
         foreach (var secret in secrets)
         {
             // Every secret is checked, so timing does not tell which one (if any) matched.
-            valid |= CryptographicOperations.FixedTimeEquals(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), body), expected);
+            valid |= CryptographicOperations.FixedTimeEquals(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), body), claimed);
         }
 
         return valid;

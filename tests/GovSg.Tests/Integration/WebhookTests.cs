@@ -109,6 +109,29 @@ public sealed class WebhookTests
         Assert.That(message.Str("status"), Is.EqualTo("DELIVERED"));
     }
 
+    /// <summary>
+    /// Unsigned traffic is refused on its headers, before the Api reads (and buffers up to 1 MiB of) its body: a request
+    /// that announces a body and never sends it is answered 401 at once, not left waiting for the body.
+    /// </summary>
+    [Test]
+    public async Task Receive_WithoutASignature_IsRefusedBeforeItsBodyIsRead()
+    {
+        var api = Env.Client(null).BaseAddress!;
+        using var tcp = new System.Net.Sockets.TcpClient();
+        await tcp.ConnectAsync(api.Host, api.Port);
+        var stream = tcp.GetStream();
+        var head = $"POST /{Webhooks.Path} HTTP/1.1\r\nHost: {api.Authority}\r\nContent-Type: application/json\r\n" +
+                   "Content-Length: 1000000\r\n\r\n";
+        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(head));
+
+        // Under the 5 s Kestrel waits for a body before giving up on it.
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(4));
+        var answer = new byte[64];
+        var read = await stream.ReadAsync(answer, timeout.Token);
+
+        Assert.That(System.Text.Encoding.ASCII.GetString(answer, 0, read), Does.StartWith("HTTP/1.1 401"));
+    }
+
     [Test]
     public async Task Receive_WhenSignedWithTheWrongSecret_Answers401()
     {

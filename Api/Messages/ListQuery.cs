@@ -157,7 +157,10 @@ public sealed partial record ListQuery(
         return status is null ? ApiError.Validation($"\"status\" must be one of [{string.Join(", ", Statuses)}]") : null;
     }
 
-    /// <summary>ISO-8601 extended format: a date, or a date-time with optional fraction and offset (UTC when absent).</summary>
+    /// <summary>
+    /// ISO-8601 extended format: a date, or a date-time with optional fraction (after a point or a comma) and offset (UTC
+    /// when absent).
+    /// </summary>
     private static ApiError? Date(IQueryCollection query, string key, out DateTime? value)
     {
         value = null;
@@ -178,10 +181,13 @@ public sealed partial record ListQuery(
         return null;
     }
 
-    /// <summary>The matched date with the fraction cut to the 100 ns a DateTime holds and an hour-only offset given minutes.</summary>
+    /// <summary>
+    /// The matched date with the fraction cut to the 100 ns a DateTime holds (ISO 8601's decimal comma as a point) and an
+    /// hour-only offset given minutes.
+    /// </summary>
     private static string CanonicalDate(Match match)
     {
-        var fraction = match.Groups["fraction"].Value;
+        var fraction = match.Groups["fraction"].Value.Replace(',', '.');
         var offset = match.Groups["offset"].Value;
         return string.Concat(match.Groups["datetime"].Value, fraction[..Math.Min(fraction.Length, 8)],
             offset.Length == 3 ? offset + ":00" : offset);
@@ -210,7 +216,7 @@ public sealed partial record ListQuery(
 
     // A date, optionally a time (hh:mm or hh:mm:ss); a fraction only after seconds, an offset only after a time.
     [GeneratedRegex(@"\A(?<datetime>[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9]{2}:[0-9]{2}(:[0-9]{2})?)?)" +
-                    @"((?<=:[0-9]{2}:[0-9]{2})(?<fraction>\.[0-9]+))?((?<=T.*)(?<offset>Z|[+-][0-9]{2}(:[0-9]{2})?))?\z")]
+                    @"((?<=:[0-9]{2}:[0-9]{2})(?<fraction>[.,][0-9]+))?((?<=T.*)(?<offset>Z|[+-][0-9]{2}(:[0-9]{2})?))?\z")]
     private static partial Regex IsoDate();
 
     [GeneratedRegex(@"\A[+-]?[0-9]+\z")]

@@ -90,6 +90,7 @@ public sealed class ListMessagesTests
     [TestCase("created_at[lt]=2024-03-10", -1, -1)]
     [TestCase("created_at[gte]=2024-03-10T08:14:00", 14, 14)]
     [TestCase("created_at[gt]=2024-03-10T08:04:59.999999999Z", 5, 14)]
+    [TestCase("created_at[gt]=2024-03-10T08:04:59,999Z", 5, 14)]
     [TestCase("created_at[lt]=2024-03-10T16:05%2B08", 0, 4)]
     public async Task List_ByCreatedAt_AppliesEveryOperatorAndAndsThem(string query, int first, int last)
     {
@@ -182,6 +183,7 @@ public sealed class ListMessagesTests
     [TestCase("created_at[gte]=2024-03-10%0A", "\"created_at[gte]\" must be in ISO 8601 date format")]
     [TestCase("created_at[gte]=2024-03-10Z", "\"created_at[gte]\" must be in ISO 8601 date format")]
     [TestCase("created_at[gte]=2024-03-10T08:05.5Z", "\"created_at[gte]\" must be in ISO 8601 date format")]
+    [TestCase("created_at[gte]=2024-03-10T08:05:00,Z", "\"created_at[gte]\" must be in ISO 8601 date format")]
     public async Task List_WhenAParameterIsBad_Answers400(string query, string message)
     {
         var (response, error) = await MessageJson.GetAsync(_user.Client, $"{ListPath}?{query}");

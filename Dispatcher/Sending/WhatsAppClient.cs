@@ -127,9 +127,10 @@ public sealed class WhatsAppClient(IWhatsAppCloudApi api, IOptions<WhatsAppOptio
     };
 
     /// <summary>
-    /// A 502 or 504 that carries no provider error code is a gateway's between us and Meta: the request passed it, and
-    /// Meta may have sent the message without the gateway relaying the answer. Like a timeout, its outcome is unknown
-    /// (SPEC §5: reconcile before sending again). A 503 or 500 from a gateway means it did not pass the request on.
+    /// A 504 that carries no provider error code is a gateway's between us and Meta that passed the request on and timed
+    /// out waiting for the answer: Meta may have sent the message. Like our own timeout, its outcome is unknown (SPEC §5:
+    /// reconcile before sending again). Other 5xx, a gateway's 502 (most often it could not reach Meta) included, are
+    /// retried as SPEC §5 lists them.
     /// </summary>
-    private static bool IsGatewayFailure(int httpStatus) => httpStatus is 502 or 504;
+    private static bool IsGatewayFailure(int httpStatus) => httpStatus == 504;
 }

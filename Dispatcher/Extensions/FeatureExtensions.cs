@@ -34,6 +34,7 @@ public static class FeatureExtensions
             });
         builder.Services.AddSingleton<WhatsAppClient>();
         builder.Services.AddSingleton<SendStore>();
+        builder.Services.AddSingleton<DisabledUsers>();
         builder.Services.AddSingleton<FailurePolicy>();
         builder.Services.AddSingleton<SendOutcomeWriter>();
         builder.Services.AddSingleton<PaceStore>();

@@ -26,7 +26,7 @@ public sealed class FailurePolicy(IOptions<RetryOptions> options, TimeProvider t
         return outcome.Kind switch
         {
             FailureKind.Permanent => new SendDecision.Fail(outcome.ErrorCode, outcome.ErrorDescription),
-            FailureKind.Stopping or FailureKind.LateTurn => new SendDecision.HandBack(),
+            FailureKind.Stopping or FailureKind.LateTurn or FailureKind.UserDisabled => new SendDecision.HandBack(),
             FailureKind.RecipientWaiting => new SendDecision.HandBack(message.RecipientWaitUntil),
             FailureKind.CredentialsBroken or FailureKind.Paused =>
                 WithinValidity(message, Spread(now, pausedUntil ?? now, jitter), error, at => new SendDecision.DeferUntil(at, error)),

@@ -25,6 +25,7 @@ public sealed class MessageSender(
     SendStore store,
     WhatsAppClient client,
     ProviderGate gate,
+    DisabledUsers disabledUsers,
     FailurePolicy policy,
     SendOutcomeWriter writer,
     TestSender testSender,
@@ -54,6 +55,9 @@ public sealed class MessageSender(
 
     private static readonly SendOutcome RecipientWaiting = SendOutcome.NotCalled(FailureKind.RecipientWaiting,
         "The recipient met the pair rate limit since the claim");
+
+    private static readonly SendOutcome UserDisabled = SendOutcome.NotCalled(FailureKind.UserDisabled,
+        "The user was disabled since the claim");
 
     private readonly RetryOptions _retry = retryOptions.Value;
     private readonly WhatsAppOptions _whatsApp = whatsAppOptions.Value;
@@ -124,7 +128,7 @@ public sealed class MessageSender(
         // Only a message still waiting for its slot is handed back when the dispatcher stops.
         // A call must end within the lease: a slot later than that (the pace was cut after the claim) is not used.
         var callBy = leaseUntil - _whatsApp.Timeout;
-        var calls = toCall.Select((message, index) => CallAsync(message, grant.Slot(index), callBy, traces[message.Id])).ToList();
+        var calls = toCall.Select((message, index) => CallAsync(message, now, grant.Slot(index), callBy, traces[message.Id])).ToList();
         // Test messages are answered while the live calls are under way: neither waits for the other, and a failure
         // of one never keeps the other's outcomes from being recorded.
         var simulated = testSender.SendAsync([.. claimed.Where(TestProvider.IsTest)], now);
@@ -237,7 +241,8 @@ public sealed class MessageSender(
     /// Waits for the message's slot and calls the provider; never throws, so every outcome gets recorded. The turn says
     /// when the call was made and at which pace, for a 130429 to be told apart from the rest of its overload.
     /// </summary>
-    private async Task<CallResult> CallAsync(ClaimedMessage message, DateTime slot, DateTime callBy, ActivityContext trace)
+    private async Task<CallResult> CallAsync(ClaimedMessage message, DateTime claimedAt, DateTime slot, DateTime callBy,
+        ActivityContext trace)
     {
         // Commands are consumed in batches; this span puts the provider call back into the message's own trace.
         using var activity = Source.StartActivity("send message", ActivityKind.Internal, trace);
@@ -269,6 +274,13 @@ public sealed class MessageSender(
                 if (RecipientWaitUntil(message.Recipient) is { } until)
                 {
                     return new CallResult(message with { RecipientWaitUntil = until }, RecipientWaiting, call, null);
+                }
+
+                if (Now() - claimedAt > DisabledUsers.MaxAge
+                    && await disabledUsers.IsDisabledAsync(message.UserId, CancellationToken.None))
+                {
+                    logger.LogInformation("Message {MessageId}'s user was disabled since its claim; handed back uncalled", message.Id);
+                    return new CallResult(message, UserDisabled, call, null);
                 }
 
                 if (message.Resend)

@@ -34,6 +34,12 @@ public enum FailureKind
     /// Not called: its recipient is in a pair-rate wait that began after the claim. Handed back until the wait ends.
     /// </summary>
     RecipientWaiting,
+
+    /// <summary>
+    /// Not called: an operator disabled its user after the claim. Handed back like <see cref="Stopping"/>; claims refuse
+    /// it until the user is enabled again.
+    /// </summary>
+    UserDisabled,
 }
 
 /// <summary>The result of one provider call: accepted with the provider's id, or a classified failure.</summary>

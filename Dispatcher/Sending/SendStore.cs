@@ -10,6 +10,7 @@ namespace GovSg.Dispatcher.Sending;
 public sealed record ClaimedMessage
 {
     public long Id { get; init; }
+    public long UserId { get; init; }
     public string Recipient { get; init; } = "";
     public string Params { get; init; } = "{}";
     public string LanguageCode { get; init; } = "";
@@ -62,7 +63,7 @@ public sealed class SendStore(NpgsqlDataSource dataSource, SweepSchedule sweeps,
         WHERE id = ANY(@ids) AND status = 'UNSENT' AND available_at <= @dueBy AND expires_at > @now AND NOT call_open
           AND (NOT @testOnly OR key_type = 'test')
           AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = messages.user_id AND u.disabled_at IS NOT NULL)
-        RETURNING id, recipient, params::text AS params, language_code, whatsapp_template_name, param_order,
+        RETURNING id, user_id, recipient, params::text AS params, language_code, whatsapp_template_name, param_order,
                   attempts, first_attempt_at, created_at, expires_at, last_error, key_type,
                   COALESCE(held_attempt = attempts - 1, false) AS resend, held_at,
                   (SELECT w.until FROM recipient_waits w WHERE w.recipient = messages.recipient AND w.until > @now)

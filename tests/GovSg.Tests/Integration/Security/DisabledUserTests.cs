@@ -31,6 +31,46 @@ public sealed class DisabledUserTests
         Assert.That(await StatusesAsync(ids), Is.All.EqualTo(("UNSENT", (string?)null)));
     }
 
+    /// <summary>
+    /// A batch's messages are claimed together and then called one by one at the number's pace, seconds apart. Those whose
+    /// turn comes after their user was disabled are not called: handed back, they stay unsent.
+    /// </summary>
+    [Test]
+    public async Task Dispatcher_WhenTheUserIsDisabledWhileClaimedMessagesWaitForTheirTurns_CallsNoMoreOfThem()
+    {
+        // The number's pace cut to one call a second: the batch is claimed at once and called over 10 s.
+        await Env.RestartDispatcherAsync(new Dictionary<string, string?> { ["WhatsApp:MessagesPerSecond"] = "1" });
+        try
+        {
+            var user = await Env.CreateUserAsync(grants: [3]);
+            var items = Enumerable.Range(0, 10).Select(_ => new { recipient = TestRecipients.Next().Local, template_id = 3 });
+            using var request = new HttpRequestMessage(HttpMethod.Post, "v1/transactional/govsg/batch")
+            {
+                Content = System.Net.Http.Json.JsonContent.Create(new { messages = items }),
+            };
+            var (response, body) = await MessageJson.SendAsync(user.Client, request);
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), body.ToString());
+            var ids = body.GetProperty("data").EnumerateArray()
+                .Select(e => long.Parse(e.GetProperty("message").Str("id"), CultureInfo.InvariantCulture)).ToArray();
+            var first = await Poll.UntilAsync(() => CountAsync(ids, "status <> 'UNSENT'"), n => n > 0, TimeSpan.FromSeconds(10));
+            Assert.That(first, Is.GreaterThan(0), "the first of the batch is called");
+
+            Assert.That((await AdminCliTests.RunAsync("admin", "user", "disable", "--email", user.Email)).Code, Is.Zero);
+            // Past the last turn of the batch, and the time a handed-back message takes to be written.
+            await Poll.UntilAsync(() => CountAsync(ids, "call_open"), n => n == 0, TimeSpan.FromSeconds(15));
+            await Task.Delay(TimeSpan.FromSeconds(1));
+
+            var called = await CountAsync(ids, "status <> 'UNSENT'");
+            var unsent = await StatusesAsync(ids);
+            Assert.That(called, Is.LessThan(ids.Length), "every message of the batch was called after its user was disabled");
+            Assert.That(unsent.Count(m => m == ("UNSENT", (string?)null)), Is.EqualTo(ids.Length - called));
+        }
+        finally
+        {
+            await Env.RestartDispatcherAsync();
+        }
+    }
+
     [Test]
     public async Task DisableWithCancelPending_EndsTheUsersPendingMessagesAsCancelled()
     {

@@ -27,7 +27,8 @@ public static class KeyEndpoints
             .WithResponseHeaders([StatusCodes.Status429TooManyRequests], ApiHeaders.RetryAfter);
         group.MapGet("", ListAsync).WithName("ListApiKeys")
             .WithSummary("List your API keys")
-            .WithDescription("Your keys, newest first, without the keys themselves. A test key sees test keys only.")
+            .WithDescription($"Your keys, newest first, without the keys themselves: every active key, and the newest {KeyStore.ListLimit} " +
+                             "of all (revoked and expired ones included). A test key sees test keys only.")
             .AddEndpointFilter<ReadRateLimitFilter>()
             .IgnoresBody()
             .ProducesError(401, 403, 429, 503)
@@ -80,9 +81,10 @@ public static class KeyEndpoints
         }
     }
 
-    public static async Task<Ok<KeyListResponse>> ListAsync(Caller caller, KeyStore store, CancellationToken cancellationToken)
+    public static async Task<Ok<KeyListResponse>> ListAsync(Caller caller, KeyStore store, TimeProvider time,
+        CancellationToken cancellationToken)
     {
-        var keys = await store.ListAsync(caller.UserId, VisibleType(caller), cancellationToken);
+        var keys = await store.ListAsync(caller.UserId, VisibleType(caller), time.GetUtcNow().UtcDateTime, cancellationToken);
         return TypedResults.Ok(new KeyListResponse(keys.Select(KeyResponse.From).ToList()));
     }
 

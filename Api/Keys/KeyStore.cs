@@ -44,9 +44,21 @@ public sealed class KeyStore(NpgsqlDataSource dataSource)
         RETURNING {Columns}
         """;
 
+    /// <summary>
+    /// How many keys a list shows beyond the active ones: revoked and expired keys pile up with every rotation, and a
+    /// list of all of them would grow without bound.
+    /// </summary>
+    public const int ListLimit = 100;
+
+    // Every active key, and the newest keys up to the limit, newest first.
     private const string ListSql = $"""
-        SELECT {Columns} FROM api_keys
-        WHERE user_id = @userId AND (@type::text IS NULL OR type = @type)
+        SELECT {Columns} FROM (
+            (SELECT * FROM api_keys WHERE user_id = @userId AND (@type::text IS NULL OR type = @type)
+             ORDER BY created_at DESC, id DESC LIMIT @limit)
+            UNION
+            SELECT * FROM api_keys WHERE user_id = @userId AND (@type::text IS NULL OR type = @type)
+                AND revoked_at IS NULL AND valid_until > @now
+        ) k
         ORDER BY created_at DESC, id DESC
         """;
 
@@ -74,10 +86,11 @@ public sealed class KeyStore(NpgsqlDataSource dataSource)
         return row;
     }
 
-    public async Task<IReadOnlyList<KeyRow>> ListAsync(long userId, string? type, CancellationToken cancellationToken)
+    /// <summary>Every active key and the newest <see cref="ListLimit"/> keys, newest first.</summary>
+    public async Task<IReadOnlyList<KeyRow>> ListAsync(long userId, string? type, DateTime now, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        return (await connection.QueryAsync<KeyRow>(new CommandDefinition(ListSql, new { userId, type },
+        return (await connection.QueryAsync<KeyRow>(new CommandDefinition(ListSql, new { userId, type, now, limit = ListLimit },
             cancellationToken: cancellationToken))).ToList();
     }
 

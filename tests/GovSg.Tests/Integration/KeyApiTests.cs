@@ -195,6 +195,36 @@ public sealed class KeyApiTests
         Assert.That(test.Headers.GetValues("RateLimit-Remaining").Single(), Is.EqualTo("1"));
     }
 
+    /// <summary>
+    /// Revoked and expired keys pile up with every rotation: a list shows the newest 100 keys, and every active key
+    /// however old, newest first.
+    /// </summary>
+    [Test]
+    public async Task List_AfterManyRotations_ShowsTheNewestHundredAndEveryActiveKey()
+    {
+        var user = await Env.CreateUserAsync();
+        await using (var connection = await Env.Database.OpenConnectionAsync())
+        {
+            await Dapper.SqlMapper.ExecuteAsync(connection, """
+                INSERT INTO api_keys (user_id, key_id, secret_hash, label, type, last_five, created_at, valid_until, revoked_at)
+                SELECT @Id, 'rotated' || @Id || '_' || g, '\x00', 'rotation ' || g, 'live', '00000',
+                       now() + g * interval '1 second', now() + interval '30 days', now() + g * interval '1 second'
+                FROM generate_series(1, 150) g
+                """, new { user.Id });
+        }
+
+        var (response, list) = await MessageJson.GetAsync(user.Client, KeysPath);
+        var keys = list.GetProperty("data").EnumerateArray().ToList();
+        var created = keys.Select(k => DateTime.Parse(k.Str("created_at"), System.Globalization.CultureInfo.InvariantCulture)).ToList();
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That(keys, Has.Count.EqualTo(101), "the newest 100, and the user's one active key, older than all of them");
+        Assert.That(keys.Take(100).Select(k => k.Str("label")),
+            Is.EqualTo(Enumerable.Range(51, 100).Reverse().Select(g => $"rotation {g}")));
+        Assert.That(keys[^1].GetProperty("revoked_at").ValueKind, Is.EqualTo(JsonValueKind.Null), "the active key");
+        Assert.That(created, Is.Ordered.Descending);
+    }
+
     private static async Task<(HttpResponseMessage Response, JsonElement Body)> CreateAsync(HttpClient client, object body) =>
         await MessageJson.SendAsync(client, new HttpRequestMessage(HttpMethod.Post, KeysPath) { Content = JsonContent.Create(body) });
 }

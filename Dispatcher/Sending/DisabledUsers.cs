@@ -19,8 +19,9 @@ public sealed class DisabledUsers(NpgsqlDataSource dataSource, TimeProvider time
     private volatile Snapshot? _snapshot;
 
     /// <summary>
-    /// Whether the user was disabled as of at most <see cref="MaxAge"/> ago. When that cannot be read, false: the claim
-    /// checked the user, and the database the call's outcome needs is then out of reach too.
+    /// Whether the user was disabled as of at most <see cref="MaxAge"/> ago. When that cannot be read, the last list
+    /// read answers (tried again a <see cref="MaxAge"/> later): the claim checked the user, and the database the call's
+    /// outcome needs is then out of reach too.
     /// </summary>
     public async Task<bool> IsDisabledAsync(long userId, CancellationToken cancellationToken)
     {
@@ -30,10 +31,10 @@ public sealed class DisabledUsers(NpgsqlDataSource dataSource, TimeProvider time
             snapshot = await ReadAsync(cancellationToken);
         }
 
-        return snapshot?.Users.Contains(userId) ?? false;
+        return snapshot.Users.Contains(userId);
     }
 
-    private async Task<Snapshot?> ReadAsync(CancellationToken cancellationToken)
+    private async Task<Snapshot> ReadAsync(CancellationToken cancellationToken)
     {
         await _reading.WaitAsync(cancellationToken);
         try
@@ -52,7 +53,7 @@ public sealed class DisabledUsers(NpgsqlDataSource dataSource, TimeProvider time
         catch (Exception exception) when (exception is NpgsqlException or TimeoutException)
         {
             logger.LogWarning("Could not read which users are disabled ({Error}); calling on the claim's check", exception.Message);
-            return _snapshot;
+            return _snapshot = new Snapshot(time.GetUtcNow(), _snapshot?.Users ?? []);
         }
         finally
         {

@@ -257,6 +257,14 @@ public sealed class MessageSender(
                     return new CallResult(message, Stopped, call, null);
                 }
 
+                // Asked before the lease is checked: the read takes its time from the lease.
+                if (Now() - claimedAt > DisabledUsers.MaxAge
+                    && await disabledUsers.IsDisabledAsync(message.UserId, CancellationToken.None))
+                {
+                    logger.LogInformation("Message {MessageId}'s user was disabled since its claim; handed back uncalled", message.Id);
+                    return new CallResult(message, UserDisabled, call, null);
+                }
+
                 if (Now() > callBy)
                 {
                     // Once the lease lapses the sweeper may hand the message to another dispatcher: calling now could
@@ -274,13 +282,6 @@ public sealed class MessageSender(
                 if (RecipientWaitUntil(message.Recipient) is { } until)
                 {
                     return new CallResult(message with { RecipientWaitUntil = until }, RecipientWaiting, call, null);
-                }
-
-                if (Now() - claimedAt > DisabledUsers.MaxAge
-                    && await disabledUsers.IsDisabledAsync(message.UserId, CancellationToken.None))
-                {
-                    logger.LogInformation("Message {MessageId}'s user was disabled since its claim; handed back uncalled", message.Id);
-                    return new CallResult(message, UserDisabled, call, null);
                 }
 
                 if (message.Resend)

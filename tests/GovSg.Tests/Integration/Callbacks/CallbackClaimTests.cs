@@ -1,4 +1,3 @@
-using Dapper;
 using GovSg.Dispatcher.Callbacks;
 
 namespace GovSg.Tests.Integration.Callbacks;
@@ -26,7 +25,7 @@ public sealed class CallbackClaimTests
         {
             firstEvents.Add(i == 0
                 ? await CallbackRaceTests.PausedEventAsync(first.Id, t0.AddSeconds(10))
-                : await AddEventAsync(first.Id, t0.AddSeconds(10 + i)));
+                : await CallbackRaceTests.EventAsync(first.Id, t0.AddSeconds(10 + i)));
         }
 
         var oldest = await CallbackRaceTests.PausedEventAsync(second.Id, t0);
@@ -43,14 +42,5 @@ public sealed class CallbackClaimTests
 
         Assert.That(one, Is.EqualTo(new[] { oldest }), "the one slot goes to the event that has waited longest");
         Assert.That(rest, Is.EquivalentTo(firstEvents));
-    }
-
-    private static async Task<long> AddEventAsync(long userId, DateTime createdAt)
-    {
-        await using var connection = await Env.Database.OpenConnectionAsync();
-        return await connection.ExecuteScalarAsync<long>("""
-            INSERT INTO status_events (user_id, message_id, key_type, created_at, data, next_attempt_at)
-            VALUES (@userId, 1, 'live', @createdAt, '{}', @createdAt) RETURNING id
-            """, new { userId, createdAt });
     }
 }

@@ -128,6 +128,13 @@ public sealed class CallbackRaceTests
             INSERT INTO callback_settings (user_id, url, updated_at, paused_until)
             VALUES (@userId, 'https://hooks.agency.example/x', now(), now() + interval '1 day')
             """, new { userId });
+        return await EventAsync(userId, createdAt);
+    }
+
+    /// <summary>Another event of a user <see cref="PausedEventAsync"/> set up, created and due at <paramref name="createdAt"/>.</summary>
+    internal static async Task<long> EventAsync(long userId, DateTime createdAt)
+    {
+        await using var connection = await Env.Database.OpenConnectionAsync();
         return await connection.ExecuteScalarAsync<long>("""
             INSERT INTO status_events (user_id, message_id, key_type, created_at, data, next_attempt_at)
             VALUES (@userId, 1, 'live', @createdAt, '{}', @createdAt) RETURNING id

@@ -25,14 +25,19 @@ public sealed class CallbackStore(NpgsqlDataSource dataSource)
                 WHERE e.user_id = s.user_id AND e.next_attempt_at <= @now AND e.created_at > @givenUpBefore
                 ORDER BY e.next_attempt_at
                 LIMIT GREATEST(0, CASE WHEN s.consecutive_failures >= @failureThreshold THEN 1 ELSE @perUser END
-                                  - COALESCE(b.in_flight, 0))
-                FOR UPDATE SKIP LOCKED) e
+                                  - COALESCE(b.in_flight, 0))) e
             WHERE s.url IS NOT NULL AND (s.paused_until IS NULL OR s.paused_until <= @now)
             ORDER BY e.next_attempt_at
             LIMIT @limit
+        ), claimable AS (
+            -- Only the chosen are locked (choosing reads every user's due events); one another claim took meanwhile is
+            -- locked by it, or no longer due once it committed.
+            SELECT id FROM status_events
+            WHERE id IN (SELECT id FROM candidates) AND next_attempt_at <= @now
+            FOR UPDATE SKIP LOCKED
         )
         UPDATE status_events e SET next_attempt_at = @leaseUntil
-        FROM candidates c, callback_settings s
+        FROM claimable c, callback_settings s
         WHERE e.id = c.id AND s.user_id = e.user_id
         RETURNING e.id, e.user_id, e.key_type, e.data::text AS data, e.attempts, e.created_at, s.url,
                   e.next_attempt_at AS lease_until

@@ -50,8 +50,9 @@ public sealed class DisabledUsers(NpgsqlDataSource dataSource, TimeProvider time
             var users = await connection.QueryAsync<long>(new CommandDefinition(DisabledSql, cancellationToken: cancellationToken));
             return _snapshot = new Snapshot(readAt, [.. users]);
         }
-        catch (Exception exception) when (exception is NpgsqlException or TimeoutException)
+        catch (Exception exception) when (exception is not OperationCanceledException)
         {
+            // Any failure here, before the call, must not be taken for one of the call's (which may have sent it).
             logger.LogWarning("Could not read which users are disabled ({Error}); calling on the claim's check", exception.Message);
             return _snapshot = new Snapshot(time.GetUtcNow(), _snapshot?.Users ?? []);
         }

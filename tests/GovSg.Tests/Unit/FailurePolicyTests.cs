@@ -21,6 +21,7 @@ public sealed class FailurePolicyTests
     private static readonly SendOutcome Paused = SendOutcome.NotCalled(FailureKind.Paused, "Sending paused");
     private static readonly SendOutcome Stopping = SendOutcome.NotCalled(FailureKind.Stopping, "Stopping");
     private static readonly SendOutcome LateTurn = SendOutcome.NotCalled(FailureKind.LateTurn, "Slot after the lease");
+    private static readonly SendOutcome UserDisabled = SendOutcome.NotCalled(FailureKind.UserDisabled, "User disabled");
 
     private static IEnumerable<TestCaseData> Table()
     {
@@ -35,6 +36,8 @@ public sealed class FailurePolicyTests
         yield return Row("Stopping: handed back, not counted", 2, TimeSpan.FromSeconds(3), Stopping, new SendDecision.HandBack());
         yield return Row("Slot after the lease: handed back uncalled, not counted", 2, TimeSpan.FromSeconds(3), LateTurn,
             new SendDecision.HandBack());
+        yield return Row("User disabled since the claim: handed back uncalled, not counted", 2, TimeSpan.FromSeconds(3),
+            UserDisabled, new SendDecision.HandBack());
         yield return Row("Transient, first attempt: retry within 1 s", 1, TimeSpan.Zero, SomethingWentWrong,
             new SendDecision.RetryAt(now.AddSeconds(1), "131000: Something went wrong"));
         yield return Row("Transient, third attempt at half jitter: retry in 2 s", 3, TimeSpan.FromSeconds(10), SomethingWentWrong,

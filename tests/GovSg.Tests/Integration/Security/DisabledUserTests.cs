@@ -56,9 +56,8 @@ public sealed class DisabledUserTests
             Assert.That(first, Is.GreaterThan(0), "the first of the batch is called");
 
             Assert.That((await AdminCliTests.RunAsync("admin", "user", "disable", "--email", user.Email)).Code, Is.Zero);
-            // Past the last turn of the batch, and the time a handed-back message takes to be written.
+            // Until the last turn of the batch is over: its call's outcome, or its hand-back, closes its call.
             await Poll.UntilAsync(() => CountAsync(ids, "call_open"), n => n == 0, TimeSpan.FromSeconds(15));
-            await Task.Delay(TimeSpan.FromSeconds(1));
 
             var called = await CountAsync(ids, "status <> 'UNSENT'");
             var unsent = await StatusesAsync(ids);

@@ -53,10 +53,10 @@ public sealed class KeyStore(NpgsqlDataSource dataSource)
     // Every active key, and the newest keys up to the limit, newest first.
     private const string ListSql = $"""
         SELECT {Columns} FROM (
-            (SELECT * FROM api_keys WHERE user_id = @userId AND (@type::text IS NULL OR type = @type)
+            (SELECT id, {Columns} FROM api_keys WHERE user_id = @userId AND (@type::text IS NULL OR type = @type)
              ORDER BY created_at DESC, id DESC LIMIT @limit)
             UNION
-            SELECT * FROM api_keys WHERE user_id = @userId AND (@type::text IS NULL OR type = @type)
+            SELECT id, {Columns} FROM api_keys WHERE user_id = @userId AND (@type::text IS NULL OR type = @type)
                 AND revoked_at IS NULL AND valid_until > @now
         ) k
         ORDER BY created_at DESC, id DESC

@@ -117,7 +117,7 @@ public sealed class CallbackSettingsStore(NpgsqlDataSource dataSource)
         string? secret = null;
         if (url is not null)
         {
-            // The roles that run this cannot read secrets back (grants.sql): the new one is known here.
+            // Not read back: only the Dispatcher is to read secrets (grants.sql). The new one is known here.
             var candidate = NewSecret();
             var created = await connection.QuerySingleOrDefaultAsync<long?>(new CommandDefinition(CreateFirstSecretSql,
                 new { userId, secret = candidate, now }, transaction, cancellationToken: cancellationToken));

@@ -114,7 +114,7 @@ public sealed class WhatsAppClient(IWhatsAppCloudApi api, IOptions<WhatsAppOptio
             ProviderErrors.Classify(httpStatus, code),
             code?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? httpStatus.ToString(System.Globalization.CultureInfo.InvariantCulture),
             description.Length > 0 ? description : $"HTTP {httpStatus}",
-            possiblySent: code is null && IsGatewayFailure(httpStatus));
+            possiblySent: code is null && IsGatewayTimeout(httpStatus));
     }
 
     /// <summary>A body that is not Meta's JSON comes from something in between (a proxy, a load balancer).</summary>
@@ -123,7 +123,7 @@ public sealed class WhatsAppClient(IWhatsAppCloudApi api, IOptions<WhatsAppOptio
         401 or 403 => SendOutcome.Failure(FailureKind.CredentialsBroken, httpStatus.ToString(System.Globalization.CultureInfo.InvariantCulture), $"HTTP {httpStatus} without an error body"),
         429 => SendOutcome.Failure(FailureKind.Throughput, "429", "HTTP 429 without an error body"),
         _ => SendOutcome.Failure(FailureKind.Transient, "provider_unavailable", $"HTTP {httpStatus} with a body that is not the provider's JSON",
-            possiblySent: IsGatewayFailure(httpStatus)),
+            possiblySent: IsGatewayTimeout(httpStatus)),
     };
 
     /// <summary>
@@ -132,5 +132,5 @@ public sealed class WhatsAppClient(IWhatsAppCloudApi api, IOptions<WhatsAppOptio
     /// reconcile before sending again). Other 5xx, a gateway's 502 (most often it could not reach Meta) included, are
     /// retried as SPEC §5 lists them.
     /// </summary>
-    private static bool IsGatewayFailure(int httpStatus) => httpStatus == 504;
+    private static bool IsGatewayTimeout(int httpStatus) => httpStatus == 504;
 }

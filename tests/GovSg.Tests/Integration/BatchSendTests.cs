@@ -239,7 +239,7 @@ public sealed class BatchSendTests
 
     private static string Batch(IEnumerable<string> items) => """{"messages":[""" + string.Join(',', items) + "]}";
 
-    private static async Task<(HttpResponseMessage Response, JsonElement Body)> PostAsync(HttpClient client, string body,
+    internal static async Task<(HttpResponseMessage Response, JsonElement Body)> PostAsync(HttpClient client, string body,
         string? idempotencyKey = null)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, BatchPath)

@@ -44,11 +44,8 @@ public sealed class DisabledUserTests
         {
             var user = await Env.CreateUserAsync(grants: [3]);
             var items = Enumerable.Range(0, 10).Select(_ => new { recipient = TestRecipients.Next().Local, template_id = 3 });
-            using var request = new HttpRequestMessage(HttpMethod.Post, "v1/transactional/govsg/batch")
-            {
-                Content = System.Net.Http.Json.JsonContent.Create(new { messages = items }),
-            };
-            var (response, body) = await MessageJson.SendAsync(user.Client, request);
+            var (response, body) = await BatchSendTests.PostAsync(user.Client,
+                System.Text.Json.JsonSerializer.Serialize(new { messages = items }));
             Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), body.ToString());
             var ids = body.GetProperty("data").EnumerateArray()
                 .Select(e => long.Parse(e.GetProperty("message").Str("id"), CultureInfo.InvariantCulture)).ToArray();

@@ -65,12 +65,11 @@ GRANT SELECT, INSERT, UPDATE ON callback_settings TO govsg_api;
 GRANT SELECT, UPDATE ON callback_settings TO govsg_dispatcher;
 GRANT SELECT, INSERT, UPDATE ON callback_settings TO govsg_operator;
 
--- table: callback_secrets. The Dispatcher signs with them; the Api and the CLI create them and show their last five
--- characters (secret_last_five), and never change one. A rotation (the Api's) ends the current one and deletes the
--- ended ones. Neither reads `secret` since migration 0032, but an Api of the release before it still does while a
--- rolling deploy replaces it: the release after this one narrows their SELECT to
--- (id, user_id, created_at, valid_until, secret_last_five), so that only the Dispatcher can read a secret.
-GRANT SELECT ON callback_secrets TO govsg_api, govsg_operator;
+-- table: callback_secrets. The Dispatcher signs with them, and is the one role that can read a secret. The Api and the
+-- CLI create them and show their last five characters (secret_last_five), and never read or change one; a rotation
+-- (the Api's) ends the current one and deletes the ended ones. (Their SELECT was narrowed one release after migration
+-- 0032, whose release stopped reading `secret`, so that no Api pod of a rolling deploy lost a column it read.)
+GRANT SELECT (id, user_id, created_at, valid_until, secret_last_five) ON callback_secrets TO govsg_api, govsg_operator;
 GRANT INSERT (user_id, secret, created_at) ON callback_secrets TO govsg_api, govsg_operator;
 GRANT UPDATE (valid_until) ON callback_secrets TO govsg_api;
 GRANT DELETE ON callback_secrets TO govsg_api;

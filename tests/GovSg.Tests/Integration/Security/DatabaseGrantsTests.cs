@@ -38,6 +38,7 @@ public sealed partial class DatabaseGrantsTests
     [TestCase("SELECT count(*) FROM schema_migrations")]
     [TestCase("CREATE TABLE intruder (id int)")]
     [TestCase("UPDATE callback_secrets SET secret = 'whsec_known' WHERE id = -1")]
+    [TestCase("SELECT secret FROM callback_secrets WHERE id = -1")]
     public async Task ApiRole_OutsideWhatTheApiDoes_IsRefused(string statement) =>
         Assert.That(await SqlStateAsync(TestSettings.ApiPostgres, statement), Is.EqualTo(PermissionDenied));
 
@@ -58,6 +59,7 @@ public sealed partial class DatabaseGrantsTests
     [TestCase("UPDATE api_keys SET secret_hash = '\\x00' WHERE id = -1")]
     [TestCase("SELECT count(*) FROM pending_status_events")]
     [TestCase("UPDATE callback_secrets SET secret = 'whsec_known' WHERE id = -1")]
+    [TestCase("SELECT secret FROM callback_secrets WHERE id = -1")]
     public async Task OperatorRole_OutsideWhatTheCliDoes_IsRefused(string statement) =>
         Assert.That(await SqlStateAsync(TestSettings.OperatorPostgres, statement), Is.EqualTo(PermissionDenied));
 

@@ -14,9 +14,9 @@ namespace GovSg.Dispatcher.Statuses;
 /// date a read in the future); rows that would
 /// not change are not touched, so <c>updated_at</c> moves only with a real change, and then by at least a millisecond:
 /// the rounds of one batch share its time, and each state of a message a callback or a read shows has its own
-/// <c>updated_at</c> (SPEC §4, §11.1). A status for a provider id we have
-/// not recorded, whose opaque data names a message still UNSENT on that very attempt, adopts it first (SPEC §5): Meta
-/// only reports on what it sent, so that call was accepted, whether or not its answer reached us. Both statements
+/// <c>updated_at</c> (SPEC §4, §11.1). A status for a provider id we have not recorded, whose opaque data names a
+/// message still UNSENT on that attempt (or on a later one with no call open), adopts it first (SPEC §5): Meta only
+/// reports on what it sent, so that call was accepted, whether or not its answer reached us. Both statements
 /// record their status events themselves (SPEC §4): the rows whose status moved to the reported one, never a row that
 /// only gained a timestamp (a message's status never equals a reported status it did not just take, since the status's
 /// own timestamp is set with it and its guard then no longer matches).
@@ -66,8 +66,12 @@ public sealed class StatusStore(NpgsqlDataSource dataSource)
         WHERE @sendTraces AND m.provider_message_id IN (SELECT provider_message_id FROM e) AND m.send_trace IS NOT NULL
         """;
 
-    // Guarded on the attempt, like the hold and the re-claim that ends it, so exactly one of the three wins. Accepted at
-    // the call's time: that is when the provider took it.
+    // Guarded on the attempt, like the hold and the re-claim that ends it, so exactly one of the three wins. A status
+    // naming an earlier attempt adopts too while no call is open: that attempt was sent, and a later one that was not
+    // (handed back uncalled, or refused by the provider) must not make the next claim send it again. While a call is
+    // open the status waits parked, and adopts once that call's outcome is recorded unless the call was accepted.
+    // Accepted at the call's time, when the provider took it; for an earlier attempt, at the last claim's time, the
+    // nearest time kept (a little late: the statuses' own times are clamped to it, SPEC §4).
     private const string AdoptSql = $"""
         WITH changed AS (
             UPDATE messages m SET
@@ -75,7 +79,8 @@ public sealed class StatusStore(NpgsqlDataSource dataSource)
                 updated_at = {StatusEventSql.ChangedAt}, provider_message_id = a.provider_message_id, last_error = NULL,
                 call_open = false
             FROM unnest(@messageIds, @attempts, @ids) AS a(message_id, attempt, provider_message_id)
-            WHERE m.id = a.message_id AND m.status = 'UNSENT' AND m.attempts = a.attempt
+            WHERE m.id = a.message_id AND m.status = 'UNSENT'
+              AND (m.attempts = a.attempt OR (m.attempts > a.attempt AND NOT m.call_open))
             RETURNING m
         ), {StatusEventSql.RecordChanged}
         SELECT (c.m).provider_message_id FROM changed c

@@ -143,6 +143,52 @@ public sealed class ReconciliationTests
     }
 
     [Test]
+    public async Task Status_NamingAnEarlierAttempt_WhenTheLaterOneWasNotSent_AdoptsTheMessageAndItIsNotSentAgain()
+    {
+        var user = await Env.CreateUserAsync();
+        var (local, digits) = TestRecipients.Next();
+        await Env.SetRecipientRuleAsync(digits, new { webhooks = "none" });
+        var id = await InsertClaimedAsync(user, local, leaseEnd: TimeSpan.FromMinutes(10));
+        var wamid = await CallProviderAsync(digits, $"m:{id}:1");
+        // Attempt 1's hold ended unadopted; attempt 2 was refused (a 5xx) and waits for its retry. No call is open.
+        await ExecuteAsync("""
+            UPDATE messages SET attempts = 2, call_open = false, available_at = now() + interval '2 seconds',
+                                sweep_at = now() + interval '2 seconds'
+            WHERE id = @id
+            """, id);
+
+        await PostStatusAsync(wamid, "delivered", $"m:{id}:1");
+        var row = await Poll.UntilAsync(() => RowAsync(id), r => r.Status != "UNSENT");
+
+        Assert.That((row.Status, row.ProviderMessageId, row.Attempts), Is.EqualTo(("DELIVERED", wamid, 2)),
+            "attempt 1 was sent: its status adopts the message");
+        await AssertNoFurtherSendAsync(digits, 1);
+    }
+
+    [Test]
+    public async Task Status_NamingAnEarlierAttempt_WhileALaterCallIsOpen_WaitsParked_ThenAdoptsWhenThatCallIsRefused()
+    {
+        var user = await Env.CreateUserAsync();
+        var (local, digits) = TestRecipients.Next();
+        await Env.SetRecipientRuleAsync(digits, new { webhooks = "none" });
+        var id = await InsertClaimedAsync(user, local, leaseEnd: TimeSpan.FromMinutes(10), attempts: 2);
+        var wamid = await CallProviderAsync(digits, $"m:{id}:1");
+
+        await PostStatusAsync(wamid, "sent", $"m:{id}:1");
+        var parked = await Poll.UntilAsync(() => ParkedAsync(wamid), n => n > 0);
+        var whileOpen = await RowAsync(id);
+        // Attempt 2's call is answered with a 5xx: not sent, retried later.
+        await ExecuteAsync("""
+            UPDATE messages SET call_open = false, available_at = now() + interval '1 minute', sweep_at = now() + interval '1 minute'
+            WHERE id = @id
+            """, id);
+        var row = await Poll.UntilAsync(() => RowAsync(id), r => r.Status != "UNSENT");
+
+        Assert.That((parked, whileOpen.Status), Is.EqualTo((1, "UNSENT")), "not adopted while attempt 2's call is open");
+        Assert.That((row.Status, row.ProviderMessageId), Is.EqualTo(("SENT", wamid)));
+    }
+
+    [Test]
     public async Task Adoption_RacingTheReClaimThatEndsAnUnadoptedHold_ExactlyOneWinsForEveryMessage()
     {
         var user = await Env.CreateUserAsync();

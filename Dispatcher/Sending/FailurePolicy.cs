@@ -29,7 +29,8 @@ public sealed class FailurePolicy(IOptions<RetryOptions> options, TimeProvider t
             FailureKind.Stopping or FailureKind.LateTurn or FailureKind.UserDisabled => new SendDecision.HandBack(),
             FailureKind.RecipientWaiting => new SendDecision.HandBack(message.RecipientWaitUntil),
             FailureKind.CredentialsBroken or FailureKind.Paused =>
-                WithinValidity(message, Spread(now, pausedUntil ?? now, jitter), error, at => new SendDecision.DeferUntil(at, error)),
+                WithinValidity(message, Spread(now, pausedUntil ?? now, jitter), error,
+                    at => new SendDecision.DeferUntil(at, error, Called: outcome.Kind != FailureKind.Paused)),
             // Meta may have sent it: a hold, even past the budget or the validity, so a status can still adopt it.
             _ when outcome.PossiblySent => new SendDecision.HoldUntil(now + _retry.ReconcileHold, error),
             _ => Retry(message, outcome, now, jitter, error),

@@ -22,8 +22,11 @@ public abstract record SendDecision
     /// <summary>Due again at <paramref name="At"/>, within the retry budget.</summary>
     public sealed record RetryAt(DateTime At, string LastError) : SendDecision;
 
-    /// <summary>Kept until sending resumes; the retry budget starts again then (our credentials were at fault).</summary>
-    public sealed record DeferUntil(DateTime Until, string LastError) : SendDecision;
+    /// <summary>
+    /// Kept until sending resumes; the retry budget starts again then (our credentials were at fault). A claim not
+    /// <paramref name="Called"/> (sending was paused) leaves a re-send after a hold one for the claim that takes it next.
+    /// </summary>
+    public sealed record DeferUntil(DateTime Until, string LastError, bool Called = true) : SendDecision;
 
     /// <summary>
     /// The provider may have sent it: wait until <paramref name="Until"/> for a status naming this attempt to adopt it,

@@ -48,7 +48,7 @@ public sealed class SendOutcomeWriter(SendStore store, DispatcherMetrics metrics
                 await Durably(ct => store.RetryAsync(message.Id, message.Attempts, retry.At, retry.LastError, ct));
                 break;
             case SendDecision.DeferUntil defer:
-                await Durably(ct => store.DeferAsync(message.Id, message.Attempts, defer.Until, defer.LastError, ct));
+                await Durably(ct => store.DeferAsync(message.Id, message.Attempts, defer.Until, defer.LastError, defer.Called, ct));
                 break;
             case SendDecision.HoldUntil hold:
                 if (await Durably(ct => store.HoldAsync(message.Id, message.Attempts, hold.Until, hold.LastError, now, ct)))

@@ -111,10 +111,11 @@ public sealed class SendStore(NpgsqlDataSource dataSource, SweepSchedule sweeps,
         WHERE id = @id AND status = 'UNSENT' AND attempts = @attempts
         """;
 
-    // Credentials broken: the attempt does not count against the retry budget, which restarts on resumption.
+    // Credentials broken: the attempt does not count against the retry budget, which restarts on resumption. A re-send
+    // after a hold that was not called (sending was paused) stays one for the claim that takes it next, as a hand-back.
     private const string DeferSql = """
         UPDATE messages SET available_at = @resumeAt, sweep_at = @resumeAt, first_attempt_at = NULL, last_error = @lastError,
-            call_open = false, held_attempt = NULL
+            call_open = false, held_attempt = CASE WHEN NOT @called AND held_attempt = attempts - 1 THEN attempts END
         WHERE id = @id AND status = 'UNSENT' AND attempts = @attempts
         """;
 
@@ -194,8 +195,9 @@ public sealed class SendStore(NpgsqlDataSource dataSource, SweepSchedule sweeps,
             cancellationToken: cancellationToken));
     }
 
-    public Task<bool> DeferAsync(long id, int attempts, DateTime resumeAt, string lastError, CancellationToken cancellationToken) =>
-        ScheduleAsync(DeferSql, resumeAt, new { id, attempts, resumeAt, lastError }, cancellationToken);
+    public Task<bool> DeferAsync(long id, int attempts, DateTime resumeAt, string lastError, bool called,
+        CancellationToken cancellationToken) =>
+        ScheduleAsync(DeferSql, resumeAt, new { id, attempts, resumeAt, lastError, called }, cancellationToken);
 
     /// <summary>Holds the message for reconciliation; false when a status adopted it first (or the attempt is stale).</summary>
     public Task<bool> HoldAsync(long id, int attempts, DateTime holdUntil, string lastError, DateTime now,

@@ -176,9 +176,11 @@ public sealed class DeliveryGuaranteeTests
         Assert.That(await CountAsync([id], "status = 'UNSENT' AND attempts = 2 AND last_error = 'current'"), Is.EqualTo(1));
     }
 
-    [TestCase(true)]
-    [TestCase(false)]
-    public async Task SendStore_AClaimHandedBackUncalled_LeavesAReSendAReSend(bool afterAHold)
+    [TestCase(true, false)]
+    [TestCase(false, false)]
+    [TestCase(true, true)]
+    [TestCase(false, true)]
+    public async Task SendStore_AClaimHandedBackUncalledOrDeferredWhilePaused_LeavesAReSendAReSend(bool afterAHold, bool paused)
     {
         var user = await Env.CreateUserAsync();
         var id = await AcceptWithoutCommandAsync(user);
@@ -195,8 +197,10 @@ public sealed class DeliveryGuaranteeTests
             Assert.That(claim.Resend, Is.True);
         }
 
-        // The dispatcher stopped before the call.
-        var handedBack = await store.HandBackAsync(id, claim.Attempts, now, CancellationToken.None);
+        // The dispatcher stopped before the call, or sending was paused (our credentials were refused).
+        var handedBack = paused
+            ? await store.DeferAsync(id, claim.Attempts, now, "not_called: Sending paused", called: false, CancellationToken.None)
+            : await store.HandBackAsync(id, claim.Attempts, now, CancellationToken.None);
         var next = (await store.ClaimAsync([id], now, now.AddMinutes(5), CancellationToken.None)).Single();
 
         Assert.That(handedBack, Is.True);

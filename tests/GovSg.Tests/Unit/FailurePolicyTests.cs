@@ -61,8 +61,9 @@ public sealed class FailurePolicyTests
             new SendDecision.HoldUntil(now.AddSeconds(90), "timeout: No answer"), expiresAt: now.AddSeconds(10));
         yield return Row("Credentials rejected: kept until the pause ends", 1, TimeSpan.Zero, TokenExpired,
             new SendDecision.DeferUntil(now.AddSeconds(15), "190: Token expired"), pausedFor: TimeSpan.FromSeconds(15), jitter: 0.0);
-        yield return Row("Paused: back after the pause, spread over at most 5 s", 1, TimeSpan.Zero, Paused,
-            new SendDecision.DeferUntil(now.AddSeconds(20), "not_called: Sending paused"), pausedFor: TimeSpan.FromSeconds(15));
+        yield return Row("Paused: back after the pause, spread over at most 5 s, not called", 1, TimeSpan.Zero, Paused,
+            new SendDecision.DeferUntil(now.AddSeconds(20), "not_called: Sending paused", Called: false),
+            pausedFor: TimeSpan.FromSeconds(15));
         yield return Row("Paused beyond the validity: expired now", 1, TimeSpan.Zero, Paused,
             new SendDecision.Fail("expired", "Not accepted by the provider within the message's validity; last error not_called: Sending paused"),
             pausedFor: TimeSpan.FromMinutes(5), expiresAt: now.AddMinutes(1));

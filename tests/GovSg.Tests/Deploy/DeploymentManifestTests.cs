@@ -3,6 +3,7 @@ using System.Reflection;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using System.Xml.Linq;
+using GovSg.Contracts;
 using GovSg.Dispatcher.Sending;
 using GovSg.Tests.Integration;
 using MassTransit;
@@ -444,6 +445,23 @@ public sealed partial class DeploymentManifestTests
         Assert.That(authentication, Is.Not.Null, "authenticationRef names a TriggerAuthentication");
         var host = authentication!.Root["spec"]["secretTargetRef"].Items.Single(r => r["parameter"].Text == "host");
         Assert.That((host["name"].Text, host["key"].Text), Is.EqualTo(("govsg-keda-rabbitmq", "host")));
+    }
+
+    /// <remarks>
+    /// RabbitMQ 4.x drops a quorum-queue message after 20 failed deliveries, and a Dispatcher that goes away holding
+    /// statuses it retries through a database outage fails their delivery; a status dropped is lost (SPEC §8).
+    /// </remarks>
+    [Test]
+    public void BrokerPolicy_LiftsTheRedeliveryLimitOfTheStatusQueue_AndOnlyThere()
+    {
+        var policies = Manifests.Value.Where(m => m.Kind == "Policy").ToList();
+        var spec = policies.Single().Root["spec"];
+
+        Assert.That(policies.Single().ApiVersion, Is.EqualTo("rabbitmq.com/v1beta1"));
+        Assert.That(spec["pattern"].Text, Is.EqualTo($"^{QueueNames.ProviderStatus}$"));
+        Assert.That(Regex.IsMatch(QueueNames.SendMessage, spec["pattern"].Text!), Is.False);
+        Assert.That(spec["definition"]["delivery-limit"].Number, Is.EqualTo(-1));
+        Assert.That((spec["vhost"].Text, spec["rabbitmqClusterReference"]["name"].Text), Is.EqualTo(("/", "govsg-rabbitmq")));
     }
 
     /// <remarks>

@@ -5,9 +5,12 @@ namespace GovSg.Contracts;
 /// message each — a batch send's messages, or single sends whose commands queued up together. Carries ids only, never
 /// recipients or params. <see cref="Traces"/>, when present, holds each message's own trace (a W3C <c>traceparent</c>,
 /// null for a message sent outside any trace), in the order of <see cref="MessageIds"/>; without it every message
-/// belongs to the trace the command was published in.
+/// belongs to the trace the command was published in. <see cref="Test"/> says every message is a test key's (SPEC §11.2):
+/// the Dispatcher simulates them without reserving call slots of the number's pace, so test traffic never holds up live
+/// messages. A command without it may still carry test messages (the sweep's and the drains' re-publishes do not know);
+/// they are found at the claim and their slots given back.
 /// </summary>
-public sealed record SendMessages(long[] MessageIds, string?[]? Traces = null)
+public sealed record SendMessages(long[] MessageIds, string?[]? Traces = null, bool Test = false)
 {
     /// <summary>
     /// The most ids one command carries: a Dispatcher claims a command's messages in one statement, as it claims a

@@ -12,6 +12,9 @@ public sealed record Caller(
     TimeSpan MessageValidity,
     string KeyType)
 {
+    /// <summary>Whether the request came with a test key (SPEC §11.2): its messages never reach the provider.</summary>
+    public bool IsTest => KeyType == "test";
+
     /// <summary>Lets handlers take a <see cref="Caller"/> parameter; authentication has put it on the request.</summary>
     public static ValueTask<Caller?> BindAsync(HttpContext context, ParameterInfo parameter) =>
         ValueTask.FromResult(context.Features.Get<Caller>());

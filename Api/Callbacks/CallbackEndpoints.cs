@@ -104,7 +104,7 @@ public static class CallbackEndpoints
         return TypedResults.Ok(new CallbackSecretResponse(secret));
     }
 
-    private static ApiError? TestKeyRefusal(Caller caller) => caller.KeyType == "test"
+    private static ApiError? TestKeyRefusal(Caller caller) => caller.IsTest
         ? ApiError.Unauthorized("A test key may not read or change callback settings")
         : null;
 }

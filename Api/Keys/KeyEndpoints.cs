@@ -66,7 +66,7 @@ public static class KeyEndpoints
             }
 
             var type = body!.Type ?? caller.KeyType;
-            if (type != caller.KeyType && caller.KeyType == "test")
+            if (type != caller.KeyType && caller.IsTest)
             {
                 return ApiError.Unauthorized("A test key may not create a live key");
             }
@@ -107,5 +107,5 @@ public static class KeyEndpoints
     }
 
     /// <summary>The key type the caller may see and manage; null for every type (a live key).</summary>
-    private static string? VisibleType(Caller caller) => caller.KeyType == "test" ? "test" : null;
+    private static string? VisibleType(Caller caller) => caller.IsTest ? "test" : null;
 }

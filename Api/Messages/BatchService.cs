@@ -91,7 +91,7 @@ public sealed class BatchService(
         }
 
         Activity.Current?.SetTag("govsg.batch_size", checks.Count);
-        await publisher.PublishAsync(ids, http.RequestAborted);
+        await publisher.PublishAsync(ids, caller.IsTest, http.RequestAborted);
         metrics.MessagesStored(ids.Count);
         var data = Entries(checks, ids, (id, send) => new BatchEntry(0, SendService.Stored(id, send, now), null),
                 error => new BatchEntry(0, null, error.Body))

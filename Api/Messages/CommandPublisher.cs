@@ -93,9 +93,9 @@ public sealed class CommandPublisher : IReceiveEndpointObserver, IHostedService,
     /// <summary>
     /// Publishes the command for one message, with the commands of the single sends that queued up behind the publishes
     /// in flight. Returns at once: the publish goes on without the request, and a command the broker does not take
-    /// waits for the drain.
+    /// waits for the drain. A test key's message (<paramref name="test"/>) goes in a command of its own kind.
     /// </summary>
-    public void Publish(long messageId)
+    public void Publish(long messageId, bool test)
     {
         if (_singles.Queued >= MaxQueuedSingles)
         {
@@ -103,7 +103,7 @@ public sealed class CommandPublisher : IReceiveEndpointObserver, IHostedService,
             return;
         }
 
-        var queued = _singles.RunAsync(new QueuedSend(messageId, Activity.Current?.Id));
+        var queued = _singles.RunAsync(new QueuedSend(messageId, Activity.Current?.Id, test));
         if (queued.IsFaulted)
         {
             // Only once the Api has stopped publishing: the message is stored, and the sweeper re-publishes it.
@@ -111,9 +111,13 @@ public sealed class CommandPublisher : IReceiveEndpointObserver, IHostedService,
         }
     }
 
-    /// <summary>Publishes the commands for messages accepted together, <see cref="SendMessages.MaxIds"/> ids to a command.</summary>
-    public Task PublishAsync(IReadOnlyList<long> messageIds, CancellationToken cancellationToken) =>
-        Task.WhenAll(messageIds.Chunk(SendMessages.MaxIds).Select(ids => PublishAsync(new SendMessages(ids), ids, cancellationToken)));
+    /// <summary>
+    /// Publishes the commands for messages accepted together (all of them a test key's, or none), <see cref="SendMessages.MaxIds"/>
+    /// ids to a command.
+    /// </summary>
+    public Task PublishAsync(IReadOnlyList<long> messageIds, bool test, CancellationToken cancellationToken) =>
+        Task.WhenAll(messageIds.Chunk(SendMessages.MaxIds)
+            .Select(ids => PublishAsync(new SendMessages(ids, Test: test), ids, cancellationToken)));
 
     /// <summary>The bus's endpoint reconnected: a drain waiting to ask the broker again asks now.</summary>
     public Task Ready(ReceiveEndpointReady ready)
@@ -175,8 +179,9 @@ public sealed class CommandPublisher : IReceiveEndpointObserver, IHostedService,
     public Task Faulted(ReceiveEndpointFaulted faulted) => Task.CompletedTask;
 
     /// <summary>
-    /// One single send's command alone, or many as one <see cref="SendMessages"/> with their traces; the publish runs in
-    /// the first one's trace, linked to the others'. Never throws: what the broker does not take waits for the drain.
+    /// One single send's command alone, or many as one <see cref="SendMessages"/> with their traces (test keys' messages
+    /// in one of their own); the publish runs in the first one's trace, linked to the others'. Never throws: what the
+    /// broker does not take waits for the drain.
     /// </summary>
     private async Task<IReadOnlyList<bool>> PublishSinglesAsync(IReadOnlyList<QueuedSend> singles)
     {
@@ -184,10 +189,13 @@ public sealed class CommandPublisher : IReceiveEndpointObserver, IHostedService,
             .Where(link => link.Context != default);
         using var activity = Source.StartActivity("publish commands", ActivityKind.Internal, singles[0].Trace, links: links);
         activity?.SetTag("govsg.messages", singles.Count);
-        long[] ids = [.. singles.Select(s => s.MessageId)];
-        await (ids.Length == 1
-            ? PublishAsync(new SendMessage(ids[0]), ids, CancellationToken.None)
-            : PublishAsync(new SendMessages(ids, [.. singles.Select(s => s.Trace)]), ids, CancellationToken.None));
+        await Task.WhenAll(singles.GroupBy(s => s.Test).Select(kind =>
+        {
+            long[] ids = [.. kind.Select(s => s.MessageId)];
+            return ids.Length == 1
+                ? PublishAsync(new SendMessage(ids[0], kind.Key), ids, CancellationToken.None)
+                : PublishAsync(new SendMessages(ids, [.. kind.Select(s => s.Trace)], kind.Key), ids, CancellationToken.None);
+        }));
 
         return [.. singles.Select(_ => true)];
     }
@@ -314,5 +322,5 @@ public sealed class CommandPublisher : IReceiveEndpointObserver, IHostedService,
     }
 
     /// <summary>A single send's message and the trace it was accepted in (a W3C <c>traceparent</c>).</summary>
-    private sealed record QueuedSend(long MessageId, string? Trace);
+    private sealed record QueuedSend(long MessageId, string? Trace, bool Test);
 }

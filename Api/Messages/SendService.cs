@@ -100,7 +100,7 @@ public sealed class SendService(
         }
 
         Activity.Current?.SetTag("govsg.message_id", id.Value);
-        publisher.Publish(id.Value);
+        publisher.Publish(id.Value, caller.IsTest);
         metrics.MessagesStored(1);
         return new SendResult(Stored(id.Value, send, now), false, null);
     }

@@ -11,8 +11,11 @@ using Npgsql;
 
 namespace GovSg.Dispatcher.Sending;
 
-/// <summary>A command to send one message, with the trace it was accepted in.</summary>
-public sealed record SendCommand(long MessageId, ActivityContext Trace);
+/// <summary>
+/// A command to send one message, with the trace it was accepted in, and whether its command said it is a test key's
+/// message (one that does not say so may still be one).
+/// </summary>
+public sealed record SendCommand(long MessageId, ActivityContext Trace, bool Test = false);
 
 /// <summary>
 /// Sends messages: claim them, call the provider for each (tagged with <see cref="CallbackData"/>), and hand each
@@ -89,7 +92,20 @@ public sealed class MessageSender(
 
     private async Task SendBatchAsync(IReadOnlyList<SendCommand> commands, CancellationToken cancellationToken)
     {
-        var traces = commands.DistinctBy(c => c.MessageId).ToDictionary(c => c.MessageId, c => c.Trace);
+        // A test key's message never reaches the provider nor counts against its rate (SPEC §11.2). Those a command
+        // says are one take no slot of the number's pace: they are claimed as test messages and answered at once, so
+        // test traffic never holds up live messages. (A live message such a command names is not claimed; the sweep
+        // re-publishes its command.)
+        var tests = Traces(commands.Where(c => c.Test));
+        var simulatedTests = tests.Count > 0 ? await SimulateAsync(tests, cancellationToken) : (Count: 0, Written: Task.CompletedTask);
+        var traces = Traces(commands.Where(c => !c.Test));
+        if (traces.Count == 0)
+        {
+            metrics.ClaimsSkipped(commands.Count - simulatedTests.Count);
+            await simulatedTests.Written;
+            return;
+        }
+
         // Slots are reserved before the claim, so the claim's lease covers the wait for the last of them and the call
         // after it: a lease that lapsed while a message waited its turn would let another dispatcher send it too.
         var reserving = gate.ReserveAsync(traces.Count, stopping.ApplicationStopping);
@@ -102,7 +118,7 @@ public sealed class MessageSender(
             // MassTransit acknowledges these deliveries when this returns (a test message answered meanwhile is skipped
             // by its next claim).
             await ReturnToQueueAsync(traces);
-            await simulatedFirst.Written;
+            await Task.WhenAll(simulatedFirst.Written, simulatedTests.Written);
             return;
         }
 
@@ -113,7 +129,7 @@ public sealed class MessageSender(
         {
             claimed = await store.ClaimAsync([.. traces.Keys], now, leaseUntil, cancellationToken);
             // The rest are already sent, finished, claimed by another dispatcher, not yet due, or expired.
-            metrics.ClaimsSkipped(commands.Count - claimed.Count - simulatedFirst.Count);
+            metrics.ClaimsSkipped(commands.Count - claimed.Count - simulatedFirst.Count - simulatedTests.Count);
             Claimed(claimed, now);
             toCall = await WithoutRefusedAsync([.. claimed.Where(m => !TestProvider.IsTest(m))], now);
         }
@@ -156,8 +172,11 @@ public sealed class MessageSender(
         }
 
         await simulated;
-        await simulatedFirst.Written;
+        await Task.WhenAll(simulatedFirst.Written, simulatedTests.Written);
     }
+
+    private static Dictionary<long, ActivityContext> Traces(IEnumerable<SendCommand> commands) =>
+        commands.DistinctBy(c => c.MessageId).ToDictionary(c => c.MessageId, c => c.Trace);
 
     /// <summary>
     /// Answers the batch's test messages at once when its slots do not come within <see cref="TestMessagesWait"/>: a
@@ -176,13 +195,9 @@ public sealed class MessageSender(
         {
         }
 
-        var now = Now();
         try
         {
-            var claimed = await store.ClaimTestMessagesAsync([.. traces.Keys], now, now + _whatsApp.Timeout + _retry.ClaimLease,
-                cancellationToken);
-            Claimed(claimed, now);
-            return (claimed.Count, testSender.SendAsync(claimed, now));
+            return await SimulateAsync(traces, cancellationToken);
         }
         catch (Exception exception) when (exception is NpgsqlException or TimeoutException)
         {
@@ -190,6 +205,17 @@ public sealed class MessageSender(
             logger.LogWarning("Claiming test messages ahead of their batch's slots failed ({Error})", exception.Message);
             return (0, Task.CompletedTask);
         }
+    }
+
+    /// <summary>Claims those of the messages that are test messages and due, and answers them as the provider would.</summary>
+    private async Task<(int Count, Task Written)> SimulateAsync(Dictionary<long, ActivityContext> traces,
+        CancellationToken cancellationToken)
+    {
+        var now = Now();
+        var claimed = await store.ClaimTestMessagesAsync([.. traces.Keys], now, now + _whatsApp.Timeout + _retry.ClaimLease,
+            cancellationToken);
+        Claimed(claimed, now);
+        return (claimed.Count, testSender.SendAsync(claimed, now));
     }
 
     private void Claimed(IReadOnlyList<ClaimedMessage> claimed, DateTime now)

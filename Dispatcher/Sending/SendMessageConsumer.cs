@@ -12,7 +12,7 @@ public sealed class SendMessageConsumer(MessageSender sender, SendCommandSizes s
     public Task Consume(ConsumeContext<Batch<SendMessage>> context)
     {
         sizes.Consumed(context.Message.Length, context.Message.Length);
-        return sender.SendAsync(context.Message.Select(m => new SendCommand(m.Message.MessageId, TraceOf(m))).ToList(),
+        return sender.SendAsync(context.Message.Select(m => new SendCommand(m.Message.MessageId, TraceOf(m), m.Message.Test)).ToList(),
             context.CancellationToken);
     }
 

@@ -16,7 +16,7 @@ public sealed class SendMessagesConsumer(MessageSender sender, SendCommandSizes 
         sizes.Consumed(1, context.Message.MessageIds.Length);
         var shared = SendMessageConsumer.TraceOf(context);
         var traces = context.Message.Traces;
-        return sender.SendAsync(context.Message.MessageIds.Select((id, i) => new SendCommand(id, traces is null ? shared : Own(i))).ToList(),
+        return sender.SendAsync(context.Message.MessageIds.Select((id, i) => new SendCommand(id, traces is null ? shared : Own(i), context.Message.Test)).ToList(),
             context.CancellationToken);
 
         ActivityContext Own(int i) => traces?.ElementAtOrDefault(i) is { } own ? SendTrace.Parse(own) ?? default : default;

@@ -25,7 +25,7 @@ public sealed class BrokerTlsTests
         var publisher = api.Services.GetRequiredService<GovSg.Api.Messages.CommandPublisher>();
         foreach (var id in ids)
         {
-            publisher.Publish(id);
+            publisher.Publish(id, test: false);
         }
 
         await using var connection = await Env.Database.OpenConnectionAsync();

@@ -146,7 +146,7 @@ public sealed class DeliveryGuaranteeTests
         var publisher = api.Services.GetRequiredService<GovSg.Api.Messages.CommandPublisher>();
         foreach (var id in ids)
         {
-            publisher.Publish(id);
+            publisher.Publish(id, test: false);
         }
 
         await api.DisposeAsync();

@@ -166,6 +166,39 @@ public sealed class TestKeyTests
         }
     }
 
+    // Batches that overlap each reserve slots before their claim finds them all test messages; only the last reservation
+    // could give its slots back, so slots the others took were lost to live messages until test commands took none.
+    [Test]
+    public async Task Send_WithATestKeyInOverlappingBatches_TakesNothingFromTheProvidersPace()
+    {
+        var (user, test) = await UserWithTestKeyAsync();
+        await Env.RestartDispatcherAsync(new Dictionary<string, string?> { ["WhatsApp:MessagesPerSecond"] = "1" });
+        try
+        {
+            var batches = await Task.WhenAll(Enumerable.Range(0, 4).Select(async _ =>
+            {
+                var batch = $$"""{"messages":[{{string.Join(',', Enumerable.Range(0, 50).Select(_ =>
+                    $$"""{"recipient":"{{TestRecipients.Next().Local}}","template_id":3}"""))}}]}""";
+                var (_, sent) = await MessageJson.SendAsync(test, new HttpRequestMessage(HttpMethod.Post, BatchPath)
+                {
+                    Content = new StringContent(batch, Encoding.UTF8, "application/json"),
+                });
+                return Ids(sent);
+            }));
+            await Task.WhenAll(batches.SelectMany(ids => ids).Select(id =>
+                MessageJson.WaitForStatusAsync(test, id, "ACCEPTED", "SENT", "DELIVERED", "READ")));
+            var (_, live) = await MessageJson.PostAsync(user.Client, MessageJson.OfficerCall(TestRecipients.Next().Local),
+                request => request.Headers.Add("Prefer", "wait=5"));
+
+            Assert.That(batches.Sum(ids => ids.Count), Is.EqualTo(200));
+            Assert.That(live.Str("status"), Is.Not.EqualTo("UNSENT"), "the live message's slot was not taken by test messages");
+        }
+        finally
+        {
+            await Env.RestartDispatcherAsync();
+        }
+    }
+
     // SPEC §11.2: a test message "never reaches WhatsApp and never counts against the provider's rate: the Dispatcher
     // simulates the provider — ACCEPTED at once". An agency's sandbox sends are not held behind a live campaign that the
     // number's pace is still working through.

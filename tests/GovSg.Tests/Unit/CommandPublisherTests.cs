@@ -28,7 +28,7 @@ public sealed class CommandPublisherTests
 
         for (var id = 1L; id <= CommandPublisher.MaxQueuedSingles + 100; id++)
         {
-            publisher.Publish(id);
+            publisher.Publish(id, test: false);
         }
 
         // No publish ends within the test (its timeout is 30 s): only the first batches are in flight, and a later
@@ -51,7 +51,7 @@ public sealed class CommandPublisherTests
         using var publisher = Publisher(bus.Bus, lifetime, publishTimeout);
         for (var id = 1L; id <= CommandPublisher.MaxQueuedSingles; id++)
         {
-            publisher.Publish(id);
+            publisher.Publish(id, test: false);
         }
 
         // As the host stops it: stopping is signalled first, and the host gives its hosted services far longer.

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Dapper;
+using GovSg.Callbacks;
 using Npgsql;
 
 namespace GovSg.Api.Callbacks;
@@ -58,10 +59,12 @@ public sealed class CallbackSettingsStore(NpgsqlDataSource dataSource)
     private const string DiscardPendingSql = "DELETE FROM status_events WHERE user_id = @userId";
 
     // A new URL is a fresh start for what waits: an agency that fixes a broken endpoint gets its pending events now, not
-    // after backoffs of up to an hour earned by the old one. An event under delivery to the old URL may be delivered
-    // again meanwhile (at least once; receivers deduplicate by event id).
-    private const string RetryPendingNowSql = """
-        UPDATE status_events SET next_attempt_at = @now WHERE user_id = @userId AND next_attempt_at > @now
+    // after backoffs of up to an hour earned by the old one (nor after the old one's pause, which the upsert ended). An
+    // event under delivery to the old URL may be delivered again meanwhile (at least once; receivers deduplicate by
+    // event id). The workers sleep until the next event they know of, so they are woken (on commit).
+    private const string RetryPendingNowSql = $"""
+        UPDATE status_events SET next_attempt_at = @now WHERE user_id = @userId AND next_attempt_at > @now;
+        SELECT pg_notify('{StatusEventSql.WakeChannel}', '');
         """;
 
     private const string CreateFirstSecretSql = """

@@ -15,6 +15,12 @@ internal static class StatusEventSql
     public const string ChangedAt = "GREATEST(m.updated_at + interval '1 millisecond', @now)";
 
     /// <summary>
+    /// The channel the Dispatchers' delivery workers LISTEN on, instead of polling: every event insert notifies it
+    /// (migration 0015's trigger), and so must a change that makes waiting events due sooner.
+    /// </summary>
+    public const string WakeChannel = "callback_events";
+
+    /// <summary>
     /// The error code and description (SQL literals) an operator's <c>--cancel-pending</c> ends a message with (SPEC §7):
     /// at once by the command, or by the sweep's expiry once the call or hold that kept the command from ending it is over.
     /// </summary>

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using GovSg.Callbacks;
 using GovSg.Dispatcher.Scheduling;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -188,7 +189,7 @@ public sealed class CallbackWorker(
             {
                 await using var connection = await dataSource.OpenConnectionAsync(stoppingToken);
                 connection.Notification += (_, _) => _wake.Wake();
-                await using (var listen = new NpgsqlCommand("LISTEN callback_events", connection))
+                await using (var listen = new NpgsqlCommand($"LISTEN {StatusEventSql.WakeChannel}", connection))
                 {
                     await listen.ExecuteNonQueryAsync(stoppingToken);
                 }

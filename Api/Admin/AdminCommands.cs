@@ -34,7 +34,7 @@ public static class AdminCommands
     private static RootCommand Verbs() => new("Operator verbs of the GovSg Api, run against the database its configuration names.")
     {
         Migrate(),
-        new Command("admin", "Manage users, API keys, templates and grants (SPEC §7).")
+        new Command("admin", "Manage users, API keys, templates, grants and status callbacks.")
         {
             new Command("user", "Agency users and their limits.") { UserUpsert(), UserList(), UserShow(), UserDisable(), UserEnable() },
             new Command("key", "Users' API keys.")
@@ -60,9 +60,9 @@ public static class AdminCommands
         var agency = Agency("The agency the user sends for [required for a new user].");
         // A token per 10 µs is the finest the buckets keep (PostgreSQL's intervals count microseconds), and far beyond
         // what one WhatsApp number sends; a validity of 30 days is the longest a message is worth sending late.
-        var rateLimit = Checked(new Option<int?>("--rate-limit") { Description = "Messages per second, at most 100000 [default for a new user: 10]." },
+        var rateLimit = Checked(new Option<int?>("--rate-limit") { Description = "Messages per second, 1 to 100000 [default for a new user: 10]." },
             rate => rate is null or (> 0 and <= 100_000), "must be between 1 and 100000");
-        var burst = Checked(new Option<int?>("--burst") { Description = "Messages the user may send at once [default: 60 × the rate]." },
+        var burst = Checked(new Option<int?>("--burst") { Description = "Messages the user may send at once, 1 to 10000000 [default: 60 × the rate]." },
             tokens => tokens is null or (> 0 and <= 10_000_000), "must be between 1 and 10000000");
         var defaultWait = Checked(new Option<int?>("--default-wait")
         {
@@ -70,7 +70,7 @@ public static class AdminCommands
         }, seconds => seconds is null or (>= 0 and <= 10), "must be between 0 and 10");
         var validity = Checked(new Option<TimeSpan?>("--validity")
         {
-            Description = "How long a message may wait for the provider, [d.]hh:mm:ss [default for a new user: 1.00:00:00].",
+            Description = "How long a message may wait for the provider, [d.]hh:mm:ss, a minute to 30 days [default for a new user: 1.00:00:00].",
         }, time => time is null || (time >= MinimumValidity && time <= MaximumValidity), "must be between a minute and 30 days");
         return Verb("upsert", "Create a user, or change the given settings of an existing one.",
             [email, agency, rateLimit, burst, defaultWait, validity], async (admin, parsed, token) =>

@@ -77,7 +77,7 @@ fi
 bin() { echo "$root/$1/bin/Release/net10.0"; }
 api() { (cd "$(bin Api)" && dotnet GovSg.Api.dll "$@"); }
 migrate() { ConnectionStrings__Postgres=$(postgres_as govsg govsg) api migrate; }
-admin() { ConnectionStrings__Postgres=$(postgres_as govsg_operator "$GOVSG_PG_OPERATOR_PASSWORD") api admin "$@"; }
+admin() { GOVSG_DATABASE=$database bash "$root/deploy/local/admin.sh" "$@"; }
 
 log "migrating and seeding"
 migrate >"$state/logs/migrate.log" 2>&1 || { cat "$state/logs/migrate.log"; exit 1; }

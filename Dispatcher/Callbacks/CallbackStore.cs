@@ -118,6 +118,7 @@ public sealed class CallbackStore(NpgsqlDataSource dataSource)
 
     private const string PauseSql = """
         UPDATE callback_settings SET paused_until = GREATEST(paused_until, @until) WHERE user_id = @userId
+        RETURNING paused_until
         """;
 
     public async Task<IReadOnlyList<ClaimedEvent>> ClaimAsync(IReadOnlyDictionary<long, int> inFlight, DateTime now,
@@ -211,9 +212,11 @@ public sealed class CallbackStore(NpgsqlDataSource dataSource)
         return given.Sum(g => g.Count);
     }
 
-    public async Task PauseAsync(long userId, DateTime until, CancellationToken cancellationToken)
+    /// <summary>Pauses the endpoint until at least <paramref name="until"/>; returns the pause as stored (a longer one stands).</summary>
+    public async Task<DateTime?> PauseAsync(long userId, DateTime until, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await connection.ExecuteAsync(new CommandDefinition(PauseSql, new { userId, until }, cancellationToken: cancellationToken));
+        return await connection.ExecuteScalarAsync<DateTime?>(new CommandDefinition(PauseSql, new { userId, until },
+            cancellationToken: cancellationToken));
     }
 }

@@ -166,9 +166,10 @@ public sealed class CallbackWorker(
         }
         else if (policy.EndpointPausedUntil(failures) is { } until)
         {
-            logger.LogWarning("Callback endpoint of user {UserId} failed {Failures} times in a row; pausing it until {Until:O}",
-                claimed.UserId, failures, until);
-            await store.PauseAsync(claimed.UserId, until, CancellationToken.None);
+            // Deliveries that fail together each pause it; the log says the pause that stands.
+            var paused = await store.PauseAsync(claimed.UserId, until, CancellationToken.None);
+            logger.LogWarning("Callback endpoint of user {UserId} failed {Failures} times in a row; paused until {Until:O}",
+                claimed.UserId, failures, paused);
         }
     }
 

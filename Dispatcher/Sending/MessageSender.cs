@@ -97,82 +97,105 @@ public sealed class MessageSender(
         // test traffic never holds up live messages. (A live message such a command names is not claimed; the sweep
         // re-publishes its command.)
         var tests = Traces(commands.Where(c => c.Test));
-        var simulatedTests = tests.Count > 0 ? await SimulateAsync(tests, cancellationToken) : (Count: 0, Written: Task.CompletedTask);
-        var traces = Traces(commands.Where(c => !c.Test));
-        if (traces.Count == 0)
+        var simulated = tests.Count > 0 ? await SimulateAsync(tests, cancellationToken) : (Count: 0, Written: Task.CompletedTask);
+        try
         {
-            metrics.ClaimsSkipped(commands.Count - simulatedTests.Count);
-            await simulatedTests.Written;
-            return;
+            var live = Traces(commands.Where(c => !c.Test));
+            if (live.Count > 0)
+            {
+                await SendLiveAsync(live, commands.Count - simulated.Count, cancellationToken);
+            }
+            else
+            {
+                metrics.ClaimsSkipped(commands.Count - simulated.Count);
+            }
         }
+        finally
+        {
+            // Their outcomes are written whatever became of the rest, and the batch ends with them (DrainAsync).
+            await simulated.Written;
+        }
+    }
 
+    /// <summary>
+    /// Reserves slots for the messages, claims them and calls the provider for each in its slot (a test message among
+    /// them is answered as the provider would); <paramref name="commands"/> counts the commands they came in.
+    /// </summary>
+    private async Task SendLiveAsync(Dictionary<long, ActivityContext> traces, int commands, CancellationToken cancellationToken)
+    {
         // Slots are reserved before the claim, so the claim's lease covers the wait for the last of them and the call
         // after it: a lease that lapsed while a message waited its turn would let another dispatcher send it too.
         var reserving = gate.ReserveAsync(traces.Count, stopping.ApplicationStopping);
         var simulatedFirst = await SimulateWhileReservingAsync(reserving, traces, cancellationToken);
-        var grant = await reserving;
-        var now = Now();
-        if (grant is null)
-        {
-            // Stopping before any slot: the messages are left unclaimed and their commands go back to the queue, as
-            // MassTransit acknowledges these deliveries when this returns (a test message answered meanwhile is skipped
-            // by its next claim).
-            await ReturnToQueueAsync(traces);
-            await Task.WhenAll(simulatedFirst.Written, simulatedTests.Written);
-            return;
-        }
-
-        var leaseUntil = gate.LatestCall(grant) + _whatsApp.Timeout + _retry.ClaimLease;
-        IReadOnlyList<ClaimedMessage> claimed = [];
-        List<ClaimedMessage> toCall = [];
         try
         {
-            claimed = await store.ClaimAsync([.. traces.Keys], now, leaseUntil, cancellationToken);
-            // The rest are already sent, finished, claimed by another dispatcher, not yet due, or expired.
-            metrics.ClaimsSkipped(commands.Count - claimed.Count - simulatedFirst.Count - simulatedTests.Count);
-            Claimed(claimed, now);
-            toCall = await WithoutRefusedAsync([.. claimed.Where(m => !TestProvider.IsTest(m))], now);
+            var grant = await reserving;
+            var now = Now();
+            if (grant is null)
+            {
+                // Stopping before any slot: the messages are left unclaimed and their commands go back to the queue,
+                // as MassTransit acknowledges these deliveries when this returns (a test message answered meanwhile is
+                // skipped by its next claim).
+                await ReturnToQueueAsync(traces);
+                return;
+            }
+
+            var leaseUntil = gate.LatestCall(grant) + _whatsApp.Timeout + _retry.ClaimLease;
+            IReadOnlyList<ClaimedMessage> claimed = [];
+            List<ClaimedMessage> toCall = [];
+            try
+            {
+                claimed = await store.ClaimAsync([.. traces.Keys], now, leaseUntil, cancellationToken);
+                // The rest are already sent, finished, claimed by another dispatcher, not yet due, or expired.
+                metrics.ClaimsSkipped(commands - claimed.Count - simulatedFirst.Count);
+                Claimed(claimed, now);
+                toCall = await WithoutRefusedAsync([.. claimed.Where(m => !TestProvider.IsTest(m))], now);
+            }
+            finally
+            {
+                // The messages called take the grant's first slots; the rest, test messages' included (they never
+                // reach the provider), go back to the schedule.
+                await gate.ReleaseAsync(grant, grant.Slot(toCall.Count));
+            }
+
+            // From here each call runs to completion even during shutdown: abandoning it would leave its outcome
+            // unknown. Only a message still waiting for its slot is handed back when the dispatcher stops.
+            // A call must end within the lease: a slot later than that (the pace was cut after the claim) is not used.
+            var callBy = leaseUntil - _whatsApp.Timeout;
+            var calls = toCall.Select((message, index) => CallAsync(message, now, grant.Slot(index), callBy, traces[message.Id])).ToList();
+            // Test messages are answered while the live calls are under way: neither waits for the other, and a failure
+            // of one never keeps the other's outcomes from being recorded.
+            var simulated = testSender.SendAsync([.. claimed.Where(TestProvider.IsTest)], now);
+            while (calls.Count > 0)
+            {
+                await Task.WhenAny(calls);
+                var finished = calls.Where(c => c.IsCompleted).ToList();
+                calls.RemoveAll(finished.Contains);
+                try
+                {
+                    await RecordAsync(finished.Select(c => c.Result).ToList());
+                }
+                catch (Exception exception)
+                {
+                    // Transient failures are retried inside; this one will not pass. The calls still under way are
+                    // recorded all the same, and these messages' claims lapse into a hold that their statuses reconcile
+                    // (SPEC §5).
+                    logger.LogError(exception, "Recording the outcomes of {Count} provider call(s) failed", finished.Count);
+                }
+            }
+
+            if (stopping.ApplicationStopping.IsCancellationRequested)
+            {
+                // The slots of the messages handed back go back too, so the other dispatchers need not wait them out.
+                await gate.ReleaseAsync(grant, gate.CurrentSlot);
+            }
+
+            await simulated;
         }
         finally
         {
-            // The messages called take the grant's first slots; the rest, test messages' included (they never reach the
-            // provider), go back to the schedule.
-            await gate.ReleaseAsync(grant, grant.Slot(toCall.Count));
+            await simulatedFirst.Written;
         }
-
-        // From here each call runs to completion even during shutdown: abandoning it would leave its outcome unknown.
-        // Only a message still waiting for its slot is handed back when the dispatcher stops.
-        // A call must end within the lease: a slot later than that (the pace was cut after the claim) is not used.
-        var callBy = leaseUntil - _whatsApp.Timeout;
-        var calls = toCall.Select((message, index) => CallAsync(message, now, grant.Slot(index), callBy, traces[message.Id])).ToList();
-        // Test messages are answered while the live calls are under way: neither waits for the other, and a failure
-        // of one never keeps the other's outcomes from being recorded.
-        var simulated = testSender.SendAsync([.. claimed.Where(TestProvider.IsTest)], now);
-        while (calls.Count > 0)
-        {
-            await Task.WhenAny(calls);
-            var finished = calls.Where(c => c.IsCompleted).ToList();
-            calls.RemoveAll(finished.Contains);
-            try
-            {
-                await RecordAsync(finished.Select(c => c.Result).ToList());
-            }
-            catch (Exception exception)
-            {
-                // Transient failures are retried inside; this one will not pass. The calls still under way are recorded
-                // all the same, and these messages' claims lapse into a hold that their statuses reconcile (SPEC §5).
-                logger.LogError(exception, "Recording the outcomes of {Count} provider call(s) failed", finished.Count);
-            }
-        }
-
-        if (stopping.ApplicationStopping.IsCancellationRequested)
-        {
-            // The slots of the messages handed back go back too, so the other dispatchers need not wait them out.
-            await gate.ReleaseAsync(grant, gate.CurrentSlot);
-        }
-
-        await simulated;
-        await Task.WhenAll(simulatedFirst.Written, simulatedTests.Written);
     }
 
     private static Dictionary<long, ActivityContext> Traces(IEnumerable<SendCommand> commands) =>

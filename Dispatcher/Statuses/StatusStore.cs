@@ -1,5 +1,6 @@
 using Dapper;
 using GovSg.Callbacks;
+using GovSg.Contracts;
 using Npgsql;
 
 namespace GovSg.Dispatcher.Statuses;
@@ -67,9 +68,10 @@ public sealed class StatusStore(NpgsqlDataSource dataSource)
         """;
 
     // Guarded on the attempt, like the hold and the re-claim that ends it, so exactly one of the three wins. A status
-    // naming an earlier attempt adopts too while no call is open: that attempt was sent, and a later one that was not
-    // (handed back uncalled, or refused by the provider) must not make the next claim send it again. While a call is
-    // open the status waits parked, and adopts once that call's outcome is recorded unless the call was accepted.
+    // that shows an earlier attempt was sent (anything but failed) adopts too while no call is open: a later attempt
+    // that was not sent (handed back uncalled, or refused by the provider) must not make the next claim send it again.
+    // While a call is open the status waits parked, and adopts once that call's outcome is recorded unless the call was
+    // accepted. An earlier attempt that failed says nothing of the later ones, and never ends the message.
     // Accepted at the call's time, when the provider took it; for an earlier attempt, at the last claim's time, the
     // nearest time kept (a little late: the statuses' own times are clamped to it, SPEC §4).
     private const string AdoptSql = $"""
@@ -78,9 +80,9 @@ public sealed class StatusStore(NpgsqlDataSource dataSource)
                 status = 'ACCEPTED', accepted_at = GREATEST(COALESCE(m.attempted_at, @now), m.created_at),
                 updated_at = {StatusEventSql.ChangedAt}, provider_message_id = a.provider_message_id, last_error = NULL,
                 call_open = false
-            FROM unnest(@messageIds, @attempts, @ids) AS a(message_id, attempt, provider_message_id)
+            FROM unnest(@messageIds, @attempts, @ids, @sent) AS a(message_id, attempt, provider_message_id, sent)
             WHERE m.id = a.message_id AND m.status = 'UNSENT'
-              AND (m.attempts = a.attempt OR (m.attempts > a.attempt AND NOT m.call_open))
+              AND (m.attempts = a.attempt OR (m.attempts > a.attempt AND NOT m.call_open AND a.sent))
             RETURNING m
         ), {StatusEventSql.RecordChanged}
         SELECT (c.m).provider_message_id FROM changed c
@@ -168,7 +170,7 @@ public sealed class StatusStore(NpgsqlDataSource dataSource)
 
     /// <summary>
     /// Applies the events by provider id; those whose id is unknown but whose opaque data names a message still UNSENT
-    /// on that attempt adopt it, and then take their status like any other. Returns the events still unknown; the send
+    /// adopt it (<see cref="AdoptSql"/> says when), and then take their status like any other. Returns the events still unknown; the send
     /// traces of the calls they report on are added to <paramref name="sendTraces"/>, when given.
     /// </summary>
     private static async Task<(List<StatusEvent> Unknown, int Adopted)> ApplyOrAdoptAsync(NpgsqlConnection connection,
@@ -180,17 +182,21 @@ public sealed class StatusStore(NpgsqlDataSource dataSource)
     }
 
     /// <summary>
-    /// Adopts the messages that the <paramref name="unknown"/> events' opaque data names, when still UNSENT on that
-    /// attempt, and applies those events to them. Returns the events still unknown.
+    /// Adopts the messages that the <paramref name="unknown"/> events' opaque data names, when still UNSENT (see
+    /// <see cref="AdoptSql"/>), and applies those events to them. Returns the events still unknown.
     /// </summary>
     private static async Task<(List<StatusEvent> Unknown, int Adopted)> AdoptAsync(NpgsqlConnection connection,
         NpgsqlTransaction transaction, List<StatusEvent> unknown, DateTime now, List<string>? sendTraces,
         CancellationToken cancellationToken)
     {
-        // One adoption per call, in message order so concurrent batches lock rows alike.
+        // One call per message: its latest reported as sent, or else its latest (a message row joins one candidate, so
+        // which call adopts it is decided here). In message order, so concurrent batches lock rows alike.
         var candidates = unknown.Where(e => e.MessageId is not null)
-            .DistinctBy(e => (e.MessageId, e.Attempt))
-            .OrderBy(e => e.MessageId)
+            .GroupBy(e => e.ProviderMessageId, StringComparer.Ordinal)
+            .Select(call => (Event: call.First(), Sent: call.Any(e => e.Status != MessageStatus.Error)))
+            .GroupBy(call => call.Event.MessageId)
+            .Select(calls => calls.OrderByDescending(c => c.Sent).ThenByDescending(c => c.Event.Attempt).First())
+            .OrderBy(call => call.Event.MessageId)
             .ToList();
         if (candidates.Count == 0)
         {
@@ -199,9 +205,10 @@ public sealed class StatusStore(NpgsqlDataSource dataSource)
 
         var adopted = (await connection.QueryAsync<string>(new CommandDefinition(AdoptSql, new
         {
-            messageIds = candidates.Select(e => e.MessageId!.Value).ToArray(),
-            attempts = candidates.Select(e => e.Attempt!.Value).ToArray(),
-            ids = candidates.Select(e => e.ProviderMessageId).ToArray(),
+            messageIds = candidates.Select(c => c.Event.MessageId!.Value).ToArray(),
+            attempts = candidates.Select(c => c.Event.Attempt!.Value).ToArray(),
+            ids = candidates.Select(c => c.Event.ProviderMessageId).ToArray(),
+            sent = candidates.Select(c => c.Sent).ToArray(),
             now,
         }, transaction, cancellationToken: cancellationToken))).ToHashSet(StringComparer.Ordinal);
         if (adopted.Count == 0)

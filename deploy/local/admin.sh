@@ -3,7 +3,8 @@
 # with the run's secrets and its local-only settings. For example:
 #     bash deploy/local/admin.sh user list
 #     bash deploy/local/admin.sh callback set --email demo@agency.gov.sg --url http://localhost:8090/_sim/callbacks
-# GOVSG_DATABASE names the database as it does for up.sh. Uses the last Release build, which up.sh makes.
+# GOVSG_DATABASE names the database as it does for up.sh. Uses the last Release build, which up.sh makes. The verb runs
+# in the build's folder (where its settings are), so name files by absolute paths: --file "$PWD/deploy/local/templates.json".
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 state="$root/.local"

@@ -152,8 +152,8 @@ public sealed class ReconciliationTests
         var wamid = await CallProviderAsync(digits, $"m:{id}:1");
         // Attempt 1's hold ended unadopted; attempt 2 was refused (a 5xx) and waits for its retry. No call is open.
         await ExecuteAsync("""
-            UPDATE messages SET attempts = 2, call_open = false, available_at = now() + interval '2 seconds',
-                                sweep_at = now() + interval '2 seconds'
+            UPDATE messages SET attempts = 2, call_open = false, available_at = now() + interval '30 seconds',
+                                sweep_at = now() + interval '30 seconds'
             WHERE id = @id
             """, id);
 
@@ -163,6 +163,50 @@ public sealed class ReconciliationTests
         Assert.That((row.Status, row.ProviderMessageId, row.Attempts), Is.EqualTo(("DELIVERED", wamid, 2)),
             "attempt 1 was sent: its status adopts the message");
         await AssertNoFurtherSendAsync(digits, 1);
+    }
+
+    [Test]
+    public async Task Status_FailedForAnEarlierAttempt_NeverEndsTheMessage_ALaterAttemptMayStillBeSent()
+    {
+        var user = await Env.CreateUserAsync();
+        var (local, _) = TestRecipients.Next();
+        var id = await InsertClaimedAsync(user, local, leaseEnd: TimeSpan.FromMinutes(10));
+        // Attempt 2 is held: its outcome is unknown, and a status naming it may still come.
+        await ExecuteAsync("""
+            UPDATE messages SET attempts = 2, call_open = false, held_attempt = 2, held_at = now(),
+                                available_at = now() + interval '1 minute', sweep_at = now() + interval '1 minute'
+            WHERE id = @id
+            """, id);
+
+        await PostStatusAsync($"wamid.failed-{id}", "failed", $"m:{id}:1");
+        var parked = await Poll.UntilAsync(() => ParkedAsync($"wamid.failed-{id}"), n => n > 0);
+
+        Assert.That(parked, Is.EqualTo(1));
+        Assert.That((await RowAsync(id)).Status, Is.EqualTo("UNSENT"), "attempt 1 failing says nothing of attempt 2");
+    }
+
+    [Test]
+    public async Task Statuses_ForTwoAttemptsInOneWebhook_AdoptTheMessageByTheOneThatWasSent()
+    {
+        var user = await Env.CreateUserAsync();
+        var (local, _) = TestRecipients.Next();
+        var id = await InsertClaimedAsync(user, local, leaseEnd: TimeSpan.FromMinutes(10));
+        await ExecuteAsync("""
+            UPDATE messages SET attempts = 2, call_open = false, held_attempt = 2, held_at = now(),
+                                available_at = now() + interval '1 minute', sweep_at = now() + interval '1 minute'
+            WHERE id = @id
+            """, id);
+
+        using var response = await Webhooks.PostSignedAsync(Env.Client(null),
+        [
+            new WebhookStatus($"wamid.first-{id}", "delivered", DateTime.UtcNow, OpaqueData: $"m:{id}:1"),
+            new WebhookStatus($"wamid.second-{id}", "failed", DateTime.UtcNow, ErrorCode: 131026, OpaqueData: $"m:{id}:2"),
+        ]);
+        response.EnsureSuccessStatusCode();
+        var row = await Poll.UntilAsync(() => RowAsync(id), r => r.Status != "UNSENT");
+
+        Assert.That((row.Status, row.ProviderMessageId), Is.EqualTo(("DELIVERED", $"wamid.first-{id}")),
+            "the recipient has attempt 1's message; attempt 2's failure does not undo it");
     }
 
     [Test]

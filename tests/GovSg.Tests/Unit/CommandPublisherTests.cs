@@ -65,6 +65,30 @@ public sealed class CommandPublisherTests
         Assert.That(hostBudget.IsCancellationRequested, Is.False);
     }
 
+    [Test]
+    public async Task Publish_SinglesOfBothKeyTypesQueuedTogether_GoInCommandsOfTheirOwnKind()
+    {
+        var bus = SilentBus.Create();
+        bus.ConfirmAfter = TimeSpan.FromMilliseconds(50);
+        using var lifetime = new Lifetime();
+        using var publisher = Publisher(bus.Bus, lifetime, TimeSpan.FromSeconds(30));
+
+        for (var id = 1L; id <= 200; id++)
+        {
+            publisher.Publish(id, test: id % 2 == 0);
+        }
+
+        await Poll.UntilAsync(() => Task.FromResult(bus.PublishedIds.Count), count => count == 200, TimeSpan.FromSeconds(10));
+        var commands = bus.Commands.ToList();
+
+        Assert.That(bus.PublishedIds.Order(), Is.EqualTo(Enumerable.Range(1, 200).Select(id => (long)id)));
+        Assert.That(commands, Has.Some.Matches<(long[] Ids, bool Test)>(c => c.Ids.Length > 1), "singles queued up together");
+        Assert.That(commands.Where(c => c.Ids.Any(id => (id % 2 == 0) != c.Test)), Is.Empty,
+            "a test key's message only in a test command, a live one only in a live command");
+        lifetime.Stop();
+        await publisher.StopAsync(CancellationToken.None);
+    }
+
     private static CommandPublisher Publisher(IBusControl bus, IHostApplicationLifetime lifetime, TimeSpan publishTimeout)
     {
         var options = LinkedRabbitMqOptions.For(typeof(CommandPublisher), new Dictionary<string, string?>
@@ -92,10 +116,18 @@ public sealed class CommandPublisherTests
         public void Dispose() => _stopping.Dispose();
     }
 
-    /// <summary>A bus that reports healthy and whose publishes never complete; it records the ids each one carried.</summary>
+    /// <summary>
+    /// A bus that reports healthy and whose publishes never complete (or complete after <see cref="ConfirmAfter"/>); it
+    /// records the ids each one carried.
+    /// </summary>
     public class SilentBus : DispatchProxy
     {
         public ConcurrentBag<long> PublishedIds { get; } = [];
+
+        /// <summary>Each command published: its ids and whether it said they are a test key's.</summary>
+        public ConcurrentBag<(long[] Ids, bool Test)> Commands { get; } = [];
+
+        public TimeSpan? ConfirmAfter { get; set; }
 
         public static SilentBus Create() => (SilentBus)(object)Create<IBusControl, SilentBus>();
 
@@ -110,18 +142,23 @@ public sealed class CommandPublisherTests
                 case nameof(IBus.ConnectReceiveEndpointObserver):
                     return new Handle();
                 case nameof(IBus.Publish) when args![0] is SendMessage single:
-                    PublishedIds.Add(single.MessageId);
-                    return new TaskCompletionSource().Task;
+                    return Published([single.MessageId], single.Test);
                 case nameof(IBus.Publish) when args![0] is SendMessages many:
-                    foreach (var id in many.MessageIds)
-                    {
-                        PublishedIds.Add(id);
-                    }
-
-                    return new TaskCompletionSource().Task;
+                    return Published(many.MessageIds, many.Test);
                 default:
                     throw new NotSupportedException(targetMethod?.Name);
             }
+        }
+
+        private Task Published(long[] ids, bool test)
+        {
+            Commands.Add((ids, test));
+            foreach (var id in ids)
+            {
+                PublishedIds.Add(id);
+            }
+
+            return ConfirmAfter is { } after ? Task.Delay(after) : new TaskCompletionSource().Task;
         }
 
         private sealed class Handle : ConnectHandle

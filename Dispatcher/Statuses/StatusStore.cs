@@ -72,17 +72,27 @@ public sealed class StatusStore(NpgsqlDataSource dataSource)
     // that was not sent (handed back uncalled, or refused by the provider) must not make the next claim send it again.
     // While a call is open the status waits parked, and adopts once that call's outcome is recorded unless the call was
     // accepted. An earlier attempt that failed says nothing of the later ones, and never ends the message.
+    // Of the calls that may adopt a message, the one chosen is the latest reported as sent, or else the latest: the
+    // UPDATE joins each row to one of them.
     // Accepted at the call's time, when the provider took it; for an earlier attempt, at the last claim's time, the
     // nearest time kept (a little late: the statuses' own times are clamped to it, SPEC §4).
+    private const string MayAdopt =
+        "m.status = 'UNSENT' AND (m.attempts = a.attempt OR (m.attempts > a.attempt AND NOT m.call_open AND a.sent))";
+
     private const string AdoptSql = $"""
-        WITH changed AS (
+        WITH chosen AS (
+            SELECT DISTINCT ON (a.message_id) a.*
+            FROM unnest(@messageIds, @attempts, @ids, @sent) AS a(message_id, attempt, provider_message_id, sent)
+            JOIN messages m ON m.id = a.message_id
+            WHERE {MayAdopt}
+            ORDER BY a.message_id, a.sent DESC, a.attempt DESC
+        ), changed AS (
             UPDATE messages m SET
                 status = 'ACCEPTED', accepted_at = GREATEST(COALESCE(m.attempted_at, @now), m.created_at),
                 updated_at = {StatusEventSql.ChangedAt}, provider_message_id = a.provider_message_id, last_error = NULL,
                 call_open = false
-            FROM unnest(@messageIds, @attempts, @ids, @sent) AS a(message_id, attempt, provider_message_id, sent)
-            WHERE m.id = a.message_id AND m.status = 'UNSENT'
-              AND (m.attempts = a.attempt OR (m.attempts > a.attempt AND NOT m.call_open AND a.sent))
+            FROM chosen a
+            WHERE m.id = a.message_id AND {MayAdopt}
             RETURNING m
         ), {StatusEventSql.RecordChanged}
         SELECT (c.m).provider_message_id FROM changed c
@@ -189,13 +199,11 @@ public sealed class StatusStore(NpgsqlDataSource dataSource)
         NpgsqlTransaction transaction, List<StatusEvent> unknown, DateTime now, List<string>? sendTraces,
         CancellationToken cancellationToken)
     {
-        // One call per message: its latest reported as sent, or else its latest (a message row joins one candidate, so
-        // which call adopts it is decided here). In message order, so concurrent batches lock rows alike.
+        // One candidate per call, with whether the provider reported it sent (AdoptSql chooses among a message's calls).
+        // In message order, so concurrent batches lock rows alike.
         var candidates = unknown.Where(e => e.MessageId is not null)
             .GroupBy(e => e.ProviderMessageId, StringComparer.Ordinal)
             .Select(call => (Event: call.First(), Sent: call.Any(e => e.Status != MessageStatus.Error)))
-            .GroupBy(call => call.Event.MessageId)
-            .Select(calls => calls.OrderByDescending(c => c.Sent).ThenByDescending(c => c.Event.Attempt).First())
             .OrderBy(call => call.Event.MessageId)
             .ToList();
         if (candidates.Count == 0)

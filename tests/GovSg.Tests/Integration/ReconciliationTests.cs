@@ -168,15 +168,7 @@ public sealed class ReconciliationTests
     [Test]
     public async Task Status_FailedForAnEarlierAttempt_NeverEndsTheMessage_ALaterAttemptMayStillBeSent()
     {
-        var user = await Env.CreateUserAsync();
-        var (local, _) = TestRecipients.Next();
-        var id = await InsertClaimedAsync(user, local, leaseEnd: TimeSpan.FromMinutes(10));
-        // Attempt 2 is held: its outcome is unknown, and a status naming it may still come.
-        await ExecuteAsync("""
-            UPDATE messages SET attempts = 2, call_open = false, held_attempt = 2, held_at = now(),
-                                available_at = now() + interval '1 minute', sweep_at = now() + interval '1 minute'
-            WHERE id = @id
-            """, id);
+        var id = await InsertHeldOnTheSecondAttemptAsync();
 
         await PostStatusAsync($"wamid.failed-{id}", "failed", $"m:{id}:1");
         var parked = await Poll.UntilAsync(() => ParkedAsync($"wamid.failed-{id}"), n => n > 0);
@@ -188,14 +180,7 @@ public sealed class ReconciliationTests
     [Test]
     public async Task Statuses_ForTwoAttemptsInOneWebhook_AdoptTheMessageByTheOneThatWasSent()
     {
-        var user = await Env.CreateUserAsync();
-        var (local, _) = TestRecipients.Next();
-        var id = await InsertClaimedAsync(user, local, leaseEnd: TimeSpan.FromMinutes(10));
-        await ExecuteAsync("""
-            UPDATE messages SET attempts = 2, call_open = false, held_attempt = 2, held_at = now(),
-                                available_at = now() + interval '1 minute', sweep_at = now() + interval '1 minute'
-            WHERE id = @id
-            """, id);
+        var id = await InsertHeldOnTheSecondAttemptAsync();
 
         using var response = await Webhooks.PostSignedAsync(Env.Client(null),
         [
@@ -352,6 +337,21 @@ public sealed class ReconciliationTests
                     CASE WHEN @attempts > 0 THEN now() END, CASE WHEN @attempts > 0 THEN now() END, @attempts > 0)
             RETURNING id
             """, new { userId = user.Id, recipient = "+65" + local, validity = validity ?? TimeSpan.FromDays(1), leaseEnd, attempts });
+    }
+
+    /// <summary>
+    /// A message whose first attempt's hold ended unadopted and whose second attempt is held now: its outcome is
+    /// unknown, and a status naming it may still come.
+    /// </summary>
+    private static async Task<long> InsertHeldOnTheSecondAttemptAsync()
+    {
+        var id = await InsertClaimedAsync(await Env.CreateUserAsync(), TestRecipients.Next().Local, leaseEnd: TimeSpan.FromMinutes(10));
+        await ExecuteAsync("""
+            UPDATE messages SET attempts = 2, call_open = false, held_attempt = 2, held_at = now(),
+                                available_at = now() + interval '1 minute', sweep_at = now() + interval '1 minute'
+            WHERE id = @id
+            """, id);
+        return id;
     }
 
     /// <summary>The provider call a dispatcher makes for the message, tagged as it tags it; returns the wamid.</summary>

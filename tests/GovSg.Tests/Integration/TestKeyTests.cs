@@ -141,16 +141,12 @@ public sealed class TestKeyTests
     public async Task Send_WithATestKey_TakesNothingFromTheProvidersPace()
     {
         var (user, test) = await UserWithTestKeyAsync();
-        var batch = $$"""{"messages":[{{string.Join(',', Enumerable.Range(0, 20).Select(_ =>
-            $$"""{"recipient":"{{TestRecipients.Next().Local}}","template_id":3}"""))}}]}""";
+        var batch = BatchOf(20);
         // One call a second: were test messages paced, the last of 20 would be accepted some 20 s after the first.
         await Env.RestartDispatcherAsync(new Dictionary<string, string?> { ["WhatsApp:MessagesPerSecond"] = "1" });
         try
         {
-            var (_, sent) = await MessageJson.SendAsync(test, new HttpRequestMessage(HttpMethod.Post, BatchPath)
-            {
-                Content = new StringContent(batch, Encoding.UTF8, "application/json"),
-            });
+            var (_, sent) = await PostBatchAsync(test, batch);
             var accepted = await Task.WhenAll(Ids(sent).Select(id =>
                 MessageJson.WaitForStatusAsync(test, id, "ACCEPTED", "SENT", "DELIVERED", "READ")));
             var (_, live) = await MessageJson.PostAsync(user.Client, MessageJson.OfficerCall(TestRecipients.Next().Local),
@@ -175,16 +171,7 @@ public sealed class TestKeyTests
         await Env.RestartDispatcherAsync(new Dictionary<string, string?> { ["WhatsApp:MessagesPerSecond"] = "1" });
         try
         {
-            var batches = await Task.WhenAll(Enumerable.Range(0, 4).Select(async _ =>
-            {
-                var batch = $$"""{"messages":[{{string.Join(',', Enumerable.Range(0, 50).Select(_ =>
-                    $$"""{"recipient":"{{TestRecipients.Next().Local}}","template_id":3}"""))}}]}""";
-                var (_, sent) = await MessageJson.SendAsync(test, new HttpRequestMessage(HttpMethod.Post, BatchPath)
-                {
-                    Content = new StringContent(batch, Encoding.UTF8, "application/json"),
-                });
-                return Ids(sent);
-            }));
+            var batches = await Task.WhenAll(Enumerable.Range(0, 4).Select(async _ => Ids((await PostBatchAsync(test, BatchOf(50))).Body)));
             await Task.WhenAll(batches.SelectMany(ids => ids).Select(id =>
                 MessageJson.WaitForStatusAsync(test, id, "ACCEPTED", "SENT", "DELIVERED", "READ")));
             var (_, live) = await MessageJson.PostAsync(user.Client, MessageJson.OfficerCall(TestRecipients.Next().Local),
@@ -206,17 +193,13 @@ public sealed class TestKeyTests
     public async Task Send_WithATestKeyWhileALiveBatchFillsTheProvidersPace_IsAcceptedAtOnce()
     {
         var (user, test) = await UserWithTestKeyAsync();
-        var campaign = $$"""{"messages":[{{string.Join(',', Enumerable.Range(0, 10).Select(_ =>
-            $$"""{"recipient":"{{TestRecipients.Next().Local}}","template_id":3}"""))}}]}""";
+        var campaign = BatchOf(10);
         // One call a second: the live batch takes the number's schedule for some 10 s.
         await Env.RestartDispatcherAsync(new Dictionary<string, string?> { ["WhatsApp:MessagesPerSecond"] = "1" });
         List<string> liveIds = [];
         try
         {
-            var (_, live) = await MessageJson.SendAsync(user.Client, new HttpRequestMessage(HttpMethod.Post, BatchPath)
-            {
-                Content = new StringContent(campaign, Encoding.UTF8, "application/json"),
-            });
+            var (_, live) = await PostBatchAsync(user.Client, campaign);
             liveIds = Ids(live);
             await MessageJson.WaitForStatusAsync(user.Client, liveIds[0], "ACCEPTED", "SENT", "DELIVERED", "READ");
 
@@ -288,7 +271,7 @@ public sealed class TestKeyTests
     public async Task Batch_WithATestKey_StoresTestMessagesUnderItsOwnIdempotencyKeys()
     {
         var (user, test) = await UserWithTestKeyAsync();
-        var batch = $$"""{"messages":[{"recipient":"{{TestRecipients.Next().Local}}","template_id":3},{"recipient":"{{TestRecipients.Next().Local}}","template_id":3}]}""";
+        var batch = BatchOf(2);
 
         var (testFirst, sandbox) = await PostBatchAsync(test, batch, "batch-key");
         var (liveFirst, live) = await PostBatchAsync(user.Client, batch, "batch-key");
@@ -319,15 +302,24 @@ public sealed class TestKeyTests
     private static Action<HttpRequestMessage> WithKey(string key) => request => request.Headers.Add("Idempotency-Key", key);
 
     private static async Task<(HttpResponseMessage Response, JsonElement Body)> PostBatchAsync(HttpClient client, string body,
-        string idempotencyKey)
+        string? idempotencyKey = null)
     {
         var request = new HttpRequestMessage(HttpMethod.Post, BatchPath)
         {
             Content = new StringContent(body, Encoding.UTF8, "application/json"),
         };
-        request.Headers.Add("Idempotency-Key", idempotencyKey);
+        if (idempotencyKey is not null)
+        {
+            request.Headers.Add("Idempotency-Key", idempotencyKey);
+        }
+
         return await MessageJson.SendAsync(client, request);
     }
+
+    /// <summary>A batch body of <paramref name="count"/> sends of template 3, each to a recipient of its own.</summary>
+    private static string BatchOf(int count) =>
+        $$"""{"messages":[{{string.Join(',', Enumerable.Range(0, count).Select(_ =>
+            $$"""{"recipient":"{{TestRecipients.Next().Local}}","template_id":3}"""))}}]}""";
 
     private static List<string> Ids(JsonElement batch) =>
         [.. batch.GetProperty("data").EnumerateArray().Select(e => e.GetProperty("message").Str("id"))];

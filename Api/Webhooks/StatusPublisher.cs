@@ -13,7 +13,9 @@ namespace GovSg.Api.Webhooks;
 /// a message: the statuses of the webhooks that queued up while the previous publish was being confirmed (and within
 /// <see cref="WebhookOptions.PublishWindow"/> of the first one waiting, when one is set) go out in one confirmed
 /// publish, and each webhook is answered once the publish holding its statuses is confirmed (SPEC §6). The publish runs
-/// in the trace of the first of them, linked to the others'.
+/// in the trace of the first of them, linked to the others'. A webhook that stopped waiting (answered 503, so Meta
+/// delivers it again) is left out of the publishes still to come: while the broker is slow, the queue holds at most one
+/// publish timeout's worth of webhooks, and the fresh ones do not wait behind those already given up.
 /// </summary>
 public sealed class StatusPublisher : IAsyncDisposable
 {
@@ -44,7 +46,7 @@ public sealed class StatusPublisher : IAsyncDisposable
     public Task PublishAsync(IReadOnlyList<ProviderStatus> statuses, CancellationToken cancellationToken)
     {
         var pending = new Pending(statuses, Activity.Current?.Context, _time.GetUtcNow(),
-            new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+            new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), cancellationToken);
         ObjectDisposedException.ThrowIf(!_queue.Writer.TryWrite(pending), this);
         return pending.Published.Task.WaitAsync(cancellationToken);
     }
@@ -69,11 +71,21 @@ public sealed class StatusPublisher : IAsyncDisposable
             var count = 0;
             while ((batch.Count == 0 || count + NextCount() <= MaxStatuses) && _queue.Reader.TryRead(out var pending))
             {
+                if (pending.GivenUp.IsCancellationRequested)
+                {
+                    pending.Published.TrySetCanceled(pending.GivenUp);
+                    continue;
+                }
+
                 batch.Add(pending);
                 count += pending.Statuses.Count;
             }
 
-            await PublishAsync(batch);
+            if (batch.Count > 0)
+            {
+                await PublishAsync(batch);
+            }
+
             batch.Clear();
         }
 
@@ -108,5 +120,5 @@ public sealed class StatusPublisher : IAsyncDisposable
     }
 
     private sealed record Pending(IReadOnlyList<ProviderStatus> Statuses, ActivityContext? Trace, DateTimeOffset ArrivedAt,
-        TaskCompletionSource Published);
+        TaskCompletionSource Published, CancellationToken GivenUp);
 }

@@ -49,6 +49,24 @@ public sealed class StatusPublisherTests
         Assert.That(harness.Published.Select<ProviderStatusesReceived>().Count(), Is.EqualTo(2));
     }
 
+    [Test]
+    public async Task PublishAsync_WhenAWebhookStopsWaitingBeforeThePublish_LeavesItsStatusesOut()
+    {
+        await using var bus = await Bus.StartAsync();
+        var (clock, harness, publisher) = (bus.Clock, bus.Harness, bus.Publisher);
+        using var answered = new CancellationTokenSource();
+
+        var givenUp = publisher.PublishAsync([Status("wamid.1", "sent")], answered.Token);
+        await answered.CancelAsync();
+        var waiting = publisher.PublishAsync([Status("wamid.2", "sent")], CancellationToken.None);
+        await PassWindowAsync(clock, waiting);
+
+        Assert.That(givenUp.IsCanceled, Is.True);
+        var published = harness.Published.Select<ProviderStatusesReceived>().ToList();
+        Assert.That(published.SelectMany(p => p.Context.Message.Statuses).Select(s => s.ProviderMessageId),
+            Is.EqualTo(new[] { "wamid.2" }), "a webhook answered 503 is delivered again by Meta, not published late");
+    }
+
     /// <summary>
     /// Moves the clock past the window, then on a millisecond at a time until <paramref name="published"/> completes: the
     /// publisher's timer starts on another thread, maybe only after the first move.

@@ -70,9 +70,12 @@ public sealed class CallbackWorker(
             {
                 break;
             }
-            catch (Exception exception) when (exception is NpgsqlException or TimeoutException)
+            catch (Exception exception)
             {
-                logger.LogWarning(exception, "Claiming status events for callbacks failed; retrying");
+                // A database outage is expected and retried quietly. Anything else is a bug, logged as one, and retried
+                // too: letting it out would stop the host, and sending with it.
+                logger.Log(exception is NpgsqlException or TimeoutException ? LogLevel.Warning : LogLevel.Error, exception,
+                    "Claiming status events for callbacks failed; retrying");
                 // Stopped during the back-off: leave the loop as above, so the listener and deliveries are awaited.
                 await SleepAsync(time.GetUtcNow().UtcDateTime.AddSeconds(1), stoppingToken)
                     .ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
@@ -136,9 +139,11 @@ public sealed class CallbackWorker(
         {
             // Shutting down: the lease runs out and the event is delivered again (at least once).
         }
-        catch (Exception exception) when (exception is NpgsqlException or TimeoutException)
+        catch (Exception exception)
         {
-            logger.LogWarning(exception, "Recording the outcome of status event {EventId} failed; its lease will make it due again",
+            // Not awaited by anyone: an error left in the task would be lost, and the event would come back silently.
+            logger.Log(exception is NpgsqlException or TimeoutException ? LogLevel.Warning : LogLevel.Error, exception,
+                "Delivering status event {EventId} or recording its outcome failed; its lease will make it due again",
                 claimed.Id);
         }
         finally

@@ -69,8 +69,14 @@ public sealed class BatchService(
         }
 
         var checks = await validator.ValidateManyAsync(caller.UserId, items, cancellationToken);
-        return await AcceptAsync(http, caller, checks, key)
-               ?? await ReplayAsync(http, caller, key!)
+        if (await AcceptAsync(http, caller, checks, key) is { } accepted)
+        {
+            return accepted;
+        }
+
+        // Another Api stored a batch under the key meanwhile, after this one's look at the key: this is its replay.
+        await limiter.GiveBackSendAsync(caller, items.Count, cancellationToken);
+        return await ReplayAsync(http, caller, key!)
                ?? throw new InvalidOperationException("Batch idempotency key taken, but by no batch");
     }
 

@@ -22,6 +22,7 @@ public sealed class SendService(
     BatchStore batches,
     SendValidator validator,
     CommandPublisher publisher,
+    RateLimiter limiter,
     ApiMetrics metrics,
     IOptions<MessagesOptions> options,
     TimeProvider time)
@@ -88,10 +89,12 @@ public sealed class SendService(
         var id = await messages.InsertAsync(message);
         if (id is null)
         {
-            // A concurrent request with the same key won the insert; PostgreSQL made us wait for its commit.
+            // A concurrent request with the same key won the insert; PostgreSQL made us wait for its commit. On another Api,
+            // it was storing after this one's look at the key, and this send took a token that a replay does not take.
             var winner = await messages.FindByIdempotencyKeyAsync(caller.UserId, caller.KeyType, idempotencyKey!, cancellationToken);
             if (await ReplayAsync(caller, idempotencyKey!, fingerprint!, winner, cancellationToken) is { } replay)
             {
+                await limiter.GiveBackSendAsync(caller, 1, cancellationToken);
                 return replay;
             }
 

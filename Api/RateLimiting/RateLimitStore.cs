@@ -50,6 +50,12 @@ public sealed class RateLimitStore : IAsyncDisposable
         ON CONFLICT (user_id, bucket) DO NOTHING
         """;
 
+    // Tokens taken for a request that turned out to replay one another Api was storing meanwhile. A bucket is full at
+    // full_at: moving that back by the tokens' time returns them (past full, the next take's GREATEST caps them).
+    private const string GiveBackSql = """
+        UPDATE rate_limit_buckets SET full_at = full_at - @perToken * @tokens WHERE user_id = @userId AND bucket = @bucket
+        """;
+
     // Far more buckets than are busy at once; past it every lease is dropped, whose tokens then only pass unused.
     private const int MaxLeases = 10_000;
 
@@ -79,6 +85,14 @@ public sealed class RateLimitStore : IAsyncDisposable
         var (granted, fullAt) = (await TakeAsync([new BucketRequest(userId, bucket, limit, tokens, tokens)], now,
             cancellationToken))[(userId, bucket)];
         return TokenBucket.Outcome(limit, tokens, granted == tokens, fullAt, now);
+    }
+
+    /// <summary>Returns <paramref name="tokens"/> taken from the bucket.</summary>
+    public async Task GiveBackAsync(long userId, string bucket, BucketLimit limit, int tokens, CancellationToken cancellationToken)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        await connection.ExecuteAsync(new CommandDefinition(GiveBackSql,
+            new { userId, bucket, perToken = limit.PerToken, tokens }, cancellationToken: cancellationToken));
     }
 
     public ValueTask DisposeAsync() => _singleTakes.DisposeAsync();

@@ -25,6 +25,13 @@ public sealed class RateLimiter(RateLimitStore store, IOptions<RateLimitOptions>
         Answer(http, await store.TakeAsync(caller.UserId, SendBucket(caller), SendLimit(caller), messages,
             time.GetUtcNow().UtcDateTime, http.RequestAborted));
 
+    /// <summary>
+    /// Returns the send tokens of a request that became the replay of one another Api stored meanwhile, which its own
+    /// look at the key could not see: replays take no send token (SPEC §7).
+    /// </summary>
+    public Task GiveBackSendAsync(Caller caller, int messages, CancellationToken cancellationToken) =>
+        store.GiveBackAsync(caller.UserId, SendBucket(caller), SendLimit(caller), messages, cancellationToken);
+
     /// <summary>Takes one read token; the 429 to answer with when there is none. Reads carry no <c>RateLimit-*</c> headers.</summary>
     public async Task<ApiError?> TakeReadAsync(HttpContext http, Caller caller) =>
         Refusal(await store.TakeAsync(caller.UserId, ReadBucket(caller), _readLimit, 1, time.GetUtcNow().UtcDateTime,

@@ -189,6 +189,32 @@ public sealed class RateLimitTests
         Assert.That(await Env.CountMessagesAsync(user.Id), Is.EqualTo(5));
     }
 
+    // SPEC §7: "Idempotent replays take no send token", when the duplicate reaches another Api while the first is storing
+    // (it takes its token before the first commits, so it learns that it replays only after).
+    [Test]
+    public async Task Send_WithConcurrentDuplicatesOnTwoApis_TheReplayKeepsNoSendToken()
+    {
+        var user = await Env.CreateUserAsync(rateLimit: 1, burst: 20);
+
+        var (_, (duplicateResponse, _)) =
+            await OnTwoApisWhileTheFirstStoresAsync(user, sender => PostWithKeyAsync(sender, "token-given-back"));
+
+        Assert.That(duplicateResponse.Headers.GetValues("Idempotency-Replayed"), Is.EqualTo(new[] { "true" }));
+        Assert.That(await SendTokensTakenAsync(user), Is.EqualTo(1).Within(0.5), "only the first send's token");
+    }
+
+    [Test]
+    public async Task Batch_WithConcurrentDuplicatesOnTwoApis_TheReplayKeepsNoSendToken()
+    {
+        var user = await Env.CreateUserAsync(rateLimit: 1, burst: 20);
+
+        var (_, (duplicateResponse, _)) =
+            await OnTwoApisWhileTheFirstStoresAsync(user, sender => PostBatchAsync(sender, 5, "batch-tokens-given-back"));
+
+        Assert.That(duplicateResponse.Headers.GetValues("Idempotency-Replayed"), Is.EqualTo(new[] { "true" }));
+        Assert.That(await SendTokensTakenAsync(user), Is.EqualTo(5).Within(0.5), "only the first batch's five tokens");
+    }
+
     // SPEC §3.8: "concurrent duplicates make one batch (the losers wait and replay)"; §7: replays take no send token.
     [Test]
     public async Task Batch_WithConcurrentDuplicatesUsingTheWholeBurst_EveryDuplicateReplaysTheOneBatch()
@@ -388,6 +414,20 @@ public sealed class RateLimitTests
         {
             await holder.ExecuteAsync($"DROP TRIGGER hold_user_{user.Id} ON messages");
         }
+    }
+
+    /// <summary>
+    /// The send tokens the user's live bucket has given out since its first message, at one a second: a full bucket's
+    /// take moves its full time from the take's time on by a second a token, and a take within seconds of that one on
+    /// from there.
+    /// </summary>
+    private static async Task<double> SendTokensTakenAsync(TestUser user)
+    {
+        await using var connection = await Env.Database.OpenConnectionAsync();
+        return await connection.ExecuteScalarAsync<double>("""
+            SELECT extract(epoch FROM b.full_at - (SELECT min(created_at) FROM messages WHERE user_id = @Id))
+            FROM rate_limit_buckets b WHERE b.user_id = @Id AND b.bucket = 'send:live'
+            """, new { user.Id });
     }
 
     /// <summary>A batch of <paramref name="items"/> copies of <see cref="Body"/>, with an Idempotency-Key when one is given.</summary>

@@ -41,6 +41,31 @@ public sealed class UnknownKeyTests
         Assert.That(right.StatusCode, Is.EqualTo(HttpStatusCode.OK), "the right secret is still accepted");
     }
 
+    // Made-up key ids are free to invent, each one new to the refused-id cache: their look-ups share statements, so a
+    // flood of them holds a few of the Api's connections, not the whole pool that sends need.
+    [Test]
+    public async Task ManyMadeUpKeyIdsAtOnce_ShareTheirLookups()
+    {
+        await using var connection = await Env.Database.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        await using (var command = new Npgsql.NpgsqlCommand("LOCK TABLE api_keys IN ACCESS EXCLUSIVE MODE", connection, transaction))
+        {
+            await command.ExecuteNonQueryAsync();
+        }
+
+        var clients = Enumerable.Range(0, 40)
+            .Select(_ => Env.Client($"gsg_{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8))}_{RandomSecret()}")).ToList();
+        var answers = Task.WhenAll(clients.Select(client => MessageJson.GetAsync(client, "v1/govsg/templates")));
+        await Env.StatementsWaitingOnALockAsync("FROM api_keys k");
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        var lookups = await Env.StatementsWaitingOnALockAsync("FROM api_keys k");
+        await transaction.RollbackAsync();
+
+        Assert.That(lookups, Is.InRange(1, 2), "statements looking up the 40 made-up key ids at once");
+        Assert.That((await answers).Select(a => a.Response.StatusCode), Is.All.EqualTo(HttpStatusCode.Unauthorized));
+        clients.ForEach(client => client.Dispose());
+    }
+
     private static string RandomSecret() => Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
 
     /// <summary>

@@ -8,6 +8,9 @@ namespace GovSg.Dispatcher.Sending;
 /// </summary>
 public sealed class FailurePolicy(IOptions<RetryOptions> options, TimeProvider time)
 {
+    /// <summary>How long before the end of its budget or validity a message's last try is made.</summary>
+    private static readonly TimeSpan LastTryMargin = TimeSpan.FromSeconds(1);
+
     private readonly RetryOptions _retry = options.Value;
 
     /// <param name="message">The attempt, when it first was tried and how long it is valid.</param>
@@ -59,7 +62,16 @@ public sealed class FailurePolicy(IOptions<RetryOptions> options, TimeProvider t
         }
 
         var retryAt = now + delay;
-        return retryAt > message.FirstAttemptAt + _retry.Budget
+        var budgetEnd = message.FirstAttemptAt + _retry.Budget;
+        var lastTry = (budgetEnd < message.ExpiresAt ? budgetEnd : message.ExpiresAt) - LastTryMargin;
+        if (retryAt > lastTry && lastTry - now >= _retry.FirstDelay)
+        {
+            // The draw fell past the budget or the validity while there is still time for a try: that try comes last,
+            // rather than the message failing (or expiring) long before its time is up.
+            retryAt = lastTry;
+        }
+
+        return retryAt > budgetEnd
             ? Exhausted(message.Attempts, error)
             : WithinValidity(message, retryAt, error, at => new SendDecision.RetryAt(at, error));
     }

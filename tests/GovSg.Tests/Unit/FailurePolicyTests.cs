@@ -48,9 +48,15 @@ public sealed class FailurePolicyTests
             PairRate, new SendDecision.RetryAt(now.AddSeconds(7), "131056: Pair rate limit hit"), jitter: 0.0);
         yield return Row("Refused before the request left: retried freely, no hold", 1, TimeSpan.Zero, Refused,
             new SendDecision.RetryAt(now.AddSeconds(1), "provider_unavailable: Refused"));
-        yield return Row("Transient past the 15-minute budget: retries exhausted", 10, TimeSpan.FromMinutes(14.9), SomethingWentWrong,
+        yield return Row("Transient whose next try falls past the budget: one last try 1 s before its end", 10,
+            TimeSpan.FromMinutes(14), SomethingWentWrong,
+            new SendDecision.RetryAt(now.AddMinutes(15).AddSeconds(-1), "131000: Something went wrong"));
+        yield return Row("Transient past the 15-minute budget: retries exhausted", 10, TimeSpan.FromSeconds(14 * 60 + 59.5), SomethingWentWrong,
             new SendDecision.Fail("retries_exhausted", "Gave up after 10 attempt(s) over 15 min; last error 131000: Something went wrong"));
-        yield return Row("Transient whose next try is past the validity: expired now", 1, TimeSpan.Zero, SomethingWentWrong,
+        yield return Row("Transient whose next try falls past the validity: one last try 1 s before it ends", 6,
+            TimeSpan.FromSeconds(36), SomethingWentWrong,
+            new SendDecision.RetryAt(now.AddSeconds(59), "131000: Something went wrong"), expiresAt: now.AddMinutes(1));
+        yield return Row("Transient whose next try is past the validity, too close for another: expired now", 1, TimeSpan.Zero, SomethingWentWrong,
             new SendDecision.Fail("expired", "Not accepted by the provider within the message's validity; last error 131000: Something went wrong"),
             expiresAt: now.AddMilliseconds(500));
         yield return Row("Timed out: held 90 s for a status naming the call", 1, TimeSpan.Zero, TimedOut,

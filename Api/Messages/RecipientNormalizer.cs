@@ -39,8 +39,8 @@ public static partial class RecipientNormalizer
     }
 
     /// <summary>
-    /// A number libphonenumber calls valid, in E.164; never one with Singapore's code, which only the mobile rule
-    /// above accepts (WhatsApp needs a mobile).
+    /// A number libphonenumber calls valid, in E.164. One with Singapore's code must be a Singapore mobile by the rule
+    /// above, as when it is dialled from abroad (<c>001 65 9123 4567</c>): WhatsApp needs a mobile.
     /// </summary>
     private static string? Valid(string number, string? defaultRegion)
     {
@@ -48,9 +48,13 @@ public static partial class RecipientNormalizer
         {
             var phones = Library.Phones;
             var parsed = phones.Parse(number, defaultRegion);
-            return parsed.CountryCode != SingaporeCode && phones.IsValidNumber(parsed)
-                ? phones.Format(parsed, PhoneNumberFormat.E164)
-                : null;
+            if (parsed.CountryCode == SingaporeCode)
+            {
+                var national = phones.GetNationalSignificantNumber(parsed);
+                return SingaporeMobile().IsMatch(national) ? "+65" + national : null;
+            }
+
+            return phones.IsValidNumber(parsed) ? phones.Format(parsed, PhoneNumberFormat.E164) : null;
         }
         catch (NumberParseException)
         {

@@ -46,6 +46,7 @@ public class RecipientNormalizerTests
     [TestCase("(+65) 9123-4567", "+6591234567")]
     [TestCase("+1 (412) 801-8888", "+14128018888")]
     [TestCase("+44 7911 123.456", "+447911123456")]
+    [TestCase("001 65 9123 4567", "+6591234567")]
     public void Normalize_WhenFormatted_StripsSeparators(string raw, string expected)
     {
         Assert.That(RecipientNormalizer.Normalize(raw), Is.EqualTo(expected));
@@ -62,6 +63,7 @@ public class RecipientNormalizerTests
     [TestCase("912345678", Description = "9 digits")]
     [TestCase("4128018888", Description = "reads as Swiss, too short for Switzerland")]
     [TestCase("+6561234567", Description = "Singapore landline")]
+    [TestCase("001 65 6123 4567", Description = "Singapore landline dialled from abroad")]
     [TestCase("6561234567", Description = "Singapore landline without plus")]
     [TestCase("+6571234567", Description = "Singapore number not starting 8/9")]
     [TestCase("65912345678", Description = "Singapore code with 9 national digits")]

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text.RegularExpressions;
 using GovSg.Api.Http;
 using GovSg.Api.Templates;
@@ -46,6 +47,9 @@ public static partial class TemplateParams
             : null;
     }
 
+    // Every character that breaks a line (Unicode's mandatory breaks), and the tabs.
+    private static readonly SearchValues<char> LineBreaksAndTabs = SearchValues.Create("\n\r\t\v\f\u0085\u2028\u2029");
+
     /// <summary>Why WhatsApp would refuse this parameter text (error 132018 or 132005), or null.</summary>
     public static string? ValueError(string value)
     {
@@ -54,14 +58,14 @@ public static partial class TemplateParams
             return $"length must be less than or equal to {MaxLength} characters long";
         }
 
-        if (value.AsSpan().IndexOfAny('\n', '\r', '\t') >= 0)
+        if (value.AsSpan().IndexOfAny(LineBreaksAndTabs) >= 0)
         {
             return "must not contain newlines or tabs";
         }
 
-        if (value.Contains('\0', StringComparison.Ordinal))
+        if (value.Any(char.IsControl))
         {
-            return "must not contain null characters";
+            return "must not contain control characters";
         }
 
         return value.Contains("     ", StringComparison.Ordinal) ? "must not contain more than 4 consecutive spaces" : null;

@@ -30,7 +30,7 @@ public sealed class SendValidationTests
     [TestCase("", 400, "malformed", "Request body is not valid JSON")]
     [TestCase("""{"recipient":"\ud800","template_id":3}""", 400, "malformed", "Request body is not valid JSON")]
     [TestCase("""{"\udc00":1,"recipient":"91234567","template_id":3}""", 400, "malformed", "Request body is not valid JSON")]
-    [TestCase("""{"recipient":"91234567","template_id":1,"params":{"recipient_name":"a\u0000b","officer_name":"b","officer_designation":"c","agency":"d","topic":"e","timeslot":"f"}}""", 400, "api_validation", "\"params.recipient_name\" must not contain null characters")]
+    [TestCase("""{"recipient":"91234567","template_id":1,"params":{"recipient_name":"a\u0000b","officer_name":"b","officer_designation":"c","agency":"d","topic":"e","timeslot":"f"}}""", 400, "api_validation", "\"params.recipient_name\" must not contain control characters")]
     public async Task Send_WhenInvalid_AnswersTheFirstFailureAndStoresAndPublishesNothing(string body, int status, string code, string message)
     {
         var published = await Env.PublishedCommandCountAsync();

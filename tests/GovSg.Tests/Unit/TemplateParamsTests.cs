@@ -32,7 +32,11 @@ public sealed class TemplateParamsTests
     [TestCase("carriage\rreturn", "\"params.name\" must not contain newlines or tabs")]
     [TestCase("a\ttab", "\"params.name\" must not contain newlines or tabs")]
     [TestCase("five     spaces", "\"params.name\" must not contain more than 4 consecutive spaces")]
-    [TestCase("nul\0char", "\"params.name\" must not contain null characters")]
+    [TestCase("vertical\vtab", "\"params.name\" must not contain newlines or tabs")]
+    [TestCase("next\u0085line", "\"params.name\" must not contain newlines or tabs")]
+    [TestCase("line\u2028separator", "\"params.name\" must not contain newlines or tabs")]
+    [TestCase("nul\0char", "\"params.name\" must not contain control characters")]
+    [TestCase("unit\u001fseparator", "\"params.name\" must not contain control characters")]
     public void Validate_WhenAValueWhatsAppWouldRejectIsGiven_NamesTheParam(string value, string message) =>
         Assert.That(Validate(WithParams, ("name", value), ("time", "1pm")), Is.EqualTo(message));
 

@@ -13,6 +13,9 @@
 -- needs (or a REVOKE naming it, when no role may touch it). DatabaseGrantsTests fails for any table without one.
 -- Identity columns need no sequence grant; a sequence called by name (nextval) does.
 
+-- Nobody but the owner creates objects in the schema: PostgreSQL 15 no longer lets everyone, but a cluster upgraded from
+-- an older one, or some managed images, still do. Refused with a warning, harmlessly, when another role owns the schema.
+REVOKE CREATE ON SCHEMA public FROM PUBLIC;
 REVOKE ALL ON ALL TABLES IN SCHEMA public FROM govsg_api, govsg_dispatcher, govsg_operator;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM govsg_api, govsg_dispatcher, govsg_operator;
 

@@ -525,8 +525,8 @@ public sealed partial class DeploymentManifestTests
         Assert.That(services["postgres"]["healthcheck"]["test"].Items.Select(i => i.Text), Does.Contain("pg_isready"));
         Assert.That(services["rabbitmq"]["image"].Text, Is.EqualTo("rabbitmq:3.13-management"));
         Assert.That(services["rabbitmq"]["healthcheck"]["test"].Exists, Is.True);
-        Assert.That(services["api"]["ports"].Items.Select(p => p.Text), Is.EqualTo(new[] { "${GOVSG_API_PORT:-8080}:8080" }));
-        Assert.That(services["simulator"]["ports"].Items.Select(p => p.Text), Is.EqualTo(new[] { "${GOVSG_SIMULATOR_PORT:-8090}:8080" }));
+        Assert.That(services["api"]["ports"].Items.Select(p => p.Text), Is.EqualTo(new[] { "127.0.0.1:${GOVSG_API_PORT:-8080}:8080" }));
+        Assert.That(services["simulator"]["ports"].Items.Select(p => p.Text), Is.EqualTo(new[] { "127.0.0.1:${GOVSG_SIMULATOR_PORT:-8090}:8080" }));
         Assert.That(services["dispatcher"]["deploy"]["replicas"].Number, Is.EqualTo(2));
     }
 

@@ -1,9 +1,13 @@
+using System.Threading.RateLimiting;
 using GovSg.Api.Callbacks;
+using GovSg.Api.Http;
 using GovSg.Api.Keys;
 using GovSg.Api.Messages;
 using GovSg.Api.RateLimiting;
 using GovSg.Api.Templates;
 using GovSg.Api.Webhooks;
+using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.Extensions.Options;
 
 namespace GovSg.Api.Extensions;
 
@@ -23,11 +27,25 @@ public static class FeatureExtensions
         builder.Services.AddSingleton<SendService>();
         builder.Services.AddSingleton<BatchStore>();
         builder.Services.AddSingleton<BatchService>();
+        builder.Services.AddRateLimiter(limiter =>
+        {
+            limiter.AddPolicy(MessageEndpoints.BatchSlots, context =>
+            {
+                var options = context.RequestServices.GetRequiredService<IOptions<MessagesOptions>>().Value;
+                return RateLimitPartition.GetConcurrencyLimiter(MessageEndpoints.BatchSlots, _ => new ConcurrencyLimiterOptions
+                {
+                    PermitLimit = options.ConcurrentBatches,
+                    QueueLimit = options.QueuedBatches,
+                    QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
+                });
+            });
+            limiter.OnRejected = (rejected, _) => new ValueTask(ApiError.ServiceUnavailable().ExecuteAsync(rejected.HttpContext));
+        });
         builder.Services.AddSingleton<KeyStore>();
         builder.Services.AddSingleton<RateLimitStore>();
         builder.Services.AddOptions<RateLimitOptions>().BindConfiguration(RateLimitOptions.SectionName)
             .ValidateDataAnnotations().ValidateOnStart();
-        builder.Services.AddSingleton<RateLimiter>();
+        builder.Services.AddSingleton<RateLimiting.RateLimiter>();
         builder.Services.AddSingleton<StatusWaiter>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<StatusWaiter>());
         builder.Services.AddOptions<CallbackOptions>().BindConfiguration(CallbackOptions.SectionName)

@@ -12,4 +12,16 @@ public sealed class MessagesOptions
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
     public TimeSpan PickUpDeadline { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// The most batch sends one Api works on at once; more wait their turn (up to <see cref="QueuedBatches"/>, then 503).
+    /// A 4 MiB body of a million tiny JSON values takes tens of MiB to parse, before any check could refuse it: the cap
+    /// bounds that memory, whatever agencies send. Batches of real messages are far smaller, and two cores are busy with
+    /// a few of them.
+    /// </summary>
+    [Range(1, 1_000)]
+    public int ConcurrentBatches { get; set; } = 4;
+
+    [Range(0, 100_000)]
+    public int QueuedBatches { get; set; } = 1_000;
 }

@@ -235,6 +235,29 @@ public sealed class BatchSendTests
         Assert.That(await Env.CountMessagesAsync(user.Id), Is.EqualTo(1));
     }
 
+    // A batch body can cost tens of MiB to parse before any check refuses it: an Api works on a bounded number of batches
+    // at once, and the next ones wait their turn (then are answered as usual) rather than all being parsed together.
+    [Test]
+    public async Task Batch_BeyondTheApisConcurrentBatches_WaitsItsTurn()
+    {
+        var (first, second) = (await Env.CreateUserAsync(), await Env.CreateUserAsync());
+        var api = Env.StartApi(new Dictionary<string, string?> { ["Messages:ConcurrentBatches"] = "1" });
+        using var firstClient = api.CreateClient();
+        using var secondClient = api.CreateClient();
+        firstClient.DefaultRequestHeaders.Authorization = new("Bearer", first.Key);
+        secondClient.DefaultRequestHeaders.Authorization = new("Bearer", second.Key);
+
+        await using var hold = await InsertHold.StartAsync(Env.Database, first.Id, second.Id);
+        var answers = new[] { PostAsync(firstClient, Batch([Valid()])), PostAsync(secondClient, Batch([Valid()])) };
+        await Env.StatementsWaitingOnALockAsync("INSERT INTO messages");
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        var storing = await Env.StatementsWaitingOnALockAsync("INSERT INTO messages");
+        await hold.ReleaseAsync();
+
+        Assert.That(storing, Is.EqualTo(1), "batches storing at once on an Api that works on one at a time");
+        Assert.That((await Task.WhenAll(answers)).Select(a => a.Response.StatusCode), Is.All.EqualTo(HttpStatusCode.OK));
+    }
+
     private static string Valid() => $$"""{"recipient":"{{TestRecipients.Next().Local}}","template_id":3}""";
 
     private static string Batch(IEnumerable<string> items) => """{"messages":[""" + string.Join(',', items) + "]}";

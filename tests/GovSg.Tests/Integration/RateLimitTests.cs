@@ -384,36 +384,21 @@ public sealed class RateLimitTests
     /// <summary>
     /// A request sent on the test's Api and the same request on another, sent while the first is storing: the user's
     /// message rows are inserted (the key taken, the tokens spent) but not committed until the duplicate has had its
-    /// chance. A trigger holds them there, on a lock the test holds; a lock on the whole table would hold the duplicate's
-    /// own look at the key as well, and let it run first.
+    /// chance (<see cref="InsertHold"/>).
     /// </summary>
     private static async Task<((HttpResponseMessage, JsonElement) First, (HttpResponseMessage, JsonElement) Duplicate)>
         OnTwoApisWhileTheFirstStoresAsync(TestUser user, Func<TestUser, Task<(HttpResponseMessage, JsonElement)>> post)
     {
         var other = Env.StartApi(new Dictionary<string, string?>()).CreateClient();
         other.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", user.Key);
-        await using var holder = await Env.Database.OpenConnectionAsync();
-        await holder.ExecuteAsync("SELECT pg_advisory_lock(@id)", new { id = user.Id });
-        await holder.ExecuteAsync($"""
-            CREATE OR REPLACE FUNCTION test_wait_for_advisory_lock() RETURNS trigger LANGUAGE plpgsql AS
-            'BEGIN PERFORM pg_advisory_xact_lock_shared(NEW.user_id); RETURN NULL; END';
-            CREATE TRIGGER hold_user_{user.Id} AFTER INSERT ON messages FOR EACH ROW WHEN (NEW.user_id = {user.Id})
-                EXECUTE FUNCTION test_wait_for_advisory_lock();
-            """);
-        try
-        {
-            var first = post(user);
-            var waiting = await Env.StatementsWaitingOnALockAsync("INSERT INTO messages");
-            Assert.That(waiting, Is.GreaterThan(0), "the first has inserted its messages and waits to commit");
-            var duplicate = post(user with { Client = other });
-            await Task.WhenAny(duplicate, Task.Delay(TimeSpan.FromSeconds(2)));
-            await holder.ExecuteAsync("SELECT pg_advisory_unlock(@id)", new { id = user.Id });
-            return (await first, await duplicate);
-        }
-        finally
-        {
-            await holder.ExecuteAsync($"DROP TRIGGER hold_user_{user.Id} ON messages");
-        }
+        await using var hold = await InsertHold.StartAsync(Env.Database, user.Id);
+        var first = post(user);
+        var waiting = await Env.StatementsWaitingOnALockAsync("INSERT INTO messages");
+        Assert.That(waiting, Is.GreaterThan(0), "the first has inserted its messages and waits to commit");
+        var duplicate = post(user with { Client = other });
+        await Task.WhenAny(duplicate, Task.Delay(TimeSpan.FromSeconds(2)));
+        await hold.ReleaseAsync();
+        return (await first, await duplicate);
     }
 
     /// <summary>

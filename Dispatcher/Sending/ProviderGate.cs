@@ -84,9 +84,10 @@ public sealed class ProviderGate(
         {
             await _turn.WaitAsync(stopping);
         }
-        catch (OperationCanceledException)
+        catch (Exception exception) when (exception is OperationCanceledException or ObjectDisposedException)
         {
-            // Served meanwhile or not, the caller stops: slots it was granted pass unused.
+            // Served meanwhile or not, the caller stops (or came so late that the host has disposed the gate: stopping
+            // too): slots it was granted pass unused.
             lock (_lock)
             {
                 _queued.Remove(mine);

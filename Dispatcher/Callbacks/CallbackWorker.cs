@@ -103,7 +103,7 @@ public sealed class CallbackWorker(
         {
             _inFlight.AddOrUpdate(item.UserId, 1, (_, n) => n + 1);
             Interlocked.Increment(ref _total);
-            var delivery = DeliverAsync(item, secrets[item.UserId].ToList(), stoppingToken);
+            var delivery = DeliverAsync(item, secrets[item.UserId].ToList());
             _deliveries.TryAdd(delivery, true);
             _ = delivery.ContinueWith(t => _deliveries.TryRemove(t, out _), TaskScheduler.Default);
         }
@@ -127,17 +127,18 @@ public sealed class CallbackWorker(
         _nextGiveUp = given == GiveUpBatch ? now : now + (_options.Budget < GiveUpEvery ? _options.Budget : GiveUpEvery);
     }
 
-    private async Task DeliverAsync(ClaimedEvent claimed, IReadOnlyList<string> secrets, CancellationToken stoppingToken)
+    /// <summary>
+    /// Posts the event and records the outcome. Not stopped by a shutdown: a POST under way finishes within its timeout
+    /// (SPEC §8, in-flight work finishes), which the shutdown awaits, rather than being cut off after the receiver may
+    /// have acted on it and left to its lease, to be delivered again half a minute later.
+    /// </summary>
+    private async Task DeliverAsync(ClaimedEvent claimed, IReadOnlyList<string> secrets)
     {
         await Task.Yield();
         try
         {
-            var result = await client.PostAsync(claimed, secrets, stoppingToken);
+            var result = await client.PostAsync(claimed, secrets, CancellationToken.None);
             await RecordAsync(claimed, policy.Decide(result, claimed.Attempts + 1, claimed.CreatedAt));
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            // Shutting down: the lease runs out and the event is delivered again (at least once).
         }
         catch (Exception exception)
         {

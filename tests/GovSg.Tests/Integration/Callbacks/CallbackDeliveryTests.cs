@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Text.Json;
 using Dapper;
 using GovSg.Dispatcher.Callbacks;
@@ -38,6 +39,31 @@ public sealed class CallbackDeliveryTests
         var settings = await Poll.UntilAsync(() => MessageJson.GetAsync(user.Client, "v1/callback-settings"),
             s => s.Body.Str("last_success_at").Length > 0);
         Assert.That(settings.Body.Str("last_success_at"), Is.Not.Empty);
+    }
+
+    // SPEC §8: "Graceful shutdown: in-flight work finishes or is returned to the queue". A POST under way when its
+    // Dispatcher stops is finished and its outcome recorded, not cut off after the receiver may have acted on it.
+    [Test]
+    public async Task Shutdown_WithAPostUnderWay_FinishesItAndRecordsItDelivered()
+    {
+        var answering = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var receiver = await CallbackReceiver.StartAsync(async (_, _) =>
+        {
+            answering.TrySetResult();
+            await Task.Delay(TimeSpan.FromMilliseconds(500)); // within the tests' 1 s callback timeout
+            return Results.Ok();
+        });
+        var user = await Env.CreateUserAsync();
+        await CallbackSettingsTests.SetUrlAsync(user.Client, receiver.Url);
+
+        var eventId = await CallbackRaceTests.EventAsync(user.Id, DateTime.UtcNow);
+        await answering.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        await Env.RestartDispatcherAsync();
+
+        await using var connection = await Env.Database.OpenConnectionAsync();
+        Assert.That(await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM status_events WHERE id = @eventId", new { eventId }),
+            Is.Zero, "the event is recorded delivered, not left to be delivered again");
+        Assert.That(receiver.Received.Count(r => r.EventId == eventId.ToString(CultureInfo.InvariantCulture)), Is.EqualTo(1));
     }
 
     [Test]

@@ -27,6 +27,13 @@ public sealed class BatchStore(NpgsqlDataSource dataSource)
 
     private const string SetEntriesSql = "UPDATE message_batches SET entries = @entries::json WHERE id = @id";
 
+    // Each keyed batch deletes up to four whose window has passed, more than it adds, so the table holds about the
+    // window's batches whatever the traffic; two Apis storing at once skip each other's rows.
+    private const string ForgetExpiredSql = """
+        DELETE FROM message_batches WHERE id IN (
+            SELECT id FROM message_batches WHERE created_at <= @windowStart ORDER BY created_at LIMIT 4 FOR UPDATE SKIP LOCKED)
+        """;
+
     private const string FindSql = """
         SELECT id, request_hash, entries::text AS entries, created_at
         FROM message_batches WHERE user_id = @userId AND key_type = @keyType AND idempotency_key = @key
@@ -36,7 +43,8 @@ public sealed class BatchStore(NpgsqlDataSource dataSource)
 
     /// <summary>
     /// Stores the accepted messages in one statement and, with a key, the batch's entries (built from the new ids),
-    /// all in one transaction. Null when a concurrent batch already holds the key (nothing is stored then).
+    /// all in one transaction, which also forgets a few batches whose replay window has passed. Null when a concurrent
+    /// batch already holds the key (nothing is stored then).
     /// </summary>
     public async Task<IReadOnlyList<long>?> StoreAsync(long userId, IReadOnlyList<NewMessage> messages, BatchKey? key,
         DateTime now, Func<IReadOnlyList<long>, string> entries, CancellationToken cancellationToken)
@@ -61,6 +69,8 @@ public sealed class BatchStore(NpgsqlDataSource dataSource)
         {
             await connection.ExecuteAsync(new CommandDefinition(SetEntriesSql, new { id, entries = entries(ids) }, transaction,
                 cancellationToken: cancellationToken));
+            await connection.ExecuteAsync(new CommandDefinition(ForgetExpiredSql, new { windowStart = now - Idempotency.Window },
+                transaction, cancellationToken: cancellationToken));
         }
 
         await transaction.CommitAsync(cancellationToken);

@@ -167,6 +167,26 @@ public sealed class IdempotencyTests
         Assert.That(await Env.CountMessagesAsync(user.Id), Is.EqualTo(2));
     }
 
+    // A batch's key answers replays for 24 h (SPEC §3.8); past that its stored answer, up to 1,000 entries, only takes
+    // room: keyed batches stored later clear such rows away, whoever's they are.
+    [Test]
+    public async Task Batch_WithAKey_ClearsAwayBatchesPastTheirWindow()
+    {
+        var (old, recent) = (await Env.CreateUserAsync(), await Env.CreateUserAsync());
+        await PostBatchAsync(old, "long-ago", """{"messages":[{"recipient":"81234015","template_id":3}]}""");
+        await using var connection = await Env.Database.OpenConnectionAsync();
+        await connection.ExecuteAsync(
+            "UPDATE message_batches SET created_at = created_at - interval '25 hours' WHERE user_id = @id", new { id = old.Id });
+
+        var (response, _) = await PostBatchAsync(recent, "today", """{"messages":[{"recipient":"81234016","template_id":3}]}""");
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That(await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM message_batches WHERE user_id = @id",
+            new { id = old.Id }), Is.Zero, "the batch past its window is gone");
+        Assert.That(await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM message_batches WHERE user_id = @id",
+            new { id = recent.Id }), Is.EqualTo(1), "today's batch is kept");
+    }
+
     [TestCase("")]
     [TestCase("has space")]
     [TestCase(null)]

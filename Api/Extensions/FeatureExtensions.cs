@@ -1,4 +1,4 @@
-using System.Threading.RateLimiting;
+using GovSg.Api.Auth;
 using GovSg.Api.Callbacks;
 using GovSg.Api.Http;
 using GovSg.Api.Keys;
@@ -7,7 +7,6 @@ using GovSg.Api.RateLimiting;
 using GovSg.Api.Templates;
 using GovSg.Api.Webhooks;
 using Microsoft.AspNetCore.RateLimiting;
-using Microsoft.Extensions.Options;
 
 namespace GovSg.Api.Extensions;
 
@@ -27,18 +26,11 @@ public static class FeatureExtensions
         builder.Services.AddSingleton<SendService>();
         builder.Services.AddSingleton<BatchStore>();
         builder.Services.AddSingleton<BatchService>();
+        builder.Services.AddSingleton<BatchSlots>();
         builder.Services.AddRateLimiter(limiter =>
         {
-            limiter.AddPolicy(MessageEndpoints.BatchSlots, context =>
-            {
-                var options = context.RequestServices.GetRequiredService<IOptions<MessagesOptions>>().Value;
-                return RateLimitPartition.GetConcurrencyLimiter(MessageEndpoints.BatchSlots, _ => new ConcurrencyLimiterOptions
-                {
-                    PermitLimit = options.ConcurrentBatches,
-                    QueueLimit = options.QueuedBatches,
-                    QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
-                });
-            });
+            limiter.AddPolicy(MessageEndpoints.BatchSlots, context => System.Threading.RateLimiting.RateLimitPartition.Get(
+                context.Features.Get<Caller>()!.UserId, context.RequestServices.GetRequiredService<BatchSlots>().ForUser));
             limiter.OnRejected = (rejected, _) => new ValueTask(ApiError.ServiceUnavailable().ExecuteAsync(rejected.HttpContext));
         });
         builder.Services.AddSingleton<KeyStore>();

@@ -14,14 +14,22 @@ public sealed class MessagesOptions
     public TimeSpan PickUpDeadline { get; set; } = TimeSpan.FromSeconds(60);
 
     /// <summary>
-    /// The most batch sends one Api works on at once; more wait their turn (up to <see cref="QueuedBatches"/>, then 503).
-    /// A 4 MiB body of a million tiny JSON values takes tens of MiB to parse, before any check could refuse it: the cap
-    /// bounds that memory, whatever agencies send. Batches of real messages are far smaller, and two cores are busy with
-    /// a few of them.
+    /// The most batch sends one Api works on at once, of all users together (<see cref="BatchSlots"/>). A 4 MiB body of a
+    /// million tiny JSON values takes tens of MiB to parse, before any check could refuse it: the cap bounds that memory,
+    /// whatever agencies send. Batches of real messages are far smaller, and two cores are busy with a few of them.
     /// </summary>
     [Range(1, 1_000)]
     public int ConcurrentBatches { get; set; } = 4;
 
+    /// <summary>Batches waiting for one of the Api's slots (at most <see cref="ConcurrentBatchesPerUser"/> of each user); beyond, 503.</summary>
     [Range(0, 100_000)]
     public int QueuedBatches { get; set; } = 1_000;
+
+    /// <summary>The most of one user's batch sends an Api works on, or has waiting for one of its slots, at once.</summary>
+    [Range(1, 1_000)]
+    public int ConcurrentBatchesPerUser { get; set; } = 2;
+
+    /// <summary>A user's batches waiting for one of the user's slots; beyond, 503.</summary>
+    [Range(0, 10_000)]
+    public int QueuedBatchesPerUser { get; set; } = 20;
 }

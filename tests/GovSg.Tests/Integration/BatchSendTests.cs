@@ -241,21 +241,48 @@ public sealed class BatchSendTests
     public async Task Batch_BeyondTheApisConcurrentBatches_WaitsItsTurn()
     {
         var (first, second) = (await Env.CreateUserAsync(), await Env.CreateUserAsync());
-        var api = Env.StartApi(new Dictionary<string, string?> { ["Messages:ConcurrentBatches"] = "1" });
-        using var firstClient = api.CreateClient();
-        using var secondClient = api.CreateClient();
-        firstClient.DefaultRequestHeaders.Authorization = new("Bearer", first.Key);
-        secondClient.DefaultRequestHeaders.Authorization = new("Bearer", second.Key);
 
-        await using var hold = await InsertHold.StartAsync(Env.Database, first.Id, second.Id);
-        var answers = new[] { PostAsync(firstClient, Batch([Valid()])), PostAsync(secondClient, Batch([Valid()])) };
+        var (storing, answers) = await StoringAtOnceAsync(new() { ["Messages:ConcurrentBatches"] = "1" }, first, second);
+
+        Assert.That(storing, Is.EqualTo(1), "batches storing at once on an Api that works on one at a time");
+        Assert.That(answers, Is.All.EqualTo(HttpStatusCode.OK));
+    }
+
+    // One agency sending many batches takes only its own share of an Api's slots: another's batch goes on beside them.
+    [Test]
+    public async Task Batch_BeyondAUsersConcurrentBatches_WaitsWhileAnotherUsersGoesOn()
+    {
+        var (busy, other) = (await Env.CreateUserAsync(), await Env.CreateUserAsync());
+
+        var (storing, answers) = await StoringAtOnceAsync(new() { ["Messages:ConcurrentBatchesPerUser"] = "1" }, busy, busy, other);
+
+        Assert.That(storing, Is.EqualTo(2), "one of the busy user's batches and the other user's");
+        Assert.That(answers, Is.All.EqualTo(HttpStatusCode.OK));
+    }
+
+    /// <summary>
+    /// One batch per sender, sent at once to an Api with these settings while the senders' inserts are held: how many got
+    /// as far as storing, and then, released, how each was answered.
+    /// </summary>
+    private static async Task<(long Storing, HttpStatusCode[] Answers)> StoringAtOnceAsync(
+        Dictionary<string, string?> settings, params TestUser[] senders)
+    {
+        var api = Env.StartApi(settings);
+        var clients = senders.Select(sender =>
+        {
+            var client = api.CreateClient();
+            client.DefaultRequestHeaders.Authorization = new("Bearer", sender.Key);
+            return client;
+        }).ToList();
+        await using var hold = await InsertHold.StartAsync(Env.Database, [.. senders.Select(s => s.Id).Distinct()]);
+        var answers = clients.Select(client => PostAsync(client, Batch([Valid()]))).ToList();
         await Env.StatementsWaitingOnALockAsync("INSERT INTO messages");
         await Task.Delay(TimeSpan.FromSeconds(1));
         var storing = await Env.StatementsWaitingOnALockAsync("INSERT INTO messages");
         await hold.ReleaseAsync();
-
-        Assert.That(storing, Is.EqualTo(1), "batches storing at once on an Api that works on one at a time");
-        Assert.That((await Task.WhenAll(answers)).Select(a => a.Response.StatusCode), Is.All.EqualTo(HttpStatusCode.OK));
+        var codes = (await Task.WhenAll(answers)).Select(a => a.Response.StatusCode).ToArray();
+        clients.ForEach(client => client.Dispose());
+        return (storing, codes);
     }
 
     private static string Valid() => $$"""{"recipient":"{{TestRecipients.Next().Local}}","template_id":3}""";

@@ -75,7 +75,7 @@ public sealed class BatchService(
         }
 
         // Another Api stored a batch under the key meanwhile, after this one's look at the key: this is its replay.
-        await limiter.GiveBackSendAsync(caller, items.Count, cancellationToken);
+        await limiter.GiveBackSendAsync(caller, items.Count, CancellationToken.None);
         return await ReplayAsync(http, caller, key!)
                ?? throw new InvalidOperationException("Batch idempotency key taken, but by no batch");
     }

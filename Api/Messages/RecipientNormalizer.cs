@@ -51,7 +51,7 @@ public static partial class RecipientNormalizer
             if (parsed.CountryCode == SingaporeCode)
             {
                 var national = phones.GetNationalSignificantNumber(parsed);
-                return SingaporeMobile().IsMatch(national) ? "+65" + national : null;
+                return SingaporeMobileNational().IsMatch(national) ? "+65" + national : null;
             }
 
             return phones.IsValidNumber(parsed) ? phones.Format(parsed, PhoneNumberFormat.E164) : null;
@@ -79,4 +79,7 @@ public static partial class RecipientNormalizer
 
     [GeneratedRegex(@"\A(?:\+?65)?(?<national>[89][0-9]{7})\z")]
     private static partial Regex SingaporeMobile();
+
+    [GeneratedRegex(@"\A[89][0-9]{7}\z")]
+    private static partial Regex SingaporeMobileNational();
 }

@@ -94,7 +94,7 @@ public sealed class SendService(
             var winner = await messages.FindByIdempotencyKeyAsync(caller.UserId, caller.KeyType, idempotencyKey!, cancellationToken);
             if (await ReplayAsync(caller, idempotencyKey!, fingerprint!, winner, cancellationToken) is { } replay)
             {
-                await limiter.GiveBackSendAsync(caller, 1, cancellationToken);
+                await limiter.GiveBackSendAsync(caller, 1, CancellationToken.None);
                 return replay;
             }
 

@@ -14,8 +14,8 @@ namespace GovSg.Api.Webhooks;
 /// <see cref="WebhookOptions.PublishWindow"/> of the first one waiting, when one is set) go out in one confirmed
 /// publish, and each webhook is answered once the publish holding its statuses is confirmed (SPEC §6). The publish runs
 /// in the trace of the first of them, linked to the others'. A webhook that stopped waiting (answered 503, so Meta
-/// delivers it again) is left out of the publishes still to come: while the broker is slow, the queue holds at most one
-/// publish timeout's worth of webhooks, and the fresh ones do not wait behind those already given up.
+/// delivers it again) is left out of the publishes still to come: while the broker is slow, the queue holds about two
+/// publish timeouts' worth of webhooks, and the fresh ones do not wait behind those already given up.
 /// </summary>
 public sealed class StatusPublisher : IAsyncDisposable
 {

@@ -64,7 +64,8 @@ public sealed class FailurePolicy(IOptions<RetryOptions> options, TimeProvider t
         var retryAt = now + delay;
         var budgetEnd = message.FirstAttemptAt + _retry.Budget;
         var lastTry = (budgetEnd < message.ExpiresAt ? budgetEnd : message.ExpiresAt) - LastTryMargin;
-        if (retryAt > lastTry && lastTry - now >= _retry.FirstDelay)
+        var soonest = outcome.Kind == FailureKind.PairRate ? _retry.RecipientWait : _retry.FirstDelay;
+        if (retryAt > lastTry && lastTry - now >= soonest)
         {
             // The draw fell past the budget or the validity while there is still time for a try: that try comes last,
             // rather than the message failing (or expiring) long before its time is up.

@@ -168,7 +168,8 @@ public sealed class IdempotencyTests
     }
 
     // A batch's key answers replays for 24 h (SPEC §3.8); past that its stored answer, up to 1,000 entries, only takes
-    // room: keyed batches stored later clear such rows away, whoever's they are.
+    // room: keyed batches stored later clear such rows away, whoever's they are, oldest first (older than any other
+    // test leaves, so this one is among the first).
     [Test]
     public async Task Batch_WithAKey_ClearsAwayBatchesPastTheirWindow()
     {
@@ -176,7 +177,7 @@ public sealed class IdempotencyTests
         await PostBatchAsync(old, "long-ago", """{"messages":[{"recipient":"81234015","template_id":3}]}""");
         await using var connection = await Env.Database.OpenConnectionAsync();
         await connection.ExecuteAsync(
-            "UPDATE message_batches SET created_at = created_at - interval '25 hours' WHERE user_id = @id", new { id = old.Id });
+            "UPDATE message_batches SET created_at = created_at - interval '30 days' WHERE user_id = @id", new { id = old.Id });
 
         var (response, _) = await PostBatchAsync(recent, "today", """{"messages":[{"recipient":"81234016","template_id":3}]}""");
 

@@ -56,6 +56,9 @@ public sealed class FailurePolicyTests
         yield return Row("Transient whose next try falls past the validity: one last try 1 s before it ends", 6,
             TimeSpan.FromSeconds(36), SomethingWentWrong,
             new SendDecision.RetryAt(now.AddSeconds(59), "131000: Something went wrong"), expiresAt: now.AddMinutes(1));
+        yield return Row("Pair rate with less than its wait left: expired, never tried sooner than the wait", 1, TimeSpan.Zero,
+            PairRate, new SendDecision.Fail("expired", "Not accepted by the provider within the message's validity; last error 131056: Pair rate limit hit"),
+            jitter: 0.0, expiresAt: now.AddSeconds(5));
         yield return Row("Transient whose next try is past the validity, too close for another: expired now", 1, TimeSpan.Zero, SomethingWentWrong,
             new SendDecision.Fail("expired", "Not accepted by the provider within the message's validity; last error 131000: Something went wrong"),
             expiresAt: now.AddMilliseconds(500));

@@ -64,6 +64,8 @@ public class RecipientNormalizerTests
     [TestCase("4128018888", Description = "reads as Swiss, too short for Switzerland")]
     [TestCase("+6561234567", Description = "Singapore landline")]
     [TestCase("001 65 6123 4567", Description = "Singapore landline dialled from abroad")]
+    [TestCase("+65 65 9123 4567", Description = "Singapore's code twice")]
+    [TestCase("001 65 65 9123 4567", Description = "Singapore's code twice, dialled from abroad")]
     [TestCase("6561234567", Description = "Singapore landline without plus")]
     [TestCase("+6571234567", Description = "Singapore number not starting 8/9")]
     [TestCase("65912345678", Description = "Singapore code with 9 national digits")]

@@ -29,7 +29,7 @@ public static class FeatureExtensions
         builder.Services.AddSingleton<BatchSlots>();
         builder.Services.AddRateLimiter(limiter =>
         {
-            limiter.AddPolicy(MessageEndpoints.BatchSlots, context => System.Threading.RateLimiting.RateLimitPartition.Get(
+            limiter.AddPolicy(MessageEndpoints.BatchSlotsPolicy, context => System.Threading.RateLimiting.RateLimitPartition.Get(
                 context.Features.Get<Caller>()!.UserId, context.RequestServices.GetRequiredService<BatchSlots>().ForUser));
             limiter.OnRejected = (rejected, _) => new ValueTask(ApiError.ServiceUnavailable().ExecuteAsync(rejected.HttpContext));
         });

@@ -12,7 +12,8 @@ public static class DatabaseExtensions
             .ValidateDataAnnotations().ValidateOnStart();
         // While the database is away the Api answers 503 service_unavailable itself (SPEC §8) and hands webhooks to the
         // broker, which needs no database: it stays in the load balancer, degraded. A refusal is a misconfiguration,
-        // and leaves it unready, so a rollout stops at its first new pod.
+        // and leaves it unready, so a rollout stops at its first new pod; so is a database this process has never
+        // reached (Readiness).
         builder.AddPostgres((sp, dataSource) =>
         {
             var timeout = sp.GetRequiredService<IOptions<DatabaseLimitOptions>>().Value.StatementTimeout;

@@ -11,6 +11,7 @@ public static class MessagingExtensions
         builder.AddRabbitMq(bus =>
                 // The Api must keep accepting while the broker is down (SPEC §8): a broken broker makes it degraded, not
                 // unready, so the load balancer keeps sending it traffic. Messages wait as UNSENT and are published later.
+                // Once it has been reached, that is: a broker never reached since the start leaves it unready (Readiness).
                 bus.ConfigureHealthCheckOptions(health =>
                 {
                     health.MinimalFailureStatus = HealthStatus.Degraded;

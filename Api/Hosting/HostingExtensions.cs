@@ -193,14 +193,25 @@ internal static class HostingExtensions
         return app;
     }
 
-    /// <summary><c>/health/live</c> (the process answers) and <c>/health/ready</c> (the checks tagged ready), as JSON.</summary>
+    /// <summary>
+    /// <c>/health/live</c> (the process answers) and <c>/health/ready</c> (the checks tagged ready, as
+    /// <see cref="Readiness"/> judges them), as JSON.
+    /// </summary>
     public static WebApplication MapHealthEndpoints(this WebApplication app)
     {
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = HealthReportWriter.WriteAsync });
+        var readiness = new Readiness();
         app.MapHealthChecks("/health/ready", new HealthCheckOptions
         {
             Predicate = check => check.Tags.Contains("ready"),
-            ResponseWriter = HealthReportWriter.WriteAsync,
+            ResponseWriter = (context, report) =>
+            {
+                var judged = readiness.Judge(report);
+                context.Response.StatusCode = judged.Status == HealthStatus.Unhealthy
+                    ? StatusCodes.Status503ServiceUnavailable
+                    : StatusCodes.Status200OK;
+                return HealthReportWriter.WriteAsync(context, judged);
+            },
         });
         return app;
     }

@@ -346,12 +346,21 @@ public sealed class DeliveryGuaranteeTests
     [Test]
     public async Task Health_WhileTheBrokerIsUnreachable_StaysReadyButDegraded()
     {
-        var api = Env.StartApi(new Dictionary<string, string?> { ["RabbitMq:Port"] = "1" });
+        await using var relay = TcpRelay.Start(TestSettings.RabbitHost, TestSettings.RabbitPort);
+        var api = Env.StartApi(new Dictionary<string, string?>
+        {
+            ["RabbitMq:Host"] = "127.0.0.1",
+            ["RabbitMq:Port"] = relay.Port.ToString(CultureInfo.InvariantCulture),
+        });
         using var client = api.CreateClient();
+        await TestSystem.WaitForBusAsync(api.Services);
+        var (before, _) = await MessageJson.GetAsync(client, "health/ready");
 
+        relay.Cut();
         var (response, health) = await Poll.UntilAsync(() => MessageJson.GetAsync(client, "health/ready"),
             r => r.Body.Str("status") == "Degraded");
 
+        Assert.That(before.StatusCode, Is.EqualTo(HttpStatusCode.OK));
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), "a load balancer must keep routing agencies to it");
         var broker = health.GetProperty("checks").GetProperty("masstransit-bus");
         Assert.That(broker.Str("status"), Is.EqualTo("Degraded"));
@@ -363,14 +372,17 @@ public sealed class DeliveryGuaranteeTests
     public async Task Send_WhenTheDatabaseIsUnreachable_Answers503AndStaysInTheLoadBalancer()
     {
         var user = await Env.CreateUserAsync();
+        await using var database = TcpRelay.InFrontOfPostgres(TestSettings.ApiPostgres, out var postgres);
         var api = Env.StartApi(new Dictionary<string, string?>
         {
-            ["ConnectionStrings:Postgres"] = TestSettings.UnreachablePostgres,
+            ["ConnectionStrings:Postgres"] = postgres.ConnectionString,
         });
         using var client = WithKey(api.CreateClient(), user.Key);
-
-        var (response, error) = await MessageJson.PostAsync(client, MessageJson.OfficerCall(TestRecipients.Next().Local));
         using var probe = api.CreateClient();
+        var before = await probe.GetAsync("health/ready");
+
+        database.Cut();
+        var (response, error) = await MessageJson.PostAsync(client, MessageJson.OfficerCall(TestRecipients.Next().Local));
         var ready = await probe.GetAsync("health/ready");
         var live = await probe.GetAsync("health/live");
 
@@ -378,7 +390,7 @@ public sealed class DeliveryGuaranteeTests
         Assert.That(error.Str("code"), Is.EqualTo("service_unavailable"));
         Assert.That(response.Headers.RetryAfter?.Delta, Is.EqualTo(TimeSpan.FromSeconds(5)));
         // Degraded, not unready: an Api taken out of the load balancer could not give that 503 (HealthTests).
-        Assert.That(ready.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That((before.StatusCode, ready.StatusCode), Is.EqualTo((HttpStatusCode.OK, HttpStatusCode.OK)));
         Assert.That(live.StatusCode, Is.EqualTo(HttpStatusCode.OK));
     }
 

@@ -53,21 +53,36 @@ public sealed class HealthTests
     }
 
     [Test]
-    public async Task Ready_OnTheApi_WhenPostgreSqlIsUnreachable_IsDegradedNotUnready()
+    public async Task Ready_OnTheApi_WhenPostgreSqlItReachedBecomesUnreachable_IsDegradedNotUnready()
     {
         // The Api answers 503 service_unavailable itself and takes webhooks meanwhile (SPEC §8), so it stays in the load
         // balancer.
-        var api = TestEnvironment.Current.StartApi(new Dictionary<string, string?>
-        {
-            ["ConnectionStrings:Postgres"] = TestSettings.UnreachablePostgres,
-        });
-        using var client = api.CreateClient();
+        await using var database = TcpRelay.InFrontOfPostgres(TestSettings.ApiPostgres, out var postgres);
+        using var client = StartApi(postgres.ConnectionString);
+        var (before, _) = await MessageJson.GetAsync(client, "health/ready");
+
+        database.Cut();
+        var (response, health) = await MessageJson.GetAsync(client, "health/ready");
+
+        Assert.That(before.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        var check = health.GetProperty("checks").GetProperty("postgres");
+        Assert.That((check.Str("status"), check.Str("reason")), Is.EqualTo(("Degraded", "PostgreSQL is unreachable")));
+    }
+
+    [Test]
+    public async Task Ready_OnTheApi_WhenPostgreSqlWasNeverReached_IsUnready()
+    {
+        // A wrong host, a missing CA or a NetworkPolicy mistake looks like an outage from inside; ready, every pod of such a
+        // release would join the Service and answer every agency 503. Unready, the rollout stops at its first new pod.
+        using var client = StartApi(TestSettings.UnreachablePostgres);
 
         var (response, health) = await MessageJson.GetAsync(client, "health/ready");
 
-        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
-        var postgres = health.GetProperty("checks").GetProperty("postgres");
-        Assert.That((postgres.Str("status"), postgres.Str("reason")), Is.EqualTo(("Degraded", "PostgreSQL is unreachable")));
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable));
+        var check = health.GetProperty("checks").GetProperty("postgres");
+        Assert.That((check.Str("status"), check.Str("reason")),
+            Is.EqualTo(("Unhealthy", "PostgreSQL is unreachable; never healthy since this process started")));
     }
 
     [Test]
@@ -76,11 +91,7 @@ public sealed class HealthTests
         // A partition or a fail-over: connections stay open and nothing comes back. The probe gives up after 3 s
         // (deploy/k8s), and a probe that times out takes the Api out of the Service, which must not happen (SPEC §8).
         await using var database = TcpRelay.InFrontOfPostgres(TestSettings.ApiPostgres, out var postgres);
-        var api = TestEnvironment.Current.StartApi(new Dictionary<string, string?>
-        {
-            ["ConnectionStrings:Postgres"] = postgres.ConnectionString,
-        });
-        using var client = api.CreateClient();
+        using var client = StartApi(postgres.ConnectionString);
         var (before, _) = await MessageJson.GetAsync(client, "health/ready");
 
         database.Stall();
@@ -104,28 +115,33 @@ public sealed class HealthTests
         // misconfiguration: the Api answers such requests 503 service_unavailable itself (ErrorEnvelopeMiddleware) and
         // must stay in the Service, degraded, to do so and to keep taking webhooks (deploy/k8s/README.md, RUNBOOK.md
         // "PostgreSQL is down"). Unready, every Api pod leaves the Service at once for as long as the restart lasts.
-        await using var postgres = RefusingPostgres.Start(sqlState, message);
-        var api = TestEnvironment.Current.StartApi(new Dictionary<string, string?>
-        {
-            ["ConnectionStrings:Postgres"] = $"Host=127.0.0.1;Port={postgres.Port};Database=govsg;Username=govsg_api;Password=x;Timeout=2",
-        });
-        using var client = api.CreateClient();
+        // The server is real until the restart begins: the same port then answers with the refusal.
+        await using var database = TcpRelay.InFrontOfPostgres(TestSettings.ApiPostgres, out var postgres);
+        using var client = StartApi(postgres.ConnectionString);
+        var (before, _) = await MessageJson.GetAsync(client, "health/ready");
+        database.Cut();
+        await using var restarting = RefusingPostgres.Start(sqlState, message, database.Port);
 
-        var (response, health) = await MessageJson.GetAsync(client, "health/ready");
+        // The pool's connection, cut, fails first ("unreachable"); a new one meets the refusal.
+        var (response, health) = await Poll.UntilAsync(() => MessageJson.GetAsync(client, "health/ready"),
+            r => r.Body.GetProperty("checks").GetProperty("postgres").Str("reason") != "PostgreSQL is unreachable");
 
         var check = health.GetProperty("checks").GetProperty("postgres");
+        Assert.That(before.StatusCode, Is.EqualTo(HttpStatusCode.OK));
         Assert.That((response.StatusCode, check.Str("status")), Is.EqualTo((HttpStatusCode.OK, "Degraded")), check.Str("reason"));
+        Assert.That(check.Str("reason"), Is.EqualTo($"PostgreSQL refused: {sqlState}"));
     }
 
     [Test]
-    public async Task Ready_OnTheApi_WhenPostgreSqlTakesNoWrites_IsDegradedAndSaysSo()
+    public async Task Ready_OnTheApi_WhenPostgreSqlTakesNoWrites_SaysSo()
     {
         // A server that answers but takes no writes (a fail-over's old primary, now a standby) refuses every send (503,
         // SQLSTATE 25006); RUNBOOK: /health/ready says so, where a `SELECT 1` would have called it healthy.
+        // Never writable since this Api started, so unready as well (Readiness).
         var (response, check) = await ReadyOnPostgresAsync($"{TestSettings.ApiPostgres};Options=-c default_transaction_read_only=on");
 
         Assert.That((response.StatusCode, check.Str("status"), check.Str("reason")),
-            Is.EqualTo((HttpStatusCode.OK, "Degraded", "PostgreSQL takes no writes (read-only)")));
+            Is.EqualTo((HttpStatusCode.ServiceUnavailable, "Unhealthy", "PostgreSQL takes no writes (read-only); never healthy since this process started")));
     }
 
     [Test]
@@ -138,22 +154,27 @@ public sealed class HealthTests
         var api = TestEnvironment.Current.StartApi(new Dictionary<string, string?> { ["RabbitMq:Port"] = "1" });
         using var client = api.CreateClient();
 
-        var (_, health) = await Poll.UntilAsync(() => MessageJson.GetAsync(client, "health/ready"),
+        var (response, health) = await Poll.UntilAsync(() => MessageJson.GetAsync(client, "health/ready"),
             r => r.Item2.GetProperty("checks").GetProperty("masstransit-bus").Str("status") != "Healthy");
 
         var bus = health.GetProperty("checks").GetProperty("masstransit-bus");
         Assert.That(bus.Str("status"), Is.Not.EqualTo("Healthy"));
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable), "a broker never reached: a misconfiguration until shown otherwise");
         Assert.That(bus.Str("reason"), Does.Match("(?i)rabbitmq|broker"), "the reason says the broker cannot be reached");
     }
 
     /// <summary>The answer of /health/ready on an Api using this PostgreSQL, and its check of it.</summary>
     private static async Task<(HttpResponseMessage Response, JsonElement Check)> ReadyOnPostgresAsync(string connectionString)
     {
-        var api = TestEnvironment.Current.StartApi(new Dictionary<string, string?> { ["ConnectionStrings:Postgres"] = connectionString });
-        using var client = api.CreateClient();
+        using var client = StartApi(connectionString);
         var (response, health) = await MessageJson.GetAsync(client, "health/ready");
         return (response, health.GetProperty("checks").GetProperty("postgres"));
     }
+
+    /// <summary>A client of a new Api using this PostgreSQL.</summary>
+    private static HttpClient StartApi(string connectionString) => TestEnvironment.Current
+        .StartApi(new Dictionary<string, string?> { ["ConnectionStrings:Postgres"] = connectionString })
+        .CreateClient();
 
     private static void AssertHealthy(HttpResponseMessage response, JsonElement health, params string[] checks)
     {
@@ -178,13 +199,14 @@ public sealed class HealthTests
     {
         private const int SslRequest = 80877103;
         private const int GssEncRequest = 80877104;
-        private readonly TcpListener _listener = new(IPAddress.Loopback, 0);
+        private readonly TcpListener _listener;
         private readonly CancellationTokenSource _stopped = new();
         private readonly byte[] _refusal;
         private Task _accepting = Task.CompletedTask;
 
-        private RefusingPostgres(string sqlState, string message)
+        private RefusingPostgres(string sqlState, string message, int port)
         {
+            _listener = new TcpListener(IPAddress.Loopback, port);
             var fields = new MemoryStream();
             foreach (var (code, value) in new[] { ('S', "FATAL"), ('V', "FATAL"), ('C', sqlState), ('M', message) })
             {
@@ -203,9 +225,9 @@ public sealed class HealthTests
 
         public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
 
-        public static RefusingPostgres Start(string sqlState, string message)
+        public static RefusingPostgres Start(string sqlState, string message, int port)
         {
-            var server = new RefusingPostgres(sqlState, message);
+            var server = new RefusingPostgres(sqlState, message, port);
             server._listener.Start();
             server._accepting = TcpRelay.AcceptEachAsync(server._listener, server.RefuseAsync, server._stopped.Token);
             return server;

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using GovSg.Callbacks;
+using GovSg.Dispatcher.Extensions;
 using GovSg.Dispatcher.Scheduling;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -19,6 +20,7 @@ public sealed class CallbackWorker(
     NpgsqlDataSource dataSource,
     IOptions<CallbackOptions> options,
     TimeProvider time,
+    DispatcherMetrics metrics,
     ILogger<CallbackWorker> logger) : BackgroundService
 {
     /// <summary>A safety net only: a notification cannot be lost while the listener is connected, and it wakes on reconnect.</summary>
@@ -121,6 +123,7 @@ public sealed class CallbackWorker(
         var given = await store.GiveUpAsync(now - _options.Budget, _options.BudgetText, GiveUpBatch, now, stoppingToken);
         if (given > 0)
         {
+            metrics.CallbacksGivenUp(given);
             logger.LogWarning("Gave up {Count} status event(s) not delivered within {Budget}", given, _options.BudgetText);
         }
 
@@ -143,6 +146,7 @@ public sealed class CallbackWorker(
         catch (Exception exception)
         {
             // Not awaited by anyone: an error left in the task would be lost, and the event would come back silently.
+            metrics.CallbackAttempt("failed");
             logger.Log(exception is NpgsqlException or TimeoutException ? LogLevel.Warning : LogLevel.Error, exception,
                 "Delivering status event {EventId} or recording its outcome failed; its lease will make it due again",
                 claimed.Id);
@@ -174,9 +178,17 @@ public sealed class CallbackWorker(
         {
             // Deliveries that fail together each pause it; the log says the pause that stands.
             var paused = await store.PauseAsync(claimed.UserId, until, CancellationToken.None);
+            metrics.CallbackEndpointPaused();
             logger.LogWarning("Callback endpoint of user {UserId} failed {Failures} times in a row; paused until {Until:O}",
                 claimed.UserId, failures, paused);
         }
+
+        metrics.CallbackAttempt(decision switch
+        {
+            DeliveryDecision.Delivered => "delivered",
+            DeliveryDecision.RetryAt => "retry",
+            _ => "dropped",
+        });
     }
 
     private Dictionary<long, int> InFlight() => _inFlight.Where(p => p.Value > 0).ToDictionary();

@@ -31,6 +31,9 @@ public sealed class DispatcherMetrics : IDisposable
     private readonly Counter<long> _statusesParked;
     private readonly Counter<long> _statusesDropped;
     private readonly Counter<long> _republished;
+    private readonly Counter<long> _callbackAttempts;
+    private readonly Counter<long> _callbacksGivenUp;
+    private readonly Counter<long> _callbackEndpointsPaused;
 
     private readonly SweepStore? _sweeps;
     private readonly TimeProvider _time;
@@ -66,6 +69,12 @@ public sealed class DispatcherMetrics : IDisposable
         _statusesDropped = _meter.CreateCounter<long>("govsg.statuses.dropped_unknown",
             description: "Parked provider statuses dropped after the retention period");
         _republished = _meter.CreateCounter<long>("govsg.commands.republished", description: "Send commands published by the sweeper");
+        _callbackAttempts = _meter.CreateCounter<long>("govsg.callbacks.attempts",
+            description: "Callback deliveries by outcome: delivered, retry (due again later), dropped (a 4xx), failed (not recorded)");
+        _callbacksGivenUp = _meter.CreateCounter<long>("govsg.callbacks.given_up",
+            description: "Status events deleted undelivered after the callback retry budget (24 h)");
+        _callbackEndpointsPaused = _meter.CreateCounter<long>("govsg.callbacks.endpoints_paused",
+            description: "Times a user's callback endpoint was paused after failing continuously");
         if (gate is not null)
         {
             // Paused sending makes no calls, so the call counters alone look like an idle system.
@@ -113,6 +122,12 @@ public sealed class DispatcherMetrics : IDisposable
     public void UnknownStatusesDropped(int count) => _statusesDropped.Add(count);
 
     public void CommandsRepublished(int count) => _republished.Add(count);
+
+    public void CallbackAttempt(string outcome) => _callbackAttempts.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
+
+    public void CallbacksGivenUp(int count) => _callbacksGivenUp.Add(count);
+
+    public void CallbackEndpointPaused() => _callbackEndpointsPaused.Add(1);
 
     public void Dispose() => _meter.Dispose();
 

@@ -1,8 +1,11 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using System.Globalization;
 using System.Text.Json;
 using Dapper;
 using GovSg.Dispatcher.Callbacks;
+using GovSg.Dispatcher.Extensions;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
 
@@ -121,6 +124,44 @@ public sealed class CallbackDeliveryTests
 
         Assert.That(attempts.Keys, Does.Contain("ACCEPTED").And.Contain("READ"));
         Assert.That(attempts.Values, Is.All.GreaterThanOrEqualTo(3), "503, then the timeout, then the 200");
+    }
+
+    [Test]
+    public async Task Metrics_CountEachAttemptByOutcome()
+    {
+        // RUNBOOK.md: an agency's failing endpoint shows on the dashboards before the agency calls; the log lines alone
+        // (a pause, a give-up) come a day late.
+        var outcomes = new ConcurrentDictionary<string, long>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == DispatcherMetrics.Name && instrument.Name == "govsg.callbacks.attempts")
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            foreach (var tag in tags)
+            {
+                outcomes.AddOrUpdate($"{tag.Key}={tag.Value}", value, (_, n) => n + value);
+            }
+        });
+        listener.Start();
+        await using var receiver = await CallbackReceiver.StartAsync((_, attempt) =>
+            Task.FromResult(attempt == 1 ? Results.StatusCode(503) : Results.Ok()));
+        var user = await Env.CreateUserAsync();
+        await CallbackSettingsTests.SetUrlAsync(user.Client, receiver.Url);
+
+        var messageId = await SendAsync(user);
+        await Poll.UntilAsync(() => Task.FromResult(AttemptsByStatus(receiver, messageId)),
+            a => a.Count == Lifecycle.Length && a.Values.All(n => n >= 2), TimeSpan.FromSeconds(60));
+        // Counted once the outcome is recorded, just after the receiver has answered.
+        var delivered = await Poll.UntilAsync(() => Task.FromResult(outcomes.GetValueOrDefault("outcome=delivered")),
+            n => n >= Lifecycle.Length);
+
+        Assert.That(outcomes.GetValueOrDefault("outcome=retry"), Is.GreaterThanOrEqualTo(Lifecycle.Length), "each event's 503");
+        Assert.That(delivered, Is.GreaterThanOrEqualTo(Lifecycle.Length), "each event's 200");
     }
 
     [Test]

@@ -27,6 +27,18 @@ public sealed class MigrationRunner(NpgsqlDataSource dataSource, ILogger<Migrati
 
     private const string RecordSql = "INSERT INTO schema_migrations (version) VALUES (@version)";
 
+    /// <summary>
+    /// The longest a migration waits for a lock. A statement waiting for a table's lock (an ALTER TABLE behind a long
+    /// query) makes every later statement on that table wait behind it: without a bound, a full outage for as long as the
+    /// query runs. Past it the migration steps back, lets the traffic through for <see cref="LockRetryDelay"/>, and
+    /// tries again, up to <see cref="LockAttempts"/> times (about 7 minutes, within the Job's 10).
+    /// </summary>
+    internal static readonly TimeSpan LockWait = TimeSpan.FromSeconds(2);
+
+    internal static readonly TimeSpan LockRetryDelay = TimeSpan.FromSeconds(5);
+
+    private const int LockAttempts = 60;
+
     public async Task<int> MigrateAsync(CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
@@ -41,22 +53,12 @@ public sealed class MigrationRunner(NpgsqlDataSource dataSource, ILogger<Migrati
             var count = 0;
             foreach (var (version, sql) in Scripts().Where(s => !applied.Contains(s.Version)))
             {
-                await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-                await connection.ExecuteAsync(new CommandDefinition(sql, transaction: transaction,
-                    cancellationToken: cancellationToken));
-                await connection.ExecuteAsync(new CommandDefinition(RecordSql, new { version }, transaction,
-                    cancellationToken: cancellationToken));
-                await transaction.CommitAsync(cancellationToken);
+                await ApplyAsync(connection, version, sql, version, cancellationToken);
                 logger.LogInformation("Applied migration {Version}", version);
                 count++;
             }
 
-            await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
-            {
-                await connection.ExecuteAsync(new CommandDefinition(Grants(), transaction: transaction,
-                    cancellationToken: cancellationToken));
-                await transaction.CommitAsync(cancellationToken);
-            }
+            await ApplyAsync(connection, "grants", Grants(), null, cancellationToken);
 
             logger.LogInformation("Database is at the latest schema; {Count} migration(s) applied; grants applied", count);
             return count;
@@ -65,6 +67,42 @@ public sealed class MigrationRunner(NpgsqlDataSource dataSource, ILogger<Migrati
         {
             await connection.ExecuteAsync(new CommandDefinition(
                 "SELECT pg_advisory_unlock(@key)", new { key = AdvisoryLockKey }, cancellationToken: CancellationToken.None));
+        }
+    }
+
+    /// <summary>
+    /// Runs <paramref name="sql"/> in a transaction of its own, and records <paramref name="version"/> in it when given,
+    /// waiting at most <see cref="LockWait"/> for each lock (and trying again after <see cref="LockRetryDelay"/>).
+    /// </summary>
+    internal async Task ApplyAsync(NpgsqlConnection connection, string name, string sql, string? version,
+        CancellationToken cancellationToken)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            try
+            {
+                await connection.ExecuteAsync(new CommandDefinition(
+                    $"SET LOCAL lock_timeout = {(long)LockWait.TotalMilliseconds}", transaction: transaction,
+                    cancellationToken: cancellationToken));
+                await connection.ExecuteAsync(new CommandDefinition(sql, transaction: transaction,
+                    cancellationToken: cancellationToken));
+                if (version is not null)
+                {
+                    await connection.ExecuteAsync(new CommandDefinition(RecordSql, new { version }, transaction,
+                        cancellationToken: cancellationToken));
+                }
+
+                await transaction.CommitAsync(cancellationToken);
+                return;
+            }
+            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.LockNotAvailable && attempt < LockAttempts)
+            {
+                await transaction.RollbackAsync(cancellationToken);
+                logger.LogWarning("{Name} waited {Wait} s for a lock another session holds; trying again in {Delay} s (attempt {Attempt} of {Attempts})",
+                    name, LockWait.TotalSeconds, LockRetryDelay.TotalSeconds, attempt, LockAttempts);
+                await Task.Delay(LockRetryDelay, cancellationToken);
+            }
         }
     }
 

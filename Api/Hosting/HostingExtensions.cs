@@ -107,6 +107,11 @@ internal static class HostingExtensions
             // variable MASSTRANSIT_USAGE_TELEMETRY=true would turn it back on; deployments never set it.
             bus.DisableUsageTelemetry();
             bus.AddBusObserver<BrokerLoginRefusedObserver>();
+            // Nothing consumes Fault<T>, and the services' broker users may not declare MassTransit's Fault exchanges
+            // (least privilege): a consumer that failed for good had its channel closed by the broker's refusal, so its
+            // message went back to the queue instead of the _error queue, and came back every few seconds for ever,
+            // stopping that queue's consumption each time.
+            bus.AddConfigureEndpointsCallback((_, _, endpoint) => endpoint.PublishFaults = false);
             configure(bus);
             bus.UsingRabbitMq((context, rabbit) =>
             {

@@ -18,8 +18,7 @@ public static class RetryExtensions
     public static void UseRetryWhileTheDatabaseIsAway(this IReceiveEndpointConfigurator endpoint) =>
         endpoint.UseMessageRetry(retry =>
         {
-            retry.Handle<NpgsqlException>(IsDatabaseAway);
-            retry.Handle<TimeoutException>();
+            retry.Handle<Exception>(WaitsForTheDatabase);
             retry.Exponential(int.MaxValue, TimeSpan.FromMilliseconds(100), MaxDatabaseRetryInterval,
                 TimeSpan.FromMilliseconds(200));
         });
@@ -30,4 +29,8 @@ public static class RetryExtensions
     /// </summary>
     public static bool IsDatabaseAway(NpgsqlException exception) =>
         exception.IsTransient || PostgresRefusals.TakesNoWrites(exception);
+
+    /// <summary>A failure to try again once the database answers: it is away, or a command timed out.</summary>
+    public static bool WaitsForTheDatabase(Exception exception) =>
+        exception is TimeoutException || (exception is NpgsqlException npgsql && IsDatabaseAway(npgsql));
 }

@@ -78,8 +78,7 @@ public sealed class SendOutcomeWriter(SendStore store, DispatcherMetrics metrics
             {
                 return await write(CancellationToken.None);
             }
-            catch (Exception exception) when (exception is TimeoutException
-                                              || (exception is NpgsqlException away && RetryExtensions.IsDatabaseAway(away)))
+            catch (Exception exception) when (RetryExtensions.WaitsForTheDatabase(exception))
             {
                 logger.LogWarning(exception, "Recording a send outcome failed (attempt {Attempt}); retrying", attempt);
                 await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(5_000, 100 * Math.Pow(2, Math.Min(attempt, 10)))), time);

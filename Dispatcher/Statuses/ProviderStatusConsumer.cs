@@ -1,4 +1,5 @@
 using GovSg.Contracts;
+using GovSg.Dispatcher.Extensions;
 using MassTransit;
 
 namespace GovSg.Dispatcher.Statuses;
@@ -7,15 +8,52 @@ namespace GovSg.Dispatcher.Statuses;
 /// Applies provider statuses in batches: the statuses of several webhook deliveries, in the order they arrived, in a
 /// few UPDATEs (usually one).
 /// </summary>
-public sealed class ProviderStatusConsumer(StatusApplier applier) : IConsumer<Batch<ProviderStatusesReceived>>
+public sealed class ProviderStatusConsumer(StatusApplier applier, ILogger<ProviderStatusConsumer> logger)
+    : IConsumer<Batch<ProviderStatusesReceived>>
 {
-    public Task Consume(ConsumeContext<Batch<ProviderStatusesReceived>> context)
+    public async Task Consume(ConsumeContext<Batch<ProviderStatusesReceived>> context)
     {
-        var events = context.Message
-            .SelectMany(m => m.Message.Statuses)
-            .Select(StatusEvent.From)
-            .OfType<StatusEvent>()
-            .ToList();
-        return events.Count == 0 ? Task.CompletedTask : applier.ApplyAsync(events, context.CancellationToken);
+        try
+        {
+            var events = context.Message.SelectMany(m => Events(m.Message)).ToList();
+            if (events.Count > 0)
+            {
+                await applier.ApplyAsync(events, context.CancellationToken);
+            }
+        }
+        catch (Exception exception) when (context.Message.Length > 1 && !RetryExtensions.WaitsForTheDatabase(exception)
+                                          && exception is not OperationCanceledException)
+        {
+            // A delivery that cannot be applied (a bug, a value the database refuses) fails its whole batch, which goes to
+            // provider-status_error: the other deliveries are applied one by one first, so that only the bad one waits
+            // for an operator. The batch still fails then, keeping the bad one (the others with it, already applied:
+            // moved back, they change nothing). The database going away meanwhile leaves the loop, and the batch is
+            // retried.
+            logger.LogError(exception, "A batch of {Count} status deliveries failed; applying each on its own", context.Message.Length);
+            var failed = false;
+            foreach (var delivery in context.Message)
+            {
+                try
+                {
+                    if (Events(delivery.Message) is { Count: > 0 } events)
+                    {
+                        await applier.ApplyAsync(events, context.CancellationToken);
+                    }
+                }
+                catch (Exception single) when (!RetryExtensions.WaitsForTheDatabase(single) && single is not OperationCanceledException)
+                {
+                    logger.LogError(single, "Status delivery {MessageId} cannot be applied; it goes to the error queue", delivery.MessageId);
+                    failed = true;
+                }
+            }
+
+            if (failed)
+            {
+                throw;
+            }
+        }
     }
+
+    private static List<StatusEvent> Events(ProviderStatusesReceived delivery) =>
+        delivery.Statuses.Select(StatusEvent.From).OfType<StatusEvent>().ToList();
 }

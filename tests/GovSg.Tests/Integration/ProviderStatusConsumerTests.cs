@@ -42,6 +42,31 @@ public sealed class ProviderStatusConsumerTests
         Assert.That(await harness.Published.Any<Fault<ProviderStatusesReceived>>(), Is.False, "an untracked status is skipped, not a fault");
     }
 
+    [Test]
+    public async Task Consume_ABatchWithADeliveryThatCannotBeApplied_AppliesTheOthersAndFaultsOnlyForIt()
+    {
+        // A value PostgreSQL refuses (a NUL in the provider's id: SQLSTATE 22021) fails the statement that applies the
+        // whole batch, and the batch goes to the error queue. The statuses that came with it must not wait there too.
+        var (id, providerMessageId) = await AcceptedMessageAsync();
+        await using var services = HarnessServices();
+        var harness = services.GetRequiredService<ITestHarness>();
+        await harness.Start();
+        var now = DateTime.UtcNow;
+
+        await harness.Bus.PublishBatch(new[]
+        {
+            new ProviderStatusesReceived([new ProviderStatus("wamid.\0bad", "delivered", now, null, null)]),
+            new ProviderStatusesReceived([new ProviderStatus(providerMessageId, "read", now, null, null)]),
+        });
+
+        var status = await Poll.UntilAsync(() => StatusAsync(id), s => s == "READ", TimeSpan.FromSeconds(10));
+        var consumed = harness.GetConsumerHarness<ProviderStatusConsumer>().Consumed;
+        Assert.That(await consumed.Any<Batch<ProviderStatusesReceived>>(b => b.Context.Message.Length == 2), Is.True,
+            "both deliveries came in one batch");
+        Assert.That(status, Is.EqualTo("READ"), "the good delivery was applied");
+        Assert.That(await harness.Published.Any<Fault<ProviderStatusesReceived>>(), Is.True, "the bad one is kept as a fault");
+    }
+
     private static ServiceProvider HarnessServices() => new ServiceCollection()
         .AddSingleton(Env.Database)
         .AddSingleton(TimeProvider.System)

@@ -65,6 +65,58 @@ public sealed class BrokerUsersTests
         Assert.That(message.Str("status"), Is.AnyOf("ACCEPTED", "SENT", "DELIVERED", "READ"));
     }
 
+    [Test]
+    public async Task Dispatcher_AStatusDeliveryItCannotApply_GoesToTheErrorQueueWithoutAFaultExchange()
+    {
+        // The Dispatcher's user may not declare MassTransit's Fault exchanges. Publishing a Fault for a delivery that failed
+        // for good, the Dispatcher had its channel closed by the refusal; the delivery went back to provider-status
+        // instead of provider-status_error and came back every 20 s or so, stopping every status each time (seen on the
+        // local run). The harness's Dispatcher is the administrator, which may declare it: the exchange is the witness.
+        const string faultExchange = "MassTransit:Fault--GovSg.Contracts:ProviderStatusesReceived--";
+        await using var connection = await Factory((TestSettings.RabbitUsername, TestSettings.RabbitPassword)).CreateConnectionAsync();
+        var before = await MessageCountAsync(connection, "provider-status_error");
+
+        await using (var channel = await connection.CreateChannelAsync(
+                         new CreateChannelOptions(publisherConfirmationsEnabled: true, publisherConfirmationTrackingEnabled: true)))
+        {
+            // A delivery with no statuses list: nothing the Api publishes, so a bug's stand-in.
+            await channel.BasicPublishAsync(StatusEvents, "", mandatory: true,
+                new BasicProperties { ContentType = "application/json", Persistent = true }, """{"statuses":null}"""u8.ToArray());
+        }
+
+        var after = await Poll.UntilAsync(() => MessageCountAsync(connection, "provider-status_error"), n => n > before);
+        Assert.That(after, Is.GreaterThan(before), "the delivery is kept in the error queue");
+        Assert.That(await ExchangeExistsAsync(connection, faultExchange), Is.False, "no Fault was published");
+    }
+
+    /// <summary>How many messages wait in the queue; 0 if it does not exist.</summary>
+    private static async Task<uint> MessageCountAsync(IConnection connection, string queue)
+    {
+        await using var channel = await connection.CreateChannelAsync();
+        try
+        {
+            return (await channel.QueueDeclarePassiveAsync(queue)).MessageCount;
+        }
+        catch (OperationInterruptedException e) when (e.ShutdownReason?.ReplyCode == 404)
+        {
+            return 0;
+        }
+    }
+
+    private static async Task<bool> ExchangeExistsAsync(IConnection connection, string exchange)
+    {
+        await using var channel = await connection.CreateChannelAsync();
+        try
+        {
+            await channel.ExchangeDeclarePassiveAsync(exchange);
+            return true;
+        }
+        catch (OperationInterruptedException e) when (e.ShutdownReason?.ReplyCode == 404)
+        {
+            return false;
+        }
+    }
+
     private static Dictionary<string, string?> As((string Name, string Password) user, string postgres) => new()
     {
         ["ConnectionStrings:Postgres"] = postgres,

@@ -335,6 +335,27 @@ public sealed class RateLimitTests
     }
 
     [Test]
+    public async Task Sends_WithATestKey_TakeFromASendBucketOfTheirOwn()
+    {
+        // SPEC §7, §11.2: an agency's load test with a test key must not use up the sends of its production integration.
+        var user = await Env.CreateUserAsync(rateLimit: 1, burst: 2);
+        var (testKey, _) = await Env.CreateKeyAsync(user.Id, DateTime.UtcNow.AddDays(1), "test");
+        using var test = Env.Client(testKey);
+
+        var testSends = new List<HttpStatusCode>();
+        for (var i = 0; i < 3; i++)
+        {
+            testSends.Add((await MessageJson.PostAsync(test, MessageJson.OfficerCall(TestRecipients.Next().Local))).Response.StatusCode);
+        }
+
+        var (liveSend, body) = await MessageJson.PostAsync(user.Client, MessageJson.OfficerCall(TestRecipients.Next().Local));
+
+        Assert.That(testSends, Does.Contain(HttpStatusCode.TooManyRequests), "the test key used up its own send bucket");
+        Assert.That(liveSend.StatusCode, Is.EqualTo(HttpStatusCode.Created), body.ToString());
+        Assert.That(liveSend.Headers.GetValues("RateLimit-Remaining").Single(), Is.EqualTo("1"), "the live bucket was full");
+    }
+
+    [Test]
     public async Task KeyAndCallbackWrites_TakeReadTokens_SoATenantCannotAddRowsWithoutBound()
     {
         var user = await Env.CreateUserAsync();

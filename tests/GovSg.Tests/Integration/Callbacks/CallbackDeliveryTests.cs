@@ -44,6 +44,25 @@ public sealed class CallbackDeliveryTests
         Assert.That(settings.Body.Str("last_success_at"), Is.Not.Empty);
     }
 
+    [Test]
+    public async Task TestKeyMessages_CallbacksSayKeyTypeTest()
+    {
+        // SPEC §11.1, §11.2: a receiver tells a test key's simulated outcomes from real ones by X-GovSg-Key-Type.
+        await using var receiver = await CallbackReceiver.StartAsync();
+        var user = await Env.CreateUserAsync();
+        var secret = await CallbackSettingsTests.SetUrlAsync(user.Client, receiver.Url);
+        var (testKey, _) = await Env.CreateKeyAsync(user.Id, DateTime.UtcNow.AddDays(1), "test");
+
+        var testMessage = await SendAsync(user with { Client = Env.Client(testKey) });
+        var liveMessage = await SendAsync(user);
+        var test = await WaitForLifecycleAsync(receiver, testMessage);
+        var live = await WaitForLifecycleAsync(receiver, liveMessage);
+
+        Assert.That(test.Select(c => c.KeyType), Is.All.EqualTo("test"));
+        Assert.That(test.Select(c => c.IsSignedWith(secret)), Is.All.True);
+        Assert.That(live.Select(c => c.KeyType), Is.All.EqualTo("live"));
+    }
+
     // SPEC §8: "Graceful shutdown: in-flight work finishes or is returned to the queue". A POST under way when its
     // Dispatcher stops is finished and its outcome recorded, not cut off after the receiver may have acted on it.
     [Test]

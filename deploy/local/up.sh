@@ -20,7 +20,7 @@ as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
 bash deploy/local/infra.sh
 database=${GOVSG_DATABASE:-govsg}
-[[ "$database" =~ ^[a-z_]+$ ]] || { log "GOVSG_DATABASE must be a plain lower-case name"; exit 1; }
+[[ "$database" =~ ^[a-z_][a-z0-9_]*$ ]] || { log "GOVSG_DATABASE must be a plain lower-case name (letters, digits, _; not a digit first)"; exit 1; }
 if [ "$(as_root su postgres -c "psql -qtAX -c \"SELECT 1 FROM pg_database WHERE datname = '$database'\"")" != 1 ]; then
   as_root su postgres -c "psql -qtAX -c 'CREATE DATABASE $database OWNER govsg'" >/dev/null
 fi

@@ -35,7 +35,7 @@ public sealed class FailurePolicy(IOptions<RetryOptions> options, TimeProvider t
                 WithinValidity(message, Spread(now, pausedUntil ?? now, jitter), error,
                     at => new SendDecision.DeferUntil(at, error, Called: outcome.Kind != FailureKind.Paused)),
             // Meta may have sent it: a hold, even past the budget or the validity, so a status can still adopt it.
-            _ when outcome.PossiblySent => new SendDecision.HoldUntil(now + _retry.ReconcileHold, error),
+            _ when outcome.PossiblySent => new SendDecision.Hold(_retry.ReconcileHold, error),
             _ => Retry(message, outcome, now, jitter, error),
         };
     }

@@ -29,10 +29,10 @@ public abstract record SendDecision
     public sealed record DeferUntil(DateTime Until, string LastError, bool Called = true) : SendDecision;
 
     /// <summary>
-    /// The provider may have sent it: wait until <paramref name="Until"/> for a status naming this attempt to adopt it,
-    /// and send again only if none does.
+    /// The provider may have sent it: wait <paramref name="For"/>, counted from when the hold is recorded, for a status
+    /// naming this attempt to adopt it, and send again only if none does.
     /// </summary>
-    public sealed record HoldUntil(DateTime Until, string LastError) : SendDecision;
+    public sealed record Hold(TimeSpan For, string LastError) : SendDecision;
 
     /// <summary>
     /// Not called: due again at <paramref name="Until"/>, or at once when null, for any dispatcher; its retry budget and

@@ -50,13 +50,20 @@ public sealed class SendOutcomeWriter(SendStore store, DispatcherMetrics metrics
             case SendDecision.DeferUntil defer:
                 await Durably(ct => store.DeferAsync(message.Id, message.Attempts, defer.Until, defer.LastError, defer.Called, ct));
                 break;
-            case SendDecision.HoldUntil hold:
-                if (await Durably(ct => store.HoldAsync(message.Id, message.Attempts, hold.Until, hold.LastError, now, ct)))
+            case SendDecision.Hold hold:
+                // The hold's whole length counts from the write that starts it: a write the database kept waiting must
+                // not shorten the time a status has to adopt the message, nor end the hold before it began (SPEC §5).
+                var holdUntil = now;
+                if (await Durably(ct =>
+                    {
+                        holdUntil = time.GetUtcNow().UtcDateTime + hold.For;
+                        return store.HoldAsync(message.Id, message.Attempts, holdUntil, hold.LastError, now, ct);
+                    }))
                 {
                     metrics.Held();
                     logger.LogWarning("Message {MessageId} attempt {Attempt} has an unknown outcome ({Error}); holding " +
                         "it until {HoldUntil:O} for a status to reconcile it", message.Id, message.Attempts,
-                        ProviderErrors.Redact(hold.LastError), hold.Until);
+                        ProviderErrors.Redact(hold.LastError), holdUntil);
                 }
 
                 break;

@@ -4,8 +4,13 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Dapper;
 using GovSg.Contracts;
+using GovSg.Dispatcher.Extensions;
+using GovSg.Dispatcher.Sending;
+using GovSg.Dispatcher.Sweeping;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 
 namespace GovSg.Tests.Integration;
 
@@ -311,6 +316,37 @@ public sealed class ReconciliationTests
         Assert.That((row.Status, row.ErrorCode, row.HeldAttempt), Is.EqualTo(("ERROR", "expired", 1)));
         Assert.That(row.ErroredAt - row.AttemptedAt, Is.GreaterThanOrEqualTo(Hold), "not before the hold ended");
         Assert.That(await Env.SimulatorSendsAsync(digits), Has.Count.EqualTo(1));
+    }
+
+    [Test]
+    public async Task Hold_WrittenOnlyOnceTheDatabaseIsBack_RunsItsWholeLengthFromThen()
+    {
+        // The Dispatcher retries an outcome's write while PostgreSQL is away. A hold written late must still give the
+        // call's statuses its whole length to adopt the message: counted from the call, an outage longer than the hold
+        // made the message due again the moment its hold was written, and it was sent a second time.
+        var id = await InsertClaimedAsync(await Env.CreateUserAsync(), TestRecipients.Next().Local, leaseEnd: TimeSpan.FromMinutes(10));
+        await using var relay = TcpRelay.InFrontOfPostgres(TestSettings.DispatcherPostgres, out var postgres);
+        await using var dataSource = Npgsql.NpgsqlDataSource.Create(postgres.ConnectionString);
+        using var metrics = new DispatcherMetrics(new SweepStore(dataSource));
+        var writer = new SendOutcomeWriter(new SendStore(dataSource, new SweepSchedule(TimeProvider.System),
+            Options.Create(new RetryOptions())), metrics, TimeProvider.System, NullLogger<SendOutcomeWriter>.Instance);
+
+        relay.Cut();
+        var decided = DateTime.UtcNow;
+        var write = writer.WriteAsync([(new ClaimedMessage { Id = id, Attempts = 1 }, new SendDecision.Hold(Hold, "timeout: No answer"))],
+            decided);
+        await Task.Delay(Hold + TimeSpan.FromSeconds(1));
+        var back = DateTime.UtcNow;
+        relay.Restore();
+        await write.WaitAsync(TimeSpan.FromSeconds(30));
+
+        await using var connection = await Env.Database.OpenConnectionAsync();
+        var (heldUntil, heldAttempt) = await connection.QuerySingleAsync<(DateTime, int?)>(
+            "SELECT available_at, held_attempt FROM messages WHERE id = @id", new { id });
+        await ExecuteAsync("UPDATE messages SET status = 'ERROR', error_code = 'cancelled' WHERE id = @id", id); // never sent
+        Assert.That(heldAttempt, Is.EqualTo(1), "held");
+        Assert.That(heldUntil, Is.GreaterThanOrEqualTo(back + Hold),
+            $"decided at {decided:HH:mm:ss.fff}, the database back at {back:HH:mm:ss.fff}");
     }
 
     private static async Task<long> SendAsync(TestUser user, string recipient)

@@ -63,11 +63,11 @@ public sealed class FailurePolicyTests
             new SendDecision.Fail("expired", "Not accepted by the provider within the message's validity; last error 131000: Something went wrong"),
             expiresAt: now.AddMilliseconds(500));
         yield return Row("Timed out: held 90 s for a status naming the call", 1, TimeSpan.Zero, TimedOut,
-            new SendDecision.HoldUntil(now.AddSeconds(90), "timeout: No answer"));
+            new SendDecision.Hold(TimeSpan.FromSeconds(90), "timeout: No answer"));
         yield return Row("Timed out past the budget: still held, it may have been sent", 10, TimeSpan.FromMinutes(16), TimedOut,
-            new SendDecision.HoldUntil(now.AddMinutes(16).AddSeconds(90), "timeout: No answer"));
+            new SendDecision.Hold(TimeSpan.FromSeconds(90), "timeout: No answer"));
         yield return Row("Timed out with the validity ending during the hold: still held", 1, TimeSpan.Zero, TimedOut,
-            new SendDecision.HoldUntil(now.AddSeconds(90), "timeout: No answer"), expiresAt: now.AddSeconds(10));
+            new SendDecision.Hold(TimeSpan.FromSeconds(90), "timeout: No answer"), expiresAt: now.AddSeconds(10));
         yield return Row("Credentials rejected: kept until the pause ends", 1, TimeSpan.Zero, TokenExpired,
             new SendDecision.DeferUntil(now.AddSeconds(15), "190: Token expired"), pausedFor: TimeSpan.FromSeconds(15), jitter: 0.0);
         yield return Row("Paused: back after the pause, spread over at most 5 s, not called", 1, TimeSpan.Zero, Paused,

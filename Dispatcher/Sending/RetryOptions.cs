@@ -21,10 +21,11 @@ public sealed class RetryOptions
     [Range(typeof(TimeSpan), "00:00:00", "00:10:00")] public TimeSpan PairRateDelay { get; set; } = TimeSpan.FromSeconds(6);
 
     /// <summary>
-    /// How far ahead of this Dispatcher's clock another process's clock may run. A message is due by the clock of the
-    /// process that scheduled it (the Api's for a new one), and its command can arrive sooner than this clock says it is
-    /// due: a claim takes a message due within this allowance, rather than skipping it and leaving it to the lost-command
-    /// sweep a pick-up deadline later. The pair-rate wait is lengthened by as much, so it is never cut short.
+    /// How far ahead of this Dispatcher's clock another Dispatcher's clock may run. A retry, hand-back or hold is due by
+    /// the clock of the Dispatcher that scheduled it, and its command can arrive sooner than this clock says it is due:
+    /// a claim takes a message due within this allowance, rather than skipping it and leaving it to the sweep. The
+    /// pair-rate wait is lengthened by as much, so it is never cut short. A new message is due at once, whatever the
+    /// Api's clock says.
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:00:10")] public TimeSpan ClockTolerance { get; set; } = TimeSpan.FromSeconds(1);
 

@@ -47,9 +47,10 @@ public sealed class SendStore(NpgsqlDataSource dataSource, SweepSchedule sweeps,
 {
     private readonly TimeSpan _clockTolerance = retry.Value.ClockTolerance;
 
-    // The claim: only one dispatcher at a time, only once due (by the clock of whoever scheduled it, within the clock
-    // tolerance: RetryOptions.ClockTolerance), never after expiry, never for a user an operator has
-    // disabled (SPEC §7: a stolen key's messages stay unsent). The lease (available_at and
+    // The claim: only one dispatcher at a time, only once due, never after expiry, never for a user an operator has
+    // disabled (SPEC §7: a stolen key's messages stay unsent). A message never claimed is due from the moment it is
+    // stored, whatever the Api's clock said; a retry, hand-back or hold is due by the clock of the dispatcher that
+    // scheduled it, within the clock tolerance (RetryOptions.ClockTolerance). The lease (available_at and
     // sweep_at) makes the message due again if this dispatcher dies before recording an outcome; the sweeper then holds
     // it for reconciliation, as the call may have been made.
     private const string ClaimSql = """
@@ -60,7 +61,8 @@ public sealed class SendStore(NpgsqlDataSource dataSource, SweepSchedule sweeps,
             first_attempt_at = COALESCE(first_attempt_at, @now),
             attempted_at = @now,
             call_open = true
-        WHERE id = ANY(@ids) AND status = 'UNSENT' AND available_at <= @dueBy AND expires_at > @now AND NOT call_open
+        WHERE id = ANY(@ids) AND status = 'UNSENT' AND (attempts = 0 OR available_at <= @dueBy) AND expires_at > @now
+          AND NOT call_open
           AND (NOT @testOnly OR key_type = 'test')
           AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = messages.user_id AND u.disabled_at IS NOT NULL)
         RETURNING id, user_id, recipient, params::text AS params, language_code, whatsapp_template_name, param_order,

@@ -16,6 +16,13 @@ public static class WebhookPayload
     /// <summary>The most <c>biz_opaque_callback_data</c> a send may carry (WHATSAPP.md).</summary>
     private const int MaxOpaqueDataLength = 512;
 
+    /// <summary>
+    /// The longest status id taken. Meta's wamids are under a hundred characters; a far longer one is not Meta's, and
+    /// one past PostgreSQL's index entry limit (about 2.7 kB) could never be recorded on a message, so a status naming
+    /// it would fail every attempt to adopt one.
+    /// </summary>
+    private const int MaxProviderIdLength = 512;
+
     /// <summary>The last second a <see cref="DateTime"/> holds (9999-12-31T23:59:59Z); a later timestamp is unreadable.</summary>
     private static readonly long MaxUnixSeconds = (DateTime.MaxValue - DateTime.UnixEpoch).Ticks / TimeSpan.TicksPerSecond;
 
@@ -91,7 +98,7 @@ public static class WebhookPayload
     private static ProviderStatus? ToEvent(JsonElement status)
     {
         if (status.ValueKind != JsonValueKind.Object ||
-            !TryGetString(status, "id", out var id) || id.Length == 0 ||
+            !TryGetString(status, "id", out var id) || id.Length > MaxProviderIdLength ||
             !TryGetString(status, "status", out var kind) || !TrackedStatuses.Contains(kind) ||
             !TryGetString(status, "timestamp", out var timestamp) ||
             !long.TryParse(timestamp, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds) ||

@@ -33,4 +33,8 @@ public static class RetryExtensions
     /// <summary>A failure to try again once the database answers: it is away, or a command timed out.</summary>
     public static bool WaitsForTheDatabase(Exception exception) =>
         exception is TimeoutException || (exception is NpgsqlException npgsql && IsDatabaseAway(npgsql));
+
+    /// <summary>A failure trying again will not cure: neither the database away nor a shutdown.</summary>
+    public static bool IsPermanent(Exception exception) =>
+        !WaitsForTheDatabase(exception) && exception is not OperationCanceledException;
 }

@@ -21,7 +21,7 @@ public sealed class ProviderStatusConsumer(StatusApplier applier, ILogger<Provid
                 await applier.ApplyAsync(events, context.CancellationToken);
             }
         }
-        catch (Exception exception) when (context.Message.Length > 1 && IsPermanent(exception))
+        catch (Exception exception) when (context.Message.Length > 1 && RetryExtensions.IsPermanent(exception))
         {
             // A delivery that cannot be applied (a bug, a value the database refuses) fails its whole batch, which goes to
             // provider-status_error: the other deliveries are applied one by one first, so that only the bad one waits
@@ -39,7 +39,7 @@ public sealed class ProviderStatusConsumer(StatusApplier applier, ILogger<Provid
                         await applier.ApplyAsync(events, context.CancellationToken);
                     }
                 }
-                catch (Exception single) when (IsPermanent(single))
+                catch (Exception single) when (RetryExtensions.IsPermanent(single))
                 {
                     logger.LogError(single, "Status delivery {MessageId} cannot be applied; it goes to the error queue", delivery.MessageId);
                     failed = true;
@@ -52,10 +52,6 @@ public sealed class ProviderStatusConsumer(StatusApplier applier, ILogger<Provid
             }
         }
     }
-
-    /// <summary>Neither the database away (the endpoint's retry waits for it) nor a shutdown.</summary>
-    private static bool IsPermanent(Exception exception) =>
-        !RetryExtensions.WaitsForTheDatabase(exception) && exception is not OperationCanceledException;
 
     private static List<StatusEvent> Events(ProviderStatusesReceived delivery) =>
         delivery.Statuses.Select(StatusEvent.From).OfType<StatusEvent>().ToList();

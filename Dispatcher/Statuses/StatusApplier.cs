@@ -3,6 +3,7 @@ using GovSg.Dispatcher.Extensions;
 using GovSg.Dispatcher.Sending;
 using GovSg.Dispatcher.Sweeping;
 using Microsoft.Extensions.Options;
+using Npgsql;
 
 namespace GovSg.Dispatcher.Statuses;
 
@@ -46,20 +47,67 @@ public sealed class StatusApplier(
         metrics.Adopted(adopted);
     }
 
-    /// <summary>One pass over the parked statuses that are due; returns how many were looked at.</summary>
+    /// <summary>
+    /// One pass over the parked statuses that are due; returns how many were taken care of. A pass the database refuses
+    /// for something other than being away is made again one status at a time: a status whose own data PostgreSQL
+    /// refuses is dropped and logged, any other failure leaves it parked and logged. One bad row must not hold up the
+    /// others, nor the rest of the sweep, on every Dispatcher for good.
+    /// </summary>
     public async Task<int> RetryPendingAsync(CancellationToken cancellationToken)
     {
-        var (retried, adopted, dropped) = await store.RetryPendingAsync(time.GetUtcNow().UtcDateTime,
-            _options.UnknownMessageRetention, PendingBatch, cancellationToken);
-        metrics.Adopted(adopted);
-        foreach (var status in dropped)
+        var now = time.GetUtcNow().UtcDateTime;
+        try
+        {
+            return Retried(await store.RetryPendingAsync(now, _options.UnknownMessageRetention, PendingBatch, cancellationToken));
+        }
+        catch (Exception exception) when (RetryExtensions.IsPermanent(exception))
+        {
+            logger.LogError(exception, "Re-applying parked statuses failed; trying them one at a time");
+        }
+
+        var handled = 0;
+        foreach (var id in await store.DuePendingAsync(now, PendingBatch, cancellationToken))
+        {
+            try
+            {
+                handled += Retried(await store.RetryPendingAsync(id, now, _options.UnknownMessageRetention, cancellationToken));
+            }
+            catch (Exception exception) when (RefusesItsData(exception))
+            {
+                if (await store.DropPendingAsync(id, cancellationToken) is { } status)
+                {
+                    handled++;
+                    logger.LogError(exception, "Dropped a parked {Status} status for provider message {ProviderMessageIdHash} " +
+                        "that the database refuses", status.Status, ProviderErrors.Fingerprint(status.ProviderMessageId));
+                }
+            }
+            catch (Exception exception) when (RetryExtensions.IsPermanent(exception))
+            {
+                logger.LogError(exception, "Re-applying parked status {PendingId} failed; it stays parked", id);
+            }
+        }
+
+        return handled;
+    }
+
+    /// <summary>
+    /// PostgreSQL refused the values themselves (SQLSTATE classes 22, data exception; 23, integrity constraint; 54, a
+    /// limit exceeded, such as an index entry too long): every later try of the same status fails alike.
+    /// </summary>
+    private static bool RefusesItsData(Exception exception) =>
+        exception is PostgresException { SqlState.Length: 5 } refused && refused.SqlState[..2] is "22" or "23" or "54";
+
+    private int Retried((int Retried, int Adopted, IReadOnlyList<StatusEvent> Dropped) pass)
+    {
+        metrics.Adopted(pass.Adopted);
+        foreach (var status in pass.Dropped)
         {
             // WhatsApp message ids embed the recipient's number, so only a fingerprint of the id is logged.
             logger.LogWarning("Dropped a {Status} status for unknown provider message {ProviderMessageIdHash} after {Retention}",
                 status.Status, ProviderErrors.Fingerprint(status.ProviderMessageId), _options.UnknownMessageRetention);
         }
 
-        metrics.UnknownStatusesDropped(dropped.Count);
-        return retried;
+        metrics.UnknownStatusesDropped(pass.Dropped.Count);
+        return pass.Retried;
     }
 }

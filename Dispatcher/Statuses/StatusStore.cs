@@ -105,13 +105,24 @@ public sealed class StatusStore(NpgsqlDataSource dataSource)
                              @attempts, @nextAttempt, @messageIds, @callAttempts)
         """;
 
-    private const string TakeDuePendingSql = """
-        DELETE FROM pending_status_events
-        WHERE id IN (SELECT id FROM pending_status_events WHERE next_attempt_at <= @now
-                     ORDER BY next_attempt_at LIMIT @limit FOR UPDATE SKIP LOCKED)
-        RETURNING id, provider_message_id, status::text AS status, occurred_at, error_code, error_description,
-                  received_at, attempts, message_id, attempt
+    private const string PendingColumns = """
+        id, provider_message_id, status::text AS status, occurred_at, error_code, error_description, received_at, attempts,
+        message_id, attempt
         """;
+
+    // The due rows, or only the one named (a batch the database refused is tried again one row at a time).
+    private const string TakeDuePendingSql = $"""
+        DELETE FROM pending_status_events
+        WHERE id IN (SELECT id FROM pending_status_events WHERE next_attempt_at <= @now AND (@only IS NULL OR id = @only)
+                     ORDER BY next_attempt_at LIMIT @limit FOR UPDATE SKIP LOCKED)
+        RETURNING {PendingColumns}
+        """;
+
+    private const string DuePendingSql = """
+        SELECT id FROM pending_status_events WHERE next_attempt_at <= @now ORDER BY next_attempt_at LIMIT @limit
+        """;
+
+    private const string DropPendingSql = $"DELETE FROM pending_status_events WHERE id = @id RETURNING {PendingColumns}";
 
     /// <summary>
     /// Applies the events; those whose provider id is not recorded yet (the webhook overtook the ACCEPTED write) are
@@ -149,12 +160,37 @@ public sealed class StatusStore(NpgsqlDataSource dataSource)
     /// Tries the parked events that are due again. Those still unknown after <paramref name="maxAge"/> are dropped and
     /// returned, so the caller can warn and count them; the rest are parked again with a longer wait.
     /// </summary>
-    public async Task<(int Retried, int Adopted, IReadOnlyList<StatusEvent> Dropped)> RetryPendingAsync(DateTime now,
-        TimeSpan maxAge, int limit, CancellationToken cancellationToken)
+    public Task<(int Retried, int Adopted, IReadOnlyList<StatusEvent> Dropped)> RetryPendingAsync(DateTime now,
+        TimeSpan maxAge, int limit, CancellationToken cancellationToken) =>
+        RetryPendingAsync(null, now, maxAge, limit, cancellationToken);
+
+    /// <summary>As the other overload, for the one parked event <paramref name="id"/> when it is due.</summary>
+    public Task<(int Retried, int Adopted, IReadOnlyList<StatusEvent> Dropped)> RetryPendingAsync(long id, DateTime now,
+        TimeSpan maxAge, CancellationToken cancellationToken) =>
+        RetryPendingAsync(id, now, maxAge, 1, cancellationToken);
+
+    /// <summary>The ids of the parked events that are due, the earliest first.</summary>
+    public async Task<IReadOnlyList<long>> DuePendingAsync(DateTime now, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return (await connection.QueryAsync<long>(new CommandDefinition(DuePendingSql, new { now, limit },
+            cancellationToken: cancellationToken))).ToList();
+    }
+
+    /// <summary>Removes the parked event <paramref name="id"/>; returns it, or null when it is gone already.</summary>
+    public async Task<StatusEvent?> DropPendingAsync(long id, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return (await connection.QuerySingleOrDefaultAsync<PendingRow>(new CommandDefinition(DropPendingSql, new { id },
+            cancellationToken: cancellationToken)))?.ToEvent();
+    }
+
+    private async Task<(int Retried, int Adopted, IReadOnlyList<StatusEvent> Dropped)> RetryPendingAsync(long? only,
+        DateTime now, TimeSpan maxAge, int limit, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var due = (await connection.QueryAsync<PendingRow>(new CommandDefinition(TakeDuePendingSql, new { now, limit },
+        var due = (await connection.QueryAsync<PendingRow>(new CommandDefinition(TakeDuePendingSql, new { now, limit, only },
             transaction, cancellationToken: cancellationToken))).OrderBy(r => r.Id).ToList();
         if (due.Count == 0)
         {

@@ -349,6 +349,42 @@ public sealed class ReconciliationTests
             $"decided at {decided:HH:mm:ss.fff}, the database back at {back:HH:mm:ss.fff}");
     }
 
+    [Test]
+    public async Task ParkedStatus_TheDatabaseRefuses_IsDropped_AndTheOthersDueWithItStillAdopt()
+    {
+        // A parked status that can never be applied (here an id past PostgreSQL's index entry limit, 3,200 characters
+        // that do not compress, which adoption would write into messages; the Api no longer takes such ids) once failed every pass over the parked statuses, on
+        // every Dispatcher, for good: the statuses due with it never adopted their messages, which were sent again.
+        var user = await Env.CreateUserAsync();
+        var poisoned = await InsertClaimedAsync(user, TestRecipients.Next().Local, leaseEnd: TimeSpan.FromMinutes(10));
+        var good = await InsertClaimedAsync(user, TestRecipients.Next().Local, leaseEnd: TimeSpan.FromMinutes(10));
+        var wamid = $"wamid.{Guid.NewGuid():N}";
+        await ExecuteAsync("""
+            UPDATE messages SET call_open = false, held_attempt = 1, held_at = now(), available_at = now() + interval '1 minute',
+                                sweep_at = now() + interval '1 minute'
+            WHERE id = ANY(@ids);
+            INSERT INTO pending_status_events (provider_message_id, status, occurred_at, received_at, next_attempt_at,
+                                               message_id, attempt)
+            VALUES ('poison.' || (SELECT string_agg(md5(random()::text), '') FROM generate_series(1, 100)), 'SENT', now(), now(),
+                    now(), @id, 1);
+            """, poisoned, good);
+        await using (var connection = await Env.Database.OpenConnectionAsync())
+        {
+            await connection.ExecuteAsync("""
+                INSERT INTO pending_status_events (provider_message_id, status, occurred_at, received_at, next_attempt_at,
+                                                   message_id, attempt)
+                VALUES (@wamid, 'SENT', now(), now(), now(), @good, 1)
+                """, new { wamid, good });
+        }
+
+        var adopted = await Poll.UntilAsync(() => RowAsync(good), r => r.Status != "UNSENT");
+
+        Assert.That((adopted.Status, adopted.ProviderMessageId), Is.EqualTo(("SENT", wamid)));
+        Assert.That(await ParkedLikeAsync("poison.%"), Is.Zero, "the status that cannot be applied is dropped");
+        Assert.That((await RowAsync(poisoned)).Status, Is.EqualTo("UNSENT"));
+        await ExecuteAsync("UPDATE messages SET status = 'ERROR', error_code = 'cancelled' WHERE id = @id", poisoned); // never sent
+    }
+
     private static async Task<long> SendAsync(TestUser user, string recipient)
     {
         var (response, body) = await MessageJson.PostAsync(user.Client, MessageJson.OfficerCall(recipient));

@@ -83,6 +83,21 @@ public sealed class WebhookPayloadTests
         Assert.That(parsed.Skipped, Is.EqualTo(1));
     }
 
+    [Test]
+    public void Parse_WhenAStatusIdIsLongerThanAnyWamid_SkipsAndCountsIt()
+    {
+        var body = $$$"""
+            {"entry":[{"changes":[{"value":{"metadata":{"phone_number_id":"{{{Ours}}}"},"statuses":[
+              {"id":"{{{new string('a', 512)}}}","status":"sent","timestamp":"1700000001"},
+              {"id":"{{{new string('b', 513)}}}","status":"sent","timestamp":"1700000001"}]}}]}]}
+            """;
+
+        var parsed = WebhookPayload.Parse(Encoding.UTF8.GetBytes(body), Ours);
+
+        Assert.That(parsed!.Statuses.Select(s => s.ProviderMessageId), Is.EqualTo(new[] { new string('a', 512) }));
+        Assert.That(parsed.Skipped, Is.EqualTo(1));
+    }
+
     [TestCase("not json")]
     [TestCase("[]")]
     [TestCase("""{"object":"whatsapp_business_account"}""")]

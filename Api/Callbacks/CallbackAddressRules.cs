@@ -116,6 +116,7 @@ internal static class CallbackAddressRules
         || (b[0] == 169 && b[1] == 254)                  // link-local
         || (b[0] == 172 && (b[1] & 0xF0) == 16)          // private 172.16/12
         || (b[0] == 192 && b[1] == 0 && b[2] is 0 or 2)  // IETF protocol assignments 192.0.0/24, TEST-NET-1
+        || (b[0] == 192 && b[1] == 88 && b[2] == 99)     // 6to4 relay anycast 192.88.99/24
         || (b[0] == 192 && b[1] == 168)                  // private 192.168/16
         || (b[0] == 198 && (b[1] & 0xFE) == 18)          // benchmarking 198.18/15
         || (b[0] == 198 && b[1] == 51 && b[2] == 100)    // TEST-NET-2
@@ -129,10 +130,13 @@ internal static class CallbackAddressRules
                  || address.IsIPv6SiteLocal
                  || address.IsIPv6UniqueLocal
                  || address.IsIPv6Multicast
-                 || address.IsIPv6Teredo                                          // 2001::/32 tunnels to any IPv4
                  || b is [0, 0, ..]                                               // ::/16: unspecified, IPv4-compatible
                  || b is [0x00, 0x64, 0xff, 0x9b, 0x00, 0x01, ..]                 // local-use NAT64 64:ff9b:1::/48
                  || b is [0x01, 0x00, 0, 0, 0, 0, 0, 0, ..]                       // discard 100::/64
-                 || b is [0x20, 0x01, 0x0d, 0xb8, ..]);                           // documentation 2001:db8::/32
+                 || b is [0x20, 0x01, 0x00 or 0x01, ..]                           // IETF protocol assignments 2001::/23:
+                                                                                  // Teredo (to any IPv4), benchmarking, ORCHID
+                 || b is [0x20, 0x01, 0x0d, 0xb8, ..]                             // documentation 2001:db8::/32
+                 || b is [0x3f, 0xff, < 0x10, ..]                                 // documentation 3fff::/20
+                 || b is [0x5f, 0x00, ..]);                                       // SRv6 segment identifiers 5f00::/16
     }
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs one benchmark scenario against the local system and prints the load generator's tables:
 #
-#   bash tests/GovSg.LoadGenerator/bench.sh ingest|e2e|dispatchers|backlog|reads|ceilings|idle [load generator options]
+#   bash tests/GovSg.LoadGenerator/bench.sh ingest|wrk|e2e|dispatchers|backlog|reads|ceilings|idle [load generator options]
 #
 # The system is (re)started with deploy/local/up.sh, with the provider limits lifted (SPEC §10: we measure our pipeline,
 # not Meta's per-number cap) and the simulator's latency and receipt delays set; it is stopped again at the end.
@@ -15,7 +15,7 @@ cd "$root"
 : "${BENCH_DURATION:=60s}"               # measured length of every load phase
 : "${BENCH_WARMUP:=30s}"                 # before it, discarded: a freshly started system runs cold (JIT) for a while
 : "${BENCH_USERS:=10}"                   # agency users the load is spread over, each with its own key
-: "${BENCH_CONCURRENCY:=32}"             # ingest, backlog: requests kept in flight (closed loop)
+: "${BENCH_CONCURRENCY:=32}"             # ingest, wrk, backlog: requests kept in flight (closed loop)
 : "${BENCH_CEILING_CONCURRENCY:=16}"     # e2e, dispatchers, backlog, ceilings: concurrency of the ceiling probes
 : "${BENCH_BACKLOG:=100000}"             # backlog: messages sent while the dispatchers are stopped
 : "${BENCH_BACKLOG_DISPATCHERS:=1}"      # backlog: dispatchers started to drain it
@@ -99,10 +99,26 @@ e2e() { # dispatcher count, then extra options
     --history "$BENCH_HISTORY" "${@:2}"
 }
 
+# The wrk scenario's one user, made as an operator would (deploy/local/admin.sh) under the agency name the load
+# generator's own runs carry (Setup/RunUsers.cs), so that `loadgen discard` finds its messages; prints its key.
+wrk_key() { # run id
+  local email="loadgen-$1@loadgen.invalid"
+  bash deploy/local/admin.sh user upsert --email "$email" --agency "GovSg load generator, run $1" --rate-limit 100000 \
+    --burst 10000000 >/dev/null
+  bash deploy/local/admin.sh template grant --email "$email" --template 1 >/dev/null
+  bash deploy/local/admin.sh key create --email "$email" --label "wrk $1" --valid-days 1 | sed -n 's/^api key: *//p'
+}
+
+# wrk, closed loop at BENCH_CONCURRENCY connections on two threads; prints the line of wrk/send.lua's done().
+run_wrk() { # duration
+  GOVSG_KEY=$key wrk -t2 -c"$BENCH_CONCURRENCY" -d"$1" --timeout 10s -s "$loadgen_dir/wrk/send.lua" \
+    "http://localhost:$GOVSG_PORT" | grep '^wrk: '
+}
+
 case "$scenario" in
-  ingest | e2e | dispatchers | backlog | reads | ceilings | idle) build_load_generator ;;
+  ingest | wrk | e2e | dispatchers | backlog | reads | ceilings | idle) build_load_generator ;;
   *)
-    echo "usage: bash tests/GovSg.LoadGenerator/bench.sh ingest|e2e|dispatchers|backlog|reads|ceilings|idle [options]" >&2
+    echo "usage: bash tests/GovSg.LoadGenerator/bench.sh ingest|wrk|e2e|dispatchers|backlog|reads|ceilings|idle [options]" >&2
     exit 2
     ;;
 esac
@@ -115,6 +131,34 @@ case "$scenario" in
     run=$(run_id ingest)
     load "$run" --concurrency "$BENCH_CONCURRENCY" --drain none "$@"
     # Nothing will send these: drop them, so the next scenario's dispatchers do not start with a backlog.
+    loadgen discard --run-id "$run"
+    as_root rabbitmqctl -q purge_queue send-message >/dev/null
+    ;;
+  wrk)
+    command -v wrk >/dev/null || as_root apt-get install -y -qq wrk >/dev/null
+    ensure_send_queue
+    system 0
+    run=$(run_id wrk)
+    key=$(wrk_key "$run")
+    [ -n "$key" ] || { log "no key was made for the wrk user"; exit 1; }
+    loadgen ceilings --concurrency "$BENCH_CONCURRENCY" "$@" | tee "$state/logs/wrk-ceilings.txt"
+    log "wrk warm-up for $BENCH_WARMUP, discarded"
+    run_wrk "$BENCH_WARMUP" >/dev/null
+    log "wrk for $BENCH_DURATION at $BENCH_CONCURRENCY connections, sampling CPU beside it"
+    loadgen cpu --duration "$BENCH_DURATION" >"$state/logs/wrk-cpu.txt" &
+    cpu=$!
+    result=$(run_wrk "$BENCH_DURATION")
+    wait "$cpu"
+    cat "$state/logs/wrk-cpu.txt"
+    echo "$result"
+    # The same figures as `ingest` prints: the rate as a ratio to pgbench's, and the four parts' CPU per answered send.
+    pgbench=$(sed -n 's/^ *pgbench single-row INSERTs\/s (tps) *\([0-9,.]*\).*/\1/p' "$state/logs/wrk-ceilings.txt" | tr -d ,)
+    parts=$(sed -n 's/^ *Api + Dispatchers + PostgreSQL + RabbitMQ *\([0-9.]*\).*/\1/p' "$state/logs/wrk-cpu.txt")
+    awk -v line="$result" -v pgbench="$pgbench" -v parts="$parts" 'BEGIN {
+      split(line, f, " "); requests = f[3]; seconds = f[5]; non2xx = f[7]
+      ok = requests - non2xx
+      printf "wrk summary: %.0f sends/s answered 2xx (%.2f × pgbench %s tps), %d outside 2xx, four parts %.3f ms CPU per send\n",
+        ok / seconds, ok / seconds / pgbench, pgbench, non2xx, parts * 1000 / ok }'
     loadgen discard --run-id "$run"
     as_root rabbitmqctl -q purge_queue send-message >/dev/null
     ;;

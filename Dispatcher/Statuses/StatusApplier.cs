@@ -65,7 +65,8 @@ public sealed class StatusApplier(
             logger.LogError(exception, "Re-applying parked statuses failed; trying them one at a time");
         }
 
-        var handled = 0;
+        var (handled, stayed) = (0, 0);
+        Exception? stayedFor = null;
         foreach (var id in await store.DuePendingAsync(now, PendingBatch, cancellationToken))
         {
             try
@@ -83,8 +84,14 @@ public sealed class StatusApplier(
             }
             catch (Exception exception) when (RetryExtensions.IsPermanent(exception))
             {
-                logger.LogError(exception, "Re-applying parked status {PendingId} failed; it stays parked", id);
+                // A bug or a grants mistake fails every status alike: one line a pass, not one a status.
+                (stayed, stayedFor) = (stayed + 1, exception);
             }
+        }
+
+        if (stayedFor is not null)
+        {
+            logger.LogError(stayedFor, "Re-applying {Count} parked status(es) failed; they stay parked", stayed);
         }
 
         return handled;

@@ -353,8 +353,9 @@ public sealed class ReconciliationTests
     public async Task ParkedStatus_TheDatabaseRefuses_IsDropped_AndTheOthersDueWithItStillAdopt()
     {
         // A parked status that can never be applied (here an id past PostgreSQL's index entry limit, 3,200 characters
-        // that do not compress, which adoption would write into messages; the Api no longer takes such ids) once failed every pass over the parked statuses, on
-        // every Dispatcher, for good: the statuses due with it never adopted their messages, which were sent again.
+        // that do not compress, which adoption would write into messages; the Api no longer takes such ids) once failed
+        // every pass over the parked statuses, on every Dispatcher, for good: the statuses due with it never adopted
+        // their messages, which were sent again.
         var user = await Env.CreateUserAsync();
         var poisoned = await InsertClaimedAsync(user, TestRecipients.Next().Local, leaseEnd: TimeSpan.FromMinutes(10));
         var good = await InsertClaimedAsync(user, TestRecipients.Next().Local, leaseEnd: TimeSpan.FromMinutes(10));

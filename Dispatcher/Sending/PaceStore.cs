@@ -24,6 +24,12 @@ public sealed class PaceStore(NpgsqlDataSource dataSource, IOptions<WhatsAppOpti
         SELECT {Columns} FROM provider_pace WHERE phone_number_id = @number
         """;
 
+    // The database's clock, which the schedule runs on (ProviderGate), read in the same round trip.
+    private const string ReadWithClockSql = $"""
+        SELECT clock_timestamp();
+        {ReadSql}
+        """;
+
     private const string InsertSql = """
         INSERT INTO provider_pace (phone_number_id, next_slot, throttled_rate, throttled_at, throttled_slot, version)
         VALUES (@number, @NextSlot, @ThrottledRate, @ThrottledAt, @ThrottledSlot, @Version)
@@ -90,11 +96,17 @@ public sealed class PaceStore(NpgsqlDataSource dataSource, IOptions<WhatsAppOpti
         }
     }
 
-    /// <summary>The stored state, read without waiting for the row's lock; null before the first reservation.</summary>
-    public async Task<PaceState?> ReadAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// The stored state, read without waiting for the row's lock (null before the first reservation), and the
+    /// database's time when it was read.
+    /// </summary>
+    public async Task<PaceReading> ReadAsync(CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        return await ReadAsync(connection, cancellationToken);
+        await using var results = await connection.QueryMultipleAsync(new CommandDefinition(ReadWithClockSql,
+            new { number = _number }, cancellationToken: cancellationToken));
+        var at = await results.ReadSingleAsync<DateTime>();
+        return new PaceReading(await results.ReadSingleOrDefaultAsync<PaceState>(), at);
     }
 
     private Task<PaceState?> ReadAsync(NpgsqlConnection connection, CancellationToken cancellationToken) =>
@@ -134,6 +146,9 @@ public sealed class PaceStore(NpgsqlDataSource dataSource, IOptions<WhatsAppOpti
         state.Version,
         state.Revision,
     };
+
+    /// <summary>The stored state (null before the first reservation) and the database's time <paramref name="At"/> it was read.</summary>
+    public sealed record PaceReading(PaceState? State, DateTime At);
 
     /// <summary>The row after a write: the state written, or, when another change came first, the state stored.</summary>
     private sealed record StoredRow(PaceState State, bool Written);

@@ -8,7 +8,9 @@ namespace GovSg.Dispatcher.Sending;
 /// Guards the provider: paces calls by the number's one schedule (<see cref="PaceSchedule"/>, shared by every
 /// dispatcher through <see cref="PaceStore"/>), cuts the pace when the provider says it is exceeded, and pauses all
 /// sending while the provider rejects our credentials — so a broken token does not burn agencies' messages — reporting
-/// unhealthy until a call succeeds.
+/// unhealthy until a call succeeds. The schedule runs on the database's clock (<see cref="ClockOffset"/>), so dispatchers
+/// whose clocks differ still share its slots fairly: one whose clock ran ahead would otherwise reserve slots the others
+/// see only as far in the future, and take the number from them.
 /// </summary>
 public sealed class ProviderGate(
     PaceStore store,
@@ -33,8 +35,9 @@ public sealed class ProviderGate(
     private readonly SemaphoreSlim _turn = new(1, 1);
     private readonly List<Reservation> _queued = [];
     private readonly RetryOptions _retry = retry.Value;
+    private readonly ClockOffset _offset = new();
     private PaceState? _seen;
-    private DateTime _seenAt = DateTime.MinValue;
+    private DateTime _seenAt = DateTime.MinValue; // by this dispatcher's clock, unlike the schedule's times
     private Task<PaceState>? _refreshing;
     private DateTime _lastTurn = DateTime.MinValue;
     private readonly TaskCompletionSource _firstCallBack = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -133,6 +136,12 @@ public sealed class ProviderGate(
 
         try
         {
+            if (!_offset.IsKnown(LocalNow()))
+            {
+                // Idle for long, or never sent: slots are reserved by the database's clock, so it is read first.
+                await RefreshAsync();
+            }
+
             while (true)
             {
                 var now = Now();
@@ -232,13 +241,16 @@ public sealed class ProviderGate(
     /// <summary>The schedule's interval between calls at its pace now, in real time.</summary>
     public TimeSpan CurrentInterval => TimeSpan.FromTicks((long)(TimeSpan.TicksPerSecond / CurrentRate));
 
-    /// <summary>The latest a call in <paramref name="grant"/> can come, however the pace is cut meanwhile.</summary>
+    /// <summary>
+    /// The latest a call in <paramref name="grant"/> can come, however the pace is cut meanwhile, by this dispatcher's
+    /// clock (what a claim's lease is written in).
+    /// </summary>
     public DateTime LatestCall(PaceGrant grant)
     {
         var now = Now();
         lock (_lock)
         {
-            return _schedule.LatestCall(_seen ?? _schedule.Start(now), grant, now);
+            return _schedule.LatestCall(_seen ?? _schedule.Start(now), grant, now) - _offset.Value;
         }
     }
 
@@ -383,7 +395,7 @@ public sealed class ProviderGate(
         }
 
         var (stored, result) = await store.ChangeAsync(seen, _schedule.Start(now), change, cancellationToken);
-        Saw(stored, now);
+        Saw(stored);
         return result;
     }
 
@@ -404,53 +416,65 @@ public sealed class ProviderGate(
     /// </summary>
     private Task<PaceState> SeenAsync()
     {
-        var now = Now();
+        var now = LocalNow();
         lock (_lock)
         {
             if (now - _seenAt >= RefreshEvery && (_refreshing is null || _refreshing.IsCompleted))
             {
-                _refreshing = RefreshAsync(now);
+                _refreshing = RefreshAsync();
             }
 
             return _seen is null ? _refreshing! : Task.FromResult(_seen);
         }
     }
 
-    private async Task<PaceState> RefreshAsync(DateTime now)
+    /// <summary>Reads the schedule and the database's clock.</summary>
+    private async Task<PaceState> RefreshAsync()
     {
         try
         {
-            Saw(await store.ReadAsync(CancellationToken.None) ?? _schedule.Start(now), now);
+            var sent = LocalNow();
+            var reading = await store.ReadAsync(CancellationToken.None);
+            lock (_lock)
+            {
+                _offset.Observe(sent, reading.At, LocalNow());
+            }
+
+            Saw(reading.State ?? _schedule.Start(Now()));
         }
         catch (Exception exception) when (exception is NpgsqlException or TimeoutException)
         {
             // Calls keep the pace last seen; the next call asks again once that is stale.
             logger.LogWarning(exception, "Could not read the number's pace; calls keep the pace last seen");
-            Saw(null, now);
+            Saw(null);
         }
 
         lock (_lock)
         {
-            return _seen ?? _schedule.Start(now);
+            return _seen ?? _schedule.Start(Now());
         }
     }
 
-    private void Saw(PaceState? state, DateTime at)
+    private void Saw(PaceState? state)
     {
+        var now = Now();
         lock (_lock)
         {
             if (state is not null && _seen is not null && state.ThrottledAt > _seen.ThrottledAt)
             {
                 // A new cut: the places given at the old pace are taken again at the new one, from now on.
-                _lastTurn = at;
+                _lastTurn = now;
             }
 
             _seen = state ?? _seen;
-            _seenAt = at;
+            _seenAt = LocalNow();
         }
     }
 
-    private DateTime Now() => time.GetUtcNow().UtcDateTime;
+    /// <summary>The schedule's time: the database's clock, as this dispatcher last measured it.</summary>
+    private DateTime Now() => LocalNow() + _offset.Value;
+
+    private DateTime LocalNow() => time.GetUtcNow().UtcDateTime;
 
     public void Dispose() => _turn.Dispose();
 

@@ -308,12 +308,12 @@ public sealed class DeliveryGuaranteeTests
     {
         var gate = Env.Dispatcher.Services.GetRequiredService<ProviderGate>();
         var store = Env.Dispatcher.Services.GetRequiredService<PaceStore>();
-        var before = (await store.ReadAsync(CancellationToken.None))?.Version ?? 0;
+        var before = (await store.ReadAsync(CancellationToken.None)).State?.Version ?? 0;
 
         // Coalesced single sends' commands ask for a few slots each: those that queue behind one reservation are
         // served by the next together, rather than a database round trip each.
         var grants = await Task.WhenAll(Enumerable.Range(0, 40).Select(_ => gate.ReserveAsync(3, CancellationToken.None)));
-        var after = (await store.ReadAsync(CancellationToken.None))!.Version;
+        var after = (await store.ReadAsync(CancellationToken.None)).State!.Version;
 
         var slots = grants.SelectMany(g => Enumerable.Range(0, g!.Count).Select(g.Slot)).ToList();
         Assert.That(slots, Is.Unique.And.Count.EqualTo(120));
@@ -492,11 +492,6 @@ public sealed class DeliveryGuaranteeTests
 
     private static Task<int[]> ProviderCallsPerRecipientAsync(IEnumerable<(string Local, string Digits)> recipients) =>
         Task.WhenAll(recipients.Select(async r => (await Env.SimulatorSendsAsync(r.Digits)).Count));
-
-    private sealed class LeadingTime(TimeSpan lead) : TimeProvider
-    {
-        public override DateTimeOffset GetUtcNow() => System.GetUtcNow() + lead;
-    }
 
     private static async Task<int> CountAsync(long[] ids, string condition)
     {

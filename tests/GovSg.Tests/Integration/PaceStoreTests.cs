@@ -1,5 +1,7 @@
+using System.Diagnostics;
 using Dapper;
 using GovSg.Dispatcher.Sending;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
 namespace GovSg.Tests.Integration;
@@ -42,7 +44,7 @@ public sealed class PaceStoreTests
         // All start from the same state: every reservation but the first finds the schedule moved under it.
         var grants = await Task.WhenAll(Enumerable.Range(0, reservations).Select(i =>
             Task.Run(async () => (await stores[i % 2].ChangeAsync(seen, Initial, Take(slotsEach), CancellationToken.None)).Result)));
-        var stored = await stores[0].ReadAsync(CancellationToken.None);
+        var stored = (await stores[0].ReadAsync(CancellationToken.None)).State;
 
         var ordered = grants.Select(g => g!).OrderBy(g => g.First).ToList();
         var slots = ordered.SelectMany(g => Enumerable.Range(0, g.Count).Select(g.Slot)).ToList();
@@ -72,7 +74,7 @@ public sealed class PaceStoreTests
         Assert.That(secondGrant!.First, Is.EqualTo(firstGrant!.End));
         Assert.That(afterSecond, Is.EqualTo(afterFirst with { NextSlot = secondGrant.End, Version = 2, Revision = afterSecond.Revision }));
         Assert.That(afterSecond.Revision, Is.Not.EqualTo(afterFirst.Revision));
-        Assert.That(await second.ReadAsync(CancellationToken.None), Is.EqualTo(afterSecond), "the state returned is the one stored");
+        Assert.That((await second.ReadAsync(CancellationToken.None)).State, Is.EqualTo(afterSecond), "the state returned is the one stored");
     }
 
     [Test]
@@ -88,7 +90,7 @@ public sealed class PaceStoreTests
             state => (Schedule.Release(state, grant, from, Now), true), CancellationToken.None);
 
         Assert.That(released.NextSlot, Is.EqualTo(from));
-        Assert.That((await store.ReadAsync(CancellationToken.None))!.NextSlot, Is.EqualTo(from));
+        Assert.That((await store.ReadAsync(CancellationToken.None)).State!.NextSlot, Is.EqualTo(from));
     }
 
     [Test]
@@ -103,7 +105,7 @@ public sealed class PaceStoreTests
 
         Assert.That(grant!.First, Is.EqualTo(Initial.NextSlot));
         Assert.That(stored with { Revision = 0 }, Is.EqualTo(Initial with { NextSlot = grant.End, Version = 1 }));
-        Assert.That(await store.ReadAsync(CancellationToken.None), Is.EqualTo(stored));
+        Assert.That((await store.ReadAsync(CancellationToken.None)).State, Is.EqualTo(stored));
     }
 
     [Test]
@@ -118,11 +120,36 @@ public sealed class PaceStoreTests
             .Append(stores[1].ChangeAsync(seen, Initial, state => (Schedule.Throttled(state, turn, Now), (PaceGrant?)null),
                 CancellationToken.None));
         await Task.WhenAll(changes);
-        var stored = await stores[0].ReadAsync(CancellationToken.None);
+        var stored = (await stores[0].ReadAsync(CancellationToken.None)).State;
 
         Assert.That(stored!.Version, Is.EqualTo(20), "no reservation lost");
         Assert.That(stored.ThrottledAt, Is.EqualTo(Now), "the cut not lost");
         Assert.That(stored.ThrottledRate, Is.EqualTo(Limit / 2.0));
+    }
+
+    [Test]
+    public async Task Gates_WhoseClocksDiffer_ShareTheScheduleByTheDatabasesClock()
+    {
+        // Two dispatchers' gates on one number, 100 calls a second: one's clock runs 5 s ahead of the other's.
+        using var ahead = NewGate(TimeSpan.FromSeconds(5));
+        using var behind = NewGate(TimeSpan.Zero);
+        var started = Stopwatch.StartNew();
+
+        var first = await ahead.ReserveAsync(50, CancellationToken.None);
+        var second = await behind.ReserveAsync(50, CancellationToken.None);
+        var reserved = started.Elapsed;
+        var lease = ahead.LatestCall(first!) - (DateTime.UtcNow + TimeSpan.FromSeconds(5));
+        await ahead.TurnAsync(first!.First, CancellationToken.None);
+        await behind.TurnAsync(second!.First, CancellationToken.None);
+        var called = started.Elapsed;
+
+        // By its own clock the one ahead would have reserved slots the other sees 5 s away, and taken the number from it.
+        Assert.That(second.First, Is.EqualTo(first.End).Within(TimeSpan.FromTicks(10)),
+            "the second reservation starts where the first ended (to PostgreSQL's microsecond)");
+        Assert.That(reserved, Is.LessThan(TimeSpan.FromSeconds(1)), "the slots of the one behind are within the horizon");
+        Assert.That(called, Is.LessThan(TimeSpan.FromSeconds(1.5)), "its first call comes after the other's 50, 0.5 s");
+        // What a claim's lease is written in: the dispatcher's own clock. 50 slots at an eighth of 100/s: 4 s at most.
+        Assert.That(lease, Is.InRange(TimeSpan.FromSeconds(0.5), TimeSpan.FromSeconds(4.2)));
     }
 
     private static TimeSpan Interval => TimeSpan.FromTicks(TimeSpan.TicksPerSecond / Limit);
@@ -135,4 +162,8 @@ public sealed class PaceStoreTests
 
     private PaceStore NewStore() =>
         new(TestEnvironment.Current.Database, Options.Create(new WhatsAppOptions { PhoneNumberId = _number }));
+
+    private ProviderGate NewGate(TimeSpan lead) => new(NewStore(),
+        Options.Create(new WhatsAppOptions { PhoneNumberId = _number, MessagesPerSecond = 100 }),
+        Options.Create(new RetryOptions()), new LeadingTime(lead), NullLogger<ProviderGate>.Instance);
 }

@@ -10,7 +10,7 @@ namespace GovSg.Dispatcher.Sending;
 /// the other without holding the row's lock across round trips; a change that leaves the state as it was writes
 /// nothing.
 /// </summary>
-public sealed class PaceStore(NpgsqlDataSource dataSource, IOptions<WhatsAppOptions> options)
+public sealed class PaceStore(NpgsqlDataSource dataSource, IOptions<WhatsAppOptions> options, TimeProvider time)
 {
     // xmin changes with every write of the row, whoever makes it (also a dispatcher of an earlier release, which locks
     // the row instead), unlike version, which counts only reservations. Read as text, then bigint: Npgsql has no
@@ -98,15 +98,18 @@ public sealed class PaceStore(NpgsqlDataSource dataSource, IOptions<WhatsAppOpti
 
     /// <summary>
     /// The stored state, read without waiting for the row's lock (null before the first reservation), and the
-    /// database's time when it was read.
+    /// database's clock read with it, timed from after the connection is open (the wait for one would make the round trip
+    /// lopsided).
     /// </summary>
     public async Task<PaceReading> ReadAsync(CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var started = time.GetTimestamp();
         await using var results = await connection.QueryMultipleAsync(new CommandDefinition(ReadWithClockSql,
             new { number = _number }, cancellationToken: cancellationToken));
-        var at = await results.ReadSingleAsync<DateTime>();
-        return new PaceReading(await results.ReadSingleOrDefaultAsync<PaceState>(), at);
+        var remote = await results.ReadSingleAsync<DateTime>();
+        var clock = new ClockReading(time.GetElapsedTime(started), remote, time.GetUtcNow().UtcDateTime);
+        return new PaceReading(await results.ReadSingleOrDefaultAsync<PaceState>(), clock);
     }
 
     private Task<PaceState?> ReadAsync(NpgsqlConnection connection, CancellationToken cancellationToken) =>
@@ -147,8 +150,8 @@ public sealed class PaceStore(NpgsqlDataSource dataSource, IOptions<WhatsAppOpti
         state.Revision,
     };
 
-    /// <summary>The stored state (null before the first reservation) and the database's time <paramref name="At"/> it was read.</summary>
-    public sealed record PaceReading(PaceState? State, DateTime At);
+    /// <summary>The stored state (null before the first reservation) and the database's clock read with it.</summary>
+    public sealed record PaceReading(PaceState? State, ClockReading Clock);
 
     /// <summary>The row after a write: the state written, or, when another change came first, the state stored.</summary>
     private sealed record StoredRow(PaceState State, bool Written);

@@ -138,8 +138,9 @@ public sealed class ProviderGate(
         {
             if (!_offset.IsKnown(LocalNow()))
             {
-                // Idle for long, or never sent: slots are reserved by the database's clock, so it is read first.
-                await RefreshAsync();
+                // Idle for long, or never sent: slots are reserved by the database's clock, never by this one's, so
+                // the reservation fails with the read rather than go ahead without it.
+                await ReadAsync();
             }
 
             while (true)
@@ -191,9 +192,10 @@ public sealed class ProviderGate(
             var at = await SpacedAsync(comes.At, CurrentInterval);
             while (true)
             {
-                if (at > Now())
+                // The clock is read once: another thread's read of the database's clock may move it meanwhile.
+                if (at - Now() is var wait && wait > TimeSpan.Zero)
                 {
-                    await Task.Delay(at - Now(), time, stopping);
+                    await Task.Delay(wait, time, stopping);
                 }
 
                 var pacedSince = Seen.ThrottledAt;
@@ -429,18 +431,22 @@ public sealed class ProviderGate(
     }
 
     /// <summary>Reads the schedule and the database's clock.</summary>
+    private async Task ReadAsync()
+    {
+        var reading = await store.ReadAsync(CancellationToken.None);
+        lock (_lock)
+        {
+            _offset.Observe(reading.Clock);
+        }
+
+        Saw(reading.State ?? _schedule.Start(Now()));
+    }
+
     private async Task<PaceState> RefreshAsync()
     {
         try
         {
-            var sent = LocalNow();
-            var reading = await store.ReadAsync(CancellationToken.None);
-            lock (_lock)
-            {
-                _offset.Observe(sent, reading.At, LocalNow());
-            }
-
-            Saw(reading.State ?? _schedule.Start(Now()));
+            await ReadAsync();
         }
         catch (Exception exception) when (exception is NpgsqlException or TimeoutException)
         {

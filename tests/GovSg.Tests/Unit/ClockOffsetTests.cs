@@ -7,58 +7,73 @@ public sealed class ClockOffsetTests
     private static readonly DateTime Now = new(2026, 1, 1, 12, 0, 0, DateTimeKind.Utc);
 
     [Test]
-    public void Observe_UsesTheEstimateOfTheShortestRecentRoundTrip()
+    public void Reading_TheDatabasesClockLessTheMiddleOfTheRoundTrip()
+    {
+        var reading = new ClockReading(TimeSpan.FromMilliseconds(80), Now.AddSeconds(5), Now.AddMilliseconds(80));
+
+        Assert.That(reading.Offset, Is.EqualTo(TimeSpan.FromMilliseconds(4_960)));
+        Assert.That(reading.Error, Is.EqualTo(TimeSpan.FromMilliseconds(40)));
+    }
+
+    [Test]
+    public void Observe_UsesTheReadingOfTheShortestRecentRoundTrip()
     {
         var offset = new ClockOffset();
 
-        // The database runs 5 s ahead. A reply held up on its way back (a busy thread pool) makes that read's estimate
-        // too low by half the delay; the quick read's is right to within its half a millisecond.
-        Observe(offset, Now, roundTrip: 1, remoteAfter: 0.5, lead: 5);
+        // A reply held up on its way back (a busy thread pool) puts the slow reading's estimate 39.5 ms low, within its
+        // error of 40 ms; the quick reading is right to within half a millisecond.
+        offset.Observe(Reading(Now, roundTrip: 1, offset: 5_000));
         var quick = offset.Value;
-        Observe(offset, Now.AddSeconds(1), roundTrip: 80, remoteAfter: 0.5, lead: 5);
+        offset.Observe(Reading(Now.AddSeconds(1), roundTrip: 80, offset: 4_960.5));
 
         Assert.That(quick, Is.EqualTo(TimeSpan.FromSeconds(5)));
-        Assert.That(offset.Value, Is.EqualTo(TimeSpan.FromSeconds(5)), "the slow read's 4.96 s is not used");
+        Assert.That(offset.Value, Is.EqualTo(TimeSpan.FromSeconds(5)), "the slow reading is not used");
     }
 
     [Test]
-    public void Observe_ForgetsTheEstimatesOlderThanTheWindowOrMaxAge()
+    public void Observe_ForgetsTheReadingsOlderThanTheWindowOrMaxAge()
     {
-        var offset = new ClockOffset();
-        Observe(offset, Now, roundTrip: 1, remoteAfter: 0.5, lead: 5);
-
-        // The clocks moved apart since (a step of either): the quick old estimate must not outlive them for good.
+        var windowed = new ClockOffset();
+        windowed.Observe(Reading(Now, roundTrip: 1, offset: 5_000));
         foreach (var i in Enumerable.Range(1, ClockOffset.Window))
         {
-            Observe(offset, Now.AddSeconds(i), roundTrip: 4, remoteAfter: 2, lead: -3);
+            windowed.Observe(Reading(Now.AddSeconds(i), roundTrip: 4, offset: 5_001));
         }
 
-        var afterWindow = offset.Value;
-        var fresh = new ClockOffset();
-        Observe(fresh, Now, roundTrip: 1, remoteAfter: 0.5, lead: 5);
-        Observe(fresh, Now + ClockOffset.MaxAge, roundTrip: 4, remoteAfter: 2, lead: -3);
+        var aged = new ClockOffset();
+        aged.Observe(Reading(Now, roundTrip: 1, offset: 5_000));
+        aged.Observe(Reading(Now + ClockOffset.MaxAge, roundTrip: 4, offset: 5_001));
 
-        Assert.That(afterWindow, Is.EqualTo(TimeSpan.FromSeconds(-3)));
-        Assert.That(fresh.Value, Is.EqualTo(TimeSpan.FromSeconds(-3)));
+        Assert.That(windowed.Value, Is.EqualTo(TimeSpan.FromMilliseconds(5_001)));
+        Assert.That(aged.Value, Is.EqualTo(TimeSpan.FromMilliseconds(5_001)));
     }
 
     [Test]
-    public void IsKnown_OnlyWithAnEstimateYoungerThanMaxAge()
+    public void Observe_AReadingThatCannotAgreeWithTheOneUsed_StartsAfresh()
+    {
+        var offset = new ClockOffset();
+        offset.Observe(Reading(Now, roundTrip: 1, offset: 5_000));
+
+        // One of the clocks was stepped by 8 s: the quick reading from before must not outlive it by a window.
+        offset.Observe(Reading(Now.AddSeconds(1), roundTrip: 4, offset: -3_000));
+
+        Assert.That(offset.Value, Is.EqualTo(TimeSpan.FromSeconds(-3)));
+    }
+
+    [Test]
+    public void IsKnown_OnlyWithAReadingYoungerThanMaxAge()
     {
         var offset = new ClockOffset();
         var before = offset.IsKnown(Now);
-        Observe(offset, Now, roundTrip: 1, remoteAfter: 0.5, lead: 0);
+        offset.Observe(Reading(Now, roundTrip: 1, offset: 0));
 
         Assert.That(before, Is.False);
-        Assert.That(offset.Value, Is.EqualTo(TimeSpan.Zero));
-        Assert.That(offset.IsKnown(Now + ClockOffset.MaxAge - TimeSpan.FromMilliseconds(2)), Is.True);
-        Assert.That(offset.IsKnown(Now + ClockOffset.MaxAge + TimeSpan.FromMilliseconds(1)), Is.False);
+        Assert.That(offset.IsKnown(Now + ClockOffset.MaxAge - TimeSpan.FromMilliseconds(1)), Is.True);
+        Assert.That(offset.IsKnown(Now + ClockOffset.MaxAge), Is.False);
     }
 
-    /// <summary>
-    /// A read sent at <paramref name="sent"/> that took <paramref name="roundTrip"/> ms and found the database's clock,
-    /// <paramref name="lead"/> s ahead, <paramref name="remoteAfter"/> ms into it.
-    /// </summary>
-    private static void Observe(ClockOffset offset, DateTime sent, double roundTrip, double remoteAfter, double lead) =>
-        offset.Observe(sent, sent.AddMilliseconds(remoteAfter).AddSeconds(lead), sent.AddMilliseconds(roundTrip));
+    /// <summary>A reading that came back at <paramref name="received"/> and puts the database's clock <paramref name="offset"/> ms ahead.</summary>
+    private static ClockReading Reading(DateTime received, double roundTrip, double offset) => new(
+        TimeSpan.FromMilliseconds(roundTrip), received - TimeSpan.FromMilliseconds(roundTrip / 2) + TimeSpan.FromMilliseconds(offset),
+        received);
 }

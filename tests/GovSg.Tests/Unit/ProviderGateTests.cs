@@ -144,7 +144,7 @@ public sealed class ProviderGateTests
 
     private static ProviderGate Gate(FakeTimeProvider? clock = null) => new(
         // The pace lives in PostgreSQL (PaceScheduleTests, ProviderPaceTests); these tests never reach it.
-        new PaceStore(NpgsqlDataSource.Create("Host=unused"), Options.Create(new WhatsAppOptions())),
+        new PaceStore(NpgsqlDataSource.Create("Host=unused"), Options.Create(new WhatsAppOptions()), TimeProvider.System),
         Options.Create(new WhatsAppOptions()),
         Options.Create(new RetryOptions()),
         clock ?? new FakeTimeProvider(Now),

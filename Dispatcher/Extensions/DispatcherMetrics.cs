@@ -80,6 +80,10 @@ public sealed class DispatcherMetrics : IDisposable
             // Paused sending makes no calls, so the call counters alone look like an idle system.
             _meter.CreateObservableGauge("govsg.provider.credentials_rejected", () => gate.CredentialsRejectedNow ? 1 : 0,
                 description: "1 while the provider rejects our credentials and sending is paused (messages are kept), else 0");
+            // Claims, retries and holds allow Retry__ClockTolerance (1 s) between Dispatchers' clocks: this shows the
+            // skew before it costs anything.
+            _meter.CreateObservableGauge("govsg.dispatcher.clock_offset", () => gate.DatabaseClockOffset.TotalSeconds, "s",
+                "PostgreSQL's clock less this Dispatcher's, measured on the pace schedule's reads (0 before the first)");
         }
 
         if (sweeps is not null)

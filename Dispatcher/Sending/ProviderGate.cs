@@ -59,6 +59,12 @@ public sealed class ProviderGate(
         }
     }
 
+    /// <summary>
+    /// The database's clock less this dispatcher's, as last measured (zero before the first reading): the other
+    /// dispatchers' offsets less this one tell how far their clocks are apart.
+    /// </summary>
+    public TimeSpan DatabaseClockOffset => _offset.Value;
+
     /// <summary>Whether the provider rejected our credentials on the last call that reached it (sending is paused).</summary>
     public bool CredentialsRejectedNow => Volatile.Read(ref _credentialError) is not null;
 

@@ -1,5 +1,7 @@
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using Dapper;
+using GovSg.Dispatcher.Extensions;
 using GovSg.Dispatcher.Sending;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -138,6 +140,8 @@ public sealed class PaceStoreTests
         var first = await ahead.ReserveAsync(50, CancellationToken.None);
         var second = await behind.ReserveAsync(50, CancellationToken.None);
         var reserved = started.Elapsed;
+        using var metrics = new DispatcherMetrics(gate: ahead);
+        var offsetShown = ClockOffsetGauge();
         var lease = ahead.LatestCall(first!) - (DateTime.UtcNow + TimeSpan.FromSeconds(5));
         await ahead.TurnAsync(first!.First, CancellationToken.None);
         await behind.TurnAsync(second!.First, CancellationToken.None);
@@ -151,6 +155,29 @@ public sealed class PaceStoreTests
         // What a claim's lease is written in: the dispatcher's own clock (by the database's it would have lapsed). 50
         // slots at an eighth of 100/s: 4 s at most.
         Assert.That(lease, Is.InRange(TimeSpan.FromMilliseconds(1), TimeSpan.FromSeconds(4.2)));
+        Assert.That(ahead.DatabaseClockOffset, Is.EqualTo(TimeSpan.FromSeconds(-5)).Within(TimeSpan.FromMilliseconds(50)));
+        Assert.That(offsetShown, Is.EqualTo(-5).Within(0.05), "the gauge operators alert on");
+    }
+
+    /// <summary>
+    /// The lowest clock offset the Dispatcher meters of this process report: the gate 5 s ahead's, as the others' clocks
+    /// are this machine's, as is the database's.
+    /// </summary>
+    private static double ClockOffsetGauge()
+    {
+        var lowest = double.MaxValue;
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument is { Name: "govsg.dispatcher.clock_offset", Meter.Name: DispatcherMetrics.Name })
+            {
+                l.EnableMeasurementEvents(instrument);
+            }
+        };
+        listener.SetMeasurementEventCallback<double>((_, value, _, _) => lowest = Math.Min(lowest, value));
+        listener.Start();
+        listener.RecordObservableInstruments();
+        return lowest;
     }
 
     private static TimeSpan Interval => TimeSpan.FromTicks(TimeSpan.TicksPerSecond / Limit);

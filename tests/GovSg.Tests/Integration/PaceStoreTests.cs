@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Diagnostics.Metrics;
 using Dapper;
 using GovSg.Dispatcher.Extensions;
 using GovSg.Dispatcher.Sending;
@@ -163,22 +162,8 @@ public sealed class PaceStoreTests
     /// The lowest clock offset the Dispatcher meters of this process report: the gate 5 s ahead's, as the others' clocks
     /// are this machine's, as is the database's.
     /// </summary>
-    private static double ClockOffsetGauge()
-    {
-        var lowest = double.MaxValue;
-        using var listener = new MeterListener();
-        listener.InstrumentPublished = (instrument, l) =>
-        {
-            if (instrument is { Name: "govsg.dispatcher.clock_offset", Meter.Name: DispatcherMetrics.Name })
-            {
-                l.EnableMeasurementEvents(instrument);
-            }
-        };
-        listener.SetMeasurementEventCallback<double>((_, value, _, _) => lowest = Math.Min(lowest, value));
-        listener.Start();
-        listener.RecordObservableInstruments();
-        return lowest;
-    }
+    private static double ClockOffsetGauge() =>
+        DispatcherGauges.Read<double>("govsg.dispatcher.clock_offset").DefaultIfEmpty(double.MaxValue).Min();
 
     private static TimeSpan Interval => TimeSpan.FromTicks(TimeSpan.TicksPerSecond / Limit);
 

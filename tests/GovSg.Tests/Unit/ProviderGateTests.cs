@@ -1,4 +1,3 @@
-using System.Diagnostics.Metrics;
 using GovSg.Dispatcher.Extensions;
 using GovSg.Dispatcher.Sending;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -125,22 +124,8 @@ public sealed class ProviderGateTests
     }
 
     /// <summary>The largest value the credentials gauges of this process report: this test's, as no other rejects now.</summary>
-    private static int CredentialsGauge()
-    {
-        var seen = 0;
-        using var listener = new MeterListener();
-        listener.InstrumentPublished = (instrument, l) =>
-        {
-            if (instrument is { Name: "govsg.provider.credentials_rejected", Meter.Name: DispatcherMetrics.Name })
-            {
-                l.EnableMeasurementEvents(instrument);
-            }
-        };
-        listener.SetMeasurementEventCallback<int>((_, value, _, _) => seen = Math.Max(seen, value));
-        listener.Start();
-        listener.RecordObservableInstruments();
-        return seen;
-    }
+    private static int CredentialsGauge() =>
+        DispatcherGauges.Read<int>("govsg.provider.credentials_rejected").DefaultIfEmpty().Max();
 
     private static ProviderGate Gate(FakeTimeProvider? clock = null) => new(
         // The pace lives in PostgreSQL (PaceScheduleTests, ProviderPaceTests); these tests never reach it.

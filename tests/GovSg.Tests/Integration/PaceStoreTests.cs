@@ -140,7 +140,7 @@ public sealed class PaceStoreTests
         var second = await behind.ReserveAsync(50, CancellationToken.None);
         var reserved = started.Elapsed;
         using var metrics = new DispatcherMetrics(gate: ahead);
-        var offsetShown = ClockOffsetGauge();
+        var (offset, offsetShown) = (ahead.DatabaseClockOffset, ClockOffsetGauge());
         var lease = ahead.LatestCall(first!) - (DateTime.UtcNow + TimeSpan.FromSeconds(5));
         await ahead.TurnAsync(first!.First, CancellationToken.None);
         await behind.TurnAsync(second!.First, CancellationToken.None);
@@ -154,8 +154,9 @@ public sealed class PaceStoreTests
         // What a claim's lease is written in: the dispatcher's own clock (by the database's it would have lapsed). 50
         // slots at an eighth of 100/s: 4 s at most.
         Assert.That(lease, Is.InRange(TimeSpan.FromMilliseconds(1), TimeSpan.FromSeconds(4.2)));
-        Assert.That(ahead.DatabaseClockOffset, Is.EqualTo(TimeSpan.FromSeconds(-5)).Within(TimeSpan.FromMilliseconds(50)));
-        Assert.That(offsetShown, Is.EqualTo(-5).Within(0.05), "the gauge operators alert on");
+        // A single reading, so within half its round trip (a busy machine's thread pool can make that long).
+        Assert.That(offset, Is.EqualTo(TimeSpan.FromSeconds(-5)).Within(TimeSpan.FromSeconds(0.5)));
+        Assert.That(offsetShown, Is.EqualTo(offset.TotalSeconds), "the gauge operators alert on");
     }
 
     /// <summary>

@@ -33,7 +33,6 @@ public partial class Program
             app.UseServiceDefaults();
             app.UseAuthentication();
             app.UseAuthorization();
-            app.UseRateLimiter();
             app.MapGroup("/v1").MapMessages().MapTemplates().MapWebhooks().MapKeys().MapCallbacks();
         });
         return Environment.ExitCode;

@@ -1,12 +1,9 @@
-using GovSg.Api.Auth;
 using GovSg.Api.Callbacks;
-using GovSg.Api.Http;
 using GovSg.Api.Keys;
 using GovSg.Api.Messages;
 using GovSg.Api.RateLimiting;
 using GovSg.Api.Templates;
 using GovSg.Api.Webhooks;
-using Microsoft.AspNetCore.RateLimiting;
 
 namespace GovSg.Api.Extensions;
 
@@ -27,12 +24,6 @@ public static class FeatureExtensions
         builder.Services.AddSingleton<BatchStore>();
         builder.Services.AddSingleton<BatchService>();
         builder.Services.AddSingleton<BatchSlots>();
-        builder.Services.AddRateLimiter(limiter =>
-        {
-            limiter.AddPolicy(MessageEndpoints.BatchSlotsPolicy, context => System.Threading.RateLimiting.RateLimitPartition.Get(
-                context.Features.Get<Caller>()!.UserId, context.RequestServices.GetRequiredService<BatchSlots>().ForUser));
-            limiter.OnRejected = (rejected, _) => new ValueTask(ApiError.ServiceUnavailable().ExecuteAsync(rejected.HttpContext));
-        });
         builder.Services.AddSingleton<KeyStore>();
         builder.Services.AddSingleton<RateLimitStore>();
         builder.Services.AddOptions<RateLimitOptions>().BindConfiguration(RateLimitOptions.SectionName)

@@ -22,13 +22,11 @@ public sealed class BatchService(
     MessageStore messages,
     CommandPublisher publisher,
     RateLimiter limiter,
-    IdempotencyGate gate,
     ApiMetrics metrics,
     TimeProvider time)
 {
     public async Task<BatchResult> SendAsync(HttpContext http, Caller caller, JsonElement body, string? idempotencyKey)
     {
-        var cancellationToken = http.RequestAborted;
         if (BatchRequest.TryParse(body, out var items) is { } requestError)
         {
             return await RefuseAsync(http, caller, requestError);
@@ -51,8 +49,8 @@ public sealed class BatchService(
             return await RefuseAsync(http, caller, Idempotency.InvalidKey());
         }
 
+        // Its turn with the key was taken before its slot (BatchSlotsFilter).
         var key = new BatchKey(caller.KeyType, idempotencyKey, Idempotency.Fingerprint(body));
-        using var held = await gate.EnterAsync(caller.UserId, caller.KeyType, idempotencyKey, cancellationToken);
         return await ReplayAsync(http, caller, key) ?? await SendNewAsync(http, caller, items, key);
     }
 

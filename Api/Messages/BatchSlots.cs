@@ -9,16 +9,32 @@ namespace GovSg.Api.Messages;
 /// holds more than its own share of the Api's slots, nor more than that of the Api's queue: another agency's batch waits
 /// behind at most two of each agency's.
 /// </summary>
-public sealed class BatchSlots(IOptions<MessagesOptions> options) : IDisposable
+public sealed class BatchSlots : IDisposable
 {
-    private readonly MessagesOptions _options = options.Value;
-    private readonly ConcurrencyLimiter _all = new(Slots(options.Value.ConcurrentBatches, options.Value.QueuedBatches));
+    private readonly MessagesOptions _options;
+    private readonly ConcurrencyLimiter _all;
+    private readonly PartitionedRateLimiter<long> _byUser;
+
+    public BatchSlots(IOptions<MessagesOptions> options)
+    {
+        _options = options.Value;
+        _all = new(Slots(_options.ConcurrentBatches, _options.QueuedBatches));
+        _byUser = PartitionedRateLimiter.Create<long, long>(userId => RateLimitPartition.Get(userId, ForUser));
+    }
+
+    /// <summary>A slot for one of the user's batches, once there is one; not acquired when the queues are full.</summary>
+    public ValueTask<RateLimitLease> AcquireAsync(long userId, CancellationToken cancellationToken) =>
+        _byUser.AcquireAsync(userId, 1, cancellationToken);
+
+    public void Dispose()
+    {
+        _byUser.Dispose();
+        _all.Dispose();
+    }
 
     /// <summary>A user's slots, chained to the Api's (the chain does not own the Api's, which outlive it).</summary>
-    public RateLimiter ForUser(long userId) =>
+    private RateLimiter ForUser(long userId) =>
         RateLimiter.CreateChained(new ConcurrencyLimiter(Slots(_options.ConcurrentBatchesPerUser, _options.QueuedBatchesPerUser)), _all);
-
-    public void Dispose() => _all.Dispose();
 
     private static ConcurrencyLimiterOptions Slots(int permits, int queued) =>
         new() { PermitLimit = permits, QueueLimit = queued, QueueProcessingOrder = QueueProcessingOrder.OldestFirst };

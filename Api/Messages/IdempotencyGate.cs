@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using GovSg.Api.Auth;
 
 namespace GovSg.Api.Messages;
 
@@ -13,8 +14,27 @@ public sealed class IdempotencyGate
 {
     private readonly ConcurrentDictionary<(long UserId, string KeyType, string Key), Task> _held = new();
 
+    /// <summary>
+    /// For a request with a valid <c>Idempotency-Key</c> (two keys, or an invalid one, are refused later and hold
+    /// nothing): waits for its turn with the key, before anything else is done for it, and keeps the hold in the
+    /// request's features for the send to let go early. Null without a valid key.
+    /// </summary>
+    public async Task<Hold?> EnterIfKeyedAsync(HttpContext http)
+    {
+        _ = Idempotency.ReadKey(http.Request, out var key);
+        if (key is null || !Idempotency.IsValidKey(key))
+        {
+            return null;
+        }
+
+        var caller = http.Features.Get<Caller>()!;
+        var held = await EnterAsync(caller.UserId, caller.KeyType, key, http.RequestAborted);
+        http.Features.Set(held);
+        return held;
+    }
+
     /// <summary>Waits until no other send with this key is under way here; disposing the result lets the next one in.</summary>
-    public async Task<Hold> EnterAsync(long userId, string keyType, string key, CancellationToken cancellationToken)
+    private async Task<Hold> EnterAsync(long userId, string keyType, string key, CancellationToken cancellationToken)
     {
         var entry = (userId, keyType, key);
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -30,8 +50,10 @@ public sealed class IdempotencyGate
     }
 
     /// <summary>A send's turn with its key; disposing it (again is harmless) lets the next send with the key in.</summary>
-    public sealed class Hold(IdempotencyGate gate, (long, string, string) entry, TaskCompletionSource done) : IDisposable
+    public sealed class Hold(IdempotencyGate gate, (long, string, string Key) entry, TaskCompletionSource done) : IDisposable
     {
+        public string Key => entry.Key;
+
         public void Dispose()
         {
             gate._held.TryRemove(KeyValuePair.Create(entry, done.Task));

@@ -18,9 +18,6 @@ public static class MessageEndpoints
     /// <summary>Batch send bodies over this size are refused with 413 (SPEC §3).</summary>
     public const int MaxBatchBodyBytes = 4 * 1024 * 1024;
 
-    /// <summary>The rate-limiting policy that gives each batch send one of its user's and the Api's slots (<see cref="BatchSlots"/>).</summary>
-    public const string BatchSlotsPolicy = "batch-slots";
-
     public static RouteGroupBuilder MapMessages(this RouteGroupBuilder v1)
     {
         var group = v1.MapGroup("/transactional/govsg").RequireAuthorization().WithTags("Messages");
@@ -42,7 +39,7 @@ public static class MessageEndpoints
         group.MapPost("/batch", SendBatchAsync).WithName("SendMessageBatch")
             .WithSummary("Send a template message to many recipients")
             .WithDescription("Up to 1,000 send bodies in one call; one entry per item in request order, accepted or rejected with the error a single send would get.")
-            .RequireRateLimiting(BatchSlotsPolicy)
+            .AddEndpointFilter<BatchSlotsFilter>()
             .AcceptsJson<BatchRequestBody>()
             .Produces<BatchResponse>()
             .ProducesError(400, 413, 415, 422, 429, 503)

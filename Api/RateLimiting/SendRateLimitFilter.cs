@@ -19,17 +19,11 @@ public sealed class SendRateLimitFilter(RateLimiter limiter, MessageStore messag
     {
         var http = context.HttpContext;
         var caller = http.Features.Get<Caller>()!;
-        // Two keys (refused by the send) or an invalid one name no earlier message.
-        _ = Idempotency.ReadKey(http.Request, out var key);
-        var keyed = key is not null && Idempotency.IsValidKey(key);
-        using var held = keyed ? await gate.EnterAsync(caller.UserId, caller.KeyType, key!, http.RequestAborted) : null;
-        if (held is not null)
-        {
-            http.Features.Set(held);
-        }
-
-        if (keyed && IsReplay(http, key!,
-                await messages.FindByIdempotencyKeyAsync(caller.UserId, caller.KeyType, key!, http.RequestAborted)))
+        // Two keys (refused by the send) or an invalid one name no earlier message, and hold nothing.
+        using var held = await gate.EnterIfKeyedAsync(http);
+        var key = held?.Key;
+        if (key is not null && IsReplay(http, key,
+                await messages.FindByIdempotencyKeyAsync(caller.UserId, caller.KeyType, key, http.RequestAborted)))
         {
             return await limiter.TakeReadAsync(http, caller) ?? await next(context);
         }
@@ -41,8 +35,8 @@ public sealed class SendRateLimitFilter(RateLimiter limiter, MessageStore messag
 
         // A send with the same key on another Api may be storing its message now, which the lookup above cannot see: this
         // one waits for it and replays it, as concurrent duplicates on one Api do, rather than being refused (SPEC §3.2).
-        return keyed && IsReplay(http, key!,
-            await messages.FindByIdempotencyKeyOnceStoredAsync(caller.UserId, caller.KeyType, key!, http.RequestAborted))
+        return key is not null && IsReplay(http, key,
+            await messages.FindByIdempotencyKeyOnceStoredAsync(caller.UserId, caller.KeyType, key, http.RequestAborted))
             ? await limiter.TakeReadAsync(http, caller) ?? await next(context)
             : refused;
     }

@@ -242,7 +242,7 @@ public sealed class BatchSendTests
     {
         var (first, second) = (await Env.CreateUserAsync(), await Env.CreateUserAsync());
 
-        var (storing, answers) = await StoringAtOnceAsync(new() { ["Messages:ConcurrentBatches"] = "1" }, first, second);
+        var (storing, answers) = await StoringAtOnceAsync(new() { ["Messages:ConcurrentBatches"] = "1" }, null, first, second);
 
         Assert.That(storing, Is.EqualTo(1), "batches storing at once on an Api that works on one at a time");
         Assert.That(answers, Is.All.EqualTo(HttpStatusCode.OK));
@@ -254,18 +254,52 @@ public sealed class BatchSendTests
     {
         var (busy, other) = (await Env.CreateUserAsync(), await Env.CreateUserAsync());
 
-        var (storing, answers) = await StoringAtOnceAsync(new() { ["Messages:ConcurrentBatchesPerUser"] = "1" }, busy, busy, other);
+        var (storing, answers) = await StoringAtOnceAsync(new() { ["Messages:ConcurrentBatchesPerUser"] = "1" }, null, busy, busy, other);
 
         Assert.That(storing, Is.EqualTo(2), "one of the busy user's batches and the other user's");
         Assert.That(answers, Is.All.EqualTo(HttpStatusCode.OK));
     }
 
+    // Beyond a user's slots and their queue, a batch is refused before its body is read, with nothing stored.
+    [Test]
+    public async Task Batch_BeyondAUsersQueuedBatches_Answers503()
+    {
+        var busy = await Env.CreateUserAsync();
+
+        var (storing, answers) = await StoringAtOnceAsync(OneSlotOneQueued, null, busy, busy, busy);
+
+        Assert.That(storing, Is.EqualTo(1));
+        Assert.That(answers.Count(a => a == HttpStatusCode.OK), Is.EqualTo(2));
+        Assert.That(answers.Count(a => a == HttpStatusCode.ServiceUnavailable), Is.EqualTo(1));
+        Assert.That(await Env.CountMessagesAsync(busy.Id), Is.EqualTo(2));
+    }
+
+    // SPEC §3.8: "concurrent duplicates make one batch (the losers wait and replay)", however many come at once. The
+    // duplicates wait for the first with their key before taking a slot, so they do not fill the user's queue.
+    [Test]
+    public async Task Batch_MoreDuplicatesAtOnceThanAUsersQueue_AllAnswerTheOneBatch()
+    {
+        var busy = await Env.CreateUserAsync();
+
+        var (storing, answers) = await StoringAtOnceAsync(OneSlotOneQueued, "many-at-once", busy, busy, busy, busy, busy);
+
+        Assert.That(storing, Is.EqualTo(1));
+        Assert.That(answers, Is.All.EqualTo(HttpStatusCode.OK));
+        Assert.That(await Env.CountMessagesAsync(busy.Id), Is.EqualTo(1));
+    }
+
+    private static Dictionary<string, string?> OneSlotOneQueued => new()
+    {
+        ["Messages:ConcurrentBatchesPerUser"] = "1",
+        ["Messages:QueuedBatchesPerUser"] = "1",
+    };
+
     /// <summary>
     /// One batch per sender, sent at once to an Api with these settings while the senders' inserts are held: how many got
-    /// as far as storing, and then, released, how each was answered.
+    /// as far as storing, and then, released, how each was answered. With a key, every sender sends one body under it.
     /// </summary>
     private static async Task<(long Storing, HttpStatusCode[] Answers)> StoringAtOnceAsync(
-        Dictionary<string, string?> settings, params TestUser[] senders)
+        Dictionary<string, string?> settings, string? idempotencyKey, params TestUser[] senders)
     {
         var api = Env.StartApi(settings);
         var clients = senders.Select(sender =>
@@ -275,7 +309,10 @@ public sealed class BatchSendTests
             return client;
         }).ToList();
         await using var hold = await InsertHold.StartAsync(Env.Database, [.. senders.Select(s => s.Id).Distinct()]);
-        var answers = clients.Select(client => PostAsync(client, Batch([Valid()]))).ToList();
+        var duplicate = Batch([Valid()]);
+        var answers = clients.Select(client => idempotencyKey is null
+            ? PostAsync(client, Batch([Valid()]))
+            : PostAsync(client, duplicate, idempotencyKey)).ToList();
         await Env.StatementsWaitingOnALockAsync("INSERT INTO messages");
         await Task.Delay(TimeSpan.FromSeconds(1));
         var storing = await Env.StatementsWaitingOnALockAsync("INSERT INTO messages");

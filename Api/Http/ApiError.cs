@@ -58,8 +58,8 @@ public sealed class ApiError(int statusCode, string code, string message, int? r
     public static ApiError PayloadTooLarge(int limit) =>
         new(StatusCodes.Status413PayloadTooLarge, "payload_too_large", $"Request body must not exceed {limit} bytes");
 
-    public static ApiError UnsupportedMediaType() => new(StatusCodes.Status415UnsupportedMediaType,
-        "unsupported_media_type", "Content-Type must be application/json");
+    public static ApiError UnsupportedMediaType(string message = "Content-Type must be application/json") =>
+        new(StatusCodes.Status415UnsupportedMediaType, "unsupported_media_type", message);
 
     public static ApiError ServiceUnavailable() => new(StatusCodes.Status503ServiceUnavailable, "service_unavailable",
         "The service is temporarily unavailable; nothing was stored. Retry after the time in Retry-After",

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Primitives;
 
 namespace GovSg.Api.Http;
 
@@ -28,8 +29,10 @@ public static class JsonRequest
             bodySize.MaxRequestBodySize = limit + KestrelMargin;
         }
 
-        // A chunked body's size is known only once read, and 413 comes before 415 (SPEC §3).
-        var json = request.HasJsonContentType();
+        // A chunked body's size is known only once read, and 413 comes before 415 (SPEC §3). A compressed body is refused
+        // 415 as well (RFC 9110 §15.5.16), rather than read as JSON and answered malformed.
+        var encoded = !IsIdentity(request.Headers.ContentEncoding);
+        var json = request.HasJsonContentType() && !encoded;
         var (bytes, bodyError) = json || request.ContentLength is null
             ? await RequestBody.ReadAsync(request, limit, cancellationToken)
             : (null, null);
@@ -40,9 +43,15 @@ public static class JsonRequest
 
         if (!json)
         {
-            return (null, ApiError.UnsupportedMediaType());
+            return (null, encoded
+                ? ApiError.UnsupportedMediaType("Content-Encoding is not supported: send the body uncompressed")
+                : ApiError.UnsupportedMediaType());
         }
 
         return JsonBody.Parse(bytes!) is { } document ? (document, null) : (null, ApiError.Malformed());
     }
+
+    private static bool IsIdentity(StringValues contentEncoding) => contentEncoding.Count == 0 || contentEncoding
+        .SelectMany(value => (value ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        .All(coding => coding.Equals("identity", StringComparison.OrdinalIgnoreCase));
 }

@@ -251,7 +251,7 @@ public static class OpenApiExtensions
         404 => "Not found, or not yours (`not_found`).",
         405 => "The method is not allowed on this route (`method_not_allowed`).",
         413 => "The body is too large (`payload_too_large`).",
-        415 => "The body is not `application/json` (`unsupported_media_type`).",
+        415 => "The body is not `application/json`, or is compressed (`unsupported_media_type`).",
         422 => "The Idempotency-Key was used with a different body (`idempotency_mismatch`).",
         429 => "Over the rate limit (`rate_limit`); retry after `Retry-After` seconds.",
         503 => "Temporarily unavailable, nothing stored (`service_unavailable`); retry after `Retry-After` seconds.",

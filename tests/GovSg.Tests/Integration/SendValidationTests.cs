@@ -156,6 +156,38 @@ public sealed class SendValidationTests
         Assert.That(await Env.CountMessagesAsync(_user.Id), Is.Zero);
     }
 
+    // A compressed body is refused as such, not read as JSON and answered "malformed"; identity is no compression.
+    [Test]
+    public async Task Send_WhenTheBodyIsCompressed_Answers415AndStoresNothing()
+    {
+        var json = System.Text.Encoding.UTF8.GetBytes("""{"recipient":"91234567","template_id":3}""");
+        using var compressed = new MemoryStream();
+        await using (var gzip = new System.IO.Compression.GZipStream(compressed, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true))
+        {
+            await gzip.WriteAsync(json);
+        }
+
+        var user = await Env.CreateUserAsync(grants: [3]);
+        var (gzipped, error) = await SendEncodedAsync(user.Client, compressed.ToArray(), "gzip");
+        var (identity, _) = await SendEncodedAsync(user.Client, json, "identity");
+
+        Assert.That(gzipped.StatusCode, Is.EqualTo(HttpStatusCode.UnsupportedMediaType));
+        Assert.That(error.Str("code"), Is.EqualTo("unsupported_media_type"));
+        Assert.That(error.Str("message"), Is.EqualTo("Content-Encoding is not supported: send the body uncompressed"));
+        Assert.That(identity.StatusCode, Is.EqualTo(HttpStatusCode.Created));
+        Assert.That(await Env.CountMessagesAsync(user.Id), Is.EqualTo(1));
+    }
+
+    private static async Task<(HttpResponseMessage Response, System.Text.Json.JsonElement Body)> SendEncodedAsync(
+        HttpClient client, byte[] body, string encoding)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, MessageJson.SendPath)
+        {
+            Content = new ByteArrayContent(body) { Headers = { { "Content-Type", "application/json" }, { "Content-Encoding", encoding } } },
+        };
+        return await MessageJson.SendAsync(client, request);
+    }
+
     [Test]
     public async Task Send_WhenThe64KiBBodyCarriesThousandsOfParams_RefusesItQuickly()
     {

@@ -56,7 +56,12 @@ public static class MessageEndpoints
             .WithResponseHeaders([StatusCodes.Status429TooManyRequests], ApiHeaders.RetryAfter);
         group.MapGet("", ListAsync).WithName("ListMessages")
             .WithSummary("List your messages")
-            .WithDescription("Your messages of the calling key's type (live or test), newest first unless `sort_by` says otherwise; page with `limit` and `offset`.")
+            .WithDescription("""
+                Your messages of the calling key's type (live or test), newest first unless `sort_by` says otherwise; page
+                with `limit` and `offset`. `created_at` is when a send was received, and a batch's messages share one, so
+                a message can be stored a moment after another with a later `created_at`: to poll for new messages, let
+                each `created_at[gt]` overlap the last by a few seconds and skip ids already seen (callbacks need no polling).
+                """)
             .AddOpenApiOperationTransformer(ListQuery.DescribeAsync)
             .AddEndpointFilter<ReadRateLimitFilter>()
             .IgnoresBody()

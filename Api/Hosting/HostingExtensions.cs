@@ -86,7 +86,7 @@ internal static class HostingExtensions
     }
 
     /// <summary>Whether <paramref name="connectionString"/> sets <paramref name="keyword"/>, written with or without spaces.</summary>
-    private static bool Names(string connectionString, string keyword) =>
+    internal static bool Names(string connectionString, string keyword) =>
         new DbConnectionStringBuilder { ConnectionString = connectionString }.Keys.Cast<string>().Any(key =>
             string.Equals(key.Replace(" ", "", StringComparison.Ordinal), keyword.Replace(" ", "", StringComparison.Ordinal),
                 StringComparison.OrdinalIgnoreCase));

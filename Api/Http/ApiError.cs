@@ -65,6 +65,14 @@ public sealed class ApiError(int statusCode, string code, string message, int? r
         "The service is temporarily unavailable; nothing was stored. Retry after the time in Retry-After",
         ServiceUnavailableRetryAfterSeconds);
 
+    /// <summary>
+    /// A write the database received and then did not answer: it may still commit, so the answer must not say that
+    /// nothing was stored (SPEC §8: a 503 after the commit invites the agency to send it twice).
+    /// </summary>
+    public static ApiError OutcomeUnknown() => new(StatusCodes.Status503ServiceUnavailable, "service_unavailable",
+        "The database stopped answering; the request may have been stored. Retry with the same Idempotency-Key, or look it up before sending it again",
+        ServiceUnavailableRetryAfterSeconds);
+
     public static ApiError Internal(string traceId) => new(StatusCodes.Status500InternalServerError, "internal_server",
         $"An unexpected error occurred (trace id {traceId})");
 

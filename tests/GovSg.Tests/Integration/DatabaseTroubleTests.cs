@@ -63,6 +63,37 @@ public sealed class DatabaseTroubleTests
         Assert.That(await Env.CountMessagesAsync(user.Id), Is.Zero);
     }
 
+    // A PostgreSQL that stops answering (frozen, or cut off by the network: connections open, nothing answers) cannot
+    // enforce statement_timeout. A send still ends in 503 within seconds (it waited out Npgsql's 30 s command timeout),
+    // and since its statement may yet commit, the answer must not say that nothing was stored (SPEC §8).
+    [Test]
+    public async Task Send_WhilePostgreSqlStopsAnswering_Answers503WithinSecondsAndDoesNotSayNothingWasStored()
+    {
+        var user = await Env.CreateUserAsync();
+        await using var relay = TcpRelay.InFrontOfPostgres(TestSettings.ApiPostgres, out var postgres);
+        var api = Env.StartApi(new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Postgres"] = postgres.ConnectionString,
+            ["Database:StatementTimeout"] = "00:00:01",
+        });
+        using var client = api.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", user.Key);
+        var (stored, _) = await MessageJson.PostAsync(client, MessageJson.OfficerCall(TestRecipients.Next().Local));
+
+        relay.Stall();
+        var clock = Stopwatch.StartNew();
+        var (response, body) = await MessageJson.PostAsync(client, MessageJson.OfficerCall(TestRecipients.Next().Local));
+        var elapsed = clock.Elapsed;
+        relay.Cut();
+
+        Assert.That(stored.StatusCode, Is.EqualTo(HttpStatusCode.Created), "a send while PostgreSQL answered");
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable), body.ToString());
+        Assert.That(body.Str("code"), Is.EqualTo("service_unavailable"));
+        Assert.That(body.Str("message"), Does.Contain("may have been stored"));
+        // A second past the 1 s statement timeout for the command; the bound leaves room for a busy CI machine.
+        Assert.That(elapsed, Is.LessThan(TimeSpan.FromSeconds(6)));
+    }
+
     /// <summary>Reads both backlog gauges of the Dispatcher's meter once; true when they reported.</summary>
     private static bool Collect()
     {

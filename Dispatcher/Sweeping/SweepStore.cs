@@ -95,6 +95,11 @@ public sealed class SweepStore(NpgsqlDataSource dataSource)
             (SELECT min(sweep_at) FROM messages WHERE status = 'UNSENT' AND attempts = 0))
         """;
 
+    // UNSENT rows up to @limit, from the expiry's partial index: a bounded read however large the backlog.
+    private const string CountUnsentSql = """
+        SELECT count(*) FROM (SELECT 1 FROM messages WHERE status = 'UNSENT' LIMIT @limit) unsent
+        """;
+
     // Every UNSENT row is in the expiry's partial index, so this reads the backlog's rows, not the whole table.
     private const string BacklogSql = """
         SELECT count(*), min(m.created_at) FROM messages m
@@ -109,6 +114,14 @@ public sealed class SweepStore(NpgsqlDataSource dataSource)
     {
         await using var connection = await dataSource.OpenConnectionAsync();
         return await connection.QuerySingleAsync<(long, DateTime?)>(BacklogSql);
+    }
+
+    /// <summary>How many messages the provider has not accepted yet (UNSENT), counted up to <paramref name="limit"/>.</summary>
+    public async Task<long> CountUnsentAsync(long limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await connection.ExecuteScalarAsync<long>(new CommandDefinition(CountUnsentSql, new { limit },
+            cancellationToken: cancellationToken));
     }
 
     /// <summary>When the sweep next has work (a past time: now; null: nothing at all).</summary>

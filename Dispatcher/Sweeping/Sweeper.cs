@@ -39,6 +39,9 @@ public sealed class Sweeper(
     private readonly double _messagesPerSecond = whatsApp.Value.MessagesPerSecond;
     private readonly TimeSpan _reconcileHold = retry.Value.ReconcileHold;
 
+    // Earlier sweeps' readings of the time the dispatchers need for every command then in flight (UnclaimedLostByAsync).
+    private readonly Queue<(DateTime At, TimeSpan Drain)> _drainReadings = new();
+
     // A message is due its pick-up deadline after it is stored, a lapsed claim its lease after the claim: looking at
     // least that often finds either before it falls due, wherever it was written.
     private readonly TimeSpan _maxSleep = new[] { options.Value.MaxInterval, options.Value.PickUpDeadline, retry.Value.ClaimLease }.Min();
@@ -110,17 +113,18 @@ public sealed class Sweeper(
 
         // A command in flight is presumed lost once its pick-up deadline is overdue. While the queue has no backlog, by the
         // time the dispatchers may need for the messages queued and those they can have fetched, at most one more
-        // deadline, so a lost command is found within two. Behind a backlog, only a command a sweep published, and only
-        // once this process has claimed a message stored a deadline after it went out: the queue is first in, first out,
-        // so it has moved past that command. The Api's own commands are not judged that way, because the Api may publish
-        // them long after their messages were stored (held through a broker outage, then drained behind newer ones); a
-        // backlog must never have them all re-published. Until the depth can be read, a sweep's command is presumed lost
-        // a deadline after it went out, as it always was.
+        // deadline, so a lost command is found within two; sooner when an earlier sweep's reading says the commands in
+        // flight then have all been taken since (UnclaimedLostBy). Behind a backlog, only a command a sweep published,
+        // and only once this process has claimed a message stored a deadline after it went out: the queue is first in,
+        // first out, so it has moved past that command. The Api's own commands are not judged that way, because the Api
+        // may publish them long after their messages were stored (held through a broker outage, then drained behind
+        // newer ones); a backlog must never have them all re-published. Until the depth can be read, a sweep's command is
+        // presumed lost a deadline after it went out, as it always was.
         var depth = await queue.DepthAsync(cancellationToken);
         DateTime? unclaimedLostBy = depth is { } d && d.ReadyMessages <= _options.BacklogThreshold
-            ? now - TimeSpan.FromSeconds(Math.Min(_options.PickUpDeadline.TotalSeconds,
-                (d.Ready + (double)d.Consumers * _prefetch) * d.IdsPerCommand / _messagesPerSecond))
+            ? await UnclaimedLostByAsync(now, d, cancellationToken)
             : null;
+
         var republishedLostBy = unclaimedLostBy ?? (depth is null ? now
             : schedule.ClaimedUpTo is { } claimedUpTo ? (claimedUpTo < now ? claimedUpTo : now) : null);
         var nextSweep = now + _options.PickUpDeadline;
@@ -159,4 +163,38 @@ public sealed class Sweeper(
             logger.LogInformation("Published the send commands of {Count} due message(s)", published);
         }
     }
+
+    /// <summary>
+    /// The latest pick-up deadline past which a never-claimed message's command is presumed lost. Every command in flight
+    /// is fetched and taken within the time the dispatchers need for the messages it can carry: those queued and those
+    /// they can have fetched, and never more than are UNSENT. A reading of that time at an earlier sweep that has since
+    /// run out shows every command in flight then taken; with few messages UNSENT (a few lost commands, an idle queue)
+    /// that comes soon after, so a lost command is found about its deadline. At the latest, it is found a deadline
+    /// after it.
+    /// </summary>
+    private async Task<DateTime> UnclaimedLostByAsync(DateTime now, QueueDepth depth, CancellationToken cancellationToken)
+    {
+        var mayHold = Math.Ceiling((depth.Ready + (double)depth.Consumers * _prefetch) * depth.IdsPerCommand);
+        var unsent = await store.CountUnsentAsync((long)mayHold, cancellationToken);
+        var lostBy = now - Drain(mayHold);
+        _drainReadings.Enqueue((now, Drain(Math.Min(mayHold, unsent))));
+        while (_drainReadings.Peek().At < now - _options.PickUpDeadline)
+        {
+            _drainReadings.Dequeue();
+        }
+
+        foreach (var (at, drain) in _drainReadings)
+        {
+            if (at + drain <= now && at > lostBy)
+            {
+                lostBy = at;
+            }
+        }
+
+        return lostBy;
+    }
+
+    /// <summary>The time the dispatchers need to take this many messages, a pick-up deadline at most.</summary>
+    private TimeSpan Drain(double messages) =>
+        TimeSpan.FromSeconds(Math.Min(_options.PickUpDeadline.TotalSeconds, messages / _messagesPerSecond));
 }

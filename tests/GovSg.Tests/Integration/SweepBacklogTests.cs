@@ -43,6 +43,48 @@ public sealed class SweepBacklogTests
             };
         });
 
+    // SPEC §5: "A command not picked up within 60 s is re-published." The Api's command for a message is lost (the Api
+    // was killed before the broker had it). The Dispatcher could hold a full prefetch, 2,000 commands at 200/s, which is
+    // more than a deadline of sending; but with the queue empty and few messages UNSENT it has taken everything it
+    // held soon after the deadline, and re-publishes the lost command then, not a second deadline later.
+    [Test]
+    public async Task LostCommand_WithLittleInFlight_IsRepublishedAboutItsDeadline()
+    {
+        var deadline = TimeSpan.FromSeconds(8);
+        var user = await Env.CreateUserAsync();
+        await Env.Dispatcher.DisposeAsync();
+        try
+        {
+            await using var dispatcher = await Env.StartDispatcherAsync(new Dictionary<string, string?>
+            {
+                ["WhatsApp:MessagesPerSecond"] = "200",
+                ["Sweep:PickUpDeadline"] = deadline.ToString("c", System.Globalization.CultureInfo.InvariantCulture),
+            });
+            var unsent = await UnsentAsync();
+            Assume.That(unsent, Is.LessThan(400), "messages other tests left UNSENT, which the Dispatcher must allow for");
+            await using var tap = await BrokerTap.StartAsync("GovSg.Contracts:SendMessages");
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var lost = (await InsertAsync(user, 1, attempts: 0, storedAgo: TimeSpan.Zero, sweepIn: deadline)).Single();
+
+            await Poll.UntilAsync(async () => (await tap.MessageIdsAsync()).Contains(lost), seen => seen, TimeSpan.FromSeconds(40));
+            var republished = clock.Elapsed;
+
+            Assert.That(republished, Is.GreaterThanOrEqualTo(deadline - TimeSpan.FromSeconds(0.5)), "not before its deadline");
+            // Two deadlines (16 s) before: the whole prefetch's 10 s of sending, capped at a deadline, after the deadline.
+            Assert.That(republished, Is.LessThan(deadline + TimeSpan.FromSeconds(5)), $"{unsent} other message(s) were UNSENT");
+        }
+        finally
+        {
+            await Env.RestartDispatcherAsync();
+        }
+    }
+
+    private static async Task<long> UnsentAsync()
+    {
+        await using var connection = await Env.Database.OpenConnectionAsync();
+        return await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM messages WHERE status = 'UNSENT'");
+    }
+
     /// <summary>
     /// Runs <paramref name="measure"/> with the slow Dispatcher alone in front of a queued backlog and a tap on the
     /// sweep's commands, then lets the backlog drain before checking what it measured: a Dispatcher stopped with hundreds

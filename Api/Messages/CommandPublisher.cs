@@ -6,6 +6,7 @@ using GovSg.Contracts;
 using GovSg.Hosting;
 using MassTransit;
 using Microsoft.Extensions.Options;
+using Npgsql;
 
 namespace GovSg.Api.Messages;
 
@@ -24,7 +25,9 @@ namespace GovSg.Api.Messages;
 /// holds the connection open but stops confirming (a resource alarm, a half-open connection) must not grow the queue
 /// without bound while requests are answered at once, so beyond it a command goes to wait for the drain. On shutdown,
 /// once the server has answered its last request and before the bus stops (<see cref="StopAsync"/>), the single sends'
-/// commands still queued or being confirmed are published, for at most twice the publish timeout.
+/// commands still queued or being confirmed are published, for at most twice the publish timeout, and the commands
+/// still waiting for the broker are handed to the sweep, which publishes them as soon as a Dispatcher reaches it: a
+/// rolling deploy during a broker outage does not leave them to their pick-up deadline.
 /// </summary>
 public sealed class CommandPublisher : IReceiveEndpointObserver, IHostedService, IDisposable
 {
@@ -59,27 +62,32 @@ public sealed class CommandPublisher : IReceiveEndpointObserver, IHostedService,
     private static readonly ActivitySource Source = new(ApiMetrics.MeterName);
 
     private readonly IBusControl _bus;
+    private readonly MessageStore _messages;
     private readonly ApiMetrics _metrics;
     private readonly ILogger<CommandPublisher> _logger;
     private readonly TimeSpan _timeout;
+    private readonly TimeSpan _pickUpDeadline;
     private readonly CancellationToken _stopping;
     private readonly Batcher<QueuedSend, bool> _singles;
     private readonly ConcurrentQueue<long> _waiting = new();
     private readonly SemaphoreSlim _reconnected = new(0, 1);
     private int _waitingCount;
     private int _draining;
+    private volatile Task _drain = Task.CompletedTask;
 
     // MassTransit drops what is published before the bus has first connected: until then a drain only waits.
     private volatile bool _connectedOnce;
     private readonly TaskCompletionSource _firstConnected = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public CommandPublisher(IBusControl bus, IOptions<RabbitMqOptions> options, ApiMetrics metrics, IHostApplicationLifetime lifetime,
-        ILogger<CommandPublisher> logger)
+    public CommandPublisher(IBusControl bus, MessageStore messages, IOptions<RabbitMqOptions> options,
+        IOptions<MessagesOptions> messagesOptions, ApiMetrics metrics, IHostApplicationLifetime lifetime, ILogger<CommandPublisher> logger)
     {
         _bus = bus;
+        _messages = messages;
         _metrics = metrics;
         _logger = logger;
         _timeout = options.Value.PublishTimeout;
+        _pickUpDeadline = messagesOptions.Value.PickUpDeadline;
         _stopping = lifetime.ApplicationStopping;
         // Observed from here rather than registered with the bus, which would need this publisher to build the bus.
         bus.ConnectReceiveEndpointObserver(this);
@@ -146,9 +154,10 @@ public sealed class CommandPublisher : IReceiveEndpointObserver, IHostedService,
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     /// <summary>
-    /// Publishes the single sends' commands still queued or being confirmed. Registered after the bus, so this runs after
-    /// the server has stopped and before the bus stops (hosted services stop in reverse order). A broker that does not
-    /// confirm must not use up the host's whole stop: after twice the publish timeout, what is left is the sweeper's.
+    /// Publishes the single sends' commands still queued or being confirmed, then hands those waiting for the broker to
+    /// the sweep. Registered after the bus, so this runs after the server has stopped and before the bus stops (hosted
+    /// services stop in reverse order). A broker that does not confirm must not use up the host's whole stop: after
+    /// twice the publish timeout, what is left is the sweep's.
     /// </summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
@@ -157,16 +166,19 @@ public sealed class CommandPublisher : IReceiveEndpointObserver, IHostedService,
         try
         {
             await _singles.DisposeAsync().AsTask().WaitAsync(deadline.Token);
+            // The drain stops with the Api and puts back what it had taken.
+            await _drain.WaitAsync(deadline.Token);
         }
         catch (OperationCanceledException) when (deadline.IsCancellationRequested)
         {
             // Reported below with the rest.
         }
 
+        await HandWaitingToSweepAsync(cancellationToken);
         var left = _singles.Queued + Volatile.Read(ref _waitingCount);
         if (left > 0)
         {
-            _logger.LogWarning("{Count} send command(s) were not published before the Api stopped; the sweeper publishes them", left);
+            _logger.LogWarning("{Count} send command(s) were not published before the Api stopped; the sweeper publishes them at their pick-up deadline", left);
         }
     }
 
@@ -245,7 +257,37 @@ public sealed class CommandPublisher : IReceiveEndpointObserver, IHostedService,
     {
         if (Interlocked.Exchange(ref _draining, 1) == 0)
         {
-            _ = DrainAsync();
+            _drain = DrainAsync();
+        }
+    }
+
+    /// <summary>
+    /// Makes the waiting commands' messages due to the sweep at once (<see cref="MessageStore.HandToSweepAsync"/>). What
+    /// cannot be handed over (the database is away too) is left to their pick-up deadline.
+    /// </summary>
+    private async Task HandWaitingToSweepAsync(CancellationToken cancellationToken)
+    {
+        var waiting = new List<long>();
+        while (Take() is { Length: > 0 } ids)
+        {
+            waiting.AddRange(ids);
+        }
+
+        if (waiting.Count == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            var handed = await _messages.HandToSweepAsync([.. waiting], _pickUpDeadline, cancellationToken);
+            _logger.LogWarning("The broker did not take {Count} send command(s) before the Api stopped; the sweeper publishes them once it can reach the broker",
+                handed);
+        }
+        catch (Exception exception) when (exception is NpgsqlException or TimeoutException or OperationCanceledException)
+        {
+            _logger.LogWarning("{Count} send command(s) were not published before the Api stopped, nor handed to the sweeper ({Error}); the sweeper publishes them at their pick-up deadline",
+                waiting.Count, exception.Message);
         }
     }
 

@@ -111,6 +111,14 @@ public sealed class MessageStore : IAsyncDisposable
         RETURNING id
         """;
 
+    // A never-claimed message whose command is still the Api's own (sweep_at is still the insert's pick-up deadline, so no
+    // sweep has published one) is made due at once: with no command in flight, the sweep publishes one as soon as a
+    // Dispatcher reaches the broker.
+    private const string HandToSweepSql = """
+        UPDATE messages SET sweep_at = available_at
+        WHERE id = ANY(@ids) AND status = 'UNSENT' AND attempts = 0 AND sweep_at = available_at + @pickUpDeadline
+        """;
+
     private const string ReleaseIdempotencyKeySql = """
         UPDATE messages SET idempotency_key = NULL WHERE id = @id AND idempotency_key IS NOT NULL
         """;
@@ -256,6 +264,17 @@ public sealed class MessageStore : IAsyncDisposable
         }
 
         return (rows, hasMore);
+    }
+
+    /// <summary>
+    /// Hands the commands of stored messages that the Api could not publish to the Dispatcher's sweep, which publishes
+    /// them without waiting for their pick-up deadline; returns how many it took.
+    /// </summary>
+    public async Task<int> HandToSweepAsync(long[] ids, TimeSpan pickUpDeadline, CancellationToken cancellationToken)
+    {
+        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
+        return await connection.ExecuteAsync(new CommandDefinition(HandToSweepSql, new { ids, pickUpDeadline },
+            cancellationToken: cancellationToken));
     }
 
     /// <summary>Frees a key whose 24 h window has passed so it can name a new message.</summary>

@@ -94,8 +94,8 @@ public sealed class RecoveryTests
         var answers = await Task.WhenAll(Enumerable.Range(0, 5).Select(async _ =>
         {
             var started = Stopwatch.StartNew();
-            var (response, _) = await MessageJson.PostAsync(client, MessageJson.OfficerCall(TestRecipients.Next().Local));
-            return (response.StatusCode, started.Elapsed);
+            var (response, body) = await MessageJson.PostAsync(client, MessageJson.OfficerCall(TestRecipients.Next().Local));
+            return (response.StatusCode, started.Elapsed, Id: body.Str("id"));
         }));
 
         Assert.That(answers.Select(a => a.StatusCode), Is.All.EqualTo(HttpStatusCode.Created));
@@ -106,9 +106,29 @@ public sealed class RecoveryTests
         await api.DisposeAsync();
         Assert.That(stopping.Elapsed, Is.LessThan(TimeSpan.FromSeconds(10)), "the Api stops while the broker hangs");
 
-        // Their commands left with the Api: the sweep would publish them in ten minutes, into some later test.
-        await using var connection = await Env.Database.OpenConnectionAsync();
-        await connection.ExecuteAsync("DELETE FROM messages WHERE user_id = @id", new { id = user.Id });
+        // The Api handed their commands to the sweep as it stopped: the Dispatcher, whose broker answers, sends them now
+        // rather than at their pick-up deadline, ten minutes away.
+        await AssertSentWithinSecondsAsync(user, answers.Select(a => a.Id));
+    }
+
+    [Test]
+    public async Task Send_WhenTheApiStopsDuringABrokerOutage_IsPublishedBySweepWithinSecondsNotAtItsDeadline()
+    {
+        var user = await Env.CreateUserAsync();
+        await using var broker = TcpRelay.Start(TestSettings.RabbitHost, TestSettings.RabbitPort);
+        var api = await StartApiBehindAsync(broker);
+        using var client = WithKey(api.CreateClient(), user.Key);
+        var bus = api.Services.GetRequiredService<IBusControl>();
+        broker.Cut();
+        await Poll.UntilAsync(() => Task.FromResult(bus.CheckHealth().Status), s => s != BusHealthStatus.Healthy,
+            TimeSpan.FromSeconds(10));
+        var (response, body) = await MessageJson.PostAsync(client, MessageJson.OfficerCall(TestRecipients.Next().Local));
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Created));
+
+        // A rolling deploy stops this Api before its broker is back; the shared Dispatcher reaches the broker.
+        await api.DisposeAsync();
+
+        await AssertSentWithinSecondsAsync(user, [body.Str("id")]);
     }
 
     [Test]
@@ -313,6 +333,19 @@ public sealed class RecoveryTests
         {
             return 0;
         }
+    }
+
+    private static async Task AssertSentWithinSecondsAsync(TestUser user, IEnumerable<string> ids)
+    {
+        var handedOver = Stopwatch.StartNew();
+        foreach (var id in ids)
+        {
+            var message = await Poll.UntilAsync(() => MessageJson.GetMessageAsync(user.Client, id),
+                m => m.Str("status") != "UNSENT", TimeSpan.FromSeconds(30));
+            Assert.That(message.Str("status"), Is.Not.EqualTo("UNSENT"), $"message {id} is sent");
+        }
+
+        Assert.That(handedOver.Elapsed, Is.LessThan(TimeSpan.FromSeconds(20)), "sent within seconds, not at the pick-up deadline");
     }
 
     private static async Task<Host<GovSg.Api.Program>> StartApiBehindAsync(TcpRelay broker, TimeSpan? publishTimeout = null)

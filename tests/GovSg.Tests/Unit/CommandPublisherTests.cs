@@ -10,6 +10,7 @@ using MassTransit;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
+using Npgsql;
 
 namespace GovSg.Tests.Unit;
 
@@ -19,6 +20,9 @@ namespace GovSg.Tests.Unit;
 /// </summary>
 public sealed class CommandPublisherTests
 {
+    // Nothing listens on port 1: handing waiting commands to the sweep on stop fails at once, as with the database away.
+    private static readonly NpgsqlDataSource NoDatabase = NpgsqlDataSource.Create("Host=127.0.0.1;Port=1;Timeout=1");
+
     [Test]
     public async Task Publish_WhileTheBrokerConfirmsNothing_SendsWhatIsBeyondTheQueuesBoundToWaitAtOnce()
     {
@@ -95,8 +99,8 @@ public sealed class CommandPublisherTests
         {
             ["RabbitMq:PublishTimeout"] = publishTimeout.ToString("c", CultureInfo.InvariantCulture),
         });
-        return (CommandPublisher)Activator.CreateInstance(typeof(CommandPublisher), bus, options, new ApiMetrics(), lifetime,
-            NullLogger<CommandPublisher>.Instance)!;
+        return (CommandPublisher)Activator.CreateInstance(typeof(CommandPublisher), bus, new MessageStore(NoDatabase), options,
+            Options.Create(new MessagesOptions()), new ApiMetrics(), lifetime, NullLogger<CommandPublisher>.Instance)!;
     }
 
     private sealed class Lifetime : IHostApplicationLifetime, IDisposable

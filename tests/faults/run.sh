@@ -15,6 +15,7 @@
 #   api-kill              the Api killed with SIGKILL, restarted 5 s later
 #   api-kill-broker-down  RabbitMQ stopped for FAULT_OUTAGE seconds, the Api killed with SIGKILL at its end (with the
 #                         commands it was holding for the broker's return), then both started again
+#   api-stop-broker-down  the same with SIGTERM (a rollout during the outage): the Api hands what it holds to the sweep
 #   broker-kill           RabbitMQ killed with SIGKILL (docker kill), started FAULT_OUTAGE seconds later
 #   database-kill         PostgreSQL killed with SIGKILL (docker kill), started 5 s later
 #   broker-pause          RabbitMQ frozen (docker pause: connections stay open, nothing answers) for FAULT_OUTAGE s
@@ -208,11 +209,14 @@ inject() {
       # The Api answers 201 before the broker confirms the command: what it held in memory is re-published by the
       # lost-command sweep (SweepOptions.PickUpDeadline). The recovery column counts from the Api's restart.
       kill -9 "$pid_api"; log "Api killed"; sleep 5; start_api; log "Api restarted"; now_ms ;;
-    api-kill-broker-down)
+    api-kill-broker-down | api-stop-broker-down)
       # The Api holds the commands of what it accepts while the broker is away; killed with them, only the sweep can
-      # find those messages. SPEC §8: published within seconds of the broker's return, not after the lost-command deadline.
+      # find those messages (at their pick-up deadline); stopped, it hands them to the sweep. SPEC §8: published within
+      # seconds of the broker's return, not after the lost-command deadline.
       docker stop -t 10 "$rabbit" >/dev/null; log "RabbitMQ stopped"; sleep "$outage"
-      kill -9 "$pid_api"; log "Api killed"; docker start "$rabbit" >/dev/null; wait_for rabbit_up 120; log "RabbitMQ back"
+      if [ "$scenario" = api-kill-broker-down ]; then kill -9 "$pid_api"; log "Api killed"
+      else log "Api stopped in $(stopped_in "$pid_api" TERM) s"; fi
+      docker start "$rabbit" >/dev/null; wait_for rabbit_up 120; log "RabbitMQ back"
       start_api; log "Api restarted" ;;
     broker-kill)
       docker kill "$rabbit" >/dev/null; log "RabbitMQ killed"; sleep "$outage"; docker start "$rabbit" >/dev/null

@@ -24,6 +24,7 @@ public sealed class Sweeper(
     SweepSchedule schedule,
     StatusApplier statuses,
     SendQueueProbe queue,
+    ProviderGate gate,
     IBusControl bus,
     IOptions<SweepOptions> options,
     IOptions<WhatsAppOptions> whatsApp,
@@ -36,7 +37,7 @@ public sealed class Sweeper(
 
     private readonly SweepOptions _options = options.Value;
     private readonly int _prefetch = SendMessageConsumerDefinition.PrefetchCount(whatsApp.Value);
-    private readonly double _messagesPerSecond = whatsApp.Value.MessagesPerSecond;
+    private readonly double _configuredRate = whatsApp.Value.MessagesPerSecond;
     private readonly TimeSpan _reconcileHold = retry.Value.ReconcileHold;
 
     // Earlier sweeps' readings of the time the dispatchers need for every command then in flight (UnclaimedLostByAsync).
@@ -174,11 +175,24 @@ public sealed class Sweeper(
     /// </summary>
     private async Task<DateTime> UnclaimedLostByAsync(DateTime now, QueueDepth depth, CancellationToken cancellationToken)
     {
+        // The pace calls are held to now: a cut (the provider's 130429) makes the same messages take longer.
+        var rate = Math.Min(_configuredRate, gate.CurrentRate);
         var mayHold = Math.Ceiling((depth.Ready + (double)depth.Consumers * _prefetch) * depth.IdsPerCommand);
         var unsent = await store.CountUnsentAsync((long)mayHold, cancellationToken);
-        var lostBy = now - Drain(mayHold);
-        _drainReadings.Enqueue((now, Drain(Math.Min(mayHold, unsent))));
-        while (_drainReadings.Peek().At < now - _options.PickUpDeadline)
+        var lostBy = now - Drain(mayHold, rate);
+        // Stamped once the queue and the count are read, which may be seconds after the sweep began. While sending is
+        // paused (rejected credentials) nothing is taken at any pace, so no reading holds, earlier ones included.
+        var readAt = time.GetUtcNow().UtcDateTime;
+        if (gate.PausedUntil(readAt) is null)
+        {
+            _drainReadings.Enqueue((readAt, Drain(Math.Min(mayHold, unsent), rate)));
+        }
+        else
+        {
+            _drainReadings.Clear();
+        }
+
+        while (_drainReadings.TryPeek(out var oldest) && oldest.At < now - _options.PickUpDeadline)
         {
             _drainReadings.Dequeue();
         }
@@ -194,7 +208,7 @@ public sealed class Sweeper(
         return lostBy;
     }
 
-    /// <summary>The time the dispatchers need to take this many messages, a pick-up deadline at most.</summary>
-    private TimeSpan Drain(double messages) =>
-        TimeSpan.FromSeconds(Math.Min(_options.PickUpDeadline.TotalSeconds, messages / _messagesPerSecond));
+    /// <summary>The time the dispatchers need to take this many messages at this rate, a pick-up deadline at most.</summary>
+    private TimeSpan Drain(double messages, double rate) =>
+        rate > 0 ? TimeSpan.FromSeconds(Math.Min(_options.PickUpDeadline.TotalSeconds, messages / rate)) : _options.PickUpDeadline;
 }

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Dapper;
+using GovSg.Api.Database;
 using GovSg.Callbacks;
 using Npgsql;
 
@@ -129,7 +130,7 @@ public sealed class CallbackSettingsStore(NpgsqlDataSource dataSource)
 
         var settings = await connection.QuerySingleAsync<CallbackSettingsRow>(new CommandDefinition(GetSql, new { userId },
             transaction, cancellationToken: cancellationToken));
-        await transaction.CommitAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken).AsCommit();
         return (secret, settings);
     }
 
@@ -145,7 +146,7 @@ public sealed class CallbackSettingsStore(NpgsqlDataSource dataSource)
             new { userId, overlapEnd = now + RotationOverlap }, transaction, cancellationToken: cancellationToken));
         await connection.ExecuteAsync(new CommandDefinition(InsertSecretSql, new { userId, secret, now }, transaction,
             cancellationToken: cancellationToken));
-        await transaction.CommitAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken).AsCommit();
         return secret;
     }
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net.Sockets;
+using GovSg.Api.Database;
 using Npgsql;
 
 namespace GovSg.Api.Http;
@@ -45,9 +46,12 @@ public sealed class ErrorEnvelopeMiddleware(RequestDelegate next, ILogger<ErrorE
             case OperationCanceledException when context.RequestAborted.IsCancellationRequested:
                 // The client went away; nobody reads this answer.
                 return ApiError.ForStatus(StatusCodes.Status400BadRequest);
+            case OutcomeUnknownException:
+                LogOutage(context, exception);
+                return ApiError.OutcomeUnknown();
             case var _ when IsDatabaseUnavailable(exception):
                 LogOutage(context, exception);
-                return MayHaveBeenStored(context.Request, exception) ? ApiError.OutcomeUnknown() : ApiError.ServiceUnavailable();
+                return ApiError.ServiceUnavailable();
             default:
                 var traceId = Activity.Current?.TraceId.ToString() ?? context.TraceIdentifier;
                 logger.LogError(exception, "Unhandled error for {Method} {Path} (trace {TraceId})",
@@ -71,16 +75,6 @@ public sealed class ErrorEnvelopeMiddleware(RequestDelegate next, ILogger<ErrorE
         logger.LogWarning("Database unavailable while handling {Method} {Path}: {Error} ({Unlogged} more request(s) failed so since the last line)",
             context.Request.Method, context.Request.Path, exception.Message, Interlocked.Exchange(ref _outageFailuresUnlogged, 0));
     }
-
-    /// <summary>
-    /// A request that writes, whose connection timed out or broke while waiting for the database: its statement may have
-    /// been sent and may yet commit (or have committed before the connection broke). A connection that could not be
-    /// opened, a refusal and a statement the server cancelled itself stored nothing. A timed-out wait for a pooled or new
-    /// connection is counted here too: it cannot be told from a statement's by its exception.
-    /// </summary>
-    private static bool MayHaveBeenStored(HttpRequest request, Exception exception) =>
-        !HttpMethods.IsGet(request.Method) && !HttpMethods.IsHead(request.Method)
-        && exception is NpgsqlException { InnerException: TimeoutException or IOException };
 
     private static bool IsDatabaseUnavailable(Exception exception) => exception switch
     {

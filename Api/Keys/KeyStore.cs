@@ -1,4 +1,5 @@
 using Dapper;
+using GovSg.Api.Database;
 using Npgsql;
 
 namespace GovSg.Api.Keys;
@@ -82,7 +83,7 @@ public sealed class KeyStore(NpgsqlDataSource dataSource)
 
         var row = await connection.QuerySingleAsync<KeyRow>(new CommandDefinition(InsertSql, key, transaction,
             cancellationToken: cancellationToken));
-        await transaction.CommitAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken).AsCommit();
         return row;
     }
 
@@ -99,6 +100,6 @@ public sealed class KeyStore(NpgsqlDataSource dataSource)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         return await connection.ExecuteAsync(new CommandDefinition(RevokeSql, new { userId, keyId, type, now },
-            cancellationToken: cancellationToken)) > 0;
+            cancellationToken: cancellationToken)).AsCommit() > 0;
     }
 }

@@ -1,4 +1,5 @@
 using Dapper;
+using GovSg.Api.Database;
 using Npgsql;
 
 namespace GovSg.Api.Messages;
@@ -73,7 +74,7 @@ public sealed class BatchStore(NpgsqlDataSource dataSource)
                 transaction, cancellationToken: cancellationToken));
         }
 
-        await transaction.CommitAsync(cancellationToken);
+        await transaction.CommitAsync(cancellationToken).AsCommit();
         return ids;
     }
 

@@ -156,7 +156,7 @@ public sealed class MessageStore : IAsyncDisposable
     private async Task<IReadOnlyList<long?>> InsertBatchAsync(IReadOnlyList<NewMessage> batch)
     {
         await using var connection = await _dataSource.OpenConnectionAsync();
-        return await InsertAsync(connection, null, batch, CancellationToken.None);
+        return await InsertAsync(connection, null, batch, CancellationToken.None).AsCommit();
     }
 
     /// <summary>

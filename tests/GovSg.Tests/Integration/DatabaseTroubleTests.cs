@@ -64,10 +64,13 @@ public sealed class DatabaseTroubleTests
     }
 
     // A PostgreSQL that stops answering (frozen, or cut off by the network: connections open, nothing answers) cannot
-    // enforce statement_timeout. A send still ends in 503 within seconds (it waited out Npgsql's 30 s command timeout),
-    // and since its statement may yet commit, the answer must not say that nothing was stored (SPEC §8).
-    [Test]
-    public async Task Send_WhilePostgreSqlStopsAnswering_Answers503WithinSecondsAndDoesNotSayNothingWasStored()
+    // enforce statement_timeout. A send still ends in 503 within seconds (it waited out Npgsql's 30 s command timeout).
+    // Here the server has the send's insert (a batch's COMMIT), commits it and its answer is lost: the answer must not say
+    // that nothing was stored (SPEC §8), as the messages are there.
+    [TestCase(false, 1)]
+    [TestCase(true, 2)]
+    public async Task Send_WhenPostgreSqlStopsAnsweringAfterItsCommit_Answers503WithinSecondsSayingItMayHaveBeenStored(
+        bool batch, int messages)
     {
         var user = await Env.CreateUserAsync();
         await using var relay = TcpRelay.InFrontOfPostgres(TestSettings.ApiPostgres, out var postgres);
@@ -75,14 +78,21 @@ public sealed class DatabaseTroubleTests
         {
             ["ConnectionStrings:Postgres"] = postgres.ConnectionString,
             ["Database:StatementTimeout"] = "00:00:01",
+            ["Auth:KeyCacheDuration"] = "00:05:00", // the key is read once, by the first send
         });
         using var client = api.CreateClient();
         client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", user.Key);
         var (stored, _) = await MessageJson.PostAsync(client, MessageJson.OfficerCall(TestRecipients.Next().Local));
 
-        relay.Stall();
+        const string insert = "INSERT INTO messages (id, user_id"; // MessageStore's; a single send's runs on its own
+        relay.StallAfter(batch ? [insert, "COMMIT"] : [insert]);
         var clock = Stopwatch.StartNew();
-        var (response, body) = await MessageJson.PostAsync(client, MessageJson.OfficerCall(TestRecipients.Next().Local));
+        var (response, body) = batch
+            ? await BatchSendTests.PostAsync(client, $$"""
+                {"messages":[{"recipient":"{{TestRecipients.Next().Local}}","template_id":3},
+                             {"recipient":"{{TestRecipients.Next().Local}}","template_id":3}]}
+                """)
+            : await MessageJson.PostAsync(client, MessageJson.OfficerCall(TestRecipients.Next().Local));
         var elapsed = clock.Elapsed;
         relay.Cut();
 
@@ -90,8 +100,39 @@ public sealed class DatabaseTroubleTests
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable), body.ToString());
         Assert.That(body.Str("code"), Is.EqualTo("service_unavailable"));
         Assert.That(body.Str("message"), Does.Contain("may have been stored"));
+        Assert.That(await Env.CountMessagesAsync(user.Id), Is.EqualTo(1 + messages), "the commit whose answer was lost");
         // A second past the 1 s statement timeout for the command; the bound leaves room for a busy CI machine.
         Assert.That(elapsed, Is.LessThan(TimeSpan.FromSeconds(6)));
+    }
+
+    // The other side of the test above: a send that fails before its insert is out (here, no connection opens)
+    // stored nothing, and says so, so the agency may simply send it again. Only the step that commits may say "may have
+    // been stored": an answer that says it of every timeout makes agencies look up sends that never happened.
+    [Test]
+    public async Task Send_WhenNoConnectionToPostgreSqlOpens_Answers503SayingNothingWasStored()
+    {
+        var user = await Env.CreateUserAsync();
+        await using var relay = TcpRelay.InFrontOfPostgres(TestSettings.ApiPostgres, out var postgres);
+        postgres.Pooling = false; // every statement opens a connection of its own
+        var api = Env.StartApi(new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Postgres"] = postgres.ConnectionString,
+            ["Database:StatementTimeout"] = "00:00:01",
+            ["Auth:KeyCacheDuration"] = "00:05:00", // the key is read once, by the first send
+        });
+        using var client = api.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", user.Key);
+        var (stored, _) = await MessageJson.PostAsync(client, MessageJson.OfficerCall(TestRecipients.Next().Local));
+
+        relay.Stall();
+        var (response, body) = await MessageJson.PostAsync(client, MessageJson.OfficerCall(TestRecipients.Next().Local));
+        relay.Cut();
+
+        Assert.That(stored.StatusCode, Is.EqualTo(HttpStatusCode.Created), "a send while PostgreSQL answered");
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable), body.ToString());
+        Assert.That(body.Str("code"), Is.EqualTo("service_unavailable"));
+        Assert.That(body.Str("message"), Does.Contain("nothing was stored"));
+        Assert.That(await Env.CountMessagesAsync(user.Id), Is.EqualTo(1));
     }
 
     /// <summary>Reads both backlog gauges of the Dispatcher's meter once; true when they reported.</summary>

@@ -7,7 +7,8 @@ namespace GovSg.Tests.Integration;
 /// A loopback TCP relay in front of a real server (PostgreSQL, RabbitMQ), so one host of the test system can lose it
 /// while every other test keeps using the server: <see cref="Cut"/> drops every relayed connection and refuses new
 /// ones, as a stopped server would; <see cref="Stall"/> keeps the connections open but passes nothing on, as a server
-/// that is shutting down may; <see cref="Restore"/> accepts again on the same port, as a restarted one would.
+/// that is shutting down may; <see cref="StallAfter"/> does so once a statement has reached the server, as a server that
+/// froze with the answer unsent would; <see cref="Restore"/> accepts again on the same port, as a restarted one would.
 /// </summary>
 public sealed class TcpRelay : IAsyncDisposable
 {
@@ -19,6 +20,7 @@ public sealed class TcpRelay : IAsyncDisposable
     private TcpListener? _listener;
     private Task _accepting = Task.CompletedTask;
     private TaskCompletionSource _flowing = Flowing();
+    private Queue<byte[]> _stallAfter = [];
 
     private TcpRelay(string targetHost, int targetPort)
     {
@@ -54,6 +56,19 @@ public sealed class TcpRelay : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Passes bytes on until a client has sent each of <paramref name="markers"/> in turn (ASCII, each within one read: a
+    /// statement's text), passes the last on, and then holds every byte in both directions until <see cref="Cut"/>: the
+    /// server runs the statement, and its answer never arrives.
+    /// </summary>
+    public void StallAfter(params string[] markers)
+    {
+        lock (_gate)
+        {
+            _stallAfter = new Queue<byte[]>(markers.Select(System.Text.Encoding.ASCII.GetBytes));
+        }
+    }
+
     /// <summary>Drops every connection and refuses new ones.</summary>
     public void Cut()
     {
@@ -61,6 +76,7 @@ public sealed class TcpRelay : IAsyncDisposable
         {
             _flowing.TrySetResult();
             _flowing = Flowing();
+            _stallAfter.Clear();
             _listener?.Stop();
             _listener = null;
             foreach (var connection in _connections)
@@ -128,7 +144,7 @@ public sealed class TcpRelay : IAsyncDisposable
         try
         {
             await server.ConnectAsync(_targetHost, _targetPort, _stopped.Token);
-            await Task.WhenAny(CopyAsync(client, server), CopyAsync(server, client));
+            await Task.WhenAny(CopyAsync(client, server, fromClient: true), CopyAsync(server, client, fromClient: false));
         }
         catch (Exception exception) when (exception is SocketException or IOException or ObjectDisposedException
                                               or OperationCanceledException or InvalidOperationException)
@@ -155,7 +171,7 @@ public sealed class TcpRelay : IAsyncDisposable
         return flowing;
     }
 
-    private async Task CopyAsync(TcpClient from, TcpClient to)
+    private async Task CopyAsync(TcpClient from, TcpClient to, bool fromClient)
     {
         var buffer = new byte[16 * 1024];
         try
@@ -170,6 +186,18 @@ public sealed class TcpRelay : IAsyncDisposable
                 }
 
                 await flowing;
+                lock (_gate)
+                {
+                    if (fromClient && _stallAfter.TryPeek(out var marker) && buffer.AsSpan(0, read).IndexOf(marker) >= 0)
+                    {
+                        _stallAfter.Dequeue();
+                        if (_stallAfter.Count == 0)
+                        {
+                            _flowing = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                        }
+                    }
+                }
+
                 await to.GetStream().WriteAsync(buffer.AsMemory(0, read), _stopped.Token);
             }
         }

@@ -94,6 +94,7 @@ public sealed class BatchService(
             return null;
         }
 
+        IdempotencyGate.Release(http);
         Activity.Current?.SetTag("govsg.batch_size", checks.Count);
         await publisher.PublishAsync(ids, caller.IsTest, http.RequestAborted);
         metrics.MessagesStored(ids.Count);
@@ -133,6 +134,7 @@ public sealed class BatchService(
             return single is not null && single.CreatedAt > windowStart ? Failed(ApiError.IdempotencyMismatch()) : null;
         }
 
+        IdempotencyGate.Release(http);
         if (!key.Fingerprint.Matches(existing.RequestHash))
         {
             return Failed(ApiError.IdempotencyMismatch());

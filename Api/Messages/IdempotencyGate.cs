@@ -33,6 +33,12 @@ public sealed class IdempotencyGate
         return held;
     }
 
+    /// <summary>
+    /// The request's send has stored, replayed or refused what its key names: a duplicate waiting for the key may go on
+    /// (and replay it) rather than wait for this one's publish, <c>Prefer: wait</c> or answer.
+    /// </summary>
+    public static void Release(HttpContext http) => http.Features.Get<Hold>()?.Dispose();
+
     /// <summary>Waits until no other send with this key is under way here; disposing the result lets the next one in.</summary>
     private async Task<Hold> EnterAsync(long userId, string keyType, string key, CancellationToken cancellationToken)
     {

@@ -94,8 +94,7 @@ public static class MessageEndpoints
 
             var result = await sender.SendAsync(caller, document!.RootElement, idempotencyKey,
                 context.Features.Get<IdempotencyLookup>(), cancellationToken);
-            // Stored, replayed or refused: a duplicate waiting for this key may go on, and not wait out a Prefer: wait too.
-            context.Features.Get<IdempotencyGate.Hold>()?.Dispose();
+            IdempotencyGate.Release(context);
             if (result.Error is not null)
             {
                 return result.Error;

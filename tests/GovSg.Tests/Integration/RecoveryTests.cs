@@ -111,6 +111,38 @@ public sealed class RecoveryTests
         await AssertSentWithinSecondsAsync(user, answers.Select(a => a.Id));
     }
 
+    // Concurrent duplicates of a keyed batch make one batch: the loser waits for the winner and replays it (SPEC §3.8).
+    // It waits for the winner's commit, not for its publish: while the broker stops answering, that takes up to the
+    // publish timeout, and the replay can answer with what was stored.
+    [Test]
+    public async Task BatchDuplicate_WhileTheBrokerStopsAnswering_IsReplayedOnceStoredNotAfterThePublish()
+    {
+        var user = await Env.CreateUserAsync();
+        await using var broker = TcpRelay.Start(TestSettings.RabbitHost, TestSettings.RabbitPort);
+        var api = await StartApiBehindAsync(broker, publishTimeout: TimeSpan.FromSeconds(8));
+        using var client = WithKey(api.CreateClient(), user.Key);
+        var batch = $$"""{"messages":[{"recipient":"{{TestRecipients.Next().Local}}","template_id":3}]}""";
+
+        broker.Stall();
+        var clock = Stopwatch.StartNew();
+        var answers = await Task.WhenAll(Enumerable.Range(0, 2).Select(async _ =>
+        {
+            var (response, body) = await BatchSendTests.PostAsync(client, batch, "stalled-broker");
+            return (response, body, Elapsed: clock.Elapsed);
+        }));
+        broker.Cut();
+
+        Assert.That(answers.Select(a => a.response.StatusCode), Is.All.EqualTo(HttpStatusCode.OK));
+        var replay = answers.Single(a => a.response.Headers.Contains("Idempotency-Replayed"));
+        var stored = answers.Single(a => !a.response.Headers.Contains("Idempotency-Replayed"));
+        Assert.That(replay.body.GetProperty("data")[0].GetProperty("message").Str("id"),
+            Is.EqualTo(stored.body.GetProperty("data")[0].GetProperty("message").Str("id")));
+        Assert.That(stored.Elapsed, Is.GreaterThan(TimeSpan.FromSeconds(7)), "the winner's publish waited for the broker");
+        Assert.That(replay.Elapsed, Is.LessThan(stored.Elapsed - TimeSpan.FromSeconds(4)),
+            "the replay waited for the winner's publish");
+        await api.DisposeAsync();
+    }
+
     [Test]
     public async Task Send_WhenTheApiStopsDuringABrokerOutage_IsPublishedBySweepWithinSecondsNotAtItsDeadline()
     {

@@ -24,10 +24,11 @@ public static class DatabaseExtensions
                 var settings = dataSource.ConnectionStringBuilder;
                 settings.Options = $"{settings.Options} -c statement_timeout={(long)timeout.TotalMilliseconds}".TrimStart();
                 // A server that stops answering (frozen, or cut off by the network) cannot enforce statement_timeout. The
-                // Api then gives up a second after the server would have, without waiting on a cancellation it cannot
-                // deliver, and waits no longer than the timeout for a connection, so a request still ends in 503 within
-                // seconds rather than after Npgsql's 15 s to connect and 30 s a command. A connection string that names
-                // its own figures keeps them.
+                // Api then gives up a second after the server would have, waits half a second for a cancellation (enough
+                // for a server that answers to end the statement of a request whose client went away, so its connection
+                // stays in the pool) and no longer than the timeout for a connection, so a request still ends in 503
+                // within seconds rather than after Npgsql's 15 s to connect, 30 s a command and 2 s a cancellation. A
+                // connection string that names its own figures keeps them.
                 var seconds = (int)Math.Ceiling(timeout.TotalSeconds);
                 var named = (string keyword) => HostingExtensions.Names(dataSource.ConnectionString, keyword);
                 if (!named("Command Timeout"))
@@ -37,7 +38,7 @@ public static class DatabaseExtensions
 
                 if (!named("Cancellation Timeout"))
                 {
-                    settings.CancellationTimeout = -1;
+                    settings.CancellationTimeout = 500;
                 }
 
                 if (!named("Timeout"))

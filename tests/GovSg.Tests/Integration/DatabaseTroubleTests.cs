@@ -135,6 +135,53 @@ public sealed class DatabaseTroubleTests
         Assert.That(await Env.CountMessagesAsync(user.Id), Is.EqualTo(1));
     }
 
+    // A request whose client goes away cancels its statement. The Api asks the server to cancel it and keeps the
+    // connection, rather than dropping it and leaving the pool to open another (a new backend, its login and warm-up),
+    // which under clients with short timeouts would churn the pool.
+    [Test]
+    public async Task Request_WhoseClientGoesAwayMidStatement_CancelsTheStatementAndKeepsItsConnection()
+    {
+        var user = await Env.CreateUserAsync();
+        await using var admin = new NpgsqlConnection(TestSettings.Postgres);
+        await admin.OpenAsync();
+        await using var lockHolder = new NpgsqlConnection(TestSettings.Postgres);
+        await lockHolder.OpenAsync();
+        // The lock a key's creation takes for its user (KeyStore), so the creation waits in the server.
+        await using (var take = new NpgsqlCommand($"SELECT pg_advisory_lock(1, {user.Id})", lockHolder))
+        {
+            await take.ExecuteNonQueryAsync();
+        }
+
+        using var abort = new CancellationTokenSource();
+        var creation = user.Client.PostAsync("v1/api-keys",
+            new StringContent("""{"label":"abandoned"}""", System.Text.Encoding.UTF8, "application/json"), abort.Token);
+        var waiting = $"SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND classid = 1 AND objid = {user.Id} AND NOT granted";
+        var pid = await Poll.UntilAsync(async () => await ScalarAsync<int?>(admin, waiting), p => p is not null,
+            TimeSpan.FromSeconds(10));
+        await abort.CancelAsync();
+        Assert.ThrowsAsync<TaskCanceledException>(() => creation);
+
+        // Cancelled by the server (the lock wait ends) rather than abandoned (it would wait on, then end its backend).
+        var cancelled = await Poll.UntilAsync(() => ScalarAsync<int?>(admin, waiting), p => p is null, TimeSpan.FromSeconds(10));
+        await using (var release = new NpgsqlCommand($"SELECT pg_advisory_unlock(1, {user.Id})", lockHolder))
+        {
+            await release.ExecuteNonQueryAsync();
+        }
+
+        await Task.Delay(TimeSpan.FromSeconds(1)); // a dropped connection's backend ends once its statement can run
+        Assert.That(cancelled, Is.Null, "the statement still waited after the client went away");
+        Assert.That(await ScalarAsync<string?>(admin, $"SELECT state FROM pg_stat_activity WHERE pid = {pid}"),
+            Is.EqualTo("idle"), "the connection was dropped");
+        Assert.That(await ScalarAsync<long>(admin, $"SELECT count(*) FROM api_keys WHERE user_id = {user.Id}"), Is.EqualTo(1));
+    }
+
+    private static async Task<T> ScalarAsync<T>(NpgsqlConnection connection, string sql)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        var value = await command.ExecuteScalarAsync();
+        return value is null or DBNull ? default! : (T)value;
+    }
+
     /// <summary>Reads both backlog gauges of the Dispatcher's meter once; true when they reported.</summary>
     private static bool Collect()
     {

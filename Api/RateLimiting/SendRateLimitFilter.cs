@@ -20,7 +20,13 @@ public sealed class SendRateLimitFilter(RateLimiter limiter, MessageStore messag
         var http = context.HttpContext;
         var caller = http.Features.Get<Caller>()!;
         // Two keys (refused by the send) or an invalid one name no earlier message, and hold nothing.
-        using var held = await gate.EnterIfKeyedAsync(http);
+        var (held, busy) = await gate.EnterIfKeyedAsync(http);
+        using var _ = held;
+        if (busy is not null)
+        {
+            return busy;
+        }
+
         var key = held?.Key;
         if (key is not null && IsReplay(http, key,
                 await messages.FindByIdempotencyKeyAsync(caller.UserId, caller.KeyType, key, http.RequestAborted)))

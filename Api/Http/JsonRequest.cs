@@ -41,11 +41,16 @@ public static class JsonRequest
             return (null, bodyError);
         }
 
+        if (encoded)
+        {
+            // The codings that would have been accepted (RFC 9110 §15.5.16): none but identity.
+            request.HttpContext.Response.Headers.AcceptEncoding = "identity";
+            return (null, ApiError.UnsupportedMediaType("Content-Encoding is not supported: send the body uncompressed"));
+        }
+
         if (!json)
         {
-            return (null, encoded
-                ? ApiError.UnsupportedMediaType("Content-Encoding is not supported: send the body uncompressed")
-                : ApiError.UnsupportedMediaType());
+            return (null, ApiError.UnsupportedMediaType());
         }
 
         return JsonBody.Parse(bytes!) is { } document ? (document, null) : (null, ApiError.Malformed());

@@ -174,6 +174,7 @@ public sealed class SendValidationTests
         Assert.That(gzipped.StatusCode, Is.EqualTo(HttpStatusCode.UnsupportedMediaType));
         Assert.That(error.Str("code"), Is.EqualTo("unsupported_media_type"));
         Assert.That(error.Str("message"), Is.EqualTo("Content-Encoding is not supported: send the body uncompressed"));
+        Assert.That(gzipped.Headers.GetValues("Accept-Encoding"), Is.EqualTo(new[] { "identity" }));
         Assert.That(identity.StatusCode, Is.EqualTo(HttpStatusCode.Created));
         Assert.That(await Env.CountMessagesAsync(user.Id), Is.EqualTo(1));
     }

@@ -401,7 +401,8 @@ public static class AdminCommands
             }
             catch (Exception exception) when (exception is ArgumentException or FormatException or InvalidOperationException
                                                   or OptionsValidationException or IOException or UnauthorizedAccessException
-                                                  or System.Text.Json.JsonException or Npgsql.NpgsqlException or TimeoutException)
+                                                  or System.Text.Json.JsonException or Npgsql.NpgsqlException or TimeoutException
+                                                  or OutcomeUnknownException)
             {
                 // An operator's mistake or an unreachable database: what went wrong, with its causes, and no stack trace.
                 var causes = new List<string>();

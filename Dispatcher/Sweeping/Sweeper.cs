@@ -178,14 +178,17 @@ public sealed class Sweeper(
         // The pace calls are held to now: a cut (the provider's 130429) makes the same messages take longer.
         var rate = Math.Min(_configuredRate, gate.CurrentRate);
         var mayHold = Math.Ceiling((depth.Ready + (double)depth.Consumers * _prefetch) * depth.IdsPerCommand);
-        var unsent = await store.CountUnsentAsync((long)mayHold, cancellationToken);
+        // Counted no further than a deadline's worth at the rate: more cannot lengthen the drain (Drain), and a read of a
+        // large backlog costs the sweep its time.
+        var unsent = await store.CountUnsentAsync(
+            (long)Math.Min(mayHold, Math.Ceiling(_options.PickUpDeadline.TotalSeconds * Math.Max(rate, 0))), cancellationToken);
         var lostBy = now - Drain(mayHold, rate);
         // Stamped once the queue and the count are read, which may be seconds after the sweep began. While sending is
         // paused (rejected credentials) nothing is taken at any pace, so no reading holds, earlier ones included.
         var readAt = time.GetUtcNow().UtcDateTime;
         if (gate.PausedUntil(readAt) is null)
         {
-            _drainReadings.Enqueue((readAt, Drain(Math.Min(mayHold, unsent), rate)));
+            _drainReadings.Enqueue((readAt, Drain(unsent, rate)));
         }
         else
         {

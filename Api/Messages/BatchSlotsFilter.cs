@@ -14,13 +14,7 @@ public sealed class BatchSlotsFilter(IdempotencyGate gate, BatchSlots slots) : I
     public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
         var http = context.HttpContext;
-        var (held, busy) = await gate.EnterIfKeyedAsync(http);
-        using var _ = held;
-        if (busy is not null)
-        {
-            return busy;
-        }
-
+        using var held = await gate.EnterIfKeyedAsync(http);
         using var slot = await slots.AcquireAsync(http.Features.Get<Caller>()!.UserId, http.RequestAborted);
         return slot.IsAcquired ? await next(context) : ApiError.ServiceUnavailable();
     }

@@ -20,13 +20,7 @@ public sealed class SendRateLimitFilter(RateLimiter limiter, MessageStore messag
         var http = context.HttpContext;
         var caller = http.Features.Get<Caller>()!;
         // Two keys (refused by the send) or an invalid one name no earlier message, and hold nothing.
-        var (held, busy) = await gate.EnterIfKeyedAsync(http);
-        using var _ = held;
-        if (busy is not null)
-        {
-            return busy;
-        }
-
+        using var held = await gate.EnterIfKeyedAsync(http);
         var key = held?.Key;
         if (key is not null && IsReplay(http, key,
                 await messages.FindByIdempotencyKeyAsync(caller.UserId, caller.KeyType, key, http.RequestAborted)))

@@ -71,6 +71,7 @@ public sealed class CommandPublisher : IReceiveEndpointObserver, IHostedService,
     private readonly Batcher<QueuedSend, bool> _singles;
     private readonly ConcurrentQueue<long> _waiting = new();
     private readonly SemaphoreSlim _reconnected = new(0, 1);
+    private readonly CancellationTokenSource _stopPublishing = new();
     private int _waitingCount;
     private int _draining;
     private volatile Task _drain = Task.CompletedTask;
@@ -157,32 +158,27 @@ public sealed class CommandPublisher : IReceiveEndpointObserver, IHostedService,
     /// Publishes the single sends' commands still queued or being confirmed, then hands those waiting for the broker to
     /// the sweep. Registered after the bus, so this runs after the server has stopped and before the bus stops (hosted
     /// services stop in reverse order). A broker that does not confirm must not use up the host's whole stop: after
-    /// twice the publish timeout, what is left is the sweep's.
+    /// twice the publish timeout, the publishes in flight give up and the commands still queued are not tried, and all
+    /// of them wait with the rest, so that every command the broker has not confirmed is handed over.
     /// </summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(2 * _timeout);
-        try
+        _stopPublishing.CancelAfter(2 * _timeout);
+        await using (cancellationToken.Register(_stopPublishing.Cancel))
         {
-            await _singles.DisposeAsync().AsTask().WaitAsync(deadline.Token);
-            // The drain stops with the Api and puts back what it had taken.
-            await _drain.WaitAsync(deadline.Token);
-        }
-        catch (OperationCanceledException) when (deadline.IsCancellationRequested)
-        {
-            // Reported below with the rest.
+            await _singles.DisposeAsync();
         }
 
+        // The drain stops as the Api stops (before this runs) and puts back what it had taken.
+        await _drain;
         await HandWaitingToSweepAsync(cancellationToken);
-        var left = _singles.Queued + Volatile.Read(ref _waitingCount);
-        if (left > 0)
-        {
-            _logger.LogWarning("{Count} send command(s) were not published before the Api stopped; the sweeper publishes them at their pick-up deadline", left);
-        }
     }
 
-    public void Dispose() => _reconnected.Dispose();
+    public void Dispose()
+    {
+        _reconnected.Dispose();
+        _stopPublishing.Dispose();
+    }
 
     public Task Stopping(ReceiveEndpointStopping stopping) => Task.CompletedTask;
 
@@ -205,8 +201,8 @@ public sealed class CommandPublisher : IReceiveEndpointObserver, IHostedService,
         {
             long[] ids = [.. kind.Select(s => s.MessageId)];
             return ids.Length == 1
-                ? PublishAsync(new SendMessage(ids[0], kind.Key), ids, CancellationToken.None)
-                : PublishAsync(new SendMessages(ids, [.. kind.Select(s => s.Trace)], kind.Key), ids, CancellationToken.None);
+                ? PublishAsync(new SendMessage(ids[0], kind.Key), ids, _stopPublishing.Token)
+                : PublishAsync(new SendMessages(ids, [.. kind.Select(s => s.Trace)], kind.Key), ids, _stopPublishing.Token);
         }));
 
         return [.. singles.Select(_ => true)];
@@ -217,7 +213,7 @@ public sealed class CommandPublisher : IReceiveEndpointObserver, IHostedService,
     {
         // The bus's own endpoint follows the connection (MessagingExtensions): while it is down, waiting for the
         // broker would hold every request for the full timeout.
-        if (_bus.CheckHealth().Status != BusHealthStatus.Healthy)
+        if (cancellationToken.IsCancellationRequested || _bus.CheckHealth().Status != BusHealthStatus.Healthy)
         {
             Wait(ids);
             return;
@@ -228,6 +224,10 @@ public sealed class CommandPublisher : IReceiveEndpointObserver, IHostedService,
         try
         {
             await _bus.PublishWithinAsync(command, _timeout, cancellationToken);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            Wait(ids);
         }
         catch (Exception exception)
         {

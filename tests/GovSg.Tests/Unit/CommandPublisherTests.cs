@@ -6,8 +6,10 @@ using GovSg.Api.Extensions;
 using GovSg.Api.Messages;
 using GovSg.Contracts;
 using GovSg.Tests.Integration;
+using GovSg.Tests.Integration.Security;
 using MassTransit;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -69,6 +71,31 @@ public sealed class CommandPublisherTests
         Assert.That(hostBudget.IsCancellationRequested, Is.False);
     }
 
+    // Stopped halfway through the first publishes' timeout, the deadline (twice the timeout) falls in the middle of a
+    // later publish: the commands it carries, and those still queued behind it, are handed over with the rest.
+    [Test]
+    public async Task StopAsync_WhileTheBrokerConfirmsNothing_HandsEveryUnconfirmedCommandToTheSweep()
+    {
+        var bus = SilentBus.Create();
+        using var lifetime = new Lifetime();
+        using var logs = new LogCapture();
+        var publishTimeout = TimeSpan.FromMilliseconds(400);
+        using var publisher = Publisher(bus.Bus, lifetime, publishTimeout, logs);
+        for (var id = 1L; id <= 200; id++)
+        {
+            publisher.Publish(id, test: false);
+        }
+
+        await Task.Delay(publishTimeout / 2);
+        lifetime.Stop();
+        await publisher.StopAsync(CancellationToken.None);
+
+        // The database is away here too, so the hand-over reports what it could not hand over: every command.
+        Assert.That(logs.Lines.Where(line => line.Contains("send command(s)", StringComparison.Ordinal)),
+            Is.EqualTo(new[] { "200 send command(s) were not published before the Api stopped, nor handed to the sweeper" })
+                .Using<string, string>((line, expected) => line.StartsWith(expected, StringComparison.Ordinal)));
+    }
+
     [Test]
     public async Task Publish_SinglesOfBothKeyTypesQueuedTogether_GoInCommandsOfTheirOwnKind()
     {
@@ -93,14 +120,16 @@ public sealed class CommandPublisherTests
         await publisher.StopAsync(CancellationToken.None);
     }
 
-    private static CommandPublisher Publisher(IBusControl bus, IHostApplicationLifetime lifetime, TimeSpan publishTimeout)
+    private static CommandPublisher Publisher(IBusControl bus, IHostApplicationLifetime lifetime, TimeSpan publishTimeout,
+        LogCapture? logs = null)
     {
         var options = LinkedRabbitMqOptions.For(typeof(CommandPublisher), new Dictionary<string, string?>
         {
             ["RabbitMq:PublishTimeout"] = publishTimeout.ToString("c", CultureInfo.InvariantCulture),
         });
         return (CommandPublisher)Activator.CreateInstance(typeof(CommandPublisher), bus, new MessageStore(NoDatabase), options,
-            Options.Create(new MessagesOptions()), new ApiMetrics(), lifetime, NullLogger<CommandPublisher>.Instance)!;
+            Options.Create(new MessagesOptions()), new ApiMetrics(), lifetime,
+            logs is null ? NullLogger<CommandPublisher>.Instance : new Logger<CommandPublisher>(new LoggerFactory([logs])))!;
     }
 
     private sealed class Lifetime : IHostApplicationLifetime, IDisposable

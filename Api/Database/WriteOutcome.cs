@@ -39,6 +39,12 @@ public static class WriteOutcome
         }
     }
 
-    /// <summary>The connection timed out or broke while the statement was out: the server may have run it.</summary>
-    private static bool Interrupted(NpgsqlException exception) => exception.InnerException is TimeoutException or IOException;
+    /// <summary>
+    /// The connection timed out or broke while the statement was out, or the server was shut down under it: the server
+    /// may have run it. A shutdown can end a COMMIT that is already durable locally, for one, while it waits for a
+    /// synchronous standby. An error the server answered with otherwise means that it rolled the write back.
+    /// </summary>
+    private static bool Interrupted(NpgsqlException exception) =>
+        exception.InnerException is TimeoutException or IOException
+        || exception is PostgresException { SqlState: PostgresErrorCodes.AdminShutdown or PostgresErrorCodes.CrashShutdown };
 }

@@ -6,8 +6,11 @@ namespace GovSg.Tests.Unit;
 public sealed class WriteOutcomeTests
 {
     [Test]
-    public void AsCommit_WhenTheConnectionTimesOutOrBreaksDuringIt_SaysTheOutcomeIsUnknown()
+    public void AsCommit_WhenTheConnectionTimesOutOrBreaksOrTheServerShutsDownDuringIt_SaysTheOutcomeIsUnknown()
     {
+        Assert.ThrowsAsync<OutcomeUnknownException>(() =>
+            Task.FromException(new PostgresException("terminating connection due to administrator command", "FATAL", "FATAL",
+                PostgresErrorCodes.AdminShutdown)).AsCommit());
         Assert.ThrowsAsync<OutcomeUnknownException>(() =>
             Task.FromException(new NpgsqlException("timed out", new TimeoutException())).AsCommit());
         Assert.ThrowsAsync<OutcomeUnknownException>(() =>
@@ -21,6 +24,8 @@ public sealed class WriteOutcomeTests
         // Refused by the server, or never sent for want of a connection: nothing was stored.
         Assert.ThrowsAsync<PostgresException>(() =>
             Task.FromException(new PostgresException("read-only", "ERROR", "ERROR", "25006")).AsCommit());
+        Assert.ThrowsAsync<PostgresException>(() =>
+            Task.FromException(new PostgresException("could not serialize access", "ERROR", "ERROR", "40001")).AsCommit());
         Assert.ThrowsAsync<NpgsqlException>(() =>
             Task.FromException<int>(new NpgsqlException("refused", new System.Net.Sockets.SocketException())).AsCommit());
     }

@@ -65,12 +65,14 @@ public sealed class DatabaseTroubleTests
 
     // A PostgreSQL that stops answering (frozen, or cut off by the network: connections open, nothing answers) cannot
     // enforce statement_timeout. A send still ends in 503 within seconds (it waited out Npgsql's 30 s command timeout).
-    // Here the server has the send's insert (a batch's COMMIT), commits it and its answer is lost: the answer must not say
-    // that nothing was stored (SPEC §8), as the messages are there.
-    [TestCase(false, 1)]
-    [TestCase(true, 2)]
-    public async Task Send_WhenPostgreSqlStopsAnsweringAfterItsCommit_Answers503WithinSecondsSayingItMayHaveBeenStored(
-        bool batch, int messages)
+    // When the server has the step that commits the send (a single send's insert, which runs on its own; a batch's
+    // COMMIT), commits it and its answer is lost, the answer must not say that nothing was stored (SPEC §8), as the
+    // messages are there. A batch whose insert is out but whose COMMIT never left stored nothing, and says so.
+    [TestCase(false, true, 1)]
+    [TestCase(true, true, 2)]
+    [TestCase(true, false, 0)]
+    public async Task Send_WhenPostgreSqlStopsAnsweringMidWrite_Answers503WithinSecondsSayingWhetherItMayHaveBeenStored(
+        bool batch, bool commitSent, int stored)
     {
         var user = await Env.CreateUserAsync();
         await using var relay = TcpRelay.InFrontOfPostgres(TestSettings.ApiPostgres, out var postgres);
@@ -82,10 +84,10 @@ public sealed class DatabaseTroubleTests
         });
         using var client = api.CreateClient();
         client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", user.Key);
-        var (stored, _) = await MessageJson.PostAsync(client, MessageJson.OfficerCall(TestRecipients.Next().Local));
+        var (first, _) = await MessageJson.PostAsync(client, MessageJson.OfficerCall(TestRecipients.Next().Local));
 
-        const string insert = "INSERT INTO messages (id, user_id"; // MessageStore's; a single send's runs on its own
-        relay.StallAfter(batch ? [insert, "COMMIT"] : [insert]);
+        const string insert = "INSERT INTO messages (id, user_id"; // MessageStore's
+        relay.StallAfter(batch && commitSent ? [insert, "COMMIT"] : [insert]);
         var clock = Stopwatch.StartNew();
         var (response, body) = batch
             ? await BatchSendTests.PostAsync(client, $$"""
@@ -96,11 +98,11 @@ public sealed class DatabaseTroubleTests
         var elapsed = clock.Elapsed;
         relay.Cut();
 
-        Assert.That(stored.StatusCode, Is.EqualTo(HttpStatusCode.Created), "a send while PostgreSQL answered");
+        Assert.That(first.StatusCode, Is.EqualTo(HttpStatusCode.Created), "a send while PostgreSQL answered");
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable), body.ToString());
         Assert.That(body.Str("code"), Is.EqualTo("service_unavailable"));
-        Assert.That(body.Str("message"), Does.Contain("may have been stored"));
-        Assert.That(await Env.CountMessagesAsync(user.Id), Is.EqualTo(1 + messages), "the commit whose answer was lost");
+        Assert.That(body.Str("message"), Does.Contain(commitSent ? "may have been stored" : "nothing was stored"));
+        Assert.That(await Env.CountMessagesAsync(user.Id), Is.EqualTo(1 + stored), "the first send and what was committed");
         // A second past the 1 s statement timeout for the command; the bound leaves room for a busy CI machine.
         Assert.That(elapsed, Is.LessThan(TimeSpan.FromSeconds(6)));
     }
@@ -170,8 +172,9 @@ public sealed class DatabaseTroubleTests
 
         await Task.Delay(TimeSpan.FromSeconds(1)); // a dropped connection's backend ends once its statement can run
         Assert.That(cancelled, Is.Null, "the statement still waited after the client went away");
-        Assert.That(await ScalarAsync<string?>(admin, $"SELECT state FROM pg_stat_activity WHERE pid = {pid}"),
-            Is.EqualTo("idle"), "the connection was dropped");
+        // Its backend lives on (another of the test system's requests may be using it by now, so not necessarily idle).
+        Assert.That(await ScalarAsync<long>(admin, $"SELECT count(*) FROM pg_stat_activity WHERE pid = {pid}"),
+            Is.EqualTo(1), "the connection was dropped");
         Assert.That(await ScalarAsync<long>(admin, $"SELECT count(*) FROM api_keys WHERE user_id = {user.Id}"), Is.EqualTo(1));
     }
 

@@ -96,13 +96,21 @@ public static class KeyEndpoints
         TimeProvider time,
         CancellationToken cancellationToken)
     {
-        if (!ApiKeys.IsKeyId(keyId)
-            || !await store.RevokeAsync(caller.UserId, keyId, VisibleType(caller), time.GetUtcNow().UtcDateTime, cancellationToken))
+        try
         {
-            return ApiError.NotFound($"API key with ID {keyId} not found.");
+            if (!ApiKeys.IsKeyId(keyId)
+                || !await store.RevokeAsync(caller.UserId, keyId, VisibleType(caller), time.GetUtcNow().UtcDateTime, cancellationToken))
+            {
+                return ApiError.NotFound($"API key with ID {keyId} not found.");
+            }
+        }
+        finally
+        {
+            // Also when the revocation may or may not have committed (the database stopped answering): this replica
+            // reads the key again rather than trust it for the cache time.
+            verifier.Forget(keyId);
         }
 
-        verifier.Forget(keyId);
         return TypedResults.NoContent();
     }
 

@@ -119,7 +119,8 @@ public sealed class RecoveryTests
     {
         var user = await Env.CreateUserAsync();
         await using var broker = TcpRelay.Start(TestSettings.RabbitHost, TestSettings.RabbitPort);
-        var api = await StartApiBehindAsync(broker, publishTimeout: TimeSpan.FromSeconds(8));
+        // Both may hold a batch slot at once, so it is the duplicate's wait that is measured, not a slot's.
+        var api = await StartApiBehindAsync(broker, TimeSpan.FromSeconds(8), ("Messages:ConcurrentBatchesPerUser", "2"));
         using var client = WithKey(api.CreateClient(), user.Key);
         var batch = $$"""{"messages":[{"recipient":"{{TestRecipients.Next().Local}}","template_id":3}]}""";
 
@@ -380,15 +381,22 @@ public sealed class RecoveryTests
         Assert.That(handedOver.Elapsed, Is.LessThan(TimeSpan.FromSeconds(20)), "sent within seconds, not at the pick-up deadline");
     }
 
-    private static async Task<Host<GovSg.Api.Program>> StartApiBehindAsync(TcpRelay broker, TimeSpan? publishTimeout = null)
+    private static async Task<Host<GovSg.Api.Program>> StartApiBehindAsync(TcpRelay broker, TimeSpan? publishTimeout = null,
+        params (string Key, string Value)[] settings)
     {
-        var api = Env.StartApi(new Dictionary<string, string?>
+        var configuration = new Dictionary<string, string?>
         {
             ["RabbitMq:Host"] = "127.0.0.1",
             ["RabbitMq:Port"] = broker.Port.ToString(CultureInfo.InvariantCulture),
             ["RabbitMq:PublishTimeout"] = (publishTimeout ?? LongPublishTimeout).ToString("c", CultureInfo.InvariantCulture),
             ["Messages:PickUpDeadline"] = LongPickUpDeadline.ToString("c", CultureInfo.InvariantCulture),
-        });
+        };
+        foreach (var (key, value) in settings)
+        {
+            configuration[key] = value;
+        }
+
+        var api = Env.StartApi(configuration);
         await TestSystem.WaitForBusAsync(api.Services);
         return api;
     }

@@ -76,15 +76,7 @@ public sealed class DatabaseTroubleTests
     {
         var user = await Env.CreateUserAsync();
         await using var relay = TcpRelay.InFrontOfPostgres(TestSettings.ApiPostgres, out var postgres);
-        var api = Env.StartApi(new Dictionary<string, string?>
-        {
-            ["ConnectionStrings:Postgres"] = postgres.ConnectionString,
-            ["Database:StatementTimeout"] = "00:00:01",
-            ["Auth:KeyCacheDuration"] = "00:05:00", // the key is read once, by the first send
-        });
-        using var client = api.CreateClient();
-        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", user.Key);
-        var (first, _) = await MessageJson.PostAsync(client, MessageJson.OfficerCall(TestRecipients.Next().Local));
+        using var client = await SentOnceAsync(postgres.ConnectionString, user);
 
         const string insert = "INSERT INTO messages (id, user_id"; // MessageStore's
         relay.StallAfter(batch && commitSent ? [insert, "COMMIT"] : [insert]);
@@ -98,7 +90,6 @@ public sealed class DatabaseTroubleTests
         var elapsed = clock.Elapsed;
         relay.Cut();
 
-        Assert.That(first.StatusCode, Is.EqualTo(HttpStatusCode.Created), "a send while PostgreSQL answered");
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable), body.ToString());
         Assert.That(body.Str("code"), Is.EqualTo("service_unavailable"));
         Assert.That(body.Str("message"), Does.Contain(commitSent ? "may have been stored" : "nothing was stored"));
@@ -116,21 +107,12 @@ public sealed class DatabaseTroubleTests
         var user = await Env.CreateUserAsync();
         await using var relay = TcpRelay.InFrontOfPostgres(TestSettings.ApiPostgres, out var postgres);
         postgres.Pooling = false; // every statement opens a connection of its own
-        var api = Env.StartApi(new Dictionary<string, string?>
-        {
-            ["ConnectionStrings:Postgres"] = postgres.ConnectionString,
-            ["Database:StatementTimeout"] = "00:00:01",
-            ["Auth:KeyCacheDuration"] = "00:05:00", // the key is read once, by the first send
-        });
-        using var client = api.CreateClient();
-        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", user.Key);
-        var (stored, _) = await MessageJson.PostAsync(client, MessageJson.OfficerCall(TestRecipients.Next().Local));
+        using var client = await SentOnceAsync(postgres.ConnectionString, user);
 
         relay.Stall();
         var (response, body) = await MessageJson.PostAsync(client, MessageJson.OfficerCall(TestRecipients.Next().Local));
         relay.Cut();
 
-        Assert.That(stored.StatusCode, Is.EqualTo(HttpStatusCode.Created), "a send while PostgreSQL answered");
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable), body.ToString());
         Assert.That(body.Str("code"), Is.EqualTo("service_unavailable"));
         Assert.That(body.Str("message"), Does.Contain("nothing was stored"));
@@ -176,6 +158,25 @@ public sealed class DatabaseTroubleTests
         Assert.That(await ScalarAsync<long>(admin, $"SELECT count(*) FROM pg_stat_activity WHERE pid = {pid}"),
             Is.EqualTo(1), "the connection was dropped");
         Assert.That(await ScalarAsync<long>(admin, $"SELECT count(*) FROM api_keys WHERE user_id = {user.Id}"), Is.EqualTo(1));
+    }
+
+    /// <summary>
+    /// A client with the user's key of an Api on <paramref name="connectionString"/> (PostgreSQL behind a relay, with a
+    /// 1 s statement timeout), which has sent once while PostgreSQL answered: the key is read once, by that send.
+    /// </summary>
+    private static async Task<HttpClient> SentOnceAsync(string connectionString, TestUser user)
+    {
+        var api = Env.StartApi(new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Postgres"] = connectionString,
+            ["Database:StatementTimeout"] = "00:00:01",
+            ["Auth:KeyCacheDuration"] = "00:05:00",
+        });
+        var client = api.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", user.Key);
+        var (first, _) = await MessageJson.PostAsync(client, MessageJson.OfficerCall(TestRecipients.Next().Local));
+        Assert.That(first.StatusCode, Is.EqualTo(HttpStatusCode.Created), "a send while PostgreSQL answered");
+        return client;
     }
 
     private static async Task<T> ScalarAsync<T>(NpgsqlConnection connection, string sql)

@@ -9,7 +9,7 @@ namespace GovSg.Api.Database;
 /// still means that nothing was stored.
 /// </summary>
 public sealed class OutcomeUnknownException(Exception inner)
-    : Exception("The database stopped answering a write that may have committed", inner);
+    : Exception($"The database stopped answering a write that may have committed: {inner.Message}", inner);
 
 public static class WriteOutcome
 {
@@ -40,11 +40,10 @@ public static class WriteOutcome
     }
 
     /// <summary>
-    /// The connection timed out or broke while the statement was out, or the server was shut down under it: the server
-    /// may have run it. A shutdown can end a COMMIT that is already durable locally, for one, while it waits for a
-    /// synchronous standby. An error the server answered with otherwise means that it rolled the write back.
+    /// The connection timed out or broke while the statement was out: the server may have run it. A server shutdown
+    /// (57P01, 57P02) is not counted: it mostly ends an idle pooled connection, and the next statement reads it before
+    /// it runs, so "nothing was stored" is what is true. The rare exception, a COMMIT ended while it waits for a
+    /// synchronous standby, is durable locally; the deployment runs no synchronous standby.
     /// </summary>
-    private static bool Interrupted(NpgsqlException exception) =>
-        exception.InnerException is TimeoutException or IOException
-        || exception is PostgresException { SqlState: PostgresErrorCodes.AdminShutdown or PostgresErrorCodes.CrashShutdown };
+    private static bool Interrupted(NpgsqlException exception) => exception.InnerException is TimeoutException or IOException;
 }

@@ -46,8 +46,8 @@ public sealed class ErrorEnvelopeMiddleware(RequestDelegate next, ILogger<ErrorE
             case OperationCanceledException when context.RequestAborted.IsCancellationRequested:
                 // The client went away; nobody reads this answer.
                 return ApiError.ForStatus(StatusCodes.Status400BadRequest);
-            case OutcomeUnknownException unknown:
-                LogOutage(context, unknown.InnerException!);
+            case OutcomeUnknownException:
+                LogOutage(context, exception);
                 return ApiError.OutcomeUnknown();
             case var _ when IsDatabaseUnavailable(exception):
                 LogOutage(context, exception);

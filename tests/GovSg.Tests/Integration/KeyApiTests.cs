@@ -16,7 +16,8 @@ public sealed class KeyApiTests
     {
         var user = await Env.CreateUserAsync();
 
-        var (response, created) = await CreateAsync(user.Client, new { label = "rotation 2030", valid_days = 30 });
+        // Letters and symbols of any script are fine; only controls and invisible characters are refused.
+        var (response, created) = await CreateAsync(user.Client, new { label = "rotation 2030 – 预约 ✓", valid_days = 30 });
         var (listed, list) = await MessageJson.GetAsync(user.Client, KeysPath);
 
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Created));
@@ -34,6 +35,7 @@ public sealed class KeyApiTests
         Assert.That(listed.StatusCode, Is.EqualTo(HttpStatusCode.OK));
         var first = list.GetProperty("data")[0];
         Assert.That(first.Str("id"), Is.EqualTo(created.Str("id")), "newest first");
+        Assert.That(first.Str("label"), Is.EqualTo("rotation 2030 – 预约 ✓"));
         Assert.That(first.EnumerateObject().Select(p => p.Name), Is.EqualTo(new[]
         {
             "id", "label", "type", "last_five", "created_at", "last_used_at", "valid_until", "revoked_at",
@@ -52,6 +54,11 @@ public sealed class KeyApiTests
     // A right-to-left override shows what follows it reversed on an operator's terminal (an outside review).
     [TestCase("""{"label":"ci \u202Edesrever"}""", "\"label\" must not contain control characters")]
     [TestCase("""{"label":"ci \u200F"}""", "\"label\" must not contain control characters")]
+    // Invisible characters let one label pass for another in `admin key list` (an outside probe).
+    [TestCase("""{"label":"booking\u200Bsystem"}""", "\"label\" must not contain control characters")]
+    [TestCase("""{"label":"booking\u00ADsystem"}""", "\"label\" must not contain control characters")]
+    [TestCase("""{"label":"booking system\uDB40\uDC41"}""", "\"label\" must not contain control characters")]
+    [TestCase("""{"label":"booking\u2028system"}""", "\"label\" must not contain control characters")]
     [TestCase("""{"label":"x","valid_days":366}""", "\"valid_days\" must be less than or equal to 365")]
     [TestCase("""{"label":"x","valid_days":0}""", "\"valid_days\" must be greater than or equal to 1")]
     [TestCase("""{"label":"x","valid_days":"7"}""", "\"valid_days\" must be a number")]

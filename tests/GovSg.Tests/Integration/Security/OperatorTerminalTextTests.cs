@@ -17,7 +17,9 @@ public sealed class OperatorTerminalTextTests
     [TestCase("""{"url":"https://hooks.agency.example/\u202Eexe.txt"}""")]
     [TestCase("""{"url":"https://hooks.agency.example/a\u2066b"}""")]
     [TestCase("""{"url":"https://hooks.agency.example/?q=\u200F"}""")]
-    public async Task CallbackUrl_WithABidirectionalControl_IsRefusedLikeALabel(string json)
+    [TestCase("""{"url":"https://hooks.agency.example/\u200Bpath"}""")]
+    [TestCase("""{"url":"https://hooks.agency.example/?q=\u2029"}""")]
+    public async Task CallbackUrl_WithABidirectionalControlOrAnInvisibleCharacter_IsRefusedLikeALabel(string json)
     {
         var user = await Env.CreateUserAsync();
 

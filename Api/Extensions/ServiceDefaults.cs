@@ -22,15 +22,17 @@ public static class ServiceDefaults
             json.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default);
         });
         // The webhook accepts up to 1 MiB; agency routes enforce their own 64 KiB limit (SPEC §3). Kestrel refuses an
-        // overlong request line (8 KiB) or header block (32 KiB) itself, with an empty 414 or 431 that no middleware can
-        // put in the error envelope; up to the body's 1 MiB they reach the Api, whose own checks refuse a long query or
-        // Idempotency-Key in the envelope (SPEC §3.1).
+        // overlong request line (8 KiB by default) or header block (32 KiB) itself, with an empty 414 or 431 that no
+        // middleware can put in the error envelope. Up to 64 KiB each they reach the Api, whose own checks refuse a long
+        // query or Idempotency-Key in the envelope (SPEC §3.1). Not more: Kestrel keeps a request's headers, as text, for
+        // as long as the request lasts, and anyone may open one without a key (1 MiB each let a thousand connections take
+        // 2 GB), so what no honest client sends stays Kestrel's to refuse.
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
-            const int mebibyte = 1024 * 1024;
-            kestrel.Limits.MaxRequestBodySize = mebibyte;
-            kestrel.Limits.MaxRequestLineSize = mebibyte;
-            kestrel.Limits.MaxRequestHeadersTotalSize = mebibyte;
+            const int kibibyte = 1024;
+            kestrel.Limits.MaxRequestBodySize = 1024 * kibibyte;
+            kestrel.Limits.MaxRequestLineSize = 64 * kibibyte;
+            kestrel.Limits.MaxRequestHeadersTotalSize = 64 * kibibyte;
         });
         builder.AddSecurityHeaders();
         builder.AddApiTelemetry();

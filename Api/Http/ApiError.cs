@@ -40,6 +40,9 @@ public sealed class ApiError(int statusCode, string code, string message, int? r
     public static ApiError InvalidRecipient(string raw) =>
         new(StatusCodes.Status400BadRequest, "invalid_recipient", $"recipient {raw} is not a valid phone number");
 
+    /// <summary>A body that stopped arriving (Kestrel's 408, or a route's own deadline): SPEC §3.1 has one code for it, with 400.</summary>
+    public static ApiError BodyTimedOut() => Validation("The request body did not arrive in time");
+
     public static ApiError Malformed() =>
         new(StatusCodes.Status400BadRequest, "malformed", "Request body is not valid JSON");
 
@@ -88,9 +91,8 @@ public sealed class ApiError(int statusCode, string code, string message, int? r
         StatusCodes.Status429TooManyRequests => RateLimited(),
         StatusCodes.Status503ServiceUnavailable => ServiceUnavailable(),
         >= 500 => new(statusCode, "internal_server", "An unexpected error occurred"),
-        // The rest refuse the request itself (a body that stopped arriving is 408): SPEC §3.1 has one code for that, and
-        // it goes with 400.
-        StatusCodes.Status408RequestTimeout => Validation("The request body did not arrive in time"),
+        // The rest refuse the request itself: SPEC §3.1 has one code for that, and it goes with 400.
+        StatusCodes.Status408RequestTimeout => BodyTimedOut(),
         _ => Validation("The request could not be processed"),
     };
 

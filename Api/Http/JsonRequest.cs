@@ -56,6 +56,20 @@ public static class JsonRequest
         return JsonBody.Parse(bytes!) is { } document ? (document, null) : (null, ApiError.Malformed());
     }
 
+    /// <summary>
+    /// <see cref="ReadAsync(HttpRequest, int, CancellationToken)"/>, refusing a body that has not all arrived within
+    /// <paramref name="deadline"/>: for a route whose request holds a place others wait for while its body arrives.
+    /// </summary>
+    public static async Task<(JsonDocument? Document, ApiError? Error)> ReadAsync(HttpRequest request, int limit,
+        TimeSpan deadline, CancellationToken cancellationToken)
+    {
+        // Ends the read in progress the way pipes do (RequestBody sees a cancelled read), so the server can still drain
+        // or close the connection: a read abandoned through its token would leave the body reader mid-read.
+        using var timer = new CancellationTokenSource(deadline);
+        using var stop = timer.Token.Register(() => request.BodyReader.CancelPendingRead());
+        return await ReadAsync(request, limit, cancellationToken);
+    }
+
     private static bool IsIdentity(StringValues contentEncoding) => contentEncoding.Count == 0 || contentEncoding
         .SelectMany(value => (value ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
         .All(coding => coding.Equals("identity", StringComparison.OrdinalIgnoreCase));

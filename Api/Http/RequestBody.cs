@@ -5,7 +5,10 @@ namespace GovSg.Api.Http;
 
 public static class RequestBody
 {
-    /// <summary>Reads the whole body, refusing (413) as soon as it passes <paramref name="limit"/> bytes.</summary>
+    /// <summary>
+    /// Reads the whole body, refusing (413) as soon as it passes <paramref name="limit"/> bytes, and refusing as a body
+    /// that did not arrive in time when a read is cancelled (<see cref="PipeReader.CancelPendingRead"/>: a deadline).
+    /// </summary>
     public static async Task<(byte[]? Body, ApiError? Error)> ReadAsync(HttpRequest request, int limit, CancellationToken cancellationToken)
     {
         if (request.ContentLength > limit)
@@ -18,6 +21,12 @@ public static class RequestBody
         {
             var result = await reader.ReadAsync(cancellationToken);
             var buffer = result.Buffer;
+            if (result.IsCanceled)
+            {
+                reader.AdvanceTo(buffer.Start, buffer.End);
+                return (null, ApiError.BodyTimedOut());
+            }
+
             if (buffer.Length > limit)
             {
                 reader.AdvanceTo(buffer.Start, buffer.End);

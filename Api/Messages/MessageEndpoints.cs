@@ -6,6 +6,7 @@ using GovSg.Api.RateLimiting;
 using GovSg.Api.Templates;
 using GovSg.Contracts;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace GovSg.Api.Messages;
@@ -114,9 +115,12 @@ public static class MessageEndpoints
         HttpContext context,
         Caller caller,
         BatchService batches,
+        IOptions<MessagesOptions> options,
         CancellationToken cancellationToken)
     {
-        var (document, transportError) = await JsonRequest.ReadAsync(context.Request, MaxBatchBodyBytes, cancellationToken);
+        // The batch holds its slot (BatchSlotsFilter) while its body arrives.
+        var (document, transportError) = await JsonRequest.ReadAsync(context.Request, MaxBatchBodyBytes,
+            options.Value.BatchBodyTimeout, cancellationToken);
         using (document)
         {
             string? idempotencyKey = null;

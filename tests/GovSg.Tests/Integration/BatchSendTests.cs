@@ -288,6 +288,62 @@ public sealed class BatchSendTests
         Assert.That(await Env.CountMessagesAsync(busy.Id), Is.EqualTo(1));
     }
 
+    // A batch holds its slot while its body arrives. One whose body stops arriving is refused at its deadline, storing
+    // nothing, and the batch waiting for its slot goes on: a client that sends part of a body and stops cannot hold an
+    // Api's batches up for longer than that.
+    [Test]
+    public async Task Batch_WhoseBodyStopsArriving_IsRefusedAtItsDeadlineAndTheNextTakesItsSlot()
+    {
+        var (stalled, next) = (await Env.CreateUserAsync(), await Env.CreateUserAsync());
+        var api = Env.StartApi(new Dictionary<string, string?>
+        {
+            ["Messages:ConcurrentBatches"] = "1",
+            ["Messages:BatchBodyTimeout"] = "00:00:02",
+        }, kestrel: true);
+        using var tcp = new System.Net.Sockets.TcpClient();
+        await tcp.ConnectAsync(api.Address.Host, api.Address.Port);
+        var stream = tcp.GetStream();
+        // 128 KiB up front: at Kestrel's minimum data rate (240 bytes/s) that buys over eight minutes of silence.
+        var part = """{"messages":[""" + Valid() + new string(' ', 128 * 1024);
+        await stream.WriteAsync(Encoding.ASCII.GetBytes($"POST /{BatchPath} HTTP/1.1\r\nHost: {api.Address.Authority}\r\n" +
+            $"Authorization: Bearer {stalled.Key}\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n{part}"));
+        var stalledAnswer = ReadAnswerAsync(stream);
+        await Task.Delay(TimeSpan.FromSeconds(1));
+        using var nextClient = ClientOf(api, next);
+        var nextAnswer = PostAsync(nextClient, Batch([Valid()]));
+
+        var first = await Task.WhenAny(stalledAnswer, nextAnswer).WaitAsync(TimeSpan.FromSeconds(20));
+        var stalledText = await stalledAnswer.WaitAsync(TimeSpan.FromSeconds(20));
+        var (nextResponse, _) = await nextAnswer.WaitAsync(TimeSpan.FromSeconds(20));
+
+        Assert.That(first, Is.SameAs(stalledAnswer), "the stalled batch held the slot, and was answered first");
+        Assert.That(stalledText, Does.StartWith("HTTP/1.1 400"));
+        Assert.That(stalledText, Does.Contain("""{"code":"api_validation","message":"The request body did not arrive in time"}"""));
+        Assert.That(nextResponse.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        Assert.That(await Env.CountMessagesAsync(stalled.Id), Is.Zero);
+        Assert.That(await Env.CountMessagesAsync(next.Id), Is.EqualTo(1));
+
+        static async Task<string> ReadAnswerAsync(System.Net.Sockets.NetworkStream stream)
+        {
+            var answer = new byte[4096];
+            var read = 0;
+            while (!Encoding.ASCII.GetString(answer, 0, read).Contains("}\r\n", StringComparison.Ordinal)
+                   && await stream.ReadAsync(answer.AsMemory(read)) is > 0 and var n)
+            {
+                read += n;
+            }
+
+            return Encoding.ASCII.GetString(answer, 0, read);
+        }
+    }
+
+    private static HttpClient ClientOf(Host<GovSg.Api.Program> api, TestUser user)
+    {
+        var client = api.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new("Bearer", user.Key);
+        return client;
+    }
+
     private static Dictionary<string, string?> OneSlotOneQueued => new()
     {
         ["Messages:ConcurrentBatchesPerUser"] = "1",
@@ -302,12 +358,7 @@ public sealed class BatchSendTests
         Dictionary<string, string?> settings, string? idempotencyKey, params TestUser[] senders)
     {
         var api = Env.StartApi(settings);
-        var clients = senders.Select(sender =>
-        {
-            var client = api.CreateClient();
-            client.DefaultRequestHeaders.Authorization = new("Bearer", sender.Key);
-            return client;
-        }).ToList();
+        var clients = senders.Select(sender => ClientOf(api, sender)).ToList();
         await using var hold = await InsertHold.StartAsync(Env.Database, [.. senders.Select(s => s.Id).Distinct()]);
         var duplicate = Batch([Valid()]);
         var answers = clients.Select(client => idempotencyKey is null

@@ -97,6 +97,24 @@ public sealed class SendValidationTests
         Assert.That(await Env.CountMessagesAsync(user.Id), Is.Zero);
     }
 
+    // Kestrel holds a request's headers for as long as the request lasts, and anyone may open one without a key: beyond
+    // 64 KiB, the server refuses the headers itself (README, "Errors"), rather than keeping up to 1 MiB of them a connection.
+    [Test]
+    public async Task Send_WithAHeaderBlockOver64KiB_IsRefusedByTheServerAndStoresNothing()
+    {
+        var user = await Env.CreateUserAsync();
+        using var request = new HttpRequestMessage(HttpMethod.Post, MessageJson.SendPath)
+        {
+            Content = new StringContent("""{"recipient":"91234567","template_id":3}""", System.Text.Encoding.UTF8, "application/json"),
+        };
+        request.Headers.TryAddWithoutValidation("Idempotency-Key", new string('k', 70_000));
+
+        using var response = await user.Client.SendAsync(request);
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.RequestHeaderFieldsTooLarge));
+        Assert.That(await Env.CountMessagesAsync(user.Id), Is.Zero);
+    }
+
     [Test]
     public async Task Send_WhenTheTemplateExistsButIsNotGranted_LooksExactlyLikeAMissingOne()
     {

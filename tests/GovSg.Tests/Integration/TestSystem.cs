@@ -98,9 +98,12 @@ public sealed class TestSystem : IAsyncDisposable
         await WaitForBusAsync(Dispatcher.Services);
     }
 
-    /// <summary>An extra Api with some settings changed (e.g. an unreachable broker or database), stopped with the system.</summary>
+    /// <summary>
+    /// An extra Api with some settings changed (e.g. an unreachable broker or database), stopped with the system; on
+    /// Kestrel when the test needs a real server's transport, in-process otherwise.
+    /// </summary>
     public Host<GovSg.Api.Program> StartApi(IReadOnlyDictionary<string, string?> overrides,
-        Action<IServiceCollection>? services = null)
+        Action<IServiceCollection>? services = null, bool kestrel = false)
     {
         var settings = ApiSettings();
         foreach (var (key, value) in overrides)
@@ -108,7 +111,7 @@ public sealed class TestSystem : IAsyncDisposable
             settings[key] = value;
         }
 
-        var api = new Host<GovSg.Api.Program>(settings, kestrel: false, services).Start();
+        var api = new Host<GovSg.Api.Program>(settings, kestrel, services).Start();
         _extraHosts.Add(api);
         return api;
     }

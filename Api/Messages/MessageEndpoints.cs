@@ -229,6 +229,6 @@ public sealed record BatchRequestBody([property: MinLength(1), MaxLength(BatchRe
 [RefusesUnknownFields]
 public sealed record SendRequestBody(
     [property: MinLength(1)] string Recipient,
-    long TemplateId,
+    [property: Range(1d, SendRequest.MaxSafeInteger)] long TemplateId,
     [property: WireDefault("{}"), MaxLength(100)] IReadOnlyDictionary<string, string> Params,
     [property: WireDefault($"\"{Template.DefaultLanguage}\""), WireValues(Vocabulary.LanguageCode)] string LanguageCode);

@@ -14,7 +14,8 @@ public sealed record SendRequest(
     /// <summary>The most params a send may carry (SPEC §3.2).</summary>
     public const int MaxParams = 100;
 
-    private const long MaxSafeInteger = 9_007_199_254_740_991;
+    /// <summary>The largest <c>template_id</c> a JSON number holds exactly (2^53 - 1), as the old API's Joi allowed.</summary>
+    public const long MaxSafeInteger = 9_007_199_254_740_991;
 
     /// <summary>
     /// Checks the body's shape with the old API's messages. When several things are wrong the first field of

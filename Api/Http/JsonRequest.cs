@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Primitives;
+using Microsoft.Net.Http.Headers;
 
 namespace GovSg.Api.Http;
 
@@ -53,6 +54,12 @@ public static class JsonRequest
             return (null, ApiError.UnsupportedMediaType());
         }
 
+        // JSON between systems is UTF-8 (RFC 8259 §8.1); the old API's body-parser refused other charsets with 415 too.
+        if (!IsUtf8(request.ContentType))
+        {
+            return (null, ApiError.UnsupportedMediaType("Content-Type charset must be utf-8"));
+        }
+
         return JsonBody.Parse(bytes!) is { } document ? (document, null) : (null, ApiError.Malformed());
     }
 
@@ -69,6 +76,12 @@ public static class JsonRequest
         using var stop = timer.Token.Register(() => request.BodyReader.CancelPendingRead());
         return await ReadAsync(request, limit, cancellationToken);
     }
+
+    private static bool IsUtf8(string? contentType) =>
+        MediaTypeHeaderValue.TryParse(contentType, out var mediaType)
+        && HeaderUtilities.RemoveQuotes(mediaType.Charset) is var charset
+        && (charset.Length == 0 || charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase)
+            || charset.Equals("utf8", StringComparison.OrdinalIgnoreCase));
 
     private static bool IsIdentity(StringValues contentEncoding) => contentEncoding.Count == 0 || contentEncoding
         .SelectMany(value => (value ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))

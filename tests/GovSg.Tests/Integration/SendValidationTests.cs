@@ -174,6 +174,26 @@ public sealed class SendValidationTests
         Assert.That(await Env.CountMessagesAsync(_user.Id), Is.Zero);
     }
 
+    // JSON between systems is UTF-8 (RFC 8259 §8.1): a body in another charset is refused as such, as the old API's
+    // body-parser did, not read as UTF-8 and answered "malformed" (or, all ASCII, stored).
+    [TestCase("application/json; charset=iso-8859-1")]
+    [TestCase("application/json; charset=\"utf-16\"")]
+    public async Task Send_WhenTheCharsetIsNotUtf8_Answers415AndStoresNothing(string contentType)
+    {
+        var user = await Env.CreateUserAsync(grants: [3]);
+        using var request = new HttpRequestMessage(HttpMethod.Post, MessageJson.SendPath)
+        {
+            Content = new ByteArrayContent("""{"recipient":"91234567","template_id":3}"""u8.ToArray()),
+        };
+        request.Content.Headers.TryAddWithoutValidation("Content-Type", contentType);
+
+        var (response, error) = await MessageJson.SendAsync(user.Client, request);
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.UnsupportedMediaType));
+        Assert.That(error.Str("message"), Is.EqualTo("Content-Type charset must be utf-8"));
+        Assert.That(await Env.CountMessagesAsync(user.Id), Is.Zero);
+    }
+
     // A compressed body is refused as such, not read as JSON and answered "malformed"; identity is no compression.
     [Test]
     public async Task Send_WhenTheBodyIsCompressed_Answers415AndStoresNothing()

@@ -83,13 +83,8 @@ public sealed class SendValidationTests
     public async Task Send_WithAnOverlongIdempotencyKey_AnswersInTheEnvelopeAndStoresNothing()
     {
         var user = await Env.CreateUserAsync();
-        using var request = new HttpRequestMessage(HttpMethod.Post, MessageJson.SendPath)
-        {
-            Content = new StringContent("""{"recipient":"91234567","template_id":3}""", System.Text.Encoding.UTF8, "application/json"),
-        };
-        request.Headers.TryAddWithoutValidation("Idempotency-Key", new string('k', 40_000));
 
-        using var response = await user.Client.SendAsync(request);
+        using var response = await SendWithIdempotencyKeyAsync(user, new string('k', 40_000));
         var text = await response.Content.ReadAsStringAsync();
 
         Assert.That((int)response.StatusCode, Is.InRange(400, 499));
@@ -103,16 +98,21 @@ public sealed class SendValidationTests
     public async Task Send_WithAHeaderBlockOver64KiB_IsRefusedByTheServerAndStoresNothing()
     {
         var user = await Env.CreateUserAsync();
+
+        using var response = await SendWithIdempotencyKeyAsync(user, new string('k', 70_000));
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.RequestHeaderFieldsTooLarge));
+        Assert.That(await Env.CountMessagesAsync(user.Id), Is.Zero);
+    }
+
+    private static async Task<HttpResponseMessage> SendWithIdempotencyKeyAsync(TestUser user, string key)
+    {
         using var request = new HttpRequestMessage(HttpMethod.Post, MessageJson.SendPath)
         {
             Content = new StringContent("""{"recipient":"91234567","template_id":3}""", System.Text.Encoding.UTF8, "application/json"),
         };
-        request.Headers.TryAddWithoutValidation("Idempotency-Key", new string('k', 70_000));
-
-        using var response = await user.Client.SendAsync(request);
-
-        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.RequestHeaderFieldsTooLarge));
-        Assert.That(await Env.CountMessagesAsync(user.Id), Is.Zero);
+        request.Headers.TryAddWithoutValidation("Idempotency-Key", key);
+        return await user.Client.SendAsync(request);
     }
 
     [Test]

@@ -10,7 +10,15 @@ namespace GovSg.Api.Http;
 public static class JsonBody
 {
     /// <summary>The document, or null when the body is not JSON whose every string is readable text.</summary>
-    public static JsonDocument? Parse(byte[] utf8)
+    public static JsonDocument? Parse(byte[] utf8) => Parse(utf8, readableTextOnly: true);
+
+    /// <summary>
+    /// The document, or null when the body is not JSON; a string that is not readable text is left for its reader to
+    /// skip. For a provider's body, where one unreadable field must not cost the rest (SPEC §6: every status).
+    /// </summary>
+    public static JsonDocument? ParseAllowingUnreadableText(byte[] utf8) => Parse(utf8, readableTextOnly: false);
+
+    private static JsonDocument? Parse(byte[] utf8, bool readableTextOnly)
     {
         ReadOnlyMemory<byte> body = utf8;
         if (body.Span.StartsWith("\uFEFF"u8))
@@ -18,7 +26,7 @@ public static class JsonBody
             body = body[3..];
         }
 
-        if (!HasReadableText(body.Span))
+        if (readableTextOnly && !HasReadableText(body.Span))
         {
             return null;
         }

@@ -104,10 +104,30 @@ public sealed class WebhookPayloadTests
     public void Parse_WhenTheBodyIsNotMetasShape_ReturnsNull(string body) =>
         Assert.That(WebhookPayload.Parse(Encoding.UTF8.GetBytes(body), Ours), Is.Null);
 
-    [TestCase("""{"entry":[{"changes":[{"value":{"metadata":{"phone_number_id":"\ud800"},"statuses":[]}}]}]}""")]
-    [TestCase("""{"entry":[{"changes":[{"value":{"statuses":[{"id":"wamid.\udc00","status":"sent"}]}}]}]}""")]
-    public void Parse_WhenAStringIsNotReadableText_ReturnsNull(string body) =>
-        Assert.That(WebhookPayload.Parse(Encoding.UTF8.GetBytes(body), Ours), Is.Null);
+    // SPEC §6: "Process every status in every entry". A string that is not readable text (valid JSON, but an escaped lone
+    // surrogate) costs only its own field or status, not the delivery: Meta is answered 200 and never sends it again.
+    [Test]
+    public void Parse_WhenAStringIsNotReadableText_SkipsOnlyWhatItHolds()
+    {
+        var body = $$$"""
+            {"entry":[
+              {"changes":[{"value":{"metadata":{"phone_number_id":"{{{Ours}}}"},"statuses":[
+                {"id":"wamid.A","status":"delivered","timestamp":"1700000001"},
+                {"id":"wamid.\udc00","status":"sent","timestamp":"1700000001"},
+                {"id":"wamid.B","status":"failed","timestamp":"1700000002",
+                 "errors":[{"code":131026,"title":"bad \ud800 title","message":"Message undeliverable"}]}]}}]},
+              {"changes":[{"value":{"metadata":{"phone_number_id":"\ud800"},"statuses":[
+                {"id":"wamid.X","status":"read","timestamp":"1700000003"}]}}]}]}
+            """;
+
+        var parsed = WebhookPayload.Parse(Encoding.UTF8.GetBytes(body), Ours);
+
+        Assert.That(parsed!.Statuses.Select(s => (s.ProviderMessageId, s.Status)),
+            Is.EqualTo(new[] { ("wamid.A", "delivered"), ("wamid.B", "failed") }));
+        Assert.That(parsed.Statuses[1].ErrorCode, Is.EqualTo("131026"));
+        Assert.That(parsed.Statuses[1].ErrorDescription, Is.EqualTo("Message undeliverable"));
+        Assert.That(parsed.Skipped, Is.EqualTo(1), "the status whose id cannot be read");
+    }
 
     [Test]
     public void Parse_AnErrorWhoseWordsHoldANul_KeepsTheWordsWithoutIt()
@@ -124,12 +144,15 @@ public sealed class WebhookPayloadTests
     }
 
     [Test]
-    public void Parse_WhenTheBytesAreNotUtf8_ReturnsNull()
+    public void Parse_WhenAStringsBytesAreNotUtf8_SkipsTheStatusTheyAreIn()
     {
-        var body = Encoding.UTF8.GetBytes($$$"""{"entry":[{"changes":[{"value":{"metadata":{"phone_number_id":"{{{Ours}}}"},"statuses":[{"id":"wamid.#","status":"sent","timestamp":"1700000001"}]}}]}]}""");
+        var body = Encoding.UTF8.GetBytes($$$"""{"entry":[{"changes":[{"value":{"metadata":{"phone_number_id":"{{{Ours}}}"},"statuses":[{"id":"wamid.#","status":"sent","timestamp":"1700000001"},{"id":"wamid.A","status":"read","timestamp":"1700000002"}]}}]}]}""");
         body[Array.IndexOf(body, (byte)'#')] = 0xFF;
 
-        Assert.That(WebhookPayload.Parse(body, Ours), Is.Null);
+        var parsed = WebhookPayload.Parse(body, Ours);
+
+        Assert.That(parsed!.Statuses.Select(s => s.ProviderMessageId), Is.EqualTo(new[] { "wamid.A" }));
+        Assert.That(parsed.Skipped, Is.EqualTo(1));
     }
 
     [Test]

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using GovSg.Api.Http;
 using GovSg.Contracts;
+using GovSg.Hosting;
 
 namespace GovSg.Api.Webhooks;
 
@@ -88,11 +89,11 @@ public static class WebhookPayload
 
     private static bool IsOurs(JsonElement value, string phoneNumberId) =>
         value.TryGetProperty("metadata", out var metadata) && metadata.ValueKind == JsonValueKind.Object &&
-        metadata.TryGetProperty("phone_number_id", out var id) && ReadString(id) == phoneNumberId;
+        metadata.TryGetProperty("phone_number_id", out var id) && id.ReadableString() == phoneNumberId;
 
     private static bool IsUntrackedKind(JsonElement status) =>
         status.ValueKind == JsonValueKind.Object && status.TryGetProperty("status", out var kind) &&
-        ReadString(kind) is { } name && !TrackedStatuses.Contains(name);
+        kind.ReadableString() is { } name && !TrackedStatuses.Contains(name);
 
     private static ProviderStatus? ToEvent(JsonElement status)
     {
@@ -112,7 +113,7 @@ public static class WebhookPayload
         {
             var error = errors[0];
             code = error.TryGetProperty("code", out var c)
-                   && (c.ValueKind == JsonValueKind.String ? ReadString(c) : c.GetRawText()) is { } text && !text.Contains('\0')
+                   && (c.ValueKind == JsonValueKind.String ? c.ReadableString() : c.GetRawText()) is { } text && !text.Contains('\0')
                 ? text
                 : null;
             var title = Text(error, "title");
@@ -147,37 +148,17 @@ public static class WebhookPayload
 
     /// <summary>Words for people: a string property without the NULs PostgreSQL cannot store, or empty.</summary>
     private static string Text(JsonElement element, string name) =>
-        element.TryGetProperty(name, out var property) && ReadString(property) is { } text
+        element.TryGetProperty(name, out var property) && property.ReadableString() is { } text
             ? text.Replace("\0", "", StringComparison.Ordinal)
             : "";
 
     /// <summary>A non-empty string property; one holding a NUL, which PostgreSQL cannot store, counts as absent.</summary>
     private static bool TryGetString(JsonElement element, string name, out string value)
     {
-        value = element.TryGetProperty(name, out var property) && ReadString(property) is { } text && !text.Contains('\0')
+        value = element.TryGetProperty(name, out var property) && property.ReadableString() is { } text && !text.Contains('\0')
             ? text
             : "";
         return value.Length > 0;
     }
 
-    /// <summary>
-    /// A string value, or null when it is not a string or not readable text (an escaped lone surrogate, bytes that are not
-    /// UTF-8): such a field is skipped like a missing one, and the rest of the delivery is still applied.
-    /// </summary>
-    private static string? ReadString(JsonElement value)
-    {
-        if (value.ValueKind != JsonValueKind.String)
-        {
-            return null;
-        }
-
-        try
-        {
-            return value.GetString();
-        }
-        catch (InvalidOperationException)
-        {
-            return null;
-        }
-    }
 }

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using GovSg.Dispatcher.Extensions;
+using GovSg.Hosting;
 using Microsoft.Extensions.Options;
 using Refit;
 
@@ -103,10 +104,11 @@ public sealed class WhatsAppClient(IWhatsAppCloudApi api, IOptions<WhatsAppOptio
                     codeElement.TryGetInt32(out var parsed)
             ? parsed
             : null;
-        var message = error.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString() : null;
+        // Free text that cannot be read is left out: the code alone classifies the failure.
+        var message = error.TryGetProperty("message", out var m) ? m.ReadableString() : null;
         var details = error.TryGetProperty("error_data", out var data) && data.ValueKind == JsonValueKind.Object &&
-                      data.TryGetProperty("details", out var d) && d.ValueKind == JsonValueKind.String
-            ? d.GetString()
+                      data.TryGetProperty("details", out var d)
+            ? d.ReadableString()
             : null;
         // PostgreSQL text cannot hold a NUL; the description is the provider's free text.
         var description = string.Join(": ", new[] { message, details }.Where(s => !string.IsNullOrEmpty(s))).Replace("\0", "", StringComparison.Ordinal);

@@ -27,6 +27,9 @@ public sealed class WhatsAppClientTests
     [TestCase(400, """{"error":{"code":"x","message":"Bad"}}""", FailureKind.Permanent, "400")]
     [TestCase(500, "[1,2]", FailureKind.Transient, "provider_unavailable")]
     [TestCase(400, """{"error":{"code":131026,"message":"Message undeliverable"}}""", FailureKind.Permanent, "131026")]
+    // Text that is not readable (an escaped lone surrogate) is left out; the code still classifies the failure.
+    [TestCase(400, """{"error":{"code":132001,"message":"(#132001) Template \ud800 does not exist"}}""", FailureKind.Permanent, "132001")]
+    [TestCase(400, """{"error":{"code":131026,"message":"x","error_data":{"details":"\udc00"}}}""", FailureKind.Permanent, "131026")]
     public async Task SendAsync_WhenAnErrorBodyIsOddlyShaped_ClassifiesItByWhatItCanRead(int status, string body,
         FailureKind kind, string code)
     {

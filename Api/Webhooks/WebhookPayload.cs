@@ -112,8 +112,12 @@ public static class WebhookPayload
             errors.GetArrayLength() > 0 && errors[0].ValueKind == JsonValueKind.Object)
         {
             var error = errors[0];
-            code = error.TryGetProperty("code", out var c)
-                   && (c.ValueKind == JsonValueKind.String ? c.ReadableString() : c.GetRawText()) is { } text && !text.Contains('\0')
+            // Meta's codes are numbers; a string one is taken as written, anything else is no code.
+            code = error.TryGetProperty("code", out var c) && c.ValueKind switch
+            {
+                JsonValueKind.Number => c.GetRawText(),
+                _ => c.ReadableString(),
+            } is { Length: > 0 } text && !text.Contains('\0')
                 ? text
                 : null;
             var title = Text(error, "title");
@@ -160,5 +164,4 @@ public static class WebhookPayload
             : "";
         return value.Length > 0;
     }
-
 }

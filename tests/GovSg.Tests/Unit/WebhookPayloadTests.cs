@@ -143,6 +143,22 @@ public sealed class WebhookPayloadTests
         Assert.That(parsed!.Statuses.Single().ErrorDescription, Is.EqualTo("Message undeliverable"));
     }
 
+    // A code that is no number and no text is no code: the failure says "unknown", not "" or "null".
+    [TestCase("null")]
+    [TestCase("\"\"")]
+    [TestCase("{\"a\":1}")]
+    public void Parse_WhenAFailuresCodeIsNeitherNumberNorText_SaysUnknown(string code)
+    {
+        var body = $$$"""
+            {"entry":[{"changes":[{"value":{"metadata":{"phone_number_id":"{{{Ours}}}"},"statuses":[
+              {"id":"wamid.A","status":"failed","timestamp":"1700000001","errors":[{"code":{{{code}}},"title":"x"}]}]}}]}]}
+            """;
+
+        var parsed = WebhookPayload.Parse(Encoding.UTF8.GetBytes(body), Ours);
+
+        Assert.That(parsed!.Statuses.Single().ErrorCode, Is.EqualTo("unknown"));
+    }
+
     [Test]
     public void Parse_WhenAStringsBytesAreNotUtf8_SkipsTheStatusTheyAreIn()
     {

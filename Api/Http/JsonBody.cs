@@ -3,9 +3,10 @@ using System.Text.Json;
 namespace GovSg.Api.Http;
 
 /// <summary>
-/// Parses a request body as JSON, refusing what <see cref="JsonDocument"/> accepts but cannot hand back as text: bytes
-/// that are not UTF-8 and escaped lone surrogates inside strings or property names. Those would otherwise surface
-/// later, as an exception when a value is read.
+/// Parses a request body as JSON. An agency's body is refused when it holds what <see cref="JsonDocument"/> accepts but
+/// cannot hand back as text: bytes that are not UTF-8 and escaped lone surrogates inside strings or property names.
+/// Those would otherwise surface later, as an exception when a value is read. A provider's body is taken as it is,
+/// and its reader skips such strings (<c>JsonText.ReadableString</c>).
 /// </summary>
 public static class JsonBody
 {

@@ -64,6 +64,10 @@ public sealed class OpenApiTests
         var body = schemas.GetProperty("SendRequestBody");
         Assert.That(body.GetProperty("required").EnumerateArray().Select(r => r.GetString()), Is.EquivalentTo(new[] { "recipient", "template_id" }));
         Assert.That(body.GetProperty("properties").GetProperty("language_code").Str("default"), Is.EqualTo("en_GB"));
+        // The range the send checks: a positive integer a JSON number holds exactly.
+        var templateId = body.GetProperty("properties").GetProperty("template_id");
+        Assert.That((templateId.GetProperty("minimum").GetInt64(), templateId.GetProperty("maximum").GetInt64()),
+            Is.EqualTo((1L, 9_007_199_254_740_991L)));
         Assert.That(body.GetProperty("properties").GetProperty("params").TryGetProperty("nullable", out _), Is.False);
         var message = schemas.GetProperty("MessageResponse").GetProperty("properties");
         Assert.That(message.GetProperty("created_at").Str("format"), Is.EqualTo("date-time"));

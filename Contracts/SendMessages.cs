@@ -7,8 +7,9 @@ namespace GovSg.Contracts;
 /// null for a message sent outside any trace), in the order of <see cref="MessageIds"/>; without it every message
 /// belongs to the trace the command was published in. <see cref="Test"/> says every message is a test key's (SPEC §11.2):
 /// the Dispatcher simulates them without reserving call slots of the number's pace, so test traffic never holds up live
-/// messages. A command without it may still carry test messages (the sweep's and the drains' re-publishes do not know);
-/// they are found at the claim and their slots given back.
+/// messages. Every publisher sets it: the Api, its drain after a broker outage, and the sweep. A command without it that
+/// still carries a test message (a stopping Dispatcher returns what its live commands held) has it found at the claim,
+/// and its slot given back.
 /// </summary>
 public sealed record SendMessages(long[] MessageIds, string?[]? Traces = null, bool Test = false)
 {

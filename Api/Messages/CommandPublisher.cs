@@ -69,7 +69,7 @@ public sealed class CommandPublisher : IReceiveEndpointObserver, IHostedService,
     private readonly TimeSpan _pickUpDeadline;
     private readonly CancellationToken _stopping;
     private readonly Batcher<QueuedSend, bool> _singles;
-    private readonly ConcurrentQueue<long> _waiting = new();
+    private readonly ConcurrentQueue<(long Id, bool Test)> _waiting = new();
     private readonly SemaphoreSlim _reconnected = new(0, 1);
     private readonly CancellationTokenSource _stopPublishing = new();
     private int _waitingCount;
@@ -108,7 +108,7 @@ public sealed class CommandPublisher : IReceiveEndpointObserver, IHostedService,
     {
         if (_singles.Queued >= MaxQueuedSingles)
         {
-            Wait([messageId]);
+            Wait([messageId], test);
             return;
         }
 
@@ -126,7 +126,7 @@ public sealed class CommandPublisher : IReceiveEndpointObserver, IHostedService,
     /// </summary>
     public Task PublishAsync(IReadOnlyList<long> messageIds, bool test, CancellationToken cancellationToken) =>
         Task.WhenAll(messageIds.Chunk(SendMessages.MaxIds)
-            .Select(ids => PublishAsync(new SendMessages(ids, Test: test), ids, cancellationToken)));
+            .Select(ids => PublishAsync(new SendMessages(ids, Test: test), ids, test, cancellationToken)));
 
     /// <summary>The bus's endpoint reconnected: a drain waiting to ask the broker again asks now.</summary>
     public Task Ready(ReceiveEndpointReady ready)
@@ -201,21 +201,21 @@ public sealed class CommandPublisher : IReceiveEndpointObserver, IHostedService,
         {
             long[] ids = [.. kind.Select(s => s.MessageId)];
             return ids.Length == 1
-                ? PublishAsync(new SendMessage(ids[0], kind.Key), ids, _stopPublishing.Token)
-                : PublishAsync(new SendMessages(ids, [.. kind.Select(s => s.Trace)], kind.Key), ids, _stopPublishing.Token);
+                ? PublishAsync(new SendMessage(ids[0], kind.Key), ids, kind.Key, _stopPublishing.Token)
+                : PublishAsync(new SendMessages(ids, [.. kind.Select(s => s.Trace)], kind.Key), ids, kind.Key, _stopPublishing.Token);
         }));
 
         return [.. singles.Select(_ => true)];
     }
 
-    private async Task PublishAsync<TCommand>(TCommand command, IReadOnlyList<long> ids, CancellationToken cancellationToken)
+    private async Task PublishAsync<TCommand>(TCommand command, IReadOnlyList<long> ids, bool test, CancellationToken cancellationToken)
         where TCommand : class
     {
         // The bus's own endpoint follows the connection (MessagingExtensions): while it is down, waiting for the
         // broker would hold every request for the full timeout.
         if (cancellationToken.IsCancellationRequested || _bus.CheckHealth().Status != BusHealthStatus.Healthy)
         {
-            Wait(ids);
+            Wait(ids, test);
             return;
         }
 
@@ -227,16 +227,17 @@ public sealed class CommandPublisher : IReceiveEndpointObserver, IHostedService,
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
-            Wait(ids);
+            Wait(ids, test);
         }
         catch (Exception exception)
         {
             _logger.LogWarning(exception, "Publishing {Command} failed; it is published when the broker is back", command);
-            Wait(ids);
+            Wait(ids, test);
         }
     }
 
-    private void Wait(IReadOnlyList<long> ids)
+    /// <summary>The messages' command waits for the drain, which keeps test keys' messages in commands of their own.</summary>
+    private void Wait(IReadOnlyList<long> ids, bool test)
     {
         foreach (var id in ids)
         {
@@ -247,7 +248,7 @@ public sealed class CommandPublisher : IReceiveEndpointObserver, IHostedService,
                 continue;
             }
 
-            _waiting.Enqueue(id);
+            _waiting.Enqueue((id, test));
         }
 
         StartDrain();
@@ -268,9 +269,9 @@ public sealed class CommandPublisher : IReceiveEndpointObserver, IHostedService,
     private async Task HandWaitingToSweepAsync(CancellationToken cancellationToken)
     {
         var waiting = new List<long>();
-        while (Take() is { Length: > 0 } ids)
+        while (Take() is { Ids.Length: > 0 } taken)
         {
-            waiting.AddRange(ids);
+            waiting.AddRange(taken.Ids);
         }
 
         if (waiting.Count == 0)
@@ -297,24 +298,25 @@ public sealed class CommandPublisher : IReceiveEndpointObserver, IHostedService,
         var published = 0;
         try
         {
-            while (Take() is { Length: > 0 } ids)
+            while (Take() is { Ids.Length: > 0 } taken)
             {
+                var (ids, test) = taken;
                 if (!_connectedOnce)
                 {
-                    Put(ids);
+                    Put(ids, test);
                     await _reconnected.WaitAsync(AskAgainAfter, _stopping);
                     continue;
                 }
 
                 try
                 {
-                    await _bus.PublishWithinAsync(new SendMessages(ids), _timeout, _stopping);
+                    await _bus.PublishWithinAsync(new SendMessages(ids, Test: test), _timeout, _stopping);
                     published += ids.Length;
                 }
                 catch (Exception exception)
                 {
                     // Put back even when stopping, so that what is left is counted.
-                    Put(ids);
+                    Put(ids, test);
                     _stopping.ThrowIfCancellationRequested();
                     _logger.LogDebug(exception, "The broker did not take waiting commands; asking again");
                     await _reconnected.WaitAsync(AskAgainAfter, _stopping);
@@ -342,24 +344,32 @@ public sealed class CommandPublisher : IReceiveEndpointObserver, IHostedService,
         }
     }
 
-    private long[] Take()
+    /// <summary>
+    /// Up to a command's worth of waiting messages, all of one kind (a test key's or not). One caller takes at a time
+    /// (the drain, or the stop after it), so what it peeks at is what it dequeues; were it not, a message could go in a
+    /// command of the other kind, and its claim would still tell what it is.
+    /// </summary>
+    private (long[] Ids, bool Test) Take()
     {
         var ids = new List<long>(SendMessages.MaxIds);
-        while (ids.Count < SendMessages.MaxIds && _waiting.TryDequeue(out var id))
+        var test = false;
+        while (ids.Count < SendMessages.MaxIds && _waiting.TryPeek(out var next) && (ids.Count == 0 || next.Test == test)
+               && _waiting.TryDequeue(out next))
         {
             Interlocked.Decrement(ref _waitingCount);
-            ids.Add(id);
+            ids.Add(next.Id);
+            test = next.Test;
         }
 
-        return [.. ids];
+        return ([.. ids], test);
     }
 
-    private void Put(long[] ids)
+    private void Put(long[] ids, bool test)
     {
         foreach (var id in ids)
         {
             Interlocked.Increment(ref _waitingCount);
-            _waiting.Enqueue(id);
+            _waiting.Enqueue((id, test));
         }
     }
 

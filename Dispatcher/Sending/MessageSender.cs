@@ -50,6 +50,10 @@ public sealed class MessageSender(
     private static readonly SendOutcome LateTurn = SendOutcome.NotCalled(FailureKind.LateTurn,
         "The slot came too late for the call to end within the claim's lease");
 
+    /// <summary>Handed back like a late turn: the sweep then ends it expired, with an operator's cancel if one came.</summary>
+    private static readonly SendOutcome PastValidity = SendOutcome.NotCalled(FailureKind.LateTurn,
+        "The slot came after the message's validity");
+
     /// <summary>
     /// How long a batch waits for its slots before its test messages are answered without them: far longer than the
     /// reservation's round trip, even on a busy database, so that only a full schedule costs the extra claim.
@@ -320,6 +324,13 @@ public sealed class MessageSender(
                     // send it twice.
                     logger.LogWarning("Message {MessageId} got its slot after its claim's lease; handed back uncalled", message.Id);
                     return new CallResult(message, LateTurn, call, null);
+                }
+
+                if (Now() >= message.ExpiresAt)
+                {
+                    // Claimed within its validity, its turn came after it: "1-3 PM" must not go out at 4 (SPEC §3.2).
+                    logger.LogInformation("Message {MessageId}'s validity ended while it waited for its slot; not called", message.Id);
+                    return new CallResult(message, PastValidity, call, null);
                 }
 
                 if (gate.PausedUntil(Now()) is not null)

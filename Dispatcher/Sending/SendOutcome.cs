@@ -26,7 +26,7 @@ public enum FailureKind
 
     /// <summary>
     /// Not called: its slot came too late for the call to end within the claim's lease, after which another dispatcher
-    /// may send it. Handed back like <see cref="Stopping"/>.
+    /// may send it, or after the message's validity. Handed back like <see cref="Stopping"/>.
     /// </summary>
     LateTurn,
 

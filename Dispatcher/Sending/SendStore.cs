@@ -102,9 +102,9 @@ public sealed class SendStore(NpgsqlDataSource dataSource, SweepSchedule sweeps,
         WHERE id = @id AND status = 'UNSENT' AND attempts = @attempts
         """;
 
-    // Claimed, never called (the dispatcher stopped, the slot came after the lease, or the recipient is waited for): due
-    // again at once or when the wait ends. A re-send after a hold stays one for the claim that takes it next, so that
-    // call is still counted and held to the budget.
+    // Claimed, never called (the dispatcher stopped, the slot came after the lease or the validity, or the recipient is
+    // waited for): due again at once or when the wait ends (the sweep expires it if its validity is over). A re-send
+    // after a hold stays one for the claim that takes it next, so that call is still counted and held to the budget.
     // The retry budget counts from the first call: if this claim started it (its own time), the next claim starts it.
     private const string HandBackSql = """
         UPDATE messages SET available_at = @dueAt, sweep_at = @dueAt, call_open = false,

@@ -21,9 +21,9 @@ public sealed class SweepStore(NpgsqlDataSource dataSource)
             UPDATE messages m SET sweep_at = CASE WHEN t.parked THEN GREATEST(m.expires_at, @nextSweep) ELSE @nextSweep END
             FROM taken t
             WHERE m.id = t.id
-            RETURNING m.id, t.parked
+            RETURNING m.id, m.key_type = 'test' AS test, t.parked
         )
-        SELECT id FROM moved WHERE NOT parked
+        SELECT id, test FROM moved WHERE NOT parked
         """;
 
     // Claimed before (attempts > 0). While sweep_at is the message's own due time (available_at: a retry fell due, a
@@ -135,18 +135,19 @@ public sealed class SweepStore(NpgsqlDataSource dataSource)
     /// <summary>
     /// Takes messages whose command must be (re-)published — those with none in flight, and those whose command's pick-up
     /// deadline is at or before <paramref name="republishedLostBy"/> (a sweep's) or <paramref name="unclaimedLostBy"/>
-    /// (the Api's; none when null) — and moves their next sweep to <paramref name="nextSweep"/>.
+    /// (the Api's; none when null) — and moves their next sweep to <paramref name="nextSweep"/>. Each says whether it is
+    /// a test key's message, for its command to say so too.
     /// </summary>
-    public async Task<IReadOnlyList<long>> TakeDueAsync(DateTime now, DateTime nextSweep, DateTime? republishedLostBy,
+    public async Task<IReadOnlyList<(long Id, bool Test)>> TakeDueAsync(DateTime now, DateTime nextSweep, DateTime? republishedLostBy,
         DateTime? unclaimedLostBy, int limit, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var parameters = new { now, nextSweep, limit, republishedLostBy, unclaimedLostBy };
-        var due = (await connection.QueryAsync<long>(new CommandDefinition(TakeClaimedDueSql, parameters,
+        var due = (await connection.QueryAsync<(long, bool)>(new CommandDefinition(TakeClaimedDueSql, parameters,
             cancellationToken: cancellationToken))).ToList();
         if (unclaimedLostBy is not null && due.Count < limit)
         {
-            due.AddRange(await connection.QueryAsync<long>(new CommandDefinition(TakeUnclaimedDueSql,
+            due.AddRange(await connection.QueryAsync<(long, bool)>(new CommandDefinition(TakeUnclaimedDueSql,
                 parameters with { limit = limit - due.Count }, cancellationToken: cancellationToken)));
         }
 

@@ -138,12 +138,15 @@ public sealed class Sweeper(
 
         // A command that does not go out makes its messages due again at once, not a pick-up deadline later. The wait is
         // bounded, so a broker that blocks publishers does not hold up the sweep's other steps (parked statuses, lapsed
-        // claims, expiry) with it.
-        var unpublished = (await Task.WhenAll(due.Chunk(SendMessages.MaxIds).Select(async ids =>
+        // claims, expiry) with it. Test keys' messages go in commands of their own, which take no slot of the number's pace.
+        var commands = due.GroupBy(m => m.Test)
+            .SelectMany(kind => kind.Select(m => m.Id).Chunk(SendMessages.MaxIds).Select(ids => new SendMessages(ids, Test: kind.Key)));
+        var unpublished = (await Task.WhenAll(commands.Select(async command =>
         {
+            var ids = command.MessageIds;
             try
             {
-                await bus.PublishWithinAsync(new SendMessages(ids), PublishTimeout, cancellationToken);
+                await bus.PublishWithinAsync(command, PublishTimeout, cancellationToken);
                 return [];
             }
             catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)

@@ -33,18 +33,23 @@ public sealed class BrokerTap : IAsyncDisposable
     public async Task<uint> CountAsync() => (await _channel.QueueDeclarePassiveAsync(_queue)).MessageCount;
 
     /// <summary>Takes the commands held: the message ids they name, an id once per command that named it.</summary>
-    public async Task<IReadOnlyList<long>> MessageIdsAsync()
+    public async Task<IReadOnlyList<long>> MessageIdsAsync() => [.. (await CommandsAsync()).SelectMany(c => c.Ids)];
+
+    /// <summary>Takes the commands held: each one's message ids, and whether it says they are a test key's.</summary>
+    public async Task<IReadOnlyList<(IReadOnlyList<long> Ids, bool Test)>> CommandsAsync()
     {
-        var ids = new List<long>();
+        var commands = new List<(IReadOnlyList<long>, bool)>();
         while (await _channel.BasicGetAsync(_queue, autoAck: true) is { } delivery)
         {
-            using var command = JsonDocument.Parse(delivery.Body);
-            ids.AddRange(command.RootElement.TryGetProperty("messageIds", out var many)
-                ? many.EnumerateArray().Select(id => id.GetInt64())
-                : [command.RootElement.GetProperty("messageId").GetInt64()]);
+            using var body = JsonDocument.Parse(delivery.Body);
+            var command = body.RootElement;
+            IReadOnlyList<long> ids = command.TryGetProperty("messageIds", out var many)
+                ? [.. many.EnumerateArray().Select(id => id.GetInt64())]
+                : [command.GetProperty("messageId").GetInt64()];
+            commands.Add((ids, command.TryGetProperty("test", out var test) && test.GetBoolean()));
         }
 
-        return ids;
+        return commands;
     }
 
     public async ValueTask DisposeAsync()

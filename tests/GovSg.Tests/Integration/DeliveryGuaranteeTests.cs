@@ -451,6 +451,61 @@ public sealed class DeliveryGuaranteeTests
         Assert.That(await CountAsync([id], "attempts = 0 AND provider_message_id IS NULL"), Is.EqualTo(1));
     }
 
+    /// <summary>
+    /// Claimed messages wait for their slots at the number's pace. One whose validity ends before its slot comes is not
+    /// called: the provider never gets it, and it ends expired, as SPEC §3.2 promises ("must not go out the next day").
+    /// </summary>
+    [Test]
+    public async Task Dispatcher_WhenAClaimedMessagesValidityEndsBeforeItsSlot_NeverCallsItAndItExpires()
+    {
+        // One call a second: eight messages claimed at once are called over eight seconds, most after their validity.
+        await Env.RestartDispatcherAsync(new Dictionary<string, string?> { ["WhatsApp:MessagesPerSecond"] = "1" });
+        try
+        {
+            var user = await Env.CreateUserAsync();
+            // Below the admin CLI's floor, which exists for this very reason.
+            await ExecuteAsync("UPDATE users SET message_validity = interval '3 seconds' WHERE id = @id", user.Id);
+            var recipients = Enumerable.Range(0, 8).Select(_ => TestRecipients.Next()).ToList();
+            var ids = await SendToAsync(user, recipients);
+
+            await Poll.UntilAsync(() => CountAsync(ids, "status <> 'UNSENT'"), n => n == ids.Length, TimeSpan.FromSeconds(20));
+            var calls = await ProviderCallsPerRecipientAsync(recipients);
+            var expired = await CountAsync(ids, "status = 'ERROR' AND error_code = 'expired'");
+
+            Assert.That(expired, Is.GreaterThan(0), "every message was called, however late its slot");
+            Assert.That(calls.Sum(), Is.EqualTo(ids.Length - expired), "an expired message reached the provider");
+            Assert.That(await CountAsync(ids, "status = 'ERROR' AND error_code <> 'expired'"), Is.Zero);
+        }
+        finally
+        {
+            await Env.RestartDispatcherAsync();
+        }
+    }
+
+    /// <summary>
+    /// A test key's message takes no slot of the number's pace (SPEC §11.2), and its command says so. The command the
+    /// sweep publishes for a message whose own was lost says so too, and never mixes the two kinds.
+    /// </summary>
+    [Test]
+    public async Task Sweeper_RepublishesTestKeysMessagesInCommandsThatSaySo()
+    {
+        var user = await Env.CreateUserAsync();
+        var (testKey, _) = await Env.CreateKeyAsync(user.Id, DateTime.UtcNow.AddDays(1), "test");
+        await using var tap = await BrokerTap.StartAsync("GovSg.Contracts:SendMessages");
+        var live = await AcceptWithoutCommandAsync(user);
+        var test = await AcceptWithoutCommandAsync(user with { Key = testKey });
+
+        var commands = new List<(IReadOnlyList<long> Ids, bool Test)>();
+        await Poll.UntilAsync(async () =>
+        {
+            commands.AddRange(await tap.CommandsAsync());
+            return commands.SelectMany(c => c.Ids).ToHashSet();
+        }, ids => ids.Contains(live) && ids.Contains(test), TimeSpan.FromSeconds(30));
+
+        Assert.That(commands.Where(c => c.Ids.Contains(test)).Select(c => c.Test), Is.Not.Empty.And.All.True);
+        Assert.That(commands.Where(c => c.Ids.Contains(live)).Select(c => c.Test), Is.Not.Empty.And.All.False);
+    }
+
     /// <summary>Accepts a message through an Api that cannot reach the broker, so no command exists for it.</summary>
     private static async Task<long> AcceptWithoutCommandAsync(TestUser user)
     {

@@ -58,6 +58,48 @@ public sealed class RecoveryTests
         Assert.That(restored.Elapsed, Is.LessThan(TimeSpan.FromSeconds(10)), "published on the broker's return");
     }
 
+    /// <summary>
+    /// The commands that waited for the broker go out on its return with test keys' messages in commands of their own,
+    /// which say so: those take no slot of the number's pace (SPEC §11.2).
+    /// </summary>
+    [Test]
+    public async Task Send_WhileTheBrokerIsDown_KeepsTestKeysMessagesInCommandsOfTheirOwnOnItsReturn()
+    {
+        var user = await Env.CreateUserAsync();
+        var (testKey, _) = await Env.CreateKeyAsync(user.Id, DateTime.UtcNow.AddDays(1), "test");
+        await using var broker = TcpRelay.Start(TestSettings.RabbitHost, TestSettings.RabbitPort);
+        var api = await StartApiBehindAsync(broker);
+        using var liveClient = WithKey(api.CreateClient(), user.Key);
+        using var testClient = WithKey(api.CreateClient(), testKey);
+        var bus = api.Services.GetRequiredService<IBusControl>();
+        await using var tap = await BrokerTap.StartAsync("GovSg.Contracts:SendMessages");
+
+        broker.Cut();
+        await Poll.UntilAsync(() => Task.FromResult(bus.CheckHealth().Status), s => s != BusHealthStatus.Healthy,
+            TimeSpan.FromSeconds(10));
+        var test = new Dictionary<long, bool>();
+        for (var i = 0; i < 6; i++)
+        {
+            var isTest = i % 2 == 1;
+            var (response, body) = await MessageJson.PostAsync(isTest ? testClient : liveClient,
+                MessageJson.OfficerCall(TestRecipients.Next().Local));
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Created));
+            test[long.Parse(body.Str("id"), CultureInfo.InvariantCulture)] = isTest;
+        }
+
+        broker.Restore();
+        var commands = new List<(IReadOnlyList<long> Ids, bool Test)>();
+        await Poll.UntilAsync(async () =>
+        {
+            commands.AddRange(await tap.CommandsAsync());
+            return commands.SelectMany(c => c.Ids).ToHashSet();
+        }, published => published.IsSupersetOf(test.Keys), TimeSpan.FromSeconds(20));
+
+        Assert.That(commands.SelectMany(c => c.Ids).Distinct(), Is.EquivalentTo(test.Keys));
+        Assert.That(commands.SelectMany(c => c.Ids.Select(id => (id, c.Test))), Is.All.Matches<(long Id, bool Test)>(
+            m => test[m.Id] == m.Test), "a command's test flag does not match its messages' keys");
+    }
+
     [Test]
     public async Task Dispatcher_AfterHalfAMinuteWithoutTheBroker_IsBackWithinSecondsOfItsReturn()
     {

@@ -208,7 +208,7 @@ public sealed class CommandPublisher : IReceiveEndpointObserver, IHostedService,
         return [.. singles.Select(_ => true)];
     }
 
-    private async Task PublishAsync<TCommand>(TCommand command, IReadOnlyList<long> ids, bool test, CancellationToken cancellationToken)
+    private async Task PublishAsync<TCommand>(TCommand command, long[] ids, bool test, CancellationToken cancellationToken)
         where TCommand : class
     {
         // The bus's own endpoint follows the connection (MessagingExtensions): while it is down, waiting for the
@@ -227,6 +227,12 @@ public sealed class CommandPublisher : IReceiveEndpointObserver, IHostedService,
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
+            Wait(ids, test);
+        }
+        catch (MessageReturnedException)
+        {
+            _logger.LogWarning("No queue takes send commands yet (no Dispatcher has declared it since the broker started " +
+                "empty); {Count} command(s) wait for one", ids.Length);
             Wait(ids, test);
         }
         catch (Exception exception)

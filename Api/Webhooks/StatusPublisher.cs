@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Threading.Channels;
 using GovSg.Api.Extensions;
 using GovSg.Contracts;
+using GovSg.Hosting;
 using MassTransit;
 using Microsoft.Extensions.Options;
 
@@ -100,16 +101,8 @@ public sealed class StatusPublisher : IAsyncDisposable
         using var timeout = new CancellationTokenSource(_options.PublishTimeout, _time);
         try
         {
-            // Mandatory: RabbitMQ confirms a message it could route nowhere (a broker restored without its queues, before
-            // a Dispatcher declared them again) and drops it. Returned instead, it fails the webhooks, which Meta retries.
-            await _bus.Publish(new ProviderStatusesReceived([.. batch.SelectMany(p => p.Statuses)]),
-                context =>
-                {
-                    if (context.TryGetPayload<RabbitMqSendContext>(out var rabbitMq))
-                    {
-                        rabbitMq.Mandatory = true;
-                    }
-                },
+            // Mandatory: statuses no queue takes fail the webhooks, which Meta retries, rather than being dropped.
+            await _bus.Publish<ProviderStatusesReceived>(new([.. batch.SelectMany(p => p.Statuses)]), Publishing.Mandatory,
                 timeout.Token);
             batch.ForEach(p => p.Published.TrySetResult());
         }

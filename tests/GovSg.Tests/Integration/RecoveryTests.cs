@@ -281,6 +281,28 @@ public sealed class RecoveryTests
         Assert.That(restored.Elapsed, Is.LessThan(TimeSpan.FromSeconds(10)), "sent within seconds of the writes' return");
     }
 
+    /// <summary>
+    /// A broker with no send queue yet (brand new, or restored without its queues) confirms a command it can route
+    /// nowhere, and drops it. Published as mandatory, the command is returned instead: it waits in the Api, and goes out
+    /// once a Dispatcher has declared its queue, not a pick-up deadline later.
+    /// </summary>
+    [Test]
+    public async Task Send_BeforeAnyDispatcherDeclaredTheSendQueue_IsSentWithinSecondsOfOneStarting()
+    {
+        var virtualHost = await NewVirtualHostAsync();
+        var (api, user) = await ApiOnAsync(virtualHost);
+        using var client = WithKey(api.CreateClient(), user.Key);
+        var (response, body) = await MessageJson.PostAsync(client, MessageJson.OfficerCall(TestRecipients.Next().Local));
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Created));
+        // Long enough for the broker to have answered the publish, whichever way.
+        await Task.Delay(TimeSpan.FromSeconds(2));
+
+        // Stopped with the test: its sweep shares the database, and would publish later tests' due messages elsewhere.
+        await using var dispatcher = await Env.StartDispatcherAsync(
+            new Dictionary<string, string?> { ["RabbitMq:VirtualHost"] = virtualHost });
+        await AssertSentWithinSecondsAsync(user, [body.Str("id")]);
+    }
+
     [Test]
     public async Task Dispatcher_WhenTheBrokerStopsAnsweringDuringASweep_KeepsSweepingWithoutARestart()
     {

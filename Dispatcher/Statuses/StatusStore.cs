@@ -17,18 +17,25 @@ namespace GovSg.Dispatcher.Statuses;
 /// the rounds of one batch share its time, and each state of a message a callback or a read shows has its own
 /// <c>updated_at</c> (SPEC §4, §11.1). A status for a provider id we have not recorded, whose opaque data names a
 /// message still UNSENT on that attempt (or on a later one with no call open), adopts it first (SPEC §5): Meta only
-/// reports on what it sent, so that call was accepted, whether or not its answer reached us. Both statements
+/// reports on what it sent, so that call was accepted, whether or not its answer reached us. One whose opaque data names
+/// a message that has left UNSENT since (sent again and accepted under another id, or ended in ERROR) is applied to it
+/// by id, a failure excepted (SPEC §5). These statements
 /// record their status events themselves (SPEC §4): the rows whose status moved to the reported one, never a row that
 /// only gained a timestamp (a message's status never equals a reported status it did not just take, since the status's
 /// own timestamp is set with it and its guard then no longer matches).
 /// </summary>
 public sealed class StatusStore(NpgsqlDataSource dataSource)
 {
-    private const string ApplySql = $"""
+    // Each event moves its message as SPEC §4 says; the two statements below differ only in how an event finds its
+    // message (`match`, by the provider's id or by the opaque data's message id and attempt) and what comes back.
+    private static string ApplySql(bool byMessageId, string match, string result) => $"""
         WITH e AS (
             SELECT provider_message_id, status, LEAST(occurred_at, @now) AS occurred_at, error_code, error_description
-            FROM unnest(@ids, @statuses::message_status[], @occurred, @codes, @descriptions)
-                AS u(provider_message_id, status, occurred_at, error_code, error_description)
+                   {(byMessageId ? ", message_id, attempt" : "")}
+            FROM unnest(@ids, @statuses::message_status[], @occurred, @codes, @descriptions
+                        {(byMessageId ? ", @messageIds, @attempts" : "")})
+                AS u(provider_message_id, status, occurred_at, error_code, error_description
+                     {(byMessageId ? ", message_id, attempt" : "")})
         ), applied AS (
             UPDATE messages m SET
                 status = CASE
@@ -48,7 +55,7 @@ public sealed class StatusStore(NpgsqlDataSource dataSource)
                                          ELSE m.error_description END,
                 updated_at = {StatusEventSql.ChangedAt}
             FROM e
-            WHERE m.provider_message_id = e.provider_message_id
+            WHERE {match}
               AND (   (e.status = 'ERROR' AND m.status < 'DELIVERED')
                    OR (e.status <> 'ERROR' AND m.status < e.status)
                    OR (e.status = 'SENT' AND m.sent_at IS NULL)
@@ -58,6 +65,11 @@ public sealed class StatusStore(NpgsqlDataSource dataSource)
         ), changed AS (
             SELECT a.m FROM applied a WHERE (a.m).status = a.reported
         ), {StatusEventSql.RecordChanged}
+        {result}
+        """;
+
+    // By the provider's id: the usual case.
+    private static readonly string ApplyByProviderIdSql = ApplySql(false, "m.provider_message_id = e.provider_message_id", """
         SELECT e.provider_message_id AS "Unknown", NULL::text AS "SendTrace"
         FROM e
         WHERE NOT EXISTS (SELECT 1 FROM messages m WHERE m.provider_message_id = e.provider_message_id)
@@ -65,7 +77,20 @@ public sealed class StatusStore(NpgsqlDataSource dataSource)
         SELECT NULL, m.send_trace
         FROM messages m
         WHERE @sendTraces AND m.provider_message_id IN (SELECT provider_message_id FROM e) AND m.send_trace IS NOT NULL
-        """;
+        """);
+
+    // By the message its opaque data names, once that message has left UNSENT without this call's id (SPEC §5): it was
+    // re-sent and accepted under another id, or it ended in ERROR while the call's outcome was unknown. The call was
+    // sent, so its sent, delivered and read move the message on (or, on an ERROR, fill their timestamps). Its failure is
+    // not applied: it says nothing of the call the message was accepted by. Such an event is done with either way; only
+    // one naming no message that left UNSENT on that attempt or later comes back, to wait parked.
+    private const string NamesMessage = "m.id = e.message_id AND m.status <> 'UNSENT' AND m.attempts >= e.attempt";
+
+    private static readonly string ApplyByMessageIdSql = ApplySql(true, $"{NamesMessage} AND e.status <> 'ERROR'", $"""
+        SELECT e.provider_message_id AS "Unknown", NULL::text AS "SendTrace"
+        FROM e
+        WHERE NOT EXISTS (SELECT 1 FROM messages m WHERE {NamesMessage})
+        """);
 
     // Guarded on the attempt, like the hold and the re-claim that ends it, so exactly one of the three wins. A status
     // that shows an earlier attempt was sent (anything but failed) adopts too while no call is open: a later attempt
@@ -229,9 +254,18 @@ public sealed class StatusStore(NpgsqlDataSource dataSource)
 
     /// <summary>
     /// Adopts the messages that the <paramref name="unknown"/> events' opaque data names, when still UNSENT (see
-    /// <see cref="AdoptSql"/>), and applies those events to them. Returns the events still unknown.
+    /// <see cref="AdoptSql"/>), and applies those events to them; applies the others that name a message which has left
+    /// UNSENT to it by its id (<see cref="ApplyByMessageIdSql"/>). Returns the events still unknown.
     /// </summary>
     private static async Task<(List<StatusEvent> Unknown, int Adopted)> AdoptAsync(NpgsqlConnection connection,
+        NpgsqlTransaction transaction, List<StatusEvent> unknown, DateTime now, List<string>? sendTraces,
+        CancellationToken cancellationToken)
+    {
+        var (still, adopted) = await AdoptUnsentAsync(connection, transaction, unknown, now, sendTraces, cancellationToken);
+        return (await ApplyByMessageIdAsync(connection, transaction, still, now, cancellationToken), adopted);
+    }
+
+    private static async Task<(List<StatusEvent> Unknown, int Adopted)> AdoptUnsentAsync(NpgsqlConnection connection,
         NpgsqlTransaction transaction, List<StatusEvent> unknown, DateTime now, List<string>? sendTraces,
         CancellationToken cancellationToken)
     {
@@ -265,19 +299,44 @@ public sealed class StatusStore(NpgsqlDataSource dataSource)
         return ([.. unknown.Where(e => !adopted.Contains(e.ProviderMessageId)), .. still], adopted.Count);
     }
 
+    private static Task<List<StatusEvent>> ApplyRoundsAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction,
+        IReadOnlyList<StatusEvent> events, DateTime now, List<string>? sendTraces, CancellationToken cancellationToken) =>
+        ApplyRoundsAsync(connection, transaction, ApplyByProviderIdSql, Rounds(events, e => e.ProviderMessageId, StringComparer.Ordinal),
+            now, sendTraces, cancellationToken);
+
+    /// <summary>
+    /// Applies the events still unknown whose opaque data names a message that has left UNSENT (<see cref="ApplyByMessageIdSql"/>);
+    /// returns those that remain unknown.
+    /// </summary>
+    private static async Task<List<StatusEvent>> ApplyByMessageIdAsync(NpgsqlConnection connection, NpgsqlTransaction transaction,
+        List<StatusEvent> unknown, DateTime now, CancellationToken cancellationToken)
+    {
+        var named = unknown.Where(e => e.MessageId is not null).ToList();
+        if (named.Count == 0)
+        {
+            return unknown;
+        }
+
+        var still = await ApplyRoundsAsync(connection, transaction, ApplyByMessageIdSql,
+            Rounds(named, e => e.MessageId!.Value, Comparer<long>.Default), now, null, cancellationToken);
+        return [.. unknown.Where(e => e.MessageId is null), .. still];
+    }
+
     private static async Task<List<StatusEvent>> ApplyRoundsAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction,
-        IReadOnlyList<StatusEvent> events, DateTime now, List<string>? sendTraces, CancellationToken cancellationToken)
+        string sql, IEnumerable<List<StatusEvent>> rounds, DateTime now, List<string>? sendTraces, CancellationToken cancellationToken)
     {
         var unknown = new List<StatusEvent>();
-        foreach (var round in Rounds(events))
+        foreach (var round in rounds)
         {
-            var rows = (await connection.QueryAsync<AppliedRow>(new CommandDefinition(ApplySql, new
+            var rows = (await connection.QueryAsync<AppliedRow>(new CommandDefinition(sql, new
             {
                 ids = round.Select(e => e.ProviderMessageId).ToArray(),
                 statuses = round.Select(e => e.Status).ToArray(),
                 occurred = round.Select(e => e.OccurredAt).ToArray(),
                 codes = round.Select(e => e.ErrorCode).ToArray(),
                 descriptions = round.Select(e => e.ErrorDescription).ToArray(),
+                messageIds = round.Select(e => e.MessageId).ToArray(),
+                attempts = round.Select(e => e.Attempt).ToArray(),
                 now,
                 sendTraces = sendTraces is not null,
             }, transaction, cancellationToken: cancellationToken))).ToList();
@@ -337,16 +396,16 @@ public sealed class StatusStore(NpgsqlDataSource dataSource)
     }
 
     /// <summary>
-    /// Round k holds the k-th event of every message. Each round is sorted by provider id so concurrent batches lock
-    /// rows in the same order and cannot deadlock each other.
+    /// Round k holds the k-th event of every message (as <paramref name="key"/> finds it). Each round is sorted by that key
+    /// so concurrent batches lock rows in the same order and cannot deadlock each other.
     /// </summary>
-    private static IEnumerable<List<StatusEvent>> Rounds(IReadOnlyList<StatusEvent> events)
+    private static IEnumerable<List<StatusEvent>> Rounds<TKey>(IReadOnlyList<StatusEvent> events, Func<StatusEvent, TKey> key,
+        IComparer<TKey> order)
     {
-        var byMessage = events.GroupBy(e => e.ProviderMessageId, StringComparer.Ordinal).Select(g => g.ToList()).ToList();
+        var byMessage = events.GroupBy(key).Select(g => g.ToList()).ToList();
         for (var k = 0; ; k++)
         {
-            var round = byMessage.Where(g => g.Count > k).Select(g => g[k])
-                .OrderBy(e => e.ProviderMessageId, StringComparer.Ordinal).ToList();
+            var round = byMessage.Where(g => g.Count > k).Select(g => g[k]).OrderBy(key, order).ToList();
             if (round.Count == 0)
             {
                 yield break;

@@ -199,6 +199,46 @@ public sealed class ReconciliationTests
             "the recipient has attempt 1's message; attempt 2's failure does not undo it");
     }
 
+    /// <summary>
+    /// Attempt 1's outcome was unknown and its hold ended with nothing adopted. One message then ended in ERROR (its
+    /// retries ran out), the other was sent again and accepted under another id. Meta's late reports on attempt 1 name
+    /// each by its opaque data, and are applied to it by id (SPEC §5): the recipient has that copy. A failure of attempt 1
+    /// says nothing of the attempt the message was accepted by, and ends nothing. None of them waits parked.
+    /// </summary>
+    [Test]
+    public async Task Statuses_NamingAnEarlierAttemptOfAMessageThatLeftUnsent_AreAppliedToItByItsId()
+    {
+        var user = await Env.CreateUserAsync();
+        var errored = await InsertClaimedAsync(user, TestRecipients.Next().Local, leaseEnd: TimeSpan.FromMinutes(10), attempts: 2);
+        var accepted = await InsertClaimedAsync(user, TestRecipients.Next().Local, leaseEnd: TimeSpan.FromMinutes(10), attempts: 2);
+        await ExecuteAsync("""
+            UPDATE messages SET status = 'ERROR', errored_at = now(), error_code = 'retries_exhausted',
+                                error_description = 'Gave up', call_open = false
+            WHERE id = @id
+            """, errored);
+        await ExecuteAsync("""
+            UPDATE messages SET status = 'ACCEPTED', accepted_at = now(), provider_message_id = 'wamid.second-' || id,
+                                call_open = false
+            WHERE id = @id
+            """, accepted);
+
+        using var response = await Webhooks.PostSignedAsync(Env.Client(null),
+        [
+            new WebhookStatus($"wamid.first-{errored}", "delivered", DateTime.UtcNow, OpaqueData: $"m:{errored}:1"),
+            new WebhookStatus($"wamid.first-{accepted}", "failed", DateTime.UtcNow, ErrorCode: 131026, OpaqueData: $"m:{accepted}:1"),
+            new WebhookStatus($"wamid.first-{accepted}", "read", DateTime.UtcNow, OpaqueData: $"m:{accepted}:1"),
+        ]);
+        response.EnsureSuccessStatusCode();
+        var read = await Poll.UntilAsync(() => RowAsync(accepted), r => r.Status == "READ");
+        var delivered = await Poll.UntilAsync(() => DeliveredAtAsync(errored), at => at is not null);
+
+        Assert.That((read.Status, read.ProviderMessageId), Is.EqualTo(("READ", $"wamid.second-{accepted}")),
+            "the recipient read attempt 1's copy; the message keeps the id it was accepted under");
+        Assert.That(delivered, Is.Not.Null, "an ERROR message still takes the timestamps of what its recipient got (SPEC §4)");
+        Assert.That(((await RowAsync(errored)).Status, (await RowAsync(errored)).ErrorCode), Is.EqualTo(("ERROR", "retries_exhausted")));
+        Assert.That(await ParkedLikeAsync($"wamid.first-{errored}") + await ParkedLikeAsync($"wamid.first-{accepted}"), Is.Zero);
+    }
+
     [Test]
     public async Task Status_NamingAnEarlierAttempt_WhileALaterCallIsOpen_WaitsParked_ThenAdoptsWhenThatCallIsRefused()
     {
@@ -246,13 +286,15 @@ public sealed class ReconciliationTests
             bus.Publish(new SendMessage(m.Id)),
             PostStatusAsync(m.Wamid, "sent", $"m:{m.Id}:1"))));
 
-        var rows = await Task.WhenAll(messages.Select(m => Poll.UntilAsync(() => RowAsync(m.Id), r => r.Status != "UNSENT")));
+        // Either way the first call's `sent` reaches the message: it adopts it, or (re-claimed, it was accepted under the
+        // second call's wamid) it is applied to it by id once the second call's outcome is recorded.
+        var rows = await Task.WhenAll(messages.Select(m => Poll.UntilAsync(() => RowAsync(m.Id), r => r.Status == "SENT")));
         var sends = await Task.WhenAll(messages.Select(m => Env.SimulatorSendsAsync(m.Digits)));
         for (var i = 0; i < messages.Count; i++)
         {
-            // Adopted: SENT under the first call's wamid. Re-claimed: ACCEPTED under the second's, the late status parked.
+            // Adopted: under the first call's wamid, sent once. Re-claimed: under the second's, sent again.
             var adopted = rows[i].ProviderMessageId == messages[i].Wamid;
-            Assert.That((rows[i].Status, rows[i].Attempts, sends[i].Count), Is.EqualTo(adopted ? ("SENT", 1, 1) : ("ACCEPTED", 2, 2)),
+            Assert.That((rows[i].Status, rows[i].Attempts, sends[i].Count), Is.EqualTo(adopted ? ("SENT", 1, 1) : ("SENT", 2, 2)),
                 $"message {messages[i].Id}: adopted, or re-claimed and sent again — never both, never neither");
         }
     }
@@ -472,6 +514,12 @@ public sealed class ReconciliationTests
                    attempted_at AS "AttemptedAt", errored_at AS "ErroredAt", error_code AS "ErrorCode"
             FROM messages WHERE id = @id
             """, new { id });
+    }
+
+    private static async Task<DateTime?> DeliveredAtAsync(long id)
+    {
+        await using var connection = await Env.Database.OpenConnectionAsync();
+        return await connection.ExecuteScalarAsync<DateTime?>("SELECT delivered_at FROM messages WHERE id = @id", new { id });
     }
 
     private static async Task<int> ParkedAsync(string wamid)

@@ -62,11 +62,17 @@ public sealed class CallbackSettingsStore(NpgsqlDataSource dataSource)
     // A new URL is a fresh start for what waits: an agency that fixes a broken endpoint gets its pending events now, not
     // after backoffs of up to an hour earned by the old one (nor after the old one's pause, which the upsert ended). An
     // event under delivery to the old URL may be delivered again meanwhile (at least once; receivers deduplicate by
-    // event id). The workers sleep until the next event they know of, so they are woken (on commit).
+    // event id). At most 10,000 of them, the soonest due, from the user's due index: more would keep the request
+    // past its statement timeout after a day's backlog, and the workers take a user's events a few at a time anyway; the
+    // rest come at their own retry, within the backoff's cap of an hour. The workers sleep until the next event they
+    // know of, so they are woken (on commit).
     private const string RetryPendingNowSql = $"""
-        UPDATE status_events SET next_attempt_at = @now WHERE user_id = @userId AND next_attempt_at > @now;
+        UPDATE status_events SET next_attempt_at = @now
+        WHERE id IN (SELECT id FROM status_events WHERE user_id = @userId AND next_attempt_at > @now
+                     ORDER BY next_attempt_at LIMIT 10000);
         SELECT pg_notify('{StatusEventSql.WakeChannel}', '');
         """;
+
 
     private const string CreateFirstSecretSql = """
         INSERT INTO callback_secrets (user_id, secret, created_at)

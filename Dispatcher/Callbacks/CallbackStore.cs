@@ -72,24 +72,26 @@ public sealed class CallbackStore(NpgsqlDataSource dataSource)
         """;
 
     // Only while the claim's lease is the event's: once it lapsed and another Dispatcher claimed the event, a late retry
-    // would make it due during that delivery and let a third claim deliver it at the same time. A delivery or a drop
-    // deletes the event whoever holds it: it was delivered, or answered for good.
+    // would make it due during that delivery and let a third claim deliver it at the same time; once a new URL made it due
+    // again (CallbackSettingsStore), the old URL's failure must not drop it nor put it off. A failure counts against the
+    // endpoint only then, and only while the URL is still the one called: a new URL starts with a clean bill of health.
+    // A delivery deletes the event whoever holds it: it was delivered.
     private const string RetrySql = """
         WITH retried AS (UPDATE status_events SET attempts = attempts + 1, next_attempt_at = @retryAt
-                         WHERE id = @id AND next_attempt_at = @leaseUntil)
+                         WHERE id = @id AND next_attempt_at = @leaseUntil RETURNING id)
         UPDATE callback_settings SET last_failure_at = @now, last_failure_reason = @reason,
             consecutive_failures = consecutive_failures + 1
-        WHERE user_id = @userId
+        WHERE user_id = @userId AND url = @url AND EXISTS (SELECT 1 FROM retried)
         RETURNING consecutive_failures
         """;
 
     // An endpoint that answered (a 4xx the event is dropped for) is up: its run of failures ends, and so does its pause.
     private const string DropSql = """
-        WITH dropped AS (DELETE FROM status_events WHERE id = @id)
+        WITH dropped AS (DELETE FROM status_events WHERE id = @id AND next_attempt_at = @leaseUntil RETURNING id)
         UPDATE callback_settings SET last_failure_at = @now, last_failure_reason = @reason,
             consecutive_failures = CASE WHEN @endpointFailed THEN consecutive_failures + 1 ELSE 0 END,
             paused_until = CASE WHEN @endpointFailed THEN paused_until END
-        WHERE user_id = @userId
+        WHERE user_id = @userId AND url = @url AND EXISTS (SELECT 1 FROM dropped)
         RETURNING consecutive_failures
         """;
 
@@ -175,7 +177,7 @@ public sealed class CallbackStore(NpgsqlDataSource dataSource)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         return await connection.ExecuteScalarAsync<int>(new CommandDefinition(RetrySql,
-            new { id = claimed.Id, userId = claimed.UserId, leaseUntil = claimed.LeaseUntil, retryAt, reason, now },
+            new { id = claimed.Id, userId = claimed.UserId, url = claimed.Url, leaseUntil = claimed.LeaseUntil, retryAt, reason, now },
             cancellationToken: cancellationToken));
     }
 
@@ -185,7 +187,8 @@ public sealed class CallbackStore(NpgsqlDataSource dataSource)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         return await connection.ExecuteScalarAsync<int>(new CommandDefinition(DropSql,
-            new { id = claimed.Id, userId = claimed.UserId, reason, endpointFailed, now }, cancellationToken: cancellationToken));
+            new { id = claimed.Id, userId = claimed.UserId, url = claimed.Url, leaseUntil = claimed.LeaseUntil, reason, endpointFailed, now },
+            cancellationToken: cancellationToken));
     }
 
     /// <summary>

@@ -101,6 +101,83 @@ public sealed class CallbackRaceTests
         Assert.That(c, Is.Empty, "the event is claimed a third time while B's lease still runs: two deliveries at once");
     }
 
+    /// <summary>
+    /// The agency moves its receiver: the old URL now answers 404 or 503, and the new URL made the events under delivery
+    /// to it due again (SPEC §11.1: pending events go to the URL current at delivery). The old URL's late answers must
+    /// neither drop an event nor put it off, nor count against the new URL, which starts with a clean bill of health.
+    /// </summary>
+    [Test]
+    public async Task Outcomes_OfTheOldUrl_AfterTheUrlChanged_NeitherDropNorPutOffTheEventsNorCountAgainstTheNewUrl()
+    {
+        var user = await Env.CreateUserAsync();
+        var t0 = DateTime.UtcNow.AddDays(2);
+        var dropped = await PausedEventAsync(user.Id, t0);
+        var retried = await EventAsync(user.Id, t0);
+        var store = new CallbackStore(Env.Database);
+        var lease = new CallbackOptions().Lease;
+        var claimed = (await store.ClaimAsync(new Dictionary<long, int>(), t0, t0 - new CallbackOptions().Budget, t0 + lease, 8, 5,
+            100, CancellationToken.None)).Where(c => c.UserId == user.Id).ToDictionary(c => c.Id);
+
+        // What a new URL does (CallbackSettingsStore), at the test's own time so that the running Dispatcher stays away.
+        await using var connection = await Env.Database.OpenConnectionAsync();
+        await connection.ExecuteAsync("""
+            UPDATE callback_settings SET url = 'https://hooks-new.agency.example/x', consecutive_failures = 0 WHERE user_id = @userId;
+            UPDATE status_events SET next_attempt_at = @due WHERE user_id = @userId;
+            """, new { userId = user.Id, due = t0 + TimeSpan.FromSeconds(1) });
+        var failures = await store.RetryAsync(claimed[retried], t0 + TimeSpan.FromMinutes(1), "HTTP 503", t0, CancellationToken.None);
+        await store.DropAsync(claimed[dropped], "HTTP 404", endpointFailed: false, t0, CancellationToken.None);
+
+        var events = (await connection.QueryAsync<(long Id, DateTime Due)>(
+            "SELECT id, next_attempt_at FROM status_events WHERE user_id = @userId", new { userId = user.Id })).ToList();
+        var settings = await connection.QuerySingleAsync<(int Failures, string? Reason)>(
+            "SELECT consecutive_failures, last_failure_reason FROM callback_settings WHERE user_id = @userId", new { userId = user.Id });
+        Assert.That(claimed.Keys, Is.EquivalentTo(new[] { dropped, retried }));
+        Assert.That(events, Is.EquivalentTo(new[] { (dropped, t0 + TimeSpan.FromSeconds(1)), (retried, t0 + TimeSpan.FromSeconds(1)) })
+            .Using<(long, DateTime)>((a, b) => a.Item1 == b.Item1 && Math.Abs((a.Item2 - b.Item2).TotalMilliseconds) < 1),
+            "the old URL's answers dropped an event or put it off: the new URL would never get it, or late");
+        Assert.That((failures, settings.Failures, settings.Reason), Is.EqualTo((0, 0, (string?)null)),
+            "the old URL's failures were counted against the new one");
+    }
+
+    /// <summary>
+    /// A new URL makes what waits due at once, but not a day's backlog in the request: the soonest 10,000, and the rest at
+    /// their own retry (within the backoff's cap of an hour), so that the PUT ends well within its statement timeout.
+    /// </summary>
+    [Test]
+    public async Task NewUrl_WithABacklog_MakesTheSoonest10000DueAtOnceAndLeavesTheRestToTheirRetry()
+    {
+        var user = await Env.CreateUserAsync();
+        var t0 = DateTime.UtcNow.AddDays(1);
+        await PausedEventAsync(user.Id, t0);
+        await using var connection = await Env.Database.OpenConnectionAsync();
+        await connection.ExecuteAsync("""
+            INSERT INTO status_events (user_id, message_id, key_type, created_at, data, next_attempt_at)
+            SELECT @userId, 1, 'live', now(), '{}', @t0 + g * interval '1 millisecond' FROM generate_series(1, 10049) g
+            """, new { userId = user.Id, t0 });
+
+        try
+        {
+            await new GovSg.Api.Callbacks.CallbackSettingsStore(Env.Database)
+                .SetAsync(user.Id, "https://hooks-new.agency.example/x", DateTime.UtcNow, CancellationToken.None);
+            // The running Dispatcher may take some of those made due meanwhile; none it takes goes back past t0.
+            var (soon, later, latest) = await connection.QuerySingleAsync<(long, long, DateTime)>("""
+                SELECT count(*) FILTER (WHERE next_attempt_at < @t0), count(*) FILTER (WHERE next_attempt_at >= @t0),
+                       min(next_attempt_at) FILTER (WHERE next_attempt_at >= @t0)
+                FROM status_events WHERE user_id = @userId
+                """, new { userId = user.Id, t0 });
+
+            Assert.That((soon, later), Is.EqualTo((10_000L, 50L)));
+            Assert.That(latest, Is.GreaterThan(t0.AddMilliseconds(9_999)), "the soonest due went first");
+        }
+        finally
+        {
+            await connection.ExecuteAsync("""
+                UPDATE callback_settings SET url = NULL WHERE user_id = @userId;
+                DELETE FROM status_events WHERE user_id = @userId;
+                """, new { userId = user.Id });
+        }
+    }
+
     /// <summary>An UNSENT message no Dispatcher or sweeper will pick up by itself (its times lie far ahead).</summary>
     internal static async Task<(long Id, string Wamid)> InsertMessageAsync(long userId, string keyType = "live")
     {

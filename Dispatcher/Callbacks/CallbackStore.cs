@@ -76,22 +76,27 @@ public sealed class CallbackStore(NpgsqlDataSource dataSource)
     // again (CallbackSettingsStore), the old URL's failure must not drop it nor put it off. A failure counts against the
     // endpoint only then, and only while the URL is still the one called: a new URL starts with a clean bill of health.
     // A delivery deletes the event whoever holds it: it was delivered.
-    private const string RetrySql = """
+    // The settings row is locked before the event's, as everywhere (a URL change locks both in that order): the event's
+    // write is a CTE the main statement does not read, which PostgreSQL runs after it, so the main statement asks after
+    // the lease with a plain read of its own.
+    private const string HoldsLease = "EXISTS (SELECT 1 FROM status_events WHERE id = @id AND next_attempt_at = @leaseUntil)";
+
+    private const string RetrySql = $"""
         WITH retried AS (UPDATE status_events SET attempts = attempts + 1, next_attempt_at = @retryAt
-                         WHERE id = @id AND next_attempt_at = @leaseUntil RETURNING id)
+                         WHERE id = @id AND next_attempt_at = @leaseUntil)
         UPDATE callback_settings SET last_failure_at = @now, last_failure_reason = @reason,
             consecutive_failures = consecutive_failures + 1
-        WHERE user_id = @userId AND url = @url AND EXISTS (SELECT 1 FROM retried)
+        WHERE user_id = @userId AND url = @url AND {HoldsLease}
         RETURNING consecutive_failures
         """;
 
     // An endpoint that answered (a 4xx the event is dropped for) is up: its run of failures ends, and so does its pause.
-    private const string DropSql = """
-        WITH dropped AS (DELETE FROM status_events WHERE id = @id AND next_attempt_at = @leaseUntil RETURNING id)
+    private const string DropSql = $"""
+        WITH dropped AS (DELETE FROM status_events WHERE id = @id AND next_attempt_at = @leaseUntil)
         UPDATE callback_settings SET last_failure_at = @now, last_failure_reason = @reason,
             consecutive_failures = CASE WHEN @endpointFailed THEN consecutive_failures + 1 ELSE 0 END,
             paused_until = CASE WHEN @endpointFailed THEN paused_until END
-        WHERE user_id = @userId AND url = @url AND EXISTS (SELECT 1 FROM dropped)
+        WHERE user_id = @userId AND url = @url AND {HoldsLease}
         RETURNING consecutive_failures
         """;
 

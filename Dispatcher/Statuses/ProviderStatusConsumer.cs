@@ -13,35 +13,35 @@ public sealed class ProviderStatusConsumer(StatusApplier applier, ILogger<Provid
 {
     public async Task Consume(ConsumeContext<Batch<ProviderStatusesReceived>> context)
     {
+        var events = context.Message.SelectMany(m => Events(m.Message)).ToList();
+        if (events.Count == 0)
+        {
+            return;
+        }
+
         try
         {
-            var events = context.Message.SelectMany(m => Events(m.Message)).ToList();
-            if (events.Count > 0)
-            {
-                await applier.ApplyAsync(events, context.CancellationToken);
-            }
+            await applier.ApplyAsync(events, context.CancellationToken);
         }
-        catch (Exception exception) when (context.Message.Length > 1 && RetryExtensions.IsPermanent(exception))
+        catch (Exception exception) when (events.Count > 1 && RetryExtensions.IsPermanent(exception))
         {
-            // A delivery that cannot be applied (a bug, a value the database refuses) fails its whole batch, which goes to
-            // provider-status_error: the other deliveries are applied one by one first, so that only the bad one waits
-            // for an operator. The batch still fails then, keeping the bad one (the others with it, already applied:
-            // moved back, they change nothing). The database going away meanwhile leaves the loop, and the batch is
-            // retried.
-            logger.LogError(exception, "A batch of {Count} status deliveries failed; applying each on its own", context.Message.Length);
+            // A status that cannot be applied (a bug, a value the database refuses) fails its whole batch, which goes to
+            // provider-status_error. One delivery may hold the statuses of many webhooks (the Api merges those that
+            // queue up), so the statuses are applied one by one first, and only the bad one waits for an operator. The
+            // batch still fails then, keeping it (the others with it, already applied: moved back, they change nothing).
+            // The database going away meanwhile leaves the loop, and the batch is retried.
+            logger.LogError(exception, "A batch of {Count} statuses failed; applying each on its own", events.Count);
             var failed = false;
-            foreach (var delivery in context.Message)
+            foreach (var single in events)
             {
                 try
                 {
-                    if (Events(delivery.Message) is { Count: > 0 } events)
-                    {
-                        await applier.ApplyAsync(events, context.CancellationToken);
-                    }
+                    await applier.ApplyAsync([single], context.CancellationToken);
                 }
-                catch (Exception single) when (RetryExtensions.IsPermanent(single))
+                catch (Exception refused) when (RetryExtensions.IsPermanent(refused))
                 {
-                    logger.LogError(single, "Status delivery {MessageId} cannot be applied; it goes to the error queue", delivery.MessageId);
+                    logger.LogError(refused, "A {Status} status (message {MessageId}) cannot be applied; its delivery goes to the error queue",
+                        single.Status, single.MessageId);
                     failed = true;
                 }
             }

@@ -67,6 +67,28 @@ public sealed class ProviderStatusConsumerTests
         Assert.That(await harness.Published.Any<Fault<ProviderStatusesReceived>>(), Is.True, "the bad one is kept as a fault");
     }
 
+    [Test]
+    public async Task Consume_ADeliveryWithAStatusThatCannotBeApplied_AppliesItsOtherStatusesAndFaults()
+    {
+        // The Api merges the statuses of webhooks that queue up into one delivery: a bad one must not keep the others,
+        // from other webhooks and other agencies, waiting in the error queue with it.
+        var (id, providerMessageId) = await AcceptedMessageAsync();
+        await using var services = HarnessServices();
+        var harness = services.GetRequiredService<ITestHarness>();
+        await harness.Start();
+        var now = DateTime.UtcNow;
+
+        await harness.Bus.Publish(new ProviderStatusesReceived(
+        [
+            new ProviderStatus("wamid.\0bad", "delivered", now, null, null),
+            new ProviderStatus(providerMessageId, "read", now, null, null),
+        ]));
+
+        var status = await Poll.UntilAsync(() => StatusAsync(id), s => s == "READ", TimeSpan.FromSeconds(10));
+        Assert.That(status, Is.EqualTo("READ"), "the good status was applied");
+        Assert.That(await harness.Published.Any<Fault<ProviderStatusesReceived>>(), Is.True, "the delivery is kept as a fault");
+    }
+
     private static ServiceProvider HarnessServices() => new ServiceCollection()
         .AddSingleton(Env.Database)
         .AddSingleton(TimeProvider.System)

@@ -73,7 +73,6 @@ public sealed class CallbackSettingsStore(NpgsqlDataSource dataSource)
         SELECT pg_notify('{StatusEventSql.WakeChannel}', '');
         """;
 
-
     private const string CreateFirstSecretSql = """
         INSERT INTO callback_secrets (user_id, secret, created_at)
         SELECT @userId, @secret, @now

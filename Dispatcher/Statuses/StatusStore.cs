@@ -165,7 +165,7 @@ public sealed class StatusStore(NpgsqlDataSource dataSource)
         // batch needs (rounds, adoptions, parking) runs in one transaction, so no one sees a message adopted without
         // the status that adopted it.
         var oneEach = events.DistinctBy(e => e.ProviderMessageId, StringComparer.Ordinal).Count() == events.Count;
-        var unknown = oneEach ? await ApplyRoundsAsync(connection, null, events, now, sendTraces, cancellationToken) : null;
+        var unknown = oneEach ? await ApplyRoundsAsync(connection, null, events, byMessageId: false, now, sendTraces, cancellationToken) : null;
         if (unknown is { Count: 0 })
         {
             return (0, 0, sendTraces ?? []);
@@ -248,7 +248,7 @@ public sealed class StatusStore(NpgsqlDataSource dataSource)
         NpgsqlTransaction transaction, IReadOnlyList<StatusEvent> events, DateTime now, List<string>? sendTraces,
         CancellationToken cancellationToken)
     {
-        var unknown = await ApplyRoundsAsync(connection, transaction, events, now, sendTraces, cancellationToken);
+        var unknown = await ApplyRoundsAsync(connection, transaction, events, byMessageId: false, now, sendTraces, cancellationToken);
         return await AdoptAsync(connection, transaction, unknown, now, sendTraces, cancellationToken);
     }
 
@@ -295,14 +295,9 @@ public sealed class StatusStore(NpgsqlDataSource dataSource)
         }
 
         var applied = unknown.Where(e => adopted.Contains(e.ProviderMessageId)).ToList();
-        var still = await ApplyRoundsAsync(connection, transaction, applied, now, sendTraces, cancellationToken);
+        var still = await ApplyRoundsAsync(connection, transaction, applied, byMessageId: false, now, sendTraces, cancellationToken);
         return ([.. unknown.Where(e => !adopted.Contains(e.ProviderMessageId)), .. still], adopted.Count);
     }
-
-    private static Task<List<StatusEvent>> ApplyRoundsAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction,
-        IReadOnlyList<StatusEvent> events, DateTime now, List<string>? sendTraces, CancellationToken cancellationToken) =>
-        ApplyRoundsAsync(connection, transaction, ApplyByProviderIdSql, Rounds(events, e => e.ProviderMessageId, StringComparer.Ordinal),
-            now, sendTraces, cancellationToken);
 
     /// <summary>
     /// Applies the events still unknown whose opaque data names a message that has left UNSENT (<see cref="ApplyByMessageIdSql"/>);
@@ -317,26 +312,33 @@ public sealed class StatusStore(NpgsqlDataSource dataSource)
             return unknown;
         }
 
-        var still = await ApplyRoundsAsync(connection, transaction, ApplyByMessageIdSql,
-            Rounds(named, e => e.MessageId!.Value, Comparer<long>.Default), now, null, cancellationToken);
+        var still = await ApplyRoundsAsync(connection, transaction, named, byMessageId: true, now, null, cancellationToken);
         return [.. unknown.Where(e => e.MessageId is null), .. still];
     }
 
+    /// <summary>
+    /// Applies the events in rounds, by the provider's id (<see cref="ApplyByProviderIdSql"/>), or else by the message id
+    /// their opaque data names (<see cref="ApplyByMessageIdSql"/>); returns those that found no message.
+    /// </summary>
     private static async Task<List<StatusEvent>> ApplyRoundsAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction,
-        string sql, IEnumerable<List<StatusEvent>> rounds, DateTime now, List<string>? sendTraces, CancellationToken cancellationToken)
+        IReadOnlyList<StatusEvent> events, bool byMessageId, DateTime now, List<string>? sendTraces,
+        CancellationToken cancellationToken)
     {
         var unknown = new List<StatusEvent>();
+        var rounds = byMessageId
+            ? Rounds(events, e => e.MessageId!.Value, Comparer<long>.Default)
+            : Rounds(events, e => e.ProviderMessageId, StringComparer.Ordinal);
         foreach (var round in rounds)
         {
-            var rows = (await connection.QueryAsync<AppliedRow>(new CommandDefinition(sql, new
+            var rows = (await connection.QueryAsync<AppliedRow>(new CommandDefinition(byMessageId ? ApplyByMessageIdSql : ApplyByProviderIdSql, new
             {
                 ids = round.Select(e => e.ProviderMessageId).ToArray(),
                 statuses = round.Select(e => e.Status).ToArray(),
                 occurred = round.Select(e => e.OccurredAt).ToArray(),
                 codes = round.Select(e => e.ErrorCode).ToArray(),
                 descriptions = round.Select(e => e.ErrorDescription).ToArray(),
-                messageIds = round.Select(e => e.MessageId).ToArray(),
-                attempts = round.Select(e => e.Attempt).ToArray(),
+                messageIds = byMessageId ? round.Select(e => e.MessageId).ToArray() : null,
+                attempts = byMessageId ? round.Select(e => e.Attempt).ToArray() : null,
                 now,
                 sendTraces = sendTraces is not null,
             }, transaction, cancellationToken: cancellationToken))).ToList();

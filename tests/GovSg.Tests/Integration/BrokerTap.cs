@@ -52,6 +52,22 @@ public sealed class BrokerTap : IAsyncDisposable
         return commands;
     }
 
+    /// <summary>
+    /// Takes the commands held until those taken name every one of <paramref name="ids"/>, or the time is up; returns
+    /// every command taken.
+    /// </summary>
+    public async Task<IReadOnlyList<(IReadOnlyList<long> Ids, bool Test)>> CommandsNamingAsync(IReadOnlyCollection<long> ids,
+        TimeSpan timeout)
+    {
+        var commands = new List<(IReadOnlyList<long> Ids, bool Test)>();
+        await Poll.UntilAsync(async () =>
+        {
+            commands.AddRange(await CommandsAsync());
+            return commands.SelectMany(c => c.Ids).ToHashSet();
+        }, named => named.IsSupersetOf(ids), timeout);
+        return commands;
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _channel.DisposeAsync();

@@ -495,12 +495,7 @@ public sealed class DeliveryGuaranteeTests
         var live = await AcceptWithoutCommandAsync(user);
         var test = await AcceptWithoutCommandAsync(user with { Key = testKey });
 
-        var commands = new List<(IReadOnlyList<long> Ids, bool Test)>();
-        await Poll.UntilAsync(async () =>
-        {
-            commands.AddRange(await tap.CommandsAsync());
-            return commands.SelectMany(c => c.Ids).ToHashSet();
-        }, ids => ids.Contains(live) && ids.Contains(test), TimeSpan.FromSeconds(30));
+        var commands = await tap.CommandsNamingAsync([live, test], TimeSpan.FromSeconds(30));
 
         Assert.That(commands.Where(c => c.Ids.Contains(test)).Select(c => c.Test), Is.Not.Empty.And.All.True);
         Assert.That(commands.Where(c => c.Ids.Contains(live)).Select(c => c.Test), Is.Not.Empty.And.All.False);

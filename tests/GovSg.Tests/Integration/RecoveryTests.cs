@@ -88,12 +88,7 @@ public sealed class RecoveryTests
         }
 
         broker.Restore();
-        var commands = new List<(IReadOnlyList<long> Ids, bool Test)>();
-        await Poll.UntilAsync(async () =>
-        {
-            commands.AddRange(await tap.CommandsAsync());
-            return commands.SelectMany(c => c.Ids).ToHashSet();
-        }, published => published.IsSupersetOf(test.Keys), TimeSpan.FromSeconds(20));
+        var commands = await tap.CommandsNamingAsync(test.Keys, TimeSpan.FromSeconds(20));
 
         Assert.That(commands.SelectMany(c => c.Ids).Distinct(), Is.EquivalentTo(test.Keys));
         Assert.That(commands.SelectMany(c => c.Ids.Select(id => (id, c.Test))), Is.All.Matches<(long Id, bool Test)>(

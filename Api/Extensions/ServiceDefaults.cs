@@ -36,6 +36,13 @@ public static class ServiceDefaults
         });
         builder.AddSecurityHeaders();
         builder.AddApiTelemetry();
+        // SPEC §9.1: logs never hold a full phone number, and a path holds whatever a caller puts there (a recipient
+        // where a message id belongs). ASP.NET Core makes its request scope (RequestPath, RequestId) only while its
+        // hosting logger is on, at any level, so that logger is off: lines written in a request carry its trace id
+        // instead. A failed authentication is the caller's 401, not the operator's news, and anyone without a key could
+        // fill the logs with it: only its handler's warnings are logged.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.None);
+        builder.Logging.AddFilter(typeof(ApiKeyAuthenticationHandler).FullName, LogLevel.Warning);
         return builder;
     }
 
@@ -55,6 +62,8 @@ public static class ServiceDefaults
                 {
                     // Probes every few seconds would drown the traces that matter.
                     http.Filter = context => !context.Request.Path.StartsWithSegments("/health");
+                    // The path may hold a phone number (see the log filters above): spans keep the route, not the path.
+                    http.EnrichWithHttpRequest = (activity, _) => activity.SetTag("url.path", null);
                     // The caller is known only after authentication, so it is added when the response goes out.
                     http.EnrichWithHttpResponse = (activity, response) =>
                     {

@@ -15,9 +15,12 @@ public sealed class RabbitMqOptions : IValidatableObject
 
     [Required] public string VirtualHost { get; set; } = "/";
 
-    [Required] public string Username { get; set; } = "guest";
+    // No default: a service started without its broker user would otherwise log in as RabbitMQ's guest (SPEC §9.1).
+    [Required(ErrorMessage = "RabbitMq:Username (env RabbitMq__Username) is required.")]
+    public string Username { get; set; } = "";
 
-    [Required] public string Password { get; set; } = "guest";
+    [Required(ErrorMessage = "RabbitMq:Password (env RabbitMq__Password) is required.")]
+    public string Password { get; set; } = "";
 
     /// <summary>
     /// Connect with TLS (amqps), as managed brokers require; their TLS port is usually 5671. The broker's certificate

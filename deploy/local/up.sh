@@ -88,24 +88,20 @@ email=demo@agency.gov.sg
 admin user upsert --email "$email" --agency "Demo Agency" --rate-limit 100 >/dev/null
 admin template import --file "$root/deploy/local/templates.json" >/dev/null
 for template in 1 2 3; do admin template grant --email "$email" --template "$template" >/dev/null; done
-# One demo key at a time: the previous run's key is revoked before a new one is made. The key lives in an owner-only
-# file and is never printed, so it stays out of logs that capture this script's output (the benchmark's, CI's).
-key_file="$state/demo-key"
-if [ -s "$key_file" ]; then
-  previous=$(sed -n 's/^gsg_\([0-9a-f]*\)_.*/\1/p' "$key_file")
-  [ -z "$previous" ] || admin key revoke --key-id "$previous" >/dev/null || true
-fi
-(umask 077 && admin key create --email "$email" --label "demo $(date -u +%FT%TZ)" --valid-days 30 \
-  | sed -n 's/^api key: *//p' >"$key_file")
-# And a test key, kept the same way: its messages go through the queue and the Dispatcher but never reach WhatsApp
-# (SPEC §11.2).
-test_key_file="$state/demo-test-key"
-if [ -s "$test_key_file" ]; then
-  previous=$(sed -n 's/^gsg_\([0-9a-f]*\)_.*/\1/p' "$test_key_file")
-  [ -z "$previous" ] || admin key revoke --key-id "$previous" >/dev/null || true
-fi
-(umask 077 && admin key create --email "$email" --label "demo test $(date -u +%FT%TZ)" --valid-days 30 --type test \
-  | sed -n 's/^api key: *//p' >"$test_key_file")
+# One demo key and one test key at a time: the previous run's key is revoked (when this database has it: a new
+# GOVSG_DATABASE has not) before a new one is made. A key lives in an owner-only file and is never printed, so it stays
+# out of logs that capture this script's output (the benchmark's, CI's). A test key's messages go through the queue and
+# the Dispatcher but never reach WhatsApp (SPEC §11.2).
+replace_key() { # file, label, then options of "admin key create"
+  local file=$1 label=$2 previous=; shift 2
+  [ ! -s "$file" ] || previous=$(sed -n 's/^gsg_\([0-9a-f]*\)_.*/\1/p' "$file")
+  [ -z "$previous" ] || admin key revoke --key-id "$previous" >/dev/null 2>&1 || true
+  (umask 077 && admin key create --email "$email" --label "$label $(date -u +%FT%TZ)" --valid-days 30 "$@" \
+    | sed -n 's/^api key: *//p' >"$file")
+}
+key_file="$state/demo-key" test_key_file="$state/demo-test-key"
+replace_key "$key_file" demo
+replace_key "$test_key_file" "demo test" --type test
 
 start() { # name, folder, dll, then environment assignments
   local name=$1 folder=$2 dll=$3; shift 3

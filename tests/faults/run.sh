@@ -97,6 +97,8 @@ rand() { head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
 set -a
 RabbitMq__Host=127.0.0.1
 RabbitMq__Port=$rabbit_port
+RabbitMq__Username=guest # the container's own broker (the services have no default user)
+RabbitMq__Password=guest
 Auth__KeyPepper=$(rand)
 Webhooks__VerifyToken=$(rand)
 Webhooks__AppSecrets__0=$(rand)

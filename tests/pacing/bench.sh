@@ -35,7 +35,8 @@ containers+=("$(docker run -d --label "$label" -p "127.0.0.1:$((base + 1)):5432"
 containers+=("$(docker run -d --label "$label" -p "127.0.0.1:$((base + 2)):5672" govsg/rabbitmq:3.10-bookworm)")
 token=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
 export ConnectionStrings__Postgres="Host=127.0.0.1;Port=$((base + 1));Database=govsg;Username=govsg;Password=govsg;Maximum Pool Size=32"
-export RabbitMq__Host=127.0.0.1 RabbitMq__Port=$((base + 2)) Auth__KeyPepper=$token Webhooks__VerifyToken=$token
+export RabbitMq__Host=127.0.0.1 RabbitMq__Port=$((base + 2)) RabbitMq__Username=guest RabbitMq__Password=guest
+export Auth__KeyPepper=$token Webhooks__VerifyToken=$token
 export Webhooks__AppSecrets__0=$token WhatsApp__AccessToken=$token Logging__Console__FormatterName=simple
 export WhatsApp__PhoneNumberId=106540352242922 Webhooks__PhoneNumberId=106540352242922 # the simulator's sender number
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1

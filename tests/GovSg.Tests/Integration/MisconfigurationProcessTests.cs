@@ -79,11 +79,18 @@ public sealed class MisconfigurationProcessTests
 
     [TestCase("Dispatcher", "WhatsApp__PhoneNumberId", "WhatsApp:PhoneNumberId")]
     [TestCase("Api", "Webhooks__PhoneNumberId", "Webhooks:PhoneNumberId")]
-    public async Task ServiceAsShipped_WithoutTheSenderNumbersId_ExitsWithCode1AndOneLineNamingTheSetting(string service,
-        string variable, string setting)
+    [TestCase("Api", "ConnectionStrings__Postgres", "ConnectionStrings:Postgres")]
+    [TestCase("Dispatcher", "ConnectionStrings__Postgres", "ConnectionStrings:Postgres")]
+    [TestCase("Api", "RabbitMq__Username", "RabbitMq:Username")]
+    [TestCase("Dispatcher", "RabbitMq__Password", "RabbitMq:Password")]
+    public async Task ServiceAsShipped_WithoutASettingItHasNoSafeDefaultFor_ExitsWithCode1AndOneLineNamingTheSetting(
+        string service, string variable, string setting)
     {
-        // deploy/k8s/README.md: the id "ships as REPLACE_ME, which both services refuse at start, so no pod calls Meta for
-        // a number that is not yours". Nor may a deployment that leaves it out start on an example id of the image's own.
+        // deploy/k8s/README.md: the sender number's id "ships as REPLACE_ME, which both services refuse at start, so no
+        // pod calls Meta for a number that is not yours". Nor may a deployment that leaves it out start on an example id
+        // of the image's own, or one that leaves out its database or broker user start on credentials the image ships
+        // (SPEC §9.1: no secrets in the repository; an outside review found a Dispatcher so started on guest/guest
+        // consuming another system's queues).
         var settings = service == "Api" ? ApiSettings() : DispatcherSettings();
         settings.Remove(variable);
 
@@ -104,6 +111,8 @@ public sealed class MisconfigurationProcessTests
         {
             ["ConnectionStrings__Postgres"] = TestSettings.UnreachablePostgres,
             ["RabbitMq__Port"] = "1",
+            ["RabbitMq__Username"] = TestSettings.RabbitUsername,
+            ["RabbitMq__Password"] = TestSettings.RabbitPassword,
             ["WhatsApp__PhoneNumberId"] = TestSettings.PhoneNumberId,
             ["WhatsApp__AccessToken"] = TestSettings.AccessToken,
             ["WhatsApp__BaseUrl"] = "https://graph.facebook.com/",
@@ -114,6 +123,8 @@ public sealed class MisconfigurationProcessTests
         {
             ["ConnectionStrings__Postgres"] = TestSettings.UnreachablePostgres,
             ["RabbitMq__Port"] = "1",
+            ["RabbitMq__Username"] = TestSettings.RabbitUsername,
+            ["RabbitMq__Password"] = TestSettings.RabbitPassword,
             ["Auth__KeyPepper"] = TestSettings.Pepper,
             ["Webhooks__VerifyToken"] = TestSettings.VerifyToken,
             ["Webhooks__AppSecrets__0"] = TestSettings.AppSecret,

@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace GovSg.Tests.Integration;
 
@@ -111,6 +113,42 @@ public sealed class TracingTests
         var health = activities.Where(a => a.TraceId == probe && a.Source.Name == "Microsoft.AspNetCore").ToList();
         Assert.That(health, Is.Not.Empty);
         Assert.That(health.Select(a => a.Recorded), Is.All.False, "health probes are filtered out of the traces");
+    }
+
+    [Test]
+    public async Task Requests_WithAPhoneNumberInTheirPath_LeaveItInNoSpanAndNoLogLine()
+    {
+        // SPEC §9.1: logs and traces never hold a full phone number. A path holds whatever a caller puts there: a
+        // recipient where a message id belongs, with or without a key (an outside review found it in the logs, in the
+        // request scope of the failed authentication's lines).
+        var env = TestEnvironment.Current;
+        var activities = new ConcurrentBag<Activity>();
+        using var listener = Record(activities, "Microsoft.AspNetCore");
+        var logs = new Security.LogCapture();
+        var api = env.StartApi(new Dictionary<string, string?>(), services => services.AddSingleton<ILoggerProvider>(logs));
+        var user = await env.CreateUserAsync();
+        var (local, digits) = TestRecipients.Next();
+        using var client = api.CreateClient();
+        string[] paths = [$"v1/transactional/govsg/{local}", $"v1/transactional/govsg/{digits}", $"v1/{digits}"];
+
+        var answers = new List<int>();
+        foreach (var authorization in new[] { null, "Bearer gsg_0000000000000000_nothing", user.Client.DefaultRequestHeaders.Authorization!.ToString() })
+        {
+            foreach (var path in paths)
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Get, path);
+                request.Headers.TryAddWithoutValidation("Authorization", authorization);
+                using var response = await client.SendAsync(request);
+                answers.Add((int)response.StatusCode);
+            }
+        }
+
+        Assert.That(answers, Has.Member(401).And.All.InRange(400, 499), "the requests reached the Api");
+        Assert.That(logs.Lines, Has.None.Contains(digits), "no log line or its scope holds the number");
+        var spans = await Poll.UntilAsync(() => Task.FromResult(activities.Where(a => a.Recorded).ToList()), a => a.Count >= answers.Count);
+        Assert.That(spans.Count, Is.GreaterThanOrEqualTo(answers.Count), "every request was traced");
+        Assert.That(spans.SelectMany(a => a.TagObjects).Select(t => t.Value?.ToString() ?? "").Concat(spans.Select(a => a.DisplayName)),
+            Has.None.Contains(digits), "no span holds the number");
     }
 
     /// <summary>Records, into <paramref name="activities"/>, every span of <paramref name="sources"/> that ends while it lives.</summary>

@@ -114,7 +114,7 @@ public sealed class MigrationRunner(NpgsqlDataSource dataSource, ILogger<Migrati
         return reader.ReadToEnd();
     }
 
-    private static IEnumerable<(string Version, string Sql)> Scripts()
+    internal static IEnumerable<(string Version, string Sql)> Scripts()
     {
         var assembly = Assembly.GetExecutingAssembly();
         foreach (var name in assembly.GetManifestResourceNames()

@@ -19,8 +19,8 @@ REVOKE CREATE ON SCHEMA public FROM PUBLIC;
 REVOKE ALL ON ALL TABLES IN SCHEMA public FROM govsg_api, govsg_dispatcher, govsg_operator;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM govsg_api, govsg_dispatcher, govsg_operator;
 
--- table: schema_migrations (the runner's own; the owner only)
-REVOKE ALL ON schema_migrations FROM govsg_api, govsg_dispatcher, govsg_operator;
+-- table: schema_migrations (the runner's own). The services' readiness asks whether their build's migration is there.
+GRANT SELECT (version) ON schema_migrations TO govsg_api, govsg_dispatcher;
 
 -- table: users. The Dispatcher only asks whether a message's user is disabled.
 GRANT SELECT ON users TO govsg_api;

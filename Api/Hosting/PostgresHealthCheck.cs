@@ -18,10 +18,16 @@ internal sealed class PostgresHealthCheck(NpgsqlDataSource dataSource, HealthSta
         try
         {
             // A server that answers but takes no writes (a fail-over's old primary, a server put read-only) refuses every
-            // send and claim (SQLSTATE 25006): an outage too, named as one.
-            return await TakesWritesAsync(query.Token).WaitAsync(Timeout, cancellationToken)
-                ? HealthCheckResult.Healthy()
-                : new HealthCheckResult(whenUnreachable, "PostgreSQL takes no writes (read-only)");
+            // send and claim (SQLSTATE 25006): an outage too, named as one. A schema behind this build is a rollout
+            // that ran ahead of its migration: not an outage, and not ready.
+            var (takesWrites, migrated) = await ReadAsync(query.Token).WaitAsync(Timeout, cancellationToken);
+            return (takesWrites, migrated) switch
+            {
+                (_, false) => new HealthCheckResult(context.Registration.FailureStatus,
+                    $"PostgreSQL's schema is behind this build (no migration {SchemaVersion.Required}): run migrate"),
+                (false, _) => new HealthCheckResult(whenUnreachable, "PostgreSQL takes no writes (read-only)"),
+                _ => HealthCheckResult.Healthy(),
+            };
         }
         catch (Exception exception) when (exception is NpgsqlException or TimeoutException)
         {
@@ -48,9 +54,15 @@ internal sealed class PostgresHealthCheck(NpgsqlDataSource dataSource, HealthSta
         }
     }
 
-    private async Task<bool> TakesWritesAsync(CancellationToken cancellationToken)
+    private async Task<(bool TakesWrites, bool Migrated)> ReadAsync(CancellationToken cancellationToken)
     {
-        await using var command = dataSource.CreateCommand("SELECT current_setting('transaction_read_only') = 'off'");
-        return (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
+        await using var command = dataSource.CreateCommand("""
+            SELECT current_setting('transaction_read_only') = 'off',
+                   EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)
+            """);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = SchemaVersion.Required });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        return (reader.GetBoolean(0), reader.GetBoolean(1));
     }
 }

@@ -4,6 +4,10 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
+using Dapper;
+using GovSg.Api.Database;
+using Microsoft.Extensions.Logging.Abstractions;
+using Npgsql;
 
 namespace GovSg.Tests.Integration;
 
@@ -161,6 +165,40 @@ public sealed class HealthTests
         Assert.That(bus.Str("status"), Is.Not.EqualTo("Healthy"));
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable), "a broker never reached: a misconfiguration until shown otherwise");
         Assert.That(bus.Str("reason"), Does.Match("(?i)rabbitmq|broker"), "the reason says the broker cannot be reached");
+    }
+
+    [Test]
+    public async Task Ready_OnTheApi_WhenTheDatabaseHasNotRecordedThisBuildsLastMigration_IsUnreadyAndSaysToMigrate()
+    {
+        // A rollout that ran ahead of its migration Job (deploy/k8s/README.md): ready, its pods would take traffic their
+        // statements cannot serve. Unready, the rollout stops at its first new pod. Found by an outside operations review.
+        var behind = new NpgsqlConnectionStringBuilder(TestSettings.Postgres) { Database = "govsg_schema_behind", Pooling = false };
+        var maintenance = new NpgsqlConnectionStringBuilder(TestSettings.Postgres) { Database = "postgres", Pooling = false };
+        await using var server = new NpgsqlConnection(maintenance.ConnectionString);
+        await server.OpenAsync();
+        await server.ExecuteAsync($"DROP DATABASE IF EXISTS {behind.Database} WITH (FORCE)");
+        await server.ExecuteAsync($"CREATE DATABASE {behind.Database}");
+        try
+        {
+            await using (var database = NpgsqlDataSource.Create(behind.ConnectionString))
+            {
+                await new MigrationRunner(database, NullLogger<MigrationRunner>.Instance).MigrateAsync(CancellationToken.None);
+                var (migrated, _) = await ReadyOnPostgresAsync(behind.ConnectionString);
+                Assert.That(migrated.StatusCode, Is.EqualTo(HttpStatusCode.OK), "ready on the latest schema");
+                await database.CreateCommand(
+                    "DELETE FROM schema_migrations WHERE version = (SELECT max(version) FROM schema_migrations)").ExecuteNonQueryAsync();
+            }
+
+            var (response, check) = await ReadyOnPostgresAsync(behind.ConnectionString);
+
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable));
+            Assert.That((check.Str("status"), check.Str("reason")), Is.EqualTo(("Unhealthy",
+                $"PostgreSQL's schema is behind this build (no migration {MigrationRunner.Scripts().Last().Version}): run migrate")));
+        }
+        finally
+        {
+            await server.ExecuteAsync($"DROP DATABASE IF EXISTS {behind.Database} WITH (FORCE)");
+        }
     }
 
     /// <summary>The answer of /health/ready on an Api using this PostgreSQL, and its check of it.</summary>

@@ -37,6 +37,7 @@ public static class FeatureExtensions
         builder.Services.AddOptions<WebhookOptions>().BindConfiguration(WebhookOptions.SectionName)
             .ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<StatusPublisher>();
+        builder.Services.AddSingleton<LargeWebhookBodies>();
         // Last, so it runs once everything it uses has started, and before the server listens.
         builder.Services.AddHostedService<StartupWarmup>();
         return builder;

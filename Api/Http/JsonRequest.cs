@@ -70,10 +70,7 @@ public static class JsonRequest
     public static async Task<(JsonDocument? Document, ApiError? Error)> ReadAsync(HttpRequest request, int limit,
         TimeSpan deadline, CancellationToken cancellationToken)
     {
-        // Ends the read in progress the way pipes do (RequestBody sees a cancelled read), so the server can still drain
-        // or close the connection: a read abandoned through its token would leave the body reader mid-read.
-        using var timer = new CancellationTokenSource(deadline);
-        using var stop = timer.Token.Register(() => request.BodyReader.CancelPendingRead());
+        using var _ = RequestBody.Deadline(request, deadline);
         return await ReadAsync(request, limit, cancellationToken);
     }
 

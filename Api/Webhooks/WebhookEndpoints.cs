@@ -12,6 +12,9 @@ public static class WebhookEndpoints
 {
     public const int MaxBodyBytes = 1024 * 1024;
 
+    /// <summary>Bodies up to this size are read without a place of <see cref="LargeWebhookBodies"/>.</summary>
+    public const int SmallBodyBytes = 64 * 1024;
+
     public static RouteGroupBuilder MapWebhooks(this RouteGroupBuilder v1)
     {
         var group = v1.MapGroup("/callback/govsg").AllowAnonymous().WithTags("Provider webhooks");
@@ -44,6 +47,7 @@ public static class WebhookEndpoints
         HttpRequest request,
         IBusControl bus,
         StatusPublisher publisher,
+        LargeWebhookBodies largeBodies,
         IOptions<WebhookOptions> options,
         ApiMetrics metrics,
         ILogger<WebhookMarker> logger,
@@ -55,13 +59,25 @@ public static class WebhookEndpoints
             return InvalidSignature();
         }
 
+        // A header of the right shape is anyone's to write, and Kestrel buffers up to 1 MiB of each request's body while it
+        // lasts. So every body has a deadline, and one over 64 KiB (Meta's are a few KiB) or of unknown length takes one
+        // of a few places or is refused 503 (Meta delivers it again): forged headers cannot make an Api hold 1 MiB for
+        // each connection they open.
+        using var place = request.ContentLength <= SmallBodyBytes ? null : largeBodies.TryTake();
+        if (place is { IsAcquired: false })
+        {
+            logger.LogWarning("Refused a webhook body of {Length} bytes: every place for a large body is taken", request.ContentLength);
+            return ApiError.ServiceUnavailable();
+        }
+
+        var settings = options.Value;
+        using var deadline = RequestBody.Deadline(request, settings.BodyTimeout);
         var (body, bodyError) = await RequestBody.ReadAsync(request, MaxBodyBytes, cancellationToken);
         if (bodyError is not null)
         {
             return bodyError;
         }
 
-        var settings = options.Value;
         if (!WebhookSignature.Matches(claimed, body, settings.AppSecrets))
         {
             return InvalidSignature();

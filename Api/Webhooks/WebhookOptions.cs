@@ -27,6 +27,14 @@ public sealed class WebhookOptions : IValidatableObject
     [RegularExpression("^[0-9]{1,32}$", ErrorMessage = "Webhooks:PhoneNumberId must be the sender number's id from WhatsApp Manager (digits).")]
     public string PhoneNumberId { get; set; } = "";
 
+    /// <summary>
+    /// How long a webhook's body may take to arrive once its signature header has passed the shape check: anyone can
+    /// write a header of the right shape, and a body that trickles in holds its buffer (up to 1 MiB) while it does.
+    /// Meta's arrive at once; a late one is refused and delivered again.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:01:00")]
+    public TimeSpan BodyTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>How long to wait for the broker to confirm the statuses before answering 503 so Meta retries.</summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:00:30")]
     public TimeSpan PublishTimeout { get; set; } = TimeSpan.FromSeconds(5);

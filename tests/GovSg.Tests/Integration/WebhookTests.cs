@@ -132,6 +132,81 @@ public sealed class WebhookTests
         Assert.That(System.Text.Encoding.ASCII.GetString(answer, 0, read), Does.StartWith("HTTP/1.1 401"));
     }
 
+    // A signature header of the right shape is anyone's to write, and passes the check made before the body is read. An
+    // outside security review held 40 connections, each with 1 MiB of body buffered, for over an hour: enough of them
+    // take an Api's memory. Kestrel's minimum data rate is an average, which 128 KiB sent at once satisfies for minutes.
+    [Test]
+    public async Task Receive_WhoseBodyStopsArrivingAfterAWellFormedSignature_IsRefusedAtItsDeadline()
+    {
+        var api = Env.StartApi(new Dictionary<string, string?> { ["Webhooks:BodyTimeout"] = "00:00:01" }, kestrel: true);
+        using var stalled = await StartWebhookAsync(api.Address, contentLength: 1_000_000, sent: 128 * 1024);
+
+        var answer = await ReadAnswerAsync(stalled.GetStream()).WaitAsync(TimeSpan.FromSeconds(15));
+
+        Assert.That(answer, Does.StartWith("HTTP/1.1 400"));
+        Assert.That(answer, Does.Contain("The request body did not arrive in time"));
+    }
+
+    [Test]
+    public async Task Receive_LargeBodiesBeyondTheApisPlacesForThem_AreRefused503AndSmallOnesStillGetThrough()
+    {
+        var api = Env.StartApi(new Dictionary<string, string?> { ["Webhooks:BodyTimeout"] = "00:00:30" }, kestrel: true);
+        var (_, _, providerId) = await AcceptedWithoutWebhooksAsync();
+        var held = new List<System.Net.Sockets.TcpClient>();
+        try
+        {
+            for (var i = 0; i < 8; i++)
+            {
+                held.Add(await StartWebhookAsync(api.Address, contentLength: 1_000_000, sent: 128 * 1024));
+            }
+
+            // Each of the eight is being read once the ninth is refused (the places are taken in the handler).
+            var refused = await Poll.UntilAsync(async () =>
+            {
+                using var another = await StartWebhookAsync(api.Address, contentLength: 100 * 1024, sent: 1024);
+                return await ReadAnswerAsync(another.GetStream()).WaitAsync(TimeSpan.FromSeconds(15));
+            }, answer => answer.StartsWith("HTTP/1.1 503", StringComparison.Ordinal), TimeSpan.FromSeconds(10));
+            using var client = api.CreateClient();
+            using var small = await Webhooks.PostSignedAsync(client, [new WebhookStatus(providerId, "delivered", DateTime.UtcNow)]);
+
+            Assert.That(refused, Does.StartWith("HTTP/1.1 503").And.Contain("service_unavailable"));
+            Assert.That(small.StatusCode, Is.EqualTo(HttpStatusCode.OK), "a body of a few KiB needs no place");
+        }
+        finally
+        {
+            held.ForEach(connection => connection.Dispose());
+        }
+    }
+
+    /// <summary>A connection that has sent a webhook's head with a forged signature of the right shape and part of its body.</summary>
+    private static async Task<System.Net.Sockets.TcpClient> StartWebhookAsync(Uri api, int contentLength, int sent)
+    {
+        var tcp = new System.Net.Sockets.TcpClient();
+        await tcp.ConnectAsync(api.Host, api.Port);
+        var head = $"POST /{Webhooks.Path} HTTP/1.1\r\nHost: {api.Authority}\r\nContent-Type: application/json\r\n" +
+                   $"X-Hub-Signature-256: sha256={new string('0', 64)}\r\nContent-Length: {contentLength}\r\n\r\n";
+        await tcp.GetStream().WriteAsync(System.Text.Encoding.ASCII.GetBytes(head + "{" + new string(' ', sent - 1)));
+        return tcp;
+    }
+
+    /// <summary>The answer's head and its error envelope, as far as the envelope's end.</summary>
+    private static async Task<string> ReadAnswerAsync(System.Net.Sockets.NetworkStream stream)
+    {
+        var answer = new byte[4096];
+        var read = 0;
+        while (!EndsEnvelope(System.Text.Encoding.ASCII.GetString(answer, 0, read))
+               && await stream.ReadAsync(answer.AsMemory(read)) is > 0 and var n)
+        {
+            read += n;
+        }
+
+        return System.Text.Encoding.ASCII.GetString(answer, 0, read);
+
+        static bool EndsEnvelope(string text) =>
+            text.IndexOf("\"message\":\"", StringComparison.Ordinal) is >= 0 and var message
+            && text.IndexOf("\"}", message + 11, StringComparison.Ordinal) >= 0;
+    }
+
     [Test]
     public async Task Receive_WhenSignedWithTheWrongSecret_Answers401()
     {

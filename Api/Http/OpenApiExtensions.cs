@@ -287,7 +287,9 @@ public static class ApiHeaders
     public static readonly HeaderDoc PreferenceApplied = HeaderDoc.Text("Preference-Applied", "`wait=<n>` when the send waited.");
 
     public static readonly HeaderDoc RateLimitLimit = HeaderDoc.Numeric("RateLimit-Limit",
-        "Your send bucket's burst: the most messages you may send at once. It refills at your rate per second.");
+        "Your send bucket's burst: the most messages you may send at once. It refills at your rate per second. On every " +
+        "send answer but those that took a read token instead (a replay, or an Idempotency-Key used with another body: " +
+        "422) and those refused before the limit (401, 403).");
 
     public static readonly HeaderDoc RateLimitRemaining = HeaderDoc.Numeric("RateLimit-Remaining", "Whole send tokens left in the bucket.");
 

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Text.Json;
 using GovSg.Api.Auth;
 using GovSg.Api.Callbacks;
 using GovSg.Api.Database;
@@ -215,8 +216,12 @@ public static class AdminCommands
             await RequireUserAsync(admin, address, token);
             foreach (var key in await admin.Store.ListKeysAsync(address, token))
             {
-                Console.WriteLine($"{key.KeyId}  type={key.Type}  label={key.Label}  created={key.CreatedAt:O}  last_used={key.LastUsedAt:O}  " +
-                                  $"valid_until={key.ValidUntil:O}  revoked={key.RevokedAt:O}  disabled={key.DisabledAt:O}");
+                // The label is the key holder's text (a key may make keys, SPEC §3.9): last, and as a JSON string, so it
+                // cannot pass for fields of its own (a "created=" or "revoked=" of its choosing, found by an outside
+                // review) and every character past ASCII shows as its code.
+                Console.WriteLine($"{key.KeyId}  type={key.Type}  created={key.CreatedAt:O}  last_used={key.LastUsedAt:O}  " +
+                                  $"valid_until={key.ValidUntil:O}  revoked={key.RevokedAt:O}  disabled={key.DisabledAt:O}  " +
+                                  $"label={JsonSerializer.Serialize(key.Label)}");
             }
 
             return 0;

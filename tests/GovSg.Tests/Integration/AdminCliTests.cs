@@ -37,6 +37,27 @@ public sealed class AdminCliTests
     }
 
     [Test]
+    public async Task KeyList_ShowsALabelThatLooksLikeFields_AsOneJsonStringAtTheEnd()
+    {
+        // SECURITY.md's answer to a stolen key reads the creation times `admin key list` shows, and a key may make keys
+        // with labels of its choosing (SPEC §3.9). An outside review made one whose label showed an older creation and a
+        // revocation; and a label ending in U+2800 (a blank braille pattern) looked like one without it.
+        var user = await Env.CreateUserAsync();
+        const string forged = "ci  created=2025-01-01T00:00:00.0000000Z  revoked=2025-01-02T00:00:00.0000000Z  #\u2800";
+        using var made = await user.Client.PostAsync("v1/api-keys", new StringContent(
+            System.Text.Json.JsonSerializer.Serialize(new { label = forged }), System.Text.Encoding.UTF8, "application/json"));
+        Assert.That((int)made.StatusCode, Is.EqualTo(201), await made.Content.ReadAsStringAsync());
+
+        var (code, output) = await RunAsync("admin", "key", "list", "--email", user.Email);
+
+        Assert.That(code, Is.Zero);
+        var line = output.Split('\n').Single(l => l.Contains('#')).TrimEnd();
+        Assert.That(line, Does.EndWith("  label=\"ci  created=2025-01-01T00:00:00.0000000Z  revoked=2025-01-02T00:00:00.0000000Z  #\\u2800\""));
+        Assert.That(line[..line.IndexOf("  label=", StringComparison.Ordinal)], Does.Not.Contain("2025-01-0"),
+            "the fields before the label are the key's own");
+    }
+
+    [Test]
     public async Task TemplateRevoke_MakesTheTemplateLookMissing_AndGrantRestoresIt()
     {
         var user = await Env.CreateUserAsync(grants: [3]);

@@ -29,4 +29,23 @@ public sealed class OperatorTerminalTextTests
             $"stored, and later printed raw by `admin callback show`: {body}");
         Assert.That(body.Str("message"), Is.EqualTo("\"url\" must not contain control characters"));
     }
+
+    // Letters and marks that show nothing (Unicode's default-ignorable ones outside the format characters): accepted, one
+    // label could pass for another on an operator's terminal. Found by an outside security review.
+    [TestCase("ops\u3164")]
+    [TestCase("ops\u1160")]
+    [TestCase("o\u034Fps")]
+    [TestCase("ops\uFE0F")]
+    [TestCase("ops\U000E0100")]
+    public async Task KeyLabel_WithALetterOrMarkThatShowsNothing_IsRefused(string label)
+    {
+        var user = await Env.CreateUserAsync();
+
+        using var response = await user.Client.PostAsync("v1/api-keys", new StringContent(
+            System.Text.Json.JsonSerializer.Serialize(new { label }), System.Text.Encoding.UTF8, "application/json"));
+        var body = await response.Content.ReadAsStringAsync();
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest), body);
+        Assert.That(System.Text.Json.JsonDocument.Parse(body).RootElement.Str("message"), Is.EqualTo("\"label\" must not contain control characters"));
+    }
 }

@@ -12,12 +12,7 @@ document=generated/openapi.json
 
 case "${1:-}" in
   restore)
-    stamp=node_modules/.package-lock.sha256
-    sum=$(sha256sum package-lock.json | cut -d' ' -f1)
-    if [ "$(cat "$stamp" 2>/dev/null)" != "$sum" ]; then
-      npm ci --no-audit --no-fund --loglevel=error
-      echo "$sum" >"$stamp"
-    fi
+    bash ../npm-ci.sh "$here"
     (cd ../.. && dotnet tool restore >/dev/null)
     ;;
   typescript)

@@ -14,7 +14,9 @@ vhost=${1:-/}
 
 user() { # name, password, tags, then the configure, write and read patterns on the vhost
   local name=$1 password=$2 tags=$3
-  rabbitmqctl -q add_user "$name" "$password" >/dev/null 2>&1 || rabbitmqctl -q change_password "$name" "$password" >/dev/null
+  # The password on standard input: as an argument, ps would show it to anyone on the machine while rabbitmqctl runs.
+  printf '%s\n' "$password" | rabbitmqctl -q add_user "$name" >/dev/null 2>&1 ||
+    printf '%s\n' "$password" | rabbitmqctl -q change_password "$name" >/dev/null
   rabbitmqctl -q set_user_tags "$name" $tags >/dev/null
   rabbitmqctl -q set_permissions -p "$vhost" "$name" "$4" "$5" "$6" >/dev/null
 }

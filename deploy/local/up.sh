@@ -103,9 +103,9 @@ key_file="$state/demo-key" test_key_file="$state/demo-test-key"
 replace_key "$key_file" demo
 replace_key "$test_key_file" "demo test" --type test
 
-start() { # name, folder, dll, then environment assignments
+start() { # name, folder, dll, then environment assignments (exported, not arguments: ps shows arguments to anyone)
   local name=$1 folder=$2 dll=$3; shift 3
-  (cd "$(bin "$folder")" && exec env "$@" nohup dotnet "$dll" >"$state/logs/$name.log" 2>&1 & echo $! >"$state/$name.pid")
+  (cd "$(bin "$folder")" && export "$@" && exec nohup dotnet "$dll" >"$state/logs/$name.log" 2>&1 & echo $! >"$state/$name.pid")
 }
 start simulator tests/GovSg.WhatsAppSimulator GovSg.WhatsAppSimulator.dll \
   ASPNETCORE_URLS=http://localhost:$simulator_port Simulator__AccessToken="$WhatsApp__AccessToken" \

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Options;
 
 namespace GovSg.Hosting;
@@ -31,6 +32,12 @@ internal static class ServiceHost
         catch (Exception exception) when (isTheProcess && InvalidSettings(exception) is [_, ..] failures)
         {
             app.Logger.LogCritical("Invalid configuration, not starting: {Failures}", string.Join(" ", failures));
+            Environment.ExitCode = 1;
+        }
+        catch (IOException exception) when (isTheProcess && exception.InnerException is AddressInUseException)
+        {
+            // Another process (often this service's previous run) holds the port: Kestrel's own words name it.
+            app.Logger.LogCritical("Cannot listen, not starting: {Reason}", exception.Message);
             Environment.ExitCode = 1;
         }
         finally

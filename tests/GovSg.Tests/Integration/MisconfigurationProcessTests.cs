@@ -99,6 +99,25 @@ public sealed class MisconfigurationProcessTests
         AssertRefusedNaming(code, written, setting);
     }
 
+    [TestCase("Api")]
+    [TestCase("Dispatcher")]
+    public async Task Service_WhosePortIsTaken_ExitsWithCode1AndOneLineSayingSo(string service)
+    {
+        // A crash loop's every restart would otherwise abort with an unhandled exception (exit code 134, a core dump).
+        using var holder = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        holder.Start();
+        var taken = $"http://127.0.0.1:{((System.Net.IPEndPoint)holder.LocalEndpoint).Port}";
+        var settings = service == "Api" ? ApiSettings() : DispatcherSettings();
+        settings["ASPNETCORE_URLS"] = taken;
+        settings["Urls"] = taken;
+
+        var (code, written) = await RunAsync(service, settings);
+
+        Assert.That(code, Is.EqualTo(1), Tail(written));
+        Assert.That(written, Does.Contain("Cannot listen, not starting").And.Contain("address already in use"));
+        Assert.That(written, Does.Not.Contain("Unhandled exception"));
+    }
+
     private static void AssertRefusedNaming(int code, string written, string setting)
     {
         Assert.That(code, Is.EqualTo(1), Tail(written));

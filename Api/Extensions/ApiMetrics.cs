@@ -13,6 +13,7 @@ public sealed class ApiMetrics : IDisposable
     private readonly Counter<long> _deferred;
     private readonly Counter<long> _webhookStatuses;
     private readonly Counter<long> _webhookUnparsable;
+    private readonly Counter<long> _webhookLargeRefused;
     private readonly Counter<long> _rateLimited;
 
     public ApiMetrics()
@@ -25,6 +26,8 @@ public sealed class ApiMetrics : IDisposable
             description: "Provider statuses handed on, by the provider's status (sent, delivered, read, failed) and a failure's code");
         _webhookUnparsable = _meter.CreateCounter<long>("govsg.webhook.unparsable",
             description: "Correctly signed webhook bodies that could not be parsed (answered 200 and dropped)");
+        _webhookLargeRefused = _meter.CreateCounter<long>("govsg.webhook.large_refused",
+            description: "Webhooks over 64 KiB (or of unknown length) refused 503 because every place for a large body was taken");
         _rateLimited = _meter.CreateCounter<long>("govsg.requests.rate_limited", description: "Requests refused with 429");
     }
 
@@ -42,6 +45,8 @@ public sealed class ApiMetrics : IDisposable
     }
 
     public void WebhookUnparsable() => _webhookUnparsable.Add(1);
+
+    public void WebhookLargeRefused() => _webhookLargeRefused.Add(1);
 
     public void RateLimited() => _rateLimited.Add(1);
 

@@ -62,11 +62,11 @@ public static class WebhookEndpoints
         // A header of the right shape is anyone's to write, and Kestrel buffers up to 1 MiB of each request's body while it
         // lasts. So every body has a deadline, and one over 64 KiB (Meta's are a few KiB) or of unknown length takes one
         // of a few places or is refused 503 (Meta delivers it again): forged headers cannot make an Api hold 1 MiB for
-        // each connection they open.
+        // each connection they open. Counted, not logged: anyone can send them.
         using var place = request.ContentLength <= SmallBodyBytes ? null : largeBodies.TryTake();
         if (place is { IsAcquired: false })
         {
-            logger.LogWarning("Refused a webhook body of {Length} bytes: every place for a large body is taken", request.ContentLength);
+            metrics.WebhookLargeRefused();
             return ApiError.ServiceUnavailable();
         }
 

@@ -160,10 +160,11 @@ public sealed class WebhookTests
                 held.Add(await StartWebhookAsync(api.Address, contentLength: 1_000_000, sent: 128 * 1024));
             }
 
-            // Each of the eight is being read once the ninth is refused (the places are taken in the handler).
+            // The eight take their places once the handler runs, which the test cannot see: until they all have, a ninth
+            // gets one, and with its whole body sent it is answered at once (401, the forged signature) and tried again.
             var refused = await Poll.UntilAsync(async () =>
             {
-                using var another = await StartWebhookAsync(api.Address, contentLength: 100 * 1024, sent: 1024);
+                using var another = await StartWebhookAsync(api.Address, contentLength: 100 * 1024, sent: 100 * 1024);
                 return await ReadAnswerAsync(another.GetStream()).WaitAsync(TimeSpan.FromSeconds(15));
             }, answer => answer.StartsWith("HTTP/1.1 503", StringComparison.Ordinal), TimeSpan.FromSeconds(10));
             using var client = api.CreateClient();

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using GovSg.Tests.Integration;
 
 namespace GovSg.Tests.Deploy;
@@ -51,16 +50,6 @@ public sealed class ManifestSchemaTests
         }
     }
 
-    private static async Task<(int Code, string Output)> CheckAsync(string folder)
-    {
-        var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Path.Combine(TestSettings.RepositoryRoot, "tests", "manifests", "check.sh"));
-        start.ArgumentList.Add(folder);
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var errors = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await output + await errors);
-    }
+    private static Task<(int Code, string Output)> CheckAsync(string folder) =>
+        BashScript.RunAsync(Path.Combine(TestSettings.RepositoryRoot, "tests", "manifests", "check.sh"), folder);
 }

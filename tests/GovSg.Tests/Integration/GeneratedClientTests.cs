@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Reflection;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
@@ -82,18 +81,7 @@ public sealed class GeneratedClientTests
     /// <summary>Runs tests/openapi-clients/clients.sh with the given verb; it must succeed.</summary>
     private static async Task ClientsAsync(params string[] arguments)
     {
-        var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Path.Combine(ClientsFolder, "clients.sh"));
-        foreach (var argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var errors = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
-        await process.WaitForExitAsync(timeout.Token);
-        Assert.That(process.ExitCode, Is.Zero, $"clients.sh {string.Join(' ', arguments)}:\n{await output}\n{await errors}");
+        var (code, output) = await BashScript.RunAsync(Path.Combine(ClientsFolder, "clients.sh"), arguments);
+        Assert.That(code, Is.Zero, $"clients.sh {string.Join(' ', arguments)}:\n{output}");
     }
 }

@@ -26,6 +26,9 @@ public sealed class BatchSlots : IDisposable
     public ValueTask<RateLimitLease> AcquireAsync(long userId, CancellationToken cancellationToken) =>
         _byUser.AcquireAsync(userId, 1, cancellationToken);
 
+    /// <summary>The Api's slots free now (a batch holds one from before its body is read until it is answered).</summary>
+    internal long Free => _all.GetStatistics()!.CurrentAvailablePermits;
+
     public void Dispose()
     {
         _byUser.Dispose();

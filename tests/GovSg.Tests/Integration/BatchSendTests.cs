@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using Dapper;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace GovSg.Tests.Integration;
 
@@ -298,7 +299,7 @@ public sealed class BatchSendTests
         var api = Env.StartApi(new Dictionary<string, string?>
         {
             ["Messages:ConcurrentBatches"] = "1",
-            ["Messages:BatchBodyTimeout"] = "00:00:02",
+            ["Messages:BatchBodyTimeout"] = "00:00:05",
         }, kestrel: true);
         using var tcp = new System.Net.Sockets.TcpClient();
         await tcp.ConnectAsync(api.Address.Host, api.Address.Port);
@@ -308,7 +309,9 @@ public sealed class BatchSendTests
         await stream.WriteAsync(Encoding.ASCII.GetBytes($"POST /{BatchPath} HTTP/1.1\r\nHost: {api.Address.Authority}\r\n" +
             $"Authorization: Bearer {stalled.Key}\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n{part}"));
         var stalledAnswer = ReadAnswerAsync(stream);
-        await Task.Delay(TimeSpan.FromSeconds(1));
+        var slots = api.Services.GetRequiredService<GovSg.Api.Messages.BatchSlots>();
+        Assert.That(await Poll.UntilAsync(() => Task.FromResult(slots.Free), free => free == 0),
+            Is.Zero, "the stalled batch took the Api's one slot before its deadline");
         using var nextClient = ClientOf(api, next);
         var nextAnswer = PostAsync(nextClient, Batch([Valid()]));
 

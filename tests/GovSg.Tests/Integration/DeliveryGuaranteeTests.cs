@@ -107,34 +107,42 @@ public sealed class DeliveryGuaranteeTests
     }
 
     [TestCase(500)]
-    [TestCase(5_000)] // past the Dispatchers' clock tolerance (1 s)
+    [TestCase(30_000)] // far past the Dispatchers' clock tolerance (1 s)
     public async Task Api_WhoseClockIsAheadOfTheDispatchers_HasItsNewMessagesClaimedFromTheirCommands(int leadMilliseconds)
     {
         // A new message is stamped by the Api's clock. A Dispatcher whose clock is behind it by more than a command's trip
-        // must still claim it from its command, not skip it and leave it to the lost-command sweep a pick-up deadline
-        // later (2 s in the tests, 60 s by default), for every message, silently. Nor may its acceptance then be stamped
-        // before the message was created.
-        var user = await Env.CreateUserAsync();
-        var api = Env.StartApi(new Dictionary<string, string?>(), services =>
-            services.AddSingleton<TimeProvider>(new LeadingTime(TimeSpan.FromMilliseconds(leadMilliseconds))));
-        await TestSystem.WaitForBusAsync(api.Services);
-        using var client = api.CreateClient();
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", user.Key);
-        var took = new List<TimeSpan>();
-        var shown = new List<string[]>();
-        foreach (var _ in Enumerable.Range(0, 4))
+        // must still claim it from its command, not skip it and leave it until the Dispatcher's clock reaches the Api's
+        // or the lost-command sweep a pick-up deadline later (60 s by default, and here), for every message, silently.
+        // Nor may its acceptance then be stamped before the message was created.
+        await Env.RestartDispatcherAsync(new Dictionary<string, string?> { ["Sweep:PickUpDeadline"] = "00:01:00" });
+        try
         {
-            var started = DateTime.UtcNow;
-            var (_, message) = await MessageJson.PostAsync(client, MessageJson.OfficerCall(TestRecipients.Next().Local));
-            var accepted = await MessageJson.WaitForStatusAsync(client, message.Str("id"), "ACCEPTED", "SENT", "DELIVERED", "READ");
-            took.Add(DateTime.UtcNow - started);
-            shown.Add([accepted.Str("created_at"), accepted.Str("accepted_at"), accepted.Str("updated_at")]);
-        }
+            var user = await Env.CreateUserAsync();
+            var api = Env.StartApi(new Dictionary<string, string?>(), services =>
+                services.AddSingleton<TimeProvider>(new LeadingTime(TimeSpan.FromMilliseconds(leadMilliseconds))));
+            await TestSystem.WaitForBusAsync(api.Services);
+            using var client = api.CreateClient();
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", user.Key);
+            var took = new List<TimeSpan>();
+            var shown = new List<string[]>();
+            foreach (var _ in Enumerable.Range(0, 4))
+            {
+                var started = DateTime.UtcNow;
+                var (_, message) = await MessageJson.PostAsync(client, MessageJson.OfficerCall(TestRecipients.Next().Local));
+                var accepted = await MessageJson.WaitForStatusAsync(client, message.Str("id"), "ACCEPTED", "SENT", "DELIVERED", "READ");
+                took.Add(DateTime.UtcNow - started);
+                shown.Add([accepted.Str("created_at"), accepted.Str("accepted_at"), accepted.Str("updated_at")]);
+            }
 
-        // The first may still pay for the new Api's first publish; the rest must not wait for a sweep.
-        Assert.That(took.Skip(1), Is.All.LessThan(TimeSpan.FromSeconds(1.5)));
-        Assert.That(shown.Select(times => times.Select(t => DateTime.Parse(t, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind))),
-            Is.All.Ordered, "created_at, accepted_at, updated_at: " + string.Join("; ", shown.Select(t => string.Join(" ", t))));
+            // Claimed from their commands, not half a minute later: well within that, however busy the machine.
+            Assert.That(took, Is.All.LessThan(TimeSpan.FromSeconds(10)));
+            Assert.That(shown.Select(times => times.Select(t => DateTime.Parse(t, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind))),
+                Is.All.Ordered, "created_at, accepted_at, updated_at: " + string.Join("; ", shown.Select(t => string.Join(" ", t))));
+        }
+        finally
+        {
+            await Env.RestartDispatcherAsync();
+        }
     }
 
     [Test]

@@ -103,7 +103,8 @@ public sealed class HealthTests
         var (response, health) = await MessageJson.GetAsync(client, "health/ready");
 
         Assert.That(before.StatusCode, Is.EqualTo(HttpStatusCode.OK));
-        Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(3)));
+        // The reason names the check's own 2 s timeout; the bound only shows the answer did not wait for the database.
+        Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(10)));
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
         var check = health.GetProperty("checks").GetProperty("postgres");
         Assert.That((check.Str("status"), check.Str("reason")), Is.EqualTo(("Degraded", "PostgreSQL did not answer within 2 s")));

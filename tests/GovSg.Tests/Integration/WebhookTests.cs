@@ -328,9 +328,9 @@ public sealed class WebhookTests
     }
 
     /// <summary>An ACCEPTED message whose simulated recipient sends no webhooks, so the test controls every status.</summary>
-    private static async Task<(TestUser User, string Id, string ProviderId)> AcceptedWithoutWebhooksAsync()
+    internal static async Task<(TestUser User, string Id, string ProviderId)> AcceptedWithoutWebhooksAsync(TestUser? sender = null)
     {
-        var user = await Env.CreateUserAsync();
+        var user = sender ?? await Env.CreateUserAsync();
         var (local, digits) = TestRecipients.Next();
         await Env.SetRecipientRuleAsync(digits, new { webhooks = "none" });
         var id = await SendAsync(user, local);

@@ -33,6 +33,10 @@ public sealed class WireDefaultAttribute(string json) : Attribute
     public string Json { get; } = json;
 }
 
+/// <summary>A map whose every value must be a non-empty string (<c>minLength: 1</c> on its values).</summary>
+[AttributeUsage(AttributeTargets.Property)]
+public sealed class NonEmptyValuesAttribute : Attribute;
+
 /// <summary>A request body whose handler refuses any field it does not name (<c>"x" is not allowed</c>).</summary>
 [AttributeUsage(AttributeTargets.Class)]
 public sealed class RefusesUnknownFieldsAttribute : Attribute;
@@ -90,6 +94,11 @@ internal static class WireSchemas
             // [MaxLength] on a dictionary counts its entries.
             schema.MaxProperties = count;
             schema.MaxLength = null;
+        }
+
+        if (Attribute<NonEmptyValuesAttribute>(property) is not null && schema.AdditionalProperties is OpenApiSchema valueSchema)
+        {
+            valueSchema.MinLength = 1;
         }
 
         if (Attribute<WireValuesAttribute>(property) is { } values)

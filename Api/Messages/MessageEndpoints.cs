@@ -233,5 +233,5 @@ public sealed record BatchRequestBody([property: MinLength(1), MaxLength(BatchRe
 public sealed record SendRequestBody(
     [property: MinLength(1)] string Recipient,
     [property: Range(1d, SendRequest.MaxSafeInteger)] long TemplateId,
-    [property: WireDefault("{}"), MaxLength(100)] IReadOnlyDictionary<string, string> Params,
+    [property: WireDefault("{}"), MaxLength(100), NonEmptyValues] IReadOnlyDictionary<string, string> Params,
     [property: WireDefault($"\"{Template.DefaultLanguage}\""), WireValues(Vocabulary.LanguageCode)] string LanguageCode);

@@ -69,6 +69,9 @@ public sealed class OpenApiTests
         Assert.That((templateId.GetProperty("minimum").GetInt64(), templateId.GetProperty("maximum").GetInt64()),
             Is.EqualTo((1L, 9_007_199_254_740_991L)));
         Assert.That(body.GetProperty("properties").GetProperty("params").TryGetProperty("nullable", out _), Is.False);
+        // SPEC §3.2: "\"params.<name>\" is not allowed to be empty".
+        Assert.That(body.GetProperty("properties").GetProperty("params").GetProperty("additionalProperties")
+            .GetProperty("minLength").GetInt32(), Is.EqualTo(1));
         var message = schemas.GetProperty("MessageResponse").GetProperty("properties");
         Assert.That(message.GetProperty("created_at").Str("format"), Is.EqualTo("date-time"));
         Assert.That(message.GetProperty("status").GetProperty("enum").EnumerateArray().Select(v => v.GetString()),

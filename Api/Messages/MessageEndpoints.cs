@@ -165,15 +165,15 @@ public static class MessageEndpoints
         MessageStore store,
         CancellationToken cancellationToken)
     {
-        // A positive integer past the ids' range is one no message has: not found, as SPEC §3.3 keeps 400 for what is
-        // not a positive integer at all.
-        var storable = long.TryParse(messageId, NumberStyles.None, CultureInfo.InvariantCulture, out var id) && id > 0;
-        if (!storable && !(messageId.Length > 0 && messageId.All(char.IsAsciiDigit) && messageId.Any(digit => digit != '0')))
+        // SPEC §3.3 keeps 400 for what is not a positive integer at all; one past the ids' range is one no message has.
+        if (!messageId.All(char.IsAsciiDigit) || messageId.All(digit => digit == '0'))
         {
             return ApiError.Validation("\"messageId\" must be a positive integer");
         }
 
-        var row = storable ? await store.GetAsync(caller.UserId, caller.KeyType, id, cancellationToken) : null;
+        var row = long.TryParse(messageId, NumberStyles.None, CultureInfo.InvariantCulture, out var id)
+            ? await store.GetAsync(caller.UserId, caller.KeyType, id, cancellationToken)
+            : null;
         return row is null
             ? ApiError.NotFound($"GovSG message with ID {messageId} not found.")
             : TypedResults.Ok(MessageResponse.From(row));

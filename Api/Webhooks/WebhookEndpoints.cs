@@ -71,8 +71,13 @@ public static class WebhookEndpoints
         }
 
         var settings = options.Value;
-        using var deadline = RequestBody.Deadline(request, settings.BodyTimeout);
-        var (body, bodyError) = await RequestBody.ReadAsync(request, MaxBodyBytes, cancellationToken);
+        byte[]? body;
+        ApiError? bodyError;
+        using (RequestBody.Deadline(request, settings.BodyTimeout))
+        {
+            (body, bodyError) = await RequestBody.ReadAsync(request, MaxBodyBytes, cancellationToken);
+        }
+
         if (bodyError is not null)
         {
             return bodyError;

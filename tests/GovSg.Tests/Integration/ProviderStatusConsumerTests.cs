@@ -13,7 +13,8 @@ namespace GovSg.Tests.Integration;
 
 /// <summary>
 /// The status consumer on MassTransit's in-memory test harness, with its definition's batching, against the test
-/// database only: no broker, no Dispatcher host.
+/// database only: no broker, no Dispatcher host. The batch window is 1 s instead of 20 ms, so that deliveries published
+/// together share a batch however busy the machine is.
 /// </summary>
 public sealed class ProviderStatusConsumerTests
 {
@@ -84,7 +85,8 @@ public sealed class ProviderStatusConsumerTests
         .AddSingleton<SweepSchedule>()
         .AddSingleton<StatusApplier>()
         .AddLogging()
-        .AddMassTransitTestHarness(bus => bus.AddConsumer<ProviderStatusConsumer, ProviderStatusConsumerDefinition>())
+        .AddMassTransitTestHarness(bus => bus.AddConsumer<ProviderStatusConsumer, ProviderStatusConsumerDefinition>(
+            consumer => consumer.Options<BatchOptions>(batch => batch.SetTimeLimit(TimeSpan.FromSeconds(1)))))
         .BuildServiceProvider(validateScopes: true);
 
     /// <summary>A message the provider accepted and reported nothing on yet, with the provider's id for it.</summary>

@@ -244,7 +244,7 @@ public static class OpenApiExtensions
 
     private static string ErrorDescription(int status) => status switch
     {
-        400 => "The request is invalid: `api_validation`, `invalid_recipient` or `malformed`.",
+        400 => "The request is invalid: `api_validation` or `malformed` (and, on a send, `invalid_recipient`).",
         401 => "Not authenticated (`unauthenticated`): no valid API key, or (webhooks) no valid signature.",
         403 => "Not allowed (`unauthorized`): the user or key is disabled, or a test key asked for what only a live key " +
                "may do; (webhooks) the verify token is wrong.",
@@ -272,9 +272,13 @@ public sealed record HeaderDoc(string Name, string Description, Func<OpenApiSche
 /// <summary>The headers of SPEC §3 and §6, for routes to document with <see cref="OpenApiExtensions"/>.</summary>
 public static class ApiHeaders
 {
-    public static readonly HeaderDoc IdempotencyKey = new("Idempotency-Key",
-        "1 to 255 visible ASCII characters. The same key from you within 24 h returns the first message instead of sending again.",
-        () => new OpenApiSchema { Type = JsonSchemaType.String, MinLength = 1, MaxLength = 255, Pattern = "^[\\x21-\\x7E]+$" });
+    public static readonly HeaderDoc IdempotencyKey = IdempotencyKeyOf(
+        "The same key from you within 24 h returns the first message instead of sending again; with a different body, or " +
+        "a key used on the batch route, the answer is 422.");
+
+    public static readonly HeaderDoc BatchIdempotencyKey = IdempotencyKeyOf(
+        "The same key from you within 24 h returns the first batch's entries (rejected ones too) with the messages' " +
+        "current states instead of sending again; with a different body, or a key used on the send route, the answer is 422.");
 
     public static readonly HeaderDoc Prefer = HeaderDoc.Text("Prefer",
         "`wait=<1..10>` (RFC 7240): hold the answer until the message has left UNSENT, or the seconds have passed.");
@@ -295,7 +299,21 @@ public static class ApiHeaders
 
     public static readonly HeaderDoc RateLimitReset = HeaderDoc.Numeric("RateLimit-Reset", "Seconds until the bucket is full again.");
 
+    /// <summary>
+    /// The answers of a send or a batch that may carry the <c>RateLimit-*</c> headers: not 401 and 403 (refused before the
+    /// limit), nor 422 (a read token), nor 405 and 500.
+    /// </summary>
+    public static readonly int[] SendLimitAnswers =
+    [
+        StatusCodes.Status200OK, StatusCodes.Status201Created, StatusCodes.Status400BadRequest, StatusCodes.Status404NotFound,
+        StatusCodes.Status413PayloadTooLarge, StatusCodes.Status415UnsupportedMediaType,
+        StatusCodes.Status429TooManyRequests, StatusCodes.Status503ServiceUnavailable,
+    ];
+
     public static readonly HeaderDoc RetryAfter = HeaderDoc.Numeric("Retry-After", "Seconds to wait before retrying.");
+
+    private static HeaderDoc IdempotencyKeyOf(string rule) => new("Idempotency-Key", $"1 to 255 visible ASCII characters. {rule}",
+        () => new OpenApiSchema { Type = JsonSchemaType.String, MinLength = 1, MaxLength = 255, Pattern = "^[\\x21-\\x7E]+$" });
 
     public static readonly HeaderDoc HubSignature = HeaderDoc.Text("X-Hub-Signature-256",
         "`sha256=<hex HMAC-SHA256 of the raw body>`, keyed with the app secret.");

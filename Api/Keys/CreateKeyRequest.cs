@@ -4,7 +4,7 @@ using GovSg.Hosting;
 
 namespace GovSg.Api.Keys;
 
-/// <summary>A create-key body whose shape is valid (SPEC §3.9); a missing type is decided by the caller's key.</summary>
+/// <summary>A create-key body whose shape is valid (SPEC §3.9); a missing or null type is decided by the caller's key.</summary>
 public sealed record CreateKeyRequest(string Label, int ValidDays, string? Type)
 {
     public const int MaxLabelLength = 100;
@@ -109,7 +109,7 @@ public sealed record CreateKeyRequest(string Label, int ValidDays, string? Type)
     private static ApiError? ParseType(JsonElement? value, out string? type)
     {
         type = null;
-        if (value is not { } element)
+        if (value is not { } element || element.ValueKind == JsonValueKind.Null)
         {
             return null;
         }

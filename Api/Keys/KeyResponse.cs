@@ -38,11 +38,12 @@ public sealed record CreatedKeyResponse(
 public sealed record KeyListResponse(IReadOnlyList<KeyResponse> Data);
 
 /// <summary>
-/// The create body as documented in OpenAPI; the handler parses the raw JSON itself to give exact messages. A missing
-/// type is the calling key's.
+/// The create body as documented in OpenAPI; the handler parses the raw JSON itself to give exact messages. A type that
+/// is missing or null is the calling key's: nullable in the document, so that a typed client's unset type is sent as
+/// nothing rather than as its enum's first value.
 /// </summary>
 [RefusesUnknownFields]
 public sealed record CreateKeyRequestBody(
     [property: MinLength(1), MaxLength(CreateKeyRequest.MaxLabelLength)] string Label,
     [property: WireDefault("180"), Range(1, CreateKeyRequest.MaxValidDays)] int ValidDays,
-    [property: WireValues(Vocabulary.KeyType), JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Type);
+    [property: WireValues(Vocabulary.KeyType)] string? Type = null);

@@ -35,7 +35,7 @@ public static class MessageEndpoints
             .WithRequestHeader(ApiHeaders.IdempotencyKey)
             .WithRequestHeader(ApiHeaders.Prefer)
             .WithResponseHeaders([StatusCodes.Status201Created], ApiHeaders.Location, ApiHeaders.IdempotencyReplayed, ApiHeaders.PreferenceApplied)
-            .WithResponseHeaders([], ApiHeaders.RateLimitLimit, ApiHeaders.RateLimitRemaining, ApiHeaders.RateLimitReset)
+            .WithResponseHeaders(ApiHeaders.SendLimitAnswers, ApiHeaders.RateLimitLimit, ApiHeaders.RateLimitRemaining, ApiHeaders.RateLimitReset)
             .WithResponseHeaders([StatusCodes.Status429TooManyRequests], ApiHeaders.RetryAfter);
         group.MapPost("/batch", SendBatchAsync).WithName("SendMessageBatch")
             .WithSummary("Send a template message to many recipients")
@@ -44,9 +44,9 @@ public static class MessageEndpoints
             .AcceptsJson<BatchRequestBody>()
             .Produces<BatchResponse>()
             .ProducesError(400, 413, 415, 422, 429, 503)
-            .WithRequestHeader(ApiHeaders.IdempotencyKey)
+            .WithRequestHeader(ApiHeaders.BatchIdempotencyKey)
             .WithResponseHeaders([StatusCodes.Status200OK], ApiHeaders.IdempotencyReplayed)
-            .WithResponseHeaders([], ApiHeaders.RateLimitLimit, ApiHeaders.RateLimitRemaining, ApiHeaders.RateLimitReset)
+            .WithResponseHeaders(ApiHeaders.SendLimitAnswers, ApiHeaders.RateLimitLimit, ApiHeaders.RateLimitRemaining, ApiHeaders.RateLimitReset)
             .WithResponseHeaders([StatusCodes.Status429TooManyRequests], ApiHeaders.RetryAfter);
         group.MapGet("/{messageId}", GetAsync).WithName("GetMessage")
             .WithSummary("Get a message")

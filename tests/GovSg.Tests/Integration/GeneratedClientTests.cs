@@ -40,6 +40,7 @@ public sealed class GeneratedClientTests
     [TestCase("GetAndListWithFilters")]
     [TestCase("ListTemplates")]
     [TestCase("CreateKeyWithOnlyALabelThenRevokeIt")]
+    [TestCase("CreateKeyWithOnlyALabelFromATestKey")]
     [TestCase("SetCallbackUrlThenTurnCallbacksOff")]
     [TestCase("NotFoundSurfacesAsTypedError")]
     [TestCase("BadRequestSurfacesAsTypedError")]

@@ -174,6 +174,7 @@ public sealed class KeyApiTests
 
         var (live, liveError) = await CreateAsync(client, new { label = "x", type = "live" });
         var (created, createdKey) = await CreateAsync(client, new { label = "y" });
+        var (nullType, nullTypeKey) = await CreateAsync(client, new { label = "z", type = (string?)null });
         var list = (await MessageJson.GetAsync(client, KeysPath)).Body.GetProperty("data");
         var (revokeLive, _) = await MessageJson.SendAsync(client, new HttpRequestMessage(HttpMethod.Delete, $"{KeysPath}/{user.KeyId}"));
 
@@ -181,7 +182,10 @@ public sealed class KeyApiTests
         Assert.That(liveError.Str("code"), Is.EqualTo("unauthorized"));
         Assert.That(created.StatusCode, Is.EqualTo(HttpStatusCode.Created));
         Assert.That(createdKey.Str("type"), Is.EqualTo("test"), "the type defaults to the calling key's");
-        Assert.That(list.EnumerateArray().Select(k => k.Str("id")), Is.EquivalentTo(new[] { testKeyId, createdKey.Str("id") }));
+        Assert.That(nullType.StatusCode, Is.EqualTo(HttpStatusCode.Created), "a null type is no type (the document says nullable)");
+        Assert.That(nullTypeKey.Str("type"), Is.EqualTo("test"));
+        Assert.That(list.EnumerateArray().Select(k => k.Str("id")),
+            Is.EquivalentTo(new[] { testKeyId, createdKey.Str("id"), nullTypeKey.Str("id") }));
         Assert.That(revokeLive.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
     }
 

@@ -78,6 +78,21 @@ public sealed class OpenApiTests
             Is.EqualTo(new[] { "UNSENT", "ACCEPTED", "SENT", "DELIVERED", "READ", "ERROR" }));
         Assert.That(schemas.GetProperty("ErrorBody").GetProperty("properties").GetProperty("code").GetProperty("enum").GetArrayLength(), Is.EqualTo(13));
         Assert.That(schemas.EnumerateObject().Select(s => s.Name), Has.None.EqualTo("JsonElement"));
+        // A typed client leaves an unset key type out (the calling key's) only when it may be null; otherwise it sends
+        // its enum's first value, "live", which a test key may not ask for.
+        var createKey = schemas.GetProperty("CreateKeyRequestBody");
+        Assert.That(createKey.GetProperty("required").EnumerateArray().Select(r => r.GetString()), Is.EqualTo(new[] { "label" }));
+        Assert.That(createKey.GetProperty("properties").GetProperty("type").GetProperty("nullable").GetBoolean(), Is.True);
+        // RateLimit-* only where they are sent: not on answers refused before the limit, nor on 422 (a read token).
+        foreach (var route in new[] { "send", "batch" })
+        {
+            var answers = document.GetProperty("paths").GetProperty($"/v1/transactional/govsg/{route}").GetProperty("post")
+                .GetProperty("responses");
+            Assert.That(answers.EnumerateObject().Where(a => a.Value.TryGetProperty("headers", out var h) && h.TryGetProperty("RateLimit-Limit", out _))
+                    .Select(a => a.Name),
+                Is.EquivalentTo(route == "send" ? new[] { "201", "400", "404", "413", "415", "429", "503" } : new[] { "200", "400", "413", "415", "429", "503" }),
+                route);
+        }
     }
 
     // README.md: "`Api/Api.http` holds a ready request for every route." Every operation of the served document must

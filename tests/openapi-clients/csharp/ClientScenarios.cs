@@ -88,6 +88,17 @@ public static class ClientScenarios
         Assert.That(after.Data.Single(k => k.Id == created.Id).Revoked_at, Is.Not.Null);
     }
 
+    public static async Task CreateKeyWithOnlyALabelFromATestKey(HttpClient http, string recipient)
+    {
+        var client = new GovSgClient(http);
+        var key = (await client.CreateApiKeyAsync(new CreateKeyRequestBody { Label = "ci", Type = CreateKeyRequestBodyType.Test })).Key;
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
+
+        var created = await client.CreateApiKeyAsync(new CreateKeyRequestBody { Label = "ci rotation" });
+
+        Assert.That(created.Type.ToString(), Is.EqualTo("Test"), "an unset type is the calling key's, not live");
+    }
+
     public static async Task SetCallbackUrlThenTurnCallbacksOff(HttpClient http, string recipient)
     {
         var client = new GovSgClient(http);

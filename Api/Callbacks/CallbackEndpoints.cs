@@ -28,18 +28,23 @@ public static class CallbackEndpoints
         group.MapPut("", SetAsync).WithName("SetCallbackSettings")
             .WithSummary("Set or turn off your callback URL")
             .WithDescription("""
-                `{"url": "https://…"}` sends every status event of your messages there; `{"url": null}` turns callbacks off
-                and discards pending events. The first set creates a signing secret, returned as `secret` this once.
-                Private, loopback and link-local addresses are refused. Live keys only.
+                `{"url": "https://…"}` sends every status event of your messages there (see the callback
+                `statusEvent`); `{"url": null}` turns callbacks off and discards pending events. The first set creates a
+                signing secret, returned as `secret` this once. The URL must be `https` (an operator may allow `http` and
+                loopback on a local run). A literal private, loopback, link-local, CGNAT, unique-local, multicast or other
+                special-purpose address is refused (an IPv6 address carrying an IPv4 one is judged by it), and every
+                delivery checks the address it connected to as well. Live keys only.
                 """)
             .AcceptsJson<CallbackSettingsRequestBody>()
+            .AddOpenApiOperationTransformer(CallbackEventDoc.DescribeAsync)
             .AddEndpointFilter<ReadRateLimitFilter>()
             .ProducesError(400, 401, 403, 413, 415, 429, 503)
             .WithResponseHeaders([StatusCodes.Status429TooManyRequests], ApiHeaders.RetryAfter);
         group.MapPost("/rotate-secret", RotateSecretAsync).WithName("RotateCallbackSecret")
             .WithSummary("Rotate the callback signing secret")
             .WithDescription("A new secret, shown this once. The previous one stays valid for 24 h, during which every " +
-                             "callback carries both signatures. Live keys only.")
+                             "callback carries both signatures; a user keeps two secrets, so rotating again ends the " +
+                             "older one at once. Live keys only.")
             .AddEndpointFilter<ReadRateLimitFilter>()
             .IgnoresBody()
             .ProducesError(401, 403, 429, 503)

@@ -1,5 +1,7 @@
+using System.ComponentModel.DataAnnotations;
 using System.Text.Json.Serialization;
 using GovSg.Api.Http;
+using GovSg.Callbacks;
 
 namespace GovSg.Api.Callbacks;
 
@@ -35,4 +37,4 @@ public sealed record CallbackSecretResponse(string Secret);
 
 /// <summary>The set body as documented in OpenAPI; the handler parses the raw JSON itself to give exact messages.</summary>
 [RefusesUnknownFields]
-public sealed record CallbackSettingsRequestBody(string? Url);
+public sealed record CallbackSettingsRequestBody([property: MaxLength(CallbackAddressRules.MaxUrlLength)] string? Url);

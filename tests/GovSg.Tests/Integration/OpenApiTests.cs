@@ -83,6 +83,19 @@ public sealed class OpenApiTests
         var createKey = schemas.GetProperty("CreateKeyRequestBody");
         Assert.That(createKey.GetProperty("required").EnumerateArray().Select(r => r.GetString()), Is.EqualTo(new[] { "label" }));
         Assert.That(createKey.GetProperty("properties").GetProperty("type").GetProperty("nullable").GetBoolean(), Is.True);
+        // The deliveries an agency's endpoint receives (SPEC §11.1), as a callback of the operation that sets the URL.
+        var set = document.GetProperty("paths").GetProperty("/v1/callback-settings").GetProperty("put");
+        Assert.That(schemas.GetProperty("CallbackSettingsRequestBody").GetProperty("properties").GetProperty("url")
+            .GetProperty("maxLength").GetInt32(), Is.EqualTo(2048));
+        var delivery = set.GetProperty("callbacks").GetProperty("statusEvent").GetProperty("{$request.body#/url}").GetProperty("post");
+        Assert.That(delivery.GetProperty("parameters").EnumerateArray().Select(p => (p.Str("name"), p.Str("in"))),
+            Is.EquivalentTo(new[] { ("X-GovSg-Signature", "header"), ("X-GovSg-Event-Id", "header"), ("X-GovSg-Key-Type", "header") }));
+        var eventSchema = delivery.GetProperty("requestBody").GetProperty("content").GetProperty("application/json").GetProperty("schema");
+        Assert.That(eventSchema.GetProperty("required").EnumerateArray().Select(r => r.GetString()),
+            Is.EquivalentTo(new[] { "id", "type", "created_at", "data" }));
+        Assert.That(eventSchema.GetProperty("properties").GetProperty("data").Str("$ref"), Is.EqualTo("#/components/schemas/MessageResponse"));
+        Assert.That(eventSchema.GetProperty("properties").GetProperty("type").GetProperty("enum")[0].GetString(),
+            Is.EqualTo("message.status_changed"));
         // RateLimit-* only where they are sent: not on answers refused before the limit, nor on 422 (a read token).
         foreach (var route in new[] { "send", "batch" })
         {

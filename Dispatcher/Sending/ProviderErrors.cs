@@ -18,10 +18,22 @@ public static class ProviderErrors
         [131026, 100, 131008, 131009, 132000, 132001, 132005, 132007, 132012, 132015, 132016, 132018];
     private const int PairRateCode = 131056;
 
-    public static FailureKind Classify(int httpStatus, int? errorCode)
+    // 100 with subcode 33: "Object with ID '<phone number id>' does not exist, cannot be loaded due to missing
+    // permissions…". The object is our sender number: a wrong id or a lost grant, which fails every send alike until an
+    // operator fixes it, so the messages are kept (SPEC §5: our account is broken), not ended as code 100's invalid
+    // parameter would be.
+    private const int InvalidParameterCode = 100;
+    private const int ObjectNotAccessibleSubcode = 33;
+
+    public static FailureKind Classify(int httpStatus, int? errorCode, int? errorSubcode = null)
     {
         if (errorCode is { } code)
         {
+            if (code == InvalidParameterCode && errorSubcode == ObjectNotAccessibleSubcode)
+            {
+                return FailureKind.CredentialsBroken;
+            }
+
             if (code == PairRateCode)
             {
                 return FailureKind.PairRate;

@@ -100,10 +100,7 @@ public sealed class WhatsAppClient(IWhatsAppCloudApi api, IOptions<WhatsAppOptio
             return NonJson(httpStatus);
         }
 
-        int? code = error.TryGetProperty("code", out var codeElement) && codeElement.ValueKind == JsonValueKind.Number &&
-                    codeElement.TryGetInt32(out var parsed)
-            ? parsed
-            : null;
+        var code = Number(error, "code");
         // Free text that cannot be read is left out: the code alone classifies the failure.
         var message = error.TryGetProperty("message", out var m) ? m.ReadableString() : null;
         var details = error.TryGetProperty("error_data", out var data) && data.ValueKind == JsonValueKind.Object &&
@@ -113,11 +110,16 @@ public sealed class WhatsAppClient(IWhatsAppCloudApi api, IOptions<WhatsAppOptio
         // PostgreSQL text cannot hold a NUL; the description is the provider's free text.
         var description = string.Join(": ", new[] { message, details }.Where(s => !string.IsNullOrEmpty(s))).Replace("\0", "", StringComparison.Ordinal);
         return SendOutcome.Failure(
-            ProviderErrors.Classify(httpStatus, code),
+            ProviderErrors.Classify(httpStatus, code, Number(error, "error_subcode")),
             code?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? httpStatus.ToString(System.Globalization.CultureInfo.InvariantCulture),
             description.Length > 0 ? description : $"HTTP {httpStatus}",
             possiblySent: code is null && IsGatewayTimeout(httpStatus));
     }
+
+    private static int? Number(JsonElement error, string name) =>
+        error.TryGetProperty(name, out var element) && element.ValueKind == JsonValueKind.Number && element.TryGetInt32(out var value)
+            ? value
+            : null;
 
     /// <summary>A body that is not Meta's JSON comes from something in between (a proxy, a load balancer).</summary>
     private static SendOutcome NonJson(int httpStatus) => httpStatus switch

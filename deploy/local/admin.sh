@@ -14,7 +14,7 @@ bin="$root/Api/bin/Release/net10.0"
 # shellcheck disable=SC1091
 . "$state/secrets.env"
 export ConnectionStrings__Postgres="Host=localhost;Port=5432;Database=${GOVSG_DATABASE:-govsg};Username=govsg_operator;Password=$GOVSG_PG_OPERATOR_PASSWORD"
-# The key pepper makes the keys it creates verifiable by the Api; local runs allow callbacks to http on loopback.
+# The key pepper makes the keys it creates verifiable by the Api; local runs allow callbacks to http and loopback.
 export Auth__KeyPepper Callbacks__AllowInsecureLoopback=true DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 cd "$bin"
 exec dotnet GovSg.Api.dll admin "$@"

@@ -59,7 +59,7 @@ Logging__Console__FormatterName=simple
 # number that is not ours.
 WhatsApp__PhoneNumberId=106540352242922
 Webhooks__PhoneNumberId=106540352242922
-# Local runs only: callbacks may go to http on loopback, e.g. the simulator's sink at http://localhost:8090/_sim/callbacks.
+# Local runs only: callbacks may go to http and loopback, e.g. the simulator's sink at http://localhost:8090/_sim/callbacks.
 Callbacks__AllowInsecureLoopback=true
 set +a
 

@@ -225,6 +225,29 @@ public sealed class ProviderFailureTests
         Assert.That(await AttemptsAsync(id), Is.EqualTo(5));
     }
 
+    [Test]
+    [Category(ChangesTheDispatcher)]
+    public async Task Send_WhenTheSenderNumberCannotBeLoaded_KeepsTheMessageUntilTheNumberIsFixed()
+    {
+        // Meta answers a phone number id that is wrong, or that our token lost access to, 400 with code 100 and
+        // subcode 33, as the simulator does: our account is broken, not the message (SPEC §5).
+        await Env.RestartDispatcherAsync(new Dictionary<string, string?> { ["WhatsApp:PhoneNumberId"] = "100000000000001" });
+        var user = await Env.CreateUserAsync();
+        var (local, _) = TestRecipients.Next();
+
+        var id = await SendAsync(user, local);
+        var attempts = await Poll.UntilAsync(() => AttemptsAsync(id), a => a >= 2, TimeSpan.FromSeconds(15));
+        var (_, lastError) = await LastCallAsync(id);
+        var (_, message) = await MessageJson.GetAsync(user.Client, $"v1/transactional/govsg/{id}");
+        await Env.RestartDispatcherAsync();
+        var sent = await MessageJson.WaitForStatusAsync(user.Client, id, "ACCEPTED", "SENT", "DELIVERED", "READ", "ERROR");
+
+        Assert.That(attempts, Is.GreaterThanOrEqualTo(2), "the call was tried again");
+        Assert.That(lastError, Does.StartWith("100:"));
+        Assert.That(message.Str("status"), Is.EqualTo("UNSENT"), "the message was kept, not ended as ERROR 100");
+        Assert.That(sent.Str("status"), Is.Not.EqualTo("ERROR"), "once the number was right, it went out");
+    }
+
     private static async Task<string> SendAsync(TestUser user, string recipient)
     {
         var (response, body) = await MessageJson.PostAsync(user.Client, MessageJson.OfficerCall(recipient));

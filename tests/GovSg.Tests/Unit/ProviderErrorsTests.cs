@@ -38,6 +38,13 @@ public sealed class ProviderErrorsTests
     public void Classify_ByCodeFirst_ThenByHttpStatus(int status, int code, FailureKind expected) =>
         Assert.That(ProviderErrors.Classify(status, code), Is.EqualTo(expected));
 
+    // 100/33: our sender number cannot be loaded (a wrong id, or permissions lost); other subcodes of 100 are the message's.
+    [TestCase(33, FailureKind.CredentialsBroken)]
+    [TestCase(2494010, FailureKind.Permanent)]
+    [TestCase(null, FailureKind.Permanent)]
+    public void Classify_InvalidParameter_BySubcode(int? subcode, FailureKind expected) =>
+        Assert.That(ProviderErrors.Classify(400, 100, subcode), Is.EqualTo(expected));
+
     [TestCase(401, FailureKind.CredentialsBroken)]
     [TestCase(403, FailureKind.CredentialsBroken)]
     [TestCase(429, FailureKind.Throughput)]

@@ -14,6 +14,7 @@ public sealed class ApiMetrics : IDisposable
     private readonly Counter<long> _webhookStatuses;
     private readonly Counter<long> _webhookUnparsable;
     private readonly Counter<long> _webhookLargeRefused;
+    private readonly Counter<long> _webhookOtherNumber;
     private readonly Counter<long> _rateLimited;
 
     public ApiMetrics()
@@ -28,6 +29,9 @@ public sealed class ApiMetrics : IDisposable
             description: "Correctly signed webhook bodies that could not be parsed (answered 200 and dropped)");
         _webhookLargeRefused = _meter.CreateCounter<long>("govsg.webhook.large_refused",
             description: "Webhooks over 64 KiB (or of unknown length) refused 503 because every place for a large body was taken");
+        _webhookOtherNumber = _meter.CreateCounter<long>("govsg.webhook.other_number",
+            description: "Provider statuses for a phone number id other than Webhooks:PhoneNumberId, ignored (SPEC §6): " +
+                         "normal when the app serves other numbers, a wrong setting when no status of ours comes");
         _rateLimited = _meter.CreateCounter<long>("govsg.requests.rate_limited", description: "Requests refused with 429");
     }
 
@@ -47,6 +51,8 @@ public sealed class ApiMetrics : IDisposable
     public void WebhookUnparsable() => _webhookUnparsable.Add(1);
 
     public void WebhookLargeRefused() => _webhookLargeRefused.Add(1);
+
+    public void WebhookOtherNumber(int statuses) => _webhookOtherNumber.Add(statuses);
 
     public void RateLimited() => _rateLimited.Add(1);
 

@@ -102,6 +102,12 @@ public static class WebhookEndpoints
             logger.LogWarning("Provider reported errors not tied to a message: codes {ErrorCodes}", parsed.ErrorCodes);
         }
 
+        if (parsed.OtherNumbers > 0)
+        {
+            // Not logged: an app that serves several numbers sends their statuses here on every webhook.
+            metrics.WebhookOtherNumber(parsed.OtherNumbers);
+        }
+
         if (parsed.Skipped > 0)
         {
             logger.LogWarning("Skipped {Count} malformed status(es) in a webhook", parsed.Skipped);

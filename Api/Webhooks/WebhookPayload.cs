@@ -7,8 +7,9 @@ using GovSg.Hosting;
 namespace GovSg.Api.Webhooks;
 
 /// <summary>
-/// Reads Meta's webhook body: every status of every change of every entry, for our phone number only. Inbound user
-/// messages and kinds we do not track are skipped; a status missing its id or timestamp is skipped and counted.
+/// Reads Meta's webhook body: every status of every change of every entry, for our phone number only (those for another
+/// number are counted). Inbound user messages and kinds we do not track are skipped; a status missing its id or
+/// timestamp is skipped and counted.
 /// </summary>
 public static class WebhookPayload
 {
@@ -27,7 +28,7 @@ public static class WebhookPayload
     /// <summary>The last second a <see cref="DateTime"/> holds (9999-12-31T23:59:59Z); a later timestamp is unreadable.</summary>
     private static readonly long MaxUnixSeconds = (DateTime.MaxValue - DateTime.UnixEpoch).Ticks / TimeSpan.TicksPerSecond;
 
-    public sealed record Parsed(List<ProviderStatus> Statuses, int Skipped, List<string> ErrorCodes);
+    public sealed record Parsed(List<ProviderStatus> Statuses, int Skipped, List<string> ErrorCodes, int OtherNumbers = 0);
 
     /// <summary>Null when the body is not the JSON object Meta sends.</summary>
     public static Parsed? Parse(byte[] body, string phoneNumberId)
@@ -48,6 +49,7 @@ public static class WebhookPayload
 
             var parsed = new Parsed([], 0, []);
             var skipped = 0;
+            var otherNumbers = 0;
             foreach (var value in entries.EnumerateArray().SelectMany(Changes))
             {
                 if (value.TryGetProperty("errors", out var errors) && errors.ValueKind == JsonValueKind.Array)
@@ -56,9 +58,14 @@ public static class WebhookPayload
                     parsed.ErrorCodes.AddRange(errors.EnumerateArray().Select(ErrorCode));
                 }
 
-                if (!value.TryGetProperty("statuses", out var statuses) || statuses.ValueKind != JsonValueKind.Array ||
-                    !IsOurs(value, phoneNumberId))
+                if (!value.TryGetProperty("statuses", out var statuses) || statuses.ValueKind != JsonValueKind.Array)
                 {
+                    continue;
+                }
+
+                if (!IsOurs(value, phoneNumberId))
+                {
+                    otherNumbers += statuses.GetArrayLength();
                     continue;
                 }
 
@@ -75,7 +82,7 @@ public static class WebhookPayload
                 }
             }
 
-            return parsed with { Skipped = skipped };
+            return parsed with { Skipped = skipped, OtherNumbers = otherNumbers };
         }
     }
 

@@ -472,6 +472,38 @@ public sealed class WhatsAppSimulatorTests
         Assert.That(received.Select(status => status.Json.TryGetProperty("biz_opaque_callback_data", out _)), Is.All.False);
     }
 
+    // What Meta refuses and a lenient stand-in would take: a regression in the Dispatcher's body must fail here too.
+    [TestCase("a field name in another case", 100)]
+    [TestCase("a recipient_type other than individual", 100)]
+    [TestCase("a language policy other than deterministic", 100)]
+    [TestCase("a component type in capitals", 100)]
+    [TestCase("a header component the template does not have", 132000)]
+    [TestCase("a parameter that is not text", 132012)]
+    public async Task SendMessage_WhenTheBodyIsNotMetasShape_IsRefusedAsMetaRefusesIt(string change, int code)
+    {
+        var client = CreateSimulator();
+        Action<JsonObject> alter = change switch
+        {
+            "a field name in another case" => UpperCaseTo,
+            "a recipient_type other than individual" => m => m["recipient_type"] = "group",
+            "a language policy other than deterministic" => m => m["template"]!["language"]!["policy"] = "fallback",
+            "a component type in capitals" => m => m["template"]!["components"]![0]!["type"] = "BODY",
+            "a header component the template does not have" => m => m["template"]!["components"]!.AsArray().Add(
+                new JsonObject { ["type"] = "header", ["parameters"] = new JsonArray(new JsonObject { ["type"] = "text", ["text"] = "x" }) }),
+            _ => m => m["template"]!["components"]![0]!["parameters"]![0]!["type"] = "image",
+        };
+
+        using var response = await SendAsync(client, "6591230030", alter: alter);
+
+        await ReadGraphErrorAsync(response, HttpStatusCode.BadRequest, code);
+
+        static void UpperCaseTo(JsonObject message)
+        {
+            message["TO"] = message["to"]!.DeepClone();
+            message.Remove("to");
+        }
+    }
+
     [Test]
     public async Task SendMessage_WhenOpaqueDataIsLongerThan512Characters_Returns400WithCode100()
     {
@@ -564,7 +596,8 @@ public sealed class WhatsAppSimulatorTests
         string[]? parameters = null,
         string? authorization = "Bearer " + AccessToken,
         string phoneNumberId = PhoneNumberId,
-        string? opaqueData = null)
+        string? opaqueData = null,
+        Action<JsonObject>? alter = null)
     {
         parameters ??= template == AppointmentTemplate ? AppointmentParameters : null;
         var templateJson = new JsonObject
@@ -590,6 +623,8 @@ public sealed class WhatsAppSimulatorTests
         {
             message["biz_opaque_callback_data"] = opaqueData;
         }
+
+        alter?.Invoke(message);
 
         using var request = new HttpRequestMessage(HttpMethod.Post, $"/v21.0/{phoneNumberId}/messages")
         {

@@ -59,11 +59,17 @@ internal static class GraphErrors
         $"template name ({name}) does not exist in {language}",
         Subcode: 2494073);
 
-    public static GraphError ParameterCountMismatch(int given, int expected) => new(
+    public static GraphError ParameterCountMismatch(string component, int given, int expected) => new(
         StatusCodes.Status400BadRequest,
         132000,
         $"(#132000) {TitleOf(132000)}",
-        $"body: number of localizable_params ({given}) does not match the expected number of params ({expected})");
+        $"{component}: number of localizable_params ({given}) does not match the expected number of params ({expected})");
+
+    public static GraphError ParameterTypeMismatch(int position) => new(
+        StatusCodes.Status400BadRequest,
+        132012,
+        $"(#132012) {TitleOf(132012)}",
+        $"body: parameter {position} must be of type text");
 
     public static GraphError ParameterMissing(int position) => new(
         StatusCodes.Status400BadRequest,

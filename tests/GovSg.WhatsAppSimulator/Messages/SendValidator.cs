@@ -38,6 +38,12 @@ internal static class SendValidator
             return false;
         }
 
+        if (request.RecipientType is not (null or "individual"))
+        {
+            error = GraphErrors.InvalidParameter("recipient_type must be \"individual\"");
+            return false;
+        }
+
         if (request.Type != "template")
         {
             error = GraphErrors.InvalidParameter("type must be \"template\"; the simulator only sends template messages");
@@ -62,22 +68,54 @@ internal static class SendValidator
             return false;
         }
 
+        if (request.Template.Language.Policy is not (null or "deterministic"))
+        {
+            error = GraphErrors.InvalidParameter("template.language.policy must be \"deterministic\"");
+            return false;
+        }
+
         if (!templates.TryGet(name, out var template) || !template.Languages.Contains(language))
         {
             error = GraphErrors.TemplateNotFound(name, language);
             return false;
         }
 
-        var given = BodyParameters(request.Template.Components);
+        // The simulator's templates have a body only: parameters for a header or buttons do not match them either.
+        var given = new List<ParameterRequest>();
+        foreach (var component in request.Template.Components ?? [])
+        {
+            if (component.Type is not ("header" or "body" or "button"))
+            {
+                error = GraphErrors.InvalidParameter("template.components[].type must be header, body or button");
+                return false;
+            }
+
+            var parameters = component.Parameters ?? [];
+            var expected = component.Type == "body" ? template.ParameterCount - given.Count : 0;
+            if (parameters.Count != expected)
+            {
+                error = GraphErrors.ParameterCountMismatch(component.Type, parameters.Count, expected);
+                return false;
+            }
+
+            given.AddRange(parameters);
+        }
+
         if (given.Count != template.ParameterCount)
         {
-            error = GraphErrors.ParameterCountMismatch(given.Count, template.ParameterCount);
+            error = GraphErrors.ParameterCountMismatch("body", given.Count, template.ParameterCount);
             return false;
         }
 
-        var parameters = new string[given.Count];
+        var texts = new string[given.Count];
         for (var i = 0; i < given.Count; i++)
         {
+            if (given[i].Type != "text")
+            {
+                error = GraphErrors.ParameterTypeMismatch(i + 1);
+                return false;
+            }
+
             if (given[i].Text is not { Length: > 0 } text)
             {
                 error = GraphErrors.ParameterMissing(i + 1);
@@ -90,25 +128,12 @@ internal static class SendValidator
                 return false;
             }
 
-            parameters[i] = text;
+            texts[i] = text;
         }
 
         error = null;
-        send = new ValidSend(to, waId, name, language, parameters, request.BizOpaqueCallbackData);
+        send = new ValidSend(to, waId, name, language, texts, request.BizOpaqueCallbackData);
         return true;
-    }
-
-    private static IReadOnlyList<ParameterRequest> BodyParameters(IReadOnlyList<ComponentRequest>? components)
-    {
-        foreach (var component in components ?? [])
-        {
-            if (string.Equals(component.Type, "body", StringComparison.OrdinalIgnoreCase))
-            {
-                return component.Parameters ?? [];
-            }
-        }
-
-        return [];
     }
 
     /// <summary>Meta's rule for template parameters: no new-lines or tabs, no more than 4 consecutive spaces.</summary>

@@ -19,6 +19,9 @@ internal static class ServiceHost
         var starting = false;
         try
         {
+            // Every setting validated at start, all at once: mapping and the bus read some of them earlier, and would
+            // otherwise name only their own, one restart at a time.
+            app.Services.GetService<IStartupValidator>()?.Validate();
             configure(app);
             starting = true;
             await app.StartAsync();

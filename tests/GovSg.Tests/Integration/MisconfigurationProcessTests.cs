@@ -101,6 +101,32 @@ public sealed class MisconfigurationProcessTests
 
     [TestCase("Api")]
     [TestCase("Dispatcher")]
+    public async Task ServiceAsShipped_WithoutAnyOfItsRequiredSettings_NamesThemAllInOneLine(string service)
+    {
+        // README: settings that fail validation stop the service with "one critical log line naming them". The bus and
+        // the database are configured before the host starts, and their settings were once named alone, one restart
+        // at a time.
+        string[] required = service == "Api"
+            ? ["ConnectionStrings:Postgres", "RabbitMq:Username", "RabbitMq:Password", "Auth:KeyPepper", "Webhooks:VerifyToken",
+               "Webhooks:AppSecrets", "Webhooks:PhoneNumberId"]
+            : ["ConnectionStrings:Postgres", "RabbitMq:Username", "RabbitMq:Password", "WhatsApp:PhoneNumberId"];
+        var settings = service == "Api" ? ApiSettings() : DispatcherSettings();
+        foreach (var name in required)
+        {
+            settings.Remove(name.Replace(":", "__", StringComparison.Ordinal) + (name == "Webhooks:AppSecrets" ? "__0" : ""));
+        }
+
+        var (code, written) = await RunAsync(service, settings);
+
+        Assert.That(code, Is.EqualTo(1), Tail(written));
+        var lines = written.Split('\n').Where(line => line.Contains("Invalid configuration, not starting", StringComparison.Ordinal)).ToList();
+        Assert.That(lines, Has.Count.EqualTo(1), Tail(written));
+        Assert.That(required.Where(name => !lines[0].Contains(name, StringComparison.Ordinal)), Is.Empty, "settings the line left out");
+        Assert.That(written, Does.Not.Contain("Hosting failed to start"));
+    }
+
+    [TestCase("Api")]
+    [TestCase("Dispatcher")]
     public async Task Service_WhosePortIsTaken_ExitsWithCode1AndOneLineSayingSo(string service)
     {
         // A crash loop's every restart would otherwise abort with an unhandled exception (exit code 134, a core dump).

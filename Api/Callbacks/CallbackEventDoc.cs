@@ -1,5 +1,4 @@
 using GovSg.Api.Http;
-using GovSg.Api.Keys;
 using GovSg.Api.Messages;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
@@ -13,6 +12,18 @@ namespace GovSg.Api.Callbacks;
 /// </summary>
 internal static class CallbackEventDoc
 {
+    private static readonly HeaderDoc Signature = HeaderDoc.Text("X-GovSg-Signature", """
+        `t=<unix seconds of this attempt>,v1=<hex HMAC-SHA256(key = the secret's UTF-8 bytes, "<t>.<raw body>")>`; for 24 h
+        after a rotation a second `v1=`, signed with the previous secret. Accept the request when any `v1` matches (compare
+        in constant time, over the raw body as received) and `t` is at most 5 minutes old.
+        """);
+
+    private static readonly HeaderDoc EventId = HeaderDoc.Text("X-GovSg-Event-Id",
+        "The event's `id`, the same on every attempt: drop an event already handled.");
+
+    private static readonly HeaderDoc KeyType = new("X-GovSg-Key-Type", "The type of key the message was sent with.",
+        () => new OpenApiSchema { Type = JsonSchemaType.String, Enum = WireSchemas.EnumOf(Vocabulary.KeyType) });
+
     public static Task DescribeAsync(OpenApiOperation operation, OpenApiOperationTransformerContext context,
         CancellationToken cancellationToken)
     {
@@ -28,21 +39,7 @@ internal static class CallbackEventDoc
                 carries the message's whole state as the event left it, with its `updated_at`. The Dispatcher waits 5 s for
                 an answer. Verify the signature before trusting the body.
                 """,
-            Parameters =
-            [
-                Header("X-GovSg-Signature", """
-                    `t=<unix seconds of this attempt>,v1=<hex HMAC-SHA256(key = the secret's UTF-8 bytes, "<t>.<raw body>")>`;
-                    for 24 h after a rotation a second `v1=`, signed with the previous secret. Accept the request when any
-                    `v1` matches (compare in constant time, over the raw body as received) and `t` is at most 5 minutes old.
-                    """, new OpenApiSchema { Type = JsonSchemaType.String }),
-                Header("X-GovSg-Event-Id", "The event's `id`, the same on every attempt: drop an event already handled.",
-                    new OpenApiSchema { Type = JsonSchemaType.String }),
-                Header("X-GovSg-Key-Type", "The type of key the message was sent with.", new OpenApiSchema
-                {
-                    Type = JsonSchemaType.String,
-                    Enum = [.. CreateKeyRequest.Types.Select(type => (System.Text.Json.Nodes.JsonNode)type)],
-                }),
-            ],
+            Parameters = [.. new[] { Signature, EventId, KeyType }.Select(header => header.AsParameter(required: true))],
             RequestBody = new OpenApiRequestBody
             {
                 Required = true,
@@ -73,15 +70,6 @@ internal static class CallbackEventDoc
         operation.Callbacks["statusEvent"] = callback;
         return Task.CompletedTask;
     }
-
-    private static OpenApiParameter Header(string name, string description, OpenApiSchema schema) => new()
-    {
-        Name = name,
-        In = ParameterLocation.Header,
-        Required = true,
-        Description = description,
-        Schema = schema,
-    };
 
     private static OpenApiSchema EventSchema(OpenApiDocument? document) => new()
     {

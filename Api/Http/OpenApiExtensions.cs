@@ -97,14 +97,7 @@ public static class OpenApiExtensions
         builder.AddOpenApiOperationTransformer((operation, _, _) =>
         {
             operation.Parameters ??= [];
-            operation.Parameters.Add(new OpenApiParameter
-            {
-                Name = header.Name,
-                In = ParameterLocation.Header,
-                Required = required,
-                Description = header.Description,
-                Schema = header.Schema(),
-            });
+            operation.Parameters.Add(header.AsParameter(required));
             return Task.CompletedTask;
         });
 
@@ -121,7 +114,7 @@ public static class OpenApiExtensions
                     concrete.Headers ??= new Dictionary<string, IOpenApiHeader>();
                     foreach (var header in headers)
                     {
-                        concrete.Headers[header.Name] = new OpenApiHeader { Description = header.Description, Schema = header.Schema() };
+                        concrete.Headers[header.Name] = header.AsHeader();
                     }
                 }
             }
@@ -234,7 +227,7 @@ public static class OpenApiExtensions
                 {
                     var header = ApiHeaders.RetryAfter;
                     concrete.Headers ??= new Dictionary<string, IOpenApiHeader>();
-                    concrete.Headers[header.Name] = new OpenApiHeader { Description = header.Description, Schema = header.Schema() };
+                    concrete.Headers[header.Name] = header.AsHeader();
                 }
             }
         }
@@ -262,6 +255,19 @@ public static class OpenApiExtensions
 /// <summary>A header as documented: its name, what it means, and its schema (made fresh for each use).</summary>
 public sealed record HeaderDoc(string Name, string Description, Func<OpenApiSchema> Schema)
 {
+    /// <summary>As a request's header parameter.</summary>
+    public OpenApiParameter AsParameter(bool required) => new()
+    {
+        Name = Name,
+        In = ParameterLocation.Header,
+        Required = required,
+        Description = Description,
+        Schema = Schema(),
+    };
+
+    /// <summary>As a header of an answer.</summary>
+    public OpenApiHeader AsHeader() => new() { Description = Description, Schema = Schema() };
+
     public static HeaderDoc Text(string name, string description) =>
         new(name, description, () => new OpenApiSchema { Type = JsonSchemaType.String });
 

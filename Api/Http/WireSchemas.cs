@@ -103,7 +103,7 @@ internal static class WireSchemas
 
         if (Attribute<WireValuesAttribute>(property) is { } values)
         {
-            schema.Enum = [.. Values(values.Vocabulary).Select(value => (JsonNode)JsonValue.Create(value))];
+            schema.Enum = EnumOf(values.Vocabulary);
         }
 
         if (Attribute<WireDefaultAttribute>(property) is { } fallback)
@@ -143,6 +143,10 @@ internal static class WireSchemas
 
     private static bool OmittedWhenNull(System.Reflection.ICustomAttributeProvider? property) =>
         Attribute<JsonIgnoreAttribute>(property) is { Condition: JsonIgnoreCondition.WhenWritingNull };
+
+    /// <summary>A vocabulary's values as an OpenAPI enum.</summary>
+    public static List<JsonNode> EnumOf(Vocabulary vocabulary) =>
+        [.. Values(vocabulary).Select(value => (JsonNode)JsonValue.Create(value))];
 
     private static IEnumerable<string> Values(Vocabulary vocabulary) => vocabulary switch
     {

@@ -1,5 +1,4 @@
 using System.ComponentModel.DataAnnotations;
-using System.Text.Json.Serialization;
 using GovSg.Api.Http;
 
 namespace GovSg.Api.Keys;

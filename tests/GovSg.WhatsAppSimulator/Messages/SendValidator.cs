@@ -91,10 +91,9 @@ internal static class SendValidator
             }
 
             var parameters = component.Parameters ?? [];
-            var expected = component.Type == "body" ? template.ParameterCount - given.Count : 0;
-            if (parameters.Count != expected)
+            if (component.Type != "body" && parameters.Count > 0)
             {
-                error = GraphErrors.ParameterCountMismatch(component.Type, parameters.Count, expected);
+                error = GraphErrors.ParameterCountMismatch(component.Type, parameters.Count, 0);
                 return false;
             }
 

@@ -1,7 +1,6 @@
 using System.Diagnostics;
-using System.Net.Sockets;
 using GovSg.Api.Database;
-using Npgsql;
+using GovSg.Hosting;
 
 namespace GovSg.Api.Http;
 
@@ -49,7 +48,7 @@ public sealed class ErrorEnvelopeMiddleware(RequestDelegate next, ILogger<ErrorE
             case OutcomeUnknownException:
                 LogOutage(context, exception);
                 return ApiError.OutcomeUnknown();
-            case var _ when IsDatabaseUnavailable(exception):
+            case var _ when PostgresRefusals.IsUnavailable(exception):
                 LogOutage(context, exception);
                 return ApiError.ServiceUnavailable();
             default:
@@ -75,19 +74,4 @@ public sealed class ErrorEnvelopeMiddleware(RequestDelegate next, ILogger<ErrorE
         logger.LogWarning("Database unavailable while handling {Method} {Path}: {Error} ({Unlogged} more request(s) failed so since the last line)",
             context.Request.Method, context.Request.Path, exception.Message, Interlocked.Exchange(ref _outageFailuresUnlogged, 0));
     }
-
-    private static bool IsDatabaseUnavailable(Exception exception) => exception switch
-    {
-        NpgsqlException { IsTransient: true } => true,
-        NpgsqlException { InnerException: SocketException or TimeoutException or IOException } => true,
-        PostgresException refused when PostgresRefusals.IsPassing(refused) => true,
-        // 57014: cancelled by statement_timeout; the database could not answer in the time a request may take.
-        PostgresException { SqlState: "57014" } => true,
-        // 28000, 28P01, 3D000: the server refuses the login (a password rotated on one side first, a database not there
-        // yet). Nothing could be stored, and the request may be retried once an operator has put it right.
-        PostgresException { SqlState: "28000" or "28P01" or "3D000" } => true,
-        NpgsqlException readOnly when PostgresRefusals.TakesNoWrites(readOnly) => true,
-        TimeoutException => true,
-        _ => false,
-    };
 }

@@ -1,5 +1,6 @@
 using GovSg.Contracts;
 using GovSg.Dispatcher.Extensions;
+using GovSg.Hosting;
 using MassTransit;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -47,7 +48,7 @@ public sealed class SendMessageConsumerDefinition : ConsumerDefinition<SendMessa
         endpointConfigurator.UseRetryWhileTheDatabaseIsAway();
         endpointConfigurator.UseMessageRetry(retry =>
         {
-            retry.Ignore<NpgsqlException>(RetryExtensions.IsDatabaseAway);
+            retry.Ignore<NpgsqlException>(PostgresRefusals.IsUnavailable);
             retry.Ignore<TimeoutException>();
             retry.Intervals(100, 500, 2_000);
         });

@@ -1,5 +1,6 @@
 using GovSg.Contracts;
 using GovSg.Dispatcher.Extensions;
+using GovSg.Hosting;
 using Npgsql;
 
 namespace GovSg.Dispatcher.Sending;
@@ -85,7 +86,7 @@ public sealed class SendOutcomeWriter(SendStore store, DispatcherMetrics metrics
             {
                 return await write(CancellationToken.None);
             }
-            catch (Exception exception) when (RetryExtensions.WaitsForTheDatabase(exception))
+            catch (Exception exception) when (PostgresRefusals.IsUnavailable(exception))
             {
                 logger.LogWarning(exception, "Recording a send outcome failed (attempt {Attempt}); retrying", attempt);
                 await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(5_000, 100 * Math.Pow(2, Math.Min(attempt, 10)))), time);

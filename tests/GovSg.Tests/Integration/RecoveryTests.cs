@@ -276,6 +276,47 @@ public sealed class RecoveryTests
         Assert.That(restored.Elapsed, Is.LessThan(TimeSpan.FromSeconds(10)), "sent within seconds of the writes' return");
     }
 
+    [Test]
+    public async Task SendCommand_WhileTheDatabaseRefusesTheDispatchersLogin_IsSentWithinSecondsOfItsReturn()
+    {
+        // A password rotated on the server before the Dispatcher's Secret (or the reverse) refuses its logins (28P01)
+        // until an operator puts it right. Nothing the command needs has changed, so it waits for the login like for a
+        // restart, where it used to be discarded after the endpoint's short retry (2.6 s) and left to the sweep a pick-up
+        // deadline later (a provider status, to the error queue).
+        var role = $"govsg_dispatcher_pw_{Guid.NewGuid():N}"[..40];
+        await using var admin = await Env.Database.OpenConnectionAsync();
+        await admin.ExecuteAsync($"CREATE ROLE {role} LOGIN PASSWORD 'before-rotation' IN ROLE {DatabaseRoles.Dispatcher.Name}");
+        var virtualHost = await NewVirtualHostAsync();
+        await using var dispatcher = await Env.StartDispatcherAsync(new Dictionary<string, string?>
+        {
+            ["ConnectionStrings:Postgres"] = new NpgsqlConnectionStringBuilder(TestSettings.Postgres)
+            {
+                Username = role,
+                Password = "before-rotation",
+            }.ConnectionString,
+            ["RabbitMq:VirtualHost"] = virtualHost,
+        });
+        var (api, user) = await ApiOnAsync(virtualHost);
+        using var client = WithKey(api.CreateClient(), user.Key);
+        // Rotated on the server: the Dispatcher's sessions end, and its new ones are refused.
+        await admin.ExecuteAsync($"""
+            ALTER ROLE {role} PASSWORD 'after-rotation';
+            SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{role}';
+            """);
+
+        var (response, body) = await MessageJson.PostAsync(client, MessageJson.OfficerCall(TestRecipients.Next().Local));
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Created));
+        await Task.Delay(TimeSpan.FromSeconds(5));
+        await admin.ExecuteAsync($"ALTER ROLE {role} PASSWORD 'before-rotation'");
+        var restored = Stopwatch.StartNew();
+
+        var status = await Poll.UntilAsync(() => StatusAsync(long.Parse(body.Str("id"), CultureInfo.InvariantCulture)),
+            s => s != "UNSENT", TimeSpan.FromSeconds(20));
+        Assert.That(status, Is.Not.EqualTo("UNSENT"), "the command was dropped while the login was refused");
+        Assert.That(restored.Elapsed, Is.LessThan(TimeSpan.FromSeconds(10)), "sent within seconds of the login's return");
+        Assert.That(await ErrorQueueDepthAsync(virtualHost), Is.Zero, "nothing parked in send-message_error");
+    }
+
     /// <summary>
     /// A broker with no send queue yet (brand new, or restored without its queues) confirms a command it can route
     /// nowhere, and drops it. Published as mandatory, the command is returned instead: it waits in the Api, and goes out

@@ -53,11 +53,6 @@ public sealed class CallbackRetryPolicy(IOptions<CallbackOptions> options, TimeP
             ? null
             : time.GetUtcNow().UtcDateTime + Backoff(consecutiveFailures - _options.EndpointFailureThreshold + 1);
 
-    /// <summary>Full jitter: uniform in [0, min(cap, first × 2^(n-1))].</summary>
-    private TimeSpan Backoff(int failedAttempts)
-    {
-        var ceiling = Math.Min(_options.MaxRetryDelay.Ticks,
-            _options.FirstRetryDelay.Ticks * Math.Pow(2, Math.Min(failedAttempts - 1, 30)));
-        return TimeSpan.FromTicks((long)(random.NextDouble() * ceiling));
-    }
+    private TimeSpan Backoff(int failedAttempts) =>
+        Sending.Backoff.FullJitter(_options.FirstRetryDelay, _options.MaxRetryDelay, failedAttempts, random.NextDouble());
 }

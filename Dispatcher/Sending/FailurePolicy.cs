@@ -8,6 +8,15 @@ namespace GovSg.Dispatcher.Sending;
 /// </summary>
 public sealed class FailurePolicy(IOptions<RetryOptions> options, TimeProvider time)
 {
+    /// <summary>
+    /// The error a message gets when its validity ends before the provider accepted it, here or in the sweep
+    /// (<c>SweepStore</c>), followed by "; last error …" when there was one.
+    /// </summary>
+    public const string ExpiredCode = "expired";
+
+    /// <inheritdoc cref="ExpiredCode"/>
+    public const string ExpiredDescription = "Not accepted by the provider within the message's validity";
+
     /// <summary>How long before the end of its budget or validity a message's last try is made.</summary>
     private static readonly TimeSpan LastTryMargin = TimeSpan.FromSeconds(1);
 
@@ -55,7 +64,7 @@ public sealed class FailurePolicy(IOptions<RetryOptions> options, TimeProvider t
 
     private SendDecision Retry(ClaimedMessage message, SendOutcome outcome, DateTime now, double jitter, string error)
     {
-        var delay = _retry.Backoff(message.Attempts, jitter);
+        var delay = Backoff.FullJitter(_retry.FirstDelay, _retry.MaxDelay, message.Attempts, jitter);
         if (outcome.Kind == FailureKind.PairRate && delay < _retry.RecipientWait)
         {
             delay = _retry.RecipientWait;
@@ -85,7 +94,7 @@ public sealed class FailurePolicy(IOptions<RetryOptions> options, TimeProvider t
         Func<DateTime, SendDecision> decision) =>
         nextTry < message.ExpiresAt
             ? decision(nextTry)
-            : new SendDecision.Fail("expired", $"Not accepted by the provider within the message's validity; last error {error}");
+            : new SendDecision.Fail(ExpiredCode, $"{ExpiredDescription}; last error {error}");
 
     /// <summary>Deferred messages come back spread over up to the pause again (at most 5 s), not all in one instant.</summary>
     private static DateTime Spread(DateTime now, DateTime resumeAt, double jitter) =>

@@ -48,12 +48,4 @@ public sealed class RetryOptions
     /// early, and the recipient's wait must still be whole.
     /// </summary>
     public TimeSpan RecipientWait => PairRateDelay + ClockTolerance;
-
-    /// <summary>Exponential backoff with full jitter: uniform in [0, min(max, first × 2^(attempt−1))].</summary>
-    public TimeSpan Backoff(int attempt, double random)
-    {
-        var exponent = Math.Min(attempt - 1, 30);
-        var ceiling = Math.Min(MaxDelay.TotalMilliseconds, FirstDelay.TotalMilliseconds * Math.Pow(2, exponent));
-        return TimeSpan.FromMilliseconds(ceiling * random);
-    }
 }

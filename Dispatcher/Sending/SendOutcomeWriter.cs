@@ -89,7 +89,7 @@ public sealed class SendOutcomeWriter(SendStore store, DispatcherMetrics metrics
             catch (Exception exception) when (PostgresRefusals.IsUnavailable(exception))
             {
                 logger.LogWarning(exception, "Recording a send outcome failed (attempt {Attempt}); retrying", attempt);
-                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(5_000, 100 * Math.Pow(2, Math.Min(attempt, 10)))), time);
+                await Task.Delay(Backoff.Exponential(TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(5), attempt), time);
             }
         }
     }

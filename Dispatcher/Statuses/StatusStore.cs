@@ -1,28 +1,28 @@
 using Dapper;
 using GovSg.Callbacks;
 using GovSg.Contracts;
+using GovSg.Dispatcher.Sending;
 using Npgsql;
 
 namespace GovSg.Dispatcher.Statuses;
 
 /// <summary>
-/// Applies provider statuses with the rules of SPEC §4, entirely inside one guarded UPDATE per round:
-/// statuses only move forward (the enum is declared in lifecycle order, with ERROR last so it is never left);
-/// ERROR replaces UNSENT/ACCEPTED/SENT but never DELIVERED/READ (a late <c>failed</c> is ignored outright);
-/// each event fills its own timestamp column once, even when the status does not move, with the provider's time
-/// clamped so timestamps never go backwards (between the latest earlier and the earliest later timestamp) and never lie
-/// ahead of the time the status is applied (a provider's clock, or a forged body signed with a leaked secret, cannot
-/// date a read in the future); rows that would
-/// not change are not touched, so <c>updated_at</c> moves only with a real change, and then by at least a millisecond:
-/// the rounds of one batch share its time, and each state of a message a callback or a read shows has its own
-/// <c>updated_at</c> (SPEC §4, §11.1). A status for a provider id we have not recorded, whose opaque data names a
-/// message still UNSENT on that attempt (or on a later one with no call open), adopts it first (SPEC §5): Meta only
-/// reports on what it sent, so that call was accepted, whether or not its answer reached us. One whose opaque data names
-/// a message that has left UNSENT since (sent again and accepted under another id, or ended in ERROR) is applied to it
-/// by id, a failure excepted (SPEC §5). These statements
-/// record their status events themselves (SPEC §4): the rows whose status moved to the reported one, never a row that
-/// only gained a timestamp (a message's status never equals a reported status it did not just take, since the status's
-/// own timestamp is set with it and its guard then no longer matches).
+/// Applies provider statuses with the rules of SPEC §4, entirely inside one guarded UPDATE per round: statuses only
+/// move forward (the enum is declared in lifecycle order, with ERROR last so it is never left); ERROR replaces
+/// UNSENT/ACCEPTED/SENT but never DELIVERED/READ (a late <c>failed</c> is ignored outright); each event fills its own
+/// timestamp column once, even when the status does not move, with the provider's time clamped so timestamps never go
+/// backwards (between the latest earlier and the earliest later timestamp) and never lie ahead of the time the status
+/// is applied (a provider's clock, or a forged body signed with a leaked secret, cannot date a read in the future);
+/// rows that would not change are not touched, so <c>updated_at</c> moves only with a real change, and then by at least
+/// a millisecond: the rounds of one batch share its time, and each state of a message a callback or a read shows has
+/// its own <c>updated_at</c> (SPEC §4, §11.1). A status for a provider id we have not recorded, whose opaque data names
+/// a message still UNSENT on that attempt (or on a later one with no call open), adopts it first (SPEC §5): Meta only
+/// reports on what it sent, so that call was accepted, whether or not its answer reached us. One whose opaque data
+/// names a message that has left UNSENT since (sent again and accepted under another id, or ended in ERROR) is applied
+/// to it by id, a failure excepted (SPEC §5). These statements record their status events themselves (SPEC §4): the
+/// rows whose status moved to the reported one, never a row that only gained a timestamp (a message's status never
+/// equals a reported status it did not just take, since the status's own timestamp is set with it and its guard then no
+/// longer matches).
 /// </summary>
 public sealed class StatusStore(NpgsqlDataSource dataSource)
 {
@@ -231,7 +231,7 @@ public sealed class StatusStore(NpgsqlDataSource dataSource)
         foreach (var group in keep.GroupBy(p => p.Attempts))
         {
             // 1 s, 2 s, 4 s ... capped at 30 s: quick for the usual sub-second overtaking, cheap for the rare long wait.
-            var wait = TimeSpan.FromSeconds(Math.Min(30, Math.Pow(2, group.Key)));
+            var wait = Backoff.Exponential(TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(30), group.Key);
             await ParkAsync(connection, transaction, group.ToList(), now + wait, cancellationToken);
         }
 

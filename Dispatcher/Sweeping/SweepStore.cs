@@ -1,5 +1,6 @@
 using Dapper;
 using GovSg.Callbacks;
+using GovSg.Dispatcher.Sending;
 using Npgsql;
 
 namespace GovSg.Dispatcher.Sweeping;
@@ -68,9 +69,9 @@ public sealed class SweepStore(NpgsqlDataSource dataSource)
         WITH changed AS (
             UPDATE messages m SET
                 status = 'ERROR', errored_at = {StatusEventSql.ChangedAt}, updated_at = {StatusEventSql.ChangedAt},
-                error_code = CASE WHEN m.cancel_requested_at IS NULL THEN 'expired' ELSE {StatusEventSql.CancelledCode} END,
+                error_code = CASE WHEN m.cancel_requested_at IS NULL THEN @expiredCode ELSE {StatusEventSql.CancelledCode} END,
                 error_description = CASE WHEN m.cancel_requested_at IS NULL
-                    THEN 'Not accepted by the provider within the message''s validity' || COALESCE('; last error ' || m.last_error, '')
+                    THEN @expiredDescription || COALESCE('; last error ' || m.last_error, '')
                     ELSE {StatusEventSql.CancelledDescription} END
             WHERE m.id IN (SELECT id FROM messages
                            WHERE status = 'UNSENT' AND expires_at <= @now AND available_at <= @now AND NOT call_open
@@ -177,7 +178,8 @@ public sealed class SweepStore(NpgsqlDataSource dataSource)
     public async Task<int> ExpireAsync(DateTime now, int limit, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        return (await connection.QueryAsync<long>(new CommandDefinition(ExpireSql, new { now, limit },
+        return (await connection.QueryAsync<long>(new CommandDefinition(ExpireSql,
+            new { now, limit, expiredCode = FailurePolicy.ExpiredCode, expiredDescription = FailurePolicy.ExpiredDescription },
             cancellationToken: cancellationToken))).Count();
     }
 }

@@ -23,11 +23,48 @@ public sealed class StatusApplier(
     private readonly StatusOptions _options = options.Value;
 
     /// <summary>
+    /// Applies the events, together when it can. A status that cannot be applied (a bug, a value the database refuses)
+    /// fails the statement of all: the statuses are then applied one by one, so that only the bad one is left to an
+    /// operator, and the call still fails (the others, already applied, change nothing when tried again). The
+    /// database going away meanwhile ends the call, to be tried again.
+    /// </summary>
+    public async Task ApplyAsync(IReadOnlyList<StatusEvent> events, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await ApplyTogetherAsync(events, cancellationToken);
+        }
+        catch (Exception exception) when (events.Count > 1 && RetryExtensions.IsPermanent(exception))
+        {
+            logger.LogError(exception, "A batch of {Count} statuses failed; applying each on its own", events.Count);
+            var failed = false;
+            foreach (var single in events)
+            {
+                try
+                {
+                    await ApplyTogetherAsync([single], cancellationToken);
+                }
+                catch (Exception refused) when (RetryExtensions.IsPermanent(refused))
+                {
+                    logger.LogError(refused, "A {Status} status (message {MessageId}) cannot be applied",
+                        single.Status, single.MessageId);
+                    failed = true;
+                }
+            }
+
+            if (failed)
+            {
+                throw;
+            }
+        }
+    }
+
+    /// <summary>
     /// Applies the events in a span, in the webhook's trace, linked to the spans of the calls its statuses report on
     /// (SPEC §9.1): from a status one finds the send. The sends are read by the statements that apply the statuses, and
     /// only when the span is recorded.
     /// </summary>
-    public async Task ApplyAsync(IReadOnlyList<StatusEvent> events, CancellationToken cancellationToken)
+    private async Task ApplyTogetherAsync(IReadOnlyList<StatusEvent> events, CancellationToken cancellationToken)
     {
         using var activity = Source.StartActivity("apply statuses", ActivityKind.Internal);
         var now = time.GetUtcNow().UtcDateTime;

@@ -11,31 +11,12 @@ public static class CallbackSettingsRequest
     public static ApiError? TryParse(JsonElement body, bool allowInsecureLoopback, out string? url)
     {
         url = null;
-        if (body.ValueKind != JsonValueKind.Object)
+        if (BodyFields.Read(body, ["url"], out var shapeError) is not { } fields)
         {
-            return ApiError.Validation("\"value\" must be of type object");
+            return shapeError;
         }
 
-        JsonElement? value = null;
-        string? unknown = null;
-        foreach (var property in body.EnumerateObject())
-        {
-            if (property.Name == "url")
-            {
-                value = property.Value;
-            }
-            else
-            {
-                unknown ??= property.Name;
-            }
-        }
-
-        if (ParseUrl(value, allowInsecureLoopback, out url) is { } error)
-        {
-            return error;
-        }
-
-        return unknown is null ? null : ApiError.Validation($"\"{unknown}\" is not allowed");
+        return ParseUrl(fields["url"], allowInsecureLoopback, out url) ?? fields.UnknownFieldError;
     }
 
     private static ApiError? ParseUrl(JsonElement? value, bool allowInsecureLoopback, out string? url)

@@ -12,39 +12,23 @@ public sealed record CreateKeyRequest(string Label, int ValidDays, string? Type)
     public const int MaxValidDays = 365;
     public static readonly IReadOnlyList<string> Types = ["live", "test"];
 
+    private static readonly string[] Fields = ["label", "valid_days", "type"];
+
     /// <summary>Checks label, valid_days, type in that order, then unknown fields in body order.</summary>
     public static ApiError? TryParse(JsonElement body, out CreateKeyRequest? request)
     {
         request = null;
-        if (body.ValueKind != JsonValueKind.Object)
+        if (BodyFields.Read(body, Fields, out var shapeError) is not { } fields)
         {
-            return ApiError.Validation("\"value\" must be of type object");
+            return shapeError;
         }
 
-        JsonElement? label = null, validDays = null, type = null;
-        string? unknown = null;
-        foreach (var property in body.EnumerateObject())
-        {
-            switch (property.Name)
-            {
-                case "label": label = property.Value; break;
-                case "valid_days": validDays = property.Value; break;
-                case "type": type = property.Value; break;
-                default: unknown ??= property.Name; break;
-            }
-        }
-
-        var labelError = ParseLabel(label, out var labelValue);
-        var validDaysError = ParseValidDays(validDays, out var days);
-        var typeError = ParseType(type, out var typeValue);
-        if ((labelError ?? validDaysError ?? typeError) is { } error)
+        var labelError = ParseLabel(fields["label"], out var labelValue);
+        var validDaysError = ParseValidDays(fields["valid_days"], out var days);
+        var typeError = ParseType(fields["type"], out var typeValue);
+        if ((labelError ?? validDaysError ?? typeError ?? fields.UnknownFieldError) is { } error)
         {
             return error;
-        }
-
-        if (unknown is not null)
-        {
-            return ApiError.Validation($"\"{unknown}\" is not allowed");
         }
 
         request = new CreateKeyRequest(labelValue, days, typeValue);

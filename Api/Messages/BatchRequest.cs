@@ -12,26 +12,12 @@ public static class BatchRequest
     public static ApiError? TryParse(JsonElement body, out IReadOnlyList<JsonElement> items)
     {
         items = [];
-        if (body.ValueKind != JsonValueKind.Object)
+        if (BodyFields.Read(body, ["messages"], out var shapeError) is not { } fields)
         {
-            return ApiError.Validation("\"value\" must be of type object");
+            return shapeError;
         }
 
-        JsonElement? messages = null;
-        string? unknown = null;
-        foreach (var property in body.EnumerateObject())
-        {
-            if (property.Name == "messages")
-            {
-                messages = property.Value;
-            }
-            else
-            {
-                unknown ??= property.Name;
-            }
-        }
-
-        if (messages is not { } list)
+        if (fields["messages"] is not { } list)
         {
             return ApiError.Validation("\"messages\" is required");
         }
@@ -52,9 +38,9 @@ public static class BatchRequest
             return ApiError.Validation($"\"messages\" must contain less than or equal to {MaxItems} items");
         }
 
-        if (unknown is not null)
+        if (fields.UnknownFieldError is { } unknownField)
         {
-            return ApiError.Validation($"\"{unknown}\" is not allowed");
+            return unknownField;
         }
 
         items = [.. list.EnumerateArray()];

@@ -17,6 +17,8 @@ public sealed record SendRequest(
     /// <summary>The largest <c>template_id</c> a JSON number holds exactly (2^53 - 1), as the old API's Joi allowed.</summary>
     public const long MaxSafeInteger = 9_007_199_254_740_991;
 
+    private static readonly string[] Fields = ["recipient", "template_id", "params", "language_code"];
+
     /// <summary>
     /// Checks the body's shape with the old API's messages. When several things are wrong the first field of
     /// recipient, template_id, params, language_code wins, then unknown fields in body order. A repeated field keeps
@@ -25,37 +27,18 @@ public sealed record SendRequest(
     public static ApiError? TryParse(JsonElement body, out SendRequest? request)
     {
         request = null;
-        if (body.ValueKind != JsonValueKind.Object)
+        if (BodyFields.Read(body, Fields, out var shapeError) is not { } fields)
         {
-            return ApiError.Validation("\"value\" must be of type object");
+            return shapeError;
         }
 
-        JsonElement? recipient = null, templateId = null, parameters = null, languageCode = null;
-        string? unknown = null;
-        foreach (var property in body.EnumerateObject())
-        {
-            switch (property.Name)
-            {
-                case "recipient": recipient = property.Value; break;
-                case "template_id": templateId = property.Value; break;
-                case "params": parameters = property.Value; break;
-                case "language_code": languageCode = property.Value; break;
-                default: unknown ??= property.Name; break;
-            }
-        }
-
-        var recipientError = ParseRecipient(recipient, out var recipientValue);
-        var templateIdError = ParseTemplateId(templateId, out var templateIdValue);
-        var paramsError = ParseParams(parameters, out var paramsValue);
-        var languageError = ParseLanguageCode(languageCode, out var languageValue);
-        if ((recipientError ?? templateIdError ?? paramsError ?? languageError) is { } error)
+        var recipientError = ParseRecipient(fields["recipient"], out var recipientValue);
+        var templateIdError = ParseTemplateId(fields["template_id"], out var templateIdValue);
+        var paramsError = ParseParams(fields["params"], out var paramsValue);
+        var languageError = ParseLanguageCode(fields["language_code"], out var languageValue);
+        if ((recipientError ?? templateIdError ?? paramsError ?? languageError ?? fields.UnknownFieldError) is { } error)
         {
             return error;
-        }
-
-        if (unknown is not null)
-        {
-            return ApiError.Validation($"\"{unknown}\" is not allowed");
         }
 
         request = new SendRequest(recipientValue, templateIdValue, paramsValue, languageValue);

@@ -1,4 +1,6 @@
 using System.Text.Json;
+using GovSg.Api.Messages;
+using GovSg.Api.Webhooks;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.AspNetCore.OpenApi;
@@ -291,7 +293,7 @@ public static class ApiHeaders
 
     public static readonly HeaderDoc Location = HeaderDoc.Text("Location", "The new message's URL.");
 
-    public static readonly HeaderDoc IdempotencyReplayed = HeaderDoc.Text("Idempotency-Replayed",
+    public static readonly HeaderDoc IdempotencyReplayed = HeaderDoc.Text(Idempotency.ReplayedHeaderName,
         "`true` when the answer replays an earlier request with the same Idempotency-Key.");
 
     public static readonly HeaderDoc PreferenceApplied = HeaderDoc.Text("Preference-Applied", "`wait=<n>` when the send waited.");
@@ -318,9 +320,9 @@ public static class ApiHeaders
 
     public static readonly HeaderDoc RetryAfter = HeaderDoc.Numeric("Retry-After", "Seconds to wait before retrying.");
 
-    private static HeaderDoc IdempotencyKeyOf(string rule) => new("Idempotency-Key", $"1 to 255 visible ASCII characters. {rule}",
+    private static HeaderDoc IdempotencyKeyOf(string rule) => new(Idempotency.HeaderName, $"1 to 255 visible ASCII characters. {rule}",
         () => new OpenApiSchema { Type = JsonSchemaType.String, MinLength = 1, MaxLength = 255, Pattern = "^[\\x21-\\x7E]+$" });
 
-    public static readonly HeaderDoc HubSignature = HeaderDoc.Text("X-Hub-Signature-256",
+    public static readonly HeaderDoc HubSignature = HeaderDoc.Text(WebhookSignature.HeaderName,
         "`sha256=<hex HMAC-SHA256 of the raw body>`, keyed with the app secret.");
 }

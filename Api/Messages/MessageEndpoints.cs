@@ -201,7 +201,7 @@ public static class MessageEndpoints
     private static async Task<MessageResponse> WaitIfPreferredAsync(HttpContext context, Caller caller,
         MessageResponse message, StatusWaiter waiter, MessageStore store, ILogger logger, CancellationToken cancellationToken)
     {
-        var wait = PreferWait.Parse(context.Request.Headers.GetCommaSeparatedValues("Prefer"))
+        var wait = PreferWait.Parse(context.Request.Headers.GetCommaSeparatedValues(ApiHeaders.Prefer.Name))
             ?? (caller.DefaultWaitSeconds > 0 ? caller.DefaultWaitSeconds : null);
         if (wait is not { } seconds)
         {
@@ -219,7 +219,7 @@ public static class MessageEndpoints
             message = await ReadBackAsync(store, caller, message, logger, cancellationToken);
         }
 
-        context.Response.Headers["Preference-Applied"] = $"wait={seconds}";
+        context.Response.Headers[ApiHeaders.PreferenceApplied.Name] = $"wait={seconds}";
         return message;
     }
 }

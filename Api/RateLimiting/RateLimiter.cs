@@ -44,9 +44,9 @@ public sealed class RateLimiter(RateLimitStore store, IOptions<RateLimitOptions>
     private ApiError? Answer(HttpContext http, TakeOutcome outcome)
     {
         var headers = http.Response.Headers;
-        headers["RateLimit-Limit"] = Header(outcome.Limit);
-        headers["RateLimit-Remaining"] = Header(outcome.Remaining);
-        headers["RateLimit-Reset"] = Header(outcome.ResetSeconds);
+        headers[ApiHeaders.RateLimitLimit.Name] = Header(outcome.Limit);
+        headers[ApiHeaders.RateLimitRemaining.Name] = Header(outcome.Remaining);
+        headers[ApiHeaders.RateLimitReset.Name] = Header(outcome.ResetSeconds);
         return Refusal(outcome);
     }
 

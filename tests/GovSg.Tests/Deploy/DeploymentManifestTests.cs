@@ -277,9 +277,7 @@ public sealed partial class DeploymentManifestTests
         var serviceDefaults = File.ReadAllText(RepoPath("Dispatcher", "Extensions", "ServiceDefaults.cs"));
         var shutdown = ShutdownTimeoutPattern().Match(serviceDefaults);
         Assert.That(shutdown.Success, Is.True, "Dispatcher/Extensions/ServiceDefaults.cs sets HostOptions.ShutdownTimeout");
-        using var settings = JsonDocument.Parse(File.ReadAllText(RepoPath("Dispatcher", "appsettings.json")));
-        var providerTimeout = TimeSpan.Parse(settings.RootElement.GetProperty("WhatsApp").GetProperty("Timeout").GetString()!,
-            CultureInfo.InvariantCulture);
+        var providerTimeout = new GovSg.Dispatcher.Sending.WhatsAppOptions().Timeout;
         var shutdownSeconds = int.Parse(shutdown.Groups["seconds"].Value, CultureInfo.InvariantCulture);
 
         Assert.That(Deployment(DispatcherDeployment).PodSpec["terminationGracePeriodSeconds"].Number,

@@ -21,7 +21,7 @@ public static class ServiceDefaults
             json.SerializerOptions.Converters.Add(new UtcMillisecondsConverter());
             json.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default);
         });
-        // The webhook accepts up to 1 MiB; agency routes enforce their own 64 KiB limit (SPEC §3). Kestrel refuses an
+        // The webhook accepts up to 1 MiB; agency routes enforce their own limits (64 KiB, a batch 4 MiB: SPEC §3). Kestrel refuses an
         // overlong request line (8 KiB by default) or header block (32 KiB) itself, with an empty 414 or 431 that no
         // middleware can put in the error envelope. Up to 64 KiB each they reach the Api, whose own checks refuse a long
         // query or Idempotency-Key in the envelope (SPEC §3.1). Not more: Kestrel keeps a request's headers, as text, for

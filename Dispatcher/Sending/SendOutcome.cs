@@ -9,7 +9,7 @@ public enum FailureKind
     /// <summary>The number's throughput is exceeded: retry, and slow this dispatcher down.</summary>
     Throughput,
 
-    /// <summary>Too many messages to one recipient: retry no sooner than 6 s.</summary>
+    /// <summary>Too many messages to one recipient: retry after the recipient's wait (<c>RetryOptions.RecipientWait</c>).</summary>
     PairRate,
 
     /// <summary>ERROR at once.</summary>

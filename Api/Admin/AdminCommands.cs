@@ -6,6 +6,7 @@ using GovSg.Api.Callbacks;
 using GovSg.Api.Database;
 using GovSg.Api.Extensions;
 using GovSg.Api.Keys;
+using GovSg.Contracts;
 using GovSg.Hosting;
 using Microsoft.Extensions.Options;
 
@@ -168,14 +169,17 @@ public static class AdminCommands
         var email = Email();
         var label = Checked(new Option<string>("--label") { Description = "What the key is for.", DefaultValueFactory = _ => "default" },
             text => text.Length is >= 1 and <= CreateKeyRequest.MaxLabelLength && !DisplayText.HasControlCharacters(text),
-            "must be 1 to 100 characters, none of them control characters");
-        var validDays = Checked(new Option<int>("--valid-days") { Description = "Days until the key expires, 1 to 365.", DefaultValueFactory = _ => 180 },
-            days => days is >= 1 and <= 365, "must be between 1 and 365");
+            $"must be 1 to {CreateKeyRequest.MaxLabelLength} characters, none of them control characters");
+        var validDays = Checked(new Option<int>("--valid-days")
+        {
+            Description = $"Days until the key expires, 1 to {CreateKeyRequest.MaxValidDays}.",
+            DefaultValueFactory = _ => CreateKeyRequest.DefaultValidDays,
+        }, days => days is >= 1 and <= CreateKeyRequest.MaxValidDays, $"must be between 1 and {CreateKeyRequest.MaxValidDays}");
         var type = new Option<string>("--type")
         {
             Description = "live keys send to WhatsApp; test keys never reach it (SPEC §11.2).",
-            DefaultValueFactory = _ => "live",
-        }.AcceptOnlyFromAmong("live", "test");
+            DefaultValueFactory = _ => KeyType.Live,
+        }.AcceptOnlyFromAmong([.. KeyType.All]);
         return Verb("create", "Create an API key for a user and print it, once.", [email, label, validDays, type],
             (admin, parsed, token) => CreateKeyAsync(admin, parsed.GetRequiredValue(email), parsed.GetRequiredValue(label),
                 parsed.GetValue(validDays), parsed.GetRequiredValue(type), token));

@@ -13,7 +13,7 @@ public sealed record Caller(
     string KeyType)
 {
     /// <summary>Whether the request came with a test key (SPEC §11.2): its messages never reach the provider.</summary>
-    public bool IsTest => KeyType == "test";
+    public bool IsTest => KeyType == Contracts.KeyType.Test;
 
     /// <summary>Lets handlers take a <see cref="Caller"/> parameter; authentication has put it on the request.</summary>
     public static ValueTask<Caller?> BindAsync(HttpContext context, ParameterInfo parameter) =>

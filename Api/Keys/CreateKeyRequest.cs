@@ -1,5 +1,6 @@
 using System.Text.Json;
 using GovSg.Api.Http;
+using GovSg.Contracts;
 using GovSg.Hosting;
 
 namespace GovSg.Api.Keys;
@@ -10,7 +11,7 @@ public sealed record CreateKeyRequest(string Label, int ValidDays, string? Type)
     public const int MaxLabelLength = 100;
     public const int DefaultValidDays = 180;
     public const int MaxValidDays = 365;
-    public static readonly IReadOnlyList<string> Types = ["live", "test"];
+    public static readonly IReadOnlyList<string> Types = KeyType.All;
 
     private static readonly string[] Fields = ["label", "valid_days", "type"];
 

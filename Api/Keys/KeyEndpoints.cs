@@ -3,6 +3,7 @@ using GovSg.Api.Extensions;
 using GovSg.Api.Http;
 using GovSg.Api.Messages;
 using GovSg.Api.RateLimiting;
+using GovSg.Contracts;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.Extensions.Options;
 
@@ -115,5 +116,5 @@ public static class KeyEndpoints
     }
 
     /// <summary>The key type the caller may see and manage; null for every type (a live key).</summary>
-    private static string? VisibleType(Caller caller) => caller.IsTest ? "test" : null;
+    private static string? VisibleType(Caller caller) => caller.IsTest ? KeyType.Test : null;
 }

@@ -12,9 +12,6 @@ public sealed record SimulatedReceipt(string Status, TimeSpan After, string? Err
 /// </summary>
 public static class TestProvider
 {
-    /// <summary>The key type whose messages never reach the provider.</summary>
-    public const string KeyType = "test";
-
     /// <summary>Accepted, then fails as not on WhatsApp (131026).</summary>
     public const string UndeliverableRecipient = "+6580000001";
 
@@ -29,7 +26,7 @@ public static class TestProvider
 
     private const int FlakyFailures = 2;
 
-    public static bool IsTest(ClaimedMessage message) => message.KeyType == KeyType;
+    public static bool IsTest(ClaimedMessage message) => message.KeyType == Contracts.KeyType.Test;
 
     public static string ProviderMessageId(long messageId) => $"wamid.test.{messageId}";
 

@@ -23,17 +23,44 @@ public sealed class AdminCliTests
         var keyId = output.Split('\n').Single(l => l.StartsWith("key id:", StringComparison.Ordinal))["key id:".Length..].Trim();
 
         Assert.That(code, Is.Zero);
-        var (sent, _) = await MessageJson.PostRawAsync(Env.Client(key), """{"recipient":"91234567","template_id":3}""");
+        var (sent, message) = await MessageJson.PostRawAsync(Env.Client(key), """{"recipient":"91234567","template_id":3}""");
         Assert.That(sent.StatusCode, Is.EqualTo(HttpStatusCode.Created));
         await using (var connection = await Env.Database.OpenConnectionAsync())
         {
             var hash = await connection.ExecuteScalarAsync<byte[]>("SELECT secret_hash FROM api_keys WHERE key_id = @keyId", new { keyId });
             Assert.That(Convert.ToHexStringLower(hash!), Does.Not.Contain(key[21..]), "only a keyed hash is stored");
+            // The defaults: a live key for 180 days (SPEC §3.9); a new user's messages valid for 24 h (SPEC §3.2).
+            var (type, keyValidity, messageValidity) = await KeyAndMessageAsync(keyId, message.Str("id"));
+            Assert.That(type, Is.EqualTo("live"));
+            Assert.That(keyValidity, Is.EqualTo(TimeSpan.FromDays(180)));
+            Assert.That(messageValidity, Is.EqualTo(TimeSpan.FromHours(24)));
         }
 
         Assert.That((await RunAsync("admin", "key", "revoke", "--key-id", keyId)).Code, Is.Zero);
         var (revoked, _) = await MessageJson.PostRawAsync(Env.Client(key), """{"recipient":"91234567","template_id":3}""");
         Assert.That(revoked.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized));
+    }
+
+    [Test]
+    public async Task KeyCreate_OfATestKey_ForAUserWithItsOwnValidity_StoresWhatWasAskedFor()
+    {
+        // A test key made as a live one would send an agency's test traffic to real citizens (SPEC §11.2).
+        var email = $"cli-{Guid.NewGuid():N}@agency.gov.sg";
+        Assert.That((await RunAsync("admin", "user", "upsert", "--email", email, "--agency", "CLI Agency", "--validity", "02:00:00")).Code,
+            Is.Zero);
+        Assert.That((await RunAsync("admin", "template", "grant", "--email", email, "--template", "3")).Code, Is.Zero);
+
+        var (code, output) = await RunAsync("admin", "key", "create", "--email", email, "--type", "test", "--valid-days", "7");
+        var key = output.Split('\n').Single(l => l.StartsWith("api key:", StringComparison.Ordinal))["api key:".Length..].Trim();
+        var keyId = output.Split('\n').Single(l => l.StartsWith("key id:", StringComparison.Ordinal))["key id:".Length..].Trim();
+        var (sent, message) = await MessageJson.PostRawAsync(Env.Client(key), """{"recipient":"91234567","template_id":3}""");
+        var (type, keyValidity, messageValidity) = await KeyAndMessageAsync(keyId, message.Str("id"));
+
+        Assert.That(code, Is.Zero);
+        Assert.That(sent.StatusCode, Is.EqualTo(HttpStatusCode.Created));
+        Assert.That(type, Is.EqualTo("test"), "the key and its message are a test key's");
+        Assert.That(keyValidity, Is.EqualTo(TimeSpan.FromDays(7)));
+        Assert.That(messageValidity, Is.EqualTo(TimeSpan.FromHours(2)));
     }
 
     [Test]
@@ -374,6 +401,17 @@ public sealed class AdminCliTests
         Assert.That(code, Is.EqualTo(2));
         Assert.That(error, Does.Contain(message));
         Assert.That(output, Does.Not.Contain("api key:"));
+    }
+
+    /// <summary>The key's type and validity, and the validity of a message sent with it (of the key's type, too).</summary>
+    private static async Task<(string Type, TimeSpan KeyValidity, TimeSpan MessageValidity)> KeyAndMessageAsync(string keyId,
+        string messageId)
+    {
+        await using var connection = await Env.Database.OpenConnectionAsync();
+        return await connection.QuerySingleAsync<(string, TimeSpan, TimeSpan)>("""
+            SELECT CASE WHEN k.type = m.key_type THEN k.type END, k.valid_until - k.created_at, m.expires_at - m.created_at
+            FROM api_keys k, messages m WHERE k.key_id = @keyId AND m.id = @messageId
+            """, new { keyId, messageId = long.Parse(messageId, CultureInfo.InvariantCulture) });
     }
 
     private static async Task<long> UserCountAsync(string email)

@@ -136,6 +136,9 @@ public sealed class BatchSendTests
         Assert.That(replay.StatusCode, Is.EqualTo(HttpStatusCode.OK));
         Assert.That(replay.Headers.GetValues("Idempotency-Replayed").Single(), Is.EqualTo("true"));
         Assert.That(replayed.GetProperty("accepted").GetInt32(), Is.EqualTo(2));
+        Assert.That(replayed.GetProperty("rejected").GetInt32(), Is.EqualTo(1));
+        Assert.That(replayed.GetProperty("data").EnumerateArray().Select(e => e.GetProperty("index").GetInt32()),
+            Is.EqualTo(new[] { 0, 1, 2 }));
         Assert.That(replayed.GetProperty("data")[0].GetProperty("message").Str("id"), Is.EqualTo(firstId));
         Assert.That(replayed.GetProperty("data")[0].GetProperty("message").Str("status"), Is.EqualTo("READ"));
         Assert.That(replayed.GetProperty("data")[1].GetProperty("error").ToString(),

@@ -97,6 +97,42 @@ public sealed class KeyApiTests
         Assert.That(test.StatusCode, Is.EqualTo(HttpStatusCode.Created), "test keys are counted apart");
     }
 
+    /// <summary>
+    /// SPEC §3.9 counts active keys (unrevoked, unexpired): an agency at the limit rotates by revoking one, or waits for one
+    /// to expire, then creates the next. A key created without <c>valid_days</c> lasts 180 days.
+    /// </summary>
+    [Test]
+    public async Task Create_AtTheLimit_AfterAKeyIsRevokedOrExpires_Answers201()
+    {
+        var user = await Env.CreateUserAsync();
+        var keys = new List<JsonElement>();
+        for (var i = 0; i < 9; i++)
+        {
+            keys.Add((await CreateAsync(user.Client, new { label = $"k{i}" })).Body);
+        }
+
+        var (full, _) = await CreateAsync(user.Client, new { label = "over the limit" });
+        using var revoked = await user.Client.DeleteAsync($"{KeysPath}/{keys[0].Str("id")}");
+        var (afterRevoke, _) = await CreateAsync(user.Client, new { label = "after a revoke" });
+        await using (var connection = await Env.Database.OpenConnectionAsync())
+        {
+            await Dapper.SqlMapper.ExecuteAsync(connection,
+                "UPDATE api_keys SET valid_until = now() - interval '1 second' WHERE key_id = @id", new { id = keys[1].Str("id") });
+        }
+
+        var (afterExpiry, _) = await CreateAsync(user.Client, new { label = "after an expiry" });
+        var (fullAgain, _) = await CreateAsync(user.Client, new { label = "over the limit again" });
+
+        Assert.That(full.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        Assert.That(revoked.StatusCode, Is.EqualTo(HttpStatusCode.NoContent));
+        Assert.That(afterRevoke.StatusCode, Is.EqualTo(HttpStatusCode.Created), "a revoked key is not active");
+        Assert.That(afterExpiry.StatusCode, Is.EqualTo(HttpStatusCode.Created), "an expired key is not active");
+        Assert.That(fullAgain.StatusCode, Is.EqualTo(HttpStatusCode.BadRequest));
+        var validFor = DateTime.Parse(keys[2].Str("valid_until"), System.Globalization.CultureInfo.InvariantCulture)
+                       - DateTime.Parse(keys[2].Str("created_at"), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.That(validFor, Is.EqualTo(TimeSpan.FromDays(180)), "the default valid_days");
+    }
+
     [Test]
     public async Task Revoke_TheCallingKey_RefusesItsNextRequestAtOnce()
     {

@@ -18,6 +18,17 @@ public sealed class IdempotencyTests
             Is.EqualTo(Fingerprint("""{"recipient":"91234567","params":{"n":"a/b"}}""")));
 
     [Test]
+    public void Fingerprint_WhenAKeyIsRepeated_ReadsItsLastValue()
+    {
+        // The send reads the last value (as the old API's JSON.parse did), so the fingerprint must: otherwise a retry with
+        // the first value would replay a message sent with the second.
+        var repeated = Fingerprint("""{"recipient":"91234567","template_id":3,"template_id":4}""");
+
+        Assert.That(repeated, Is.EqualTo(Fingerprint("""{"recipient":"91234567","template_id":4}""")));
+        Assert.That(repeated, Is.Not.EqualTo(Fingerprint("""{"recipient":"91234567","template_id":3}""")));
+    }
+
+    [Test]
     public void Fingerprint_TellsANumberFromAString() =>
         Assert.That(Fingerprint("""{"template_id":1}"""), Is.Not.EqualTo(Fingerprint("""{"template_id":"1"}""")));
 

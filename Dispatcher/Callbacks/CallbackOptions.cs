@@ -41,7 +41,8 @@ public sealed class CallbackOptions
 
     /// <summary>
     /// Failed attempts in a row after which the endpoint as a whole is paused (and then probed one event at a time), so a
-    /// dead endpoint costs one attempt per pause rather than one per event.
+    /// dead endpoint costs one attempt per pause rather than one per event. Attempts under way together that fail count as
+    /// one (<c>CallbackStore</c>).
     /// </summary>
     [Range(1, 1_000)]
     public int EndpointFailureThreshold { get; set; } = 5;

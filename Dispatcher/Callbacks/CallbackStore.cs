@@ -81,11 +81,18 @@ public sealed class CallbackStore(NpgsqlDataSource dataSource)
     // the lease with a plain read of its own.
     private const string HoldsLease = "EXISTS (SELECT 1 FROM status_events WHERE id = @id AND next_attempt_at = @leaseUntil)";
 
+    // Attempts that fail together (up to the per-user cap on each Dispatcher) are one failure of the endpoint, not one
+    // each: only an attempt made after the last failure was recorded adds to the run. Otherwise a few seconds of trouble
+    // would count as a long run and pause the endpoint for up to an hour. (SET reads the row as it was before.)
+    private const string FailuresAfterThisOne = """
+        consecutive_failures + CASE WHEN last_failure_at IS NULL OR last_failure_at < @attemptedAt THEN 1 ELSE 0 END
+        """;
+
     private const string RetrySql = $"""
         WITH retried AS (UPDATE status_events SET attempts = attempts + 1, next_attempt_at = @retryAt
                          WHERE id = @id AND next_attempt_at = @leaseUntil)
         UPDATE callback_settings SET last_failure_at = @now, last_failure_reason = @reason,
-            consecutive_failures = consecutive_failures + 1
+            consecutive_failures = {FailuresAfterThisOne}
         WHERE user_id = @userId AND url = @url AND {HoldsLease}
         RETURNING consecutive_failures
         """;
@@ -94,7 +101,7 @@ public sealed class CallbackStore(NpgsqlDataSource dataSource)
     private const string DropSql = $"""
         WITH dropped AS (DELETE FROM status_events WHERE id = @id AND next_attempt_at = @leaseUntil)
         UPDATE callback_settings SET last_failure_at = @now, last_failure_reason = @reason,
-            consecutive_failures = CASE WHEN @endpointFailed THEN consecutive_failures + 1 ELSE 0 END,
+            consecutive_failures = CASE WHEN @endpointFailed THEN {FailuresAfterThisOne} ELSE 0 END,
             paused_until = CASE WHEN @endpointFailed THEN paused_until END
         WHERE user_id = @userId AND url = @url AND {HoldsLease}
         RETURNING consecutive_failures
@@ -177,22 +184,26 @@ public sealed class CallbackStore(NpgsqlDataSource dataSource)
     }
 
     /// <summary>Schedules the next attempt and counts the endpoint's failure; returns its failures in a row.</summary>
-    public async Task<int> RetryAsync(ClaimedEvent claimed, DateTime retryAt, string reason, DateTime now,
+    public async Task<int> RetryAsync(ClaimedEvent claimed, DateTime attemptedAt, DateTime retryAt, string reason, DateTime now,
         CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         return await connection.ExecuteScalarAsync<int>(new CommandDefinition(RetrySql,
-            new { id = claimed.Id, userId = claimed.UserId, url = claimed.Url, leaseUntil = claimed.LeaseUntil, retryAt, reason, now },
+            new { id = claimed.Id, userId = claimed.UserId, url = claimed.Url, leaseUntil = claimed.LeaseUntil, attemptedAt, retryAt, reason, now },
             cancellationToken: cancellationToken));
     }
 
     /// <summary>Discards the event and records why; returns the endpoint's failures in a row.</summary>
-    public async Task<int> DropAsync(ClaimedEvent claimed, string reason, bool endpointFailed, DateTime now,
+    public async Task<int> DropAsync(ClaimedEvent claimed, DateTime attemptedAt, string reason, bool endpointFailed, DateTime now,
         CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         return await connection.ExecuteScalarAsync<int>(new CommandDefinition(DropSql,
-            new { id = claimed.Id, userId = claimed.UserId, url = claimed.Url, leaseUntil = claimed.LeaseUntil, reason, endpointFailed, now },
+            new
+            {
+                id = claimed.Id, userId = claimed.UserId, url = claimed.Url, leaseUntil = claimed.LeaseUntil, attemptedAt, reason,
+                endpointFailed, now,
+            },
             cancellationToken: cancellationToken));
     }
 

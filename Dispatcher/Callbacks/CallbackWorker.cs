@@ -140,8 +140,9 @@ public sealed class CallbackWorker(
         await Task.Yield();
         try
         {
+            var attemptedAt = time.GetUtcNow().UtcDateTime;
             var result = await client.PostAsync(claimed, secrets, CancellationToken.None);
-            await RecordAsync(claimed, policy.Decide(result, claimed.Attempts + 1, claimed.CreatedAt));
+            await RecordAsync(claimed, attemptedAt, policy.Decide(result, claimed.Attempts + 1, claimed.CreatedAt));
         }
         catch (Exception exception)
         {
@@ -160,14 +161,16 @@ public sealed class CallbackWorker(
         }
     }
 
-    private async Task RecordAsync(ClaimedEvent claimed, DeliveryDecision decision)
+    private async Task RecordAsync(ClaimedEvent claimed, DateTime attemptedAt, DeliveryDecision decision)
     {
         var now = time.GetUtcNow().UtcDateTime;
         var failures = decision switch
         {
             DeliveryDecision.Delivered => 0,
-            DeliveryDecision.RetryAt retry => await store.RetryAsync(claimed, retry.At, retry.Reason, now, CancellationToken.None),
-            DeliveryDecision.Drop drop => await store.DropAsync(claimed, drop.Reason, drop.EndpointFailed, now, CancellationToken.None),
+            DeliveryDecision.RetryAt retry => await store.RetryAsync(claimed, attemptedAt, retry.At, retry.Reason, now,
+                CancellationToken.None),
+            DeliveryDecision.Drop drop => await store.DropAsync(claimed, attemptedAt, drop.Reason, drop.EndpointFailed, now,
+                CancellationToken.None),
             _ => throw new InvalidOperationException($"Unknown decision {decision}"),
         };
         if (decision is DeliveryDecision.Delivered)

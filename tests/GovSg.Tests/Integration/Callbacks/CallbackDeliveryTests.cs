@@ -418,6 +418,46 @@ public sealed class CallbackDeliveryTests
             .ToDictionary(g => g.Key, g => g.Count());
 
     /// <summary>
+    /// Deliveries that fail together (a few seconds of trouble, with several events under way) are one failure of the
+    /// endpoint: counted one each, they made a run long enough to pause it, up to an hour (an outside fault test).
+    /// </summary>
+    [Test]
+    public async Task Endpoint_WhoseDeliveriesUnderWayFailTogether_CountsOneFailureAndIsNotPaused()
+    {
+        await Env.RestartDispatcherAsync(new Dictionary<string, string?> { ["Callbacks:FirstRetryDelay"] = "00:10:00" });
+        try
+        {
+            await using var receiver = await CallbackReceiver.StartAsync(async (_, _) =>
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1));
+                return Results.StatusCode(500);
+            });
+            var user = await Env.CreateUserAsync();
+            await CallbackSettingsTests.SetUrlAsync(user.Client, receiver.Url);
+            await using var connection = await Env.Database.OpenConnectionAsync();
+            await connection.ExecuteAsync("""
+                INSERT INTO status_events (user_id, message_id, key_type, created_at, data, next_attempt_at)
+                SELECT @Id, 1, 'live', now(), '{}', now() FROM generate_series(1, 8)
+                """, new { user.Id });
+
+            var attempted = await Poll.UntilAsync(() => connection.ExecuteScalarAsync<long>(
+                "SELECT count(*) FROM status_events WHERE user_id = @Id AND attempts = 1", new { user.Id }),
+                n => n == 8, TimeSpan.FromSeconds(20));
+            var (failures, pausedUntil) = await connection.QuerySingleAsync<(int, DateTime?)>(
+                "SELECT consecutive_failures, paused_until FROM callback_settings WHERE user_id = @Id", new { user.Id });
+
+            Assert.That(attempted, Is.EqualTo(8), "each event was tried once, and failed");
+            Assert.That(receiver.MaxInFlight, Is.GreaterThan(1), "the attempts overlapped");
+            Assert.That(failures, Is.EqualTo(1), "attempts under way together are one failure of the endpoint");
+            Assert.That(pausedUntil, Is.Null);
+        }
+        finally
+        {
+            await Env.RestartDispatcherAsync();
+        }
+    }
+
+    /// <summary>
     /// An endpoint that had been failing and now answers (a 4xx for one event) is up: its next events must not wait for a
     /// pause (up to Callbacks:MaxRetryDelay, 1 h by default).
     /// </summary>

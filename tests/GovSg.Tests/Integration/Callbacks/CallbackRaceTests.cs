@@ -93,7 +93,7 @@ public sealed class CallbackRaceTests
         var b = await ClaimAt(bAt);                               // A stalled past its lease: B claims, lease to bAt + lease.
         var claimedByA = new ClaimedEvent { Id = eventId, UserId = user.Id, CreatedAt = t0, LeaseUntil = t0 + lease };
         // A's attempt failed (5xx); its outcome write schedules a retry 1 s later, by its own reckoning.
-        await store.RetryAsync(claimedByA, bAt + TimeSpan.FromSeconds(1), "HTTP 503", bAt, CancellationToken.None);
+        await store.RetryAsync(claimedByA, t0, bAt + TimeSpan.FromSeconds(1), "HTTP 503", bAt, CancellationToken.None);
         var c = await ClaimAt(bAt + TimeSpan.FromSeconds(2));     // B's attempt is still under way (lease till bAt + lease).
 
         Assert.That(a, Is.EqualTo(new[] { eventId }));
@@ -124,8 +124,8 @@ public sealed class CallbackRaceTests
             UPDATE callback_settings SET url = 'https://hooks-new.agency.example/x', consecutive_failures = 0 WHERE user_id = @userId;
             UPDATE status_events SET next_attempt_at = @due WHERE user_id = @userId;
             """, new { userId = user.Id, due = t0 + TimeSpan.FromSeconds(1) });
-        var failures = await store.RetryAsync(claimed[retried], t0 + TimeSpan.FromMinutes(1), "HTTP 503", t0, CancellationToken.None);
-        await store.DropAsync(claimed[dropped], "HTTP 404", endpointFailed: false, t0, CancellationToken.None);
+        var failures = await store.RetryAsync(claimed[retried], t0, t0 + TimeSpan.FromMinutes(1), "HTTP 503", t0, CancellationToken.None);
+        await store.DropAsync(claimed[dropped], t0, "HTTP 404", endpointFailed: false, t0, CancellationToken.None);
 
         var events = (await connection.QueryAsync<(long Id, DateTime Due)>(
             "SELECT id, next_attempt_at FROM status_events WHERE user_id = @userId", new { userId = user.Id })).ToList();

@@ -1,5 +1,6 @@
 using GovSg.Api.Extensions;
 using GovSg.Api.Http;
+using GovSg.Contracts;
 using MassTransit;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
@@ -97,6 +98,15 @@ public static class WebhookEndpoints
             return TypedResults.Ok();
         }
 
+        Report(parsed, metrics, logger);
+        return parsed.Statuses.Count == 0
+            ? TypedResults.Ok()
+            : await HandOnAsync(parsed.Statuses, bus, publisher, settings, metrics, logger, cancellationToken);
+    }
+
+    /// <summary>What a webhook held besides the statuses to hand on: operators' signs of trouble.</summary>
+    private static void Report(WebhookPayload.Parsed parsed, ApiMetrics metrics, ILogger logger)
+    {
         if (parsed.ErrorCodes.Count > 0)
         {
             logger.LogWarning("Provider reported errors not tied to a message: codes {ErrorCodes}", parsed.ErrorCodes);
@@ -112,17 +122,16 @@ public static class WebhookEndpoints
         {
             logger.LogWarning("Skipped {Count} malformed status(es) in a webhook", parsed.Skipped);
         }
+    }
 
-        if (parsed.Statuses.Count == 0)
-        {
-            return TypedResults.Ok();
-        }
-
-        // 200 only once every status is confirmed by the broker; otherwise 503 and Meta delivers the batch again.
+    /// <summary>200 only once every status is confirmed by the broker; otherwise 503 and Meta delivers the batch again.</summary>
+    private static async Task<Results<Ok, ApiError>> HandOnAsync(List<ProviderStatus> statuses, IBusControl bus,
+        StatusPublisher publisher, WebhookOptions settings, ApiMetrics metrics, ILogger logger, CancellationToken cancellationToken)
+    {
         if (bus.CheckHealth().Status != BusHealthStatus.Healthy)
         {
             logger.LogWarning("The broker is unavailable; answering 503 to a webhook with {Count} provider status(es) so that it is delivered again",
-                parsed.Statuses.Count);
+                statuses.Count);
             return ApiError.ServiceUnavailable();
         }
 
@@ -130,17 +139,18 @@ public static class WebhookEndpoints
         timeout.CancelAfter(settings.PublishTimeout);
         try
         {
-            await publisher.PublishAsync(parsed.Statuses, timeout.Token);
+            await publisher.PublishAsync(statuses, timeout.Token);
         }
-        catch (Exception exception) when (exception is not OperationCanceledException || timeout.IsCancellationRequested)
+        catch (Exception exception) when (!cancellationToken.IsCancellationRequested)
         {
-            // The message is enough: during an outage every webhook takes this path.
+            // Whatever ended the publish but Meta going away (the timeout, the broker's refusal, or the publish cancelled
+            // as the connection dropped): not handed on. The message is enough: during an outage every webhook comes here.
             logger.LogWarning("Could not hand {Count} provider status(es) to the broker ({Error}); answering 503",
-                parsed.Statuses.Count, exception.Message);
+                statuses.Count, exception.Message);
             return ApiError.ServiceUnavailable();
         }
 
-        metrics.WebhookStatuses(parsed.Statuses);
+        metrics.WebhookStatuses(statuses);
         return TypedResults.Ok();
     }
 

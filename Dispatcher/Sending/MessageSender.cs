@@ -310,38 +310,9 @@ public sealed class MessageSender(
                     return new CallResult(message, Stopped, call, null);
                 }
 
-                // Asked before the lease is checked: the read takes its time from the lease.
-                if (Now() - claimedAt > DisabledUsers.MaxAge
-                    && await disabledUsers.IsDisabledAsync(message.UserId, CancellationToken.None))
+                if (await RefusedAtItsTurnAsync(message, claimedAt, callBy) is { } refused)
                 {
-                    logger.LogInformation("Message {MessageId}'s user was disabled since its claim; handed back uncalled", message.Id);
-                    return new CallResult(message, UserDisabled, call, null);
-                }
-
-                if (Now() > callBy)
-                {
-                    // Once the lease lapses the sweeper may hand the message to another dispatcher: calling now could
-                    // send it twice.
-                    logger.LogWarning("Message {MessageId} got its slot after its claim's lease; handed back uncalled", message.Id);
-                    return new CallResult(message, LateTurn, call, null);
-                }
-
-                if (Now() >= message.ExpiresAt)
-                {
-                    // Claimed within its validity, its turn came after it: "1-3 PM" must not go out at 4 (SPEC §3.2).
-                    logger.LogInformation("Message {MessageId}'s validity ended while it waited for its slot; not called", message.Id);
-                    return new CallResult(message, PastValidity, call, null);
-                }
-
-                if (gate.PausedUntil(Now()) is not null)
-                {
-                    return new CallResult(message,
-                        SendOutcome.NotCalled(FailureKind.Paused, "Sending paused: the provider rejected our credentials"), call, null);
-                }
-
-                if (RecipientWaitUntil(message.Recipient) is { } until)
-                {
-                    return new CallResult(message with { RecipientWaitUntil = until }, RecipientWaiting, call, null);
+                    return new CallResult(refused.Message, refused.Outcome, call, null);
                 }
 
                 if (message.Resend)
@@ -371,6 +342,44 @@ public sealed class MessageSender(
             return new CallResult(message, SendOutcome.Failure(FailureKind.Transient, "dispatcher_error",
                 "Unexpected failure while calling the provider", possiblySent: true), call, null);
         }
+    }
+
+    /// <summary>
+    /// Why a claimed message whose turn has come is not called after all (null when it is), with the message as its
+    /// outcome is recorded.
+    /// </summary>
+    private async ValueTask<(ClaimedMessage Message, SendOutcome Outcome)?> RefusedAtItsTurnAsync(ClaimedMessage message,
+        DateTime claimedAt, DateTime callBy)
+    {
+        // Asked before the lease is checked: the read takes its time from the lease.
+        if (Now() - claimedAt > DisabledUsers.MaxAge && await disabledUsers.IsDisabledAsync(message.UserId, CancellationToken.None))
+        {
+            logger.LogInformation("Message {MessageId}'s user was disabled since its claim; handed back uncalled", message.Id);
+            return (message, UserDisabled);
+        }
+
+        if (Now() > callBy)
+        {
+            // Once the lease lapses the sweeper may hand the message to another dispatcher: calling now could send it twice.
+            logger.LogWarning("Message {MessageId} got its slot after its claim's lease; handed back uncalled", message.Id);
+            return (message, LateTurn);
+        }
+
+        if (Now() >= message.ExpiresAt)
+        {
+            // Claimed within its validity, its turn came after it: "1-3 PM" must not go out at 4 (SPEC §3.2).
+            logger.LogInformation("Message {MessageId}'s validity ended while it waited for its slot; not called", message.Id);
+            return (message, PastValidity);
+        }
+
+        if (gate.PausedUntil(Now()) is not null)
+        {
+            return (message, SendOutcome.NotCalled(FailureKind.Paused, "Sending paused: the provider rejected our credentials"));
+        }
+
+        return RecipientWaitUntil(message.Recipient) is { } until
+            ? (message with { RecipientWaitUntil = until }, RecipientWaiting)
+            : null;
     }
 
     /// <summary>Until when the recipient waits after a 131056 this dispatcher met; null when it does not.</summary>

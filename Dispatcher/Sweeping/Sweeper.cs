@@ -112,6 +112,24 @@ public sealed class Sweeper(
             return;
         }
 
+        var (republishedLostBy, unclaimedLostBy) = await LostByAsync(now, cancellationToken);
+        var nextSweep = now + _options.PickUpDeadline;
+        var due = await store.TakeDueAsync(now, nextSweep, republishedLostBy, unclaimedLostBy, _options.BatchSize,
+            cancellationToken);
+        if (due.Count == 0)
+        {
+            return;
+        }
+
+        await RepublishAsync(due, nextSweep, cancellationToken);
+    }
+
+    /// <summary>
+    /// When commands in flight are presumed lost: a sweep's own (re-published) ones, and the never-claimed messages'
+    /// (null when not judged now).
+    /// </summary>
+    private async Task<(DateTime? Republished, DateTime? Unclaimed)> LostByAsync(DateTime now, CancellationToken cancellationToken)
+    {
         // A command in flight is presumed lost once its pick-up deadline is overdue. While the queue has no backlog, by the
         // time the dispatchers may need for the messages queued and those they can have fetched, at most one more
         // deadline, so a lost command is found within two; sooner when an earlier sweep's reading says the commands in
@@ -128,17 +146,19 @@ public sealed class Sweeper(
 
         var republishedLostBy = unclaimedLostBy ?? (depth is null ? now
             : schedule.ClaimedUpTo is { } claimedUpTo ? (claimedUpTo < now ? claimedUpTo : now) : null);
-        var nextSweep = now + _options.PickUpDeadline;
-        var due = await store.TakeDueAsync(now, nextSweep, republishedLostBy, unclaimedLostBy, _options.BatchSize,
-            cancellationToken);
-        if (due.Count == 0)
-        {
-            return;
-        }
+        return (republishedLostBy, unclaimedLostBy);
+    }
 
-        // A command that does not go out makes its messages due again at once, not a pick-up deadline later. The wait is
-        // bounded, so a broker that blocks publishers does not hold up the sweep's other steps (parked statuses, lapsed
-        // claims, expiry) with it. Test keys' messages go in commands of their own, which take no slot of the number's pace.
+    /// <summary>
+    /// Publishes the due messages' commands. A command that does not go out makes its messages due again at once, not a
+    /// pick-up deadline later.
+    /// </summary>
+    private async Task RepublishAsync(IReadOnlyList<(long Id, bool Test)> due, DateTime nextSweep,
+        CancellationToken cancellationToken)
+    {
+        // The wait is bounded, so a broker that blocks publishers does not hold up the sweep's other steps (parked
+        // statuses, lapsed claims, expiry) with it. Test keys' messages go in commands of their own, which take no slot of
+        // the number's pace.
         var commands = due.GroupBy(m => m.Test)
             .SelectMany(kind => kind.Select(m => m.Id).Chunk(SendMessages.MaxIds).Select(ids => new SendMessages(ids, Test: kind.Key)));
         var unpublished = (await Task.WhenAll(commands.Select(async command =>

@@ -201,8 +201,14 @@ public sealed class CallbackStore(NpgsqlDataSource dataSource)
         return await connection.ExecuteScalarAsync<int>(new CommandDefinition(DropSql,
             new
             {
-                id = claimed.Id, userId = claimed.UserId, url = claimed.Url, leaseUntil = claimed.LeaseUntil, attemptedAt, reason,
-                endpointFailed, now,
+                id = claimed.Id,
+                userId = claimed.UserId,
+                url = claimed.Url,
+                leaseUntil = claimed.LeaseUntil,
+                attemptedAt,
+                reason,
+                endpointFailed,
+                now,
             },
             cancellationToken: cancellationToken));
     }

@@ -234,56 +234,17 @@ public sealed class RecoveryTests
         Assert.That(await ErrorQueueDepthAsync(virtualHost), Is.Zero, "nothing parked in send-message_error");
     }
 
-    [Test]
-    public async Task SendCommand_WhileTheDatabaseTakesNoWrites_IsSentWithinSecondsOfTheirReturn()
+    // Two ways the database refuses the Dispatcher until a fail-over or an operator puts it right, each like a restart
+    // (RUNBOOK): the command is retried until the database takes it again, not discarded after the endpoint's short retry
+    // (2.6 s) and left to the sweep a pick-up deadline later (a provider status, to the error queue). It takes no writes
+    // (SQLSTATE 25006: a fail-over left the Dispatcher on the old primary, now a standby, or the server was put
+    // read-only); or it refuses the login (28P01: a password rotated on the server before the Dispatcher's Secret, or the
+    // reverse). The Dispatcher logs in as a role of the test's own; its sessions end as the refusal begins and ends.
+    [TestCase("ALTER ROLE {0} SET default_transaction_read_only = on", "ALTER ROLE {0} RESET default_transaction_read_only")]
+    [TestCase("ALTER ROLE {0} PASSWORD 'after-rotation'", "ALTER ROLE {0} PASSWORD 'before-rotation'")]
+    public async Task SendCommand_WhileTheDatabaseRefusesTheDispatcher_IsSentWithinSecondsOfItsReturn(string refuse, string restore)
     {
-        // A database that takes no writes (SQLSTATE 25006: a fail-over left the Dispatcher on the old primary, now a
-        // standby, or the server was put read-only) is away for writes like a restarting one (RUNBOOK): the command is
-        // retried until writes are back, not discarded after the endpoint's short retry (2.6 s) and left to the sweep a
-        // pick-up deadline later. The Dispatcher logs in as a role of the test's own, read-only until the test says.
-        var role = $"govsg_dispatcher_ro_{Guid.NewGuid():N}"[..40];
-        await using var admin = await Env.Database.OpenConnectionAsync();
-        await admin.ExecuteAsync($"""
-            CREATE ROLE {role} LOGIN PASSWORD 'read-only-for-now' IN ROLE {DatabaseRoles.Dispatcher.Name};
-            ALTER ROLE {role} SET default_transaction_read_only = on;
-            """);
-        var virtualHost = await NewVirtualHostAsync();
-        await using var dispatcher = await Env.StartDispatcherAsync(new Dictionary<string, string?>
-        {
-            ["ConnectionStrings:Postgres"] = new NpgsqlConnectionStringBuilder(TestSettings.Postgres)
-            {
-                Username = role,
-                Password = "read-only-for-now",
-            }.ConnectionString,
-            ["RabbitMq:VirtualHost"] = virtualHost,
-        });
-        var (api, user) = await ApiOnAsync(virtualHost);
-        using var client = WithKey(api.CreateClient(), user.Key);
-
-        var (response, body) = await MessageJson.PostAsync(client, MessageJson.OfficerCall(TestRecipients.Next().Local));
-        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Created));
-        await Task.Delay(TimeSpan.FromSeconds(5));
-        // Writes are back: new sessions may write, and the read-only ones end (as a fail-over's would).
-        await admin.ExecuteAsync($"""
-            ALTER ROLE {role} RESET default_transaction_read_only;
-            SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{role}';
-            """);
-        var restored = Stopwatch.StartNew();
-
-        var status = await Poll.UntilAsync(() => StatusAsync(long.Parse(body.Str("id"), CultureInfo.InvariantCulture)),
-            s => s != "UNSENT", TimeSpan.FromSeconds(20));
-        Assert.That(status, Is.Not.EqualTo("UNSENT"), "the command was dropped while the database took no writes");
-        Assert.That(restored.Elapsed, Is.LessThan(TimeSpan.FromSeconds(10)), "sent within seconds of the writes' return");
-    }
-
-    [Test]
-    public async Task SendCommand_WhileTheDatabaseRefusesTheDispatchersLogin_IsSentWithinSecondsOfItsReturn()
-    {
-        // A password rotated on the server before the Dispatcher's Secret (or the reverse) refuses its logins (28P01)
-        // until an operator puts it right. Nothing the command needs has changed, so it waits for the login like for a
-        // restart, where it used to be discarded after the endpoint's short retry (2.6 s) and left to the sweep a pick-up
-        // deadline later (a provider status, to the error queue).
-        var role = $"govsg_dispatcher_pw_{Guid.NewGuid():N}"[..40];
+        var role = $"govsg_dispatcher_{Guid.NewGuid():N}"[..40];
         await using var admin = await Env.Database.OpenConnectionAsync();
         await admin.ExecuteAsync($"CREATE ROLE {role} LOGIN PASSWORD 'before-rotation' IN ROLE {DatabaseRoles.Dispatcher.Name}");
         var virtualHost = await NewVirtualHostAsync();
@@ -298,22 +259,19 @@ public sealed class RecoveryTests
         });
         var (api, user) = await ApiOnAsync(virtualHost);
         using var client = WithKey(api.CreateClient(), user.Key);
-        // Rotated on the server: the Dispatcher's sessions end, and its new ones are refused.
-        await admin.ExecuteAsync($"""
-            ALTER ROLE {role} PASSWORD 'after-rotation';
-            SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{role}';
-            """);
+        var endSessions = $"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{role}'";
+        await admin.ExecuteAsync($"{string.Format(CultureInfo.InvariantCulture, refuse, role)}; {endSessions}");
 
         var (response, body) = await MessageJson.PostAsync(client, MessageJson.OfficerCall(TestRecipients.Next().Local));
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Created));
         await Task.Delay(TimeSpan.FromSeconds(5));
-        await admin.ExecuteAsync($"ALTER ROLE {role} PASSWORD 'before-rotation'");
+        await admin.ExecuteAsync($"{string.Format(CultureInfo.InvariantCulture, restore, role)}; {endSessions}");
         var restored = Stopwatch.StartNew();
 
         var status = await Poll.UntilAsync(() => StatusAsync(long.Parse(body.Str("id"), CultureInfo.InvariantCulture)),
             s => s != "UNSENT", TimeSpan.FromSeconds(20));
-        Assert.That(status, Is.Not.EqualTo("UNSENT"), "the command was dropped while the login was refused");
-        Assert.That(restored.Elapsed, Is.LessThan(TimeSpan.FromSeconds(10)), "sent within seconds of the login's return");
+        Assert.That(status, Is.Not.EqualTo("UNSENT"), "the command was dropped while the database refused the Dispatcher");
+        Assert.That(restored.Elapsed, Is.LessThan(TimeSpan.FromSeconds(10)), "sent within seconds of the database's return");
         Assert.That(await ErrorQueueDepthAsync(virtualHost), Is.Zero, "nothing parked in send-message_error");
     }
 

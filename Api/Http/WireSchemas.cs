@@ -153,7 +153,7 @@ internal static class WireSchemas
         Vocabulary.MessageStatus => ListQuery.Statuses,
         Vocabulary.LanguageCode => Template.Languages.Select(language => language.Code),
         Vocabulary.ErrorCode => ApiError.Codes,
-        Vocabulary.KeyType => CreateKeyRequest.Types,
+        Vocabulary.KeyType => Contracts.KeyType.All,
         _ => throw new ArgumentOutOfRangeException(nameof(vocabulary), vocabulary, null),
     };
 

@@ -11,7 +11,6 @@ public sealed record CreateKeyRequest(string Label, int ValidDays, string? Type)
     public const int MaxLabelLength = 100;
     public const int DefaultValidDays = 180;
     public const int MaxValidDays = 365;
-    public static readonly IReadOnlyList<string> Types = KeyType.All;
 
     private static readonly string[] Fields = ["label", "valid_days", "type"];
 
@@ -99,12 +98,12 @@ public sealed record CreateKeyRequest(string Label, int ValidDays, string? Type)
             return null;
         }
 
-        if (element.ValueKind == JsonValueKind.String && Types.Contains(element.GetString()))
+        if (element.ValueKind == JsonValueKind.String && KeyType.All.Contains(element.GetString()))
         {
             type = element.GetString();
             return null;
         }
 
-        return ApiError.Validation($"\"type\" must be one of [{string.Join(", ", Types)}]");
+        return ApiError.Validation($"\"type\" must be one of [{string.Join(", ", KeyType.All)}]");
     }
 }

@@ -49,7 +49,7 @@ public static class AdminCommands
     };
 
     private static Command Migrate() =>
-        Verb("migrate", "Apply the numbered SQL migrations not yet applied (forward only; one runner at a time).", [],
+        Verb("migrate", "Apply the numbered SQL migrations not yet applied (forward only: a database a newer build migrated is refused; one runner at a time).", [],
             async (admin, _, token) =>
             {
                 await admin.Services.GetRequiredService<MigrationRunner>().MigrateAsync(token);

@@ -8,7 +8,7 @@ namespace GovSg.Api.Database;
 /// Applies the numbered scripts in <c>Database/Migrations</c> in order, each once, each in its own transaction, then
 /// <c>Database/grants.sql</c> (every run: it sets the service roles' privileges on every table from scratch, so tables
 /// a migration added get theirs and nothing else keeps any). An advisory lock lets several replicas (or a Job and a
-/// developer) run it at once safely.
+/// developer) run it at once safely. A database that a newer build has migrated is left as it is.
 /// </summary>
 public sealed class MigrationRunner(NpgsqlDataSource dataSource, ILogger<MigrationRunner> logger)
 {
@@ -49,9 +49,11 @@ public sealed class MigrationRunner(NpgsqlDataSource dataSource, ILogger<Migrati
             await connection.ExecuteAsync(new CommandDefinition(CreateHistorySql, cancellationToken: cancellationToken));
             var applied = (await connection.QueryAsync<string>(
                 new CommandDefinition(AppliedSql, cancellationToken: cancellationToken))).ToHashSet();
+            var scripts = Scripts().ToList();
+            RefuseANewerSchema(applied, scripts.Select(s => s.Version));
 
             var count = 0;
-            foreach (var (version, sql) in Scripts().Where(s => !applied.Contains(s.Version)))
+            foreach (var (version, sql) in scripts.Where(s => !applied.Contains(s.Version)))
             {
                 await ApplyAsync(connection, version, sql, version, cancellationToken);
                 logger.LogInformation("Applied migration {Version}", version);
@@ -67,6 +69,23 @@ public sealed class MigrationRunner(NpgsqlDataSource dataSource, ILogger<Migrati
         {
             await connection.ExecuteAsync(new CommandDefinition(
                 "SELECT pg_advisory_unlock(@key)", new { key = AdvisoryLockKey }, cancellationToken: CancellationToken.None));
+        }
+    }
+
+    /// <summary>
+    /// Stops before anything is changed when a newer build has migrated the database: its grants are not this build's to
+    /// take back (the older grants once made every newer pod unready at once, in a rollback that ran the older Job), and
+    /// its schema works with the release before it without any step back (deploy/k8s/README.md, "Rolling back").
+    /// </summary>
+    private static void RefuseANewerSchema(IEnumerable<string> applied, IEnumerable<string> known)
+    {
+        var newer = applied.Except(known).Order(StringComparer.Ordinal).ToList();
+        if (newer.Count > 0)
+        {
+            throw new InvalidOperationException(
+                $"A newer build has migrated this database (migration {string.Join(", ", newer)} is not in this build); " +
+                "nothing was changed. Migrations only go forward: to roll back, roll back the services' images without " +
+                "running an older migrate");
         }
     }
 

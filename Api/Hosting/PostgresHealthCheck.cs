@@ -33,9 +33,14 @@ internal sealed class PostgresHealthCheck(NpgsqlDataSource dataSource, HealthSta
         {
             // A refusal names its SQLSTATE, and no more, on a probe anyone can read. A server restarting or full is an
             // outage like one that cannot be reached; one that refuses our login (a wrong password, a missing database)
-            // is a misconfiguration.
+            // is a misconfiguration. So is a read of schema_migrations refused: the grants are an older build's (this
+            // build's come with its migrate), the usual sign of a release whose migrations Job did not run.
             return exception switch
             {
+                PostgresException { SqlState: PostgresErrorCodes.InsufficientPrivilege } => new HealthCheckResult(
+                    context.Registration.FailureStatus,
+                    $"PostgreSQL refused: {PostgresErrorCodes.InsufficientPrivilege} (permission denied): run this build's migrate, which applies its grants",
+                    exception),
                 PostgresException refused => new HealthCheckResult(
                     PostgresRefusals.IsPassing(refused) ? whenUnreachable : context.Registration.FailureStatus,
                     $"PostgreSQL refused: {refused.SqlState}", exception),

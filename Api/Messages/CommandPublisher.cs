@@ -237,7 +237,9 @@ public sealed class CommandPublisher : IReceiveEndpointObserver, IHostedService,
         }
         catch (Exception exception)
         {
-            _logger.LogWarning(exception, "Publishing {Command} failed; it is published when the broker is back", command);
+            // Not only an outage: a broker (or an Api just started) that does not confirm within the timeout ends here too.
+            _logger.LogWarning(exception, "Publishing {Command} failed or was not confirmed within {Timeout} s; it waits and is " +
+                "published once the broker takes it", command, _timeout.TotalSeconds);
             Wait(ids, test);
         }
     }

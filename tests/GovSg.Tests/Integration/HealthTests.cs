@@ -173,33 +173,33 @@ public sealed class HealthTests
     {
         // A rollout that ran ahead of its migration Job (deploy/k8s/README.md): ready, its pods would take traffic their
         // statements cannot serve. Unready, the rollout stops at its first new pod. Found by an outside operations review.
-        var behind = new NpgsqlConnectionStringBuilder(TestSettings.Postgres) { Database = "govsg_schema_behind", Pooling = false };
-        var maintenance = new NpgsqlConnectionStringBuilder(TestSettings.Postgres) { Database = "postgres", Pooling = false };
-        await using var server = new NpgsqlConnection(maintenance.ConnectionString);
-        await server.OpenAsync();
-        await server.ExecuteAsync($"DROP DATABASE IF EXISTS {behind.Database} WITH (FORCE)");
-        await server.ExecuteAsync($"CREATE DATABASE {behind.Database}");
-        try
-        {
-            await using (var database = NpgsqlDataSource.Create(behind.ConnectionString))
-            {
-                await new MigrationRunner(database, NullLogger<MigrationRunner>.Instance).MigrateAsync(CancellationToken.None);
-                var (migrated, _) = await ReadyOnPostgresAsync(behind.ConnectionString);
-                Assert.That(migrated.StatusCode, Is.EqualTo(HttpStatusCode.OK), "ready on the latest schema");
-                await database.CreateCommand(
-                    "DELETE FROM schema_migrations WHERE version = (SELECT max(version) FROM schema_migrations)").ExecuteNonQueryAsync();
-            }
+        await using var behind = await ScratchDatabase.CreateAsync("govsg_schema_behind");
+        var (migrated, _) = await ReadyOnPostgresAsync(behind.As(TestSettings.Postgres));
+        Assert.That(migrated.StatusCode, Is.EqualTo(HttpStatusCode.OK), "ready on the latest schema");
+        await behind.Owner.CreateCommand(
+            "DELETE FROM schema_migrations WHERE version = (SELECT max(version) FROM schema_migrations)").ExecuteNonQueryAsync();
 
-            var (response, check) = await ReadyOnPostgresAsync(behind.ConnectionString);
+        var (response, check) = await ReadyOnPostgresAsync(behind.As(TestSettings.Postgres));
 
-            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable));
-            Assert.That((check.Str("status"), check.Str("reason")), Is.EqualTo(("Unhealthy",
-                $"PostgreSQL's schema is behind this build (no migration {MigrationRunner.Scripts().Last().Version}): run migrate")));
-        }
-        finally
-        {
-            await server.ExecuteAsync($"DROP DATABASE IF EXISTS {behind.Database} WITH (FORCE)");
-        }
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable));
+        Assert.That((check.Str("status"), check.Str("reason")), Is.EqualTo(("Unhealthy",
+            $"PostgreSQL's schema is behind this build (no migration {MigrationRunner.Scripts().Last().Version}): run migrate")));
+    }
+
+    [Test]
+    public async Task Ready_OnTheApi_WhenTheDatabaseHasAnOlderBuildsGrants_IsUnreadyAndSaysToMigrate()
+    {
+        // A release whose migrations Job did not run finds the previous release's grants, which (before this one) gave
+        // the services no read of schema_migrations: the check's read is refused. Unready either way; the reason sends
+        // the operator to migrate rather than to the roles' passwords. Found by an outside rollout rehearsal.
+        await using var older = await ScratchDatabase.CreateAsync("govsg_grants_older");
+        await older.Owner.CreateCommand($"REVOKE SELECT ON schema_migrations FROM {DatabaseRoles.Api.Name}").ExecuteNonQueryAsync();
+
+        var (response, check) = await ReadyOnPostgresAsync(older.As(TestSettings.ApiPostgres));
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.ServiceUnavailable));
+        Assert.That((check.Str("status"), check.Str("reason")), Is.EqualTo(("Unhealthy",
+            "PostgreSQL refused: 42501 (permission denied): run this build's migrate, which applies its grants")));
     }
 
     /// <summary>The answer of /health/ready on an Api using this PostgreSQL, and its check of it.</summary>

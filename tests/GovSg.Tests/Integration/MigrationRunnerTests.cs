@@ -47,4 +47,28 @@ public sealed class MigrationRunnerTests
             Is.EqualTo(1), "the migration applied once the long query ended");
         await connection.ExecuteAsync($"DROP TABLE {table}");
     }
+
+    [Test]
+    public async Task Migrate_OnADatabaseANewerBuildMigrated_RefusesAndChangesNothing()
+    {
+        // A rollback that ran the older release's migrations Job, as a rollout does: the older grants took back the
+        // services' read of schema_migrations, and every newer pod turned unready at once, before any older pod existed.
+        // Found by an outside rollout rehearsal. The grant below stands for the newer build's grants, which this build's
+        // script would replace.
+        await using var ahead = await ScratchDatabase.CreateAsync("govsg_schema_ahead");
+        await using var connection = await ahead.Owner.OpenConnectionAsync();
+        await connection.ExecuteAsync("INSERT INTO schema_migrations (version) VALUES ('9999_from_a_newer_build')");
+        await connection.ExecuteAsync($"GRANT SELECT ON callback_secrets TO {DatabaseRoles.Api.Name}");
+        var applied = await connection.QueryAsync<string>("SELECT version FROM schema_migrations ORDER BY version");
+
+        var refused = Assert.ThrowsAsync<InvalidOperationException>(() =>
+            new MigrationRunner(ahead.Owner, NullLogger<MigrationRunner>.Instance).MigrateAsync(CancellationToken.None));
+
+        Assert.That(refused!.Message, Does.Contain("9999_from_a_newer_build").And.Contain("roll back the services' images"));
+        Assert.That(await connection.QueryAsync<string>("SELECT version FROM schema_migrations ORDER BY version"),
+            Is.EqualTo(applied), "no migration recorded");
+        Assert.That(await connection.ExecuteScalarAsync<bool>(
+            $"SELECT has_column_privilege('{DatabaseRoles.Api.Name}', 'callback_secrets', 'secret', 'SELECT')"),
+            Is.True, "the grants left as the newer build made them");
+    }
 }

@@ -25,6 +25,9 @@ public static class AdminCommands
 
     private static readonly TimeSpan MaximumValidity = TimeSpan.FromDays(30);
 
+    /// <summary>A trillion ids: years of sends at the provider's highest rate, and far from a bigint's end.</summary>
+    private const long MaximumSkippedIds = 1_000_000_000_000;
+
     public static async Task<int> RunAsync(string[] args)
     {
         var parsed = Verbs().Parse(args);
@@ -48,13 +51,29 @@ public static class AdminCommands
         },
     };
 
-    private static Command Migrate() =>
-        Verb("migrate", "Apply the numbered SQL migrations not yet applied (forward only: a database a newer build migrated is refused; one runner at a time).", [],
-            async (admin, _, token) =>
+    private static Command Migrate()
+    {
+        var skipIds = Checked(new Option<long>("--skip-ids")
+        {
+            Description = "After a restore from a backup, or a fail-over to a standby that lagged: also move every id sequence on " +
+                          "by this many, more than the ids issued since the restored point, so none is issued again [default: 0].",
+        }, count => count is >= 0 and <= MaximumSkippedIds, $"must be between 0 and {MaximumSkippedIds}");
+        return Verb("migrate", "Apply the numbered SQL migrations not yet applied (forward only: a database a newer build migrated is refused; one runner at a time).",
+            [skipIds], async (admin, parsed, token) =>
             {
-                await admin.Services.GetRequiredService<MigrationRunner>().MigrateAsync(token);
+                var runner = admin.Services.GetRequiredService<MigrationRunner>();
+                await runner.MigrateAsync(token);
+                if (parsed.GetValue(skipIds) is var count and > 0)
+                {
+                    foreach (var (sequence, next) in await runner.SkipIdsAsync(count, token))
+                    {
+                        Console.WriteLine($"{sequence}: the next id is {next}");
+                    }
+                }
+
                 return 0;
             });
+    }
 
     private static Command UserUpsert()
     {

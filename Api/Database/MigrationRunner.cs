@@ -72,6 +72,31 @@ public sealed class MigrationRunner(NpgsqlDataSource dataSource, ILogger<Migrati
         }
     }
 
+    // Every identity column's sequence in the schema, so a table added later is covered without a change here.
+    private const string SkipIdsSql = """
+        SELECT s.sequence::text AS "Sequence", setval(s.sequence, COALESCE(q.last_value, 0) + @count) + 1 AS "Next"
+        FROM (SELECT pg_get_serial_sequence(format('%I.%I', n.nspname, c.relname), a.attname)::regclass AS sequence
+              FROM pg_attribute a
+              JOIN pg_class c ON c.oid = a.attrelid
+              JOIN pg_namespace n ON n.oid = c.relnamespace
+              WHERE a.attidentity <> '' AND NOT a.attisdropped AND n.nspname = current_schema()) s
+        JOIN pg_sequences q ON format('%I.%I', q.schemaname, q.sequencename)::regclass = s.sequence
+        ORDER BY 1
+        """;
+
+    /// <summary>
+    /// Moves every id sequence on by <paramref name="count"/>, for a database restored from a backup or a standby that
+    /// had not received the last writes before it was promoted: ids issued since (a message's, which an agency holds
+    /// and which Meta's statuses name; a callback event's, by which agencies drop repeats) must not be issued again to
+    /// something else. Returns each sequence with the next id it gives.
+    /// </summary>
+    public async Task<IReadOnlyList<(string Sequence, long Next)>> SkipIdsAsync(long count, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return (await connection.QueryAsync<(string, long)>(new CommandDefinition(SkipIdsSql, new { count },
+            cancellationToken: cancellationToken))).ToList();
+    }
+
     /// <summary>
     /// Stops before anything is changed when a newer build has migrated the database: its grants are not this build's to
     /// take back (the older grants once made every newer pod unready at once, in a rollback that ran the older Job), and

@@ -434,6 +434,32 @@ public sealed class AdminCliTests
     }
 
     /// <summary>Runs a verb of the Api executable with this test system's database; returns its exit code and output.</summary>
+    [Test]
+    public async Task Migrate_WithSkipIds_MovesEverySequencePastTheIdsIssuedBeforeARestore()
+    {
+        // A database restored from a backup, or a standby promoted before it had the last writes, would issue again the
+        // ids given out since: an agency's message id to another message (Meta's late statuses for the first, naming
+        // it, would then move the second), a callback event's id to another event (receivers drop repeats by it).
+        await using var restored = await ScratchDatabase.CreateAsync("govsg_restored");
+        await using var connection = await restored.Owner.OpenConnectionAsync();
+        var userId = await connection.ExecuteScalarAsync<long>(
+            "INSERT INTO users (email, agency, created_at) VALUES ('restore@agency.gov.sg', 'A', now()) RETURNING id");
+        const string Sequences = "SELECT sequencename, COALESCE(last_value, 0) FROM pg_sequences ORDER BY 1";
+        var before = (await connection.QueryAsync<(string Name, long Last)>(Sequences)).ToDictionary(s => s.Name, s => s.Last);
+
+        var (code, output, error) = await RunAgainstAsync(restored.As(TestSettings.Postgres), TestSettings.Pepper,
+            "migrate", "--skip-ids", "1000000");
+
+        Assert.That((code, error), Is.EqualTo((0, "")));
+        var after = (await connection.QueryAsync<(string Name, long Last)>(Sequences)).ToDictionary(s => s.Name, s => s.Last);
+        Assert.That(after.Keys, Is.EquivalentTo(before.Keys).And.Contain("messages_id_seq").And.Contain("status_events_id_seq"));
+        Assert.That(after.Where(s => s.Value != before[s.Key] + 1_000_000), Is.Empty, "every sequence moved on by the count");
+        Assert.That(await connection.ExecuteScalarAsync<long>(
+                "INSERT INTO users (email, agency, created_at) VALUES ('after@agency.gov.sg', 'A', now()) RETURNING id"),
+            Is.EqualTo(userId + 1_000_001), "the next id comes after the skipped ones");
+        Assert.That(output, Does.Contain($"users_id_seq: the next id is {userId + 1_000_001}"));
+    }
+
     internal static async Task<(int Code, string Output)> RunAsync(params string[] args)
     {
         var (code, output, _) = await RunCapturingAsync(args);

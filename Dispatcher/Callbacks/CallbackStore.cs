@@ -65,10 +65,21 @@ public sealed class CallbackStore(NpgsqlDataSource dataSource)
           AND COALESCE(b.in_flight, 0) < CASE WHEN s.consecutive_failures >= @failureThreshold THEN 1 ELSE @perUser END
         """;
 
+    /// <summary>
+    /// How stale <c>last_success_at</c> may be while deliveries succeed. Written on every delivery, the user's one settings
+    /// row was locked by each until its commit, so one agency's deliveries went through the database one at a time (an
+    /// outside soak: 450–520 a second at best, fewer than its 70 messages a second make). Its row is written only when
+    /// there is news: the first success this long after the last, or the end of a run of failures or a pause.
+    /// </summary>
+    internal static readonly TimeSpan LastSuccessResolution = TimeSpan.FromSeconds(1);
+
+    // A row the guard leaves out is not locked, so deliveries of one user only wait on each other once a second.
     private const string DeliveredSql = """
         WITH done AS (DELETE FROM status_events WHERE id = @id)
         UPDATE callback_settings SET last_success_at = @now, consecutive_failures = 0, paused_until = NULL
         WHERE user_id = @userId
+          AND (last_success_at IS NULL OR last_success_at <= @successBefore OR consecutive_failures > 0
+               OR paused_until IS NOT NULL)
         """;
 
     // Only while the claim's lease is the event's: once it lapsed and another Dispatcher claimed the event, a late retry
@@ -179,7 +190,8 @@ public sealed class CallbackStore(NpgsqlDataSource dataSource)
     public async Task DeliveredAsync(ClaimedEvent claimed, DateTime now, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await connection.ExecuteAsync(new CommandDefinition(DeliveredSql, new { id = claimed.Id, userId = claimed.UserId, now },
+        await connection.ExecuteAsync(new CommandDefinition(DeliveredSql,
+            new { id = claimed.Id, userId = claimed.UserId, now, successBefore = now - LastSuccessResolution },
             cancellationToken: cancellationToken));
     }
 

@@ -40,8 +40,8 @@ public sealed class DispatcherMetrics : IDisposable
     private static readonly TimeSpan BacklogWait = TimeSpan.FromSeconds(1);
 
     private readonly Lock _backlogLock = new();
-    private (DateTime ReadAt, long Count, DateTime? Oldest)? _backlog;
-    private Task<(long Count, DateTime? Oldest)>? _reading;
+    private (DateTime ReadAt, Backlogs Read)? _backlog;
+    private Task<Backlogs>? _reading;
     private long _readingSince;
 
     /// <param name="sweeps">Reads the UNSENT backlog for its gauges; without it (tests) there are none.</param>
@@ -88,11 +88,15 @@ public sealed class DispatcherMetrics : IDisposable
 
         if (sweeps is not null)
         {
-            // Read only when metrics are collected (an exporter is configured), once for both gauges.
-            _meter.CreateObservableGauge("govsg.messages.unsent", UnsentCount,
+            // Read only when metrics are collected (an exporter is configured), once for all four gauges.
+            _meter.CreateObservableGauge("govsg.messages.unsent", () => Count(b => b.Unsent),
                 description: "Messages stored and not yet accepted by the provider (UNSENT), of every Dispatcher");
-            _meter.CreateObservableGauge("govsg.messages.unsent.oldest_age", OldestUnsentAge, "s",
+            _meter.CreateObservableGauge("govsg.messages.unsent.oldest_age", () => Age(b => b.OldestUnsent), "s",
                 "Age of the oldest UNSENT message: it grows when messages are stuck, whatever the sends per second");
+            _meter.CreateObservableGauge("govsg.callbacks.pending", () => Count(b => b.Callbacks),
+                description: "Status events waiting for delivery to agencies' callback URLs, of every Dispatcher");
+            _meter.CreateObservableGauge("govsg.callbacks.pending.oldest_age", () => Age(b => b.OldestCallback), "s",
+                "Age of the oldest status event not yet delivered: how late callbacks are, or a paused endpoint's backlog");
         }
     }
 
@@ -135,27 +139,29 @@ public sealed class DispatcherMetrics : IDisposable
 
     public void Dispose() => _meter.Dispose();
 
-    private IEnumerable<Measurement<long>> UnsentCount() =>
-        Backlog() is { } backlog ? [new Measurement<long>(backlog.Count)] : [];
+    private IEnumerable<Measurement<long>> Count(Func<Backlogs, long> count) =>
+        Backlog() is { } backlog ? [new Measurement<long>(count(backlog))] : [];
 
-    private IEnumerable<Measurement<double>> OldestUnsentAge() =>
-        Backlog() is { Oldest: { } oldest } ? [new Measurement<double>((_time.GetUtcNow().UtcDateTime - oldest).TotalSeconds)] : [];
+    private IEnumerable<Measurement<double>> Age(Func<Backlogs, DateTime?> oldest) =>
+        Backlog() is { } backlog && oldest(backlog) is { } time
+            ? [new Measurement<double>((_time.GetUtcNow().UtcDateTime - time).TotalSeconds)]
+            : [];
 
     /// <summary>
     /// The backlog, read at most once a second; none while the database cannot be read. A collection waits for a read
-    /// at most <see cref="BacklogWait"/> from the read's start, both gauges together: it runs on the thread that collects
+    /// at most <see cref="BacklogWait"/> from the read's start, all four gauges together: it runs on the thread that collects
     /// every instrument of the process, so a database that hangs (a partition, a fail-over) must not hold up the other
     /// metrics, which are needed most then. One read at a time: a hung one is not joined by more, and the collections
     /// after its wait ran out answer at once, without the backlog, until it ends.
     /// </summary>
-    private (DateTime ReadAt, long Count, DateTime? Oldest)? Backlog()
+    private Backlogs? Backlog()
     {
         lock (_backlogLock)
         {
             var now = _time.GetUtcNow().UtcDateTime;
             if (_backlog is { } cached && now - cached.ReadAt < TimeSpan.FromSeconds(1))
             {
-                return cached;
+                return cached.Read;
             }
 
             if (_reading is null)
@@ -173,8 +179,8 @@ public sealed class DispatcherMetrics : IDisposable
             var reading = _reading;
             _reading = null;
             _ = reading.Exception; // a failed read is no backlog, and no unobserved exception either
-            _backlog = reading.IsCompletedSuccessfully ? (now, reading.Result.Count, reading.Result.Oldest) : null;
-            return _backlog;
+            _backlog = reading.IsCompletedSuccessfully ? (now, reading.Result) : null;
+            return _backlog?.Read;
         }
     }
 }

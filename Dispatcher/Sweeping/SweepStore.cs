@@ -101,20 +101,27 @@ public sealed class SweepStore(NpgsqlDataSource dataSource)
         SELECT count(*) FROM (SELECT 1 FROM messages WHERE status = 'UNSENT' LIMIT @limit) unsent
         """;
 
-    // Every UNSENT row is in the expiry's partial index, so this reads the backlog's rows, not the whole table.
+    // Every UNSENT row is in the expiry's partial index, so this reads the backlog's rows, not the whole table; the status
+    // events waiting for delivery are the whole of their table.
     private const string BacklogSql = """
-        SELECT count(*), min(m.created_at) FROM messages m
-        WHERE m.status = 'UNSENT' AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = m.user_id AND u.disabled_at IS NOT NULL)
+        SELECT u.count, u.oldest, c.count, c.oldest
+        FROM (SELECT count(*), min(m.created_at) FROM messages m
+              WHERE m.status = 'UNSENT'
+                AND NOT EXISTS (SELECT 1 FROM users u WHERE u.id = m.user_id AND u.disabled_at IS NOT NULL)) u (count, oldest),
+             (SELECT count(*), min(created_at) FROM status_events) c (count, oldest)
         """;
 
     /// <summary>
-    /// How many messages the provider has not accepted yet (UNSENT), and when the oldest of them was stored. A disabled
-    /// user's messages are left out: they wait, unsent on purpose, until they expire.
+    /// How many messages the provider has not accepted yet (UNSENT), and when the oldest of them was stored (a disabled
+    /// user's messages are left out: they wait, unsent on purpose, until they expire); and how many status events wait
+    /// for delivery to agencies' callback URLs, and when the oldest of them was made.
     /// </summary>
-    public async Task<(long Count, DateTime? Oldest)> ReadBacklogAsync()
+    public async Task<Backlogs> ReadBacklogAsync()
     {
         await using var connection = await dataSource.OpenConnectionAsync();
-        return await connection.QuerySingleAsync<(long, DateTime?)>(BacklogSql);
+        var (unsent, oldestUnsent, callbacks, oldestCallback) =
+            await connection.QuerySingleAsync<(long, DateTime?, long, DateTime?)>(BacklogSql);
+        return new Backlogs(unsent, oldestUnsent, callbacks, oldestCallback);
     }
 
     /// <summary>How many messages the provider has not accepted yet (UNSENT), counted up to <paramref name="limit"/>.</summary>
@@ -183,3 +190,6 @@ public sealed class SweepStore(NpgsqlDataSource dataSource)
             cancellationToken: cancellationToken))).Count();
     }
 }
+
+/// <summary>What waits: messages not accepted by the provider yet, and status events not delivered to agencies yet.</summary>
+public readonly record struct Backlogs(long Unsent, DateTime? OldestUnsent, long Callbacks, DateTime? OldestCallback);

@@ -195,6 +195,67 @@ public sealed class CallbackRaceTests
     }
 
     /// <summary>
+    /// One agency's deliveries go out together (up to the per-user cap on each Dispatcher), so recording one must not wait
+    /// for another's commit. Each wrote the user's one settings row, and an agency's deliveries went through the database
+    /// one at a time: in an outside soak at 70 messages a second, its callbacks fell 18 minutes behind.
+    /// </summary>
+    [Test]
+    public async Task Delivered_WhileAnotherDeliveryOfTheUserHoldsItsSettingsRow_IsRecordedWithoutWaiting()
+    {
+        var user = await Env.CreateUserAsync();
+        var t0 = WholeMilliseconds(DateTime.UtcNow.AddDays(2)); // not due for the running Dispatcher
+        var first = await PausedEventAsync(user.Id, t0);
+        var second = await EventAsync(user.Id, t0);
+        var store = new CallbackStore(Env.Database);
+        await store.DeliveredAsync(new ClaimedEvent { Id = first, UserId = user.Id }, t0, CancellationToken.None);
+
+        // Another delivery of the user, recording its success: it holds the settings row until it commits.
+        await using var other = await Env.Database.OpenConnectionAsync();
+        await using var recording = await other.BeginTransactionAsync();
+        await other.ExecuteAsync("UPDATE callback_settings SET last_success_at = last_success_at WHERE user_id = @userId",
+            new { userId = user.Id }, recording);
+        var at = t0 + CallbackStore.LastSuccessResolution / 2;
+        var recorded = store.DeliveredAsync(new ClaimedEvent { Id = second, UserId = user.Id }, at, CancellationToken.None);
+        var waited = await Task.WhenAny(recorded, Task.Delay(TimeSpan.FromSeconds(3))) != recorded;
+        await recording.CommitAsync();
+        await recorded;
+
+        await using var connection = await Env.Database.OpenConnectionAsync();
+        var settings = await connection.QuerySingleAsync<(DateTime? LastSuccess, DateTime? PausedUntil)>(
+            "SELECT last_success_at, paused_until FROM callback_settings WHERE user_id = @userId", new { userId = user.Id });
+        Assert.That(waited, Is.False, "the delivery waited for the other one's commit");
+        Assert.That(await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM status_events WHERE user_id = @userId",
+            new { userId = user.Id }), Is.Zero, "both events delivered");
+        Assert.That(settings, Is.EqualTo(((DateTime?)t0, (DateTime?)null)),
+            "the first success ended the pause and is the one recorded, within the resolution");
+    }
+
+    /// <summary>
+    /// A success a resolution after the last one is recorded, as is one that ends a run of failures or a pause.
+    /// </summary>
+    [Test]
+    public async Task Delivered_ALaterSuccessOrOneAfterAFailure_IsRecorded()
+    {
+        var user = await Env.CreateUserAsync();
+        var t0 = WholeMilliseconds(DateTime.UtcNow.AddDays(2));
+        var events = new[] { await PausedEventAsync(user.Id, t0), await EventAsync(user.Id, t0), await EventAsync(user.Id, t0) };
+        var store = new CallbackStore(Env.Database);
+        await using var connection = await Env.Database.OpenConnectionAsync();
+        Task<(DateTime? LastSuccess, int Failures)> Settings() => connection.QuerySingleAsync<(DateTime?, int)>(
+            "SELECT last_success_at, consecutive_failures FROM callback_settings WHERE user_id = @userId", new { userId = user.Id });
+
+        var later = t0 + CallbackStore.LastSuccessResolution;
+        await store.DeliveredAsync(new ClaimedEvent { Id = events[0], UserId = user.Id }, t0, CancellationToken.None);
+        await store.DeliveredAsync(new ClaimedEvent { Id = events[1], UserId = user.Id }, later, CancellationToken.None);
+        var afterLater = await Settings();
+        await connection.ExecuteAsync("UPDATE callback_settings SET consecutive_failures = 2 WHERE user_id = @userId", new { userId = user.Id });
+        await store.DeliveredAsync(new ClaimedEvent { Id = events[2], UserId = user.Id }, later, CancellationToken.None);
+
+        Assert.That(afterLater, Is.EqualTo(((DateTime?)later, 0)));
+        Assert.That(await Settings(), Is.EqualTo(((DateTime?)later, 0)), "a success ends the run of failures");
+    }
+
+    /// <summary>
     /// An event created, and due, at <paramref name="createdAt"/> (days ahead) for a user whose endpoint is paused for a
     /// day: the running Dispatcher never touches it, and a test's own claims at that time take it.
     /// </summary>
@@ -217,4 +278,7 @@ public sealed class CallbackRaceTests
             VALUES (@userId, 1, 'live', @createdAt, '{}', @createdAt) RETURNING id
             """, new { userId, createdAt });
     }
+
+    /// <summary>A time PostgreSQL keeps as it is (it keeps microseconds).</summary>
+    private static DateTime WholeMilliseconds(DateTime time) => time.AddTicks(-(time.Ticks % TimeSpan.TicksPerMillisecond));
 }

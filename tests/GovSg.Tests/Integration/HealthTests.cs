@@ -4,10 +4,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
-using Dapper;
 using GovSg.Api.Database;
-using Microsoft.Extensions.Logging.Abstractions;
-using Npgsql;
 
 namespace GovSg.Tests.Integration;
 

@@ -74,13 +74,13 @@ public sealed class MigrationRunner(NpgsqlDataSource dataSource, ILogger<Migrati
 
     // Every identity column's sequence in the schema, so a table added later is covered without a change here.
     private const string SkipIdsSql = """
-        SELECT s.sequence::text AS "Sequence", setval(s.sequence, COALESCE(q.last_value, 0) + @count) + 1 AS "Next"
+        SELECT s.sequence::text AS "Sequence",
+               setval(s.sequence, COALESCE(pg_sequence_last_value(s.sequence), 0) + @count) + 1 AS "Next"
         FROM (SELECT pg_get_serial_sequence(format('%I.%I', n.nspname, c.relname), a.attname)::regclass AS sequence
               FROM pg_attribute a
               JOIN pg_class c ON c.oid = a.attrelid
               JOIN pg_namespace n ON n.oid = c.relnamespace
               WHERE a.attidentity <> '' AND NOT a.attisdropped AND n.nspname = current_schema()) s
-        JOIN pg_sequences q ON format('%I.%I', q.schemaname, q.sequencename)::regclass = s.sequence
         ORDER BY 1
         """;
 

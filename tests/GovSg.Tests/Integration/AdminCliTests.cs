@@ -433,7 +433,6 @@ public sealed class AdminCliTests
         return file;
     }
 
-    /// <summary>Runs a verb of the Api executable with this test system's database; returns its exit code and output.</summary>
     [Test]
     public async Task Migrate_WithSkipIds_MovesEverySequencePastTheIdsIssuedBeforeARestore()
     {
@@ -460,6 +459,7 @@ public sealed class AdminCliTests
         Assert.That(output, Does.Contain($"users_id_seq: the next id is {userId + 1_000_001}"));
     }
 
+    /// <summary>Runs a verb of the Api executable with this test system's database; returns its exit code and output.</summary>
     internal static async Task<(int Code, string Output)> RunAsync(params string[] args)
     {
         var (code, output, _) = await RunCapturingAsync(args);

@@ -27,6 +27,7 @@ cd "$root"
 : "${BENCH_WEBHOOK_BATCH:=1}"            # simulator: statuses per webhook POST at most (Meta rarely batches them)
 : "${BENCH_WEBHOOK_CONCURRENCY:=100}"    # simulator: webhook POSTs in flight at most
 : "${BENCH_HISTORY:=200000}"             # e2e, dispatchers: older messages in the database when the load starts
+: "${BENCH_CALLBACKS:=0}"                # e2e, dispatchers: 1 sends every user's status events to the simulator's sink
 : "${BENCH_SEED_MESSAGES:=1000000}"      # reads: messages of the heavy user, and as many over 100 other users
 : "${BENCH_READ_ITERATIONS:=100}"        # reads: calls per query shape, sequentially and again concurrently
 : "${BENCH_READ_CONCURRENCY:=8}"
@@ -95,8 +96,10 @@ load() { # run id, then send options
 }
 
 e2e() { # dispatcher count, then extra options
+  local callbacks=()
+  [ "$BENCH_CALLBACKS" = 1 ] && callbacks=(--callbacks "http://localhost:$((GOVSG_PORT + 10))/_sim/callbacks")
   load "$(run_id "e2e-$1d")" --rate "$BENCH_RATE" --drain read --ceiling-concurrency "$BENCH_CEILING_CONCURRENCY" \
-    --history "$BENCH_HISTORY" "${@:2}"
+    --history "$BENCH_HISTORY" "${callbacks[@]}" "${@:2}"
 }
 
 # The wrk scenario's one user, made as an operator would (deploy/local/admin.sh) under the agency name the load

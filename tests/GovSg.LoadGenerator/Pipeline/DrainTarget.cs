@@ -11,7 +11,10 @@ internal enum DrainTarget
     /// <summary>Every message has left UNSENT.</summary>
     Accepted,
 
-    /// <summary>Every message has left UNSENT and come to rest at READ or ERROR (end-to-end runs).</summary>
+    /// <summary>
+    /// Every message has left UNSENT and come to rest at READ or ERROR, and every status event was delivered to its
+    /// callback URL (end-to-end runs).
+    /// </summary>
     Read,
 }
 

@@ -9,7 +9,8 @@ internal sealed class PipelineStore(NpgsqlDataSource dataSource)
     private const string ProgressSql = """
         SELECT count(*) AS total,
                count(*) FILTER (WHERE status = 'UNSENT') AS unsent,
-               count(*) FILTER (WHERE status NOT IN ('READ', 'ERROR')) AS unread
+               count(*) FILTER (WHERE status NOT IN ('READ', 'ERROR')) AS unread,
+               (SELECT count(*) FROM status_events WHERE user_id = ANY(@userIds)) AS callbacks_pending
         FROM messages
         WHERE user_id = ANY(@userIds)
         """;
@@ -89,4 +90,5 @@ internal sealed class PipelineStore(NpgsqlDataSource dataSource)
     }
 }
 
-internal sealed record DrainProgress(long Total, long Unsent, long Unread);
+/// <summary>The run's messages by where they are, and its status events not yet delivered to a callback URL.</summary>
+internal sealed record DrainProgress(long Total, long Unsent, long Unread, long CallbacksPending);

@@ -66,9 +66,10 @@ internal sealed class SendCommand(SendOptions options, Connections connections, 
     private async Task<SendingUsers> CreateUsersAsync(RunUsers runUsers, CancellationToken cancellationToken)
     {
         var pepper = Pepper.Load();
-        var measured = await runUsers.CreateAsync(options.RunId, options.Users, warmup: false, pepper, cancellationToken);
+        var measured = await runUsers.CreateAsync(options.RunId, options.Users, warmup: false, pepper, options.CallbackUrl,
+            cancellationToken);
         var warmup = options.Plan.Warmup > TimeSpan.Zero
-            ? await runUsers.CreateAsync(options.RunId, options.Users, warmup: true, pepper, cancellationToken)
+            ? await runUsers.CreateAsync(options.RunId, options.Users, warmup: true, pepper, options.CallbackUrl, cancellationToken)
             : measured;
         return new SendingUsers(warmup, measured);
     }

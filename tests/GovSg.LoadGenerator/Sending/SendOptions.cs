@@ -15,7 +15,8 @@ internal sealed record SendOptions(
     TimeSpan DrainTimeout,
     CeilingOptions? Ceilings,
     string PidFolder,
-    int History)
+    int History,
+    string? CallbackUrl)
 {
     public static SendOptions From(CommandLine line, TimeProvider time)
     {
@@ -42,6 +43,7 @@ internal sealed record SendOptions(
             line.Duration("drain-timeout") ?? TimeSpan.FromMinutes(10),
             line.Flag("no-ceilings") ? null : ceilings,
             CpuCommand.PidFolder(line),
-            line.Int("history", 0, 100_000_000) ?? 0);
+            line.Int("history", 0, 100_000_000) ?? 0,
+            line.String("callbacks"));
     }
 }

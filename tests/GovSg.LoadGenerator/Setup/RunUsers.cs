@@ -1,6 +1,7 @@
 using Dapper;
 using GovSg.Api.Admin;
 using GovSg.Api.Auth;
+using GovSg.Api.Callbacks;
 using Npgsql;
 
 namespace GovSg.LoadGenerator.Setup;
@@ -9,7 +10,8 @@ namespace GovSg.LoadGenerator.Setup;
 /// The run's agency users, written as the operator CLI writes them (AdminStore, ApiKeys): each with its own key, the
 /// demo templates granted, and a rate limit far above any load, so the benchmark measures the pipeline rather than the
 /// per-user limit. The agency name carries the run id, which is how <c>drain</c> and <c>discard</c> find them later.
-/// Warm-up sends go out as users of their own, so the pipeline figures, read per user, never include them.
+/// Warm-up sends go out as users of their own, so the pipeline figures, read per user, never include them. With a
+/// callback URL, each user's status events are POSTed there (SPEC §11.1), set as the agency route sets it.
 /// </summary>
 internal sealed class RunUsers(NpgsqlDataSource dataSource, TimeProvider time)
 {
@@ -21,9 +23,10 @@ internal sealed class RunUsers(NpgsqlDataSource dataSource, TimeProvider time)
     private const string FindSql = "SELECT id FROM users WHERE agency = ANY(@agencies) ORDER BY id";
 
     public async Task<IReadOnlyList<BenchUser>> CreateAsync(string runId, int count, bool warmup, byte[] pepper,
-        CancellationToken cancellationToken)
+        string? callbackUrl, CancellationToken cancellationToken)
     {
         var admin = new AdminStore(dataSource);
+        var callbacks = new CallbackSettingsStore(dataSource);
         var now = time.GetUtcNow().UtcDateTime;
         var (prefix, agency) = warmup ? ($"loadgen-{runId}-warmup", WarmupAgency(runId)) : ($"loadgen-{runId}", Agency(runId));
         var users = new List<BenchUser>(count);
@@ -39,6 +42,11 @@ internal sealed class RunUsers(NpgsqlDataSource dataSource, TimeProvider time)
             var (key, keyId, hash) = ApiKeys.Generate(pepper);
             await admin.InsertKeyAsync(userId, keyId, hash, ApiKeys.LastFive(key), $"loadgen {runId}", "live", now,
                 now + KeyValidity, cancellationToken);
+            if (callbackUrl is not null)
+            {
+                await callbacks.SetAsync(userId, callbackUrl, now, cancellationToken);
+            }
+
             users.Add(new BenchUser(userId, key));
         }
 

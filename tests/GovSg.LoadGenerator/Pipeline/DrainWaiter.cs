@@ -41,6 +41,6 @@ internal sealed class DrainWaiter(PipelineStore store, TimeProvider time, TextWr
 internal sealed record DrainOutcome(DrainTarget Target, bool Reached, TimeSpan Waited, DrainProgress Progress)
 {
     public string Describe() => Reached
-        ? $"{(Target == DrainTarget.Read ? "all READ or ERROR, callbacks delivered" : "none UNSENT")} after waiting {Waited.TotalSeconds:0.0} s"
+        ? $"{(Target == DrainTarget.Read ? "all READ or ERROR, no callback pending" : "none UNSENT")} after waiting {Waited.TotalSeconds:0.0} s"
         : $"timed out after {Waited.TotalSeconds:0} s: {Progress.Unsent:N0} UNSENT, {Progress.Unread:N0} not READ or ERROR, {Progress.CallbacksPending:N0} callbacks pending";
 }

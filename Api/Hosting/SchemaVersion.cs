@@ -8,5 +8,5 @@ namespace GovSg.Hosting;
 /// </summary>
 internal static class SchemaVersion
 {
-    public const string Required = "0034_message_batches_created";
+    public const string Required = "0035_callback_failure_counted";
 }

@@ -93,26 +93,32 @@ public sealed class CallbackStore(NpgsqlDataSource dataSource)
     private const string HoldsLease = "EXISTS (SELECT 1 FROM status_events WHERE id = @id AND next_attempt_at = @leaseUntil)";
 
     // Attempts that fail together (up to the per-user cap on each Dispatcher) are one failure of the endpoint, not one
-    // each: only an attempt made after the last failure was recorded adds to the run. Otherwise a few seconds of trouble
-    // would count as a long run and pause the endpoint for up to an hour. (SET reads the row as it was before.)
-    private const string FailuresAfterThisOne = """
-        consecutive_failures + CASE WHEN last_failure_at IS NULL OR last_failure_at < @attemptedAt THEN 1 ELSE 0 END
+    // each: only an attempt made after the last counted failure was recorded adds to the run, so a busy endpoint that
+    // keeps failing counts about one failure per round of attempts. Counted one each, a few seconds of trouble would make
+    // a long run and pause the endpoint for up to an hour; measured from the last failure of any attempt, a busy endpoint
+    // would never count a second one, as some other attempt's failure is always recorded while one is under way.
+    // (SET reads the row as it was before.)
+    private const string Counts = "(failure_counted_at IS NULL OR failure_counted_at < @attemptedAt)";
+
+    // The run after an attempt that failed when endpointFailed holds, and ended the run when it does not.
+    private static string RunAfter(string endpointFailed) => $"""
+        consecutive_failures = CASE WHEN {endpointFailed} THEN consecutive_failures + CASE WHEN {Counts} THEN 1 ELSE 0 END
+                               ELSE 0 END,
+            failure_counted_at = CASE WHEN {endpointFailed} AND {Counts} THEN @now ELSE failure_counted_at END
         """;
 
-    private const string RetrySql = $"""
+    private static readonly string RetrySql = $"""
         WITH retried AS (UPDATE status_events SET attempts = attempts + 1, next_attempt_at = @retryAt
                          WHERE id = @id AND next_attempt_at = @leaseUntil)
-        UPDATE callback_settings SET last_failure_at = @now, last_failure_reason = @reason,
-            consecutive_failures = {FailuresAfterThisOne}
+        UPDATE callback_settings SET last_failure_at = @now, last_failure_reason = @reason, {RunAfter("true")}
         WHERE user_id = @userId AND url = @url AND {HoldsLease}
         RETURNING consecutive_failures
         """;
 
     // An endpoint that answered (a 4xx the event is dropped for) is up: its run of failures ends, and so does its pause.
-    private const string DropSql = $"""
+    private static readonly string DropSql = $"""
         WITH dropped AS (DELETE FROM status_events WHERE id = @id AND next_attempt_at = @leaseUntil)
-        UPDATE callback_settings SET last_failure_at = @now, last_failure_reason = @reason,
-            consecutive_failures = CASE WHEN @endpointFailed THEN {FailuresAfterThisOne} ELSE 0 END,
+        UPDATE callback_settings SET last_failure_at = @now, last_failure_reason = @reason, {RunAfter("@endpointFailed")},
             paused_until = CASE WHEN @endpointFailed THEN paused_until END
         WHERE user_id = @userId AND url = @url AND {HoldsLease}
         RETURNING consecutive_failures

@@ -442,6 +442,48 @@ public sealed class CallbackDeliveryTests
     }
 
     /// <summary>
+    /// An endpoint that keeps failing while it has a backlog is backed off as a whole (SPEC §11.1), though its deliveries
+    /// under way always overlap (each slot is refilled as an attempt ends): each round of attempts is one more failure.
+    /// Counted from the last failure of any attempt, its run stayed at one and it was never paused (an outside review).
+    /// </summary>
+    [Test]
+    public async Task Endpoint_ThatKeepsFailingWithABacklog_IsPausedThoughItsAttemptsOverlap()
+    {
+        await Env.RestartDispatcherAsync(new Dictionary<string, string?> { ["Callbacks:FirstRetryDelay"] = "00:10:00" });
+        try
+        {
+            await using var receiver = await CallbackReceiver.StartAsync(async (_, _) =>
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(500));
+                return Results.StatusCode(503);
+            });
+            var user = await Env.CreateUserAsync();
+            await CallbackSettingsTests.SetUrlAsync(user.Client, receiver.Url);
+            await using var connection = await Env.Database.OpenConnectionAsync();
+            await connection.ExecuteAsync("""
+                INSERT INTO status_events (user_id, message_id, key_type, created_at, data, next_attempt_at)
+                SELECT @Id, 1, 'live', now(), '{}', now() FROM generate_series(1, 200)
+                """, new { user.Id });
+            var threshold = new CallbackOptions().EndpointFailureThreshold;
+
+            var (failures, pausedUntil) = await Poll.UntilAsync(() => connection.QuerySingleAsync<(int, DateTime?)>(
+                    "SELECT consecutive_failures, paused_until FROM callback_settings WHERE user_id = @Id", new { user.Id }),
+                s => s.Item2 is not null, TimeSpan.FromSeconds(30));
+            var attempted = await connection.ExecuteScalarAsync<long>(
+                "SELECT count(*) FROM status_events WHERE user_id = @Id AND attempts > 0", new { user.Id });
+
+            Assert.That(receiver.MaxInFlight, Is.GreaterThan(1), "the attempts overlapped");
+            Assert.That(pausedUntil, Is.Not.Null, $"{attempted} attempts failed, a run of {failures}, and no pause");
+            Assert.That(failures, Is.GreaterThanOrEqualTo(threshold));
+            Assert.That(attempted, Is.LessThan(200), "paused before every event of the backlog was tried");
+        }
+        finally
+        {
+            await Env.RestartDispatcherAsync();
+        }
+    }
+
+    /// <summary>
     /// An endpoint that had been failing and now answers (a 4xx for one event) is up: its next events must not wait for a
     /// pause (up to Callbacks:MaxRetryDelay, 1 h by default).
     /// </summary>

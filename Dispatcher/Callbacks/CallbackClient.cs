@@ -99,6 +99,10 @@ public sealed class CallbackClient(HttpClient http, IOptions<CallbackOptions> op
         timeout.CancelAfter(options.Value.Timeout);
         try
         {
+            // Untraced: OpenTelemetry's HttpClient instrumentation would send the Dispatcher's trace context to the agency
+            // as traceparent (it injects through the global propagator, whatever the handler's), and an agency's endpoint
+            // has no use for our trace ids. The attempt's outcome is in the logs and metrics (CallbackWorker).
+            using var untraced = OpenTelemetry.SuppressInstrumentationScope.Begin();
             using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
             return new AttemptResult((int)response.StatusCode, $"HTTP {(int)response.StatusCode}");
         }

@@ -37,6 +37,8 @@ public sealed class CallbackDeliveryTests
             Assert.That(callback.Body.EnumerateObject().Select(p => p.Name), Is.EqualTo(new[] { "id", "type", "created_at", "data" }));
             Assert.That(callback.Body.Str("id"), Is.EqualTo(callback.EventId));
             Assert.That(callback.Body.Str("type"), Is.EqualTo("message.status_changed"));
+            Assert.That(callback.HeaderNames.Select(h => h.ToLowerInvariant()),
+                Has.None.AnyOf("traceparent", "tracestate", "baggage", "request-id"), "no internal trace context sent out");
         }
 
         var settings = await Poll.UntilAsync(() => MessageJson.GetAsync(user.Client, "v1/callback-settings"),

@@ -14,7 +14,8 @@ using Microsoft.Extensions.Logging;
 namespace GovSg.Tests.Integration.Callbacks;
 
 /// <summary>A callback as an agency's endpoint received it.</summary>
-public sealed record ReceivedCallback(string RawBody, string? EventId, string? KeyType, string? Signature, string? ContentType)
+public sealed record ReceivedCallback(string RawBody, string? EventId, string? KeyType, string? Signature, string? ContentType,
+    IReadOnlyList<string> HeaderNames)
 {
     public JsonElement Body => JsonDocument.Parse(RawBody).RootElement;
 
@@ -71,7 +72,8 @@ public sealed class CallbackReceiver : IAsyncDisposable
         {
             using var reader = new StreamReader(request.Body, Encoding.UTF8);
             var callback = new ReceivedCallback(await reader.ReadToEndAsync(), request.Headers["X-GovSg-Event-Id"],
-                request.Headers["X-GovSg-Key-Type"], request.Headers["X-GovSg-Signature"], request.ContentType);
+                request.Headers["X-GovSg-Key-Type"], request.Headers["X-GovSg-Signature"], request.ContentType,
+                [.. request.Headers.Keys]);
             receiver.Received.Enqueue(callback);
             var attempt = receiver._attempts.AddOrUpdate(callback.EventId ?? "", 1, (_, n) => n + 1);
             var inFlight = Interlocked.Increment(ref receiver._inFlight);

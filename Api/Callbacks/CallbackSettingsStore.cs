@@ -26,9 +26,14 @@ public sealed class CallbackSettingsStore(NpgsqlDataSource dataSource)
     /// <summary>How long a rotated secret keeps signing beside its successor.</summary>
     public static readonly TimeSpan RotationOverlap = TimeSpan.FromHours(24);
 
+    // Pending events are counted up to a million: a dead endpoint's day can leave tens of millions, more than the
+    // request's statement timeout can count. The events a discard left for the workers to delete are not pending.
     private const string GetSql = """
         SELECT s.url, k.secret_last_five, s.last_success_at, s.last_failure_at, s.last_failure_reason,
-               CASE WHEN s.url IS NULL THEN 0 ELSE (SELECT count(*) FROM status_events e WHERE e.user_id = @userId) END
+               CASE WHEN s.url IS NULL THEN 0 ELSE (
+                   SELECT count(*) FROM (SELECT 1 FROM status_events e
+                                         WHERE e.user_id = @userId AND e.id > s.discard_through
+                                         LIMIT 1000000) p) END
                    AS pending
         FROM (SELECT @userId AS user_id) u
         LEFT JOIN callback_settings s ON s.user_id = u.user_id
@@ -56,8 +61,17 @@ public sealed class CallbackSettingsStore(NpgsqlDataSource dataSource)
 
     // Turning callbacks off discards what is pending (SPEC §11.1). So does turning them on: what is pending then was
     // recorded by a status change that raced the last turn-off (its statement read the URL before the discard, and
-    // committed after it), and belongs to the time callbacks were off.
-    private const string DiscardPendingSql = "DELETE FROM status_events WHERE user_id = @userId";
+    // committed after it), and belongs to the time callbacks were off. Discarded, not deleted here: after hours of a
+    // dead endpoint that is millions of rows, more than the statement timeout deletes (migration 0036). Every event
+    // committed before this statement has an id up to the largest it sees, and every event recorded after it a larger
+    // one; the workers delete the discarded in batches.
+    private const string DiscardPendingSql = $"""
+        UPDATE callback_settings
+        SET discard_through = GREATEST(discard_through, (SELECT COALESCE(max(id), 0) FROM status_events)),
+            discard_pending = true
+        WHERE user_id = @userId;
+        SELECT pg_notify('{StatusEventSql.DiscardChannel}', '');
+        """;
 
     // A new URL is a fresh start for what waits: an agency that fixes a broken endpoint gets its pending events now, not
     // after backoffs of up to an hour earned by the old one (nor after the old one's pause, which the upsert ended). An
@@ -69,6 +83,7 @@ public sealed class CallbackSettingsStore(NpgsqlDataSource dataSource)
     private const string RetryPendingNowSql = $"""
         UPDATE status_events SET next_attempt_at = @now
         WHERE id IN (SELECT id FROM status_events WHERE user_id = @userId AND next_attempt_at > @now
+                       AND id > (SELECT discard_through FROM callback_settings WHERE user_id = @userId)
                      ORDER BY next_attempt_at LIMIT 10000);
         SELECT pg_notify('{StatusEventSql.WakeChannel}', '');
         """;

@@ -21,6 +21,12 @@ internal static class StatusEventSql
     public const string WakeChannel = "callback_events";
 
     /// <summary>
+    /// The channel a change of callback settings that discards a user's pending events notifies (migration 0036), so that
+    /// a delivery worker deletes them soon.
+    /// </summary>
+    public const string DiscardChannel = "callback_discards";
+
+    /// <summary>
     /// The error code and description (SQL literals) an operator's <c>--cancel-pending</c> ends a message with (SPEC §7):
     /// at once by the command, or by the sweep's expiry once the call or hold that kept the command from ending it is over.
     /// </summary>

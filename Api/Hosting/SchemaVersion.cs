@@ -8,5 +8,5 @@ namespace GovSg.Hosting;
 /// </summary>
 internal static class SchemaVersion
 {
-    public const string Required = "0035_callback_failure_counted";
+    public const string Required = "0036_callback_discard";
 }

@@ -23,6 +23,7 @@ public sealed class CallbackStore(NpgsqlDataSource dataSource)
             CROSS JOIN LATERAL (
                 SELECT id, next_attempt_at FROM status_events e
                 WHERE e.user_id = s.user_id AND e.next_attempt_at <= @now AND e.created_at > @givenUpBefore
+                  AND e.id > s.discard_through
                 ORDER BY e.next_attempt_at
                 LIMIT GREATEST(0, CASE WHEN s.consecutive_failures >= @failureThreshold THEN 1 ELSE @perUser END
                                   - COALESCE(b.in_flight, 0))) e
@@ -60,7 +61,8 @@ public sealed class CallbackStore(NpgsqlDataSource dataSource)
         FROM callback_settings s
         LEFT JOIN busy b ON b.user_id = s.user_id
         CROSS JOIN LATERAL (SELECT min(e.next_attempt_at) AS due FROM status_events e
-                            WHERE e.user_id = s.user_id AND e.created_at > @givenUpBefore) d
+                            WHERE e.user_id = s.user_id AND e.created_at > @givenUpBefore
+                              AND e.id > s.discard_through) d
         WHERE s.url IS NOT NULL AND d.due IS NOT NULL
           AND COALESCE(b.in_flight, 0) < CASE WHEN s.consecutive_failures >= @failureThreshold THEN 1 ELSE @perUser END
         """;
@@ -126,15 +128,38 @@ public sealed class CallbackStore(NpgsqlDataSource dataSource)
 
     // Oldest first, a bounded number at a time. Only due events: one under delivery holds its lease in next_attempt_at
     // (a claim takes none past the budget, so a lease ends within a lease of it), and its attempt's outcome decides it;
-    // once the lease lapses (its Dispatcher died) it is due and given up here.
+    // once the lease lapses (its Dispatcher died) it is due and given up here. Discarded events that outlived their
+    // discard (recorded by a status change that committed after the workers had deleted the rest) go too, uncounted:
+    // they were not given up, they were never to be delivered.
     private const string GiveUpSql = """
         WITH expired AS (
             DELETE FROM status_events WHERE id IN (
                 SELECT id FROM status_events WHERE created_at <= @givenUpBefore AND next_attempt_at <= @now
                 ORDER BY created_at LIMIT @limit FOR UPDATE SKIP LOCKED)
-            RETURNING user_id
+            RETURNING user_id, id
         )
-        SELECT user_id, count(*)::int AS count FROM expired GROUP BY user_id
+        SELECT x.user_id, count(*)::int AS count
+        FROM expired x JOIN callback_settings s ON s.user_id = x.user_id AND x.id > s.discard_through
+        GROUP BY x.user_id
+        """;
+
+    // One user's discarded events (CallbackSettingsStore), a bounded number at a time; the user is done once fewer are
+    // left, unless a later discard came meanwhile.
+    private const string DiscardSql = """
+        WITH pending AS (
+            SELECT user_id, discard_through FROM callback_settings WHERE discard_pending LIMIT 1
+        ), gone AS (
+            DELETE FROM status_events WHERE id IN (
+                SELECT e.id FROM pending p
+                CROSS JOIN LATERAL (SELECT id FROM status_events e
+                                    WHERE e.user_id = p.user_id AND e.id <= p.discard_through LIMIT @limit) e)
+            RETURNING 1
+        )
+        SELECT p.user_id, p.discard_through, (SELECT count(*) FROM gone)::int AS deleted FROM pending p
+        """;
+
+    private const string DiscardedSql = """
+        UPDATE callback_settings SET discard_pending = false WHERE user_id = @userId AND discard_through = @through
         """;
 
     // Each user whose events were given up is told why in the settings' last failure (GET /v1/callback-settings). A
@@ -147,8 +172,11 @@ public sealed class CallbackStore(NpgsqlDataSource dataSource)
         WHERE s.user_id = g.user_id
         """;
 
+    // Only while the run that earned the pause stands: a success elsewhere (which ends the run) or a new URL (a clean bill
+    // of health) between the failure's record and this must not pause an endpoint that answers, for up to an hour.
     private const string PauseSql = """
-        UPDATE callback_settings SET paused_until = GREATEST(paused_until, @until) WHERE user_id = @userId
+        UPDATE callback_settings SET paused_until = GREATEST(paused_until, @until)
+        WHERE user_id = @userId AND url = @url AND consecutive_failures >= @failures
         RETURNING paused_until
         """;
 
@@ -255,11 +283,36 @@ public sealed class CallbackStore(NpgsqlDataSource dataSource)
         return given.Sum(g => g.Count);
     }
 
-    /// <summary>Pauses the endpoint until at least <paramref name="until"/>; returns the pause as stored (a longer one stands).</summary>
-    public async Task<DateTime?> PauseAsync(long userId, DateTime until, CancellationToken cancellationToken)
+    /// <summary>
+    /// Deletes up to <paramref name="limit"/> discarded events of one user who has some; false when no user has any left.
+    /// </summary>
+    public async Task<bool> DeleteDiscardedAsync(int limit, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        return await connection.ExecuteScalarAsync<DateTime?>(new CommandDefinition(PauseSql, new { userId, until },
-            cancellationToken: cancellationToken));
+        var round = await connection.QuerySingleOrDefaultAsync<(long UserId, long Through, int Deleted)?>(
+            new CommandDefinition(DiscardSql, new { limit }, cancellationToken: cancellationToken));
+        if (round is not { } deleted)
+        {
+            return false;
+        }
+
+        if (deleted.Deleted < limit)
+        {
+            await connection.ExecuteAsync(new CommandDefinition(DiscardedSql,
+                new { userId = deleted.UserId, through = deleted.Through }, cancellationToken: cancellationToken));
+        }
+
+        return true;
+    }
+
+    /// <summary>
+    /// Pauses the endpoint until at least <paramref name="until"/> while its run of <paramref name="failures"/> stands;
+    /// returns the pause as stored (a longer one stands), or null when the run ended or the URL changed meanwhile.
+    /// </summary>
+    public async Task<DateTime?> PauseAsync(ClaimedEvent claimed, int failures, DateTime until, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await connection.ExecuteScalarAsync<DateTime?>(new CommandDefinition(PauseSql,
+            new { userId = claimed.UserId, url = claimed.Url, failures, until }, cancellationToken: cancellationToken));
     }
 }

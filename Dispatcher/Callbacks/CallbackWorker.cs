@@ -31,6 +31,8 @@ public sealed class CallbackWorker(
 
     private const int GiveUpBatch = 10_000;
 
+    private const int DiscardBatch = 10_000;
+
     private readonly CallbackOptions _options = options.Value;
     private readonly ConcurrentDictionary<long, int> _inFlight = new();
     private readonly ConcurrentDictionary<Task, bool> _deliveries = new();
@@ -38,6 +40,9 @@ public sealed class CallbackWorker(
 
     private int _total;
     private DateTime _nextGiveUp;
+
+    // Set by a discard's notification (and at start, and when the listener connects: one may have been missed).
+    private volatile bool _discardDue = true;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -50,6 +55,11 @@ public sealed class CallbackWorker(
                 if (time.GetUtcNow().UtcDateTime >= _nextGiveUp)
                 {
                     await GiveUpAsync(stoppingToken);
+                }
+
+                if (_discardDue)
+                {
+                    await DeleteDiscardedAsync(stoppingToken);
                 }
 
                 if (Volatile.Read(ref _total) >= _options.MaxInFlight)
@@ -131,6 +141,31 @@ public sealed class CallbackWorker(
     }
 
     /// <summary>
+    /// Deletes one batch of the events a change of settings discarded, and comes back for more at once while there are
+    /// any: discarded events are neither delivered nor counted, but until they are gone, the claims read past them.
+    /// </summary>
+    private async Task DeleteDiscardedAsync(CancellationToken stoppingToken)
+    {
+        _discardDue = false;
+        bool more;
+        try
+        {
+            more = await store.DeleteDiscardedAsync(DiscardBatch, stoppingToken);
+        }
+        catch
+        {
+            _discardDue = true;
+            throw;
+        }
+
+        if (more)
+        {
+            _discardDue = true;
+            _wake.Wake();
+        }
+    }
+
+    /// <summary>
     /// Posts the event and records the outcome. Not stopped by a shutdown: a POST under way finishes within its timeout
     /// (SPEC §8, in-flight work finishes), which the shutdown awaits, rather than being cut off after the receiver may
     /// have acted on it and left to its lease, to be delivered again half a minute later.
@@ -179,11 +214,14 @@ public sealed class CallbackWorker(
         }
         else if (policy.EndpointPausedUntil(failures) is { } until)
         {
-            // Deliveries that fail together each pause it; the log says the pause that stands.
-            var paused = await store.PauseAsync(claimed.UserId, until, CancellationToken.None);
-            metrics.CallbackEndpointPaused();
-            logger.LogWarning("Callback endpoint of user {UserId} failed {Failures} times in a row; paused until {Until:O}",
-                claimed.UserId, failures, paused);
+            // Deliveries that fail together each pause it; the log says the pause that stands. None when the run ended
+            // (or the URL changed) meanwhile.
+            if (await store.PauseAsync(claimed, failures, until, CancellationToken.None) is { } paused)
+            {
+                metrics.CallbackEndpointPaused();
+                logger.LogWarning("Callback endpoint of user {UserId} failed {Failures} times in a row; paused until {Until:O}",
+                    claimed.UserId, failures, paused);
+            }
         }
 
         metrics.CallbackAttempt(decision switch
@@ -210,13 +248,23 @@ public sealed class CallbackWorker(
             try
             {
                 await using var connection = await dataSource.OpenConnectionAsync(stoppingToken);
-                connection.Notification += (_, _) => _wake.Wake();
-                await using (var listen = new NpgsqlCommand($"LISTEN {StatusEventSql.WakeChannel}", connection))
+                connection.Notification += (_, notification) =>
+                {
+                    if (notification.Channel == StatusEventSql.DiscardChannel)
+                    {
+                        _discardDue = true;
+                    }
+
+                    _wake.Wake();
+                };
+                await using (var listen = new NpgsqlCommand(
+                    $"LISTEN {StatusEventSql.WakeChannel}; LISTEN {StatusEventSql.DiscardChannel}", connection))
                 {
                     await listen.ExecuteNonQueryAsync(stoppingToken);
                 }
 
-                // Events recorded while nobody listened are found by the next claim.
+                // Events recorded, and discards made, while nobody listened are found by the next round.
+                _discardDue = true;
                 _wake.Wake();
                 try
                 {

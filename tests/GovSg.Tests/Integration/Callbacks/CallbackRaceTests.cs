@@ -256,6 +256,39 @@ public sealed class CallbackRaceTests
     }
 
     /// <summary>
+    /// A failure's run reached the threshold, and before its pause was written another delivery succeeded (ending the run)
+    /// or the agency set a new URL: the pause must not land on an endpoint that answers, for up to an hour.
+    /// </summary>
+    [Test]
+    public async Task Pause_AfterTheRunEndedOrTheUrlChanged_IsNotWritten()
+    {
+        var user = await Env.CreateUserAsync();
+        var t0 = DateTime.UtcNow.AddDays(2);
+        var eventId = await PausedEventAsync(user.Id, t0);
+        var store = new CallbackStore(Env.Database);
+        var claimed = new ClaimedEvent { Id = eventId, UserId = user.Id, Url = "https://hooks.agency.example/x", CreatedAt = t0 };
+        await using var connection = await Env.Database.OpenConnectionAsync();
+        async Task<DateTime?> PauseAfter(string change)
+        {
+            await connection.ExecuteAsync(
+                $"UPDATE callback_settings SET consecutive_failures = 5, paused_until = NULL, url = 'https://hooks.agency.example/x' WHERE user_id = @userId; {change}",
+                new { userId = user.Id });
+            return await store.PauseAsync(claimed, 5, t0 + TimeSpan.FromHours(1), CancellationToken.None);
+        }
+
+        var standing = await PauseAfter("");
+        var runEnded = await PauseAfter("UPDATE callback_settings SET consecutive_failures = 0 WHERE user_id = @userId");
+        var urlChanged = await PauseAfter(
+            "UPDATE callback_settings SET url = 'https://hooks-new.agency.example/x', consecutive_failures = 0 WHERE user_id = @userId");
+        var pausedUntil = await connection.ExecuteScalarAsync<DateTime?>(
+            "SELECT paused_until FROM callback_settings WHERE user_id = @userId", new { userId = user.Id });
+
+        Assert.That(standing, Is.Not.Null, "the run stands: the endpoint is paused");
+        Assert.That((runEnded, urlChanged, pausedUntil), Is.EqualTo(((DateTime?)null, (DateTime?)null, (DateTime?)null)),
+            "a pause landed on an endpoint whose run had ended, or on a new URL");
+    }
+
+    /// <summary>
     /// An event created, and due, at <paramref name="createdAt"/> (days ahead) for a user whose endpoint is paused for a
     /// day: the running Dispatcher never touches it, and a test's own claims at that time take it.
     /// </summary>

@@ -263,6 +263,47 @@ public sealed class CallbackSettingsTests
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
         Assert.That(body.GetProperty("url").ValueKind, Is.EqualTo(JsonValueKind.Null));
         Assert.That(body.GetProperty("pending").GetInt64(), Is.Zero);
+        Assert.That(await EventsLeftAsync(user.Id), Is.Zero, "the delivery workers delete what was discarded");
+    }
+
+    /// <summary>
+    /// Hours of a dead endpoint leave millions of events, more than a request's statement timeout deletes (5 million took
+    /// 8 s here): turning callbacks off then failed with 503. The request now only marks them discarded, and the
+    /// delivery workers delete them in batches. Here the Api's statements may take 250 ms, less than deleting a million.
+    /// </summary>
+    [Test]
+    public async Task Put_UrlNull_WithMoreEventsThanTheRequestCouldDelete_TurnsCallbacksOffAndTheWorkersDeleteThem()
+    {
+        var user = await Env.CreateUserAsync();
+        await SetUrlAsync(user.Client, new Uri("https://hooks.agency.example/govsg"));
+        await using (var connection = await Env.Database.OpenConnectionAsync())
+        {
+            await connection.ExecuteAsync("UPDATE callback_settings SET paused_until = 'infinity' WHERE user_id = @Id", new { user.Id });
+            await connection.ExecuteAsync("""
+                INSERT INTO status_events (user_id, message_id, key_type, created_at, data, next_attempt_at)
+                SELECT @Id, g, 'live', now(), '{}', now() FROM generate_series(1, 1000000) g
+                """, new { user.Id }, commandTimeout: 120);
+        }
+
+        var api = Env.StartApi(new Dictionary<string, string?> { ["Database:StatementTimeout"] = "00:00:00.250" });
+        using var client = api.CreateClient();
+        client.DefaultRequestHeaders.Authorization = user.Client.DefaultRequestHeaders.Authorization;
+        var (off, offBody) = await PutAsync(client, """{"url":null}""");
+        var left = await EventsLeftAsync(user.Id);
+        var (on, onBody) = await PutAsync(client, JsonSerializer.Serialize(new { url = "https://hooks.agency.example/govsg" }));
+
+        Assert.That(off.StatusCode, Is.EqualTo(HttpStatusCode.OK), offBody.ToString());
+        Assert.That(offBody.GetProperty("pending").GetInt64(), Is.Zero);
+        Assert.That(left, Is.Zero, "the delivery workers delete what was discarded");
+        Assert.That(on.StatusCode, Is.EqualTo(HttpStatusCode.OK), onBody.ToString());
+        Assert.That(onBody.GetProperty("pending").GetInt64(), Is.Zero, "what was discarded stays discarded");
+    }
+
+    private static async Task<long> EventsLeftAsync(long userId)
+    {
+        await using var connection = await Env.Database.OpenConnectionAsync();
+        return await Poll.UntilAsync(() => connection.ExecuteScalarAsync<long>(
+            "SELECT count(*) FROM status_events WHERE user_id = @userId", new { userId }), n => n == 0, TimeSpan.FromSeconds(30));
     }
 
     [Test]

@@ -143,19 +143,25 @@ public sealed class CallbackStore(NpgsqlDataSource dataSource)
         GROUP BY x.user_id
         """;
 
-    // One user's discarded events (CallbackSettingsStore), a bounded number at a time; the user is done once fewer are
-    // left, unless a later discard came meanwhile.
+    // One user's discarded events (CallbackSettingsStore), a bounded number at a time in id order, from after the last
+    // one this worker deleted for that user (@afterUser, @after): a batch that started again from the user's first
+    // event would read past every entry the batches before it left dead, and a million events would take minutes. The
+    // user is done once fewer are left, unless a later discard came meanwhile.
     private const string DiscardSql = """
         WITH pending AS (
-            SELECT user_id, discard_through FROM callback_settings WHERE discard_pending LIMIT 1
+            SELECT user_id, discard_through FROM callback_settings WHERE discard_pending ORDER BY user_id LIMIT 1
         ), gone AS (
             DELETE FROM status_events WHERE id IN (
                 SELECT e.id FROM pending p
                 CROSS JOIN LATERAL (SELECT id FROM status_events e
-                                    WHERE e.user_id = p.user_id AND e.id <= p.discard_through LIMIT @limit) e)
-            RETURNING 1
+                                    WHERE e.user_id = p.user_id AND e.id <= p.discard_through
+                                      AND e.id > CASE WHEN p.user_id = @afterUser THEN @after ELSE 0 END
+                                    ORDER BY e.id LIMIT @limit) e)
+            RETURNING id
         )
-        SELECT p.user_id, p.discard_through, (SELECT count(*) FROM gone)::int AS deleted FROM pending p
+        SELECT p.user_id, p.discard_through, (SELECT count(*) FROM gone)::int AS deleted,
+               COALESCE((SELECT max(id) FROM gone), 0) AS last
+        FROM pending p
         """;
 
     private const string DiscardedSql = """
@@ -284,16 +290,20 @@ public sealed class CallbackStore(NpgsqlDataSource dataSource)
     }
 
     /// <summary>
-    /// Deletes up to <paramref name="limit"/> discarded events of one user who has some; false when no user has any left.
+    /// Deletes up to <paramref name="limit"/> discarded events of one user who has some, after <paramref name="after"/>
+    /// (the last one deleted, of that user); returns that user and the last id it deleted, or null when no user has any
+    /// left.
     /// </summary>
-    public async Task<bool> DeleteDiscardedAsync(int limit, CancellationToken cancellationToken)
+    public async Task<(long UserId, long Last)?> DeleteDiscardedAsync((long UserId, long Last) after, int limit,
+        CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        var round = await connection.QuerySingleOrDefaultAsync<(long UserId, long Through, int Deleted)?>(
-            new CommandDefinition(DiscardSql, new { limit }, cancellationToken: cancellationToken));
+        var round = await connection.QuerySingleOrDefaultAsync<(long UserId, long Through, int Deleted, long Last)?>(
+            new CommandDefinition(DiscardSql, new { afterUser = after.UserId, after = after.Last, limit },
+                cancellationToken: cancellationToken));
         if (round is not { } deleted)
         {
-            return false;
+            return null;
         }
 
         if (deleted.Deleted < limit)
@@ -302,7 +312,7 @@ public sealed class CallbackStore(NpgsqlDataSource dataSource)
                 new { userId = deleted.UserId, through = deleted.Through }, cancellationToken: cancellationToken));
         }
 
-        return true;
+        return (deleted.UserId, deleted.Last);
     }
 
     /// <summary>

@@ -44,6 +44,9 @@ public sealed class CallbackWorker(
     // Set by a discard's notification (and at start, and when the listener connects: one may have been missed).
     private volatile bool _discardDue = true;
 
+    // The user whose discarded events this worker deleted last, and the last id it deleted: the next batch starts there.
+    private (long UserId, long Last) _discarded;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var listener = ListenAsync(stoppingToken);
@@ -147,10 +150,10 @@ public sealed class CallbackWorker(
     private async Task DeleteDiscardedAsync(CancellationToken stoppingToken)
     {
         _discardDue = false;
-        bool more;
+        (long UserId, long Last)? round;
         try
         {
-            more = await store.DeleteDiscardedAsync(DiscardBatch, stoppingToken);
+            round = await store.DeleteDiscardedAsync(_discarded, DiscardBatch, stoppingToken);
         }
         catch
         {
@@ -158,8 +161,9 @@ public sealed class CallbackWorker(
             throw;
         }
 
-        if (more)
+        if (round is { } deleted)
         {
+            _discarded = deleted.Last > 0 ? deleted : _discarded;
             _discardDue = true;
             _wake.Wake();
         }

@@ -299,11 +299,14 @@ public sealed class CallbackSettingsTests
         Assert.That(onBody.GetProperty("pending").GetInt64(), Is.Zero, "what was discarded stays discarded");
     }
 
+    /// <summary>The user's events left once the delivery workers say they are done deleting the discarded.</summary>
     private static async Task<long> EventsLeftAsync(long userId)
     {
         await using var connection = await Env.Database.OpenConnectionAsync();
-        return await Poll.UntilAsync(() => connection.ExecuteScalarAsync<long>(
-            "SELECT count(*) FROM status_events WHERE user_id = @userId", new { userId }), n => n == 0, TimeSpan.FromSeconds(30));
+        await Poll.UntilAsync(() => connection.ExecuteScalarAsync<bool>(
+            "SELECT discard_pending FROM callback_settings WHERE user_id = @userId", new { userId }), pending => !pending,
+            TimeSpan.FromSeconds(60));
+        return await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM status_events WHERE user_id = @userId", new { userId });
     }
 
     [Test]

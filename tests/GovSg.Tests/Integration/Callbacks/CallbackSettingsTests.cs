@@ -245,16 +245,7 @@ public sealed class CallbackSettingsTests
     [Test]
     public async Task Put_UrlNull_TurnsCallbacksOffAndDiscardsPendingEvents()
     {
-        var user = await Env.CreateUserAsync();
-        await SetUrlAsync(user.Client, new Uri("https://hooks.agency.example/govsg"));
-        await using (var connection = await Env.Database.OpenConnectionAsync())
-        {
-            await connection.ExecuteAsync("UPDATE callback_settings SET paused_until = 'infinity' WHERE user_id = @Id", new { user.Id });
-            await connection.ExecuteAsync("""
-                INSERT INTO status_events (user_id, message_id, key_type, created_at, data, next_attempt_at)
-                VALUES (@Id, 1, 'live', now(), '{}', now())
-                """, new { user.Id });
-        }
+        var user = await UserWithPendingEventsAsync(1);
 
         var pendingBefore = (await MessageJson.GetAsync(user.Client, "v1/callback-settings")).Body.GetProperty("pending").GetInt64();
         var (response, body) = await PutAsync(user.Client, """{"url":null}""");
@@ -274,16 +265,7 @@ public sealed class CallbackSettingsTests
     [Test]
     public async Task Put_UrlNull_WithMoreEventsThanTheRequestCouldDelete_TurnsCallbacksOffAndTheWorkersDeleteThem()
     {
-        var user = await Env.CreateUserAsync();
-        await SetUrlAsync(user.Client, new Uri("https://hooks.agency.example/govsg"));
-        await using (var connection = await Env.Database.OpenConnectionAsync())
-        {
-            await connection.ExecuteAsync("UPDATE callback_settings SET paused_until = 'infinity' WHERE user_id = @Id", new { user.Id });
-            await connection.ExecuteAsync("""
-                INSERT INTO status_events (user_id, message_id, key_type, created_at, data, next_attempt_at)
-                SELECT @Id, g, 'live', now(), '{}', now() FROM generate_series(1, 1000000) g
-                """, new { user.Id }, commandTimeout: 120);
-        }
+        var user = await UserWithPendingEventsAsync(1_000_000);
 
         var api = Env.StartApi(new Dictionary<string, string?> { ["Database:StatementTimeout"] = "00:00:00.250" });
         using var client = api.CreateClient();
@@ -297,6 +279,20 @@ public sealed class CallbackSettingsTests
         Assert.That(left, Is.Zero, "the delivery workers delete what was discarded");
         Assert.That(on.StatusCode, Is.EqualTo(HttpStatusCode.OK), onBody.ToString());
         Assert.That(onBody.GetProperty("pending").GetInt64(), Is.Zero, "what was discarded stays discarded");
+    }
+
+    /// <summary>A user with callbacks on and <paramref name="count"/> events due, at an endpoint paused so none is delivered.</summary>
+    private static async Task<TestUser> UserWithPendingEventsAsync(int count)
+    {
+        var user = await Env.CreateUserAsync();
+        await SetUrlAsync(user.Client, new Uri("https://hooks.agency.example/govsg"));
+        await using var connection = await Env.Database.OpenConnectionAsync();
+        await connection.ExecuteAsync("UPDATE callback_settings SET paused_until = 'infinity' WHERE user_id = @Id", new { user.Id });
+        await connection.ExecuteAsync("""
+            INSERT INTO status_events (user_id, message_id, key_type, created_at, data, next_attempt_at)
+            SELECT @Id, g, 'live', now(), '{}', now() FROM generate_series(1, @count) g
+            """, new { user.Id, count }, commandTimeout: 120);
+        return user;
     }
 
     /// <summary>The user's events left once the delivery workers say they are done deleting the discarded.</summary>

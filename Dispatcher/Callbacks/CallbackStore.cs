@@ -75,11 +75,12 @@ public sealed class CallbackStore(NpgsqlDataSource dataSource)
     /// </summary>
     internal static readonly TimeSpan LastSuccessResolution = TimeSpan.FromSeconds(1);
 
-    // A row the guard leaves out is not locked, so deliveries of one user only wait on each other once a second.
+    // A row the guard leaves out is not locked, so deliveries of one user only wait on each other once a second. A success
+    // of the URL the agency has since replaced says nothing of the new one: it neither ends its run of failures nor its pause.
     private const string DeliveredSql = """
         WITH done AS (DELETE FROM status_events WHERE id = @id)
         UPDATE callback_settings SET last_success_at = @now, consecutive_failures = 0, paused_until = NULL
-        WHERE user_id = @userId
+        WHERE user_id = @userId AND url = @url
           AND (last_success_at IS NULL OR last_success_at <= @successBefore OR consecutive_failures > 0
                OR paused_until IS NOT NULL)
         """;
@@ -231,7 +232,7 @@ public sealed class CallbackStore(NpgsqlDataSource dataSource)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition(DeliveredSql,
-            new { id = claimed.Id, userId = claimed.UserId, now, successBefore = now - LastSuccessResolution },
+            new { id = claimed.Id, userId = claimed.UserId, url = claimed.Url, now, successBefore = now - LastSuccessResolution },
             cancellationToken: cancellationToken));
     }
 

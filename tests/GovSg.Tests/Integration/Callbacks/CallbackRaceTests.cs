@@ -207,7 +207,7 @@ public sealed class CallbackRaceTests
         var first = await PausedEventAsync(user.Id, t0);
         var second = await EventAsync(user.Id, t0);
         var store = new CallbackStore(Env.Database);
-        await store.DeliveredAsync(new ClaimedEvent { Id = first, UserId = user.Id }, t0, CancellationToken.None);
+        await store.DeliveredAsync(Claimed(first, user.Id), t0, CancellationToken.None);
 
         // Another delivery of the user, recording its success: it holds the settings row until it commits.
         await using var other = await Env.Database.OpenConnectionAsync();
@@ -215,7 +215,7 @@ public sealed class CallbackRaceTests
         await other.ExecuteAsync("UPDATE callback_settings SET last_success_at = last_success_at WHERE user_id = @userId",
             new { userId = user.Id }, recording);
         var at = t0 + CallbackStore.LastSuccessResolution / 2;
-        var recorded = store.DeliveredAsync(new ClaimedEvent { Id = second, UserId = user.Id }, at, CancellationToken.None);
+        var recorded = store.DeliveredAsync(Claimed(second, user.Id), at, CancellationToken.None);
         var waited = await Task.WhenAny(recorded, Task.Delay(TimeSpan.FromSeconds(3))) != recorded;
         await recording.CommitAsync();
         await recorded;
@@ -245,14 +245,41 @@ public sealed class CallbackRaceTests
             "SELECT last_success_at, consecutive_failures FROM callback_settings WHERE user_id = @userId", new { userId = user.Id });
 
         var later = t0 + CallbackStore.LastSuccessResolution;
-        await store.DeliveredAsync(new ClaimedEvent { Id = events[0], UserId = user.Id }, t0, CancellationToken.None);
-        await store.DeliveredAsync(new ClaimedEvent { Id = events[1], UserId = user.Id }, later, CancellationToken.None);
+        await store.DeliveredAsync(Claimed(events[0], user.Id), t0, CancellationToken.None);
+        await store.DeliveredAsync(Claimed(events[1], user.Id), later, CancellationToken.None);
         var afterLater = await Settings();
         await connection.ExecuteAsync("UPDATE callback_settings SET consecutive_failures = 2 WHERE user_id = @userId", new { userId = user.Id });
-        await store.DeliveredAsync(new ClaimedEvent { Id = events[2], UserId = user.Id }, later, CancellationToken.None);
+        await store.DeliveredAsync(Claimed(events[2], user.Id), later, CancellationToken.None);
 
         Assert.That(afterLater, Is.EqualTo(((DateTime?)later, 0)));
         Assert.That(await Settings(), Is.EqualTo(((DateTime?)later, 0)), "a success ends the run of failures");
+    }
+
+    /// <summary>
+    /// The agency moved its receiver, and the new one keeps failing and is paused. A late success at the old URL says
+    /// nothing of the new one: the event is delivered, and the new URL's run of failures and its pause stand.
+    /// </summary>
+    [Test]
+    public async Task Delivered_AtTheOldUrlAfterTheUrlChanged_LeavesTheNewUrlsRunAndPause()
+    {
+        var user = await Env.CreateUserAsync();
+        var t0 = WholeMilliseconds(DateTime.UtcNow.AddDays(2));
+        var eventId = await PausedEventAsync(user.Id, t0);
+        var store = new CallbackStore(Env.Database);
+        await using var connection = await Env.Database.OpenConnectionAsync();
+        await connection.ExecuteAsync(
+            "UPDATE callback_settings SET url = 'https://hooks-new.agency.example/x', consecutive_failures = 5 WHERE user_id = @userId",
+            new { userId = user.Id });
+
+        await store.DeliveredAsync(Claimed(eventId, user.Id), t0, CancellationToken.None);
+
+        var settings = await connection.QuerySingleAsync<(DateTime? LastSuccess, int Failures, bool Paused)>(
+            "SELECT last_success_at, consecutive_failures, paused_until IS NOT NULL FROM callback_settings WHERE user_id = @userId",
+            new { userId = user.Id });
+        Assert.That(await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM status_events WHERE user_id = @userId",
+            new { userId = user.Id }), Is.Zero, "the event was delivered, whichever URL took it");
+        Assert.That(settings, Is.EqualTo(((DateTime?)null, 5, true)),
+            "the old URL's success ended the new URL's run of failures or its pause");
     }
 
     /// <summary>
@@ -266,13 +293,13 @@ public sealed class CallbackRaceTests
         var t0 = DateTime.UtcNow.AddDays(2);
         var eventId = await PausedEventAsync(user.Id, t0);
         var store = new CallbackStore(Env.Database);
-        var claimed = new ClaimedEvent { Id = eventId, UserId = user.Id, Url = "https://hooks.agency.example/x", CreatedAt = t0 };
+        var claimed = new ClaimedEvent { Id = eventId, UserId = user.Id, Url = PausedUrl, CreatedAt = t0 };
         await using var connection = await Env.Database.OpenConnectionAsync();
         async Task<DateTime?> PauseAfter(string change)
         {
             await connection.ExecuteAsync(
-                $"UPDATE callback_settings SET consecutive_failures = 5, paused_until = NULL, url = 'https://hooks.agency.example/x' WHERE user_id = @userId; {change}",
-                new { userId = user.Id });
+                $"UPDATE callback_settings SET consecutive_failures = 5, paused_until = NULL, url = @url WHERE user_id = @userId; {change}",
+                new { userId = user.Id, url = PausedUrl });
             return await store.PauseAsync(claimed, 5, t0 + TimeSpan.FromHours(1), CancellationToken.None);
         }
 
@@ -288,6 +315,9 @@ public sealed class CallbackRaceTests
             "a pause landed on an endpoint whose run had ended, or on a new URL");
     }
 
+    /// <summary>The callback URL of a user <see cref="PausedEventAsync"/> set up.</summary>
+    private const string PausedUrl = "https://hooks.agency.example/x";
+
     /// <summary>
     /// An event created, and due, at <paramref name="createdAt"/> (days ahead) for a user whose endpoint is paused for a
     /// day: the running Dispatcher never touches it, and a test's own claims at that time take it.
@@ -297,8 +327,8 @@ public sealed class CallbackRaceTests
         await using var connection = await Env.Database.OpenConnectionAsync();
         await connection.ExecuteAsync("""
             INSERT INTO callback_settings (user_id, url, updated_at, paused_until)
-            VALUES (@userId, 'https://hooks.agency.example/x', now(), now() + interval '1 day')
-            """, new { userId });
+            VALUES (@userId, @url, now(), now() + interval '1 day')
+            """, new { userId, url = PausedUrl });
         return await EventAsync(userId, createdAt);
     }
 
@@ -311,6 +341,9 @@ public sealed class CallbackRaceTests
             VALUES (@userId, 1, 'live', @createdAt, '{}', @createdAt) RETURNING id
             """, new { userId, createdAt });
     }
+
+    /// <summary>Event <paramref name="id"/> of a user <see cref="PausedEventAsync"/> set up, as a claim of it holds it.</summary>
+    private static ClaimedEvent Claimed(long id, long userId) => new() { Id = id, UserId = userId, Url = PausedUrl };
 
     /// <summary>A time PostgreSQL keeps as it is (it keeps microseconds).</summary>
     private static DateTime WholeMilliseconds(DateTime time) => time.AddTicks(-(time.Ticks % TimeSpan.TicksPerMillisecond));

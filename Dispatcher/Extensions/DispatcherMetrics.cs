@@ -94,7 +94,7 @@ public sealed class DispatcherMetrics : IDisposable
             _meter.CreateObservableGauge("govsg.messages.unsent.oldest_age", () => Age(b => b.OldestUnsent), "s",
                 "Age of the oldest UNSENT message: it grows when messages are stuck, whatever the sends per second");
             _meter.CreateObservableGauge("govsg.callbacks.pending", () => Count(b => b.Callbacks),
-                description: "Status events waiting for delivery to agencies' callback URLs, of every Dispatcher");
+                description: $"Status events waiting for delivery to agencies' callback URLs, of every Dispatcher, counted up to {SweepStore.CallbacksCounted:N0}");
             _meter.CreateObservableGauge("govsg.callbacks.pending.oldest_age", () => Age(b => b.OldestCallback), "s",
                 "Age of the oldest status event not yet delivered: how late callbacks are, or a paused endpoint's backlog");
         }

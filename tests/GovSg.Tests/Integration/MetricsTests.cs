@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using Dapper;
 using GovSg.Dispatcher.Extensions;
+using GovSg.Dispatcher.Sweeping;
 
 namespace GovSg.Tests.Integration;
 
@@ -75,6 +76,31 @@ public sealed class MetricsTests
         Assert.That(seen.GetValueOrDefault("govsg.callbacks.pending"), Is.GreaterThanOrEqualTo(2));
         Assert.That(seen.GetValueOrDefault("govsg.callbacks.pending.oldest_age"),
             Is.GreaterThanOrEqualTo((DateTime.UtcNow - madeAt).TotalSeconds - 0.5));
+    }
+
+    [Test]
+    public async Task Dispatcher_WithADaysCallbackBacklog_CountsItUpToTheLimit()
+    {
+        // A paused endpoint fills status_events for up to a day, tens of millions of rows at a busy agency's pace: counted in
+        // full, every collection of metrics read them all.
+        var user = await Env.CreateUserAsync();
+        var madeAt = DateTime.UtcNow;
+        await Callbacks.CallbackRaceTests.PausedEventAsync(user.Id, madeAt);
+        await using var connection = await Env.Database.OpenConnectionAsync();
+        await connection.ExecuteAsync("""
+            INSERT INTO status_events (user_id, message_id, key_type, created_at, data, next_attempt_at)
+            SELECT @userId, g, 'live', @madeAt, '{}', @madeAt FROM generate_series(1, @count) g
+            """, new { userId = user.Id, madeAt, count = SweepStore.CallbacksCounted }, commandTimeout: 60);
+        try
+        {
+            var backlog = await new SweepStore(Env.Database).ReadBacklogAsync();
+
+            Assert.That(backlog.Callbacks, Is.EqualTo(SweepStore.CallbacksCounted), "more events than the limit, counted to it");
+        }
+        finally
+        {
+            await connection.ExecuteAsync("DELETE FROM status_events WHERE user_id = @userId", new { userId = user.Id }, commandTimeout: 60);
+        }
     }
 
     /// <summary>One collection of the Dispatchers' backlog gauges, as an exporter's reader makes it: the largest value seen.</summary>

@@ -31,8 +31,7 @@ public partial class Program
         await builder.RunAsync(app =>
         {
             app.UseServiceDefaults();
-            app.UseAuthentication();
-            app.UseAuthorization();
+            app.UseApiKeyAuthentication();
             app.MapGroup("/v1").MapMessages().MapTemplates().MapWebhooks().MapKeys().MapCallbacks();
         });
         return Environment.ExitCode;

@@ -1,5 +1,6 @@
 using GovSg.Api.Auth;
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authorization;
 
 namespace GovSg.Api.Extensions;
 
@@ -17,5 +18,29 @@ public static class AuthExtensions
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
         builder.Services.AddAuthorization();
         return builder;
+    }
+
+    /// <summary>
+    /// Authentication and authorization, with SPEC §3's order kept where routing answers by itself: under <c>/v1</c>, a
+    /// request that matched no endpoint (an unknown path, or a method its path does not take) is answered 401 or 403 for
+    /// its key before 404 or 405, so a caller without a valid key learns nothing of which paths and methods exist.
+    /// </summary>
+    public static WebApplication UseApiKeyAuthentication(this WebApplication app)
+    {
+        app.UseAuthentication();
+        app.Use(async (context, next) =>
+        {
+            var endpoint = context.GetEndpoint()?.Metadata;
+            if (context.Request.Path.StartsWithSegments("/v1") && endpoint?.GetMetadata<IAuthorizeData>() is null
+                && endpoint?.GetMetadata<IAllowAnonymous>() is null && context.User.Identity?.IsAuthenticated != true)
+            {
+                await context.ChallengeAsync();
+                return;
+            }
+
+            await next(context);
+        });
+        app.UseAuthorization();
+        return app;
     }
 }

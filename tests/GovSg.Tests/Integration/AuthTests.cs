@@ -84,6 +84,22 @@ public sealed class AuthTests
         Assert.That(await Env.CountMessagesAsync(user.Id), Is.Zero);
     }
 
+    // SPEC §3: authentication answers first, before the transport checks, 405 among them (§3.1). Routing answers 404 and
+    // 405 before any endpoint runs: without a key, they told a caller which paths and methods exist. With a key, the
+    // same requests get 404 and 405 (SendValidationTests).
+    [TestCase("PUT", "v1/transactional/govsg/send")]
+    [TestCase("DELETE", "v1/transactional/govsg/1")]
+    [TestCase("GET", "v1/nothing/here")]
+    public async Task UnknownRouteOrMethod_WhenUnauthenticated_AnswersAuthenticationFirst(string method, string path)
+    {
+        using var request = new HttpRequestMessage(new HttpMethod(method), path);
+
+        var (response, error) = await MessageJson.SendAsync(Env.Client(null), request);
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized));
+        Assert.That(error.Str("code"), Is.EqualTo("unauthenticated"));
+    }
+
     [TestCase("application/json")]
     [TestCase("text/plain")]
     public async Task Send_WhenUnauthenticatedAndMalformed_AnswersAuthenticationFirst(string contentType)

@@ -87,7 +87,7 @@ public static class AdminCommands
             tokens => tokens is null or (> 0 and <= 10_000_000), "must be between 1 and 10000000");
         var defaultWait = Checked(new Option<int?>("--default-wait")
         {
-            Description = "Seconds a send waits for the provider when it asks no Prefer: wait, 0 to 10 [default for a new user: 0].",
+            Description = "Seconds a send waits for the provider when it asks no Prefer: wait (nor Prefer: respond-async), 0 to 10 [default for a new user: 0].",
         }, seconds => seconds is null or (>= 0 and <= 10), "must be between 0 and 10");
         var validity = Checked(new Option<TimeSpan?>("--validity")
         {

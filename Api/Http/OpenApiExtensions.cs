@@ -289,7 +289,8 @@ public static class ApiHeaders
         "current states instead of sending again; with a different body, or a key used on the send route, the answer is 422.");
 
     public static readonly HeaderDoc Prefer = HeaderDoc.Text("Prefer",
-        "`wait=<1..10>` (RFC 7240): hold the answer until the message has left UNSENT, or the seconds have passed.");
+        "`wait=<1..10>` (RFC 7240): hold the answer until the message has left UNSENT, or the seconds have passed. " +
+        "`respond-async`: answer at once, even when an operator set a default wait for your account.");
 
     public static readonly HeaderDoc Location = HeaderDoc.Text("Location", "The new message's URL.");
 

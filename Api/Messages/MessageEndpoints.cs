@@ -195,14 +195,16 @@ public static class MessageEndpoints
     }
 
     /// <summary>
-    /// Honours <c>Prefer: wait</c> (or the user's default wait): the message's state once it left UNSENT or the time
-    /// is up. Past the user's cap on held waits the request is answered at once, without the preference (SPEC §7).
+    /// Honours <c>Prefer: wait</c> (or the user's default wait, unless the request prefers <c>respond-async</c>): the
+    /// message's state once it left UNSENT or the time is up. Past the user's cap on held waits the request is answered at
+    /// once, without the preference (SPEC §7).
     /// </summary>
     private static async Task<MessageResponse> WaitIfPreferredAsync(HttpContext context, Caller caller,
         MessageResponse message, StatusWaiter waiter, MessageStore store, ILogger logger, CancellationToken cancellationToken)
     {
-        var wait = PreferWait.Parse(context.Request.Headers.GetCommaSeparatedValues(ApiHeaders.Prefer.Name))
-            ?? (caller.DefaultWaitSeconds > 0 ? caller.DefaultWaitSeconds : null);
+        var preferences = context.Request.Headers.GetCommaSeparatedValues(ApiHeaders.Prefer.Name);
+        var wait = PreferWait.Parse(preferences)
+            ?? (caller.DefaultWaitSeconds > 0 && !PreferWait.RespondAsync(preferences) ? caller.DefaultWaitSeconds : null);
         if (wait is not { } seconds)
         {
             return message;

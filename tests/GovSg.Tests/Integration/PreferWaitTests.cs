@@ -87,6 +87,23 @@ public sealed class PreferWaitTests
         Assert.That(response.Headers.GetValues("Preference-Applied").Single(), Is.EqualTo("wait=5"));
     }
 
+    // An agency whose operator set a default wait for the old API's behaviour, moving to asynchronous answers one route
+    // at a time, asks for it per request (RFC 7240's respond-async) without waiting for the operator.
+    [Test]
+    public async Task Send_ForAUserWithADefaultWait_WhenItPrefersRespondAsync_AnswersAtOnce()
+    {
+        var user = await Env.CreateUserAsync(defaultWait: 5);
+        var (local, digits) = TestRecipients.Next();
+        await Env.SetRecipientRuleAsync(digits, new { extra_delay_ms = 3_000, webhooks = "none" });
+        var clock = Stopwatch.StartNew();
+
+        var (response, message) = await PostAsync(user, local, "respond-async");
+
+        Assert.That(message.Str("status"), Is.EqualTo("UNSENT"));
+        Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(3)), "held for the default wait");
+        Assert.That(response.Headers.Contains("Preference-Applied"), Is.False);
+    }
+
     private static async Task<(HttpResponseMessage Response, System.Text.Json.JsonElement Body)> PostAsync(TestUser user,
         string recipient, string? prefer, string? idempotencyKey = null)
     {

@@ -23,4 +23,13 @@ public sealed class PreferWaitTests
     [TestCase("")]
     public void Parse_WhenMalformedOrOutOfRange_IsIgnored(string header) =>
         Assert.That(PreferWait.Parse([header]), Is.Null);
+
+    [TestCase("respond-async", true)]
+    [TestCase("Respond-Async; foo=bar", true)]
+    [TestCase("wait=3, respond-async", true)]
+    [TestCase("respond-async=1", false)]
+    [TestCase("wait=3", false)]
+    [TestCase("", false)]
+    public void RespondAsync_IsTheBarePreference(string header, bool expected) =>
+        Assert.That(PreferWait.RespondAsync([header]), Is.EqualTo(expected));
 }

@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using System.ComponentModel.DataAnnotations;
 using System.Globalization;
 using GovSg.Api.Auth;
@@ -234,6 +235,8 @@ public sealed record BatchRequestBody([property: MinLength(1), MaxLength(BatchRe
 [RefusesUnknownFields]
 public sealed record SendRequestBody(
     [property: MinLength(1)] string Recipient,
-    [property: Range(1d, SendRequest.MaxSafeInteger)] long TemplateId,
+    [property: Range(1d, SendRequest.MaxSafeInteger),
+               Description("The template's id. A string of its digits (\"3\") is accepted too, as the old API accepted it.")]
+    long TemplateId,
     [property: WireDefault("{}"), MaxLength(100), NonEmptyValues] IReadOnlyDictionary<string, string> Params,
     [property: WireDefault($"\"{Template.DefaultLanguage}\""), WireValues(Vocabulary.LanguageCode)] string LanguageCode);

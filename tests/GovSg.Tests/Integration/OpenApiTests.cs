@@ -68,6 +68,8 @@ public sealed class OpenApiTests
         var templateId = body.GetProperty("properties").GetProperty("template_id");
         Assert.That((templateId.GetProperty("minimum").GetInt64(), templateId.GetProperty("maximum").GetInt64()),
             Is.EqualTo((1L, 9_007_199_254_740_991L)));
+        // SPEC §3.2: "a JSON number, or a string of digits". Generated clients send the number; the text says the rest.
+        Assert.That(templateId.Str("description"), Does.Contain("string of its digits"));
         Assert.That(body.GetProperty("properties").GetProperty("params").TryGetProperty("nullable", out _), Is.False);
         // SPEC §3.2: "\"params.<name>\" is not allowed to be empty".
         Assert.That(body.GetProperty("properties").GetProperty("params").GetProperty("additionalProperties")

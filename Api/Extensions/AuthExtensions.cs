@@ -1,4 +1,5 @@
 using GovSg.Api.Auth;
+using GovSg.Api.Webhooks;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 
@@ -21,9 +22,10 @@ public static class AuthExtensions
     }
 
     /// <summary>
-    /// Authentication and authorization, with SPEC §3's order kept where routing answers by itself: under <c>/v1</c>, a
+    /// Authentication and authorization, with SPEC §3's order for agency requests (authentication, then the transport
+    /// checks, 405 among them) kept where routing answers by itself: under <c>/v1</c>, outside Meta's webhook route, a
     /// request that matched no endpoint (an unknown path, or a method its path does not take) is answered 401 or 403 for
-    /// its key before 404 or 405, so a caller without a valid key learns nothing of which paths and methods exist.
+    /// its key before 404 or 405.
     /// </summary>
     public static WebApplication UseApiKeyAuthentication(this WebApplication app)
     {
@@ -31,7 +33,8 @@ public static class AuthExtensions
         app.Use(async (context, next) =>
         {
             var endpoint = context.GetEndpoint()?.Metadata;
-            if (context.Request.Path.StartsWithSegments("/v1") && endpoint?.GetMetadata<IAuthorizeData>() is null
+            if (context.Request.Path.StartsWithSegments("/v1") && !context.Request.Path.StartsWithSegments(WebhookEndpoints.Path)
+                && endpoint?.GetMetadata<IAuthorizeData>() is null
                 && endpoint?.GetMetadata<IAllowAnonymous>() is null && context.User.Identity?.IsAuthenticated != true)
             {
                 await context.ChallengeAsync();

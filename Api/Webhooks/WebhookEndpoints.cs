@@ -16,9 +16,12 @@ public static class WebhookEndpoints
     /// <summary>Bodies up to this size are read without a place of <see cref="LargeWebhookBodies"/>.</summary>
     public const int SmallBodyBytes = 64 * 1024;
 
+    /// <summary>Meta's route, under <c>/v1</c>: not an agency route, it takes no API key.</summary>
+    public const string Path = "/v1/callback/govsg";
+
     public static RouteGroupBuilder MapWebhooks(this RouteGroupBuilder v1)
     {
-        var group = v1.MapGroup("/callback/govsg").AllowAnonymous().WithTags("Provider webhooks");
+        var group = v1.MapGroup(Path["/v1".Length..]).AllowAnonymous().WithTags("Provider webhooks");
         group.MapGet("", Verify).WithName("VerifyWebhook")
             .WithSummary("Verify the webhook subscription")
             .WithDescription("Meta's subscription handshake: answers the `hub.challenge` as text when the verify token matches.")

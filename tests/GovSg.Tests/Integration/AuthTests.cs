@@ -100,6 +100,18 @@ public sealed class AuthTests
         Assert.That(error.Str("code"), Is.EqualTo("unauthenticated"));
     }
 
+    // Meta's webhook route is not an agency route and takes no key: a method it does not take is 405 for anyone.
+    [Test]
+    public async Task WebhookRoute_WithAMethodItDoesNotTake_Answers405WithoutAKey()
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Put, "v1/callback/govsg");
+
+        var (response, error) = await MessageJson.SendAsync(Env.Client(null), request);
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.MethodNotAllowed));
+        Assert.That(error.Str("code"), Is.EqualTo("method_not_allowed"));
+    }
+
     [TestCase("application/json")]
     [TestCase("text/plain")]
     public async Task Send_WhenUnauthenticatedAndMalformed_AnswersAuthenticationFirst(string contentType)

@@ -32,10 +32,10 @@ public static class AuthExtensions
         app.UseAuthentication();
         app.Use(async (context, next) =>
         {
-            var endpoint = context.GetEndpoint()?.Metadata;
-            if (context.Request.Path.StartsWithSegments("/v1") && !context.Request.Path.StartsWithSegments(WebhookEndpoints.Path)
-                && endpoint?.GetMetadata<IAuthorizeData>() is null
-                && endpoint?.GetMetadata<IAllowAnonymous>() is null && context.User.Identity?.IsAuthenticated != true)
+            var metadata = context.GetEndpoint()?.Metadata;
+            if (metadata?.GetMetadata<IAuthorizeData>() is null && metadata?.GetMetadata<IAllowAnonymous>() is null
+                && context.Request.Path.StartsWithSegments("/v1") && !context.Request.Path.StartsWithSegments(WebhookEndpoints.Path)
+                && context.User.Identity?.IsAuthenticated != true)
             {
                 await context.ChallengeAsync();
                 return;

@@ -147,10 +147,13 @@ public sealed class CallbackStore(NpgsqlDataSource dataSource)
     // One user's discarded events (CallbackSettingsStore), a bounded number at a time in id order, from after the last
     // one this worker deleted for that user (@afterUser, @after): a batch that started again from the user's first
     // event would read past every entry the batches before it left dead, and a million events would take minutes. The
-    // user is done once fewer are left, unless a later discard came meanwhile.
+    // user is done once fewer are left, unless a later discard came meanwhile. One worker at a time deletes a user's
+    // events (every Dispatcher hears the discard at once): a second one's batch would pick the same rows, find them gone
+    // once the first committed, and take the user for done with millions left.
     private const string DiscardSql = """
         WITH pending AS (
             SELECT user_id, discard_through FROM callback_settings WHERE discard_pending ORDER BY user_id LIMIT 1
+            FOR UPDATE SKIP LOCKED
         ), gone AS (
             DELETE FROM status_events WHERE id IN (
                 SELECT e.id FROM pending p

@@ -281,6 +281,31 @@ public sealed class CallbackSettingsTests
         Assert.That(onBody.GetProperty("pending").GetInt64(), Is.Zero, "what was discarded stays discarded");
     }
 
+    /// <summary>
+    /// Every Dispatcher hears a discard at once. A second worker's batch picked the rows the first was deleting, found them
+    /// gone once it committed, and took the user for done: the rest stayed, to be read past by every claim once callbacks
+    /// were on again, until the 24 h give-up. Here the running Dispatcher and three more workers share one user's discard.
+    /// </summary>
+    [Test]
+    public async Task Put_UrlNull_WithSeveralWorkersDeletingAtOnce_LeavesNoneOfTheDiscardedEvents()
+    {
+        var user = await UserWithPendingEventsAsync(100_000);
+        var store = new GovSg.Dispatcher.Callbacks.CallbackStore(Env.Database);
+
+        var (off, offBody) = await PutAsync(user.Client, """{"url":null}""");
+        await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => Task.Run(async () =>
+        {
+            (long, long) last = default;
+            while (await store.DeleteDiscardedAsync(last, 10_000, CancellationToken.None) is { } round)
+            {
+                last = round;
+            }
+        })));
+
+        Assert.That(off.StatusCode, Is.EqualTo(HttpStatusCode.OK), offBody.ToString());
+        Assert.That(await EventsLeftAsync(user.Id), Is.Zero, "a worker took the user for done with discarded events left");
+    }
+
     /// <summary>A user with callbacks on and <paramref name="count"/> events due, at an endpoint paused so none is delivered.</summary>
     private static async Task<TestUser> UserWithPendingEventsAsync(int count)
     {

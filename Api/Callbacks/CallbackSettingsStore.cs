@@ -79,12 +79,15 @@ public sealed class CallbackSettingsStore(NpgsqlDataSource dataSource)
     // event id). At most 10,000 of them, the soonest due, from the user's due index: more would keep the request
     // past its statement timeout after a day's backlog, and the workers take a user's events a few at a time anyway; the
     // rest come at their own retry, within the backoff's cap of an hour. The workers sleep until the next event they
-    // know of, so they are woken (on commit).
+    // know of, so they are woken (on commit). The events are locked in id order, as the Dispatcher's record of a round's
+    // deliveries locks them: each may hold some the other wants, and in one order neither waits for the other in turn.
     private const string RetryPendingNowSql = $"""
         UPDATE status_events SET next_attempt_at = @now
-        WHERE id IN (SELECT id FROM status_events WHERE user_id = @userId AND next_attempt_at > @now
-                       AND id > (SELECT discard_through FROM callback_settings WHERE user_id = @userId)
-                     ORDER BY next_attempt_at LIMIT 10000);
+        WHERE id IN (SELECT id FROM status_events
+                     WHERE id IN (SELECT id FROM status_events WHERE user_id = @userId AND next_attempt_at > @now
+                                    AND id > (SELECT discard_through FROM callback_settings WHERE user_id = @userId)
+                                  ORDER BY next_attempt_at LIMIT 10000)
+                     ORDER BY id FOR UPDATE);
         SELECT pg_notify('{StatusEventSql.WakeChannel}', '');
         """;
 

@@ -86,14 +86,31 @@ public sealed class CallbackStore(NpgsqlDataSource dataSource)
     /// </summary>
     internal static readonly TimeSpan LastSuccessResolution = TimeSpan.FromSeconds(1);
 
-    // A row the guard leaves out is not locked, so deliveries of one user only wait on each other once a second. A success
-    // of the URL the agency has since replaced says nothing of the new one: it neither ends its run of failures nor its pause.
+    // Deliveries are recorded in batches (CallbackWorker): one statement for what a round of the worker saw succeed, not one
+    // commit per event. Each user's success is news only as above, and only while the URL is the one called (a success of
+    // the URL the agency has since replaced says nothing of the new one: it neither ends its run of failures nor its
+    // pause), and only when no failure was recorded after it: a batch is written a moment after its successes, and a
+    // failure in that moment stands. A row the guard leaves out is not locked, so deliveries of one user only wait on
+    // each other once a second. Rows are locked in one order, settings (by user) before events (by id), as a URL change
+    // locks them: two batches, or a batch and a URL change, never wait on each other in turn. (A discard deletes events in
+    // its plan's order; should it and a batch deadlock on an event delivered after the discard, one of the two ends with an
+    // error and is retried: both are the workers' own.)
     private const string DeliveredSql = """
-        WITH done AS (DELETE FROM status_events WHERE id = @id)
-        UPDATE callback_settings SET last_success_at = @now, consecutive_failures = 0, paused_until = NULL
-        WHERE user_id = @userId AND url = @url
-          AND (last_success_at IS NULL OR last_success_at <= @successBefore OR consecutive_failures > 0
-               OR paused_until IS NOT NULL)
+        WITH d AS (
+            SELECT * FROM unnest(@userIds, @urls, @succeededAts) AS d(user_id, url, succeeded_at)
+        ), news AS (
+            SELECT s.user_id, d.succeeded_at FROM callback_settings s JOIN d ON d.user_id = s.user_id AND d.url = s.url
+            WHERE (s.last_failure_at IS NULL OR s.last_failure_at <= d.succeeded_at)
+              AND (s.last_success_at IS NULL OR s.last_success_at <= d.succeeded_at - @resolution
+                   OR s.consecutive_failures > 0 OR s.paused_until IS NOT NULL)
+            ORDER BY s.user_id
+            FOR UPDATE OF s
+        )
+        UPDATE callback_settings s
+        SET last_success_at = GREATEST(s.last_success_at, n.succeeded_at), consecutive_failures = 0, paused_until = NULL
+        FROM news n
+        WHERE s.user_id = n.user_id;
+        DELETE FROM status_events WHERE id IN (SELECT id FROM status_events WHERE id = ANY(@ids) ORDER BY id FOR UPDATE);
         """;
 
     // Only while the claim's lease is the event's: once it lapsed and another Dispatcher claimed the event, a late retry
@@ -242,12 +259,24 @@ public sealed class CallbackStore(NpgsqlDataSource dataSource)
         }, cancellationToken: cancellationToken));
     }
 
-    public async Task DeliveredAsync(ClaimedEvent claimed, DateTime now, CancellationToken cancellationToken)
+    /// <summary>
+    /// Deletes the delivered events, and records on each user's settings the latest of its successes (each with the time
+    /// its attempt ended) where it is news.
+    /// </summary>
+    public async Task DeliveredAsync(IReadOnlyCollection<(ClaimedEvent Event, DateTime SucceededAt)> delivered,
+        CancellationToken cancellationToken)
     {
+        var latest = delivered.GroupBy(d => (d.Event.UserId, d.Event.Url), d => d.SucceededAt)
+            .Select(g => (g.Key.UserId, g.Key.Url, SucceededAt: g.Max())).ToList();
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await connection.ExecuteAsync(new CommandDefinition(DeliveredSql,
-            new { id = claimed.Id, userId = claimed.UserId, url = claimed.Url, now, successBefore = now - LastSuccessResolution },
-            cancellationToken: cancellationToken));
+        await connection.ExecuteAsync(new CommandDefinition(DeliveredSql, new
+        {
+            ids = delivered.Select(d => d.Event.Id).ToArray(),
+            userIds = latest.Select(l => l.UserId).ToArray(),
+            urls = latest.Select(l => l.Url).ToArray(),
+            succeededAts = latest.Select(l => l.SucceededAt).ToArray(),
+            resolution = LastSuccessResolution,
+        }, cancellationToken: cancellationToken));
     }
 
     /// <summary>Schedules the next attempt and counts the endpoint's failure; returns its failures in a row.</summary>

@@ -11,7 +11,9 @@ namespace GovSg.Dispatcher.Callbacks;
 /// Delivers status events to callback URLs (SPEC §11.1), apart from the send and status paths: those only insert
 /// events, and this worker has its own connections, HTTP client and in-flight limits. It sleeps until something is due:
 /// a NOTIFY from an event insert (LISTEN callback_events), the next retry or endpoint pause ending, or a delivery of a
-/// user at their cap finishing; it never polls on a short timer.
+/// user at their cap finishing; it never polls on a short timer. New events, and deliveries that succeeded, wait up to
+/// <see cref="Gather"/> for the round that takes them: it claims them together and deletes the delivered in one statement,
+/// rather than a round of statements, and a commit, for each event.
 /// </summary>
 public sealed class CallbackWorker(
     CallbackStore store,
@@ -29,13 +31,24 @@ public sealed class CallbackWorker(
     /// <summary>How often events past the retry budget are looked for (at most; sooner for a shorter budget).</summary>
     private static readonly TimeSpan GiveUpEvery = TimeSpan.FromMinutes(1);
 
+    /// <summary>
+    /// How long new events and successes wait for their round at most (a failure, and a finishing delivery that makes room
+    /// for its user or for this Dispatcher, wake it at once). At 70 messages a second (280 events), a Dispatcher made 30–55
+    /// rounds a second and committed each delivery on its own (about 300 commits); with this, about 25 rounds, and 21
+    /// commits for the deliveries.
+    /// </summary>
+    internal static readonly TimeSpan Gather = TimeSpan.FromMilliseconds(50);
+
     private const int GiveUpBatch = 10_000;
 
     private const int DiscardBatch = 10_000;
 
+    private const int DeliveredBatch = 1_000;
+
     private readonly CallbackOptions _options = options.Value;
     private readonly ConcurrentDictionary<long, int> _inFlight = new();
     private readonly ConcurrentDictionary<Task, bool> _deliveries = new();
+    private readonly ConcurrentQueue<(ClaimedEvent Event, DateTime SucceededAt)> _delivered = new();
     private readonly WakeSchedule _wake = new(time);
 
     private int _total;
@@ -55,6 +68,7 @@ public sealed class CallbackWorker(
             try
             {
                 _wake.Reset();
+                await DeleteDeliveredAsync(stoppingToken);
                 if (time.GetUtcNow().UtcDateTime >= _nextGiveUp)
                 {
                     await GiveUpAsync(stoppingToken);
@@ -90,7 +104,7 @@ public sealed class CallbackWorker(
                 // A database outage is expected and retried quietly. Anything else is a bug, logged as one, and retried
                 // too: letting it out would stop the host, and sending with it.
                 logger.Log(exception is NpgsqlException or TimeoutException ? LogLevel.Warning : LogLevel.Error, exception,
-                    "Claiming status events for callbacks failed; retrying");
+                    "Claiming status events for callbacks, or recording deliveries, failed; retrying");
                 // Stopped during the back-off: leave the loop as above, so the listener and deliveries are awaited.
                 await SleepAsync(time.GetUtcNow().UtcDateTime.AddSeconds(1), stoppingToken)
                     .ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
@@ -99,6 +113,52 @@ public sealed class CallbackWorker(
 
         await listener;
         await Task.WhenAll(_deliveries.Keys);
+        try
+        {
+            await DeleteDeliveredAsync(CancellationToken.None);
+        }
+        catch (Exception exception)
+        {
+            logger.LogWarning(exception, "Recording the last deliveries failed; their leases will make them due again");
+        }
+    }
+
+    /// <summary>
+    /// Records the deliveries that succeeded since the last round, in one statement. Should it fail, they wait for the
+    /// next: each event's lease keeps it from being claimed again meanwhile (and once the lease ends, it is delivered
+    /// again, at least once).
+    /// </summary>
+    private async Task DeleteDeliveredAsync(CancellationToken cancellationToken)
+    {
+        var batch = new List<(ClaimedEvent, DateTime)>();
+        while (batch.Count < DeliveredBatch && _delivered.TryDequeue(out var delivered))
+        {
+            batch.Add(delivered);
+        }
+
+        if (batch.Count == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            await store.DeliveredAsync(batch, cancellationToken);
+        }
+        catch
+        {
+            foreach (var delivered in batch)
+            {
+                _delivered.Enqueue(delivered);
+            }
+
+            throw;
+        }
+
+        if (!_delivered.IsEmpty)
+        {
+            _wake.Wake();
+        }
     }
 
     /// <summary>Claims what this Dispatcher may take on and starts delivering it; true when it may find more at once.</summary>
@@ -177,11 +237,12 @@ public sealed class CallbackWorker(
     private async Task DeliverAsync(ClaimedEvent claimed, IReadOnlyList<string> secrets)
     {
         await Task.Yield();
+        var delivered = false;
         try
         {
             var attemptedAt = time.GetUtcNow().UtcDateTime;
             var result = await client.PostAsync(claimed, secrets, CancellationToken.None);
-            await RecordAsync(claimed, attemptedAt, policy.Decide(result, claimed.Attempts + 1, claimed.CreatedAt));
+            delivered = await RecordAsync(claimed, attemptedAt, policy.Decide(result, claimed.Attempts + 1, claimed.CreatedAt));
         }
         catch (Exception exception)
         {
@@ -193,14 +254,22 @@ public sealed class CallbackWorker(
         }
         finally
         {
-            _inFlight.AddOrUpdate(claimed.UserId, 0, (_, n) => n - 1);
+            var userWasFull = _inFlight.AddOrUpdate(claimed.UserId, 0, (_, n) => n - 1) + 1 >= _options.MaxInFlightPerUser;
             _inFlight.TryRemove(new KeyValuePair<long, int>(claimed.UserId, 0));
-            Interlocked.Decrement(ref _total);
-            _wake.Wake();
+            var allWereFull = Interlocked.Decrement(ref _total) + 1 >= _options.MaxInFlight;
+            if (delivered && !userWasFull && !allWereFull)
+            {
+                _wake.Due(time.GetUtcNow().UtcDateTime + Gather);
+            }
+            else
+            {
+                _wake.Wake();
+            }
         }
     }
 
-    private async Task RecordAsync(ClaimedEvent claimed, DateTime attemptedAt, DeliveryDecision decision)
+    /// <summary>Records the attempt's outcome; true when it was delivered (recorded by the next round).</summary>
+    private async Task<bool> RecordAsync(ClaimedEvent claimed, DateTime attemptedAt, DeliveryDecision decision)
     {
         var now = time.GetUtcNow().UtcDateTime;
         var failures = decision switch
@@ -214,7 +283,7 @@ public sealed class CallbackWorker(
         };
         if (decision is DeliveryDecision.Delivered)
         {
-            await store.DeliveredAsync(claimed, now, CancellationToken.None);
+            _delivered.Enqueue((claimed, now));
         }
         else if (policy.EndpointPausedUntil(failures) is { } until)
         {
@@ -234,6 +303,7 @@ public sealed class CallbackWorker(
             DeliveryDecision.RetryAt => "retry",
             _ => "dropped",
         });
+        return decision is DeliveryDecision.Delivered;
     }
 
     private Dictionary<long, int> InFlight() => _inFlight.Where(p => p.Value > 0).ToDictionary();
@@ -257,9 +327,12 @@ public sealed class CallbackWorker(
                     if (notification.Channel == StatusEventSql.DiscardChannel)
                     {
                         _discardDue = true;
+                        _wake.Wake();
                     }
-
-                    _wake.Wake();
+                    else
+                    {
+                        _wake.Due(time.GetUtcNow().UtcDateTime + Gather);
+                    }
                 };
                 await using (var listen = new NpgsqlCommand(
                     $"LISTEN {StatusEventSql.WakeChannel}; LISTEN {StatusEventSql.DiscardChannel}", connection))

@@ -101,7 +101,7 @@ public sealed class CallbackBudgetTests
         }
 
         // The receiver then answers 200: the event was delivered.
-        await store.DeliveredAsync(mine[0], giveUpAt.AddSeconds(1), CancellationToken.None);
+        await store.DeliveredAsync([(mine[0], giveUpAt.AddSeconds(1))], CancellationToken.None);
         string? reason;
         await using (var connection = await Env.Database.OpenConnectionAsync())
         {

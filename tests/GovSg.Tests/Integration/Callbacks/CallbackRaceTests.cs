@@ -207,7 +207,7 @@ public sealed class CallbackRaceTests
         var first = await PausedEventAsync(user.Id, t0);
         var second = await EventAsync(user.Id, t0);
         var store = new CallbackStore(Env.Database);
-        await store.DeliveredAsync(Claimed(first, user.Id), t0, CancellationToken.None);
+        await store.DeliveredAsync([(Claimed(first, user.Id), t0)], CancellationToken.None);
 
         // Another delivery of the user, recording its success: it holds the settings row until it commits.
         await using var other = await Env.Database.OpenConnectionAsync();
@@ -215,7 +215,7 @@ public sealed class CallbackRaceTests
         await other.ExecuteAsync("UPDATE callback_settings SET last_success_at = last_success_at WHERE user_id = @userId",
             new { userId = user.Id }, recording);
         var at = t0 + CallbackStore.LastSuccessResolution / 2;
-        var recorded = store.DeliveredAsync(Claimed(second, user.Id), at, CancellationToken.None);
+        var recorded = store.DeliveredAsync([(Claimed(second, user.Id), at)], CancellationToken.None);
         var waited = await Task.WhenAny(recorded, Task.Delay(TimeSpan.FromSeconds(3))) != recorded;
         await recording.CommitAsync();
         await recorded;
@@ -245,11 +245,11 @@ public sealed class CallbackRaceTests
             "SELECT last_success_at, consecutive_failures FROM callback_settings WHERE user_id = @userId", new { userId = user.Id });
 
         var later = t0 + CallbackStore.LastSuccessResolution;
-        await store.DeliveredAsync(Claimed(events[0], user.Id), t0, CancellationToken.None);
-        await store.DeliveredAsync(Claimed(events[1], user.Id), later, CancellationToken.None);
+        await store.DeliveredAsync([(Claimed(events[0], user.Id), t0)], CancellationToken.None);
+        await store.DeliveredAsync([(Claimed(events[1], user.Id), later)], CancellationToken.None);
         var afterLater = await Settings();
         await connection.ExecuteAsync("UPDATE callback_settings SET consecutive_failures = 2 WHERE user_id = @userId", new { userId = user.Id });
-        await store.DeliveredAsync(Claimed(events[2], user.Id), later, CancellationToken.None);
+        await store.DeliveredAsync([(Claimed(events[2], user.Id), later)], CancellationToken.None);
 
         Assert.That(afterLater, Is.EqualTo(((DateTime?)later, 0)));
         Assert.That(await Settings(), Is.EqualTo(((DateTime?)later, 0)), "a success ends the run of failures");
@@ -271,7 +271,7 @@ public sealed class CallbackRaceTests
             "UPDATE callback_settings SET url = 'https://hooks-new.agency.example/x', consecutive_failures = 5 WHERE user_id = @userId",
             new { userId = user.Id });
 
-        await store.DeliveredAsync(Claimed(eventId, user.Id), t0, CancellationToken.None);
+        await store.DeliveredAsync([(Claimed(eventId, user.Id), t0)], CancellationToken.None);
 
         var settings = await connection.QuerySingleAsync<(DateTime? LastSuccess, int Failures, bool Paused)>(
             "SELECT last_success_at, consecutive_failures, paused_until IS NOT NULL FROM callback_settings WHERE user_id = @userId",
@@ -280,6 +280,68 @@ public sealed class CallbackRaceTests
             new { userId = user.Id }), Is.Zero, "the event was delivered, whichever URL took it");
         Assert.That(settings, Is.EqualTo(((DateTime?)null, 5, true)),
             "the old URL's success ended the new URL's run of failures or its pause");
+    }
+
+    /// <summary>
+    /// The worker records a round's successes together, a moment after they happened. A failure of the endpoint recorded
+    /// in that moment is the later news: the earlier success must neither end its run nor lift its pause.
+    /// </summary>
+    [Test]
+    public async Task Delivered_WhenAFailureWasRecordedAfterItSucceeded_LeavesTheRunAndPause()
+    {
+        var user = await Env.CreateUserAsync();
+        var t0 = WholeMilliseconds(DateTime.UtcNow.AddDays(2));
+        var eventId = await PausedEventAsync(user.Id, t0);
+        var store = new CallbackStore(Env.Database);
+        await using var connection = await Env.Database.OpenConnectionAsync();
+        await connection.ExecuteAsync(
+            "UPDATE callback_settings SET consecutive_failures = 5, last_failure_at = @failedAt WHERE user_id = @userId",
+            new { userId = user.Id, failedAt = t0.AddMilliseconds(20) });
+
+        await store.DeliveredAsync([(Claimed(eventId, user.Id), t0)], CancellationToken.None);
+
+        var settings = await connection.QuerySingleAsync<(DateTime? LastSuccess, int Failures, bool Paused)>(
+            "SELECT last_success_at, consecutive_failures, paused_until IS NOT NULL FROM callback_settings WHERE user_id = @userId",
+            new { userId = user.Id });
+        Assert.That(await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM status_events WHERE user_id = @userId",
+            new { userId = user.Id }), Is.Zero, "the event was delivered");
+        Assert.That(settings, Is.EqualTo(((DateTime?)null, 5, true)), "a success older than the last failure ended its run");
+    }
+
+    /// <summary>
+    /// One statement records a round's deliveries of several users: every event goes, and each user's settings get that
+    /// user's latest success, however its deliveries are ordered in the round.
+    /// </summary>
+    [Test]
+    public async Task Delivered_ForSeveralUsersInOneRound_DeletesEveryEventAndRecordsEachUsersLatestSuccess()
+    {
+        var t0 = WholeMilliseconds(DateTime.UtcNow.AddDays(2));
+        var first = await Env.CreateUserAsync();
+        var second = await Env.CreateUserAsync();
+        var firstEvents = new[] { await PausedEventAsync(first.Id, t0), await EventAsync(first.Id, t0) };
+        var secondEvents = new[] { await PausedEventAsync(second.Id, t0), await EventAsync(second.Id, t0), await EventAsync(second.Id, t0) };
+        var store = new CallbackStore(Env.Database);
+
+        await store.DeliveredAsync(
+        [
+            (Claimed(secondEvents[0], second.Id), t0.AddMilliseconds(30)),
+            (Claimed(firstEvents[1], first.Id), t0.AddMilliseconds(20)),
+            (Claimed(secondEvents[2], second.Id), t0.AddMilliseconds(10)),
+            (Claimed(firstEvents[0], first.Id), t0),
+            (Claimed(secondEvents[1], second.Id), t0.AddMilliseconds(40)),
+        ], CancellationToken.None);
+
+        await using var connection = await Env.Database.OpenConnectionAsync();
+        var settings = (await connection.QueryAsync<(long UserId, DateTime? LastSuccess, bool Paused)>(
+            "SELECT user_id, last_success_at, paused_until IS NOT NULL FROM callback_settings WHERE user_id IN (@first, @second) ORDER BY user_id",
+            new { first = first.Id, second = second.Id })).ToList();
+        Assert.That(await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM status_events WHERE user_id IN (@first, @second)",
+            new { first = first.Id, second = second.Id }), Is.Zero, "every delivered event is gone");
+        Assert.That(settings, Is.EqualTo(new[]
+        {
+            (first.Id, (DateTime?)t0.AddMilliseconds(20), false),
+            (second.Id, (DateTime?)t0.AddMilliseconds(40), false),
+        }));
     }
 
     /// <summary>

@@ -306,6 +306,46 @@ public sealed class CallbackSettingsTests
         Assert.That(await EventsLeftAsync(user.Id), Is.Zero, "a worker took the user for done with discarded events left");
     }
 
+    /// <summary>
+    /// A new URL makes the user's events due at once, while the Dispatcher records a round of deliveries, which deletes the
+    /// delivered events in id order. Were the URL change to take them in another order (the soonest due first: this test
+    /// then gets a 503), each would hold an event the other wants, and PostgreSQL would end one of them: the agency's PUT,
+    /// or the record of deliveries already made.
+    /// </summary>
+    [Test]
+    public async Task Put_NewUrl_WhileTheDispatcherRecordsDeliveriesOfTheUser_NeitherWaitsForTheOtherInTurn()
+    {
+        var user = await Env.CreateUserAsync();
+        await SetUrlAsync(user.Client, new Uri("https://hooks.agency.example/govsg"));
+        await using var connection = await Env.Database.OpenConnectionAsync();
+        // Two events under delivery (their leases ahead), the one with the higher id due first once its lease ends.
+        var ids = (await connection.QueryAsync<long>("""
+            INSERT INTO status_events (user_id, message_id, key_type, created_at, data, next_attempt_at)
+            VALUES (@Id, 1, 'live', now(), '{}', now() + interval '2 minutes'),
+                   (@Id, 2, 'live', now(), '{}', now() + interval '1 minute')
+            RETURNING id
+            """, new { user.Id })).Order().ToList();
+        // The first was written again since, as a claim writes an event: the table holds it after the second now.
+        await connection.ExecuteAsync("UPDATE status_events SET attempts = 1 WHERE id = @id", new { id = ids[0] });
+
+        // The record of deliveries has taken the first event and is about to take the second.
+        await using var recorder = await Env.Database.OpenConnectionAsync();
+        await using var recording = await recorder.BeginTransactionAsync();
+        await recorder.ExecuteAsync("DELETE FROM status_events WHERE id = @id", new { id = ids[0] }, recording);
+        var put = PutAsync(user.Client, """{"url":"https://hooks-new.agency.example/govsg"}""");
+        Assert.That(await Env.StatementsWaitingOnALockAsync("UPDATE status_events SET next_attempt_at"), Is.GreaterThan(0),
+            "the URL change waits on the first event");
+        var second = await recorder.ExecuteAsync("DELETE FROM status_events WHERE id = @id", new { id = ids[1] }, recording,
+            commandTimeout: 10);
+        await recording.CommitAsync();
+        var (response, body) = await put;
+
+        Assert.That(second, Is.EqualTo(1), "the record of deliveries took the second event");
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), body.ToString());
+        Assert.That(await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM status_events WHERE user_id = @Id",
+            new { user.Id }), Is.Zero);
+    }
+
     /// <summary>A user with callbacks on and <paramref name="count"/> events due, at an endpoint paused so none is delivered.</summary>
     private static async Task<TestUser> UserWithPendingEventsAsync(int count)
     {

@@ -86,28 +86,29 @@ public sealed class CallbackStore(NpgsqlDataSource dataSource)
     /// </summary>
     internal static readonly TimeSpan LastSuccessResolution = TimeSpan.FromSeconds(1);
 
-    // Deliveries are recorded in batches (CallbackWorker): one statement for what a round of the worker saw succeed, not one
-    // commit per event. Each user's success is news only as above, and only while the URL is the one called (a success of
-    // the URL the agency has since replaced says nothing of the new one: it neither ends its run of failures nor its
-    // pause), and only when no failure was recorded after it: a batch is written a moment after its successes, and a
-    // failure in that moment stands. A row the guard leaves out is not locked, so deliveries of one user only wait on
-    // each other once a second. Rows are locked in one order, settings (by user) before events (by id), as a URL change
-    // locks them: two batches, or a batch and a URL change, never wait on each other in turn. (A discard deletes events in
-    // its plan's order; should it and a batch deadlock on an event delivered after the discard, one of the two ends with an
-    // error and is retried: both are the workers' own.)
+    // Deliveries are recorded in batches (CallbackWorker): one statement for what the worker saw succeed since its last
+    // batch, not one commit per event. Each user's success is news only as above, and only while the URL is the one
+    // called (a success of the URL the agency has since replaced says nothing of the new one: it neither ends its run of
+    // failures nor its pause). A batch is written a moment after its successes: a failure counted in that moment came
+    // after the success, and stays in the run (as its only failure: one round of attempts at most fits in that moment).
+    // A row the guard leaves out is not locked, so deliveries of one user only wait on each other once a second. Rows are
+    // locked in one order, settings by user before events by id, as a URL change and a give-up's record lock them: no
+    // two of them wait on each other in turn. (A discard deletes events in its plan's order; should it and a batch
+    // deadlock on an event delivered after the discard, one of the two ends with an error and is retried: both are the
+    // workers' own.)
     private const string DeliveredSql = """
         WITH d AS (
             SELECT * FROM unnest(@userIds, @urls, @succeededAts) AS d(user_id, url, succeeded_at)
         ), news AS (
             SELECT s.user_id, d.succeeded_at FROM callback_settings s JOIN d ON d.user_id = s.user_id AND d.url = s.url
-            WHERE (s.last_failure_at IS NULL OR s.last_failure_at <= d.succeeded_at)
-              AND (s.last_success_at IS NULL OR s.last_success_at <= d.succeeded_at - @resolution
+            WHERE (s.last_success_at IS NULL OR s.last_success_at <= d.succeeded_at - @resolution
                    OR s.consecutive_failures > 0 OR s.paused_until IS NOT NULL)
             ORDER BY s.user_id
             FOR UPDATE OF s
         )
         UPDATE callback_settings s
-        SET last_success_at = GREATEST(s.last_success_at, n.succeeded_at), consecutive_failures = 0, paused_until = NULL
+        SET last_success_at = GREATEST(s.last_success_at, n.succeeded_at), paused_until = NULL,
+            consecutive_failures = CASE WHEN s.failure_counted_at > n.succeeded_at THEN LEAST(s.consecutive_failures, 1) ELSE 0 END
         FROM news n
         WHERE s.user_id = n.user_id;
         DELETE FROM status_events WHERE id IN (SELECT id FROM status_events WHERE id = ANY(@ids) ORDER BY id FOR UPDATE);
@@ -202,12 +203,14 @@ public sealed class CallbackStore(NpgsqlDataSource dataSource)
 
     // Each user whose events were given up is told why in the settings' last failure (GET /v1/callback-settings). A
     // statement of its own, after the delete committed: a URL change locks the settings row, then the events, so one
-    // statement locking both the other way round could deadlock with it.
+    // statement locking both the other way round could deadlock with it. The rows are locked by user, as a batch of
+    // deliveries locks them.
     private const string ToldGivenUpSql = """
         UPDATE callback_settings s SET last_failure_at = @now,
             last_failure_reason = g.count || ' event(s) not delivered within ' || @budget || ': given up'
         FROM unnest(@userIds, @counts) AS g(user_id, count)
         WHERE s.user_id = g.user_id
+          AND s.user_id IN (SELECT user_id FROM callback_settings WHERE user_id = ANY(@userIds) ORDER BY user_id FOR UPDATE)
         """;
 
     // Only while the run that earned the pause stands: a success elsewhere (which ends the run) or a new URL (a clean bill

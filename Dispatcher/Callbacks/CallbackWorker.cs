@@ -12,8 +12,8 @@ namespace GovSg.Dispatcher.Callbacks;
 /// events, and this worker has its own connections, HTTP client and in-flight limits. It sleeps until something is due:
 /// a NOTIFY from an event insert (LISTEN callback_events), the next retry or endpoint pause ending, or a delivery of a
 /// user at their cap finishing; it never polls on a short timer. New events, and deliveries that succeeded, wait up to
-/// <see cref="Gather"/> for the round that takes them: it claims them together and deletes the delivered in one statement,
-/// rather than a round of statements, and a commit, for each event.
+/// <see cref="Gather"/> for the round that takes them: it claims the new together, and has the delivered recorded in one
+/// statement, rather than a round of statements, and a commit, for each event.
 /// </summary>
 public sealed class CallbackWorker(
     CallbackStore store,
@@ -32,8 +32,8 @@ public sealed class CallbackWorker(
     private static readonly TimeSpan GiveUpEvery = TimeSpan.FromMinutes(1);
 
     /// <summary>
-    /// How long new events and successes wait for their round at most (a failure, and a finishing delivery that makes room
-    /// for its user or for this Dispatcher, wake it at once). At 70 messages a second (280 events), a Dispatcher made 30–55
+    /// How long new events and successes wait for their round at most (a failure, and a finishing delivery that frees a
+    /// user at its cap or this Dispatcher at its total, wake it at once). At 70 messages a second (280 events), a Dispatcher made 30–55
     /// rounds a second and committed each delivery on its own (about 300 commits); with this, about 25 rounds, and 21
     /// commits for the deliveries.
     /// </summary>
@@ -50,6 +50,10 @@ public sealed class CallbackWorker(
     private readonly ConcurrentDictionary<Task, bool> _deliveries = new();
     private readonly ConcurrentQueue<(ClaimedEvent Event, DateTime SucceededAt)> _delivered = new();
     private readonly WakeSchedule _wake = new(time);
+
+    // The record of deliveries under way, apart from the rounds: it may wait on a user's rows (a URL change holds them
+    // until it commits), and claims for every other user must not wait with it.
+    private Task _recording = Task.CompletedTask;
 
     private int _total;
     private DateTime _nextGiveUp;
@@ -68,7 +72,11 @@ public sealed class CallbackWorker(
             try
             {
                 _wake.Reset();
-                await DeleteDeliveredAsync(stoppingToken);
+                if (_recording.IsCompleted && !_delivered.IsEmpty)
+                {
+                    _recording = RecordDeliveredAsync();
+                }
+
                 if (time.GetUtcNow().UtcDateTime >= _nextGiveUp)
                 {
                     await GiveUpAsync(stoppingToken);
@@ -104,7 +112,7 @@ public sealed class CallbackWorker(
                 // A database outage is expected and retried quietly. Anything else is a bug, logged as one, and retried
                 // too: letting it out would stop the host, and sending with it.
                 logger.Log(exception is NpgsqlException or TimeoutException ? LogLevel.Warning : LogLevel.Error, exception,
-                    "Claiming status events for callbacks, or recording deliveries, failed; retrying");
+                    "Claiming status events for callbacks failed; retrying");
                 // Stopped during the back-off: leave the loop as above, so the listener and deliveries are awaited.
                 await SleepAsync(time.GetUtcNow().UtcDateTime.AddSeconds(1), stoppingToken)
                     .ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
@@ -112,23 +120,58 @@ public sealed class CallbackWorker(
         }
 
         await listener;
-        await Task.WhenAll(_deliveries.Keys);
-        try
+        await RecordTheLastDeliveriesAsync();
+    }
+
+    /// <summary>
+    /// Records the deliveries that succeed while the ones under way finish, a round's worth at a time, and then the rest:
+    /// a success left unrecorded is delivered again once its lease ends.
+    /// </summary>
+    private async Task RecordTheLastDeliveriesAsync()
+    {
+        await _recording;
+        var delivering = Task.WhenAll(_deliveries.Keys);
+        while (true)
         {
-            await DeleteDeliveredAsync(CancellationToken.None);
+            var finished = delivering.IsCompleted;
+            while (!_delivered.IsEmpty)
+            {
+                if (!await RecordBatchAsync())
+                {
+                    return;
+                }
+            }
+
+            if (finished)
+            {
+                return;
+            }
+
+            await Task.WhenAny(delivering, Task.Delay(Gather, time));
         }
-        catch (Exception exception)
+    }
+
+    /// <summary>Records a batch of the deliveries that succeeded, and comes back for more at once, or after a failure, a second later.</summary>
+    private async Task RecordDeliveredAsync()
+    {
+        await Task.Yield();
+        if (!await RecordBatchAsync())
         {
-            logger.LogWarning(exception, "Recording the last deliveries failed; their leases will make them due again");
+            await Task.Delay(TimeSpan.FromSeconds(1), time);
+        }
+
+        if (!_delivered.IsEmpty)
+        {
+            _wake.Wake();
         }
     }
 
     /// <summary>
-    /// Records the deliveries that succeeded since the last round, in one statement. Should it fail, they wait for the
-    /// next: each event's lease keeps it from being claimed again meanwhile (and once the lease ends, it is delivered
-    /// again, at least once).
+    /// Records up to <see cref="DeliveredBatch"/> deliveries that succeeded, in one statement; false when that failed, and
+    /// they wait for the next. Until then each event's lease keeps it from being claimed again (unless a new URL made it
+    /// due at once, SPEC §11.1's redelivery to the new URL); once the lease ends, it is delivered again (at least once).
     /// </summary>
-    private async Task DeleteDeliveredAsync(CancellationToken cancellationToken)
+    private async Task<bool> RecordBatchAsync()
     {
         var batch = new List<(ClaimedEvent, DateTime)>();
         while (batch.Count < DeliveredBatch && _delivered.TryDequeue(out var delivered))
@@ -138,26 +181,24 @@ public sealed class CallbackWorker(
 
         if (batch.Count == 0)
         {
-            return;
+            return true;
         }
 
         try
         {
-            await store.DeliveredAsync(batch, cancellationToken);
+            await store.DeliveredAsync(batch, CancellationToken.None);
+            return true;
         }
-        catch
+        catch (Exception exception)
         {
             foreach (var delivered in batch)
             {
                 _delivered.Enqueue(delivered);
             }
 
-            throw;
-        }
-
-        if (!_delivered.IsEmpty)
-        {
-            _wake.Wake();
+            logger.Log(exception is NpgsqlException or TimeoutException ? LogLevel.Warning : LogLevel.Error, exception,
+                "Recording {Count} delivered status event(s) failed; retrying", batch.Count);
+            return false;
         }
     }
 

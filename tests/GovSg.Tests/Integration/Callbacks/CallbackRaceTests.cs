@@ -283,20 +283,24 @@ public sealed class CallbackRaceTests
     }
 
     /// <summary>
-    /// The worker records a round's successes together, a moment after they happened. A failure of the endpoint recorded
-    /// in that moment is the later news: the earlier success must neither end its run nor lift its pause.
+    /// The worker records successes together, a moment after they happened. A failure of the endpoint counted in that
+    /// moment came after the success: the success ends the run before it, and lifts its pause, but that failure stays in
+    /// the run. Any other failure recorded since (a give-up, which counts none) leaves the run ended.
     /// </summary>
-    [Test]
-    public async Task Delivered_WhenAFailureWasRecordedAfterItSucceeded_LeavesTheRunAndPause()
+    [TestCase(true, 1)]
+    [TestCase(false, 0)]
+    public async Task Delivered_WithAFailureRecordedAfterItSucceeded_EndsOnlyTheRunBeforeIt(bool counted, int runAfter)
     {
         var user = await Env.CreateUserAsync();
         var t0 = WholeMilliseconds(DateTime.UtcNow.AddDays(2));
         var eventId = await PausedEventAsync(user.Id, t0);
         var store = new CallbackStore(Env.Database);
         await using var connection = await Env.Database.OpenConnectionAsync();
-        await connection.ExecuteAsync(
-            "UPDATE callback_settings SET consecutive_failures = 5, last_failure_at = @failedAt WHERE user_id = @userId",
-            new { userId = user.Id, failedAt = t0.AddMilliseconds(20) });
+        await connection.ExecuteAsync("""
+            UPDATE callback_settings SET consecutive_failures = 5, last_failure_at = @failedAt,
+                failure_counted_at = CASE WHEN @counted THEN @failedAt ELSE @t0 - interval '1 minute' END
+            WHERE user_id = @userId
+            """, new { userId = user.Id, failedAt = t0.AddMilliseconds(20), counted, t0 });
 
         await store.DeliveredAsync([(Claimed(eventId, user.Id), t0)], CancellationToken.None);
 
@@ -305,7 +309,7 @@ public sealed class CallbackRaceTests
             new { userId = user.Id });
         Assert.That(await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM status_events WHERE user_id = @userId",
             new { userId = user.Id }), Is.Zero, "the event was delivered");
-        Assert.That(settings, Is.EqualTo(((DateTime?)null, 5, true)), "a success older than the last failure ended its run");
+        Assert.That(settings, Is.EqualTo(((DateTime?)t0, runAfter, false)));
     }
 
     /// <summary>

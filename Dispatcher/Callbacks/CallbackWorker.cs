@@ -33,9 +33,9 @@ public sealed class CallbackWorker(
 
     /// <summary>
     /// How long new events and successes wait for their round at most (a failure, and a finishing delivery that frees a
-    /// user at its cap or this Dispatcher at its total, wake it at once). At 70 messages a second (280 events), a Dispatcher made 30–55
-    /// rounds a second and committed each delivery on its own (about 300 commits); with this, about 25 rounds, and 21
-    /// commits for the deliveries.
+    /// user at its cap or this Dispatcher at its total, wake it at once). At 70 messages a second (280 events), a
+    /// Dispatcher made 30–55 rounds a second and committed each delivery on its own (about 300 commits); with this, about
+    /// 25 rounds, and 21 commits for the deliveries.
     /// </summary>
     internal static readonly TimeSpan Gather = TimeSpan.FromMilliseconds(50);
 
@@ -151,7 +151,10 @@ public sealed class CallbackWorker(
         }
     }
 
-    /// <summary>Records a batch of the deliveries that succeeded, and comes back for more at once, or after a failure, a second later.</summary>
+    /// <summary>
+    /// Records a batch of the deliveries that succeeded (after a failure, waits a second), and wakes the rounds when more
+    /// wait: the next round starts the next batch.
+    /// </summary>
     private async Task RecordDeliveredAsync()
     {
         await Task.Yield();
@@ -309,7 +312,7 @@ public sealed class CallbackWorker(
         }
     }
 
-    /// <summary>Records the attempt's outcome; true when it was delivered (recorded by the next round).</summary>
+    /// <summary>Records the attempt's outcome; true when it was delivered (queued, to be recorded with others).</summary>
     private async Task<bool> RecordAsync(ClaimedEvent claimed, DateTime attemptedAt, DeliveryDecision decision)
     {
         var now = time.GetUtcNow().UtcDateTime;

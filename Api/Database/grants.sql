@@ -41,8 +41,10 @@ GRANT SELECT, INSERT, UPDATE ON templates TO govsg_operator;
 GRANT SELECT ON template_grants TO govsg_api;
 GRANT SELECT, INSERT, UPDATE, DELETE ON template_grants TO govsg_operator;
 
--- table: messages. Nobody deletes a message.
-GRANT SELECT, INSERT, UPDATE ON messages TO govsg_api;
+-- table: messages. Nobody deletes a message. The Api stores them, and after that only hands one to the sweep (its command
+-- unpublished) or frees its idempotency key (its insert failed): it never changes a message's content, owner or status.
+GRANT SELECT, INSERT ON messages TO govsg_api;
+GRANT UPDATE (sweep_at, idempotency_key) ON messages TO govsg_api;
 GRANT USAGE ON SEQUENCE messages_id_seq TO govsg_api;
 GRANT SELECT, UPDATE ON messages TO govsg_dispatcher;
 GRANT SELECT, UPDATE ON messages TO govsg_operator;
@@ -79,12 +81,14 @@ GRANT DELETE ON callback_secrets TO govsg_api;
 GRANT SELECT ON callback_secrets TO govsg_dispatcher;
 
 -- table: status_events. Recorded by every status change (the Dispatcher's, and the operator's cancel-pending), delivered
--- by the Dispatcher, counted and discarded (callbacks turned off) by the Api and the operator, who also make them due
--- at once when the URL changes.
-GRANT SELECT, DELETE ON status_events TO govsg_api;
+-- and deleted by the Dispatcher, counted by the Api and the operator, who also make them due at once when the URL
+-- changes. Turning callbacks off marks them discarded on the settings row (migration 0036), and the Dispatchers delete
+-- them: the Api and the operator delete none (their DELETE was taken back one release after 0036, so that no Api pod
+-- of a rolling deploy lost a grant it used).
+GRANT SELECT ON status_events TO govsg_api;
 GRANT UPDATE (next_attempt_at) ON status_events TO govsg_api;
 GRANT SELECT, INSERT, UPDATE, DELETE ON status_events TO govsg_dispatcher;
-GRANT SELECT, INSERT, DELETE ON status_events TO govsg_operator;
+GRANT SELECT, INSERT ON status_events TO govsg_operator;
 GRANT UPDATE (next_attempt_at) ON status_events TO govsg_operator;
 
 -- table: key_pepper. The fingerprint of the key pepper: recorded by whoever uses a pepper first, read by both after.

@@ -29,6 +29,7 @@ public static class FeatureExtensions
         builder.Services.AddOptions<RateLimitOptions>().BindConfiguration(RateLimitOptions.SectionName)
             .ValidateDataAnnotations().ValidateOnStart();
         builder.Services.AddSingleton<RateLimiting.RateLimiter>();
+        builder.Services.AddSingleton<RateLimiting.ReadSlots>();
         builder.Services.AddSingleton<StatusWaiter>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<StatusWaiter>());
         builder.Services.AddOptions<CallbackOptions>().BindConfiguration(CallbackOptions.SectionName)

@@ -53,8 +53,8 @@ public sealed class ErrorEnvelopeMiddleware(RequestDelegate next, ILogger<ErrorE
                 return ApiError.ServiceUnavailable();
             default:
                 var traceId = Activity.Current?.TraceId.ToString() ?? context.TraceIdentifier;
-                logger.LogError(exception, "Unhandled error for {Method} {Path} (trace {TraceId})",
-                    context.Request.Method, context.Request.Path, traceId);
+                logger.LogError(exception, "Unhandled error for {Method} {Route} (trace {TraceId})",
+                    context.Request.Method, Route(context), traceId);
                 return ApiError.Internal(traceId);
         }
     }
@@ -71,7 +71,14 @@ public sealed class ErrorEnvelopeMiddleware(RequestDelegate next, ILogger<ErrorE
             return;
         }
 
-        logger.LogWarning("Database unavailable while handling {Method} {Path}: {Error} ({Unlogged} more request(s) failed so since the last line)",
-            context.Request.Method, context.Request.Path, exception.Message, Interlocked.Exchange(ref _outageFailuresUnlogged, 0));
+        logger.LogWarning("Database unavailable while handling {Method} {Route}: {Error} ({Unlogged} more request(s) failed so since the last line)",
+            context.Request.Method, Route(context), exception.Message, Interlocked.Exchange(ref _outageFailuresUnlogged, 0));
     }
+
+    /// <summary>
+    /// The route a request matched, never its path: a path holds whatever a caller puts there (a recipient where a
+    /// message id belongs), and logs never hold a phone number (SPEC §9.1).
+    /// </summary>
+    private static string Route(HttpContext context) =>
+        context.GetEndpoint() is RouteEndpoint { RoutePattern.RawText: { } route } ? route : "(no route)";
 }

@@ -47,7 +47,7 @@ public static class OpenApiExtensions
     public static WebApplication MapOpenApiDocument(this WebApplication app)
     {
         app.UseOutputCache();
-        app.MapOpenApi(DocumentPath).CacheOutput(policy => policy.AddPolicy<BuiltOnce>());
+        app.MapOpenApi(DocumentPath).CacheOutput(policy => policy.AddPolicy<BuiltOnce>(), excludeDefaultPolicy: true);
         app.MapScalarApiReference("/docs", scalar => scalar
             .WithTitle("GovSg WhatsApp API")
             .DisableDefaultFonts()
@@ -56,8 +56,9 @@ public static class OpenApiExtensions
     }
 
     /// <summary>
-    /// Caches the answer for every caller alike: the default policy would build it again for any request with an
-    /// <c>Authorization</c> header, and for each <c>Host</c> header sent.
+    /// Caches the answer for every caller alike, in place of the default policy, which would build it again for any
+    /// request with an <c>Authorization</c> header, and for each <c>Host</c> header and query string sent: anyone could
+    /// make it build the document on every request, and keep a copy of each.
     /// </summary>
     private sealed class BuiltOnce : IOutputCachePolicy
     {

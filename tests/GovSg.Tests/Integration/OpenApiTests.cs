@@ -170,12 +170,17 @@ public sealed class OpenApiTests
                 })));
         using var client = api.CreateClient();
 
-        for (var i = 0; i < 5; i++)
+        // Nor for each query string, Host or Authorization header a caller makes up.
+        string[] paths = ["openapi/v1.json", "openapi/v1.json", "openapi/v1.json?x=1", "openapi/v1.json?x=2&y=3"];
+        foreach (var (path, i) in paths.Select((path, i) => (path, i)))
         {
-            var (response, _) = await MessageJson.GetAsync(client, "openapi/v1.json");
-            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+            using var request = new HttpRequestMessage(HttpMethod.Get, path);
+            request.Headers.Host = $"host{i}.example";
+            request.Headers.Authorization = new("Bearer", $"made-up-{i}");
+            using var response = await client.SendAsync(request);
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.OK), path);
         }
 
-        Assert.That(builds, Is.EqualTo(1), "the document was built for every request");
+        Assert.That(builds, Is.EqualTo(1), "the document was built again for a request");
     }
 }

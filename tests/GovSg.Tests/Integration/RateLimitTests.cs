@@ -318,6 +318,41 @@ public sealed class RateLimitTests
             "reads and sends have buckets of their own");
     }
 
+    [TestCase(0, TestName = "Reads_OfOneUserBeyondItsSlotsAndTheirQueue_Answer503AndLeaveOtherUsersAlone")]
+    [TestCase(100, TestName = "Reads_OfOneUserBeyondItsSlots_WaitTheirTurn")]
+    public async Task Reads_OfOneUserBeyondItsSlots(int queued)
+    {
+        // Each read holds a database connection while it runs, and a deep list or a large count runs for seconds: one
+        // agency's burst of them must not take every connection another agency's requests need. Found by an outside
+        // security review: the read limit bounded how many a user started a second, not how many ran at once.
+        var api = Env.StartApi(new Dictionary<string, string?>
+        {
+            ["RateLimits:ConcurrentReadsPerUser"] = "1",
+            ["RateLimits:QueuedReadsPerUser"] = queued.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        });
+        using var client = api.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", (await Env.CreateUserAsync()).Key);
+        using var otherClient = api.CreateClient();
+        otherClient.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", (await Env.CreateUserAsync()).Key);
+
+        var reads = Enumerable.Range(0, 40).Select(_ => MessageJson.GetAsync(client, "v1/transactional/govsg?limit=1000")).ToList();
+        var otherRead = MessageJson.GetAsync(otherClient, "v1/transactional/govsg?limit=1000");
+        var answers = await Task.WhenAll(reads);
+
+        Assert.That((await otherRead).Response.StatusCode, Is.EqualTo(HttpStatusCode.OK), "another user's read has slots of its own");
+        var refused = answers.Where(a => a.Response.StatusCode != HttpStatusCode.OK).ToList();
+        if (queued > 0)
+        {
+            Assert.That(refused, Is.Empty, "reads beyond the slots wait for one");
+            return;
+        }
+
+        Assert.That(refused, Is.Not.Empty, "40 reads at once, one slot, no queue");
+        Assert.That(answers, Has.Some.Matches<(HttpResponseMessage Response, JsonElement)>(a => a.Response.StatusCode == HttpStatusCode.OK));
+        Assert.That(refused.Select(a => (a.Response.StatusCode, a.Body.Str("code"))),
+            Is.All.EqualTo((HttpStatusCode.ServiceUnavailable, "service_unavailable")));
+    }
+
     [Test]
     public async Task Reads_WithATestKey_TakeFromABucketOfTheirOwn()
     {

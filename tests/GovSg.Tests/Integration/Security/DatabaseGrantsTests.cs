@@ -39,6 +39,9 @@ public sealed partial class DatabaseGrantsTests
     [TestCase("CREATE TABLE intruder (id int)")]
     [TestCase("UPDATE callback_secrets SET secret = 'whsec_known' WHERE id = -1")]
     [TestCase("SELECT secret FROM callback_secrets WHERE id = -1")]
+    [TestCase("UPDATE messages SET status = 'READ' WHERE id = -1")]
+    [TestCase("UPDATE messages SET recipient = '+6591234567', user_id = 1 WHERE id = -1")]
+    [TestCase("DELETE FROM status_events WHERE id = -1")]
     public async Task ApiRole_OutsideWhatTheApiDoes_IsRefused(string statement) =>
         Assert.That(await SqlStateAsync(TestSettings.ApiPostgres, statement), Is.EqualTo(PermissionDenied));
 
@@ -60,6 +63,7 @@ public sealed partial class DatabaseGrantsTests
     [TestCase("SELECT count(*) FROM pending_status_events")]
     [TestCase("UPDATE callback_secrets SET secret = 'whsec_known' WHERE id = -1")]
     [TestCase("SELECT secret FROM callback_secrets WHERE id = -1")]
+    [TestCase("DELETE FROM status_events WHERE id = -1")]
     public async Task OperatorRole_OutsideWhatTheCliDoes_IsRefused(string statement) =>
         Assert.That(await SqlStateAsync(TestSettings.OperatorPostgres, statement), Is.EqualTo(PermissionDenied));
 

@@ -16,6 +16,7 @@ public sealed class ApiMetrics : IDisposable
     private readonly Counter<long> _webhookLargeRefused;
     private readonly Counter<long> _webhookOtherNumber;
     private readonly Counter<long> _rateLimited;
+    private readonly Counter<long> _slotRefused;
 
     public ApiMetrics()
     {
@@ -33,6 +34,8 @@ public sealed class ApiMetrics : IDisposable
             description: "Provider statuses for a phone number id other than Webhooks:PhoneNumberId, ignored (SPEC §6): " +
                          "normal when the app serves other numbers, a wrong setting when no status of ours comes");
         _rateLimited = _meter.CreateCounter<long>("govsg.requests.rate_limited", description: "Requests refused with 429");
+        _slotRefused = _meter.CreateCounter<long>("govsg.requests.slot_refused",
+            description: "Requests refused 503 for want of a slot (ReadSlots, BatchSlots), by kind (read, batch)");
     }
 
     public void MessagesStored(int count) => _stored.Add(count);
@@ -55,6 +58,8 @@ public sealed class ApiMetrics : IDisposable
     public void WebhookOtherNumber(int statuses) => _webhookOtherNumber.Add(statuses);
 
     public void RateLimited() => _rateLimited.Add(1);
+
+    public void SlotRefused(string kind) => _slotRefused.Add(1, new KeyValuePair<string, object?>("kind", kind));
 
     public void Dispose() => _meter.Dispose();
 }

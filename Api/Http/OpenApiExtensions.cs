@@ -250,7 +250,7 @@ public static class OpenApiExtensions
         415 => "The body is not `application/json`, or is compressed (`unsupported_media_type`).",
         422 => "The Idempotency-Key was used with a different body (`idempotency_mismatch`).",
         429 => "Over the rate limit (`rate_limit`); retry after `Retry-After` seconds.",
-        503 => "Temporarily unavailable (`service_unavailable`): nothing stored, unless the message says the database stopped answering mid-request; retry after `Retry-After` seconds, with the same `Idempotency-Key`.",
+        503 => "Temporarily unavailable (`service_unavailable`), or too many of your reads or batches at once: nothing stored, unless the message says the database stopped answering mid-request; retry after `Retry-After` seconds, with the same `Idempotency-Key`.",
         _ => "An unexpected error (`internal_server`); the message carries a trace id.",
     };
 }

@@ -1,4 +1,5 @@
 using GovSg.Api.Auth;
+using GovSg.Api.Extensions;
 using GovSg.Api.Http;
 
 namespace GovSg.Api.Messages;
@@ -9,13 +10,19 @@ namespace GovSg.Api.Messages;
 /// here so waits for it holding no slot, then takes one to replay it: concurrent duplicates make one batch however many
 /// come at once (SPEC §3.8), and are not refused for the queue the first one's duplicates filled.
 /// </summary>
-public sealed class BatchSlotsFilter(IdempotencyGate gate, BatchSlots slots) : IEndpointFilter
+public sealed class BatchSlotsFilter(IdempotencyGate gate, BatchSlots slots, ApiMetrics metrics) : IEndpointFilter
 {
     public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
         var http = context.HttpContext;
         using var held = await gate.EnterIfKeyedAsync(http);
         using var slot = await slots.AcquireAsync(http.Features.Get<Caller>()!.UserId, http.RequestAborted);
-        return slot.IsAcquired ? await next(context) : ApiError.ServiceUnavailable();
+        if (slot.IsAcquired)
+        {
+            return await next(context);
+        }
+
+        metrics.SlotRefused("batch");
+        return ApiError.ServiceUnavailable();
     }
 }

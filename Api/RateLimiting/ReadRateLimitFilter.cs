@@ -19,7 +19,7 @@ public sealed class ReadRateLimitFilter(RateLimiter limiter, ReadSlots slots) : 
             return refusal;
         }
 
-        using var slot = await slots.AcquireAsync(caller.UserId, http.RequestAborted);
-        return slot.IsAcquired ? await next(context) : ApiError.ServiceUnavailable();
+        using var slot = await slots.AcquireAsync(caller, http.RequestAborted);
+        return slot is null ? ApiError.ServiceUnavailable() : await next(context);
     }
 }

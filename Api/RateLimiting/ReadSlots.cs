@@ -1,29 +1,47 @@
 using System.Threading.RateLimiting;
+using GovSg.Api.Auth;
+using GovSg.Api.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace GovSg.Api.RateLimiting;
 
 /// <summary>
-/// The reads an Api runs at once for one user (<see cref="RateLimitOptions.ConcurrentReadsPerUser"/>), live and test keys
-/// together. The read limit bounds how many a user starts a second, not how long each runs: a list deep into millions
-/// of messages, or a count of a day's pending callbacks, can take seconds and holds a database connection meanwhile, so
-/// a burst of them from one agency would take every connection of the Api's pool, and other agencies' sends would wait
-/// for one. A user's reads beyond its slots wait their turn here, holding nothing, up to
-/// <see cref="RateLimitOptions.QueuedReadsPerUser"/>; beyond, 503.
+/// The reads an Api runs at once (<see cref="RateLimitOptions"/>): a few of each user's live keys, a few of its test keys,
+/// and a few of all together (<see cref="Slots{TCaller}"/>). The read limit bounds how many a user starts a second, not
+/// how long each runs: a list deep into millions of messages, or a count of a day's pending callbacks, can take seconds
+/// and holds a database connection meanwhile, so a burst of them would take every connection of the Api's pool, and
+/// every agency's sends would wait for one. A read beyond the slots waits its turn holding nothing, up to
+/// <see cref="RateLimitOptions.ReadSlotWait"/>; beyond that, or a full queue, 503. Live and test keys have slots of their
+/// own, as they have read limits of their own: an agency's tests reading hard never hold up its production integration.
 /// </summary>
-public sealed class ReadSlots(IOptions<RateLimitOptions> options) : IDisposable
+public sealed class ReadSlots(IOptions<RateLimitOptions> options, ApiMetrics metrics) : IDisposable
 {
-    private readonly PartitionedRateLimiter<long> _byUser = PartitionedRateLimiter.Create<long, long>(userId =>
-        RateLimitPartition.GetConcurrencyLimiter(userId, _ => new ConcurrencyLimiterOptions
+    private readonly Slots<(long UserId, string KeyType)> _slots = new(options.Value.ConcurrentReadsPerUser,
+        options.Value.QueuedReadsPerUser, options.Value.ConcurrentReads, options.Value.QueuedReads);
+
+    /// <summary>A slot for one of the caller's reads; null when none came in time or a queue is full.</summary>
+    public async Task<RateLimitLease?> AcquireAsync(Caller caller, CancellationToken cancellationToken)
+    {
+        using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        wait.CancelAfter(options.Value.ReadSlotWait);
+        try
         {
-            PermitLimit = options.Value.ConcurrentReadsPerUser,
-            QueueLimit = options.Value.QueuedReadsPerUser,
-            QueueProcessingOrder = QueueProcessingOrder.OldestFirst,
-        }));
+            var lease = await _slots.AcquireAsync((caller.UserId, caller.KeyType), wait.Token);
+            if (lease.IsAcquired)
+            {
+                return lease;
+            }
 
-    /// <summary>A slot for one of the user's reads, once there is one; not acquired when the user's queue is full.</summary>
-    public ValueTask<RateLimitLease> AcquireAsync(long userId, CancellationToken cancellationToken) =>
-        _byUser.AcquireAsync(userId, 1, cancellationToken);
+            lease.Dispose();
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            // Waited ReadSlotWait: refused below, like a full queue.
+        }
 
-    public void Dispose() => _byUser.Dispose();
+        metrics.SlotRefused("read");
+        return null;
+    }
+
+    public void Dispose() => _slots.Dispose();
 }

@@ -244,7 +244,7 @@ public static class AdminCommands
                 // review) and every character past ASCII shows as its code.
                 Console.WriteLine($"{key.KeyId}  type={key.Type}  created={key.CreatedAt:O}  last_used={key.LastUsedAt:O}  " +
                                   $"valid_until={key.ValidUntil:O}  revoked={key.RevokedAt:O}  disabled={key.DisabledAt:O}  " +
-                                  $"label={JsonSerializer.Serialize(key.Label)}");
+                                  $"made_by={key.MadeBy ?? "operator"}  label={JsonSerializer.Serialize(key.Label)}");
             }
 
             return 0;
@@ -254,10 +254,15 @@ public static class AdminCommands
     private static Command KeyRevoke()
     {
         var keyId = KeyId();
-        return Verb("revoke", "Revoke a key for good.", [keyId], async (admin, parsed, token) =>
+        var withKeysItMade = new Option<bool>("--with-keys-it-made")
+        {
+            Description = "Also revoke the keys made with it, and the keys those made (`made_by` in `admin key list`), e.g. after it was stolen.",
+        };
+        return Verb("revoke", "Revoke a key for good.", [keyId, withKeysItMade], async (admin, parsed, token) =>
         {
             var id = parsed.GetRequiredValue(keyId);
-            return Report(await admin.Store.RevokeKeyAsync(id, admin.Now, token), "key revoked", $"no key {id}");
+            var revoked = await admin.Store.RevokeKeyAsync(id, parsed.GetValue(withKeysItMade), admin.Now, token);
+            return Report(revoked, revoked == 1 ? "key revoked" : $"{revoked} keys revoked", $"no key {id}");
         });
     }
 

@@ -89,14 +89,27 @@ public sealed class AdminStore(NpgsqlDataSource dataSource)
 
     private const string RevokeKeySql = "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, @now) WHERE key_id = @keyId";
 
+    // The key, the keys it made, the keys those made, and so on: whoever held a stolen key could have made keys with
+    // the keys it made. Revoked ones too, as a revoked key made its keys before it was revoked.
+    private const string RevokeKeyAndItsKeysSql = """
+        WITH RECURSIVE line (id) AS (
+            SELECT id FROM api_keys WHERE key_id = @keyId
+            UNION
+            SELECT k.id FROM api_keys k JOIN line ON k.made_by = line.id)
+        UPDATE api_keys k SET revoked_at = COALESCE(k.revoked_at, @now)
+        FROM line WHERE k.id = line.id
+        """;
+
     private const string SetKeyDisabledSql = """
         UPDATE api_keys SET disabled_at = CASE WHEN @disabled THEN COALESCE(disabled_at, @now) END
         WHERE key_id = @keyId AND revoked_at IS NULL
         """;
 
     private const string ListKeysSql = """
-        SELECT k.key_id, k.label, k.type, k.created_at, k.last_used_at, k.valid_until, k.revoked_at, k.disabled_at
+        SELECT k.key_id, k.label, k.type, k.created_at, k.last_used_at, k.valid_until, k.revoked_at, k.disabled_at,
+               maker.key_id AS made_by
         FROM api_keys k JOIN users u ON u.id = k.user_id
+        LEFT JOIN api_keys maker ON maker.id = k.made_by
         WHERE u.email = @email
         ORDER BY k.created_at
         """;
@@ -187,8 +200,9 @@ public sealed class AdminStore(NpgsqlDataSource dataSource)
         DateTime now, DateTime validUntil, CancellationToken cancellationToken) =>
         ExecuteAsync(InsertKeySql, new { userId, keyId, secretHash, lastFive, label, type, now, validUntil }, cancellationToken);
 
-    public Task<int> RevokeKeyAsync(string keyId, DateTime now, CancellationToken cancellationToken) =>
-        ExecuteAsync(RevokeKeySql, new { keyId, now }, cancellationToken);
+    /// <summary>Revokes the key, and with <paramref name="withKeysItMade"/> every key made from it; how many keys that names.</summary>
+    public Task<int> RevokeKeyAsync(string keyId, bool withKeysItMade, DateTime now, CancellationToken cancellationToken) =>
+        ExecuteAsync(withKeysItMade ? RevokeKeyAndItsKeysSql : RevokeKeySql, new { keyId, now }, cancellationToken);
 
     public Task<int> SetKeyDisabledAsync(string keyId, bool disabled, DateTime now, CancellationToken cancellationToken) =>
         ExecuteAsync(SetKeyDisabledSql, new { keyId, disabled, now }, cancellationToken);
@@ -260,6 +274,9 @@ public sealed class KeySummary
     public DateTime ValidUntil { get; init; }
     public DateTime? RevokedAt { get; init; }
     public DateTime? DisabledAt { get; init; }
+
+    /// <summary>The key id of the key that made this one (SPEC §3.9); null when an operator made it.</summary>
+    public string? MadeBy { get; init; }
 }
 
 public sealed class UserSummary

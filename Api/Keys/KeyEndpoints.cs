@@ -75,7 +75,7 @@ public static class KeyEndpoints
             var now = time.GetUtcNow().UtcDateTime.TruncateToMilliseconds();
             var (plainText, keyId, hash) = ApiKeys.Generate(options.Value.PepperBytes);
             var row = await store.CreateAsync(new NewKey(caller.UserId, keyId, hash, ApiKeys.LastFive(plainText), body.Label,
-                type, now, now.AddDays(body.ValidDays)), cancellationToken);
+                type, now, now.AddDays(body.ValidDays), caller.ApiKeyId), cancellationToken);
             return row is null
                 ? ApiError.Validation($"User has reached the limit of {KeyStore.MaxActivePerType} active API keys")
                 : TypedResults.Created((string?)null, CreatedKeyResponse.From(row, plainText));

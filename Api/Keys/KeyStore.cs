@@ -17,9 +17,9 @@ public sealed class KeyRow
     public DateTime? RevokedAt { get; init; }
 }
 
-/// <summary>What creating a key stores; the secret only as its keyed hash.</summary>
+/// <summary>What creating a key stores; the secret only as its keyed hash, and the key that made it (its row id).</summary>
 public sealed record NewKey(long UserId, string KeyId, byte[] SecretHash, string LastFive, string Label, string Type,
-    DateTime Now, DateTime ValidUntil);
+    DateTime Now, DateTime ValidUntil, long MadeBy);
 
 /// <summary>An agency's own keys (SPEC §3.9). A null type filter means every type.</summary>
 public sealed class KeyStore(NpgsqlDataSource dataSource)
@@ -40,8 +40,8 @@ public sealed class KeyStore(NpgsqlDataSource dataSource)
         """;
 
     private const string InsertSql = $"""
-        INSERT INTO api_keys (user_id, key_id, secret_hash, last_five, label, type, created_at, valid_until)
-        VALUES (@UserId, @KeyId, @SecretHash, @LastFive, @Label, @Type, @Now, @ValidUntil)
+        INSERT INTO api_keys (user_id, key_id, secret_hash, last_five, label, type, created_at, valid_until, made_by)
+        VALUES (@UserId, @KeyId, @SecretHash, @LastFive, @Label, @Type, @Now, @ValidUntil, @MadeBy)
         RETURNING {Columns}
         """;
 

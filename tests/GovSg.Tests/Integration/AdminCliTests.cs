@@ -85,6 +85,50 @@ public sealed class AdminCliTests
     }
 
     [Test]
+    public async Task KeyRevoke_WithKeysItMade_RevokesTheKeysMadeFromAStolenKey_AndNoOther()
+    {
+        // A live key can make keys (SPEC §3.9), and so can the keys it made: whoever stole one could hold several more by
+        // the time the theft is found. Found by an outside security review: nothing recorded which key made which.
+        var user = await Env.CreateUserAsync(grants: [3]);
+        var (stolen, stolenId) = await MakeKeyAsync(user.Client, "live");
+        var (madeByThief, madeByThiefId) = await MakeKeyAsync(Env.Client(stolen), "live");
+        var (testKeyOfThief, _) = await MakeKeyAsync(Env.Client(madeByThief), "test");
+        var (sibling, siblingId) = await MakeKeyAsync(user.Client, "live");
+
+        var (listed, list) = await RunAsync("admin", "key", "list", "--email", user.Email);
+        var (revoked, output) = await RunAsync("admin", "key", "revoke", "--key-id", stolenId, "--with-keys-it-made");
+
+        Assert.That(listed, Is.Zero);
+        Assert.That(MadeBy(list, user.KeyId), Is.EqualTo("operator"));
+        Assert.That(MadeBy(list, stolenId), Is.EqualTo(user.KeyId));
+        Assert.That(MadeBy(list, madeByThiefId), Is.EqualTo(stolenId));
+        Assert.That(MadeBy(list, siblingId), Is.EqualTo(user.KeyId));
+        Assert.That((revoked, output.Trim()), Is.EqualTo((0, "3 keys revoked")));
+        foreach (var key in new[] { stolen, madeByThief, testKeyOfThief })
+        {
+            Assert.That((await Env.Client(key).GetAsync("v1/api-keys")).StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized));
+        }
+
+        foreach (var key in new[] { user.Key, sibling })
+        {
+            Assert.That((await Env.Client(key).GetAsync("v1/api-keys")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        }
+
+        static async Task<(string Key, string KeyId)> MakeKeyAsync(HttpClient client, string type)
+        {
+            using var response = await client.PostAsync("v1/api-keys", new StringContent($$"""{"label":"made","type":"{{type}}"}""",
+                System.Text.Encoding.UTF8, "application/json"));
+            var body = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+            Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Created), body.ToString());
+            return (body.Str("key"), body.Str("id"));
+        }
+
+        static string MadeBy(string list, string keyId) =>
+            list.Split('\n').Single(line => line.StartsWith(keyId + "  ", StringComparison.Ordinal))
+                .Split("  ").Single(field => field.StartsWith("made_by=", StringComparison.Ordinal))["made_by=".Length..];
+    }
+
+    [Test]
     public async Task TemplateRevoke_MakesTheTemplateLookMissing_AndGrantRestoresIt()
     {
         var user = await Env.CreateUserAsync(grants: [3]);

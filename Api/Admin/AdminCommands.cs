@@ -261,8 +261,18 @@ public static class AdminCommands
         return Verb("revoke", "Revoke a key for good.", [keyId, withKeysItMade], async (admin, parsed, token) =>
         {
             var id = parsed.GetRequiredValue(keyId);
-            var revoked = await admin.Store.RevokeKeyAsync(id, parsed.GetValue(withKeysItMade), admin.Now, token);
-            return Report(revoked, revoked == 1 ? "key revoked" : $"{revoked} keys revoked", $"no key {id}");
+            if (!parsed.GetValue(withKeysItMade))
+            {
+                return Report(await admin.Store.RevokeKeyAsync(id, admin.Now, token), "key revoked", $"no key {id}");
+            }
+
+            var revoked = await admin.Store.RevokeKeyAndItsKeysAsync(id, admin.Now, token);
+            foreach (var (revokedId, already) in revoked)
+            {
+                Console.WriteLine($"{revokedId}  {(already ? "was revoked already" : "revoked")}");
+            }
+
+            return Report(revoked.Count, $"{revoked.Count(k => !k.Already)} key(s) revoked", $"no key {id}");
         });
     }
 

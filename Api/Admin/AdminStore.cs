@@ -89,6 +89,12 @@ public sealed class AdminStore(NpgsqlDataSource dataSource)
 
     private const string RevokeKeySql = "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, @now) WHERE key_id = @keyId";
 
+    // The lock the Api takes to make a key of the user (Keys/KeyStore.cs): a key being made from one of these commits
+    // before the revoke's statement reads, or is refused after it.
+    private const string LockKeysUserSql = """
+        SELECT pg_advisory_xact_lock(1, (user_id % 2147483647)::int) FROM api_keys WHERE key_id = @keyId
+        """;
+
     // The key, the keys it made, the keys those made, and so on: whoever held a stolen key could have made keys with
     // the keys it made. Revoked ones too, as a revoked key made its keys before it was revoked.
     private const string RevokeKeyAndItsKeysSql = """
@@ -97,7 +103,9 @@ public sealed class AdminStore(NpgsqlDataSource dataSource)
             UNION
             SELECT k.id FROM api_keys k JOIN line ON k.made_by = line.id)
         UPDATE api_keys k SET revoked_at = COALESCE(k.revoked_at, @now)
-        FROM line WHERE k.id = line.id
+        FROM line JOIN api_keys old ON old.id = line.id
+        WHERE k.id = line.id
+        RETURNING k.key_id, old.revoked_at IS NOT NULL AS already
         """;
 
     private const string SetKeyDisabledSql = """
@@ -200,9 +208,22 @@ public sealed class AdminStore(NpgsqlDataSource dataSource)
         DateTime now, DateTime validUntil, CancellationToken cancellationToken) =>
         ExecuteAsync(InsertKeySql, new { userId, keyId, secretHash, lastFive, label, type, now, validUntil }, cancellationToken);
 
-    /// <summary>Revokes the key, and with <paramref name="withKeysItMade"/> every key made from it; how many keys that names.</summary>
-    public Task<int> RevokeKeyAsync(string keyId, bool withKeysItMade, DateTime now, CancellationToken cancellationToken) =>
-        ExecuteAsync(withKeysItMade ? RevokeKeyAndItsKeysSql : RevokeKeySql, new { keyId, now }, cancellationToken);
+    public Task<int> RevokeKeyAsync(string keyId, DateTime now, CancellationToken cancellationToken) =>
+        ExecuteAsync(RevokeKeySql, new { keyId, now }, cancellationToken);
+
+    /// <summary>Revokes the key and every key made from it; each, and whether it was revoked already.</summary>
+    public async Task<IReadOnlyList<(string KeyId, bool Already)>> RevokeKeyAndItsKeysAsync(string keyId, DateTime now,
+        CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        var parameters = new { keyId, now };
+        await connection.ExecuteAsync(new CommandDefinition(LockKeysUserSql, parameters, transaction, cancellationToken: cancellationToken));
+        var revoked = (await connection.QueryAsync<(string, bool)>(new CommandDefinition(RevokeKeyAndItsKeysSql, parameters,
+            transaction, cancellationToken: cancellationToken))).ToList();
+        await transaction.CommitAsync(cancellationToken);
+        return revoked;
+    }
 
     public Task<int> SetKeyDisabledAsync(string keyId, bool disabled, DateTime now, CancellationToken cancellationToken) =>
         ExecuteAsync(SetKeyDisabledSql, new { keyId, disabled, now }, cancellationToken);

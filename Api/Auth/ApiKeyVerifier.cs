@@ -54,7 +54,7 @@ public sealed class ApiKeyVerifier(ApiKeyStore store, IOptions<AuthOptions> opti
 
         if (row.RevokedAt is not null)
         {
-            return (null, ApiError.Unauthenticated("API key has been revoked"));
+            return (null, Revoked);
         }
 
         if (row.ValidUntil <= now)
@@ -64,7 +64,7 @@ public sealed class ApiKeyVerifier(ApiKeyStore store, IOptions<AuthOptions> opti
 
         if (row.UserDisabledAt is not null || row.KeyDisabledAt is not null)
         {
-            return (null, ApiError.Unauthorized("This user or API key has been disabled by an operator"));
+            return (null, Disabled);
         }
 
         await TouchAsync(row.Id, now, cancellationToken);
@@ -74,6 +74,12 @@ public sealed class ApiKeyVerifier(ApiKeyStore store, IOptions<AuthOptions> opti
 
     /// <summary>Stops trusting a key this replica has just revoked; other replicas notice within the cache time.</summary>
     public void Forget(string keyId) => _cache.Forget(keyId);
+
+    /// <summary>What a revoked key is answered.</summary>
+    public static ApiError Revoked => ApiError.Unauthenticated("API key has been revoked");
+
+    /// <summary>What a disabled key, or a key of a disabled user, is answered.</summary>
+    public static ApiError Disabled => ApiError.Unauthorized("This user or API key has been disabled by an operator");
 
     private static ApiError InvalidKey => ApiError.Unauthenticated("Invalid API key");
 

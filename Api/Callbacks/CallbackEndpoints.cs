@@ -23,6 +23,7 @@ public static class CallbackEndpoints
                              "the last delivery's outcome and how many events are waiting. Live keys only.")
             .AddEndpointFilter<ReadRateLimitFilter>()
             .IgnoresBody()
+            .InReadSlot()
             .ProducesError(401, 403, 429, 503)
             .WithResponseHeaders([StatusCodes.Status429TooManyRequests], ApiHeaders.RetryAfter);
         group.MapPut("", SetAsync).WithName("SetCallbackSettings")

@@ -32,6 +32,7 @@ public static class KeyEndpoints
                              "of all (revoked and expired ones included). A test key sees test keys only.")
             .AddEndpointFilter<ReadRateLimitFilter>()
             .IgnoresBody()
+            .InReadSlot()
             .ProducesError(401, 403, 429, 503)
             .WithResponseHeaders([StatusCodes.Status429TooManyRequests], ApiHeaders.RetryAfter);
         group.MapDelete("/{keyId}", RevokeAsync).WithName("RevokeApiKey")
@@ -74,11 +75,15 @@ public static class KeyEndpoints
 
             var now = time.GetUtcNow().UtcDateTime.TruncateToMilliseconds();
             var (plainText, keyId, hash) = ApiKeys.Generate(options.Value.PepperBytes);
-            var row = await store.CreateAsync(new NewKey(caller.UserId, keyId, hash, ApiKeys.LastFive(plainText), body.Label,
-                type, now, now.AddDays(body.ValidDays), caller.ApiKeyId), cancellationToken);
-            return row is null
-                ? ApiError.Validation($"User has reached the limit of {KeyStore.MaxActivePerType} active API keys")
-                : TypedResults.Created((string?)null, CreatedKeyResponse.From(row, plainText));
+            var (row, makerStopped) = await store.CreateAsync(new NewKey(caller.UserId, keyId, hash, ApiKeys.LastFive(plainText),
+                body.Label, type, now, now.AddDays(body.ValidDays), caller.ApiKeyId), cancellationToken);
+            return (row, makerStopped) switch
+            {
+                ({ } created, _) => TypedResults.Created((string?)null, CreatedKeyResponse.From(created, plainText)),
+                (_, "revoked") => ApiKeyVerifier.Revoked,
+                (_, "disabled") => ApiKeyVerifier.Disabled,
+                _ => ApiError.Validation($"User has reached the limit of {KeyStore.MaxActivePerType} active API keys"),
+            };
         }
     }
 

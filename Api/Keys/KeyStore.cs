@@ -34,9 +34,14 @@ public sealed class KeyStore(NpgsqlDataSource dataSource)
     // and the Api's database role may not update users (Database/grants.sql). Ids past 2^31 share a lock, harmlessly.
     private const string LockUserSql = "SELECT pg_advisory_xact_lock(1, (@UserId % 2147483647)::int)";
 
+    // The user's active keys of the type, and whether the key making this one has been revoked or disabled since the
+    // request's authentication read it (up to Auth:KeyCacheDuration before): `admin key revoke --with-keys-it-made` takes
+    // the same lock, so a key is either made before it and revoked with the rest, or refused after it.
     private const string CountActiveSql = """
-        SELECT count(*) FROM api_keys
-        WHERE user_id = @UserId AND type = @Type AND revoked_at IS NULL AND valid_until > @Now
+        SELECT (SELECT count(*) FROM api_keys
+                WHERE user_id = @UserId AND type = @Type AND revoked_at IS NULL AND valid_until > @Now) AS active,
+               (SELECT CASE WHEN revoked_at IS NOT NULL THEN 'revoked' WHEN disabled_at IS NOT NULL THEN 'disabled' END
+                FROM api_keys WHERE id = @MadeBy) AS maker_stopped
         """;
 
     private const string InsertSql = $"""
@@ -68,23 +73,26 @@ public sealed class KeyStore(NpgsqlDataSource dataSource)
         WHERE key_id = @keyId AND user_id = @userId AND (@type::text IS NULL OR type = @type)
         """;
 
-    /// <summary>Stores the key, or answers null when the user already has the most active keys of its type.</summary>
-    public async Task<KeyRow?> CreateAsync(NewKey key, CancellationToken cancellationToken)
+    /// <summary>
+    /// Stores the key; or answers why not: the user already has the most active keys of its type (no row, no reason), or
+    /// the key making it has been revoked or disabled (<c>"revoked"</c>, <c>"disabled"</c>).
+    /// </summary>
+    public async Task<(KeyRow? Row, string? MakerStopped)> CreateAsync(NewKey key, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition(LockUserSql, key, transaction, cancellationToken: cancellationToken));
-        var active = await connection.ExecuteScalarAsync<long>(new CommandDefinition(CountActiveSql, key, transaction,
-            cancellationToken: cancellationToken));
-        if (active >= MaxActivePerType)
+        var (active, makerStopped) = await connection.QuerySingleAsync<(long, string?)>(new CommandDefinition(CountActiveSql, key,
+            transaction, cancellationToken: cancellationToken));
+        if (makerStopped is not null || active >= MaxActivePerType)
         {
-            return null;
+            return (null, makerStopped);
         }
 
         var row = await connection.QuerySingleAsync<KeyRow>(new CommandDefinition(InsertSql, key, transaction,
             cancellationToken: cancellationToken));
         await transaction.CommitAsync(cancellationToken).AsCommit();
-        return row;
+        return (row, null);
     }
 
     /// <summary>Every active key and the newest <see cref="ListLimit"/> keys, newest first.</summary>

@@ -54,6 +54,7 @@ public static class MessageEndpoints
             .WithDescription("The message's current state. Another user's message, or one sent with the other key type (live or test), is not found.")
             .AddEndpointFilter<ReadRateLimitFilter>()
             .IgnoresBody()
+            .InReadSlot()
             .ProducesError(400, 404, 429, 503)
             .WithResponseHeaders([StatusCodes.Status429TooManyRequests], ApiHeaders.RetryAfter);
         group.MapGet("", ListAsync).WithName("ListMessages")
@@ -67,6 +68,7 @@ public static class MessageEndpoints
             .AddOpenApiOperationTransformer(ListQuery.DescribeAsync)
             .AddEndpointFilter<ReadRateLimitFilter>()
             .IgnoresBody()
+            .InReadSlot()
             .ProducesError(400, 429, 503)
             .WithResponseHeaders([StatusCodes.Status429TooManyRequests], ApiHeaders.RetryAfter);
         return v1;

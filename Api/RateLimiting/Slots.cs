@@ -36,6 +36,9 @@ public sealed class Slots<TCaller> : IDisposable where TCaller : notnull
         {
             // A caller's limiter idle for 10 s is disposed by the partitioned limiter's timer, which can happen between
             // the partitioned limiter finding it and the acquire (dotnet/runtime#99865): the next call makes a new one.
+            // (A chain's disposal leaves the caller's own limiter working, so an acquire that got past the chain's check
+            // just before may still take a slot of it, beside the new one's: the caller holds one more for a moment,
+            // within the Api's slots.)
             return await _byCaller.AcquireAsync(caller, 1, cancellationToken);
         }
     }

@@ -13,7 +13,8 @@ public static class TemplateEndpoints
         v1.MapGet("/govsg/templates", ListAsync).WithName("ListTemplates").WithTags("Templates")
             .WithSummary("List your templates")
             .WithDescription("The templates granted to you, with their parameters and the languages they are offered in.")
-            .RequireAuthorization().AddEndpointFilter<ReadRateLimitFilter>().IgnoresBody().ProducesError(429, 503)
+            .RequireAuthorization().AddEndpointFilter<ReadRateLimitFilter>().IgnoresBody().InReadSlot()
+            .ProducesError(429, 503)
             .WithResponseHeaders([StatusCodes.Status429TooManyRequests], ApiHeaders.RetryAfter);
         return v1;
     }

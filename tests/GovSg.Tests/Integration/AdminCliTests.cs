@@ -92,7 +92,7 @@ public sealed class AdminCliTests
         var user = await Env.CreateUserAsync(grants: [3]);
         var (stolen, stolenId) = await MakeKeyAsync(user.Client, "live");
         var (madeByThief, madeByThiefId) = await MakeKeyAsync(Env.Client(stolen), "live");
-        var (testKeyOfThief, _) = await MakeKeyAsync(Env.Client(madeByThief), "test");
+        var (testKeyOfThief, testKeyOfThiefId) = await MakeKeyAsync(Env.Client(madeByThief), "test");
         var (sibling, siblingId) = await MakeKeyAsync(user.Client, "live");
 
         var (listed, list) = await RunAsync("admin", "key", "list", "--email", user.Email);
@@ -103,7 +103,11 @@ public sealed class AdminCliTests
         Assert.That(MadeBy(list, stolenId), Is.EqualTo(user.KeyId));
         Assert.That(MadeBy(list, madeByThiefId), Is.EqualTo(stolenId));
         Assert.That(MadeBy(list, siblingId), Is.EqualTo(user.KeyId));
-        Assert.That((revoked, output.Trim()), Is.EqualTo((0, "3 keys revoked")));
+        Assert.That(revoked, Is.Zero);
+        Assert.That(output.Split('\n', StringSplitOptions.RemoveEmptyEntries), Is.EquivalentTo(new[]
+        {
+            $"{stolenId}  revoked", $"{madeByThiefId}  revoked", $"{testKeyOfThiefId}  revoked", "3 key(s) revoked",
+        }));
         foreach (var key in new[] { stolen, madeByThief, testKeyOfThief })
         {
             Assert.That((await Env.Client(key).GetAsync("v1/api-keys")).StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized));
@@ -113,6 +117,10 @@ public sealed class AdminCliTests
         {
             Assert.That((await Env.Client(key).GetAsync("v1/api-keys")).StatusCode, Is.EqualTo(HttpStatusCode.OK));
         }
+
+        var (again, repeated) = await RunAsync("admin", "key", "revoke", "--key-id", stolenId, "--with-keys-it-made");
+        Assert.That((again, repeated.Split('\n', StringSplitOptions.RemoveEmptyEntries).Last()), Is.EqualTo((0, "0 key(s) revoked")),
+            "a second run says nothing more was revoked");
 
         static async Task<(string Key, string KeyId)> MakeKeyAsync(HttpClient client, string type)
         {

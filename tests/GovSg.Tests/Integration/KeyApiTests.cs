@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Dapper;
 
 namespace GovSg.Tests.Integration;
 
@@ -148,6 +149,30 @@ public sealed class KeyApiTests
         Assert.That(revoked.StatusCode, Is.EqualTo(HttpStatusCode.NoContent));
         Assert.That(after.StatusCode, Is.EqualTo(HttpStatusCode.Unauthorized), "even with a minute of key cache");
         Assert.That(error.Str("message"), Is.EqualTo("API key has been revoked"));
+    }
+
+    [TestCase("revoked_at", 401, "API key has been revoked")]
+    [TestCase("disabled_at", 403, "This user or API key has been disabled by an operator")]
+    public async Task Create_ByAKeyStoppedSinceThisApiVerifiedIt_IsRefusedAndMakesNoKey(string column, int status, string message)
+    {
+        // An Api trusts a key it verified for Auth:KeyCacheDuration. A key an operator stopped meanwhile (after a theft,
+        // `admin key revoke --with-keys-it-made`) must not make another key in that window, which that revoke would miss.
+        var user = await Env.CreateUserAsync();
+        var api = Env.StartApi(new Dictionary<string, string?> { ["Auth:KeyCacheDuration"] = "00:01:00" });
+        var client = api.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", user.Key);
+        Assert.That((await MessageJson.GetAsync(client, KeysPath)).Response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
+        await using (var connection = await Env.Database.OpenConnectionAsync())
+        {
+            await connection.ExecuteAsync($"UPDATE api_keys SET {column} = now() WHERE key_id = @keyId", new { keyId = user.KeyId });
+        }
+
+        var (response, error) = await CreateAsync(client, new { label = "made after the theft" });
+
+        Assert.That(((int)response.StatusCode, error.Str("message")), Is.EqualTo((status, message)));
+        await using var check = await Env.Database.OpenConnectionAsync();
+        Assert.That(await check.ExecuteScalarAsync<long>("SELECT count(*) FROM api_keys WHERE user_id = @id", new { id = user.Id }),
+            Is.EqualTo(1), "no key was made");
     }
 
     [Test]

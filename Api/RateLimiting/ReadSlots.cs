@@ -1,6 +1,5 @@
 using System.Threading.RateLimiting;
 using GovSg.Api.Auth;
-using GovSg.Api.Extensions;
 using Microsoft.Extensions.Options;
 
 namespace GovSg.Api.RateLimiting;
@@ -14,7 +13,7 @@ namespace GovSg.Api.RateLimiting;
 /// <see cref="RateLimitOptions.ReadSlotWait"/>; beyond that, or a full queue, 503. Live and test keys have slots of their
 /// own, as they have read limits of their own: an agency's tests reading hard never hold up its production integration.
 /// </summary>
-public sealed class ReadSlots(IOptions<RateLimitOptions> options, ApiMetrics metrics) : IDisposable
+public sealed class ReadSlots(IOptions<RateLimitOptions> options) : IDisposable
 {
     private readonly Slots<(long UserId, string KeyType)> _slots = new(options.Value.ConcurrentReadsPerUser,
         options.Value.QueuedReadsPerUser, options.Value.ConcurrentReads, options.Value.QueuedReads);
@@ -36,10 +35,9 @@ public sealed class ReadSlots(IOptions<RateLimitOptions> options, ApiMetrics met
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            // Waited ReadSlotWait: refused below, like a full queue.
+            // Waited ReadSlotWait: refused, like a full queue.
         }
 
-        metrics.SlotRefused("read");
         return null;
     }
 

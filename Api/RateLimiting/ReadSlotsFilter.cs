@@ -1,4 +1,5 @@
 using GovSg.Api.Auth;
+using GovSg.Api.Extensions;
 using GovSg.Api.Http;
 
 namespace GovSg.Api.RateLimiting;
@@ -7,13 +8,19 @@ namespace GovSg.Api.RateLimiting;
 /// A read's turn: one of its caller's <see cref="ReadSlots"/> for as long as its handler runs, taken last, once the read
 /// token is spent and any body is read, so that only the database work holds it; 503 when none comes in time.
 /// </summary>
-public sealed class ReadSlotsFilter(ReadSlots slots) : IEndpointFilter
+public sealed class ReadSlotsFilter(ReadSlots slots, ApiMetrics metrics) : IEndpointFilter
 {
     public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
     {
         var http = context.HttpContext;
         using var slot = await slots.AcquireAsync(http.Features.Get<Caller>()!, http.RequestAborted);
-        return slot is null ? ApiError.ServiceUnavailable() : await next(context);
+        if (slot is not null)
+        {
+            return await next(context);
+        }
+
+        metrics.SlotRefused("read");
+        return ApiError.ServiceUnavailable();
     }
 }
 

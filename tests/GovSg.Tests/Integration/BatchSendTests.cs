@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using Dapper;
+using GovSg.Api.Extensions;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace GovSg.Tests.Integration;
@@ -269,12 +270,14 @@ public sealed class BatchSendTests
     public async Task Batch_BeyondAUsersQueuedBatches_Answers503()
     {
         var busy = await Env.CreateUserAsync();
+        using var counted = new Counted(ApiMetrics.MeterName, "govsg.requests.slot_refused", new("kind", "batch"));
 
         var (storing, answers) = await StoringAtOnceAsync(OneSlotOneQueued, null, busy, busy, busy);
 
         Assert.That(storing, Is.EqualTo(1));
         Assert.That(answers.Count(a => a == HttpStatusCode.OK), Is.EqualTo(2));
         Assert.That(answers.Count(a => a == HttpStatusCode.ServiceUnavailable), Is.EqualTo(1));
+        Assert.That(counted.Total, Is.EqualTo(1), "the refusal is counted");
         Assert.That(await Env.CountMessagesAsync(busy.Id), Is.EqualTo(2));
     }
 

@@ -5,6 +5,7 @@ using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using Dapper;
+using GovSg.Api.Extensions;
 
 namespace GovSg.Tests.Integration;
 
@@ -337,6 +338,7 @@ public sealed class RateLimitTests
         using var otherClient = api.CreateClient();
         otherClient.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", (await Env.CreateUserAsync()).Key);
 
+        using var counted = new Counted(ApiMetrics.MeterName, "govsg.requests.slot_refused", new("kind", "read"));
         var reads = Enumerable.Range(0, 40).Select(_ => MessageJson.GetAsync(client, "v1/transactional/govsg?limit=1000")).ToList();
         var otherRead = MessageJson.GetAsync(otherClient, "v1/transactional/govsg?limit=1000");
         var answers = await Task.WhenAll(reads);
@@ -346,6 +348,7 @@ public sealed class RateLimitTests
         if (queued > 0)
         {
             Assert.That(refused, Is.Empty, "reads beyond the slots wait for one");
+            Assert.That(counted.Total, Is.Zero);
             return;
         }
 
@@ -353,6 +356,7 @@ public sealed class RateLimitTests
         Assert.That(answers, Has.Some.Matches<(HttpResponseMessage Response, JsonElement)>(a => a.Response.StatusCode == HttpStatusCode.OK));
         Assert.That(refused.Select(a => (a.Response.StatusCode, a.Body.Str("code"))),
             Is.All.EqualTo((HttpStatusCode.ServiceUnavailable, "service_unavailable")));
+        Assert.That(counted.Total, Is.EqualTo(refused.Count), "each refusal is counted, so an operator sees them");
     }
 
     [Test]

@@ -1,4 +1,3 @@
-using System.Diagnostics.Metrics;
 using System.Globalization;
 using System.Net;
 using Dapper;
@@ -257,23 +256,13 @@ public sealed class WebhookTests
         var foreign = Webhooks.Body([new WebhookStatus(providerId, "read", DateTime.UtcNow),
             new WebhookStatus(providerId, "delivered", DateTime.UtcNow)], phoneNumberId: "999");
         var ours = Webhooks.Body([new WebhookStatus(providerId, "sent", DateTime.UtcNow)]);
-        var counted = 0L;
-        using var listener = new MeterListener();
-        listener.InstrumentPublished = (instrument, l) =>
-        {
-            if (instrument.Meter.Name == ApiMetrics.MeterName && instrument.Name == "govsg.webhook.other_number")
-            {
-                l.EnableMeasurementEvents(instrument);
-            }
-        };
-        listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref counted, value));
-        listener.Start();
+        using var counted = new Counted(ApiMetrics.MeterName, "govsg.webhook.other_number");
 
         using var first = await Webhooks.PostAsync(Env.Client(null), foreign, Webhooks.Sign(foreign));
         using var second = await Webhooks.PostAsync(Env.Client(null), ours, Webhooks.Sign(ours));
 
         Assert.That((first.StatusCode, second.StatusCode), Is.EqualTo((HttpStatusCode.OK, HttpStatusCode.OK)));
-        Assert.That(Interlocked.Read(ref counted), Is.EqualTo(2), "the ignored statuses are counted, so a wrong setting shows");
+        Assert.That(counted.Total, Is.EqualTo(2), "the ignored statuses are counted, so a wrong setting shows");
         var message = await MessageJson.WaitForStatusAsync(user.Client, id, "SENT", "READ");
         Assert.That(message.Str("status"), Is.EqualTo("SENT"), "the foreign read was ignored; the later sent of ours applied");
     }

@@ -1,5 +1,4 @@
 using GovSg.Api.Auth;
-using GovSg.Api.Extensions;
 using GovSg.Api.RateLimiting;
 using Microsoft.Extensions.Options;
 
@@ -14,8 +13,7 @@ public sealed class ReadSlotsTests
     [Test]
     public async Task Acquire_BeyondTheUsersSlots_WaitsInItsQueue_ThenIsRefused_WhileOthersGoOn()
     {
-        using var metrics = new ApiMetrics();
-        using var slots = Slots(new RateLimitOptions { ConcurrentReadsPerUser = 1, QueuedReadsPerUser = 1 }, metrics);
+        using var slots = Slots(new RateLimitOptions { ConcurrentReadsPerUser = 1, QueuedReadsPerUser = 1 });
 
         var first = await slots.AcquireAsync(Live, CancellationToken.None);
         var queued = slots.AcquireAsync(Live, CancellationToken.None);
@@ -36,8 +34,7 @@ public sealed class ReadSlotsTests
     [Test]
     public async Task Acquire_BeyondTheApisSlots_WaitsForOneOfAnyUser()
     {
-        using var metrics = new ApiMetrics();
-        using var slots = Slots(new RateLimitOptions { ConcurrentReadsPerUser = 2, ConcurrentReads = 2 }, metrics);
+        using var slots = Slots(new RateLimitOptions { ConcurrentReadsPerUser = 2, ConcurrentReads = 2 });
 
         var live = await slots.AcquireAsync(Live, CancellationToken.None);
         using var test = await slots.AcquireAsync(Test, CancellationToken.None);
@@ -52,9 +49,7 @@ public sealed class ReadSlotsTests
     [Test]
     public async Task Acquire_WaitingLongerThanReadSlotWait_IsRefused()
     {
-        using var metrics = new ApiMetrics();
-        using var slots = Slots(new RateLimitOptions { ConcurrentReadsPerUser = 1, ReadSlotWait = TimeSpan.FromMilliseconds(200) },
-            metrics);
+        using var slots = Slots(new RateLimitOptions { ConcurrentReadsPerUser = 1, ReadSlotWait = TimeSpan.FromMilliseconds(200) });
         using var held = await slots.AcquireAsync(Live, CancellationToken.None);
 
         var waited = System.Diagnostics.Stopwatch.StartNew();
@@ -64,7 +59,7 @@ public sealed class ReadSlotsTests
         Assert.That(waited.Elapsed, Is.GreaterThanOrEqualTo(TimeSpan.FromMilliseconds(150)));
     }
 
-    private static ReadSlots Slots(RateLimitOptions options, ApiMetrics metrics) => new(Options.Create(options), metrics);
+    private static ReadSlots Slots(RateLimitOptions options) => new(Options.Create(options));
 
     private static Caller Of(long userId, string keyType) =>
         new(userId, userId * 10, 10, 10, 0, TimeSpan.FromHours(24), keyType);

@@ -70,9 +70,10 @@ public sealed class DispatcherMetrics : IDisposable
             description: "Parked provider statuses dropped after the retention period");
         _republished = _meter.CreateCounter<long>("govsg.commands.republished", description: "Send commands published by the sweeper");
         _callbackAttempts = _meter.CreateCounter<long>("govsg.callbacks.attempts",
-            description: "Callback deliveries by outcome: delivered, retry (due again later), dropped (a 4xx), failed (not recorded)");
+            description: "Callback deliveries by outcome: delivered, retry (due again later), dropped (a 4xx, or past the retry " +
+                         "budget), failed (not recorded)");
         _callbacksGivenUp = _meter.CreateCounter<long>("govsg.callbacks.given_up",
-            description: "Status events deleted undelivered after the callback retry budget (24 h)");
+            description: "Status events deleted undelivered after the callback retry budget (24 h) with no attempt at its end");
         _callbackEndpointsPaused = _meter.CreateCounter<long>("govsg.callbacks.endpoints_paused",
             description: "Times a user's callback endpoint was paused after failing continuously");
         if (gate is not null)

@@ -49,6 +49,35 @@ public sealed partial class DeploymentManifestTests
     }
 
     [Test]
+    public void NetworkPolicies_ForEveryPod_AreAppliedWithTheSettings_BeforeAnyWorkload()
+    {
+        // deploy/k8s/README.md's first install applies the component "config", then "broker" and waits for the cluster,
+        // then "migrations". Found by an outside review: the DNS policy had no component, so the broker's nodes, whose
+        // own policy allows no DNS, could not resolve each other until the full apply that came after the wait.
+        var everyPod = NetworkPolicies().Where(p => !p.Root["spec"]["podSelector"].Entries.Any()).ToList();
+
+        Assert.That(everyPod.Select(p => p.Name), Is.EquivalentTo(new[] { "default-deny", "dns" }));
+        Assert.That(everyPod.Select(p => p.Root["metadata"]["labels"]["app.kubernetes.io/component"].Text), Is.All.EqualTo("config"));
+    }
+
+    [Test]
+    public void BrokerUsers_Secrets_CarryTheLabelTheTopologyOperatorWatches()
+    {
+        // Topology Operator releases that rotate a user's password when its Secret changes cache only Secrets with this
+        // label, and their admission webhook refuses a User whose Secret lacks it: no broker user would be made.
+        var example = LoadYaml(RepoPath("deploy", "k8s", SecretExample)).ToDictionary(secret => secret["metadata"]["name"].Text!);
+        var imported = Manifests.Value.Where(m => m.Kind == "User")
+            .Select(user => user.Root["spec"]["importCredentialsSecret"]["name"].Text!).ToList();
+
+        Assert.That(imported, Has.Count.EqualTo(3));
+        Assert.That(imported.Where(name => !example.TryGetValue(name, out var secret)
+            || secret["metadata"]["labels"]["rabbitmq.com/topology-operator"].Text != "true"), Is.Empty);
+        Assert.That(File.ReadAllText(RepoPath("deploy", "k8s", "README.md")),
+            Does.Contain($"label secret {string.Join(' ', imported.Order())} rabbitmq.com/topology-operator=true"),
+            "the first install's commands label them");
+    }
+
+    [Test]
     public void NetworkPolicies_LetOnlyTheApiAndTheBrokerBeReached()
     {
         var reachable = NetworkPolicies().Where(p => p.Root["spec"]["ingress"].Exists)

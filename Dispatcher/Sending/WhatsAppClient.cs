@@ -33,6 +33,13 @@ public sealed class WhatsAppClient(IWhatsAppCloudApi api, IOptions<WhatsAppOptio
             using var response = await api.SendMessageAsync(_options.ApiVersion, _options.PhoneNumberId, _options.AccessToken,
                 Body(message), timeout.Token);
             // Transport failures are thrown (WhatsAppCloudApi.Settings), so every response here carries a status.
+            if (response is { IsSuccessStatusCode: true, Content: null })
+            {
+                // Refit hands back a body it could not read as a response without content: one the timeout cut off is
+                // the timeout's, not an invalid answer.
+                timeout.Token.ThrowIfCancellationRequested();
+            }
+
             var outcome = response.IsSuccessStatusCode
                 ? Success(response.Content)
                 : ParseFailure(response.StatusCode!.Value, (response.Error as ApiException)?.Content);

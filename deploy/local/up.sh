@@ -10,6 +10,9 @@
 #   GOVSG_DATABASE=name   use (and create when missing) this PostgreSQL database instead of govsg
 #   GOVSG_PORT=N          the Api's port (default 8080); dispatchers take the next ones, the simulator N + 10
 # The services also read any other setting from the environment they inherit (e.g. WhatsApp__MessagesPerSecond).
+# One local run per machine: a run stops the one before it from this folder, but runs from two clones would share the
+# broker's virtual host (their Dispatchers competing for one queue, each with its own database) and its users (each
+# run resets their passwords to its own), whatever their GOVSG_DATABASE and GOVSG_PORT.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"

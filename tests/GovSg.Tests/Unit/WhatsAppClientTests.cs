@@ -88,21 +88,32 @@ public sealed class WhatsAppClientTests
             Is.EqualTo((HttpVersion.Version20, HttpVersionPolicy.RequestVersionOrLower)));
     }
 
+    [Test]
+    public async Task SendAsync_WhenTheTimeoutCutsOffTheSuccessBody_IsATimeout()
+    {
+        // The answer's status and headers came in time, its body did not (a stalled connection, or a Dispatcher frozen
+        // past its timeout): Refit hands the cut-off read back as a response without content. It is the call's timeout,
+        // not an invalid answer: the runbook reads `govsg.provider.calls{code="timeout"}` beside the held calls.
+        var outcome = await SendAsync(new Answering(HttpStatusCode.OK, body: null), TimeSpan.FromMilliseconds(200));
+
+        Assert.That((outcome.Kind, outcome.ErrorCode, outcome.PossiblySent), Is.EqualTo((FailureKind.Transient, "timeout", true)));
+    }
+
     private static Task<SendOutcome> SendAsync(int status, string body) => SendAsync(new Answering((HttpStatusCode)status, body));
 
-    private static async Task<SendOutcome> SendAsync(Answering answering)
+    private static async Task<SendOutcome> SendAsync(Answering answering, TimeSpan? timeout = null)
     {
         using var http = new HttpClient(answering) { BaseAddress = new Uri("https://graph.example/") };
         using var metrics = new DispatcherMetrics();
-        var client = new WhatsAppClient(RestService.ForGenerated<IWhatsAppCloudApi>(http, WhatsAppCloudApi.Settings()), Options.Create(new WhatsAppOptions
-        {
-            PhoneNumberId = "1",
-            AccessToken = "token",
-        }), metrics);
+        var options = new WhatsAppOptions { PhoneNumberId = "1", AccessToken = "token" };
+        options.Timeout = timeout ?? options.Timeout;
+        var client = new WhatsAppClient(RestService.ForGenerated<IWhatsAppCloudApi>(http, WhatsAppCloudApi.Settings()), Options.Create(options),
+            metrics);
         return await client.SendAsync(new OutgoingMessage("+6591234567", "t", "en_GB", ["a"], "m:1:1"), CancellationToken.None);
     }
 
-    private sealed class Answering(HttpStatusCode status, string body) : HttpMessageHandler
+    /// <summary>Answers with <paramref name="body"/>, or with a body that never comes when it is null.</summary>
+    private sealed class Answering(HttpStatusCode status, string? body) : HttpMessageHandler
     {
         public string? LastBody { get; private set; }
 
@@ -116,9 +127,44 @@ public sealed class WhatsAppClientTests
             LastBody = await request.Content!.ReadAsStringAsync(cancellationToken);
             return new HttpResponseMessage(status)
             {
-                Content = new StringContent(body, Encoding.UTF8, "application/json"),
+                Content = body is null ? new StreamContent(new NeverArriving()) : new StringContent(body, Encoding.UTF8, "application/json"),
                 RequestMessage = request,
             };
         }
+    }
+
+    /// <summary>A body whose bytes never come: every read waits until it is cancelled.</summary>
+    private sealed class NeverArriving : Stream
+    {
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+            return 0;
+        }
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException("read asynchronously");
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

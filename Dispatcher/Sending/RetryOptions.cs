@@ -29,7 +29,10 @@ public sealed class RetryOptions
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:00:10")] public TimeSpan ClockTolerance { get; set; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>How long a claim holds a message; past it, a message whose dispatcher died is dispatched again.</summary>
+    /// <summary>
+    /// How long a claim holds a message beyond its call's slot and the call's timeout; past it, a message whose dispatcher
+    /// died is held to reconcile (<see cref="ReconcileHold"/>: it may have been sent), then sent again.
+    /// </summary>
     [Range(typeof(TimeSpan), "00:00:01", "00:30:00")] public TimeSpan ClaimLease { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>

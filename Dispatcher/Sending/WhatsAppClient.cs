@@ -33,7 +33,7 @@ public sealed class WhatsAppClient(IWhatsAppCloudApi api, IOptions<WhatsAppOptio
             using var response = await api.SendMessageAsync(_options.ApiVersion, _options.PhoneNumberId, _options.AccessToken,
                 Body(message), timeout.Token);
             // Transport failures are thrown (WhatsAppCloudApi.Settings), so every response here carries a status.
-            if (response is { IsSuccessStatusCode: true, Content: null })
+            if (response is { IsSuccessStatusCode: true, Content: null, Error.InnerException: OperationCanceledException })
             {
                 // Refit hands back a body it could not read as a response without content: one the timeout cut off is
                 // the timeout's, not an invalid answer.

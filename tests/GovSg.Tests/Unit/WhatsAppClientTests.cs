@@ -148,6 +148,8 @@ public sealed class WhatsAppClientTests
 
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {
+            // A read that nothing could ever end would hang the suite instead of failing the test.
+            Assert.That(cancellationToken.CanBeCanceled, Is.True, "the body is read with a deadline");
             await Task.Delay(Timeout.Infinite, cancellationToken);
             return 0;
         }

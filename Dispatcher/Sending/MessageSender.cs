@@ -411,14 +411,21 @@ public sealed class MessageSender(
         }
 
         var decisions = results
-            .Select(r => (r.Message, WithCall(policy.Decide(r.Message, r.Outcome, gate.PausedUntil(now), Random.Shared.NextDouble()), r.Call)))
+            .Select(r => (r.Message, WithCall(policy.Decide(r.Message, r.Outcome, gate.PausedUntil(now), Random.Shared.NextDouble()), r)))
             .ToList();
         await writer.WriteAsync(decisions, now);
     }
 
-    /// <summary>An acceptance keeps the span of its call, for the statuses reported on it to link to.</summary>
-    private static SendDecision WithCall(SendDecision decision, ActivityContext call) =>
-        decision is SendDecision.Accept accept ? accept with { CallTrace = call } : decision;
+    /// <summary>
+    /// An acceptance keeps the span of its call, for the statuses reported on it to link to; a hold, the time of its call
+    /// (its turn, which can come a second or more after the claim), for an adoption to record as the acceptance.
+    /// </summary>
+    private static SendDecision WithCall(SendDecision decision, CallResult result) => decision switch
+    {
+        SendDecision.Accept accept => accept with { CallTrace = result.Call },
+        SendDecision.Hold hold => hold with { CalledAt = result.Turn?.At },
+        _ => decision,
+    };
 
     private async Task ObserveAsync(CallResult result, DateTime now)
     {

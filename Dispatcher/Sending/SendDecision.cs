@@ -30,9 +30,10 @@ public abstract record SendDecision
 
     /// <summary>
     /// The provider may have sent it: wait <paramref name="For"/>, counted from when the hold is recorded, for a status
-    /// naming this attempt to adopt it, and send again only if none does.
+    /// naming this attempt to adopt it, and send again only if none does. <paramref name="CalledAt"/> is when the call
+    /// was made, which an adoption records as the acceptance (SPEC §5); null keeps the claim's time.
     /// </summary>
-    public sealed record Hold(TimeSpan For, string LastError) : SendDecision;
+    public sealed record Hold(TimeSpan For, string LastError, DateTime? CalledAt = null) : SendDecision;
 
     /// <summary>
     /// Not called: due again at <paramref name="Until"/>, or at once when null, for any dispatcher; its retry budget and

@@ -58,7 +58,7 @@ public sealed class SendOutcomeWriter(SendStore store, DispatcherMetrics metrics
                 if (await Durably(ct =>
                     {
                         holdUntil = time.GetUtcNow().UtcDateTime + hold.For;
-                        return store.HoldAsync(message.Id, message.Attempts, holdUntil, hold.LastError, now, ct);
+                        return store.HoldAsync(message.Id, message.Attempts, holdUntil, hold.LastError, hold.CalledAt, now, ct);
                     }))
                 {
                     metrics.Held();

@@ -122,10 +122,11 @@ public sealed class SendStore(NpgsqlDataSource dataSource, SweepSchedule sweeps,
         """;
 
     // The outcome is unknown: not claimable (nor expired, nor cancelled) until the hold ends. A status naming this
-    // attempt adopts the message meanwhile (StatusStore); the claim that ends an unadopted hold sees held_attempt.
+    // attempt adopts the message meanwhile (StatusStore), accepted at the attempt's time: the call's, when known; the
+    // claim that ends an unadopted hold sees held_attempt.
     private const string HoldSql = """
         UPDATE messages SET available_at = @holdUntil, sweep_at = @holdUntil, last_error = @lastError,
-            call_open = false, held_attempt = attempts, held_at = @now
+            call_open = false, held_attempt = attempts, held_at = @now, attempted_at = COALESCE(@calledAt, attempted_at)
         WHERE id = @id AND status = 'UNSENT' AND attempts = @attempts
         """;
 
@@ -202,9 +203,9 @@ public sealed class SendStore(NpgsqlDataSource dataSource, SweepSchedule sweeps,
         ScheduleAsync(DeferSql, resumeAt, new { id, attempts, resumeAt, lastError, called }, cancellationToken);
 
     /// <summary>Holds the message for reconciliation; false when a status adopted it first (or the attempt is stale).</summary>
-    public Task<bool> HoldAsync(long id, int attempts, DateTime holdUntil, string lastError, DateTime now,
+    public Task<bool> HoldAsync(long id, int attempts, DateTime holdUntil, string lastError, DateTime? calledAt, DateTime now,
         CancellationToken cancellationToken) =>
-        ScheduleAsync(HoldSql, holdUntil, new { id, attempts, holdUntil, lastError, now }, cancellationToken);
+        ScheduleAsync(HoldSql, holdUntil, new { id, attempts, holdUntil, lastError, calledAt, now }, cancellationToken);
 
     /// <summary>Makes a message due at <paramref name="dueAt"/>, when the sweeper publishes its command, and tells it so.</summary>
     private async Task<bool> ScheduleAsync(string sql, DateTime dueAt, object parameters, CancellationToken cancellationToken)

@@ -175,7 +175,7 @@ public sealed class DeliveryGuaranteeTests
         var now = DateTime.UtcNow;
         var first = await store.ClaimAsync([id], now, now.AddMinutes(10), CancellationToken.None);
         // Its call timed out and the hold that reconciles it ended with nothing adopted.
-        await store.HoldAsync(id, first.Single().Attempts, now.AddMinutes(10), "timeout", now, CancellationToken.None);
+        await store.HoldAsync(id, first.Single().Attempts, now.AddMinutes(10), "timeout", null, now, CancellationToken.None);
         var second = await store.ClaimAsync([id], now.AddMinutes(11), now.AddMinutes(20), CancellationToken.None);
 
         var staleFail = await store.FailAsync(id, first.Single().Attempts, "131026", "stale", now, CancellationToken.None);
@@ -201,7 +201,7 @@ public sealed class DeliveryGuaranteeTests
         if (afterAHold)
         {
             // The call's outcome was unknown, and the hold ended with no status adopting it: the next call is a re-send.
-            await store.HoldAsync(id, claim.Attempts, now.AddMinutes(1), "timeout", now, CancellationToken.None);
+            await store.HoldAsync(id, claim.Attempts, now.AddMinutes(1), "timeout", null, now, CancellationToken.None);
             now = now.AddMinutes(2);
             claim = (await store.ClaimAsync([id], now, now.AddMinutes(5), CancellationToken.None)).Single();
             Assert.That(claim.Resend, Is.True);

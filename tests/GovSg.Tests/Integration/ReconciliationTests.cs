@@ -511,6 +511,30 @@ public sealed class ReconciliationTests
         Assert.That(await Env.SimulatorSendsAsync(digits), Has.Count.EqualTo(expected));
     }
 
+    [Test]
+    public async Task Adoption_OfACallThatWaitedForItsTurn_IsAcceptedAtTheCallsTime()
+    {
+        // SPEC §5: an adopted message is ACCEPTED with accepted_at = the call's time. A claim reserves its calls' turns
+        // first, and a batch's last call comes a second or more after the claim under load; an outside probe found
+        // adopted messages accepted at the claim's time, up to 1.7 s before their call reached the provider.
+        var user = await Env.CreateUserAsync();
+        var (id, wamid) = await Callbacks.CallbackRaceTests.InsertMessageAsync(user.Id);
+        var store = new SendStore(Env.Database, new SweepSchedule(TimeProvider.System), Options.Create(new RetryOptions()));
+        var claimedAt = DateTime.UtcNow;
+        claimedAt = new DateTime(claimedAt.Ticks - claimedAt.Ticks % TimeSpan.TicksPerMillisecond, DateTimeKind.Utc);
+        var claim = (await store.ClaimAsync([id], claimedAt, claimedAt.AddMinutes(1), CancellationToken.None)).Single();
+        var calledAt = claimedAt.AddSeconds(2);
+
+        Assert.That(await store.HoldAsync(id, claim.Attempts, calledAt.AddMinutes(1), "timeout: No answer", calledAt,
+            calledAt.AddSeconds(10), CancellationToken.None), Is.True);
+        await new GovSg.Dispatcher.Statuses.StatusStore(Env.Database).ApplyAsync(
+            [new GovSg.Dispatcher.Statuses.StatusEvent(wamid, "SENT", calledAt.AddSeconds(1), null, null, id, claim.Attempts)],
+            DateTime.UtcNow, TimeSpan.FromSeconds(1), withSendTraces: false, CancellationToken.None);
+
+        var row = await RowAsync(id);
+        Assert.That((row.Status, row.ProviderMessageId, row.AcceptedAt), Is.EqualTo(("SENT", wamid, (DateTime?)calledAt)));
+    }
+
     private static async Task<Row> RowAsync(long id)
     {
         await using var connection = await Env.Database.OpenConnectionAsync();

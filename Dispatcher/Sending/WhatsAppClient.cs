@@ -19,15 +19,16 @@ public sealed record OutgoingMessage(string Recipient, string TemplateName, stri
 /// timeout, whether a failed call may have been sent, and the classification of failures. It never retries: retries
 /// are scheduled in PostgreSQL, the one layer that decides them. TLS is verified by the default handler.
 /// </summary>
-public sealed class WhatsAppClient(IWhatsAppCloudApi api, IOptions<WhatsAppOptions> options, DispatcherMetrics metrics)
+public sealed class WhatsAppClient(IWhatsAppCloudApi api, IOptions<WhatsAppOptions> options, DispatcherMetrics metrics,
+    TimeProvider time)
 {
     private readonly WhatsAppOptions _options = options.Value;
 
     public async Task<SendOutcome> SendAsync(OutgoingMessage message, CancellationToken cancellationToken)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(_options.Timeout);
-        var started = TimeProvider.System.GetTimestamp();
+        using var deadline = new CancellationTokenSource(_options.Timeout, time);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
+        var started = time.GetTimestamp();
         try
         {
             using var response = await api.SendMessageAsync(_options.ApiVersion, _options.PhoneNumberId, _options.AccessToken,
@@ -62,7 +63,7 @@ public sealed class WhatsAppClient(IWhatsAppCloudApi api, IOptions<WhatsAppOptio
 
     private SendOutcome Recorded(long started, SendOutcome outcome)
     {
-        metrics.ProviderCall(TimeProvider.System.GetElapsedTime(started), outcome);
+        metrics.ProviderCall(time.GetElapsedTime(started), outcome);
         return outcome;
     }
 

@@ -3,6 +3,7 @@ using System.Text;
 using GovSg.Dispatcher.Extensions;
 using GovSg.Dispatcher.Sending;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 using Refit;
 
 namespace GovSg.Tests.Unit;
@@ -94,32 +95,42 @@ public sealed class WhatsAppClientTests
         // The answer's status and headers came in time, its body did not (a stalled connection, or a Dispatcher frozen
         // past its timeout): Refit hands the cut-off read back as a response without content. It is the call's timeout,
         // not an invalid answer: the runbook reads `govsg.provider.calls{code="timeout"}` beside the held calls.
-        var outcome = await SendAsync(new Answering(HttpStatusCode.OK, body: null), TimeSpan.FromMilliseconds(200));
+        var clock = new FakeTimeProvider();
+        var answering = new Answering(HttpStatusCode.OK, body: null);
+        var sending = SendAsync(answering, clock);
+        await answering.BodyRead.WaitAsync(TimeSpan.FromSeconds(10));
+
+        clock.Advance(new WhatsAppOptions().Timeout);
+        var outcome = await sending.WaitAsync(TimeSpan.FromSeconds(10));
 
         Assert.That((outcome.Kind, outcome.ErrorCode, outcome.PossiblySent), Is.EqualTo((FailureKind.Transient, "timeout", true)));
     }
 
     private static Task<SendOutcome> SendAsync(int status, string body) => SendAsync(new Answering((HttpStatusCode)status, body));
 
-    private static async Task<SendOutcome> SendAsync(Answering answering, TimeSpan? timeout = null)
+    private static async Task<SendOutcome> SendAsync(Answering answering, TimeProvider? clock = null)
     {
         using var http = new HttpClient(answering) { BaseAddress = new Uri("https://graph.example/") };
         using var metrics = new DispatcherMetrics();
         var options = new WhatsAppOptions { PhoneNumberId = "1", AccessToken = "token" };
-        options.Timeout = timeout ?? options.Timeout;
         var client = new WhatsAppClient(RestService.ForGenerated<IWhatsAppCloudApi>(http, WhatsAppCloudApi.Settings()), Options.Create(options),
-            metrics);
+            metrics, clock ?? TimeProvider.System);
         return await client.SendAsync(new OutgoingMessage("+6591234567", "t", "en_GB", ["a"], "m:1:1"), CancellationToken.None);
     }
 
     /// <summary>Answers with <paramref name="body"/>, or with a body that never comes when it is null.</summary>
     private sealed class Answering(HttpStatusCode status, string? body) : HttpMessageHandler
     {
+        private readonly NeverArriving _neverArriving = new();
+
         public string? LastBody { get; private set; }
 
         public Version? LastVersion { get; private set; }
 
         public HttpVersionPolicy? LastVersionPolicy { get; private set; }
+
+        /// <summary>Completes when the client starts reading a body that never comes.</summary>
+        public Task BodyRead => _neverArriving.ReadStarted;
 
         protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
@@ -127,7 +138,7 @@ public sealed class WhatsAppClientTests
             LastBody = await request.Content!.ReadAsStringAsync(cancellationToken);
             return new HttpResponseMessage(status)
             {
-                Content = body is null ? new StreamContent(new NeverArriving()) : new StringContent(body, Encoding.UTF8, "application/json"),
+                Content = body is null ? new StreamContent(_neverArriving) : new StringContent(body, Encoding.UTF8, "application/json"),
                 RequestMessage = request,
             };
         }
@@ -136,6 +147,10 @@ public sealed class WhatsAppClientTests
     /// <summary>A body whose bytes never come: every read waits until it is cancelled.</summary>
     private sealed class NeverArriving : Stream
     {
+        private readonly TaskCompletionSource _readStarted = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task ReadStarted => _readStarted.Task;
+
         public override bool CanRead => true;
 
         public override bool CanSeek => false;
@@ -150,6 +165,7 @@ public sealed class WhatsAppClientTests
         {
             // A read that nothing could ever end would hang the suite instead of failing the test.
             Assert.That(cancellationToken.CanBeCanceled, Is.True, "the body is read with a deadline");
+            _readStarted.TrySetResult();
             await Task.Delay(Timeout.Infinite, cancellationToken);
             return 0;
         }

@@ -8,6 +8,10 @@ namespace GovSg.Api.Messages;
 /// <summary>Check 5 of SPEC §3.2: the given params against the template, and what WhatsApp would refuse.</summary>
 public static partial class TemplateParams
 {
+    /// <summary>
+    /// Counted in UTF-16 code units, as the old API's checks counted JavaScript strings: a text it took is taken, and one
+    /// it refused is refused (an emoji outside the Basic Multilingual Plane counts two). Key labels count the same way.
+    /// </summary>
     public const int MaxLength = 1024;
 
     public static ApiError? Validate(Template template, string body, IReadOnlyList<KeyValuePair<string, string>> given)

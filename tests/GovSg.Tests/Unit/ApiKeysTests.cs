@@ -43,4 +43,12 @@ public sealed class ApiKeysTests
     [TestCase("gsg_0123456789abcdef_0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde")]
     public void TryParse_WhenNotOurFormat_Fails(string key) =>
         Assert.That(ApiKeys.TryParse(key, out _, out _), Is.False);
+
+    [TestCase("0123456789abcdef", true)]
+    [TestCase("0123456789abcde", false)]
+    [TestCase("0123456789abcdef0", false)]
+    [TestCase("0123456789ABCDEF", false)]
+    [TestCase("0123456789abcdeg", false)]
+    public void IsKeyId_IsSixteenLowercaseHexDigits(string value, bool isKeyId) =>
+        Assert.That(ApiKeys.IsKeyId(value), Is.EqualTo(isKeyId));
 }

@@ -48,6 +48,20 @@ public sealed class BrokerLoginRefusedObserverTests
         Assert.That(Environment.ExitCode, Is.Zero);
     }
 
+    [Test]
+    public async Task StartFaulted_WhenOneOfSeveralFailuresIsARefusedLogin_StopsTheService()
+    {
+        // MassTransit gathers the failures of its connection attempts; the refused login need not be the first of them.
+        var lifetime = new Lifetime();
+        var faults = new AggregateException(new TimeoutException("first attempt"),
+            new BrokerUnreachableException(new AuthenticationFailureException("ACCESS_REFUSED - Login was refused")));
+
+        await Observer(lifetime).StartFaulted(null!, faults);
+
+        Assert.That(lifetime.Stopped, Is.True);
+        Assert.That(Environment.ExitCode, Is.EqualTo(1));
+    }
+
     private sealed class Lifetime : IHostApplicationLifetime
     {
         public bool Stopped { get; private set; }

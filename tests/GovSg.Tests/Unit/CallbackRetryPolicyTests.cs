@@ -33,6 +33,7 @@ public sealed class CallbackRetryPolicyTests
     [TestCase(408)]
     [TestCase(429)]
     [TestCase(302)]
+    [TestCase(300)]
     [TestCase(null)]
     public void Decide_WhenRetryable_RetriesWithinTheFirstBackoff(int? status)
     {
@@ -66,6 +67,14 @@ public sealed class CallbackRetryPolicyTests
 
         Assert.That(early, Is.TypeOf<DeliveryDecision.RetryAt>(), "3.6 s still falls within the 24 h");
         Assert.That(late, Is.EqualTo(new DeliveryDecision.Drop("HTTP 503: gave up after 24 h", EndpointFailed: true)));
+    }
+
+    [Test]
+    public void Decide_WhenTheNextAttemptFallsExactlyAt24Hours_StillRetries()
+    {
+        var decision = Policy(0.0).Decide(new AttemptResult(503, "HTTP 503"), 3, Now.AddHours(-24));
+
+        Assert.That(decision, Is.EqualTo(new DeliveryDecision.RetryAt(Now, "HTTP 503")));
     }
 
     [TestCase(4, null)]

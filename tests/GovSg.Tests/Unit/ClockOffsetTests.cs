@@ -61,6 +61,18 @@ public sealed class ClockOffsetTests
     }
 
     [Test]
+    public void Observe_AReadingThatAgreesWithinBothErrorsTogether_KeepsTheQuickerOne()
+    {
+        var offset = new ClockOffset();
+        offset.Observe(Reading(Now, roundTrip: 10, offset: 5_000));
+
+        // 15 ms apart, and each is right to within half its round trip (5 ms and 10 ms): both can be true at once.
+        offset.Observe(Reading(Now.AddSeconds(1), roundTrip: 20, offset: 5_015));
+
+        Assert.That(offset.Value, Is.EqualTo(TimeSpan.FromSeconds(5)));
+    }
+
+    [Test]
     public void IsKnown_OnlyWithAReadingYoungerThanMaxAge()
     {
         var offset = new ClockOffset();

@@ -80,6 +80,7 @@ public sealed class FailurePolicyTests
 
     [TestCase(false, 20.0, ExpectedResult = null, TestName = "BeforeCall: a first try or a retry is called")]
     [TestCase(true, 14.0, ExpectedResult = null, TestName = "BeforeCall: a hold begun within the budget ends in a re-send")]
+    [TestCase(true, 15.0, ExpectedResult = null, TestName = "BeforeCall: a hold begun as the budget ends still ends in a re-send")]
     [TestCase(true, 16.0, ExpectedResult = "retries_exhausted: Gave up after 4 attempt(s) over 15 min; last error timeout: No answer",
         TestName = "BeforeCall: a hold begun past the budget ends without a re-send")]
     public string? BeforeCall(bool resend, double heldAfterMinutes)
@@ -122,5 +123,38 @@ public sealed class FailurePolicyTests
         var decision = policy.Decide(message, outcome, now + pausedFor, jitter);
 
         Assert.That(decision, Is.EqualTo(expected));
+    }
+
+    [Test]
+    public void BeforeCall_WhenAHoldPastTheBudgetEndsWithNoErrorRecorded_SaysTheLastErrorIsUnknown()
+    {
+        var policy = new FailurePolicy(Options.Create(new RetryOptions()), new FakeTimeProvider(FirstTry.AddMinutes(20)));
+        var message = new ClaimedMessage
+        {
+            Id = 7,
+            Attempts = 2,
+            FirstAttemptAt = FirstTry,
+            ExpiresAt = ValidUntil,
+            Resend = true,
+            HeldAt = FirstTry.AddMinutes(16),
+        };
+
+        Assert.That(policy.BeforeCall(message),
+            Is.EqualTo(new SendDecision.Fail("retries_exhausted", "Gave up after 1 attempt(s) over 15 min; last error unknown")));
+    }
+
+    [Test]
+    public void Decide_WhenATransientFailureDrawsPastTheBudget_TriesOnceMoreJustBeforeItEnds()
+    {
+        // Three seconds are left: less than a pair-rate wait, but time for an ordinary retry, which comes last rather than
+        // the message failing early.
+        var time = new FakeTimeProvider(FirstTry);
+        time.Advance(TimeSpan.FromMinutes(15) - TimeSpan.FromSeconds(4));
+        var policy = new FailurePolicy(Options.Create(new RetryOptions()), time);
+        var message = new ClaimedMessage { Id = 7, Attempts = 5, FirstAttemptAt = FirstTry, ExpiresAt = ValidUntil };
+
+        var decision = policy.Decide(message, SomethingWentWrong, null, 0.99);
+
+        Assert.That(decision, Is.EqualTo(new SendDecision.RetryAt(FirstTry.AddMinutes(15).AddSeconds(-1), "131000: Something went wrong")));
     }
 }

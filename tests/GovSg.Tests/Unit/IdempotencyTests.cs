@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using GovSg.Api.Messages;
+using Microsoft.AspNetCore.Http;
 
 namespace GovSg.Tests.Unit;
 
@@ -85,6 +86,38 @@ public sealed class IdempotencyTests
         Assert.That(Idempotency.IsValidKey(new string('k', 255)), Is.True);
         Assert.That(Idempotency.IsValidKey(new string('k', 256)), Is.False);
     }
+
+    [Test]
+    public void Fingerprint_IsTheHashOfTheCanonicalText()
+    {
+        // Stored with each key for 24 h: a change of the canonical form would turn every retry across an upgrade into
+        // a 422 idempotency_mismatch.
+        var canonical = SHA256.HashData(Encoding.UTF8.GetBytes("""{"params":{"a":"x"},"template_id":3}"""));
+
+        Assert.That(Fingerprint("""{ "template_id" : 3.00, "params" : { "a" : "x" } }"""), Is.EqualTo(canonical));
+    }
+
+    [Test]
+    public void ReadKey_TakesOneHeader_AndRefusesTwo()
+    {
+        var one = new DefaultHttpContext().Request;
+        one.Headers[Idempotency.HeaderName] = "k-1";
+        var two = new DefaultHttpContext().Request;
+        two.Headers[Idempotency.HeaderName] = new Microsoft.Extensions.Primitives.StringValues(["k-1", "k-2"]);
+
+        Assert.That(Idempotency.ReadKey(one, out var key), Is.Null);
+        Assert.That(key, Is.EqualTo("k-1"));
+        Assert.That(Idempotency.ReadKey(new DefaultHttpContext().Request, out var none), Is.Null);
+        Assert.That(none, Is.Null);
+        Assert.That(Idempotency.ReadKey(two, out var neither)?.Body,
+            Is.EqualTo(new GovSg.Api.Http.ErrorBody("api_validation", "\"Idempotency-Key\" must be sent once")));
+        Assert.That(neither, Is.Null);
+    }
+
+    [Test]
+    public void InvalidKey_SaysWhatAKeyMayBe() =>
+        Assert.That(Idempotency.InvalidKey().Body,
+            Is.EqualTo(new GovSg.Api.Http.ErrorBody("api_validation", "\"Idempotency-Key\" must be 1 to 255 visible ASCII characters")));
 
     private static byte[] Fingerprint(string json) => Idempotency.Fingerprint(JsonDocument.Parse(json).RootElement).Hash;
 }

@@ -193,6 +193,79 @@ public sealed class PaceScheduleTests
         Assert.That(last.NextSlot, Is.EqualTo(take.Grant.Slot(4)));
     }
 
+    [Test]
+    public void Split_APartOfAnEarlierGrant_GivesNothingBackOnceAnotherReservationCame()
+    {
+        var now = new DateTime(2026, 1, 1, 12, 0, 0, DateTimeKind.Utc);
+        var schedule = new PaceSchedule(Limit);
+        var earlier = schedule.Take(schedule.Start(now), 6, now);
+        var parts = earlier.Grant!.Split([1, 2, 3]);
+        var later = schedule.Take(earlier.State, Batch, now);
+
+        // Giving back would hand the later grant's slots out a second time, and the number would be overrun.
+        Assert.That(parts.Select(p => schedule.Release(later.State, p, p.First, now)), Is.All.EqualTo(later.State));
+    }
+
+    [Test]
+    public void Take_AfterAnIdleSpell_StartsAtTheSlotOfNowNotAtTheOldEndOfTheSchedule()
+    {
+        var now = new DateTime(2026, 1, 1, 12, 0, 0, DateTimeKind.Utc);
+        var schedule = new PaceSchedule(Limit);
+        var first = schedule.Take(schedule.Start(now), Batch, now);
+        var later = now + TimeSpan.FromSeconds(10);
+
+        var take = schedule.Take(first.State, Batch, later);
+
+        Assert.That(take.Grant!.First, Is.EqualTo(schedule.SlotAt(first.State, later)));
+        Assert.That(schedule.TimeOf(first.State, take.Grant.First), Is.EqualTo(later).Within(TimeSpan.FromMilliseconds(1)),
+            "slots that passed unused are not called in a burst now");
+    }
+
+    [Test]
+    public void LatestCall_OfAGrantWhoseSlotsHaveAllCome_IsNow()
+    {
+        var now = new DateTime(2026, 1, 1, 12, 0, 0, DateTimeKind.Utc);
+        var schedule = new PaceSchedule(Limit);
+        var take = schedule.Take(schedule.Start(now), Batch, now);
+        var later = now + TimeSpan.FromSeconds(5);
+
+        Assert.That(schedule.LatestCall(take.State, take.Grant!, later), Is.EqualTo(later));
+    }
+
+    [Test]
+    public void Throttled_ByACallPacedBeforeTheLatestCut_DoesNotCutAgain_EvenWhenMadeLongAfterIt()
+    {
+        var cutAt = new DateTime(2026, 1, 1, 12, 0, 0, DateTimeKind.Utc);
+        var schedule = new PaceSchedule(Limit);
+        var start = schedule.Start(cutAt);
+        var cut = schedule.Throttled(start, new PaceTurn(cutAt, start.ThrottledAt), cutAt);
+        var later = cutAt + TimeSpan.FromSeconds(2);
+
+        Assert.That(schedule.Throttled(cut, new PaceTurn(later, start.ThrottledAt), later), Is.EqualTo(cut),
+            "a call paced before the cut belongs to the overload it already answered");
+        Assert.That(schedule.Throttled(cut, new PaceTurn(later, cut.ThrottledAt), later).ThrottledAt, Is.EqualTo(later),
+            "a call paced by the cut and made after it settled is a new overload");
+    }
+
+    [TestCase(0.5, 0.25, TestName = "SlotAt: during the hold, at half the limit")]
+    [TestCase(2.0, 1.1, TestName = "SlotAt: while the pace climbs back")]
+    [TestCase(10.0, 8.875, TestName = "SlotAt: once the pace is back at the limit")]
+    public void SlotAt_AfterACutToHalf_AdvancesAlongTheHoldAndTheClimb_AndTimeOfIsItsInverse(double seconds, double advanced)
+    {
+        // Half the limit for the 1 s hold, then 20 % of the limit more each second: full again 3.5 s after the cut, when
+        // the axis has moved 0.5 + (0.5 × 2.5 + 0.2 × 2.5² / 2) = 2.375 s.
+        var cutAt = new DateTime(2026, 1, 1, 12, 0, 0, DateTimeKind.Utc);
+        var schedule = new PaceSchedule(Limit);
+        var start = schedule.Start(cutAt);
+        var cut = schedule.Throttled(start, new PaceTurn(cutAt, start.ThrottledAt), cutAt);
+        var at = cutAt + TimeSpan.FromSeconds(seconds);
+        var slot = cut.ThrottledSlot + TimeSpan.FromSeconds(advanced);
+
+        Assert.That(schedule.RateAt(cut, cutAt), Is.EqualTo(Limit / 2.0));
+        Assert.That(schedule.SlotAt(cut, at), Is.EqualTo(slot).Within(TimeSpan.FromMilliseconds(1)));
+        Assert.That(schedule.TimeOf(cut, slot), Is.EqualTo(at).Within(TimeSpan.FromMilliseconds(1)));
+    }
+
     /// <summary>One number's schedule, its clock, and the calls made at its slots.</summary>
     private sealed class Number
     {

@@ -20,6 +20,30 @@ public sealed class PostgresRefusalsTests
         .GetMethod("IsUnavailable", BindingFlags.Public | BindingFlags.Static)!
         .CreateDelegate<Func<Exception, bool>>();
 
+    private static readonly Func<PostgresException, bool>[] IsPassingCopies =
+    [
+        .. new[] { typeof(GovSg.Api.Program).Assembly, typeof(RetryExtensions).Assembly }.Select(service => service
+            .GetType("GovSg.Hosting.PostgresRefusals", throwOnError: true)!
+            .GetMethod("IsPassing", BindingFlags.Public | BindingFlags.Static)!
+            .CreateDelegate<Func<PostgresException, bool>>()),
+    ];
+
+    // What /health/ready reports: a refusal that passes on its own is the database being away (degraded), anything else a
+    // misconfiguration (unhealthy) an operator must put right.
+    [TestCase("57P01", true)]
+    [TestCase("57P02", true)]
+    [TestCase("57P03", true)]
+    [TestCase("53300", true)]
+    [TestCase("28P01", false)]
+    [TestCase("3D000", false)]
+    [TestCase("25006", false)]
+    public void IsPassing_OnlyForAServerShuttingDownStartingOrFull(string sqlState, bool passing)
+    {
+        var refused = new PostgresException("refused", "FATAL", "FATAL", sqlState);
+
+        Assert.That(IsPassingCopies.Select(isPassing => isPassing(refused)), Is.All.EqualTo(passing));
+    }
+
     private static bool IsUnavailable(Exception exception)
     {
         var answers = Copies.Select(isUnavailable => isUnavailable(exception)).Distinct().ToList();

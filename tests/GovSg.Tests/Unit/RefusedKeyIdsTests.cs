@@ -44,6 +44,7 @@ public sealed class RefusedKeyIdsTests
         refused.Add("0123456789abcdef");
 
         Assert.That(refused.TryGet("0123456789abcdef", out _), Is.False);
+        Assert.That(refused.Count, Is.Zero);
     }
 
     [Test]
@@ -64,5 +65,44 @@ public sealed class RefusedKeyIdsTests
 
         Assert.That(refused.Count, Is.LessThanOrEqualTo(RefusedKeyIds.MaxEntries));
         Assert.That(refused.TryGet("new-99999", out _), Is.True);
+    }
+
+    [Test]
+    public void Add_WhenFull_DropsOnlyTheExpiredIds_AndKeepsThoseStillWithinTheirDuration()
+    {
+        var time = new FakeTimeProvider();
+        var refused = new RefusedKeyIds(TimeSpan.FromSeconds(30), time);
+        const int half = RefusedKeyIds.MaxEntries / 2;
+        for (var i = 0; i < half; i++)
+        {
+            refused.Add($"old{i}");
+        }
+
+        time.Advance(TimeSpan.FromSeconds(30));
+        for (var i = 0; i < RefusedKeyIds.MaxEntries - half; i++)
+        {
+            refused.Add($"new{i}");
+        }
+
+        refused.Add("latest");
+
+        Assert.That(refused.Count, Is.EqualTo(RefusedKeyIds.MaxEntries - half + 1));
+        Assert.That(refused.TryGet("new0", out _), Is.True, "an id still within its duration is kept");
+        Assert.That(refused.TryGet("latest", out _), Is.True);
+    }
+
+    [Test]
+    public void Add_WhenFullOfIdsStillWithinTheirDuration_StartsOver()
+    {
+        var refused = new RefusedKeyIds(TimeSpan.FromSeconds(30), new FakeTimeProvider());
+        for (var i = 0; i < RefusedKeyIds.MaxEntries; i++)
+        {
+            refused.Add($"id{i}");
+        }
+
+        refused.Add("latest");
+
+        Assert.That(refused.Count, Is.EqualTo(1), "bounded: never more than the most");
+        Assert.That(refused.TryGet("latest", out _), Is.True);
     }
 }

@@ -25,4 +25,31 @@ public sealed class StatusWaiterTests
         await waiting.WaitAsync(TimeSpan.FromSeconds(10));
         Assert.That(waiting.IsCompletedSuccessfully, Is.True);
     }
+
+    [Test]
+    public async Task WaitAsync_BeyondTheUsersCap_AnswersAtOnce_AndTheCapFreesAsWaitsEnd()
+    {
+        var clock = new FakeTimeProvider();
+        await using var dataSource = NpgsqlDataSource.Create("Host=unused");
+        using var waiter = new StatusWaiter(dataSource, clock, NullLogger<StatusWaiter>.Instance);
+        var timeout = TimeSpan.FromSeconds(5);
+
+        // Two requests wait on each message (idempotent replays), so watches are shared.
+        var held = Enumerable.Range(0, StatusWaiter.MaxWaitsPerUser)
+            .Select(i => waiter.WaitAsync(userId: 1, messageId: i / 2, timeout, CancellationToken.None)).ToList();
+        var beyond = waiter.WaitAsync(userId: 1, messageId: 100, timeout, CancellationToken.None);
+        var otherUser = waiter.WaitAsync(userId: 2, messageId: 100, timeout, CancellationToken.None);
+
+        Assert.That(beyond.IsCompletedSuccessfully && !beyond.Result, Is.True, "the 21st wait is refused at once");
+        Assert.That(held.Concat([otherUser]).Any(w => w.IsCompleted), Is.False);
+        clock.Advance(timeout);
+        var ended = await Task.WhenAll(held.Concat([otherUser])).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.That(ended, Is.All.True);
+
+        var again = Enumerable.Range(0, StatusWaiter.MaxWaitsPerUser)
+            .Select(i => waiter.WaitAsync(userId: 1, messageId: i, timeout, CancellationToken.None)).ToList();
+        Assert.That(again.Any(w => w.IsCompleted), Is.False, "every wait that ended gave its place back");
+        clock.Advance(timeout);
+        Assert.That(await Task.WhenAll(again).WaitAsync(TimeSpan.FromSeconds(10)), Is.All.True);
+    }
 }

@@ -29,4 +29,16 @@ public sealed class TokenBucketTests
         Assert.That(Limit.Window, Is.EqualTo(TimeSpan.FromSeconds(6)));
         Assert.That(Limit.Cost(25), Is.EqualTo(TimeSpan.FromMilliseconds(2_500)));
     }
+
+    [Test]
+    public void SingleOutcome_BeyondTheTokensGranted_IsRefused()
+    {
+        var fullAt = Now.AddSeconds(6);
+
+        var granted = TokenBucket.SingleOutcome(Limit, granted: 2, fullAt, place: 2, Now);
+        var refused = TokenBucket.SingleOutcome(Limit, granted: 2, fullAt, place: 3, Now);
+
+        Assert.That(granted.Granted, Is.True);
+        Assert.That(refused, Is.EqualTo(new TakeOutcome(false, 60, 0, 6, 1)));
+    }
 }

@@ -54,6 +54,7 @@ public sealed class TokenLeaseTests
         Assert.That(TokenLease.SurplusFor(Limit, 1, leftOver, Now), Is.EqualTo(4));
         Assert.That(TokenLease.SurplusFor(Limit, 1, usedUp, Now + TokenLease.Duration), Is.EqualTo(4), "demand that paused");
         Assert.That(TokenLease.SurplusFor(Limit, 7, leftOver, Now), Is.EqualTo(6), "never less than the requests waiting");
+        Assert.That(TokenLease.SurplusFor(Limit, 20, usedUp, Now), Is.EqualTo(19), "nor after a lease used up");
         Assert.That(TokenLease.SurplusFor(Limit, 1, usedUp, quiet), Is.Zero, "demand that stopped");
         Assert.That(TokenLease.SurplusFor(Limit, 1, leftOver, quiet), Is.Zero);
         Assert.That(TokenLease.SurplusFor(new BucketLimit(Rate: 1, Burst: 9), 5, null, Now), Is.Zero, "a small bucket stays exact");

@@ -46,6 +46,15 @@ public sealed class WakeScheduleTests
     }
 
     [Test]
+    public async Task WaitAsync_WhenALaterTimeIsReportedAfterAnEarlierOne_ReturnsAtTheEarlier()
+    {
+        var waiting = _schedule.WaitAsync(_start.AddSeconds(10), CancellationToken.None);
+        _schedule.Due(_start.AddSeconds(1));
+        _schedule.Due(_start.AddSeconds(5));
+        await AssertReturnsAfterAsync(waiting, TimeSpan.FromSeconds(1));
+    }
+
+    [Test]
     public async Task WaitAsync_WhenALaterTimeIsReported_SleepsUntilItsOwnTime()
     {
         var waiting = _schedule.WaitAsync(_start.AddSeconds(5), CancellationToken.None);

@@ -189,6 +189,107 @@ public sealed class WebhookPayloadTests
         Assert.That(IsValid(Sign(Encoding.UTF8.GetBytes("""{"entry":[1]}"""), "s"), body, ["s"]), Is.False);
     }
 
+    [Test]
+    public void Parse_WhenTheHeaderIsMissingOrNotSha256AndSixtyFourHexDigits_ClaimsNothing()
+    {
+        var digest = new string('a', 64);
+
+        Assert.That(WebhookSignature.Parse(null), Is.Null);
+        Assert.That(WebhookSignature.Parse("sha512=" + digest), Is.Null, "another algorithm, though as long");
+        Assert.That(WebhookSignature.Parse("sha256=" + digest + "aa"), Is.Null);
+        Assert.That(WebhookSignature.Parse("sha256=" + new string('z', 64)), Is.Null, "not hex");
+        Assert.That(WebhookSignature.Parse("SHA256=" + digest), Is.EqualTo(Convert.FromHexString(digest)));
+    }
+
+    [Test]
+    public void Matches_WhenTheSameSecretIsConfiguredTwice_StillAccepts()
+    {
+        // During a rotation both settings may briefly hold the same secret; a match under each must not cancel out.
+        var body = Encoding.UTF8.GetBytes("""{"entry":[]}""");
+
+        Assert.That(IsValid(Sign(body, "s"), body, ["s", "s"]), Is.True);
+    }
+
+    [Test]
+    public void Parse_WhenAFailureComesWithAnEmptyErrorList_SaysItFailedWithoutAReason()
+    {
+        var body = $$$"""
+            {"entry":[{"changes":[{"value":{"metadata":{"phone_number_id":"{{{Ours}}}"},"statuses":[
+              {"id":"wamid.A","status":"failed","timestamp":"1700000001","errors":[]},
+              {"id":"wamid.B","status":"failed","timestamp":"1700000001"}]}}]}]}
+            """;
+
+        var parsed = WebhookPayload.Parse(Encoding.UTF8.GetBytes(body), Ours);
+
+        Assert.That(parsed!.Statuses.Select(s => (s.ErrorCode, s.ErrorDescription)), Is.All.EqualTo(
+            ("unknown", "The provider reported the message failed and gave no reason")));
+    }
+
+    [Test]
+    public void Parse_CollectsTheCodesOfErrorsNotTiedToAMessage()
+    {
+        var body = $$$"""
+            {"entry":[{"changes":[{"value":{"metadata":{"phone_number_id":"{{{Ours}}}"},
+              "errors":[{"code":131000,"title":"Something went wrong"},{"code":"x"},"odd"]}}]}]}
+            """;
+
+        var parsed = WebhookPayload.Parse(Encoding.UTF8.GetBytes(body), Ours);
+
+        Assert.That(parsed!.ErrorCodes, Is.EqualTo(new[] { "131000", "unknown", "unknown" }));
+        Assert.That(parsed.Statuses, Is.Empty);
+    }
+
+    [Test]
+    public void Parse_CountsTheStatusesOfOtherNumbers_AndSkipsShapesItCannotRead()
+    {
+        var body = $$$"""
+            {"entry":[{"changes":[
+              {"value":{"metadata":{"phone_number_id":"999"},"statuses":[
+                {"id":"wamid.X","status":"read","timestamp":"1700000003"},{"id":"wamid.Y","status":"sent","timestamp":"1700000003"}]}},
+              {"value":{"metadata":"{{{Ours}}}","statuses":[{"id":"wamid.Z","status":"read","timestamp":"1700000003"}]}},
+              {"value":{"metadata":{"phone_number_id":"{{{Ours}}}"},"statuses":{"id":"wamid.W"} } }]}]}
+            """;
+
+        var parsed = WebhookPayload.Parse(Encoding.UTF8.GetBytes(body), Ours);
+
+        Assert.That(parsed!.OtherNumbers, Is.EqualTo(3), "metadata that is no object names no number of ours");
+        Assert.That(parsed.Statuses, Is.Empty);
+    }
+
+    [Test]
+    public void Parse_WhenErrorsAreNotAList_ReadsTheRestOfTheBody()
+    {
+        var body = $$$"""
+            {"entry":[{"changes":[{"value":{"metadata":{"phone_number_id":"{{{Ours}}}"},"errors":{"code":131000},"statuses":[
+              {"id":"wamid.A","status":"failed","timestamp":"1700000001","errors":{"code":131026}}]}}]}]}
+            """;
+
+        var parsed = WebhookPayload.Parse(Encoding.UTF8.GetBytes(body), Ours);
+
+        Assert.That(parsed!.ErrorCodes, Is.Empty);
+        Assert.That(parsed.Statuses.Select(s => (s.ProviderMessageId, s.ErrorCode)), Is.EqualTo(new[] { ("wamid.A", "unknown") }));
+    }
+
+    [Test]
+    public void Parse_TakesTheLatestTimestampADateTimeHolds_AndOpaqueDataOfTheLengthASendMayCarry()
+    {
+        var maxSeconds = (DateTime.MaxValue - DateTime.UnixEpoch).Ticks / TimeSpan.TicksPerSecond;
+        var opaque = new string('m', 512);
+        var body = $$$"""
+            {"entry":[{"changes":[{"value":{"metadata":{"phone_number_id":"{{{Ours}}}"},"statuses":[
+              {"id":"wamid.A","status":"read","timestamp":"{{{maxSeconds}}}","biz_opaque_callback_data":"{{{opaque}}}"},
+              {"id":"wamid.B","status":"read","timestamp":"{{{maxSeconds + 1}}}"},
+              {"id":"wamid.C","status":"read","timestamp":"1700000001","biz_opaque_callback_data":"{{{opaque}}}m"}]}}]}]}
+            """;
+
+        var parsed = WebhookPayload.Parse(Encoding.UTF8.GetBytes(body), Ours);
+
+        Assert.That(parsed!.Statuses.Select(s => s.ProviderMessageId), Is.EqualTo(new[] { "wamid.A", "wamid.C" }));
+        Assert.That(parsed.Statuses[0].OpaqueCallbackData, Is.EqualTo(opaque));
+        Assert.That(parsed.Statuses[1].OpaqueCallbackData, Is.Null, "longer than a send may carry: not ours");
+        Assert.That(parsed.Skipped, Is.EqualTo(1));
+    }
+
     private static bool IsValid(string header, byte[] body, string[] secrets) =>
         WebhookSignature.Parse(header) is { } claimed && WebhookSignature.Matches(claimed, body, secrets);
 

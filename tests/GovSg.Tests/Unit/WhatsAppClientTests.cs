@@ -104,18 +104,85 @@ public sealed class WhatsAppClientTests
         var outcome = await sending.WaitAsync(TimeSpan.FromSeconds(10));
 
         Assert.That((outcome.Kind, outcome.ErrorCode, outcome.PossiblySent), Is.EqualTo((FailureKind.Transient, "timeout", true)));
+        Assert.That(outcome.ErrorDescription, Is.EqualTo("No answer from the provider within 10 s"));
+    }
+
+    [TestCase(HttpRequestError.ConnectionError, false)]
+    [TestCase(HttpRequestError.NameResolutionError, false)]
+    [TestCase(HttpRequestError.SecureConnectionError, false)]
+    [TestCase(HttpRequestError.ProxyTunnelError, false)]
+    [TestCase(HttpRequestError.ResponseEnded, true)]
+    [TestCase(HttpRequestError.Unknown, true)]
+    public async Task SendAsync_WhenTheConnectionFails_MayHaveBeenSentOnlyOnceTheRequestCouldHaveGoneOut(HttpRequestError error,
+        bool possiblySent)
+    {
+        // SPEC §5: a failure before the request was sent is retried freely; one after it may mean Meta sent it.
+        var outcome = await SendAsync(new Failing(new HttpRequestException(error, "failed")));
+
+        Assert.That((outcome.Accepted, outcome.Kind, outcome.ErrorCode, outcome.PossiblySent),
+            Is.EqualTo((false, FailureKind.Transient, "provider_unavailable", possiblySent)));
+        Assert.That(outcome.ErrorDescription, Is.EqualTo($"Provider connection failed ({error})"));
+    }
+
+    [TestCase(401, FailureKind.CredentialsBroken, "401", "HTTP 401 without an error body")]
+    [TestCase(403, FailureKind.CredentialsBroken, "403", "HTTP 403 without an error body")]
+    [TestCase(429, FailureKind.Throughput, "429", "HTTP 429 without an error body")]
+    [TestCase(502, FailureKind.Transient, "provider_unavailable", "HTTP 502 with a body that is not the provider's JSON")]
+    public async Task SendAsync_WhenSomethingInBetweenAnswersWithoutMetasBody_ClassifiesItByTheStatus(int status, FailureKind kind,
+        string code, string description)
+    {
+        var outcome = await SendAsync(status, "<html>refused</html>");
+
+        Assert.That((outcome.Kind, outcome.ErrorCode, outcome.ErrorDescription, outcome.PossiblySent),
+            Is.EqualTo((kind, code, description, false)));
+    }
+
+    [Test]
+    public async Task SendAsync_WhenASuccessHasNoMessageId_SaysSo() =>
+        Assert.That((await SendAsync(200, "{}")).ErrorDescription, Is.EqualTo("The provider answered success without a message id"));
+
+    [Test]
+    public async Task SendAsync_SendsTheParametersInOrder_AndNoComponentsForATemplateWithoutParams()
+    {
+        var withParams = new Answering(HttpStatusCode.OK, """{"messages":[{"id":"wamid.A"}]}""");
+        var withoutParams = new Answering(HttpStatusCode.OK, """{"messages":[{"id":"wamid.A"}]}""");
+
+        await SendAsync(withParams, parameters: ["first", "second"]);
+        await SendAsync(withoutParams, parameters: []);
+
+        using var sent = System.Text.Json.JsonDocument.Parse(withParams.LastBody!);
+        var components = sent.RootElement.GetProperty("template").GetProperty("components");
+        Assert.That(components.GetArrayLength(), Is.EqualTo(1));
+        Assert.That(components[0].GetProperty("parameters").EnumerateArray().Select(p => p.GetProperty("text").GetString()),
+            Is.EqualTo(new[] { "first", "second" }));
+        Assert.That(sent.RootElement.GetProperty("to").GetString(), Is.EqualTo("6591234567"), "E.164 digits, without the +");
+        using var bare = System.Text.Json.JsonDocument.Parse(withoutParams.LastBody!);
+        Assert.That(bare.RootElement.GetProperty("template").TryGetProperty("components", out _), Is.False);
+    }
+
+    [Test]
+    public async Task SendAsync_CountsEveryCallByItsOutcomeAndCode()
+    {
+        // govsg.provider.calls is what SPEC §9.1's "provider latency and errors" dashboards read.
+        using var counted = new Counted(DispatcherMetrics.Name, "govsg.provider.calls", new("code", "987654"));
+
+        await SendAsync(400, """{"error":{"code":987654,"message":"Unheard of"}}""");
+
+        Assert.That(counted.Total, Is.EqualTo(1));
     }
 
     private static Task<SendOutcome> SendAsync(int status, string body) => SendAsync(new Answering((HttpStatusCode)status, body));
 
-    private static async Task<SendOutcome> SendAsync(Answering answering, TimeProvider? clock = null)
+    private static async Task<SendOutcome> SendAsync(HttpMessageHandler answering, TimeProvider? clock = null,
+        IReadOnlyList<string>? parameters = null)
     {
         using var http = new HttpClient(answering) { BaseAddress = new Uri("https://graph.example/") };
         using var metrics = new DispatcherMetrics();
         var options = new WhatsAppOptions { PhoneNumberId = "1", AccessToken = "token" };
         var client = new WhatsAppClient(RestService.ForGenerated<IWhatsAppCloudApi>(http, WhatsAppCloudApi.Settings()), Options.Create(options),
             metrics, clock ?? TimeProvider.System);
-        return await client.SendAsync(new OutgoingMessage("+6591234567", "t", "en_GB", ["a"], "m:1:1"), CancellationToken.None);
+        return await client.SendAsync(new OutgoingMessage("+6591234567", "t", "en_GB", parameters ?? ["a"], "m:1:1"),
+            CancellationToken.None);
     }
 
     /// <summary>Answers with <paramref name="body"/>, or with a body that never comes when it is null.</summary>
@@ -142,6 +209,13 @@ public sealed class WhatsAppClientTests
                 RequestMessage = request,
             };
         }
+    }
+
+    /// <summary>Fails every call as the transport would.</summary>
+    private sealed class Failing(HttpRequestException failure) : HttpMessageHandler
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
+            Task.FromException<HttpResponseMessage>(failure);
     }
 
     /// <summary>A body whose bytes never come: every read waits until it is cancelled.</summary>

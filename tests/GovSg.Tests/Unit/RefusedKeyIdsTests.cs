@@ -92,6 +92,31 @@ public sealed class RefusedKeyIdsTests
     }
 
     [Test]
+    public void Add_WhenFull_AndTooFewHaveExpiredToLeaveATenthFree_StartsOver()
+    {
+        // A flood that keeps the set just full, a few ids expiring as each new one comes, would otherwise walk all
+        // 100,000 entries on every refusal to free one or two.
+        var time = new FakeTimeProvider();
+        var refused = new RefusedKeyIds(TimeSpan.FromSeconds(30), time);
+        const int expiring = RefusedKeyIds.MaxEntries / 10 - 1;
+        for (var i = 0; i < expiring; i++)
+        {
+            refused.Add($"old{i}");
+        }
+
+        time.Advance(TimeSpan.FromSeconds(30));
+        for (var i = expiring; i < RefusedKeyIds.MaxEntries; i++)
+        {
+            refused.Add($"new{i}");
+        }
+
+        refused.Add("latest");
+
+        Assert.That(refused.Count, Is.EqualTo(1));
+        Assert.That(refused.TryGet("latest", out _), Is.True);
+    }
+
+    [Test]
     public void Add_WhenFullOfIdsStillWithinTheirDuration_StartsOver()
     {
         var refused = new RefusedKeyIds(TimeSpan.FromSeconds(30), new FakeTimeProvider());

@@ -103,11 +103,7 @@ public sealed class ApiErrorTests
     [Test]
     public async Task ExecuteAsync_WritesTheStatusRetryAfterAndTheEnvelope()
     {
-        var context = new DefaultHttpContext
-        {
-            RequestServices = new ServiceCollection().AddOptions().BuildServiceProvider(),
-            Response = { Body = new MemoryStream() },
-        };
+        var context = Answering();
 
         await ApiError.RateLimited(retryAfterSeconds: 7).ExecuteAsync(context);
 
@@ -123,15 +119,17 @@ public sealed class ApiErrorTests
     [Test]
     public async Task ExecuteAsync_WithoutARetryTime_SendsNoRetryAfter()
     {
-        var context = new DefaultHttpContext
-        {
-            RequestServices = new ServiceCollection().AddOptions().BuildServiceProvider(),
-            Response = { Body = new MemoryStream() },
-        };
+        var context = Answering();
 
         await ApiError.NotFound("x").ExecuteAsync(context);
 
         Assert.That(context.Response.StatusCode, Is.EqualTo(404));
         Assert.That(context.Response.Headers.ContainsKey("Retry-After"), Is.False);
     }
+
+    private static DefaultHttpContext Answering() => new()
+    {
+        RequestServices = new ServiceCollection().AddOptions().BuildServiceProvider(),
+        Response = { Body = new MemoryStream() },
+    };
 }

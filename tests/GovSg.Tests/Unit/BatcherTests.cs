@@ -5,27 +5,14 @@ namespace GovSg.Tests.Unit;
 
 public sealed class BatcherTests
 {
-    [Test]
-    public async Task RunAsync_WhenTheServerRefusesABatch_FailsOnlyTheItemItRefuses()
+    // Classes 22 (data exception) and 23 (integrity constraint violation) refuse the statement for its data.
+    [TestCase("22P05")]
+    [TestCase("23505")]
+    public async Task RunAsync_WhenTheServerRefusesABatch_FailsOnlyTheItemItRefuses(string sqlState)
     {
-        var release = new TaskCompletionSource();
-        var batchSizes = new List<int>();
-        await using var batcher = new Batcher<int, int>(async items =>
-        {
-            await release.Task;
-            lock (batchSizes)
-            {
-                batchSizes.Add(items.Count);
-            }
-
-            return items.Contains(13)
-                ? throw new PostgresException("invalid input", "ERROR", "ERROR", "22P05")
-                : items.Select(i => i * 10).ToList();
-        }, maxBatch: 100, concurrency: 1);
-
-        var results = Enumerable.Range(10, 6).Select(batcher.RunAsync).ToList();
-        release.SetResult();
-        await Task.WhenAll(results).ContinueWith(_ => { }, TaskScheduler.Default);
+        var (results, batchSizes) = await RunHeldAsync(Enumerable.Range(10, 6), maxBatch: 100, items => items.Contains(13)
+            ? throw new PostgresException("refused", "ERROR", "ERROR", sqlState)
+            : [.. items.Select(i => i * 10)]);
 
         Assert.That(batchSizes.Max(), Is.GreaterThan(1), "the items must have been batched for this test to mean anything");
         Assert.That(results[3].Exception?.InnerException, Is.TypeOf<PostgresException>());
@@ -61,46 +48,10 @@ public sealed class BatcherTests
     [Test]
     public async Task RunAsync_GivesEachCallerOfABatchItsOwnResult_InBatchesNoLargerThanTheMost()
     {
-        var release = new TaskCompletionSource();
-        var batchSizes = new List<int>();
-        await using var batcher = new Batcher<int, int>(async items =>
-        {
-            await release.Task;
-            lock (batchSizes)
-            {
-                batchSizes.Add(items.Count);
-            }
+        var (results, batchSizes) = await RunHeldAsync(Enumerable.Range(1, 8), maxBatch: 3, items => [.. items.Select(i => i * 10)]);
 
-            return items.Select(i => i * 10).ToList();
-        }, maxBatch: 3, concurrency: 1);
-
-        var results = Enumerable.Range(1, 8).Select(batcher.RunAsync).ToList();
-        release.SetResult();
-        var answers = await Task.WhenAll(results).WaitAsync(TimeSpan.FromSeconds(10));
-
-        Assert.That(answers, Is.EqualTo(new[] { 10, 20, 30, 40, 50, 60, 70, 80 }));
+        Assert.That(results.Select(r => r.Result), Is.EqualTo(new[] { 10, 20, 30, 40, 50, 60, 70, 80 }));
         Assert.That(batchSizes.Max(), Is.EqualTo(3), "batched, and never beyond the most");
-    }
-
-    [Test]
-    public async Task RunAsync_WhenTheServerRefusesABatchForAConstraint_FailsOnlyTheItemItRefuses()
-    {
-        // SQLSTATE class 23 (integrity constraint violation) refuses the statement for its data, as class 22 does.
-        var release = new TaskCompletionSource();
-        await using var batcher = new Batcher<int, int>(async items =>
-        {
-            await release.Task;
-            return items.Contains(2)
-                ? throw new PostgresException("duplicate key", "ERROR", "ERROR", "23505")
-                : items.Select(i => i * 10).ToList();
-        }, maxBatch: 100, concurrency: 1);
-
-        var results = Enumerable.Range(1, 3).Select(batcher.RunAsync).ToList();
-        release.SetResult();
-        await Task.WhenAll(results).ContinueWith(_ => { }, TaskScheduler.Default);
-
-        Assert.That(results[1].Exception?.InnerException, Is.TypeOf<PostgresException>());
-        Assert.That(new[] { results[0].Result, results[2].Result }, Is.EqualTo(new[] { 10, 30 }));
     }
 
     [Test]
@@ -130,5 +81,31 @@ public sealed class BatcherTests
 
         Assert.That(result.IsFaulted, Is.True);
         Assert.That(result.Exception?.InnerException, Is.TypeOf<ObjectDisposedException>());
+    }
+
+    /// <summary>
+    /// Runs <paramref name="items"/> through a batcher whose first batch waits until all are queued, so they gather into
+    /// batches; <paramref name="answer"/> answers (or refuses) each batch, whose size is recorded.
+    /// </summary>
+    private static async Task<(List<Task<int>> Results, List<int> BatchSizes)> RunHeldAsync(IEnumerable<int> items, int maxBatch,
+        Func<IReadOnlyList<int>, IReadOnlyList<int>> answer)
+    {
+        var release = new TaskCompletionSource();
+        var batchSizes = new List<int>();
+        await using var batcher = new Batcher<int, int>(async batch =>
+        {
+            await release.Task;
+            lock (batchSizes)
+            {
+                batchSizes.Add(batch.Count);
+            }
+
+            return answer(batch);
+        }, maxBatch, concurrency: 1);
+
+        var results = items.Select(batcher.RunAsync).ToList();
+        release.SetResult();
+        await Task.WhenAll(results).ContinueWith(_ => { }, TaskScheduler.Default);
+        return (results, batchSizes);
     }
 }

@@ -71,22 +71,21 @@ public sealed class RefusedKeyIds(TimeSpan duration, TimeProvider time)
     {
         lock (_trimming)
         {
-            if (_entries.Count < MaxEntries)
+            // Another refusal may have trimmed it meanwhile.
+            if (_entries.Count >= MaxEntries)
             {
-                return; // another refusal trimmed it meanwhile
-            }
-
-            foreach (var (id, entry) in _entries)
-            {
-                if (entry.Until <= now)
+                foreach (var (id, entry) in _entries)
                 {
-                    _entries.TryRemove(new KeyValuePair<string, (byte[]?, long)>(id, entry));
+                    if (entry.Until <= now)
+                    {
+                        _entries.TryRemove(new KeyValuePair<string, (byte[]?, long)>(id, entry));
+                    }
                 }
-            }
 
-            if (_entries.Count > MaxEntries - MaxEntries / 10)
-            {
-                _entries.Clear();
+                if (_entries.Count > MaxEntries - MaxEntries / 10)
+                {
+                    _entries.Clear();
+                }
             }
 
             Volatile.Write(ref _count, _entries.Count);

@@ -1,12 +1,19 @@
 using System.Threading.Channels;
 using Npgsql;
 
+// Compiled into the Dispatcher too (its project defines GOVSG_DISPATCHER), in a namespace of its own there, so the
+// tests, which reference both services, see two distinct types.
+#if GOVSG_DISPATCHER
+namespace GovSg.Dispatcher.Sending;
+#else
 namespace GovSg.Api.Database;
+#endif
 
 /// <summary>
 /// Coalesces concurrent single operations into one ("smart batching"): single-row statements into one statement, single
-/// sends' commands into one publish. A batch is whatever queued up while the previous one was running, so a lone
-/// request goes at once and heavy load forms large batches — fewer round trips, commits and confirms, the same answers.
+/// sends' commands into one publish, and in the Dispatcher single send commands into one claim. A batch is whatever
+/// queued up while the previous one was running, so a lone request goes at once and heavy load forms large batches —
+/// fewer round trips, commits and confirms, the same answers.
 /// A batch the server refuses for its data is run again item by item, so one bad item fails only its caller; any other
 /// failure fails each caller of the batch with the same exception.
 /// </summary>

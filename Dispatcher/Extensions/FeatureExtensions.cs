@@ -40,6 +40,7 @@ public static class FeatureExtensions
         builder.Services.AddSingleton<PaceStore>();
         builder.Services.AddSingleton<ProviderGate>();
         builder.Services.AddSingleton<MessageSender>();
+        builder.Services.AddSingleton<SendBatches>();
         builder.Services.AddHostedService<SendDrain>();
         builder.Services.AddHealthChecks().AddCheck<ProviderGate>("provider", tags: ["ready"]);
         return builder;

@@ -6,13 +6,13 @@ using MassTransit.Logging;
 
 namespace GovSg.Dispatcher.Sending;
 
-/// <summary>Sends a batch of messages: one claim statement for all of them, then one provider call each.</summary>
-public sealed class SendMessageConsumer(MessageSender sender, SendCommandSizes sizes) : IConsumer<Batch<SendMessage>>
+/// <summary>Sends one message; the commands consumed meanwhile share its batch (<see cref="SendBatches"/>).</summary>
+public sealed class SendMessageConsumer(SendBatches batches, SendCommandSizes sizes) : IConsumer<SendMessage>
 {
-    public Task Consume(ConsumeContext<Batch<SendMessage>> context)
+    public Task Consume(ConsumeContext<SendMessage> context)
     {
-        sizes.Consumed(context.Message.Length, context.Message.Length);
-        return sender.SendAsync(context.Message.Select(m => new SendCommand(m.Message.MessageId, TraceOf(m), m.Message.Test)).ToList(),
+        sizes.Consumed(1, 1);
+        return batches.SendAsync(new SendCommand(context.Message.MessageId, TraceOf(context), context.Message.Test),
             context.CancellationToken);
     }
 

@@ -43,12 +43,10 @@ public sealed class WhatsAppOptions : IValidatableObject
     [Range(1, 100_000)] public int MessagesPerSecond { get; set; } = 80;
 
     /// <summary>
-    /// Provider calls in flight at once, in batches of up to 50 commands, this ÷ 50 batches at a time (at least 2). A
-    /// backlog is taken in full batches, so it drains at up to this ÷ the provider's latency (1,000 at 300 ms is
-    /// 3,300/s). Commands that arrive spread out, at a steady rate, come in batches of about one each (a batch closes
-    /// 5 ms after its first command), so there throughput is at most this ÷ 50 ÷ the latency: 66/s at 300 ms with the
-    /// default. More Dispatchers, or a higher value, raise it; the second costs CPU at every rate (BENCHMARKS.md,
-    /// session 68). The pace above still applies.
+    /// Provider calls in flight at once, in batches of up to 50 commands, this ÷ 50 batches at a time (at least 2); the
+    /// commands that wait while every batch is under way form the next, fuller ones. Throughput is at most this ÷ the
+    /// provider's latency (1,000 at 300 ms is 3,300/s), so it must cover the number's limit with room for slow answers;
+    /// the pace above still applies.
     /// </summary>
     [Range(1, 10_000)] public int MaxConcurrentSends { get; set; } = 1_000;
 

@@ -529,7 +529,10 @@ public sealed class DeliveryGuaranteeTests
     /// Messages of a new user, accepted with no command published (the broker unreachable) and out of the lost-command
     /// sweep's reach for a test's length (a ten-minute pick-up deadline).
     /// </summary>
-    internal static async Task<long[]> StoredOutOfTheSweepsReachAsync(int count)
+    internal static Task<long[]> StoredOutOfTheSweepsReachAsync(int count) =>
+        StoredOutOfTheSweepsReachAsync(Enumerable.Range(0, count).Select(_ => TestRecipients.Next()));
+
+    internal static async Task<long[]> StoredOutOfTheSweepsReachAsync(IEnumerable<(string Local, string Digits)> recipients)
     {
         var user = await Env.CreateUserAsync();
         var api = Env.StartApi(new Dictionary<string, string?>
@@ -537,8 +540,7 @@ public sealed class DeliveryGuaranteeTests
             ["RabbitMq:Port"] = "1",
             ["Messages:PickUpDeadline"] = "00:10:00",
         });
-        return await SendToAsync(user with { Client = WithKey(api.CreateClient(), user.Key) },
-            Enumerable.Range(0, count).Select(_ => TestRecipients.Next()));
+        return await SendToAsync(user with { Client = WithKey(api.CreateClient(), user.Key) }, recipients);
     }
 
     private static HttpClient WithKey(HttpClient client, string key)

@@ -33,7 +33,12 @@ public sealed class Batcher<TItem, TResult> : IAsyncDisposable
     {
         _execute = execute;
         _maxBatch = maxBatch;
-        _workers = Enumerable.Range(0, concurrency).Select(_ => Task.Run(WorkAsync)).ToArray();
+        // The workers outlive whoever first needs this batcher (a request, a consumed message): they must not carry its
+        // trace into every later batch.
+        using (ExecutionContext.SuppressFlow())
+        {
+            _workers = [.. Enumerable.Range(0, concurrency).Select(_ => Task.Run(WorkAsync))];
+        }
     }
 
     /// <summary>Items waiting for a batch, not counting those of the batches in flight.</summary>

@@ -92,11 +92,7 @@ public sealed class CommandPublisher : IReceiveEndpointObserver, IHostedService,
         _stopping = lifetime.ApplicationStopping;
         // Observed from here rather than registered with the bus, which would need this publisher to build the bus.
         bus.ConnectReceiveEndpointObserver(this);
-        // The worker outlives the request that first resolves this: it must not carry that request's trace along.
-        using (ExecutionContext.SuppressFlow())
-        {
-            _singles = new Batcher<QueuedSend, bool>(PublishSinglesAsync, SinglesPerCommand, SinglePublishesInFlight);
-        }
+        _singles = new Batcher<QueuedSend, bool>(PublishSinglesAsync, SinglesPerCommand, SinglePublishesInFlight);
     }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using GovSg.Api.Database;
 using Npgsql;
 
@@ -17,6 +18,24 @@ public sealed class BatcherTests
         Assert.That(batchSizes.Max(), Is.GreaterThan(1), "the items must have been batched for this test to mean anything");
         Assert.That(results[3].Exception?.InnerException, Is.TypeOf<PostgresException>());
         Assert.That(results.Where((_, i) => i != 3).Select(r => r.Result), Is.EqualTo(new[] { 100, 110, 120, 140, 150 }));
+    }
+
+    [Test]
+    public async Task RunAsync_RunsBatchesOutsideTheTraceOfWhoeverCreatedTheBatcher()
+    {
+        // The first request or message that needs a batcher creates it; its workers must not carry that one's trace into
+        // every later batch (each statement's span would hang under it).
+        Batcher<int, string?> batcher;
+        using (new Activity("the first request").Start())
+        {
+            batcher = new Batcher<int, string?>(items => Task.FromResult<IReadOnlyList<string?>>(
+                [.. items.Select(_ => Activity.Current?.OperationName)]), maxBatch: 10, concurrency: 2);
+        }
+
+        await using (batcher)
+        {
+            Assert.That(await batcher.RunAsync(1), Is.Null);
+        }
     }
 
     private static readonly Exception[] OtherFailures =

@@ -8,8 +8,8 @@ namespace GovSg.Dispatcher.Sending;
 /// batch is whatever queued up while every place was taken: a lone command is sent at once, and while the provider is
 /// slow to answer the commands that wait form fuller batches, so the calls in flight grow towards
 /// <see cref="WhatsAppOptions.MaxConcurrentSends"/> whatever the rate. (MassTransit's batches closed 5 ms after their
-/// first command, so at a steady rate each held one message, and one Dispatcher sent at most 20 messages a second
-/// for each second of the provider's latency.)
+/// first command, so at a steady rate each held one message, and one Dispatcher sent at most 20 ÷ the provider's
+/// latency in seconds messages a second.)
 /// </summary>
 public sealed class SendBatches : IAsyncDisposable
 {
@@ -20,7 +20,8 @@ public sealed class SendBatches : IAsyncDisposable
     public SendBatches(MessageSender sender, IOptions<WhatsAppOptions> options) =>
         _batcher = new(async items =>
         {
-            // The consumes of one endpoint are cancelled together, when it stops.
+            // The commands share one token: MassTransit cancels a channel's consumes together (the channel lost, or the
+            // bus's stop timed out), and opens the next channel only once all of them have ended.
             await sender.SendAsync([.. items.Select(i => i.Command)], items[0].Token);
             return [.. items.Select(_ => true)];
         }, BatchSize, SendMessageConsumerDefinition.ConcurrentBatches(options.Value));

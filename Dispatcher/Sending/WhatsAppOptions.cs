@@ -46,7 +46,8 @@ public sealed class WhatsAppOptions : IValidatableObject
     /// Provider calls in flight at once, in batches of up to 50 commands, this ÷ 50 batches at a time (at least 2); the
     /// commands that wait while every batch is under way form the next, fuller ones. Throughput is at most this ÷ the
     /// provider's latency (1,000 at 300 ms is 3,300/s), so it must cover the number's limit with room for slow answers;
-    /// the pace above still applies.
+    /// the pace above still applies. Batch commands (<c>SendMessages</c>) run as many batches of their own beside
+    /// these. More costs CPU at every rate: the Dispatcher holds twice this many commands fetched and consumed at once.
     /// </summary>
     [Range(1, 10_000)] public int MaxConcurrentSends { get; set; } = 1_000;
 

@@ -72,7 +72,8 @@ public sealed class BatchService(
             return accepted;
         }
 
-        // Another Api stored a batch under the key meanwhile, after this one's look at the key: this is its replay.
+        // Another Api stored a batch under the key meanwhile, after this one's look at the key: this is its replay (or,
+        // when it stored a single send, a mismatch).
         await limiter.GiveBackSendAsync(caller, items.Count, CancellationToken.None);
         return await ReplayAsync(http, caller, key!)
                ?? throw new InvalidOperationException("Batch idempotency key taken, but by no batch");

@@ -18,10 +18,15 @@ public sealed record BatchKey(string KeyType, string Key, BodyFingerprint Finger
 
 public sealed class BatchStore(NpgsqlDataSource dataSource)
 {
-    // Taking the key first makes a concurrent duplicate wait here until this batch commits, then find it taken.
-    private const string ClaimSql = """
+    // The key's turn (Idempotency.TurnSql), then the key itself, unless a single send of the last 24 h holds it. Taking
+    // the key first makes a concurrent duplicate wait here until this batch commits, then find it taken.
+    private static readonly string ClaimSql = $"""
+        SELECT pg_advisory_xact_lock(2, {Idempotency.TurnSql("@userId", "@keyType", "@key")});
         INSERT INTO message_batches (user_id, key_type, idempotency_key, request_hash, entries, created_at)
-        VALUES (@userId, @keyType, @key, @requestHash, '[]', @now)
+        SELECT @userId, @keyType, @key, @requestHash, '[]', @now
+        WHERE NOT EXISTS (SELECT FROM messages
+                          WHERE user_id = @userId AND key_type = @keyType AND idempotency_key = @key
+                            AND created_at > @now - @window)
         ON CONFLICT (user_id, key_type, idempotency_key) DO NOTHING
         RETURNING id
         """;
@@ -44,8 +49,8 @@ public sealed class BatchStore(NpgsqlDataSource dataSource)
 
     /// <summary>
     /// Stores the accepted messages in one statement and, with a key, the batch's entries (built from the new ids),
-    /// all in one transaction, which also forgets a few batches whose replay window has passed. Null when a concurrent
-    /// batch already holds the key (nothing is stored then).
+    /// all in one transaction, which also forgets a few batches whose replay window has passed. Null when another batch
+    /// or a single send of the last 24 h already holds the key (nothing is stored then).
     /// </summary>
     public async Task<IReadOnlyList<long>?> StoreAsync(long userId, IReadOnlyList<NewMessage> messages, BatchKey? key,
         DateTime now, Func<IReadOnlyList<long>, string> entries, CancellationToken cancellationToken)
@@ -55,8 +60,7 @@ public sealed class BatchStore(NpgsqlDataSource dataSource)
         long? batchId = null;
         if (key is not null)
         {
-            batchId = await connection.ExecuteScalarAsync<long?>(new CommandDefinition(ClaimSql,
-                new { userId, keyType = key.KeyType, key = key.Key, requestHash = key.Fingerprint.Hash, now }, transaction, cancellationToken: cancellationToken));
+            batchId = await ClaimAsync(connection, transaction, userId, key, now, cancellationToken);
             if (batchId is null)
             {
                 return null;
@@ -87,11 +91,20 @@ public sealed class BatchStore(NpgsqlDataSource dataSource)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var attempt = await connection.BeginTransactionAsync(cancellationToken);
-        var free = await connection.ExecuteScalarAsync<long?>(new CommandDefinition(ClaimSql,
-            new { userId, keyType = key.KeyType, key = key.Key, requestHash = key.Fingerprint.Hash, now = DateTime.UtcNow },
-            attempt, cancellationToken: cancellationToken));
+        var free = await ClaimAsync(connection, attempt, userId, key, DateTime.UtcNow, cancellationToken);
         await attempt.RollbackAsync(cancellationToken);
         return free is null;
+    }
+
+    /// <summary>The new batch's id, once the key's turn came; null when another batch or a single send holds the key.</summary>
+    private static async Task<long?> ClaimAsync(NpgsqlConnection connection, NpgsqlTransaction transaction, long userId,
+        BatchKey key, DateTime now, CancellationToken cancellationToken)
+    {
+        await using var claim = await connection.QueryMultipleAsync(new CommandDefinition(ClaimSql,
+            new { userId, keyType = key.KeyType, key = key.Key, requestHash = key.Fingerprint.Hash, now, window = Idempotency.Window },
+            transaction, cancellationToken: cancellationToken));
+        await claim.ReadAsync();
+        return await claim.ReadSingleOrDefaultAsync<long?>();
     }
 
     public async Task<BatchRow?> FindAsync(long userId, string keyType, string key, CancellationToken cancellationToken)

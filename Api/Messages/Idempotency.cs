@@ -18,6 +18,16 @@ public static class Idempotency
     public const string ReplayedHeaderName = "Idempotency-Replayed";
     public static readonly TimeSpan Window = TimeSpan.FromHours(24);
 
+    /// <summary>
+    /// The SQL that takes a key's turn, held to the end of the transaction, on every Api: one key names one request
+    /// across both routes (SPEC §3.8), but each route's table holds its own keys, so a single send and a batch storing
+    /// under one key take turns here, and each looks for the other route's holder in a statement after its turn came
+    /// (a statement sees what committed before it began). This is the turn's advisory lock key, in class 2 (class 1 is
+    /// a user's API keys): <c>pg_advisory_xact_lock(2, …)</c>.
+    /// </summary>
+    public static string TurnSql(string userId, string keyType, string key) =>
+        $"hashtext({userId}::text || '/' || {keyType} || '/' || {key})";
+
     public static ApiError InvalidKey() =>
         ApiError.Validation($"\"{HeaderName}\" must be 1 to 255 visible ASCII characters");
 

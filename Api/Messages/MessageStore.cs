@@ -58,7 +58,8 @@ public sealed class MessageStore : IAsyncDisposable
         """;
 
     // Ids come from the identity sequence inside the statement, so each caller learns its own id even when a
-    // conflicting idempotency key means its row was not inserted. Param names are \w+ (checked at template import), so
+    // conflicting idempotency key means its row was not inserted: another message holds the key, or a batch of the
+    // last 24 h does (looked for once the keys' turns came, KeyTurnsSql). Param names are \w+ (checked at template import), so
     // a comma-joined list is a safe way to pass one text[] per row through unnest. Rows go in in idempotency-key order,
     // so two statements that hold the same keys wait for each other in one order and never deadlock.
     private const string InsertSql = """
@@ -77,6 +78,10 @@ public sealed class MessageStore : IAsyncDisposable
                    string_to_array(param_order, ','), now, now, idempotency_key, request_hash, expires_at, now, sweep_at,
                    key_type
             FROM input
+            WHERE idempotency_key IS NULL OR NOT EXISTS (
+                SELECT FROM message_batches b
+                WHERE b.user_id = input.user_id AND b.key_type = input.key_type
+                  AND b.idempotency_key = input.idempotency_key AND b.created_at > input.now - @window)
             ORDER BY user_id, key_type, idempotency_key, ord
             ON CONFLICT (user_id, key_type, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
             RETURNING id
@@ -84,6 +89,16 @@ public sealed class MessageStore : IAsyncDisposable
         SELECT inserted.id
         FROM input LEFT JOIN inserted USING (id)
         ORDER BY input.ord
+        """;
+
+    // The turns of the rows' keys (Idempotency.TurnSql), in order, so that two statements that share some keys never
+    // wait for each other's. A statement of its own before InsertSql, in the same transaction.
+    private static readonly string KeyTurnsSql = $"""
+        SELECT pg_advisory_xact_lock(2, turn)
+        FROM (SELECT DISTINCT {Idempotency.TurnSql("user_id", "key_type", "idempotency_key")} AS turn
+              FROM unnest(@userIds, @keyTypes, @idempotencyKeys) AS k(user_id, key_type, idempotency_key)
+              WHERE idempotency_key IS NOT NULL
+              ORDER BY turn OFFSET 0) AS k;
         """;
 
     // A key sees only the messages of its own type (SPEC §11.2): another type's message is not found, like another
@@ -164,8 +179,12 @@ public sealed class MessageStore : IAsyncDisposable
     /// or null when another message already holds its idempotency key. Their tokens were taken before.
     /// </summary>
     public static async Task<IReadOnlyList<long?>> InsertAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction,
-        IReadOnlyList<NewMessage> batch, CancellationToken cancellationToken) =>
-        [.. await connection.QueryAsync<long?>(new CommandDefinition(InsertSql, new
+        IReadOnlyList<NewMessage> batch, CancellationToken cancellationToken)
+    {
+        // With keys, the keys' turns first: the two statements go in one round trip, and without a transaction of the
+        // caller's in one implicit transaction, which holds the turns until the rows commit.
+        var keyed = batch.Any(m => m.IdempotencyKey is not null);
+        await using var results = await connection.QueryMultipleAsync(new CommandDefinition(keyed ? KeyTurnsSql + InsertSql : InsertSql, new
         {
             userIds = batch.Select(m => m.UserId).ToArray(),
             templateIds = batch.Select(m => m.TemplateId).ToArray(),
@@ -180,7 +199,15 @@ public sealed class MessageStore : IAsyncDisposable
             idempotencyKeys = batch.Select(m => m.IdempotencyKey).ToArray(),
             requestHashes = batch.Select(m => m.RequestHash).ToArray(),
             keyTypes = batch.Select(m => m.KeyType).ToArray(),
-        }, transaction, cancellationToken: cancellationToken))];
+            window = Idempotency.Window,
+        }, transaction, cancellationToken: cancellationToken));
+        if (keyed)
+        {
+            await results.ReadAsync();
+        }
+
+        return [.. await results.ReadAsync<long?>()];
+    }
 
     /// <summary>The user's messages of this key type with these ids (in no particular order); others are left out.</summary>
     public async Task<IReadOnlyList<MessageRow>> GetManyAsync(long userId, string keyType, long[] ids,

@@ -89,8 +89,9 @@ public sealed class SendService(
         var id = await messages.InsertAsync(message);
         if (id is null)
         {
-            // A concurrent request with the same key won the insert; PostgreSQL made us wait for its commit. On another Api,
-            // it was storing after this one's look at the key, and this send took a token that a replay does not take.
+            // A concurrent request with the same key won the insert, or a batch on another Api took the key; PostgreSQL
+            // made us wait for its commit. On another Api, it was storing after this one's look at the key, and this send
+            // took a token that a replay (or a mismatch) does not take.
             var winner = await messages.FindByIdempotencyKeyAsync(caller.UserId, caller.KeyType, idempotencyKey!, cancellationToken);
             if (await ReplayAsync(caller, idempotencyKey!, fingerprint!, winner, cancellationToken) is { } replay)
             {

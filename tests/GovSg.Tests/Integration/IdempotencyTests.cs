@@ -167,6 +167,39 @@ public sealed class IdempotencyTests
         Assert.That(await Env.CountMessagesAsync(user.Id), Is.EqualTo(2));
     }
 
+    // SPEC §3.8: "a key already used on the other route ... → 422 idempotency_mismatch", also when the other route's
+    // request is still storing on another Api: each route keeps its keys in a table of its own, so without taking turns
+    // both would store, and the recipient would be sent the message twice.
+    [Test]
+    public async Task Send_WithTheKeyOfABatchStoringOnAnotherApi_Answers422AndStoresNothing()
+    {
+        var user = await Env.CreateUserAsync();
+
+        var ((batch, stored), (send, error)) = await InsertHold.OnTwoApisWhileTheFirstStoresAsync(Env, user,
+            first => PostBatchAsync(first, "routes-racing", """{"messages":[{"recipient":"81234015","template_id":3}]}"""),
+            other => PostAsync(other, "routes-racing", """{"recipient":"81234015","template_id":3}"""));
+
+        Assert.That(batch.StatusCode, Is.EqualTo(HttpStatusCode.OK), stored.ToString());
+        Assert.That(send.StatusCode, Is.EqualTo(HttpStatusCode.UnprocessableEntity), error.ToString());
+        Assert.That(error.Str("code"), Is.EqualTo("idempotency_mismatch"));
+        Assert.That(await Env.CountMessagesAsync(user.Id), Is.EqualTo(1));
+    }
+
+    [Test]
+    public async Task Batch_WithTheKeyOfASingleSendStoringOnAnotherApi_Answers422AndStoresNothing()
+    {
+        var user = await Env.CreateUserAsync();
+
+        var ((send, stored), (batch, error)) = await InsertHold.OnTwoApisWhileTheFirstStoresAsync(Env, user,
+            first => PostAsync(first, "routes-racing", """{"recipient":"81234016","template_id":3}"""),
+            other => PostBatchAsync(other, "routes-racing", """{"messages":[{"recipient":"81234016","template_id":3}]}"""));
+
+        Assert.That(send.StatusCode, Is.EqualTo(HttpStatusCode.Created), stored.ToString());
+        Assert.That(batch.StatusCode, Is.EqualTo(HttpStatusCode.UnprocessableEntity), error.ToString());
+        Assert.That(error.Str("code"), Is.EqualTo("idempotency_mismatch"));
+        Assert.That(await Env.CountMessagesAsync(user.Id), Is.EqualTo(1));
+    }
+
     // A batch's key answers replays for 24 h (SPEC §3.8); past that its stored answer, up to 1,000 entries, only takes
     // room: keyed batches stored later clear such rows away, whoever's they are, oldest first (older than any other
     // test leaves, so this one is among the first).

@@ -1,3 +1,5 @@
+using System.Net.Http.Headers;
+using System.Text.Json;
 using Dapper;
 using Npgsql;
 
@@ -32,6 +34,27 @@ public sealed class InsertHold : IAsyncDisposable
         }
 
         return new InsertHold(connection, userIds);
+    }
+
+    /// <summary>
+    /// A request sent on the test's Api and <paramref name="duplicate"/> (by default the same request) on another, sent
+    /// while the first is storing: the user's message rows are inserted (the key taken, the tokens spent) but not
+    /// committed until the duplicate has had its chance.
+    /// </summary>
+    public static async Task<((HttpResponseMessage, JsonElement) First, (HttpResponseMessage, JsonElement) Duplicate)>
+        OnTwoApisWhileTheFirstStoresAsync(TestSystem env, TestUser user, Func<TestUser, Task<(HttpResponseMessage, JsonElement)>> post,
+            Func<TestUser, Task<(HttpResponseMessage, JsonElement)>>? duplicate = null)
+    {
+        var other = env.StartApi(new Dictionary<string, string?>()).CreateClient();
+        other.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", user.Key);
+        await using var hold = await StartAsync(env.Database, user.Id);
+        var first = post(user);
+        var waiting = await env.StatementsWaitingOnALockAsync("INSERT INTO messages");
+        Assert.That(waiting, Is.GreaterThan(0), "the first has inserted its messages and waits to commit");
+        var second = (duplicate ?? post)(user with { Client = other });
+        await Task.WhenAny(second, Task.Delay(TimeSpan.FromSeconds(2)));
+        await hold.ReleaseAsync();
+        return (await first, await second);
     }
 
     /// <summary>Lets the held inserts commit.</summary>

@@ -166,7 +166,7 @@ public sealed class RateLimitTests
         var user = await Env.CreateUserAsync(rateLimit: 1, burst: 1);
 
         var ((firstResponse, firstMessage), (duplicateResponse, duplicateBody)) =
-            await OnTwoApisWhileTheFirstStoresAsync(user, sender => PostWithKeyAsync(sender, "retried-elsewhere"));
+            await InsertHold.OnTwoApisWhileTheFirstStoresAsync(Env, user, sender => PostWithKeyAsync(sender, "retried-elsewhere"));
 
         Assert.That(firstResponse.StatusCode, Is.EqualTo(HttpStatusCode.Created), firstMessage.ToString());
         Assert.That(duplicateResponse.StatusCode, Is.EqualTo(HttpStatusCode.Created),
@@ -182,7 +182,7 @@ public sealed class RateLimitTests
         var user = await Env.CreateUserAsync(rateLimit: 1, burst: 5);
 
         var ((firstResponse, firstBatch), (duplicateResponse, duplicateBody)) =
-            await OnTwoApisWhileTheFirstStoresAsync(user, sender => PostBatchAsync(sender, 5, "batch-retried-elsewhere"));
+            await InsertHold.OnTwoApisWhileTheFirstStoresAsync(Env, user, sender => PostBatchAsync(sender, 5, "batch-retried-elsewhere"));
 
         Assert.That(firstResponse.StatusCode, Is.EqualTo(HttpStatusCode.OK), firstBatch.ToString());
         Assert.That(duplicateResponse.StatusCode, Is.EqualTo(HttpStatusCode.OK),
@@ -201,7 +201,7 @@ public sealed class RateLimitTests
         var user = await Env.CreateUserAsync(rateLimit: 1, burst: 20);
 
         var (_, (duplicateResponse, _)) =
-            await OnTwoApisWhileTheFirstStoresAsync(user, sender => PostWithKeyAsync(sender, "token-given-back"));
+            await InsertHold.OnTwoApisWhileTheFirstStoresAsync(Env, user, sender => PostWithKeyAsync(sender, "token-given-back"));
 
         Assert.That(duplicateResponse.Headers.GetValues("Idempotency-Replayed"), Is.EqualTo(new[] { "true" }));
         Assert.That(await SendTokensTakenAsync(user), Is.EqualTo(1).Within(0.5), "only the first send's token");
@@ -213,7 +213,7 @@ public sealed class RateLimitTests
         var user = await Env.CreateUserAsync(rateLimit: 1, burst: 20);
 
         var (_, (duplicateResponse, _)) =
-            await OnTwoApisWhileTheFirstStoresAsync(user, sender => PostBatchAsync(sender, 5, "batch-tokens-given-back"));
+            await InsertHold.OnTwoApisWhileTheFirstStoresAsync(Env, user, sender => PostBatchAsync(sender, 5, "batch-tokens-given-back"));
 
         Assert.That(duplicateResponse.Headers.GetValues("Idempotency-Replayed"), Is.EqualTo(new[] { "true" }));
         Assert.That(await SendTokensTakenAsync(user), Is.EqualTo(5).Within(0.5), "only the first batch's five tokens");
@@ -475,26 +475,6 @@ public sealed class RateLimitTests
     private static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
 
     private static string Header(HttpResponseMessage response, string name) => response.Headers.GetValues(name).Single();
-
-    /// <summary>
-    /// A request sent on the test's Api and the same request on another, sent while the first is storing: the user's
-    /// message rows are inserted (the key taken, the tokens spent) but not committed until the duplicate has had its
-    /// chance (<see cref="InsertHold"/>).
-    /// </summary>
-    private static async Task<((HttpResponseMessage, JsonElement) First, (HttpResponseMessage, JsonElement) Duplicate)>
-        OnTwoApisWhileTheFirstStoresAsync(TestUser user, Func<TestUser, Task<(HttpResponseMessage, JsonElement)>> post)
-    {
-        var other = Env.StartApi(new Dictionary<string, string?>()).CreateClient();
-        other.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", user.Key);
-        await using var hold = await InsertHold.StartAsync(Env.Database, user.Id);
-        var first = post(user);
-        var waiting = await Env.StatementsWaitingOnALockAsync("INSERT INTO messages");
-        Assert.That(waiting, Is.GreaterThan(0), "the first has inserted its messages and waits to commit");
-        var duplicate = post(user with { Client = other });
-        await Task.WhenAny(duplicate, Task.Delay(TimeSpan.FromSeconds(2)));
-        await hold.ReleaseAsync();
-        return (await first, await duplicate);
-    }
 
     /// <summary>
     /// The send tokens the user's live bucket has given out since its first message, at one a second: a full bucket's

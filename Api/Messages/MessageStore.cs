@@ -57,11 +57,11 @@ public sealed class MessageStore : IAsyncDisposable
         sent_at, delivered_at, read_at, errored_at, error_code, error_description, status::text AS status
         """;
 
-    // Ids come from the identity sequence inside the statement, so each caller learns its own id even when a
-    // conflicting idempotency key means its row was not inserted: another message holds the key, or a batch of the
-    // last 24 h does (looked for once the keys' turns came, KeyTurnsSql). Param names are \w+ (checked at template import), so
-    // a comma-joined list is a safe way to pass one text[] per row through unnest. Rows go in in idempotency-key order,
-    // so two statements that hold the same keys wait for each other in one order and never deadlock.
+    // Ids come from the identity sequence inside the statement, so each caller learns its own id even when its row was
+    // not inserted: another message holds its idempotency key, or a batch of the last 24 h does (looked for once the
+    // keys' turns came, KeyTurnsSql). Param names are \w+ (checked at template import), so a comma-joined list is a
+    // safe way to pass one text[] per row through unnest. Rows go in in idempotency-key order, so two statements that
+    // hold the same keys wait for each other in one order and never deadlock.
     private const string InsertSql = """
         WITH input AS (
             SELECT nextval('messages_id_seq') AS id, i.*
@@ -162,7 +162,7 @@ public sealed class MessageStore : IAsyncDisposable
 
     /// <summary>
     /// Stores the message as UNSENT, batched with concurrent requests into one statement and one commit; its id, or null
-    /// when another message already holds its idempotency key.
+    /// when another message or a batch already holds its idempotency key.
     /// </summary>
     public Task<long?> InsertAsync(NewMessage message) => _inserts.RunAsync(message);
 
@@ -176,7 +176,7 @@ public sealed class MessageStore : IAsyncDisposable
 
     /// <summary>
     /// Stores the messages as UNSENT in one statement, on the caller's connection and transaction; per message its id,
-    /// or null when another message already holds its idempotency key. Their tokens were taken before.
+    /// or null when another message or a batch already holds its idempotency key. Their tokens were taken before.
     /// </summary>
     public static async Task<IReadOnlyList<long?>> InsertAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction,
         IReadOnlyList<NewMessage> batch, CancellationToken cancellationToken)
@@ -184,7 +184,7 @@ public sealed class MessageStore : IAsyncDisposable
         // With keys, the keys' turns first: the two statements go in one round trip, and without a transaction of the
         // caller's in one implicit transaction, which holds the turns until the rows commit.
         var keyed = batch.Any(m => m.IdempotencyKey is not null);
-        await using var results = await connection.QueryMultipleAsync(new CommandDefinition(keyed ? KeyTurnsSql + InsertSql : InsertSql, new
+        var command = new CommandDefinition(keyed ? KeyTurnsSql + InsertSql : InsertSql, new
         {
             userIds = batch.Select(m => m.UserId).ToArray(),
             templateIds = batch.Select(m => m.TemplateId).ToArray(),
@@ -200,12 +200,14 @@ public sealed class MessageStore : IAsyncDisposable
             requestHashes = batch.Select(m => m.RequestHash).ToArray(),
             keyTypes = batch.Select(m => m.KeyType).ToArray(),
             window = Idempotency.Window,
-        }, transaction, cancellationToken: cancellationToken));
-        if (keyed)
+        }, transaction, cancellationToken: cancellationToken);
+        if (!keyed)
         {
-            await results.ReadAsync();
+            return [.. await connection.QueryAsync<long?>(command)];
         }
 
+        await using var results = await connection.QueryMultipleAsync(command);
+        await results.ReadAsync();
         return [.. await results.ReadAsync<long?>()];
     }
 

@@ -18,10 +18,10 @@ public sealed record BatchKey(string KeyType, string Key, BodyFingerprint Finger
 
 public sealed class BatchStore(NpgsqlDataSource dataSource)
 {
-    // The key's turn (Idempotency.TurnSql), then the key itself, unless a single send of the last 24 h holds it. Taking
-    // the key first makes a concurrent duplicate wait here until this batch commits, then find it taken.
+    // The key's turn (Idempotency.TurnKeySql), then the key itself, unless a single send of the last 24 h holds it.
+    // Taking the key first makes a concurrent duplicate wait here until this batch commits, then find it taken.
     private static readonly string ClaimSql = $"""
-        SELECT pg_advisory_xact_lock(2, {Idempotency.TurnSql("@userId", "@keyType", "@key")});
+        SELECT {Idempotency.TakeTurnSql(Idempotency.TurnKeySql("@userId", "@keyType", "@key"))};
         INSERT INTO message_batches (user_id, key_type, idempotency_key, request_hash, entries, created_at)
         SELECT @userId, @keyType, @key, @requestHash, '[]', @now
         WHERE NOT EXISTS (SELECT FROM messages

@@ -19,14 +19,17 @@ public static class Idempotency
     public static readonly TimeSpan Window = TimeSpan.FromHours(24);
 
     /// <summary>
-    /// The SQL that takes a key's turn, held to the end of the transaction, on every Api: one key names one request
-    /// across both routes (SPEC §3.8), but each route's table holds its own keys, so a single send and a batch storing
-    /// under one key take turns here, and each looks for the other route's holder in a statement after its turn came
-    /// (a statement sees what committed before it began). This is the turn's advisory lock key, in class 2 (class 1 is
-    /// a user's API keys): <c>pg_advisory_xact_lock(2, …)</c>.
+    /// The SQL of a key's turn, which a single send and a batch storing under one key both take first, on every Api: one
+    /// key names one request across both routes (SPEC §3.8), but each route's table holds its own keys, so each looks
+    /// for the other route's holder in a statement after its turn came (a statement sees what committed before it
+    /// began). The turn is a transaction-level advisory lock of class 2 (class 1 is a user's API keys), held until the
+    /// storing transaction ends; this is its key.
     /// </summary>
-    public static string TurnSql(string userId, string keyType, string key) =>
+    public static string TurnKeySql(string userId, string keyType, string key) =>
         $"hashtext({userId}::text || '/' || {keyType} || '/' || {key})";
+
+    /// <summary>The SQL that takes the turn whose key (<see cref="TurnKeySql"/>) is <paramref name="turnKey"/>.</summary>
+    public static string TakeTurnSql(string turnKey) => $"pg_advisory_xact_lock(2, {turnKey})";
 
     public static ApiError InvalidKey() =>
         ApiError.Validation($"\"{HeaderName}\" must be 1 to 255 visible ASCII characters");

@@ -91,11 +91,11 @@ public sealed class MessageStore : IAsyncDisposable
         ORDER BY input.ord
         """;
 
-    // The turns of the rows' keys (Idempotency.TurnSql), in order, so that two statements that share some keys never
+    // The turns of the rows' keys (Idempotency.TurnKeySql), in order, so that two statements that share some keys never
     // wait for each other's. A statement of its own before InsertSql, in the same transaction.
     private static readonly string KeyTurnsSql = $"""
-        SELECT pg_advisory_xact_lock(2, turn)
-        FROM (SELECT DISTINCT {Idempotency.TurnSql("user_id", "key_type", "idempotency_key")} AS turn
+        SELECT {Idempotency.TakeTurnSql("turn")}
+        FROM (SELECT DISTINCT {Idempotency.TurnKeySql("user_id", "key_type", "idempotency_key")} AS turn
               FROM unnest(@userIds, @keyTypes, @idempotencyKeys) AS k(user_id, key_type, idempotency_key)
               WHERE idempotency_key IS NOT NULL
               ORDER BY turn OFFSET 0) AS k;

@@ -16,7 +16,7 @@ public sealed class SendPipelineTests
     {
         // A Dispatcher runs MaxConcurrentSends ÷ 50 batches at once: 2 here. Single commands that arrive spread out,
         // every 15 ms, must gather into fuller batches while those are taken, rather than wait one to a batch: otherwise
-        // it makes about 2 calls at a time, and sends 2 messages a second for each second of the provider's latency.
+        // it makes about 2 calls at a time, and sends at most 2 ÷ the provider's latency in seconds messages a second.
         const int count = 30;
         var slow = TimeSpan.FromMilliseconds(1_200);
         var recipients = Enumerable.Range(0, count).Select(_ => TestRecipients.Next()).ToList();

@@ -121,7 +121,8 @@ public sealed class BatchService(
     {
         var cancellationToken = http.RequestAborted;
         var windowStart = time.GetUtcNow().UtcDateTime - Idempotency.Window;
-        var existing = await batches.FindAsync(caller.UserId, caller.KeyType, key.Key, cancellationToken);
+        var holders = await messages.FindByIdempotencyKeyAsync(caller.UserId, caller.KeyType, key.Key, cancellationToken);
+        var existing = holders.Batch;
         if (existing is not null && existing.CreatedAt <= windowStart)
         {
             await batches.ReleaseAsync(existing.Id, cancellationToken);
@@ -131,8 +132,7 @@ public sealed class BatchService(
         if (existing is null)
         {
             // One key across both routes, even when a single send took it after an expired batch had held it.
-            var single = await messages.FindByIdempotencyKeyAsync(caller.UserId, caller.KeyType, key.Key, cancellationToken);
-            return single is not null && single.CreatedAt > windowStart ? Failed(ApiError.IdempotencyMismatch()) : null;
+            return holders.Message is { } single && single.CreatedAt > windowStart ? Failed(ApiError.IdempotencyMismatch()) : null;
         }
 
         IdempotencyGate.Release(http);

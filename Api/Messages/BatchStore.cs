@@ -40,7 +40,8 @@ public sealed class BatchStore(NpgsqlDataSource dataSource)
             SELECT id FROM message_batches WHERE created_at <= @windowStart ORDER BY created_at LIMIT 4 FOR UPDATE SKIP LOCKED)
         """;
 
-    private const string FindSql = """
+    /// <summary>The batch under a key (one result of <see cref="MessageStore.FindByIdempotencyKeyAsync"/>).</summary>
+    internal const string FindSql = """
         SELECT id, request_hash, entries::text AS entries, created_at
         FROM message_batches WHERE user_id = @userId AND key_type = @keyType AND idempotency_key = @key
         """;
@@ -105,13 +106,6 @@ public sealed class BatchStore(NpgsqlDataSource dataSource)
             transaction, cancellationToken: cancellationToken));
         await claim.ReadAsync();
         return await claim.ReadSingleOrDefaultAsync<long?>();
-    }
-
-    public async Task<BatchRow?> FindAsync(long userId, string keyType, string key, CancellationToken cancellationToken)
-    {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        return await connection.QuerySingleOrDefaultAsync<BatchRow>(
-            new CommandDefinition(FindSql, new { userId, keyType, key }, cancellationToken: cancellationToken));
     }
 
     /// <summary>Frees a key whose 24 h window has passed so it can name a new batch.</summary>

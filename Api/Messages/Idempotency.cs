@@ -6,10 +6,10 @@ using GovSg.Api.Http;
 namespace GovSg.Api.Messages;
 
 /// <summary>
-/// The message a single send's <c>Idempotency-Key</c> named when the send limit looked it up (null: none), for the
-/// send to use instead of looking the key up again.
+/// What a single send's <c>Idempotency-Key</c> named when the send limit looked it up, for the send to use instead of
+/// looking the key up again.
 /// </summary>
-public sealed record IdempotencyLookup(string Key, MessageRow? Earlier);
+public sealed record IdempotencyLookup(string Key, KeyHolders Holders);
 
 /// <summary>The <c>Idempotency-Key</c> header and the body fingerprint a replay is compared by (SPEC §3.2).</summary>
 public static class Idempotency

@@ -25,6 +25,15 @@ public sealed class MessageRow
     public byte[]? RequestHash { get; init; }
 }
 
+/// <summary>
+/// What holds an <c>Idempotency-Key</c>: the single send's message, the batch, or neither. Each route keeps its own keys,
+/// and one key names one request across both (SPEC §3.8).
+/// </summary>
+public sealed record KeyHolders(MessageRow? Message, BatchRow? Batch)
+{
+    public static readonly KeyHolders None = new(null, null);
+}
+
 /// <summary>Everything the insert needs; the provider-facing fields are fixed here, at acceptance.</summary>
 public sealed record NewMessage(
     long UserId,
@@ -111,9 +120,12 @@ public sealed class MessageStore : IAsyncDisposable
         SELECT {Columns} FROM messages WHERE id = ANY(@ids) AND user_id = @userId AND key_type = @keyType
         """;
 
-    private const string FindByIdempotencyKeySql = $"""
+    // What holds a key on either route (SPEC §3.8: one key, one request): the single send's message, then the batch. Two
+    // statements in one round trip.
+    private const string FindKeyHoldersSql = $"""
         SELECT {Columns}, request_hash FROM messages
-        WHERE user_id = @userId AND key_type = @keyType AND idempotency_key = @key
+        WHERE user_id = @userId AND key_type = @keyType AND idempotency_key = @key;
+        {BatchStore.FindSql}
         """;
 
     // Never kept: rolled back in every case. Its only use is that PostgreSQL makes it wait for a transaction inserting
@@ -227,20 +239,20 @@ public sealed class MessageStore : IAsyncDisposable
             new CommandDefinition(GetSql, new { id, userId, keyType }, cancellationToken: cancellationToken));
     }
 
-    public async Task<MessageRow?> FindByIdempotencyKeyAsync(long userId, string keyType, string key,
+    /// <summary>The message and the batch that hold the key, each null when it holds none (only one can be in its window).</summary>
+    public async Task<KeyHolders> FindByIdempotencyKeyAsync(long userId, string keyType, string key,
         CancellationToken cancellationToken)
     {
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
-        return await connection.QuerySingleOrDefaultAsync<MessageRow>(new CommandDefinition(FindByIdempotencyKeySql,
-            new { userId, keyType, key }, cancellationToken: cancellationToken));
+        return await FindKeyHoldersAsync(connection, new { userId, keyType, key }, cancellationToken);
     }
 
     /// <summary>
-    /// The message the key names, once a request storing one under it right now (on any Api) has finished: a read does
+    /// What holds the key, once a request storing a message under it right now (on any Api) has finished: a read does
     /// not see a message whose insert has not committed, so the key is first tried by an insert that waits for it and
-    /// is rolled back. Null when no message holds the key.
+    /// is rolled back. No holders when no message holds the key.
     /// </summary>
-    public async Task<MessageRow?> FindByIdempotencyKeyOnceStoredAsync(long userId, string keyType, string key,
+    public async Task<KeyHolders> FindByIdempotencyKeyOnceStoredAsync(long userId, string keyType, string key,
         CancellationToken cancellationToken)
     {
         await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
@@ -252,12 +264,20 @@ public sealed class MessageStore : IAsyncDisposable
             await attempt.RollbackAsync(cancellationToken);
             if (free is not null)
             {
-                return null;
+                return KeyHolders.None;
             }
         }
 
-        return await connection.QuerySingleOrDefaultAsync<MessageRow>(new CommandDefinition(FindByIdempotencyKeySql,
-            parameters, cancellationToken: cancellationToken));
+        return await FindKeyHoldersAsync(connection, parameters, cancellationToken);
+    }
+
+    private static async Task<KeyHolders> FindKeyHoldersAsync(NpgsqlConnection connection, object parameters,
+        CancellationToken cancellationToken)
+    {
+        await using var results = await connection.QueryMultipleAsync(new CommandDefinition(FindKeyHoldersSql, parameters,
+            cancellationToken: cancellationToken));
+        return new KeyHolders(await results.ReadSingleOrDefaultAsync<MessageRow>(),
+            await results.ReadSingleOrDefaultAsync<BatchRow>());
     }
 
     /// <summary>

@@ -19,7 +19,6 @@ public sealed record SendResult(MessageResponse? Message, bool Replayed, ApiErro
 /// </summary>
 public sealed class SendService(
     MessageStore messages,
-    BatchStore batches,
     SendValidator validator,
     CommandPublisher publisher,
     RateLimiter limiter,
@@ -44,10 +43,10 @@ public sealed class SendService(
             }
 
             fingerprint = Idempotency.Fingerprint(body);
-            var earlier = lookup is not null && lookup.Key == idempotencyKey
-                ? lookup.Earlier
+            var holders = lookup is not null && lookup.Key == idempotencyKey
+                ? lookup.Holders
                 : await messages.FindByIdempotencyKeyAsync(caller.UserId, caller.KeyType, idempotencyKey, cancellationToken);
-            if (await ReplayAsync(caller, idempotencyKey, fingerprint, earlier, cancellationToken) is { } replay)
+            if (await ReplayAsync(fingerprint, holders, cancellationToken) is { } replay)
             {
                 return replay;
             }
@@ -93,7 +92,7 @@ public sealed class SendService(
             // made us wait for its commit. On another Api, it was storing after this one's look at the key, and this send
             // took a token that a replay (or a mismatch) does not take.
             var winner = await messages.FindByIdempotencyKeyAsync(caller.UserId, caller.KeyType, idempotencyKey!, cancellationToken);
-            if (await ReplayAsync(caller, idempotencyKey!, fingerprint!, winner, cancellationToken) is { } replay)
+            if (await ReplayAsync(fingerprint!, winner, cancellationToken) is { } replay)
             {
                 await limiter.GiveBackSendAsync(caller, 1, CancellationToken.None);
                 return replay;
@@ -112,11 +111,12 @@ public sealed class SendService(
     private static Dictionary<string, string> ParamsByName(ValidSend send) =>
         send.Request.Params.ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
 
-    /// <summary>The answer when <paramref name="existing"/>, the message the key names, makes this send a replay or a mismatch.</summary>
-    private async Task<SendResult?> ReplayAsync(Caller caller, string key, BodyFingerprint fingerprint, MessageRow? existing,
+    /// <summary>The answer when what holds the key makes this send a replay or a mismatch; null when the key is free.</summary>
+    private async Task<SendResult?> ReplayAsync(BodyFingerprint fingerprint, KeyHolders holders,
         CancellationToken cancellationToken)
     {
         var windowStart = time.GetUtcNow().UtcDateTime - Idempotency.Window;
+        var existing = holders.Message;
         if (existing is not null && existing.CreatedAt <= windowStart)
         {
             await messages.ReleaseIdempotencyKeyAsync(existing.Id, cancellationToken);
@@ -127,8 +127,7 @@ public sealed class SendService(
         {
             // One key per user and key type across both routes: a batch's key cannot name a single send (SPEC §3.8),
             // even one a batch took after an expired single send had held it.
-            var batch = await batches.FindAsync(caller.UserId, caller.KeyType, key, cancellationToken);
-            return batch is not null && batch.CreatedAt > windowStart ? Failed(ApiError.IdempotencyMismatch()) : null;
+            return holders.Batch is { } batch && batch.CreatedAt > windowStart ? Failed(ApiError.IdempotencyMismatch()) : null;
         }
 
         return existing.RequestHash is { } stored && fingerprint.Matches(stored)

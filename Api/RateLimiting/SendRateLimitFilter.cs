@@ -6,8 +6,8 @@ namespace GovSg.Api.RateLimiting;
 /// <summary>
 /// The send limit of a single send: one token (SPEC §7), taken before the body is read, so an empty bucket answers 429
 /// whatever the body (SPEC §3 order). Concurrent takes share one statement (<see cref="RateLimitStore"/>). A replay of
-/// an idempotent request sends nothing new, so it takes a read token instead; the message its key names is passed on
-/// to the send (<see cref="IdempotencyLookup"/>), which then need not look it up again. A send with a key is looked up
+/// an idempotent request sends nothing new, so it takes a read token instead; what its key names is passed on to the
+/// send (<see cref="IdempotencyLookup"/>), which then need not look it up again. A send with a key is looked up
 /// only once no other send with that key is under way here (<see cref="IdempotencyGate"/>), and holds the key until
 /// its message is stored or replayed (the send lets it go before any <c>Prefer: wait</c>). One that another Api is
 /// storing under the key cannot be seen until it commits; a keyed send refused a token waits for it, and replays it.
@@ -41,9 +41,9 @@ public sealed class SendRateLimitFilter(RateLimiter limiter, MessageStore messag
             : refused;
     }
 
-    private bool IsReplay(HttpContext http, string key, MessageRow? earlier)
+    private bool IsReplay(HttpContext http, string key, KeyHolders holders)
     {
-        http.Features.Set(new IdempotencyLookup(key, earlier));
-        return earlier is not null && earlier.CreatedAt > time.GetUtcNow().UtcDateTime - Idempotency.Window;
+        http.Features.Set(new IdempotencyLookup(key, holders));
+        return holders.Message is { } earlier && earlier.CreatedAt > time.GetUtcNow().UtcDateTime - Idempotency.Window;
     }
 }

@@ -40,11 +40,8 @@ public sealed class BatchStore(NpgsqlDataSource dataSource)
             SELECT id FROM message_batches WHERE created_at <= @windowStart ORDER BY created_at LIMIT 4 FOR UPDATE SKIP LOCKED)
         """;
 
-    /// <summary>The batch under a key (one result of <see cref="MessageStore.FindByIdempotencyKeyAsync"/>).</summary>
-    internal const string FindSql = """
-        SELECT id, request_hash, entries::text AS entries, created_at
-        FROM message_batches WHERE user_id = @userId AND key_type = @keyType AND idempotency_key = @key
-        """;
+    /// <summary>The columns of a <see cref="BatchRow"/> (read by <see cref="MessageStore.FindByIdempotencyKeyAsync"/>).</summary>
+    internal const string Columns = "id, request_hash, entries::text AS entries, created_at";
 
     private const string ReleaseSql = "DELETE FROM message_batches WHERE id = @id";
 

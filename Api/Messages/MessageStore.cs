@@ -54,11 +54,13 @@ public sealed class MessageStore : IAsyncDisposable
 {
     private readonly NpgsqlDataSource _dataSource;
     private readonly Batcher<NewMessage, long?> _inserts;
+    private readonly Batcher<(long UserId, string KeyType, string Key), KeyHolders> _keyLookups;
 
     public MessageStore(NpgsqlDataSource dataSource)
     {
         _dataSource = dataSource;
         _inserts = new Batcher<NewMessage, long?>(InsertBatchAsync, maxBatch: 200, concurrency: 4);
+        _keyLookups = new Batcher<(long, string, string), KeyHolders>(FindKeyHoldersAsync, maxBatch: 200, concurrency: 4);
     }
 
     public const string Columns = """
@@ -120,12 +122,16 @@ public sealed class MessageStore : IAsyncDisposable
         SELECT {Columns} FROM messages WHERE id = ANY(@ids) AND user_id = @userId AND key_type = @keyType
         """;
 
-    // What holds a key on either route (SPEC §3.8: one key, one request): the single send's message, then the batch. Two
-    // statements in one round trip.
+    // What holds each key on either route (SPEC §3.8: one key, one request): the single send's message and the batch, in
+    // one row per key, in the keys' order.
     private const string FindKeyHoldersSql = $"""
-        SELECT {Columns}, request_hash FROM messages
-        WHERE user_id = @userId AND key_type = @keyType AND idempotency_key = @key;
-        {BatchStore.FindSql}
+        SELECT k.ord, m.*, b.*
+        FROM unnest(@userIds, @keyTypes, @keys) WITH ORDINALITY AS k(user_id, key_type, key, ord)
+        LEFT JOIN LATERAL (SELECT {Columns}, request_hash FROM messages
+                           WHERE user_id = k.user_id AND key_type = k.key_type AND idempotency_key = k.key) m ON true
+        LEFT JOIN LATERAL (SELECT {BatchStore.Columns} FROM message_batches
+                           WHERE user_id = k.user_id AND key_type = k.key_type AND idempotency_key = k.key) b ON true
+        ORDER BY k.ord
         """;
 
     // Never kept: rolled back in every case. Its only use is that PostgreSQL makes it wait for a transaction inserting
@@ -178,7 +184,11 @@ public sealed class MessageStore : IAsyncDisposable
     /// </summary>
     public Task<long?> InsertAsync(NewMessage message) => _inserts.RunAsync(message);
 
-    public ValueTask DisposeAsync() => _inserts.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await _inserts.DisposeAsync();
+        await _keyLookups.DisposeAsync();
+    }
 
     private async Task<IReadOnlyList<long?>> InsertBatchAsync(IReadOnlyList<NewMessage> batch)
     {
@@ -239,13 +249,13 @@ public sealed class MessageStore : IAsyncDisposable
             new CommandDefinition(GetSql, new { id, userId, keyType }, cancellationToken: cancellationToken));
     }
 
-    /// <summary>The message and the batch that hold the key, each null when it holds none (only one can be in its window).</summary>
-    public async Task<KeyHolders> FindByIdempotencyKeyAsync(long userId, string keyType, string key,
-        CancellationToken cancellationToken)
-    {
-        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
-        return await FindKeyHoldersAsync(connection, new { userId, keyType, key }, cancellationToken);
-    }
+    /// <summary>
+    /// The message and the batch that hold the key, each null when it holds none (only one can be in its window); looked
+    /// up with concurrent requests' keys in one round trip.
+    /// </summary>
+    public Task<KeyHolders> FindByIdempotencyKeyAsync(long userId, string keyType, string key,
+        CancellationToken cancellationToken) =>
+        _keyLookups.RunAsync((userId, keyType, key)).WaitAsync(cancellationToken);
 
     /// <summary>
     /// What holds the key, once a request storing a message under it right now (on any Api) has finished: a read does
@@ -255,12 +265,11 @@ public sealed class MessageStore : IAsyncDisposable
     public async Task<KeyHolders> FindByIdempotencyKeyOnceStoredAsync(long userId, string keyType, string key,
         CancellationToken cancellationToken)
     {
-        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
-        var parameters = new { userId, keyType, key };
+        await using (var connection = await _dataSource.OpenConnectionAsync(cancellationToken))
         await using (var attempt = await connection.BeginTransactionAsync(cancellationToken))
         {
-            var free = await connection.ExecuteScalarAsync<long?>(new CommandDefinition(TryIdempotencyKeySql, parameters,
-                attempt, cancellationToken: cancellationToken));
+            var free = await connection.ExecuteScalarAsync<long?>(new CommandDefinition(TryIdempotencyKeySql,
+                new { userId, keyType, key }, attempt, cancellationToken: cancellationToken));
             await attempt.RollbackAsync(cancellationToken);
             if (free is not null)
             {
@@ -268,16 +277,20 @@ public sealed class MessageStore : IAsyncDisposable
             }
         }
 
-        return await FindKeyHoldersAsync(connection, parameters, cancellationToken);
+        return await FindByIdempotencyKeyAsync(userId, keyType, key, cancellationToken);
     }
 
-    private static async Task<KeyHolders> FindKeyHoldersAsync(NpgsqlConnection connection, object parameters,
-        CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<KeyHolders>> FindKeyHoldersAsync(IReadOnlyList<(long UserId, string KeyType, string Key)> keys)
     {
-        await using var results = await connection.QueryMultipleAsync(new CommandDefinition(FindKeyHoldersSql, parameters,
-            cancellationToken: cancellationToken));
-        return new KeyHolders(await results.ReadSingleOrDefaultAsync<MessageRow>(),
-            await results.ReadSingleOrDefaultAsync<BatchRow>());
+        await using var connection = await _dataSource.OpenConnectionAsync();
+        // Dapper maps a holder whose first column (id) is null, as when no row joined, to null.
+        return [.. await connection.QueryAsync<long, MessageRow?, BatchRow?, KeyHolders>(FindKeyHoldersSql,
+            (_, message, batch) => new KeyHolders(message, batch), new
+            {
+                userIds = keys.Select(k => k.UserId).ToArray(),
+                keyTypes = keys.Select(k => k.KeyType).ToArray(),
+                keys = keys.Select(k => k.Key).ToArray(),
+            }, splitOn: "id,id")];
     }
 
     /// <summary>

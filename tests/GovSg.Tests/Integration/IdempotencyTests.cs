@@ -88,6 +88,50 @@ public sealed class IdempotencyTests
         Assert.That(await Env.CountMessagesAsync(user.Id), Is.EqualTo(1));
     }
 
+    // Concurrent sends' keys are looked up together, in one statement: each must get what its own key holds.
+    [Test]
+    public async Task Send_WithManyKeysAtOnce_AnswersEachByWhatItsOwnKeyHolds()
+    {
+        var user = await Env.CreateUserAsync();
+        var singles = Enumerable.Range(0, 24).Select(i => ($"single-{i}", $$"""{"recipient":"{{TestRecipients.Next().Local}}","template_id":3}"""))
+            .ToList();
+        var originals = new Dictionary<string, string>();
+        foreach (var (key, body) in singles)
+        {
+            originals[key] = (await PostAsync(user, key, body)).Body.Str("id");
+        }
+
+        var batchKeys = Enumerable.Range(0, 8).Select(i => $"batch-{i}").ToList();
+        foreach (var key in batchKeys)
+        {
+            await PostBatchAsync(user, key, $$"""{"messages":[{"recipient":"{{TestRecipients.Next().Local}}","template_id":3}]}""");
+        }
+
+        var freshKeys = Enumerable.Range(0, 8).Select(i => $"fresh-{i}").ToList();
+        var stored = await Env.CountMessagesAsync(user.Id);
+
+        var replays = singles.Select(s => PostAsync(user, s.Item1, s.Item2)).ToList();
+        var mismatches = batchKeys.Select(key => PostAsync(user, key, $$"""{"recipient":"{{TestRecipients.Next().Local}}","template_id":3}""")).ToList();
+        var fresh = freshKeys.Select(key => PostAsync(user, key, $$"""{"recipient":"{{TestRecipients.Next().Local}}","template_id":3}""")).ToList();
+        await Task.WhenAll(replays.Concat(mismatches).Concat(fresh));
+
+        Assert.Multiple(() =>
+        {
+            for (var i = 0; i < singles.Count; i++)
+            {
+                var (response, body) = replays[i].Result;
+                Assert.That(response.Headers.Contains("Idempotency-Replayed"), Is.True, singles[i].Item1);
+                Assert.That(body.Str("id"), Is.EqualTo(originals[singles[i].Item1]), singles[i].Item1);
+            }
+
+            Assert.That(mismatches.Select(m => m.Result.Body.Str("code")), Is.All.EqualTo("idempotency_mismatch"));
+            Assert.That(fresh.Select(f => (f.Result.Response.StatusCode, f.Result.Response.Headers.Contains("Idempotency-Replayed"))),
+                Is.All.EqualTo((HttpStatusCode.Created, false)));
+        });
+        Assert.That(fresh.Select(f => f.Result.Body.Str("id")).Intersect(originals.Values), Is.Empty);
+        Assert.That(await Env.CountMessagesAsync(user.Id), Is.EqualTo(stored + freshKeys.Count));
+    }
+
     [Test]
     public async Task Send_WithTheSameKeyFromAnotherUser_IsIndependent()
     {

@@ -121,7 +121,7 @@ public sealed class BatchService(
     {
         var cancellationToken = http.RequestAborted;
         var windowStart = time.GetUtcNow().UtcDateTime - Idempotency.Window;
-        var holders = await messages.FindByIdempotencyKeyAsync(caller.UserId, caller.KeyType, key.Key, cancellationToken);
+        var holders = await messages.FindKeyHoldersAsync(caller.UserId, caller.KeyType, key.Key, cancellationToken);
         var existing = holders.Batch;
         if (existing is not null && existing.CreatedAt <= windowStart)
         {

@@ -40,7 +40,10 @@ public sealed class BatchStore(NpgsqlDataSource dataSource)
             SELECT id FROM message_batches WHERE created_at <= @windowStart ORDER BY created_at LIMIT 4 FOR UPDATE SKIP LOCKED)
         """;
 
-    /// <summary>The columns of a <see cref="BatchRow"/> (read by <see cref="MessageStore.FindByIdempotencyKeyAsync"/>).</summary>
+    /// <summary>
+    /// The columns of a <see cref="BatchRow"/>, read by <see cref="MessageStore.FindKeyHoldersAsync"/>; they start with
+    /// their only <c>id</c>, where its rows split between the message and the batch.
+    /// </summary>
     internal const string Columns = "id, request_hash, entries::text AS entries, created_at";
 
     private const string ReleaseSql = "DELETE FROM message_batches WHERE id = @id";

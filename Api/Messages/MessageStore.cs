@@ -60,9 +60,10 @@ public sealed class MessageStore : IAsyncDisposable
     {
         _dataSource = dataSource;
         _inserts = new Batcher<NewMessage, long?>(InsertBatchAsync, maxBatch: 200, concurrency: 4);
-        _keyLookups = new Batcher<(long, string, string), KeyHolders>(FindKeyHoldersAsync, maxBatch: 200, concurrency: 4);
+        _keyLookups = new Batcher<(long, string, string), KeyHolders>(FindManyKeyHoldersAsync, maxBatch: 200, concurrency: 4);
     }
 
+    // Starts with its only `id`: where FindKeyHoldersSql's rows split between the message and the batch.
     public const string Columns = """
         id, recipient, template_id, params::text AS params, language_code, created_at, updated_at, accepted_at,
         sent_at, delivered_at, read_at, errored_at, error_code, error_description, status::text AS status
@@ -135,13 +136,12 @@ public sealed class MessageStore : IAsyncDisposable
         """;
 
     // Never kept: rolled back in every case. Its only use is that PostgreSQL makes it wait for a transaction inserting
-    // the same key, and then tells whether a message holds the key.
+    // the same key.
     private const string TryIdempotencyKeySql = """
         INSERT INTO messages (user_id, key_type, idempotency_key, template_id, recipient, params, language_code,
                               whatsapp_template_name, param_order, created_at, updated_at, expires_at, available_at, sweep_at)
         VALUES (@userId, @keyType, @key, 0, '', '{}', '', '', '{}', now(), now(), now(), now(), now())
         ON CONFLICT (user_id, key_type, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-        RETURNING id
         """;
 
     // A never-claimed message whose command is still the Api's own (sweep_at is still the insert's pick-up deadline, so no
@@ -184,10 +184,11 @@ public sealed class MessageStore : IAsyncDisposable
     /// </summary>
     public Task<long?> InsertAsync(NewMessage message) => _inserts.RunAsync(message);
 
+    // In the order a request uses them: its lookup, then its insert.
     public async ValueTask DisposeAsync()
     {
-        await _inserts.DisposeAsync();
         await _keyLookups.DisposeAsync();
+        await _inserts.DisposeAsync();
     }
 
     private async Task<IReadOnlyList<long?>> InsertBatchAsync(IReadOnlyList<NewMessage> batch)
@@ -253,34 +254,30 @@ public sealed class MessageStore : IAsyncDisposable
     /// The message and the batch that hold the key, each null when it holds none (only one can be in its window); looked
     /// up with concurrent requests' keys in one round trip.
     /// </summary>
-    public Task<KeyHolders> FindByIdempotencyKeyAsync(long userId, string keyType, string key,
+    public Task<KeyHolders> FindKeyHoldersAsync(long userId, string keyType, string key,
         CancellationToken cancellationToken) =>
         _keyLookups.RunAsync((userId, keyType, key)).WaitAsync(cancellationToken);
 
     /// <summary>
     /// What holds the key, once a request storing a message under it right now (on any Api) has finished: a read does
     /// not see a message whose insert has not committed, so the key is first tried by an insert that waits for it and
-    /// is rolled back. No holders when no message holds the key.
+    /// is rolled back.
     /// </summary>
-    public async Task<KeyHolders> FindByIdempotencyKeyOnceStoredAsync(long userId, string keyType, string key,
+    public async Task<KeyHolders> FindKeyHoldersOnceStoredAsync(long userId, string keyType, string key,
         CancellationToken cancellationToken)
     {
         await using (var connection = await _dataSource.OpenConnectionAsync(cancellationToken))
         await using (var attempt = await connection.BeginTransactionAsync(cancellationToken))
         {
-            var free = await connection.ExecuteScalarAsync<long?>(new CommandDefinition(TryIdempotencyKeySql,
-                new { userId, keyType, key }, attempt, cancellationToken: cancellationToken));
+            await connection.ExecuteAsync(new CommandDefinition(TryIdempotencyKeySql, new { userId, keyType, key }, attempt,
+                cancellationToken: cancellationToken));
             await attempt.RollbackAsync(cancellationToken);
-            if (free is not null)
-            {
-                return KeyHolders.None;
-            }
         }
 
-        return await FindByIdempotencyKeyAsync(userId, keyType, key, cancellationToken);
+        return await FindKeyHoldersAsync(userId, keyType, key, cancellationToken);
     }
 
-    private async Task<IReadOnlyList<KeyHolders>> FindKeyHoldersAsync(IReadOnlyList<(long UserId, string KeyType, string Key)> keys)
+    private async Task<IReadOnlyList<KeyHolders>> FindManyKeyHoldersAsync(IReadOnlyList<(long UserId, string KeyType, string Key)> keys)
     {
         await using var connection = await _dataSource.OpenConnectionAsync();
         // Dapper maps a holder whose first column (id) is null, as when no row joined, to null.

@@ -45,7 +45,7 @@ public sealed class SendService(
             fingerprint = Idempotency.Fingerprint(body);
             var holders = lookup is not null && lookup.Key == idempotencyKey
                 ? lookup.Holders
-                : await messages.FindByIdempotencyKeyAsync(caller.UserId, caller.KeyType, idempotencyKey, cancellationToken);
+                : await messages.FindKeyHoldersAsync(caller.UserId, caller.KeyType, idempotencyKey, cancellationToken);
             if (await ReplayAsync(fingerprint, holders, cancellationToken) is { } replay)
             {
                 return replay;
@@ -91,7 +91,7 @@ public sealed class SendService(
             // A concurrent request with the same key won the insert, or a batch on another Api took the key; PostgreSQL
             // made us wait for its commit. On another Api, it was storing after this one's look at the key, and this send
             // took a token that a replay (or a mismatch) does not take.
-            var winner = await messages.FindByIdempotencyKeyAsync(caller.UserId, caller.KeyType, idempotencyKey!, cancellationToken);
+            var winner = await messages.FindKeyHoldersAsync(caller.UserId, caller.KeyType, idempotencyKey!, cancellationToken);
             if (await ReplayAsync(fingerprint!, winner, cancellationToken) is { } replay)
             {
                 await limiter.GiveBackSendAsync(caller, 1, CancellationToken.None);

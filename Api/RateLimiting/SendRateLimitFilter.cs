@@ -23,7 +23,7 @@ public sealed class SendRateLimitFilter(RateLimiter limiter, MessageStore messag
         using var held = await gate.EnterIfKeyedAsync(http);
         var key = held?.Key;
         if (key is not null && IsReplay(http, key,
-                await messages.FindByIdempotencyKeyAsync(caller.UserId, caller.KeyType, key, http.RequestAborted)))
+                await messages.FindKeyHoldersAsync(caller.UserId, caller.KeyType, key, http.RequestAborted)))
         {
             return await limiter.TakeReadAsync(http, caller) ?? await next(context);
         }
@@ -36,7 +36,7 @@ public sealed class SendRateLimitFilter(RateLimiter limiter, MessageStore messag
         // A send with the same key on another Api may be storing its message now, which the lookup above cannot see: this
         // one waits for it and replays it, as concurrent duplicates on one Api do, rather than being refused (SPEC §3.2).
         return key is not null && IsReplay(http, key,
-            await messages.FindByIdempotencyKeyOnceStoredAsync(caller.UserId, caller.KeyType, key, http.RequestAborted))
+            await messages.FindKeyHoldersOnceStoredAsync(caller.UserId, caller.KeyType, key, http.RequestAborted))
             ? await limiter.TakeReadAsync(http, caller) ?? await next(context)
             : refused;
     }

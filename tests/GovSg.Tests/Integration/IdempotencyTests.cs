@@ -2,6 +2,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using Dapper;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace GovSg.Tests.Integration;
 
@@ -124,12 +125,59 @@ public sealed class IdempotencyTests
                 Assert.That(body.Str("id"), Is.EqualTo(originals[singles[i].Item1]), singles[i].Item1);
             }
 
-            Assert.That(mismatches.Select(m => m.Result.Body.Str("code")), Is.All.EqualTo("idempotency_mismatch"));
+            Assert.That(mismatches.Select(m => (m.Result.Response.StatusCode, m.Result.Body.Str("code"))),
+                Is.All.EqualTo((HttpStatusCode.UnprocessableEntity, "idempotency_mismatch")));
             Assert.That(fresh.Select(f => (f.Result.Response.StatusCode, f.Result.Response.Headers.Contains("Idempotency-Replayed"))),
                 Is.All.EqualTo((HttpStatusCode.Created, false)));
         });
         Assert.That(fresh.Select(f => f.Result.Body.Str("id")).Intersect(originals.Values), Is.Empty);
         Assert.That(await Env.CountMessagesAsync(user.Id), Is.EqualTo(stored + freshKeys.Count));
+    }
+
+    // Lookups made at once share statements: each must find what holds its own key, on either route or both, for its
+    // own user and key type only.
+    [Test]
+    public async Task KeyHolders_LookedUpManyAtOnce_AreEachKeysOwn()
+    {
+        var (user, other) = (await Env.CreateUserAsync(), await Env.CreateUserAsync());
+        var messageIds = new Dictionary<string, long>();
+        foreach (var key in Enumerable.Range(0, 6).Select(i => $"single-{i}").Append("both"))
+        {
+            var (_, sent) = await PostAsync(user, key, $$"""{"recipient":"{{TestRecipients.Next().Local}}","template_id":3}""");
+            messageIds[key] = long.Parse(sent.Str("id"), System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        // "both": a single send past its window, then a batch under its key.
+        await using var connection = await Env.Database.OpenConnectionAsync();
+        await connection.ExecuteAsync("UPDATE messages SET created_at = created_at - interval '25 hours' WHERE id = @id",
+            new { id = messageIds["both"] });
+        foreach (var key in new[] { "batch-0", "batch-1", "batch-2", "both" })
+        {
+            await PostBatchAsync(user, key, $$"""{"messages":[{"recipient":"{{TestRecipients.Next().Local}}","template_id":3}]}""");
+        }
+
+        var batchIds = (await connection.QueryAsync<(string Key, long Id)>(
+            "SELECT idempotency_key, id FROM message_batches WHERE user_id = @id", new { id = user.Id })).ToDictionary();
+        var keys = messageIds.Keys.Union(batchIds.Keys).Append("none").ToList();
+        var lookups = Enumerable.Range(0, 300).Select(i => (
+            UserId: i % 5 == 4 ? other.Id : user.Id,
+            KeyType: i % 7 == 6 ? GovSg.Contracts.KeyType.Test : GovSg.Contracts.KeyType.Live,
+            Key: keys[i % keys.Count])).ToList();
+        var store = Env.Api.Services.GetRequiredService<GovSg.Api.Messages.MessageStore>();
+
+        var found = await Task.WhenAll(lookups.Select(l => store.FindKeyHoldersAsync(l.UserId, l.KeyType, l.Key, CancellationToken.None)));
+
+        Assert.Multiple(() =>
+        {
+            foreach (var ((userId, keyType, key), holders) in lookups.Zip(found))
+            {
+                var own = userId == user.Id && keyType == GovSg.Contracts.KeyType.Live;
+                Assert.That(holders.Message?.Id, Is.EqualTo(own && messageIds.TryGetValue(key, out var m) ? m : (long?)null),
+                    $"{userId}/{keyType}/{key}");
+                Assert.That(holders.Batch?.Id, Is.EqualTo(own && batchIds.TryGetValue(key, out var b) ? b : (long?)null),
+                    $"{userId}/{keyType}/{key}");
+            }
+        });
     }
 
     [Test]

@@ -16,6 +16,7 @@ cd "$root"
 : "${BENCH_WARMUP:=30s}"                 # before it, discarded: a freshly started system runs cold (JIT) for a while
 : "${BENCH_USERS:=10}"                   # agency users the load is spread over, each with its own key
 : "${BENCH_CONCURRENCY:=32}"             # ingest, wrk, backlog: requests kept in flight (closed loop)
+: "${BENCH_KEYED:=0}"                    # wrk: 1 gives each send an Idempotency-Key of its own
 : "${BENCH_CEILING_CONCURRENCY:=16}"     # e2e, dispatchers, backlog, ceilings: concurrency of the ceiling probes
 : "${BENCH_BACKLOG:=100000}"             # backlog: messages sent while the dispatchers are stopped
 : "${BENCH_BACKLOG_DISPATCHERS:=1}"      # backlog: dispatchers started to drain it
@@ -114,7 +115,7 @@ wrk_key() { # run id
 
 # wrk, closed loop at BENCH_CONCURRENCY connections on two threads; prints the line of wrk/send.lua's done().
 run_wrk() { # duration
-  GOVSG_KEY=$key wrk -t2 -c"$BENCH_CONCURRENCY" -d"$1" --timeout 10s -s "$loadgen_dir/wrk/send.lua" \
+  GOVSG_KEY=$key BENCH_KEYED=$BENCH_KEYED wrk -t2 -c"$BENCH_CONCURRENCY" -d"$1" --timeout 10s -s "$loadgen_dir/wrk/send.lua" \
     "http://localhost:$GOVSG_PORT" | grep '^wrk: '
 }
 
@@ -147,7 +148,7 @@ case "$scenario" in
     loadgen ceilings --concurrency "$BENCH_CONCURRENCY" "$@" | tee "$state/logs/wrk-ceilings.txt"
     log "wrk warm-up for $BENCH_WARMUP, discarded"
     run_wrk "$BENCH_WARMUP" >/dev/null
-    log "wrk for $BENCH_DURATION at $BENCH_CONCURRENCY connections, sampling CPU beside it"
+    log "wrk for $BENCH_DURATION at $BENCH_CONCURRENCY connections (keyed: $BENCH_KEYED), sampling CPU beside it"
     loadgen cpu --duration "$BENCH_DURATION" >"$state/logs/wrk-cpu.txt" &
     cpu=$!
     result=$(run_wrk "$BENCH_DURATION")

@@ -1,8 +1,10 @@
 -- wrk script for bench.sh's `wrk` scenario: closed-loop single sends of the officer-call template (id 1), each to its
 -- own Singapore mobile number, as the load generator's `send` verb makes them (Sending/Recipients.cs), so that ingest
--- is also measured by a client no one here wrote. Environment: GOVSG_KEY, an API key whose user may send template 1.
+-- is also measured by a client no one here wrote. Environment: GOVSG_KEY, an API key whose user may send template 1;
+-- BENCH_KEYED=1 gives each send an Idempotency-Key of its own, as an agency's first attempt carries.
 --   GOVSG_KEY=... wrk -t2 -c64 -d60s -s tests/GovSg.LoadGenerator/wrk/send.lua http://localhost:8080
 local key = os.getenv("GOVSG_KEY") or error("set GOVSG_KEY to an API key")
+local keyed = os.getenv("BENCH_KEYED") == "1"
 
 -- Stepping through the 20,000,000 numbers 8xxxxxxx and 9xxxxxxx by a stride coprime to that count visits each once;
 -- thread t (of at most 16) takes every 16th step from t, from an offset of this run's own.
@@ -29,6 +31,7 @@ function request()
   local index = issued * most_threads + thread_index
   issued = issued + 1
   local recipient = string.format("%d", first + (run_offset + index * stride) % count)
+  if keyed then wrk.headers["Idempotency-Key"] = string.format("wrk-%d-%d", run_offset, index) end
   return wrk.format(nil, nil, nil, '{"recipient":"' .. recipient .. '","template_id":1,"language_code":"en_GB",' ..
     '"params":{"recipient_name":"Stanley Nguyen","officer_name":"John Tan","officer_designation":"Reception Officer",' ..
     '"agency":"Open Government Products","topic":"document collection","timeslot":"1-3PM"}}')

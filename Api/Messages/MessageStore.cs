@@ -29,10 +29,7 @@ public sealed class MessageRow
 /// What holds an <c>Idempotency-Key</c>: the single send's message, the batch, or neither. Each route keeps its own keys,
 /// and one key names one request across both (SPEC §3.8).
 /// </summary>
-public sealed record KeyHolders(MessageRow? Message, BatchRow? Batch)
-{
-    public static readonly KeyHolders None = new(null, null);
-}
+public sealed record KeyHolders(MessageRow? Message, BatchRow? Batch);
 
 /// <summary>Everything the insert needs; the provider-facing fields are fixed here, at acceptance.</summary>
 public sealed record NewMessage(

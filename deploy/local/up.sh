@@ -99,8 +99,20 @@ replace_key() { # file, label, then options of "admin key create"
   local file=$1 label=$2 previous=; shift 2
   [ ! -s "$file" ] || previous=$(sed -n 's/^gsg_\([0-9a-f]*\)_.*/\1/p' "$file")
   [ -z "$previous" ] || admin key revoke --key-id "$previous" >/dev/null 2>&1 || true
-  (umask 077 && admin key create --email "$email" --label "$label $(date -u +%FT%TZ)" --valid-days 30 "$@" \
-    | sed -n 's/^api key: *//p' >"$file")
+  local made
+  if ! made=$(admin key create --email "$email" --label "$label $(date -u +%FT%TZ)" --valid-days 30 "$@" 2>&1); then
+    printf '%s\n' "$made" >&2
+    # The key pepper is checked here. Another checkout's up.sh (a .local folder of its own) recorded its own in the same
+    # database: say how to go on, not only that they differ.
+    if grep -q "is not the pepper" <<<"$made"; then
+      log "the database $database was set up by another checkout's deploy/local/up.sh, with another key pepper. Stop"
+      log "that run (its deploy/local/down.sh: one local run per machine), then either give this checkout a database of"
+      log "its own (GOVSG_DATABASE=<name>) or replace the other's pepper (delete the Auth__KeyPepper line of"
+      log "$state/secrets.env; the keys the other checkout made then stop working), and run up.sh again."
+    fi
+    exit 1
+  fi
+  (umask 077 && sed -n 's/^api key: *//p' <<<"$made" >"$file")
 }
 key_file="$state/demo-key" test_key_file="$state/demo-test-key"
 replace_key "$key_file" demo

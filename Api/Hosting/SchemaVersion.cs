@@ -8,5 +8,5 @@ namespace GovSg.Hosting;
 /// </summary>
 internal static class SchemaVersion
 {
-    public const string Required = "0037_api_key_made_by";
+    public const string Required = "0038_messages_handed_to_sweep";
 }

@@ -6,7 +6,6 @@ using GovSg.Contracts;
 using GovSg.Hosting;
 using MassTransit;
 using Microsoft.Extensions.Options;
-using Npgsql;
 
 namespace GovSg.Api.Messages;
 
@@ -16,9 +15,13 @@ namespace GovSg.Api.Messages;
 /// (SPEC §8: a 5xx after the commit would invite a second send), so the wait only made every answer later. A batch send
 /// waits for its commands' confirms, which ride along with the statement that stored up to 1,000 messages, at most
 /// <see cref="RabbitMqOptions.PublishTimeout"/> and not at all while the bus is known to be down. A command the broker
-/// did not confirm within that time waits here, and a drain publishes what waits as soon as the broker takes it again —
-/// not when the lost-command sweep would find it; the sweep stays the safety net for commands this replica could not
-/// keep (it was killed, or too many waited). Single sends' commands that queue up while earlier ones are being
+/// does not take (the bus is down, or neither its publish nor a drain's second try was confirmed within that time) is
+/// handed to the Dispatchers' sweep in the database (<see cref="MessageStore.HandToSweepAsync"/>), which publishes it as
+/// soon as a Dispatcher reaches the broker — not when the lost-command sweep would find it — so it depends neither on
+/// this replica outliving the outage (SIGKILL, a lost node) nor on its own connection coming back. Only while the
+/// database refuses the hand-over too does it wait here, and a drain publishes it as soon as the broker takes it again;
+/// the lost-command sweep stays the safety net for what this replica could neither publish nor hand over and then
+/// could not keep (it was killed, or too many waited). Single sends' commands that queue up while earlier ones are being
 /// confirmed go out together, as one <see cref="SendMessages"/> that carries each message's trace: under load a
 /// confirmed publish per request costs the Api, the broker and the Dispatcher more than the rest of the request; a
 /// lone request is published at once. Commands queue here only up to <see cref="MaxQueuedSingles"/>: a broker that
@@ -26,8 +29,8 @@ namespace GovSg.Api.Messages;
 /// without bound while requests are answered at once, so beyond it a command goes to wait for the drain. On shutdown,
 /// once the server has answered its last request and before the bus stops (<see cref="StopAsync"/>), the single sends'
 /// commands still queued or being confirmed are published, for at most twice the publish timeout, and the commands
-/// still waiting for the broker are handed to the sweep, which publishes them as soon as a Dispatcher reaches it: a
-/// rolling deploy during a broker outage does not leave them to their pick-up deadline.
+/// still waiting for the broker are handed to the sweep: a rolling deploy during a broker outage does not leave them to
+/// their pick-up deadline.
 /// </summary>
 public sealed class CommandPublisher : IReceiveEndpointObserver, IHostedService, IDisposable
 {
@@ -53,9 +56,10 @@ public sealed class CommandPublisher : IReceiveEndpointObserver, IHostedService,
     public const int MaxWaiting = 100_000;
 
     /// <summary>
-    /// How soon a drain asks a broker that refused again. MassTransit's own reconnection backs off to 30 s, too slow
-    /// to publish within seconds of the broker's return (SPEC §8); a publish connects at once, and costs a refused
-    /// connection while the broker is down. Only a replica with commands waiting asks, so an idle one stays idle.
+    /// How soon a drain whose commands the database would not take either asks the broker, and the database, again.
+    /// MassTransit's own reconnection backs off to 30 s, too slow to publish within seconds of the broker's return
+    /// (SPEC §8); a publish connects at once, and costs a refused connection while the broker is down. Only a replica
+    /// with commands waiting asks, so an idle one stays idle.
     /// </summary>
     private static readonly TimeSpan AskAgainAfter = TimeSpan.FromSeconds(1);
 
@@ -73,6 +77,7 @@ public sealed class CommandPublisher : IReceiveEndpointObserver, IHostedService,
     private readonly SemaphoreSlim _reconnected = new(0, 1);
     private readonly CancellationTokenSource _stopPublishing = new();
     private int _waitingCount;
+    private int _handedSinceConnected;
     private int _draining;
     private volatile Task _drain = Task.CompletedTask;
 
@@ -134,6 +139,12 @@ public sealed class CommandPublisher : IReceiveEndpointObserver, IHostedService,
             _reconnected.Release();
         }
 
+        if (Interlocked.Exchange(ref _handedSinceConnected, 0) is > 0 and var handed)
+        {
+            _logger.LogInformation("The broker is back; {Count} send command(s) it did not take meanwhile were handed to the sweeper",
+                handed);
+        }
+
         return Task.CompletedTask;
     }
 
@@ -167,7 +178,18 @@ public sealed class CommandPublisher : IReceiveEndpointObserver, IHostedService,
 
         // The drain stops as the Api stops (before this runs) and puts back what it had taken.
         await _drain;
-        await HandWaitingToSweepAsync(cancellationToken);
+        var (handed, refused) = await HandToSweepAsync(cancellationToken);
+        if (handed > 0)
+        {
+            _logger.LogWarning("The broker did not take {Count} send command(s) before the Api stopped; the sweeper publishes them once it can reach the broker",
+                handed);
+        }
+
+        if (refused is not null)
+        {
+            _logger.LogWarning("{Count} send command(s) were not published before the Api stopped, nor handed to the sweeper ({Error}); the sweeper publishes them at their pick-up deadline",
+                Volatile.Read(ref _waitingCount), refused.Message);
+        }
     }
 
     public void Dispose()
@@ -267,36 +289,42 @@ public sealed class CommandPublisher : IReceiveEndpointObserver, IHostedService,
     }
 
     /// <summary>
-    /// Makes the waiting commands' messages due to the sweep at once (<see cref="MessageStore.HandToSweepAsync"/>). What
-    /// cannot be handed over (the database is away too) is left to their pick-up deadline.
+    /// Makes every waiting command's message due to the sweep at once (<see cref="MessageStore.HandToSweepAsync"/>);
+    /// returns how many it took. What the database refuses (it is away too) waits here again, with the reason.
     /// </summary>
-    private async Task HandWaitingToSweepAsync(CancellationToken cancellationToken)
+    private async Task<(int Handed, Exception? Refused)> HandToSweepAsync(CancellationToken cancellationToken)
     {
-        var waiting = new List<long>();
+        var waiting = new List<(long[] Ids, bool Test)>();
         while (Take() is { Ids.Length: > 0 } taken)
         {
-            waiting.AddRange(taken.Ids);
+            waiting.Add(taken);
         }
 
         if (waiting.Count == 0)
         {
-            return;
+            return (0, null);
         }
 
         try
         {
-            var handed = await _messages.HandToSweepAsync([.. waiting], _pickUpDeadline, cancellationToken);
-            _logger.LogWarning("The broker did not take {Count} send command(s) before the Api stopped; the sweeper publishes them once it can reach the broker",
-                handed);
+            return (await _messages.HandToSweepAsync([.. waiting.SelectMany(w => w.Ids)], _pickUpDeadline, cancellationToken), null);
         }
-        catch (Exception exception) when (exception is NpgsqlException or TimeoutException or OperationCanceledException)
+        catch (Exception exception)
         {
-            _logger.LogWarning("{Count} send command(s) were not published before the Api stopped, nor handed to the sweeper ({Error}); the sweeper publishes them at their pick-up deadline",
-                waiting.Count, exception.Message);
+            // Whatever the database did, the commands are still this replica's to publish.
+            foreach (var (ids, test) in waiting)
+            {
+                Put(ids, test);
+            }
+
+            return (0, exception);
         }
     }
 
-    /// <summary>Publishes every waiting command, asking again while the broker refuses, until none waits or the Api stops.</summary>
+    /// <summary>
+    /// Hands every waiting command to the sweep unless the broker takes it at once; while the database refuses the
+    /// hand-over, asks both again until none waits or the Api stops.
+    /// </summary>
     private async Task DrainAsync()
     {
         var published = 0;
@@ -305,31 +333,31 @@ public sealed class CommandPublisher : IReceiveEndpointObserver, IHostedService,
             while (Take() is { Ids.Length: > 0 } taken)
             {
                 var (ids, test) = taken;
-                if (!_connectedOnce)
+                if (_connectedOnce && _bus.CheckHealth().Status == BusHealthStatus.Healthy && await PublishedAsync(ids, test))
                 {
-                    Put(ids, test);
-                    await _reconnected.WaitAsync(AskAgainAfter, _stopping);
+                    published += ids.Length;
                     continue;
                 }
 
-                try
+                // Put back even when stopping, so that the stop hands them over.
+                Put(ids, test);
+                _stopping.ThrowIfCancellationRequested();
+                var (handed, refused) = await HandToSweepAsync(_stopping);
+                if (Interlocked.Add(ref _handedSinceConnected, handed) == handed && handed > 0)
                 {
-                    await _bus.PublishWithinAsync(new SendMessages(ids, Test: test), _timeout, _stopping);
-                    published += ids.Length;
+                    _logger.LogWarning("The broker does not take send commands; they are handed to the sweeper, which publishes them once a Dispatcher reaches the broker");
                 }
-                catch (Exception exception)
+
+                if (refused is not null)
                 {
-                    // Put back even when stopping, so that what is left is counted.
-                    Put(ids, test);
-                    _stopping.ThrowIfCancellationRequested();
-                    _logger.LogDebug(exception, "The broker did not take waiting commands; asking again");
+                    _logger.LogDebug(refused, "Neither the broker nor the database took waiting commands; asking again");
                     await _reconnected.WaitAsync(AskAgainAfter, _stopping);
                 }
             }
         }
         catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
         {
-            // Stopping: the sweeper re-publishes what still waits.
+            // Stopping: the stop hands what still waits to the sweep.
         }
         finally
         {
@@ -345,6 +373,21 @@ public sealed class CommandPublisher : IReceiveEndpointObserver, IHostedService,
         if (Volatile.Read(ref _waitingCount) > 0 && !_stopping.IsCancellationRequested)
         {
             StartDrain();
+        }
+    }
+
+    /// <summary>Publishes waiting commands; false when the broker did not take them.</summary>
+    private async Task<bool> PublishedAsync(long[] ids, bool test)
+    {
+        try
+        {
+            await _bus.PublishWithinAsync(new SendMessages(ids, Test: test), _timeout, _stopping);
+            return true;
+        }
+        catch (Exception exception)
+        {
+            _logger.LogDebug(exception, "The broker did not take waiting commands");
+            return false;
         }
     }
 

@@ -36,7 +36,14 @@ public sealed class SweepStore(NpgsqlDataSource dataSource)
         AND (m.sweep_at = m.available_at OR m.sweep_at <= @republishedLostBy)
         """);
 
-    // Never claimed: the command the Api published may still be queued or fetched; sweep_at is its pick-up deadline.
+    // Never claimed, and handed to the sweep: the Api, or a sweep, could not publish its command (sweep_at is back at the
+    // message's own due time, as for a claimed one above), so none is in flight and one is published at once, behind a
+    // backlog too. Such rows have an index of their own (0038), which a backlog's rows are not in.
+    private static readonly string TakeHandedSql =
+        TakeDueSql("m.status = 'UNSENT' AND m.attempts = 0 AND m.sweep_at = m.available_at AND m.sweep_at <= @now");
+
+    // Never claimed otherwise: the command the Api published may still be queued or fetched; sweep_at is its pick-up
+    // deadline.
     private static readonly string TakeUnclaimedDueSql =
         TakeDueSql("m.status = 'UNSENT' AND m.attempts = 0 AND m.sweep_at <= @unclaimedLostBy");
 
@@ -149,25 +156,34 @@ public sealed class SweepStore(NpgsqlDataSource dataSource)
     }
 
     /// <summary>
-    /// Takes messages whose command must be (re-)published — those with none in flight, and those whose command's pick-up
-    /// deadline is at or before <paramref name="republishedLostBy"/> (a sweep's) or <paramref name="unclaimedLostBy"/>
-    /// (the Api's; none when null) — and moves their next sweep to <paramref name="nextSweep"/>. Each says whether it is
-    /// a test key's message, for its command to say so too.
+    /// Takes messages whose command must be (re-)published — those with none in flight (handed to the sweep, or due at
+    /// their own time), and those whose command's pick-up deadline is at or before <paramref name="republishedLostBy"/>
+    /// (a sweep's) or <paramref name="unclaimedLostBy"/> (the Api's; none when null) — and moves their next sweep to
+    /// <paramref name="nextSweep"/>. Each says whether it is a test key's message, for its command to say so too.
     /// </summary>
     public async Task<IReadOnlyList<(long Id, bool Test)>> TakeDueAsync(DateTime now, DateTime nextSweep, DateTime? republishedLostBy,
         DateTime? unclaimedLostBy, int limit, CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         var parameters = new { now, nextSweep, limit, republishedLostBy, unclaimedLostBy };
-        var due = (await connection.QueryAsync<(long, bool)>(new CommandDefinition(TakeClaimedDueSql, parameters,
-            cancellationToken: cancellationToken))).ToList();
-        if (unclaimedLostBy is not null && due.Count < limit)
+        var due = new List<(long Id, bool Test)>();
+        await TakeAsync(TakeClaimedDueSql);
+        await TakeAsync(TakeHandedSql);
+        if (unclaimedLostBy is not null)
         {
-            due.AddRange(await connection.QueryAsync<(long, bool)>(new CommandDefinition(TakeUnclaimedDueSql,
-                parameters with { limit = limit - due.Count }, cancellationToken: cancellationToken)));
+            await TakeAsync(TakeUnclaimedDueSql);
         }
 
         return due;
+
+        async Task TakeAsync(string sql)
+        {
+            if (due.Count < limit)
+            {
+                due.AddRange(await connection.QueryAsync<(long, bool)>(new CommandDefinition(sql,
+                    parameters with { limit = limit - due.Count }, cancellationToken: cancellationToken)));
+            }
+        }
     }
 
     /// <summary>

@@ -136,9 +136,10 @@ public sealed class Sweeper(
         // flight then have all been taken since (UnclaimedLostBy). Behind a backlog, only a command a sweep published,
         // and only once this process has claimed a message stored a deadline after it went out: the queue is first in,
         // first out, so it has moved past that command. The Api's own commands are not judged that way, because the Api
-        // may publish them long after their messages were stored (held through a broker outage, then drained behind
-        // newer ones); a backlog must never have them all re-published. Until the depth can be read, a sweep's command is
-        // presumed lost a deadline after it went out, as it always was.
+        // may publish them long after their messages were stored (held through a broker outage that the database was away
+        // for too, then drained behind newer ones); a backlog must never have them all re-published. The commands it
+        // handed to the sweep are none of these: no command is in flight for them (SweepStore). Until the depth can be
+        // read, a sweep's command is presumed lost a deadline after it went out, as it always was.
         var depth = await queue.DepthAsync(cancellationToken);
         DateTime? unclaimedLostBy = depth is { } d && d.ReadyMessages <= _options.BacklogThreshold
             ? await UnclaimedLostByAsync(now, d, cancellationToken)

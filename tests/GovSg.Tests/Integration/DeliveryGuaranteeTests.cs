@@ -283,6 +283,33 @@ public sealed class DeliveryGuaranteeTests
         }
     }
 
+    /// <summary>
+    /// Behind a backlog the sweep does not re-publish the commands the Api published (they may still be queued), but the
+    /// Api's hand-over says that none went out: those messages are published at once.
+    /// </summary>
+    [Test]
+    public async Task SweepStore_BehindABacklog_TakesTheMessagesHandedToIt_NotThoseWhoseCommandMayBeQueued()
+    {
+        var ids = await StoredOutOfTheSweepsReachAsync(2);
+        var (handed, queued) = (ids[0], ids[1]);
+        // The clock is the test's, minutes ahead, so the sweeper leaves both messages to it: stored then, their pick-up
+        // deadline a minute later.
+        var now = DateTime.UtcNow.AddMinutes(10);
+        var deadline = TimeSpan.FromMinutes(1);
+        await using var connection = await Env.Database.OpenConnectionAsync();
+        await connection.ExecuteAsync("UPDATE messages SET available_at = @now, sweep_at = @deadlineAt WHERE id = ANY(@ids)",
+            new { now, deadlineAt = now + deadline, ids });
+        var messages = Env.Api.Services.GetRequiredService<GovSg.Api.Messages.MessageStore>();
+        Assert.That(await messages.HandToSweepAsync([handed], deadline, CancellationToken.None), Is.EqualTo(1));
+
+        // Past both deadlines, behind a backlog: no pick-up deadline is judged (null cut-offs).
+        var later = now + 2 * deadline;
+        var taken = await new GovSg.Dispatcher.Sweeping.SweepStore(Env.Database).TakeDueAsync(later, later + deadline,
+            republishedLostBy: null, unclaimedLostBy: null, limit: 100, CancellationToken.None);
+
+        Assert.That(taken.Select(m => m.Id), Does.Contain(handed).And.Not.Contain(queued));
+    }
+
     [Test]
     public async Task Dispatchers_ReserveCallSlotsFromTheNumbersOneSchedule_AndBothSlowDownOnA130429()
     {
@@ -515,10 +542,13 @@ public sealed class DeliveryGuaranteeTests
         Assert.That(commands.Where(c => c.Ids.Contains(live)).Select(c => c.Test), Is.Not.Empty.And.All.False);
     }
 
-    /// <summary>Accepts a message through an Api that cannot reach the broker, so no command exists for it.</summary>
+    /// <summary>
+    /// Accepts a message through an Api that cannot reach the broker nor hand its command to the sweep, so no command
+    /// exists for it until its pick-up deadline.
+    /// </summary>
     private static async Task<long> AcceptWithoutCommandAsync(TestUser user)
     {
-        var api = Env.StartApi(new Dictionary<string, string?> { ["RabbitMq:Port"] = "1" });
+        var api = Env.StartApiWithoutCommands();
         using var client = WithKey(api.CreateClient(), user.Key);
         var (response, body) = await MessageJson.PostAsync(client, MessageJson.OfficerCall(TestRecipients.Next().Local));
         Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Created));
@@ -526,8 +556,8 @@ public sealed class DeliveryGuaranteeTests
     }
 
     /// <summary>
-    /// Messages of a new user, accepted with no command published (the broker unreachable) and out of the lost-command
-    /// sweep's reach for a test's length (a ten-minute pick-up deadline).
+    /// Messages of a new user, accepted with no command published (the broker unreachable, and the hand-over to the sweep
+    /// too) and out of the lost-command sweep's reach for a test's length (a ten-minute pick-up deadline).
     /// </summary>
     internal static Task<long[]> StoredOutOfTheSweepsReachAsync(int count) =>
         StoredOutOfTheSweepsReachAsync(Enumerable.Range(0, count).Select(_ => TestRecipients.Next()));
@@ -535,11 +565,7 @@ public sealed class DeliveryGuaranteeTests
     internal static async Task<long[]> StoredOutOfTheSweepsReachAsync(IEnumerable<(string Local, string Digits)> recipients)
     {
         var user = await Env.CreateUserAsync();
-        var api = Env.StartApi(new Dictionary<string, string?>
-        {
-            ["RabbitMq:Port"] = "1",
-            ["Messages:PickUpDeadline"] = "00:10:00",
-        });
+        var api = Env.StartApiWithoutCommands(new Dictionary<string, string?> { ["Messages:PickUpDeadline"] = "00:10:00" });
         return await SendToAsync(user with { Client = WithKey(api.CreateClient(), user.Key) }, recipients);
     }
 

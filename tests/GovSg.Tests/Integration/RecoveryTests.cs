@@ -201,6 +201,30 @@ public sealed class RecoveryTests
         await AssertSentWithinSecondsAsync(user, [body.Str("id")]);
     }
 
+    /// <summary>
+    /// An Api that cannot reach the broker hands its commands to the sweep at once: a Dispatcher that reaches the broker
+    /// publishes them, whether this Api reaches it again or not (killed meanwhile, its memory would be lost).
+    /// </summary>
+    [Test]
+    public async Task Send_WhileOnlyItsApiIsCutOffFromTheBroker_IsSentByTheSweepWithoutThatApi()
+    {
+        var user = await Env.CreateUserAsync();
+        await using var broker = TcpRelay.Start(TestSettings.RabbitHost, TestSettings.RabbitPort);
+        var api = await StartApiBehindAsync(broker);
+        using var client = WithKey(api.CreateClient(), user.Key);
+        var bus = api.Services.GetRequiredService<IBusControl>();
+        broker.Cut();
+        await Poll.UntilAsync(() => Task.FromResult(bus.CheckHealth().Status), s => s != BusHealthStatus.Healthy,
+            TimeSpan.FromSeconds(10));
+        var (response, body) = await MessageJson.PostAsync(client, MessageJson.OfficerCall(TestRecipients.Next().Local));
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.Created));
+
+        // The relay stays cut, and the Api's pick-up deadline is ten minutes away: only the hand-over brings the shared
+        // Dispatcher's sweep to the message.
+        await AssertSentWithinSecondsAsync(user, [body.Str("id")]);
+        await api.DisposeAsync();
+    }
+
     [Test]
     public async Task SendCommand_WhileTheDatabaseIsAway_IsRetriedUntilItIsBackWithoutRequeueingOrParking()
     {

@@ -5,6 +5,7 @@ using Dapper;
 using GovSg.Api.Admin;
 using GovSg.Api.Auth;
 using GovSg.Api.Database;
+using GovSg.Api.Messages;
 using MassTransit;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -115,6 +116,17 @@ public sealed class TestSystem : IAsyncDisposable
         _extraHosts.Add(api);
         return api;
     }
+
+    /// <summary>
+    /// An extra Api that reaches neither the broker nor, to hand the commands it cannot publish to the sweep, the database:
+    /// the messages it stores have no command until their pick-up deadline brings the sweep to them.
+    /// </summary>
+    public Host<GovSg.Api.Program> StartApiWithoutCommands(IReadOnlyDictionary<string, string?>? overrides = null) =>
+        StartApi(new Dictionary<string, string?>(overrides ?? new Dictionary<string, string?>()) { ["RabbitMq:Port"] = "1" },
+            services => services.AddSingleton(sp => ActivatorUtilities.CreateInstance<CommandPublisher>(sp, new MessageStore(NoDatabase))));
+
+    /// <summary>A database nothing answers for (nothing listens on port 1): every statement fails at once.</summary>
+    public static readonly NpgsqlDataSource NoDatabase = NpgsqlDataSource.Create("Host=127.0.0.1;Port=1;Timeout=1");
 
     /// <summary>Waits until the host's bus is connected and its endpoints are bound, so no publish goes nowhere.</summary>
     public static async Task WaitForBusAsync(IServiceProvider services)

@@ -12,7 +12,6 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
-using Npgsql;
 
 namespace GovSg.Tests.Unit;
 
@@ -22,9 +21,6 @@ namespace GovSg.Tests.Unit;
 /// </summary>
 public sealed class CommandPublisherTests
 {
-    // Nothing listens on port 1: handing waiting commands to the sweep on stop fails at once, as with the database away.
-    private static readonly NpgsqlDataSource NoDatabase = NpgsqlDataSource.Create("Host=127.0.0.1;Port=1;Timeout=1");
-
     [Test]
     public async Task Publish_WhileTheBrokerConfirmsNothing_SendsWhatIsBeyondTheQueuesBoundToWaitAtOnce()
     {
@@ -127,7 +123,7 @@ public sealed class CommandPublisherTests
         {
             ["RabbitMq:PublishTimeout"] = publishTimeout.ToString("c", CultureInfo.InvariantCulture),
         });
-        return (CommandPublisher)Activator.CreateInstance(typeof(CommandPublisher), bus, new MessageStore(NoDatabase), options,
+        return (CommandPublisher)Activator.CreateInstance(typeof(CommandPublisher), bus, new MessageStore(TestSystem.NoDatabase), options,
             Options.Create(new MessagesOptions()), new ApiMetrics(), lifetime,
             logs is null ? NullLogger<CommandPublisher>.Instance : new Logger<CommandPublisher>(new LoggerFactory([logs])))!;
     }

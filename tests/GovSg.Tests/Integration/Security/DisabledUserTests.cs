@@ -138,7 +138,7 @@ public sealed class DisabledUserTests
         var (local, digits) = TestRecipients.Next();
         // One message was never claimed (its command was never published), one waits for a retry (its first attempt hit
         // the pair rate): the sweep's two takes. Each falls due only after the user is disabled.
-        var api = Env.StartApi(new Dictionary<string, string?> { ["RabbitMq:Port"] = "1", ["Messages:PickUpDeadline"] = "00:00:05" });
+        var api = Env.StartApiWithoutCommands(new Dictionary<string, string?> { ["Messages:PickUpDeadline"] = "00:00:05" });
         using var client = api.CreateClient();
         client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", user.Key);
         await using var tap = await BrokerTap.StartAsync("GovSg.Contracts:SendMessages");

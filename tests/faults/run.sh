@@ -13,8 +13,8 @@
 #             re-sending; nobody may be messaged twice)
 # and, only when named (not run by default):
 #   api-kill              the Api killed with SIGKILL, restarted 5 s later
-#   api-kill-broker-down  RabbitMQ stopped for FAULT_OUTAGE seconds, the Api killed with SIGKILL at its end (with the
-#                         commands it was holding for the broker's return), then both started again
+#   api-kill-broker-down  RabbitMQ stopped for FAULT_OUTAGE seconds, the Api killed with SIGKILL at its end (the
+#                         commands the broker did not take are with the sweep already), then both started again
 #   api-stop-broker-down  the same with SIGTERM (a rollout during the outage): the Api hands what it holds to the sweep
 #   broker-kill           RabbitMQ killed with SIGKILL (docker kill), started FAULT_OUTAGE seconds later
 #   database-kill         PostgreSQL killed with SIGKILL (docker kill), started 5 s later

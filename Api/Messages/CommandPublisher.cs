@@ -52,6 +52,9 @@ public sealed class CommandPublisher : IReceiveEndpointObserver, IHostedService,
     /// </summary>
     public const int MaxQueuedSingles = 1_000;
 
+    /// <summary>Waiting commands (of up to <see cref="SendMessages.MaxIds"/> ids each) handed to the sweep in one statement.</summary>
+    private const int HandOverCommands = 100;
+
     /// <summary>About half an hour of a full number's traffic; beyond it the sweeper re-publishes what waits.</summary>
     public const int MaxWaiting = 100_000;
 
@@ -250,14 +253,14 @@ public sealed class CommandPublisher : IReceiveEndpointObserver, IHostedService,
         catch (MessageReturnedException)
         {
             _logger.LogWarning("No queue takes send commands yet (no Dispatcher has declared it since the broker started " +
-                "empty); {Count} command(s) wait for one", ids.Length);
+                "empty); {Count} command(s) go to the sweeper, which publishes them once one has", ids.Length);
             Wait(ids, test);
         }
         catch (Exception exception)
         {
             // Not only an outage: a broker (or an Api just started) that does not confirm within the timeout ends here too.
-            _logger.LogWarning(exception, "Publishing {Command} failed or was not confirmed within {Timeout} s; it waits and is " +
-                "published once the broker takes it", command, _timeout.TotalSeconds);
+            _logger.LogWarning(exception, "Publishing {Command} failed or was not confirmed within {Timeout} s; it is tried once " +
+                "more, then handed to the sweeper", command, _timeout.TotalSeconds);
             Wait(ids, test);
         }
     }
@@ -305,20 +308,28 @@ public sealed class CommandPublisher : IReceiveEndpointObserver, IHostedService,
             return (0, null);
         }
 
-        try
+        // In statements small enough for the statement timeout, however many waited while the database was away too.
+        var handed = 0;
+        var chunks = waiting.Chunk(HandOverCommands).ToList();
+        for (var i = 0; i < chunks.Count; i++)
         {
-            return (await _messages.HandToSweepAsync([.. waiting.SelectMany(w => w.Ids)], _pickUpDeadline, cancellationToken), null);
-        }
-        catch (Exception exception)
-        {
-            // Whatever the database did, the commands are still this replica's to publish.
-            foreach (var (ids, test) in waiting)
+            try
             {
-                Put(ids, test);
+                handed += await _messages.HandToSweepAsync([.. chunks[i].SelectMany(w => w.Ids)], _pickUpDeadline, cancellationToken);
             }
+            catch (Exception exception)
+            {
+                // Whatever the database did, these commands are still this replica's to publish.
+                foreach (var (ids, test) in chunks.Skip(i).SelectMany(chunk => chunk))
+                {
+                    Put(ids, test);
+                }
 
-            return (0, exception);
+                return (handed, exception);
+            }
         }
+
+        return (handed, null);
     }
 
     /// <summary>

@@ -170,9 +170,15 @@ public sealed class Sweeper(
                 await bus.PublishWithinAsync(command, PublishTimeout, cancellationToken);
                 return [];
             }
-            catch (Exception exception) when (exception is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            catch (Exception exception)
             {
-                logger.LogWarning("Publishing {Count} due send command(s) failed ({Error})", ids.Length, exception.Message);
+                // Stopping included: what was taken and not published is due again at once, not a deadline later (behind
+                // a backlog, a never-claimed message's deadline is not judged at all).
+                if (!cancellationToken.IsCancellationRequested)
+                {
+                    logger.LogWarning("Publishing {Count} due send command(s) failed ({Error})", ids.Length, exception.Message);
+                }
+
                 return ids;
             }
         }))).SelectMany(ids => ids).ToList();

@@ -79,6 +79,8 @@ public sealed class CommandPublisher : IReceiveEndpointObserver, IHostedService,
     private readonly ConcurrentQueue<(long Id, bool Test)> _waiting = new();
     private readonly SemaphoreSlim _reconnected = new(0, 1);
     private readonly CancellationTokenSource _stopPublishing = new();
+    private readonly Lock _stopOnce = new();
+    private Task? _stop;
     private int _waitingCount;
     private int _handedSinceConnected;
     private int _draining;
@@ -169,9 +171,19 @@ public sealed class CommandPublisher : IReceiveEndpointObserver, IHostedService,
     /// the sweep. Registered after the bus, so this runs after the server has stopped and before the bus stops (hosted
     /// services stop in reverse order). A broker that does not confirm must not use up the host's whole stop: after
     /// twice the publish timeout, the publishes in flight give up and the commands still queued are not tried, and all
-    /// of them wait with the rest, so that every command the broker has not confirmed is handed over.
+    /// of them wait with the rest, so that every command the broker has not confirmed is handed over. It runs once: a
+    /// second stop of the host (a test's host, stopped both by its owner and by its own entry point) shares the first's,
+    /// and may come after this publisher is disposed.
     /// </summary>
-    public async Task StopAsync(CancellationToken cancellationToken)
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        lock (_stopOnce)
+        {
+            return _stop ??= StopOnceAsync(cancellationToken);
+        }
+    }
+
+    private async Task StopOnceAsync(CancellationToken cancellationToken)
     {
         _stopPublishing.CancelAfter(2 * _timeout);
         await using (cancellationToken.Register(_stopPublishing.Cancel))

@@ -67,6 +67,26 @@ public sealed class CommandPublisherTests
         Assert.That(hostBudget.IsCancellationRequested, Is.False);
     }
 
+    // A test's host is stopped both by its owner (WebApplicationFactory) and by its own entry point, which disposes the
+    // services once its stop is done, possibly before the owner's stop reaches this publisher.
+    [Test]
+    public async Task StopAsync_AgainAfterTheHostDisposedIt_SharesTheFirstStop()
+    {
+        var bus = SilentBus.Create();
+        using var lifetime = new Lifetime();
+        var publisher = Publisher(bus.Bus, lifetime, TimeSpan.FromMilliseconds(200));
+        publisher.Publish(1, test: false);
+        lifetime.Stop();
+        var first = publisher.StopAsync(CancellationToken.None);
+        await first;
+        publisher.Dispose();
+
+        var second = publisher.StopAsync(CancellationToken.None);
+
+        Assert.That(second, Is.SameAs(first));
+        await second;
+    }
+
     // Stopped halfway through the first publishes' timeout, the deadline (twice the timeout) falls in the middle of a
     // later publish: the commands it carries, and those still queued behind it, are handed over with the rest.
     [Test]

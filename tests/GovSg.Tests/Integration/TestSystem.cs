@@ -123,7 +123,14 @@ public sealed class TestSystem : IAsyncDisposable
     /// </summary>
     public Host<GovSg.Api.Program> StartApiWithoutCommands(IReadOnlyDictionary<string, string?>? overrides = null) =>
         StartApi(new Dictionary<string, string?>(overrides ?? new Dictionary<string, string?>()) { ["RabbitMq:Port"] = "1" },
-            services => services.AddSingleton(sp => ActivatorUtilities.CreateInstance<CommandPublisher>(sp, new MessageStore(NoDatabase))));
+            RefuseHandOver);
+
+    /// <summary>
+    /// An Api's services whose hand-over of the commands the broker does not take fails, as while the database refuses
+    /// it too: those commands wait in the Api's memory for its drain.
+    /// </summary>
+    public static void RefuseHandOver(IServiceCollection services) =>
+        services.AddSingleton(sp => ActivatorUtilities.CreateInstance<CommandPublisher>(sp, new MessageStore(NoDatabase)));
 
     /// <summary>A database nothing answers for (nothing listens on port 1): every statement fails at once.</summary>
     public static readonly NpgsqlDataSource NoDatabase = NpgsqlDataSource.Create("Host=127.0.0.1;Port=1;Timeout=1");

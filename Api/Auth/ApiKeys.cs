@@ -27,6 +27,12 @@ public static class ApiKeys
     /// <summary>Whether the text could be a key id at all; anything else names no key.</summary>
     public static bool IsKeyId(string value) => value.Length == KeyIdLength && IsLowerHex(value);
 
+    /// <summary>
+    /// What an answer may echo of a text given where a key id belongs: a whole key (pasted by mistake) without its secret,
+    /// which is never echoed; anything else as it came.
+    /// </summary>
+    public static string WithoutSecret(string value) => TryParse(value, out var keyId, out _) ? $"{Prefix}{keyId}_…" : value;
+
     public static bool TryParse(ReadOnlySpan<char> key, out string keyId, out string secret)
     {
         keyId = secret = "";

@@ -107,7 +107,7 @@ public static class KeyEndpoints
             if (!ApiKeys.IsKeyId(keyId)
                 || !await store.RevokeAsync(caller.UserId, keyId, VisibleType(caller), time.GetUtcNow().UtcDateTime, cancellationToken))
             {
-                return ApiError.NotFound($"API key with ID {keyId} not found.");
+                return ApiError.NotFound($"API key with ID {ApiKeys.WithoutSecret(keyId)} not found.");
             }
         }
         finally

@@ -226,6 +226,21 @@ public sealed class KeyApiTests
         Assert.That((await MessageJson.GetAsync(other.Client, KeysPath)).Response.StatusCode, Is.EqualTo(HttpStatusCode.OK));
     }
 
+    // A whole key pasted where its id belongs names no key; the answer must not carry its secret back (into a gateway's
+    // or a client's logs of answers).
+    [Test]
+    public async Task Revoke_AWholeKeyInPlaceOfItsId_Answers404WithoutEchoingItsSecret()
+    {
+        var user = await Env.CreateUserAsync();
+
+        var (response, error) = await MessageJson.SendAsync(user.Client, new HttpRequestMessage(HttpMethod.Delete, $"{KeysPath}/{user.Key}"));
+
+        Assert.That(response.StatusCode, Is.EqualTo(HttpStatusCode.NotFound));
+        Assert.That(error.Str("message"), Is.EqualTo($"API key with ID gsg_{user.KeyId}_… not found."));
+        Assert.That((await MessageJson.GetAsync(user.Client, KeysPath)).Response.StatusCode, Is.EqualTo(HttpStatusCode.OK),
+            "the key was not revoked");
+    }
+
     [Test]
     public async Task TestKey_SeesAndManagesTestKeysOnly()
     {

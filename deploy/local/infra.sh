@@ -36,6 +36,15 @@ if [ "$(psql_admin -c 'SHOW autovacuum_naptime')" != "20s" ]; then
   psql_admin -c "ALTER SYSTEM SET autovacuum_naptime = '20s'"
   psql_admin -c 'SELECT pg_reload_conf()' >/dev/null
 fi
+# The local run's services connect over the Unix socket (up.sh), with a password as over TCP: a round trip through the
+# socket costs PostgreSQL and the services less than through loopback TCP (BENCHMARKS.md, "PostgreSQL over its Unix
+# socket"). Debian's own rules let a local login only as the same-named system user, so the govsg roles' rule goes first.
+hba=$(psql_admin -c 'SHOW hba_file')
+if ! as_root grep -q '^local[[:space:]]\+all[[:space:]]\+govsg,' "$hba"; then
+  log "password logins over the Unix socket for the govsg roles"
+  as_root sed -i '1i local   all   govsg,govsg_api,govsg_dispatcher,govsg_operator   scram-sha-256' "$hba"
+  psql_admin -c 'SELECT pg_reload_conf()' >/dev/null
+fi
 psql_admin -c "DO \$\$ BEGIN
   IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'govsg') THEN
     CREATE ROLE govsg LOGIN PASSWORD 'govsg' CREATEDB;

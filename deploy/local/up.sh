@@ -51,7 +51,8 @@ done
   | as_root su postgres -c "psql -qX -v ON_ERROR_STOP=1 -d postgres" >/dev/null
 as_root env RABBITMQ_API_PASSWORD="$RABBITMQ_API_PASSWORD" RABBITMQ_DISPATCHER_PASSWORD="$RABBITMQ_DISPATCHER_PASSWORD" \
   bash deploy/local/broker-users.sh /
-postgres_as() { echo "Host=localhost;Port=5432;Database=$database;Username=$1;Password=$2;Maximum Pool Size=64"; }
+# Over PostgreSQL's Unix socket (Debian's directory; infra.sh allows the roles' password logins there).
+postgres_as() { echo "Host=/var/run/postgresql;Port=5432;Database=$database;Username=$1;Password=$2;Maximum Pool Size=64"; }
 
 export Auth__KeyPepper Webhooks__VerifyToken Webhooks__AppSecrets__0 WhatsApp__AccessToken
 set -a

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Provides PostgreSQL and RabbitMQ on this machine for local runs and tests: installs them from Debian packages when
-# missing, starts them when stopped, and creates the govsg role, databases and RabbitMQ vhosts. Safe to run again.
+# missing, starts them when stopped, lets the govsg roles log in with a password over PostgreSQL's Unix socket, and
+# creates the govsg role, databases and RabbitMQ vhosts. Safe to run again.
 set -euo pipefail
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }

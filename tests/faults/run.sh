@@ -212,9 +212,9 @@ inject() {
       # lost-command sweep (SweepOptions.PickUpDeadline). The recovery column counts from the Api's restart.
       kill -9 "$pid_api"; log "Api killed"; sleep 5; start_api; log "Api restarted"; now_ms ;;
     api-kill-broker-down | api-stop-broker-down)
-      # The Api holds the commands of what it accepts while the broker is away; killed with them, only the sweep can
-      # find those messages (at their pick-up deadline); stopped, it hands them to the sweep. SPEC §8: published within
-      # seconds of the broker's return, not after the lost-command deadline.
+      # The Api hands the commands the broker does not take to the sweep as it accepts them, so neither killing nor
+      # stopping it leaves them to their pick-up deadline (before 697d729 a killed Api's waited for it). SPEC §8:
+      # published within seconds of the broker's return, not after the lost-command deadline.
       docker stop -t 10 "$rabbit" >/dev/null; log "RabbitMQ stopped"; sleep "$outage"
       if [ "$scenario" = api-kill-broker-down ]; then kill -9 "$pid_api"; log "Api killed"
       else log "Api stopped in $(stopped_in "$pid_api" TERM) s"; fi

@@ -115,7 +115,8 @@ public sealed class RateLimitStore : IAsyncDisposable
         }).ToList();
         var states = requests.Count > 0 ? await TakeAsync(requests, now, CancellationToken.None) : [];
 
-        // The bucket's granted tokens go to its takes in arrival order; what is left over is leased.
+        // The bucket's granted tokens go to its takes in arrival order; what is left over is leased. A take that granted
+        // every request leaves a lease even with nothing left over, which tells the next take that demand is steady.
         foreach (var (group, request) in waiting.Zip(requests))
         {
             var (granted, fullAt) = states[group.Key];
@@ -125,7 +126,7 @@ public sealed class RateLimitStore : IAsyncDisposable
                 outcomes[i] = TokenBucket.SingleOutcome(request.Limit, granted, fullAt, ++place, now);
             }
 
-            if (granted > place)
+            if (granted >= place)
             {
                 Lease(group.Key, new TokenLease(request.Limit, granted, place, fullAt, now + TokenLease.Duration,
                     request.Wanted - place));

@@ -36,17 +36,18 @@ public sealed class TokenLease(BucketLimit limit, int granted, int handedOut, Da
     /// <summary>
     /// The tokens a take at <paramref name="now"/> may ask for beyond the <paramref name="waiting"/> requests it serves.
     /// Concurrent requests ask for as many again as wait beyond the first. After a lease used up before it ended, the
-    /// take asks for twice that lease's surplus; after one that outlasted the demand, ended less than a
-    /// <see cref="Duration"/> ago, for half of it, so a steady demand settles between the two sizes instead of
-    /// starting over from its concurrency. A lone request in a quiet bucket asks for none, so a user sending one request
-    /// at a time is limited exactly. A tenth of the burst at most, so a small bucket stays exact and what a lease can
-    /// strand is small.
+    /// take asks for twice that lease's surplus, and for one after a take that leased none (every take leaves a lease,
+    /// if only of its own tokens), so requests that come one at a time but more than once a
+    /// <see cref="Duration"/> share takes too. After a lease that outlasted the demand, ended less than a
+    /// <see cref="Duration"/> ago, it asks for half, so a steady demand settles between the two sizes instead of
+    /// starting over. A lone request in a quiet bucket asks for none, so a user sending now and then is limited exactly.
+    /// A tenth of the burst at most, so a small bucket stays exact and what a lease can strand is small.
     /// </summary>
     public static int SurplusFor(BucketLimit limit, int waiting, TokenLease? previous, DateTime now)
     {
         var surplus = previous switch
         {
-            { UsedUp: true } when now < previous.Until => Math.Max(waiting - 1, previous.Surplus * 2),
+            { UsedUp: true } when now < previous.Until => Math.Max(waiting - 1, Math.Max(1, previous.Surplus * 2)),
             not null when now < previous.Until + Duration => Math.Max(waiting - 1, previous.Surplus / 2),
             _ => waiting - 1,
         };

@@ -113,6 +113,55 @@ public sealed class RateLimitStoreTests
         Assert.That(afterwards.Take(leased).Select(o => o.Remaining), Is.Ordered.Descending.And.Unique);
     }
 
+    [Test]
+    public async Task TakeAsync_OfRequestsComingOneAtATimeWithinASecond_LeasesTokensTheNextTakesGetWithoutAskingTheBucket()
+    {
+        var limit = new BucketLimit(Rate: 1, Burst: 100);
+        var sequential = new List<TakeOutcome>();
+        for (var i = 0; i < 4; i++)
+        {
+            sequential.Add(await TakeAsync(limit));
+            _time.Advance(TimeSpan.FromMilliseconds(200));
+        }
+
+        await EmptyBucketAsync(limit);
+        var afterwards = new List<TakeOutcome>();
+        for (var i = 0; i < 10; i++)
+        {
+            afterwards.Add(await TakeAsync(limit));
+        }
+
+        // The takes asked for 1, 1 + 1, then 1 + 2 (the second's lease served the third request): two of those are left.
+        Assert.That(sequential.Select(o => o.Granted), Is.All.True);
+        Assert.That(afterwards.Select(o => o.Granted), Is.EqualTo(new[] { true, true }.Concat(Enumerable.Repeat(false, 8))));
+    }
+
+    [Test]
+    public async Task TakeAsync_OfRequestsComingOneAtATimeASecondApart_TakesExactlyOneTokenEach()
+    {
+        var limit = new BucketLimit(Rate: 1, Burst: 100);
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.That((await TakeAsync(limit)).Granted, Is.True);
+            _time.Advance(TokenLease.Duration);
+        }
+
+        await EmptyBucketAsync(limit);
+
+        Assert.That((await TakeAsync(limit)).Granted, Is.False, "nothing was leased");
+    }
+
+    private Task<TakeOutcome> TakeAsync(BucketLimit limit) =>
+        _store.TakeAsync(_userId, "send:live", limit, 1, _time.GetUtcNow().UtcDateTime, CancellationToken.None);
+
+    private async Task EmptyBucketAsync(BucketLimit limit)
+    {
+        // Behind the store's back: what is granted from now on was leased.
+        await using var connection = await TestEnvironment.Current.Database.OpenConnectionAsync();
+        await connection.ExecuteAsync("UPDATE rate_limit_buckets SET full_at = @full WHERE user_id = @user",
+            new { full = _time.GetUtcNow().UtcDateTime + limit.Window, user = _userId });
+    }
+
     private Task<TakeOutcome> TakeAsync(string bucket, int tokens) =>
         _store.TakeAsync(_userId, bucket, Limit, tokens, _time.GetUtcNow().UtcDateTime, CancellationToken.None);
 }

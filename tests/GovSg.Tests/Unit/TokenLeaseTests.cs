@@ -59,4 +59,17 @@ public sealed class TokenLeaseTests
         Assert.That(TokenLease.SurplusFor(Limit, 1, leftOver, quiet), Is.Zero);
         Assert.That(TokenLease.SurplusFor(new BucketLimit(Rate: 1, Burst: 9), 5, null, Now), Is.Zero, "a small bucket stays exact");
     }
+
+    [Test]
+    public void SurplusFor_AfterATakeThatLeasedNothing_IsOneWithinTheDuration_AndNoneAfter()
+    {
+        // A lone request's take: its own token, handed out, and nothing left over.
+        var lone = new TokenLease(Limit, granted: 1, handedOut: 1, Now, Now + TokenLease.Duration, surplus: 0);
+
+        Assert.That(lone.UsedUp, Is.True);
+        Assert.That(TokenLease.SurplusFor(Limit, 1, lone, Now + TimeSpan.FromMilliseconds(999)), Is.EqualTo(1),
+            "a request within a second of the last");
+        Assert.That(TokenLease.SurplusFor(Limit, 1, lone, Now + TokenLease.Duration), Is.Zero, "one a second or less");
+        Assert.That(TokenLease.SurplusFor(new BucketLimit(Rate: 1, Burst: 9), 1, lone, Now), Is.Zero, "a small bucket stays exact");
+    }
 }

@@ -9,7 +9,7 @@ namespace GovSg.Dispatcher.Sending;
 public sealed class FailurePolicy(IOptions<RetryOptions> options, TimeProvider time)
 {
     /// <summary>
-    /// The error a message gets when its validity ends before the provider accepted it, here or in the sweep
+    /// The error a message gets when its validity ends before the provider accepted it, from the sweep
     /// (<c>SweepStore</c>), followed by "; last error …" when there was one.
     /// </summary>
     public const string ExpiredCode = "expired";
@@ -41,7 +41,7 @@ public sealed class FailurePolicy(IOptions<RetryOptions> options, TimeProvider t
             FailureKind.Stopping or FailureKind.LateTurn or FailureKind.UserDisabled => new SendDecision.HandBack(),
             FailureKind.RecipientWaiting => new SendDecision.HandBack(message.RecipientWaitUntil),
             FailureKind.CredentialsBroken or FailureKind.Paused =>
-                WithinValidity(message, Spread(now, pausedUntil ?? now, jitter), error,
+                WithinValidity(message, Spread(now, pausedUntil ?? now, jitter),
                     at => new SendDecision.DeferUntil(at, error, Called: outcome.Kind != FailureKind.Paused)),
             // Meta may have sent it: a hold, even past the budget or the validity, so a status can still adopt it.
             _ when outcome.PossiblySent => new SendDecision.Hold(_retry.ReconcileHold, error),
@@ -81,20 +81,22 @@ public sealed class FailurePolicy(IOptions<RetryOptions> options, TimeProvider t
             retryAt = lastTry;
         }
 
-        return retryAt > budgetEnd
+        // Whichever ends first, the budget or the validity, ends the message, as retries_exhausted or expired.
+        return retryAt > budgetEnd && budgetEnd < message.ExpiresAt
             ? Exhausted(message.Attempts, error)
-            : WithinValidity(message, retryAt, error, at => new SendDecision.RetryAt(at, error));
+            : WithinValidity(message, retryAt, at => new SendDecision.RetryAt(at, error));
     }
 
     private SendDecision.Fail Exhausted(int attempts, string error) => new("retries_exhausted",
         $"Gave up after {attempts} attempt(s) over {_retry.Budget.TotalMinutes:0.#} min; last error {error}");
 
-    /// <summary>A next try that could only come after the message's validity will never be made: it expires now.</summary>
-    private static SendDecision WithinValidity(ClaimedMessage message, DateTime nextTry, string error,
-        Func<DateTime, SendDecision> decision) =>
-        nextTry < message.ExpiresAt
-            ? decision(nextTry)
-            : new SendDecision.Fail(ExpiredCode, $"{ExpiredDescription}; last error {error}");
+    /// <summary>
+    /// A next try that could only come after the message's validity will never be made: the message waits, unsent, for
+    /// its validity to end, when the sweep makes it <c>ERROR</c> <see cref="ExpiredCode"/> with this error as its last. It
+    /// is not ended sooner, while it is still valid (SPEC §3.2), and no claim takes it past its validity.
+    /// </summary>
+    private static SendDecision WithinValidity(ClaimedMessage message, DateTime nextTry, Func<DateTime, SendDecision> decision) =>
+        decision(nextTry < message.ExpiresAt ? nextTry : message.ExpiresAt);
 
     /// <summary>Deferred messages come back spread over up to the pause again (at most 5 s), not all in one instant.</summary>
     private static DateTime Spread(DateTime now, DateTime resumeAt, double jitter) =>

@@ -19,12 +19,17 @@ public abstract record SendDecision
     /// <summary>ERROR now, with our code or the provider's.</summary>
     public sealed record Fail(string Code, string Description) : SendDecision;
 
-    /// <summary>Due again at <paramref name="At"/>, within the retry budget.</summary>
+    /// <summary>
+    /// Due again at <paramref name="At"/>, within the retry budget; at the end of the message's validity when no try can
+    /// come before it, and then expired by the sweep.
+    /// </summary>
     public sealed record RetryAt(DateTime At, string LastError) : SendDecision;
 
     /// <summary>
-    /// Kept until sending resumes; the retry budget starts again then (our credentials were at fault). A claim not
-    /// <paramref name="Called"/> (sending was paused) leaves a re-send after a hold one for the claim that takes it next.
+    /// Kept until sending resumes (our credentials were at fault), or until its validity ends if that comes first, when
+    /// the sweep expires it; this attempt is not counted: a first attempt does not
+    /// start the retry budget, which a later one keeps. A claim not <paramref name="Called"/> (sending was paused) leaves
+    /// a re-send after a hold one for the claim that takes it next.
     /// </summary>
     public sealed record DeferUntil(DateTime Until, string LastError, bool Called = true) : SendDecision;
 

@@ -102,21 +102,25 @@ public sealed class SendStore(NpgsqlDataSource dataSource, SweepSchedule sweeps,
         WHERE id = @id AND status = 'UNSENT' AND attempts = @attempts
         """;
 
+    // The retry budget counts from the first attempt (SPEC §5), and an attempt that was not one (never called, or
+    // called with credentials the provider rejected) does not start it: if this claim started it (its own time), the
+    // next claim does. It is not restarted either: a message that was already retrying keeps its budget's start.
+    private const string UncountedAttempt =
+        "first_attempt_at = CASE WHEN first_attempt_at = attempted_at THEN NULL ELSE first_attempt_at END";
+
     // Claimed, never called (the dispatcher stopped, the slot came after the lease or the validity, or the recipient is
     // waited for): due again at once or when the wait ends (the sweep expires it if its validity is over). A re-send
     // after a hold stays one for the claim that takes it next, so that call is still counted and held to the budget.
-    // The retry budget counts from the first call: if this claim started it (its own time), the next claim starts it.
-    private const string HandBackSql = """
-        UPDATE messages SET available_at = @dueAt, sweep_at = @dueAt, call_open = false,
-            first_attempt_at = CASE WHEN first_attempt_at = attempted_at THEN NULL ELSE first_attempt_at END,
+    private const string HandBackSql = $"""
+        UPDATE messages SET available_at = @dueAt, sweep_at = @dueAt, call_open = false, {UncountedAttempt},
             held_attempt = CASE WHEN held_attempt = attempts - 1 THEN attempts END
         WHERE id = @id AND status = 'UNSENT' AND attempts = @attempts
         """;
 
-    // Credentials broken: the attempt does not count against the retry budget, which restarts on resumption. A re-send
-    // after a hold that was not called (sending was paused) stays one for the claim that takes it next, as a hand-back.
-    private const string DeferSql = """
-        UPDATE messages SET available_at = @resumeAt, sweep_at = @resumeAt, first_attempt_at = NULL, last_error = @lastError,
+    // Credentials broken: kept until sending resumes, the attempt uncounted. A re-send after a hold that was not called
+    // (sending was paused) stays one for the claim that takes it next, as a hand-back.
+    private const string DeferSql = $"""
+        UPDATE messages SET available_at = @resumeAt, sweep_at = @resumeAt, {UncountedAttempt}, last_error = @lastError,
             call_open = false, held_attempt = CASE WHEN NOT @called AND held_attempt = attempts - 1 THEN attempts END
         WHERE id = @id AND status = 'UNSENT' AND attempts = @attempts
         """;

@@ -87,6 +87,31 @@ public sealed class ProviderFailureTests
     }
 
     [Test]
+    public async Task Send_WhenTransientFailuresOutlastTheValidity_EndsExpiredOnlyOnceTheValidityIsOver()
+    {
+        // SPEC §3.2: one the provider has not accepted within its validity becomes ERROR expired. The last try comes just
+        // before the validity ends, and its failure must not end the message while it is still valid.
+        var user = await Env.CreateUserAsync();
+        await using var connection = await Env.Database.OpenConnectionAsync();
+        await connection.ExecuteAsync("UPDATE users SET message_validity = interval '2.5 seconds' WHERE id = @id", new { id = user.Id });
+        var (local, digits) = TestRecipients.Next();
+        await Env.SetRecipientRuleAsync(digits, new { send_error = new { http_status = 500, code = 131000 } });
+
+        var id = await SendAsync(user, local);
+        var message = await MessageJson.WaitForStatusAsync(user.Client, id, "ERROR");
+        var expiresAt = await connection.ExecuteScalarAsync<DateTime>("SELECT expires_at FROM messages WHERE id = @id",
+            new { id = long.Parse(id, CultureInfo.InvariantCulture) });
+
+        Assert.That(message.Str("error_code"), Is.EqualTo("expired"));
+        Assert.That(message.Str("error_description"), Does.Contain("; last error 131000"));
+        Assert.That(DateTime.Parse(message.Str("errored_at"), CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal),
+            Is.GreaterThanOrEqualTo(expiresAt.AddTicks(-(expiresAt.Ticks % TimeSpan.TicksPerMillisecond))),
+            "ended while still valid");
+        Assert.That(await Env.SimulatorSendsAsync(digits), Is.Empty);
+        Assert.That(await AttemptsAsync(id), Is.GreaterThan(1));
+    }
+
+    [Test]
     [Category(ChangesTheDispatcher)]
     public async Task Send_WhenTheProviderNeverAnswersInTimeNorReportsTheCall_HoldsBetweenTriesAndFinallyReportsTheTimeout()
     {

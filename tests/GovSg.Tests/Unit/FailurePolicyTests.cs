@@ -53,15 +53,19 @@ public sealed class FailurePolicyTests
             new SendDecision.RetryAt(now.AddMinutes(15).AddSeconds(-1), "131000: Something went wrong"));
         yield return Row("Transient past the 15-minute budget: retries exhausted", 10, TimeSpan.FromSeconds(14 * 60 + 59.5), SomethingWentWrong,
             new SendDecision.Fail("retries_exhausted", "Gave up after 10 attempt(s) over 15 min; last error 131000: Something went wrong"));
+        yield return Row("Transient past the budget whose validity ends sooner still: left to expire when its validity ends", 10,
+            TimeSpan.FromSeconds(14 * 60 + 59.5), SomethingWentWrong,
+            new SendDecision.RetryAt(now.AddSeconds(14 * 60 + 59.8), "131000: Something went wrong"),
+            expiresAt: now.AddSeconds(14 * 60 + 59.8));
         yield return Row("Transient whose next try falls past the validity: one last try 1 s before it ends", 6,
             TimeSpan.FromSeconds(36), SomethingWentWrong,
             new SendDecision.RetryAt(now.AddSeconds(59), "131000: Something went wrong"), expiresAt: now.AddMinutes(1));
-        yield return Row("Pair rate with less than its wait left: expired, never tried sooner than the wait", 1, TimeSpan.Zero,
-            PairRate, new SendDecision.Fail("expired", "Not accepted by the provider within the message's validity; last error 131056: Pair rate limit hit"),
+        yield return Row("Pair rate with less than its wait left: not tried sooner than the wait, left to expire when its validity ends",
+            1, TimeSpan.Zero, PairRate, new SendDecision.RetryAt(now.AddSeconds(5), "131056: Pair rate limit hit"),
             jitter: 0.0, expiresAt: now.AddSeconds(5));
-        yield return Row("Transient whose next try is past the validity, too close for another: expired now", 1, TimeSpan.Zero, SomethingWentWrong,
-            new SendDecision.Fail("expired", "Not accepted by the provider within the message's validity; last error 131000: Something went wrong"),
-            expiresAt: now.AddMilliseconds(500));
+        yield return Row("Transient whose next try is past the validity, too close for another: left to expire when its validity ends",
+            1, TimeSpan.Zero, SomethingWentWrong,
+            new SendDecision.RetryAt(now.AddMilliseconds(500), "131000: Something went wrong"), expiresAt: now.AddMilliseconds(500));
         yield return Row("Timed out: held 90 s for a status naming the call", 1, TimeSpan.Zero, TimedOut,
             new SendDecision.Hold(TimeSpan.FromSeconds(90), "timeout: No answer"));
         yield return Row("Timed out past the budget: still held, it may have been sent", 10, TimeSpan.FromMinutes(16), TimedOut,
@@ -73,8 +77,8 @@ public sealed class FailurePolicyTests
         yield return Row("Paused: back after the pause, spread over at most 5 s, not called", 1, TimeSpan.Zero, Paused,
             new SendDecision.DeferUntil(now.AddSeconds(20), "not_called: Sending paused", Called: false),
             pausedFor: TimeSpan.FromSeconds(15));
-        yield return Row("Paused beyond the validity: expired now", 1, TimeSpan.Zero, Paused,
-            new SendDecision.Fail("expired", "Not accepted by the provider within the message's validity; last error not_called: Sending paused"),
+        yield return Row("Paused beyond the validity: kept until its validity ends, then left to expire", 1, TimeSpan.Zero, Paused,
+            new SendDecision.DeferUntil(now.AddMinutes(1), "not_called: Sending paused", Called: false),
             pausedFor: TimeSpan.FromMinutes(5), expiresAt: now.AddMinutes(1));
     }
 

@@ -16,8 +16,9 @@ public sealed record BucketTake(long UserId, string Bucket, BucketLimit Limit, i
 /// </summary>
 public sealed class RateLimitStore : IAsyncDisposable
 {
-    // Per bucket row of `t` (user_id, bucket, wanted, least, per_token, burst): up to `wanted` tokens, granted only if at
-    // least `least` are there (1 for coalesced single takes; all of them for a batch); `taken` returns what each got.
+    // Per bucket row of `t` (user_id, bucket, wanted, least, per_token, burst, returned): up to `wanted` tokens, granted
+    // only if at least `least` are there (1 for coalesced single takes; all of them for a batch), after `returned` tokens
+    // are put back (what this replica's last lease of the bucket did not hand out); `taken` returns what each got.
     // Refill is read from the stored time, so a refused take changes nothing but `granted`, and a replica whose clock
     // lags sees less room, never more. Rows are locked in key order first, so concurrent statements from several
     // replicas cannot deadlock. The table is unlogged, so a take commits without waiting for the WAL and holds its
@@ -25,16 +26,17 @@ public sealed class RateLimitStore : IAsyncDisposable
     // shared and are not serialised behind one another.
     private const string TakeSql = """
         WITH t AS (
-            SELECT * FROM unnest(@userIds, @buckets, @wanted, @least, @perTokens, @bursts)
-                AS t(user_id, bucket, wanted, least, per_token, burst)
+            SELECT * FROM unnest(@userIds, @buckets, @wanted, @least, @perTokens, @bursts, @returned)
+                AS t(user_id, bucket, wanted, least, per_token, burst, returned)
         ), locked AS (
             SELECT b.user_id, b.bucket FROM rate_limit_buckets b JOIN t USING (user_id, bucket)
             ORDER BY b.user_id, b.bucket FOR UPDATE OF b
         ), taken AS (
             UPDATE rate_limit_buckets AS b SET (granted, full_at) = (
-                SELECT g.tokens, GREATEST(b.full_at, @now) + t.per_token * g.tokens
-                FROM (SELECT CASE WHEN a.tokens >= t.least THEN LEAST(t.wanted, a.tokens) ELSE 0 END AS tokens
-                      FROM (SELECT floor(extract(epoch FROM @now + t.per_token * t.burst - GREATEST(b.full_at, @now))
+                SELECT g.tokens, f.full_at + t.per_token * g.tokens
+                FROM (SELECT GREATEST(b.full_at - t.per_token * t.returned, @now) AS full_at) AS f,
+                     LATERAL (SELECT CASE WHEN a.tokens >= t.least THEN LEAST(t.wanted, a.tokens) ELSE 0 END AS tokens
+                      FROM (SELECT floor(extract(epoch FROM @now + t.per_token * t.burst - f.full_at)
                                          / extract(epoch FROM t.per_token) + 1e-6)::int AS tokens) AS a) AS g)
             FROM t JOIN locked USING (user_id, bucket)
             WHERE b.user_id = t.user_id AND b.bucket = t.bucket
@@ -82,7 +84,7 @@ public sealed class RateLimitStore : IAsyncDisposable
             return HandOut(take) ?? await _singleTakes.RunAsync(take);
         }
 
-        var (granted, fullAt) = (await TakeAsync([new BucketRequest(userId, bucket, limit, tokens, tokens)], now,
+        var (granted, fullAt) = (await TakeAsync([new BucketRequest(userId, bucket, limit, tokens, tokens, 0)], now,
             cancellationToken))[(userId, bucket)];
         return TokenBucket.Outcome(limit, tokens, granted == tokens, fullAt, now);
     }
@@ -110,8 +112,9 @@ public sealed class RateLimitStore : IAsyncDisposable
         var requests = waiting.Select(g =>
         {
             var limit = batch[g.Last()].Limit;
-            var surplus = TokenLease.SurplusFor(limit, g.Count(), _leases.GetValueOrDefault(g.Key), now);
-            return new BucketRequest(g.Key.UserId, g.Key.Bucket, limit, g.Count() + surplus, 1);
+            var previous = _leases.GetValueOrDefault(g.Key);
+            var surplus = TokenLease.SurplusFor(limit, g.Count(), previous, now);
+            return new BucketRequest(g.Key.UserId, g.Key.Bucket, limit, g.Count() + surplus, 1, previous?.Close() ?? 0);
         }).ToList();
         var states = requests.Count > 0 ? await TakeAsync(requests, now, CancellationToken.None) : [];
 
@@ -174,6 +177,7 @@ public sealed class RateLimitStore : IAsyncDisposable
             least = requests.Select(r => r.Least).ToArray(),
             perTokens = requests.Select(r => r.Limit.PerToken).ToArray(),
             bursts = requests.Select(r => r.Limit.Burst).ToArray(),
+            returned = requests.Select(r => r.Returned).ToArray(),
             now,
         }, cancellationToken: cancellationToken))).ToDictionary(r => (r.UserId, r.Bucket), r => (r.Granted, r.FullAt));
 
@@ -186,6 +190,9 @@ public sealed class RateLimitStore : IAsyncDisposable
             buckets = buckets.Select(b => b.Bucket).ToArray(),
         }, cancellationToken: cancellationToken));
 
-    /// <summary>Up to <c>Wanted</c> tokens of one bucket, or none when fewer than <c>Least</c> are there.</summary>
-    private sealed record BucketRequest(long UserId, string Bucket, BucketLimit Limit, int Wanted, int Least);
+    /// <summary>
+    /// Up to <c>Wanted</c> tokens of one bucket, or none when fewer than <c>Least</c> are there, once the
+    /// <c>Returned</c> tokens of a lease that ended are back in it.
+    /// </summary>
+    private sealed record BucketRequest(long UserId, string Bucket, BucketLimit Limit, int Wanted, int Least, int Returned);
 }

@@ -3,9 +3,10 @@ namespace GovSg.Api.RateLimiting;
 /// <summary>
 /// Tokens of one shared bucket that a take got beyond the requests it served, which this replica hands out without a
 /// round trip until they run out or <see cref="Duration"/> passes. They were taken from the shared bucket, so the
-/// replicas together never grant more than it holds; tokens left when a lease ends are not given back, which only
-/// makes the limit stricter, by at most <see cref="MaxSurplus"/>. Each handed-out token reports the bucket as the
-/// take left it plus the lease's tokens still to come, as the takes coalesced into one statement do.
+/// replicas together never grant more than it holds. Tokens left when a lease ends go back to the bucket with the
+/// bucket's next take on this replica (<see cref="Close"/>); until then they are missing from it, which only makes the
+/// limit stricter, by at most <see cref="MaxSurplus"/>. Each handed-out token reports the bucket as the take left it
+/// plus the lease's tokens still to come, as the takes coalesced into one statement do.
 /// </summary>
 public sealed class TokenLease(BucketLimit limit, int granted, int handedOut, DateTime fullAt, DateTime until, int surplus)
 {
@@ -14,6 +15,7 @@ public sealed class TokenLease(BucketLimit limit, int granted, int handedOut, Da
 
     private readonly Lock _lock = new();
     private int _handedOut = handedOut;
+    private bool _closed;
 
     /// <summary>What this lease asked for beyond the requests of its take.</summary>
     public int Surplus => surplus;
@@ -62,13 +64,27 @@ public sealed class TokenLease(BucketLimit limit, int granted, int handedOut, Da
     {
         lock (_lock)
         {
-            if (current != limit || now >= until || _handedOut >= granted)
+            if (_closed || current != limit || now >= until || _handedOut >= granted)
             {
                 return null;
             }
 
             _handedOut++;
             return TokenBucket.SingleOutcome(limit, granted, fullAt, _handedOut, now);
+        }
+    }
+
+    /// <summary>
+    /// Ends the lease, for the bucket's next take: nothing more is handed out, and the tokens it still held (once: none
+    /// after that) are for that take to give back.
+    /// </summary>
+    public int Close()
+    {
+        lock (_lock)
+        {
+            var unused = _closed ? 0 : granted - _handedOut;
+            _closed = true;
+            return unused;
         }
     }
 }

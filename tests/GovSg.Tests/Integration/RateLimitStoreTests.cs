@@ -137,6 +137,21 @@ public sealed class RateLimitStoreTests
     }
 
     [Test]
+    public async Task TakeAsync_AfterALeaseEndedWithTokensLeft_GivesThemBackToTheBucket()
+    {
+        var limit = new BucketLimit(Rate: 1, Burst: 100);
+        await TakeAsync(limit);
+        _time.Advance(TimeSpan.FromMilliseconds(200));
+        await TakeAsync(limit); // takes 2, leases 1 that no request uses
+        _time.Advance(TimeSpan.FromSeconds(2));
+
+        var third = await TakeAsync(limit);
+
+        // As if exactly 3 tokens had been taken, at 0 s, 0.2 s and 2.2 s: 97 left, plus 2.2 s of refill at 1 a second.
+        Assert.That(third, Is.EqualTo(new TakeOutcome(true, 100, 99, 1, 0)));
+    }
+
+    [Test]
     public async Task TakeAsync_OfRequestsComingOneAtATimeASecondApart_TakesExactlyOneTokenEach()
     {
         var limit = new BucketLimit(Rate: 1, Burst: 100);

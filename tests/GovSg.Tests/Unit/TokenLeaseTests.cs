@@ -32,6 +32,18 @@ public sealed class TokenLeaseTests
         Assert.That(lease.UsedUp, Is.False);
     }
 
+    [Test]
+    public void Close_GivesTheTokensLeftOnce_AndHandsNothingOutAfter()
+    {
+        var lease = new TokenLease(Limit, granted: 5, handedOut: 1, Now, Now + TokenLease.Duration, surplus: 4);
+        lease.TryHandOut(Limit, Now);
+
+        Assert.That(lease.Close(), Is.EqualTo(3));
+        Assert.That(lease.Close(), Is.Zero, "given back once");
+        Assert.That(lease.TryHandOut(Limit, Now), Is.Null);
+        Assert.That(lease.UsedUp, Is.False, "a lease closed with tokens left outlasted its demand");
+    }
+
     [TestCase(1, 0)]
     [TestCase(2, 1)]
     [TestCase(20, 19)]

@@ -27,9 +27,9 @@ public abstract record SendDecision
 
     /// <summary>
     /// Kept until sending resumes (our credentials were at fault), or until its validity ends if that comes first, when
-    /// the sweep expires it; this attempt is not counted: a first attempt does not
-    /// start the retry budget, which a later one keeps. A claim not <paramref name="Called"/> (sending was paused) leaves
-    /// a re-send after a hold one for the claim that takes it next.
+    /// the sweep expires it. The attempt is not counted: a first attempt does not start the retry budget, and a later one
+    /// keeps its start. A claim not <paramref name="Called"/> (sending was paused) leaves a re-send after a hold one for
+    /// the claim that takes it next.
     /// </summary>
     public sealed record DeferUntil(DateTime Until, string LastError, bool Called = true) : SendDecision;
 

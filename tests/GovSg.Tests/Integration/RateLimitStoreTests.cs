@@ -93,12 +93,7 @@ public sealed class RateLimitStoreTests
 
         var concurrent = await Task.WhenAll(Enumerable.Range(0, 20).Select(_ =>
             _store.TakeAsync(_userId, "send:live", limit, 1, now, CancellationToken.None)));
-        // Emptied behind the store's back: what is granted from now on was leased by the concurrent takes.
-        await using (var connection = await TestEnvironment.Current.Database.OpenConnectionAsync())
-        {
-            await connection.ExecuteAsync("UPDATE rate_limit_buckets SET full_at = @full WHERE user_id = @user",
-                new { full = now + limit.Window, user = _userId });
-        }
+        await EmptyBucketAsync(limit);
 
         var afterwards = new List<TakeOutcome>();
         for (var i = 0; i < 20; i++)

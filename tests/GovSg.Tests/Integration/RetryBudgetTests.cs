@@ -46,13 +46,7 @@ public sealed class RetryBudgetTests
     }
 
     [TearDown]
-    public async Task EndMessagesAsync()
-    {
-        // So that no sweep later finds them due and calls the provider for them.
-        await using var connection = await Env.Database.OpenConnectionAsync();
-        await connection.ExecuteAsync(
-            "UPDATE messages SET status = 'ERROR', error_code = 'cancelled', call_open = false WHERE id = @id", new { id = _id });
-    }
+    public Task EndMessageAsync() => SendClaimTests.EndUncalledAsync([_id]);
 
     private async Task<ClaimedMessage> ClaimAsync(DateTime now) =>
         (await _store.ClaimAsync([_id], now, now.AddMinutes(1), CancellationToken.None)).Single();

@@ -54,11 +54,16 @@ public sealed class SendClaimTests
         var now = DateTime.UtcNow;
         var claimed = (await new SendStore(Env.Database, new SweepSchedule(TimeProvider.System), Options.Create(new RetryOptions()))
             .ClaimAsync(ids, now, now.AddMinutes(1), CancellationToken.None)).Select(c => c.Id).ToArray();
+        await EndUncalledAsync(claimed);
+        return claimed;
+    }
+
+    /// <summary>Ends messages a test claimed without calling the provider, so that no sweep later calls it for them.</summary>
+    internal static async Task EndUncalledAsync(long[] ids)
+    {
         await using var connection = await Env.Database.OpenConnectionAsync();
         await connection.ExecuteAsync(
-            "UPDATE messages SET status = 'ERROR', error_code = 'cancelled', call_open = false WHERE id = ANY(@claimed)",
-            new { claimed });
-        return claimed;
+            "UPDATE messages SET status = 'ERROR', error_code = 'cancelled', call_open = false WHERE id = ANY(@ids)", new { ids });
     }
 
     private static Task<int> AttemptsAsync(Npgsql.NpgsqlConnection connection, long id) =>
